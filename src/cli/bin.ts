@@ -1,0 +1,13 @@
+import { main } from './index.js'
+
+main().then(
+  (code) => {
+    // Let stdout drain before exiting: a large --json must not be cut off in a pipe.
+    if (process.stdout.writableLength) process.stdout.once('drain', () => process.exit(code))
+    else process.exit(code)
+  },
+  (e) => {
+    process.stderr.write(`xp: error: ${e?.stack ?? e}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,13 @@
+import type { Argv } from 'yargs'
+import { cliRepo } from '../context.js'
+import { initRepo } from '../../core/init.js'
+import { printJson, info } from '../output.js'
+
+export const builder = (y: Argv) => y.option('json', { type: 'boolean', describe: 'print the result as JSON' })
+
+export async function handler(argv: { json?: boolean }) {
+  const repo = await cliRepo()
+  const res = initRepo(repo)
+  if (argv.json) return printJson({ root: repo.root, created: res.created })
+  info(res.created.length ? `initialized in ${repo.root} (created ${res.created.join(', ')})` : `already initialized in ${repo.root}`)
+}

@@ -1,0 +1,58 @@
+import type { Argv } from 'yargs'
+import { cliRepo } from '../context.js'
+import { recordRun, type RunControl } from '../../core/runs/record-run.js'
+import { printJson, info, green, red, yellow } from '../output.js'
+
+export const builder = (y: Argv) =>
+  y
+    .positional('command', { type: 'string', array: true, describe: 'the command to run (after --)' })
+    .option('name', { alias: 'n', type: 'string', describe: 'a name for the run (letters, digits, . _ -)' })
+    .option('set', { alias: 'S', type: 'string', array: true, describe: 'set a param: [FILE:]KEY=VALUE (edits the params file)' })
+    .option('message', { alias: 'm', type: 'string', describe: 'a message recorded with the run' })
+    .option('queue', { type: 'boolean', describe: 'queue the run (a grid of -S values queues one per combination)' })
+    .option('json', { type: 'boolean', describe: "print the run record as JSON (the command's output goes to stderr)" })
+    .example('xp run -- python train.py', 'run and record')
+    .example('xp run -n deep -S model.depth=8 -- python train.py', 'name the run and change a param')
+
+export async function handler(argv: { command?: string[]; '--'?: string[]; name?: string; set?: string[]; message?: string; queue?: boolean; json?: boolean }) {
+  const repo = await cliRepo()
+  const command = [...(argv.command ?? []), ...(argv['--'] ?? [])].map(String)
+  if (argv.queue) {
+    const { queueRuns } = await import('../../core/queue/enqueue.js')
+    const tasks = await queueRuns(repo, { name: argv.name, set: argv.set ?? [], message: argv.message, command })
+    if (argv.json) return printJson(tasks)
+    info(`queued ${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${tasks.map((t) => t.name).join(', ')}; start them with \`xp queue start\``)
+    return
+  }
+  let control: RunControl | undefined
+  let sigints = 0
+  const onSigint = () => {
+    sigints++
+    // From a terminal the command got Ctrl-C itself (same process group); forward only when it could not have.
+    if (sigints === 1) control?.interrupt(!process.stdin.isTTY)
+    else if (sigints === 2) control?.interrupt(true)
+    else control?.kill('SIGKILL')
+  }
+  process.on('SIGINT', onSigint)
+  process.on('SIGTERM', () => control?.kill('SIGTERM'))
+  const out = argv.json ? process.stderr : process.stdout
+  try {
+    const res = await recordRun(repo, {
+      name: argv.name,
+      set: argv.set,
+      message: argv.message,
+      command,
+      onOutput: (chunk, stream) => (stream === 'stdout' ? out : process.stderr).write(chunk),
+      attach: (c) => (control = c),
+    })
+    const r = res.record
+    if (argv.json) printJson({ ...r, commit: res.commit, ref: res.ref })
+    else {
+      const colour = r.status === 'succeeded' ? green : r.status === 'failed' ? red : yellow
+      info(`${colour(r.status, process.stderr)}: run ${r.name} (${r.id}) in ${r.duration_s}s, recorded as ${res.ref}`)
+    }
+    process.exitCode = res.exitCode
+  } finally {
+    process.off('SIGINT', onSigint)
+  }
+}

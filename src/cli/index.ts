@@ -1,0 +1,95 @@
+/**
+ * The xp command line. Command modules load only when their command runs (node and yargs
+ * start-up are most of a short command's time), and this is the one place that maps
+ * errors to exit codes and calls process.exit.
+ */
+import yargs, { type Argv } from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { XpError, EXIT } from '../core/errors.js'
+import { printError } from './output.js'
+
+export interface CommandModule {
+  builder: (y: Argv) => Argv<any>
+  handler: (argv: any) => Promise<void> | void
+}
+
+interface Entry {
+  command: string
+  aliases?: string[]
+  describe: string
+  load: () => Promise<CommandModule>
+}
+
+const COMMANDS: Entry[] = [
+  { command: 'init', describe: 'set up xp in this git repository', load: () => import('./commands/init.js') },
+  { command: 'run [command..]', describe: 'run a command and record it as a run', load: () => import('./commands/run.js') },
+  { command: 'show [runs..]', aliases: ['ls'], describe: 'list runs with their metrics and params', load: () => import('./commands/show.js') },
+  { command: 'diff [a] [b]', describe: 'compare the params and metrics of two runs', load: () => import('./commands/diff.js') },
+  { command: 'apply <run>', describe: "write a run's files into the working tree", load: () => import('./commands/apply.js') },
+  { command: 'branch <run> <branch>', describe: 'create a git branch at a run', load: () => import('./commands/branch.js') },
+  { command: 'rm <runs..>', describe: 'delete runs', load: () => import('./commands/rm.js') },
+  { command: 'note <run> <text>', describe: 'add a note to a run (git notes, refs/notes/xp)', load: () => import('./commands/note.js') },
+]
+
+/** `xp run` takes everything after its own options as the command, `--` or not. */
+export function splitRunArgv(args: string[]): string[] {
+  const i = args.indexOf('run')
+  if (i < 0 || args.slice(0, i).some((a) => !a.startsWith('-'))) return args
+  const withValue = new Set(['-n', '--name', '-S', '--set', '-m', '--message', '-j'])
+  for (let j = i + 1; j < args.length; j++) {
+    const a = args[j]
+    if (a === '--') return args
+    if (a.startsWith('-')) {
+      if (withValue.has(a)) j++
+      continue
+    }
+    return [...args.slice(0, j), '--', ...args.slice(j)]
+  }
+  return args
+}
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
+  const args = splitRunArgv(argv)
+  const debug = args.includes('--debug')
+  const first = args.find((a) => !a.startsWith('-'))
+  let exitCode = 0
+  const cli = yargs(args)
+    .scriptName('xp')
+    .usage('xp: experiments as git commits\n\nUsage: xp <command> [options]')
+    .parserConfiguration({ 'populate--': true, 'camel-case-expansion': false })
+    .option('debug', { type: 'boolean', describe: 'show stack traces', hidden: true })
+    .strict()
+    .demandCommand(1, 'name a command; `xp --help` lists them')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err ?? new XpError('XP_USAGE', msg ?? 'bad usage', { exitCode: EXIT.usage, hint: 'see `xp --help`' })
+    })
+  for (const e of COMMANDS) {
+    const names = [e.command.split(' ')[0], ...(e.aliases ?? [])]
+    if (first && names.includes(first)) {
+      const mod = await e.load()
+      cli.command([e.command, ...(e.aliases ?? [])], e.describe, mod.builder, async (a) => {
+        await mod.handler(a)
+      })
+    } else cli.command([e.command, ...(e.aliases ?? [])], e.describe, {}, () => {})
+  }
+  try {
+    await cli.parseAsync()
+    exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode)
+  } catch (e) {
+    if (e instanceof XpError) {
+      printError(e, debug)
+      exitCode = e.exitCode
+    } else {
+      const err = e as Error
+      printError(new XpError('XP_INTERNAL', `internal error: ${err?.message ?? String(e)}`, { hint: 'run again with --debug for the stack, and report it' }), false)
+      if (debug && err?.stack) process.stderr.write(err.stack + '\n')
+      exitCode = 1
+    }
+  }
+  return exitCode
+}

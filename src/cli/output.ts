@@ -1,0 +1,57 @@
+/** Rendering shared by commands: JSON with sorted keys, tables, colour only on a TTY. */
+import { XpError } from '../core/errors.js'
+
+export function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys)
+  if (v && typeof v === 'object' && !(v instanceof Date)) {
+    const out: Record<string, unknown> = {}
+    for (const k of Object.keys(v as object).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k])
+    return out
+  }
+  return v
+}
+
+/** The one JSON document a `--json` command writes to stdout. */
+export function printJson(v: unknown): void {
+  process.stdout.write(JSON.stringify(sortKeys(v), null, 2) + '\n')
+}
+
+export const useColor = (stream: NodeJS.WriteStream = process.stdout) => Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
+
+const wrap = (open: number, close: number) => (s: string, stream?: NodeJS.WriteStream) => (useColor(stream) ? `\x1b[${open}m${s}\x1b[${close}m` : s)
+export const bold = wrap(1, 22)
+export const dim = wrap(2, 22)
+export const red = wrap(31, 39)
+export const green = wrap(32, 39)
+export const yellow = wrap(33, 39)
+export const cyan = wrap(36, 39)
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g
+export const visibleLength = (s: string) => s.replace(ANSI, '').length
+
+/** A plain-text table: columns padded, numbers right-aligned. */
+export function renderTable(header: string[], rows: string[][], opts: { rightAlign?: boolean[] } = {}): string {
+  const widths = header.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))))
+  const pad = (s: string, i: number) => {
+    const fill = ' '.repeat(Math.max(0, widths[i] - visibleLength(s)))
+    return opts.rightAlign?.[i] ? fill + s : s + fill
+  }
+  const lines = [header.map((h, i) => pad(bold(h), i)).join('  ').trimEnd(), ...rows.map((r) => r.map((c, i) => pad(c ?? '', i)).join('  ').trimEnd())]
+  return lines.join('\n') + '\n'
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`${yellow('xp: warning:', process.stderr)} ${message}\n`)
+}
+
+export function info(message: string): void {
+  process.stderr.write(`xp: ${message}\n`)
+}
+
+/** One-line error on stderr: message, code, hint. */
+export function printError(e: XpError, debug: boolean): void {
+  process.stderr.write(`${red('xp: error:', process.stderr)} ${e.message} [${e.code}]\n`)
+  if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`)
+  if (debug && e.stack) process.stderr.write(e.stack + '\n')
+}

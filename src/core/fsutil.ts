@@ -1,0 +1,28 @@
+/** Small file-system helpers shared across core: atomic writes, safe removal. */
+import fs from 'node:fs'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+
+/** A unique temporary name beside `file`, for write-then-rename. */
+export function tempNameFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
+}
+
+/** Write a whole file so that readers see the old or the new content, never a part. */
+export function writeFileAtomic(file: string, data: string | Buffer): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  const tmp = tempNameFor(file)
+  try {
+    fs.writeFileSync(tmp, data)
+    fs.renameSync(tmp, file)
+  } catch (e) {
+    fs.rmSync(tmp, { force: true })
+    throw e
+  }
+}
+
+/** Is `child` (absolute) inside `parent` (absolute) after normalising? */
+export function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child)
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
+}

@@ -1,0 +1,164 @@
+/**
+ * The one gateway to git. Bulk reads, writes of refs and everything that talks to a
+ * remote go through the git binary (DESIGN 5: `for-each-ref` + `cat-file --batch` read
+ * 10,000 records in 0.14 s where isomorphic-git took 12-80 s). Arguments are always an
+ * array handed to spawn: no shell ever sees a user's string.
+ */
+import { spawn } from 'node:child_process'
+import { XpError, EXIT } from './errors.js'
+
+export interface GitOptions {
+  cwd: string
+  env: Record<string, string | undefined>
+  /** bytes written to git's stdin */
+  input?: string | Buffer
+  /** return the result instead of throwing when git exits non-zero */
+  allowFail?: boolean
+  signal?: AbortSignal
+  /** error code to throw with on failure (default XP_GIT_FAILED) */
+  errorCode?: string
+  exitCode?: number
+  /** variables set for this call only, after the caller's env is cleaned (e.g. GIT_INDEX_FILE) */
+  extraEnv?: Record<string, string | undefined>
+}
+
+export interface GitResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Environment for git: the caller's, minus variables that would redirect it, plus overrides. */
+export function gitEnv(env: Record<string, string | undefined>, extra: Record<string, string | undefined> = {}) {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v
+  // A user's GIT_INDEX_FILE or GIT_DIR from an outer hook must not leak into our snapshots.
+  delete out.GIT_INDEX_FILE
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete out[k]
+    else out[k] = v
+  }
+  return out
+}
+
+/**
+ * Run git and collect its output.
+ *
+ * @example
+ * const { stdout } = await git(['rev-parse', 'HEAD'], { cwd, env })
+ */
+export function git(args: string[], opts: GitOptions): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      cwd: opts.cwd,
+      env: gitEnv(opts.env, opts.extraEnv),
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal: opts.signal,
+    })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.stderr.on('data', (d: Buffer) => err.push(d))
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') reject(new XpError('XP_GIT_MISSING', 'git is not installed or not on PATH', { hint: 'install git (apt-get install git)' }))
+      else reject(e)
+    })
+    child.stdin.on('error', () => {}) // git may exit before reading all input
+    child.on('close', (code) => {
+      const result = { code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
+      if (result.code !== 0 && !opts.allowFail) {
+        const first = result.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${result.code}`
+        reject(new XpError(opts.errorCode ?? 'XP_GIT_FAILED', `git ${args[0]} failed: ${first}`, { exitCode: opts.exitCode ?? EXIT.domain, data: { args, stderr: result.stderr } }))
+      } else resolve(result)
+    })
+    if (opts.input !== undefined) child.stdin.end(opts.input)
+    else child.stdin.end()
+  })
+}
+
+/** Like git() but with extra environment variables (e.g. GIT_INDEX_FILE for a temporary index). */
+export function gitWith(extraEnv: Record<string, string | undefined>, args: string[], opts: GitOptions): Promise<GitResult> {
+  return git(args, { ...opts, extraEnv: { ...opts.extraEnv, ...extraEnv } })
+}
+
+export interface BatchObject {
+  oid: string
+  type: string
+  content: Buffer
+}
+
+/**
+ * A long-lived `git cat-file --batch`: reads many objects over one process.
+ * Requests are answered in order, so a FIFO of waiters is enough.
+ *
+ * @example
+ * const batch = new CatFileBatch({ cwd, env })
+ * const obj = await batch.read('HEAD:params.yaml') // null when missing
+ * batch.close()
+ */
+export class CatFileBatch {
+  private child
+  private buf: Buffer = Buffer.alloc(0)
+  private waiters: Array<{ resolve: (o: BatchObject | null) => void; reject: (e: Error) => void }> = []
+  private failed: Error | null = null
+
+  constructor(opts: { cwd: string; env: Record<string, string | undefined> }) {
+    this.child = spawn('git', ['cat-file', '--batch'], { cwd: opts.cwd, env: gitEnv(opts.env), stdio: ['pipe', 'pipe', 'ignore'] })
+    this.child.stdout.on('data', (d: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d
+      this.drain()
+    })
+    const fail = (e: Error) => {
+      this.failed = e
+      for (const w of this.waiters.splice(0)) w.reject(e)
+    }
+    this.child.on('error', fail)
+    this.child.on('close', () => fail(new Error('git cat-file --batch exited')))
+    this.child.stdin.on('error', () => {})
+  }
+
+  private drain() {
+    while (this.waiters.length) {
+      const nl = this.buf.indexOf(10)
+      if (nl < 0) return
+      const header = this.buf.subarray(0, nl).toString('utf8')
+      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+        this.buf = this.buf.subarray(nl + 1)
+        this.waiters.shift()!.resolve(null)
+        continue
+      }
+      const [oid, type, sizeText] = header.split(' ')
+      const size = Number(sizeText)
+      if (this.buf.length < nl + 1 + size + 1) return
+      const content = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size))
+      this.buf = this.buf.subarray(nl + 1 + size + 1)
+      this.waiters.shift()!.resolve({ oid, type, content })
+    }
+  }
+
+  read(spec: string): Promise<BatchObject | null> {
+    if (this.failed) return Promise.reject(this.failed)
+    if (/[\n\r]/.test(spec)) return Promise.resolve(null)
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject })
+      this.child.stdin.write(spec + '\n')
+    })
+  }
+
+  close() {
+    this.child.removeAllListeners('close')
+    this.child.on('close', () => {})
+    this.child.stdin.end()
+  }
+}
+
+/** The `git` identity env to use when the user has none configured, so a run is never lost for lack of one. */
+export function fallbackIdentity(env: Record<string, string | undefined>): Record<string, string> {
+  const user = env.USER || env.LOGNAME || 'xp'
+  return {
+    GIT_AUTHOR_NAME: env.GIT_AUTHOR_NAME || user,
+    GIT_AUTHOR_EMAIL: env.GIT_AUTHOR_EMAIL || `${user}@localhost`,
+    GIT_COMMITTER_NAME: env.GIT_COMMITTER_NAME || user,
+    GIT_COMMITTER_EMAIL: env.GIT_COMMITTER_EMAIL || `${user}@localhost`,
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * What a run records of its environment (DESIGN 2.2): host, user, OS, tool versions and
+ * allow-listed variables only. Values of secret-looking names are recorded as `***`, and
+ * secret values are scrubbed from anything else the record or the log carries.
+ */
+import os from 'node:os'
+import { spawn } from 'node:child_process'
+import type { Context } from '../context.js'
+
+export const DEFAULT_ENV_VARS = [
+  'CUDA_VISIBLE_DEVICES', 'PYTHONHASHSEED', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'CUBLAS_WORKSPACE_CONFIG',
+  'TF_DETERMINISTIC_OPS', 'TORCH_DETERMINISTIC', 'SLURM_JOB_ID', 'SLURM_ARRAY_TASK_ID', 'CI', 'GITHUB_RUN_ID', 'GITHUB_SHA',
+]
+export const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|PRIVATE/i
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$')
+}
+
+/** Allow-listed variables from `XP_ENV_VARS` (comma-separated, `*` allowed) or the defaults; secrets masked. */
+export function recordedVars(env: Context['env']): Record<string, string> {
+  const names = env.XP_ENV_VARS !== undefined ? env.XP_ENV_VARS.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_ENV_VARS
+  const patterns = names.map(globToRegExp)
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (v === undefined || !patterns.some((p) => p.test(k))) continue
+    out[k] = SECRET_NAME.test(k) ? '***' : v
+  }
+  return out
+}
+
+/** Values of every secret-named variable in the environment, longest first (6+ characters). */
+export function secretValues(env: Context['env']): string[] {
+  return Object.entries(env)
+    .filter(([k, v]) => v !== undefined && v.length >= 6 && SECRET_NAME.test(k))
+    .map(([, v]) => v as string)
+    .sort((a, b) => b.length - a.length)
+}
+
+/** Replace each secret value in `text` by `***`. */
+export function scrub(text: string, secrets: string[]): string {
+  let out = text
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***')
+  return out
+}
+
+function versionOf(cmd: string, args: string[], env: Context['env'], timeoutMs = 3000): Promise<string | null> {
+  return new Promise((resolve) => {
+    let out = ''
+    let child
+    try {
+      child = spawn(cmd, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
+    } catch {
+      return resolve(null)
+    }
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    child.on('error', () => resolve(null))
+    child.on('close', (code) => resolve(code === 0 ? out.trim().split('\n')[0].replace(/^(Python|git version) /, '') : null))
+  })
+}
+
+/**
+ * Capture the environment. Slow probes (python through pyenv shims) run while the user's
+ * command runs, so the caller starts this before spawning and awaits it after.
+ */
+export async function captureEnv(ctx: Context): Promise<Record<string, unknown>> {
+  const [python, gitVersion] = await Promise.all([versionOf('python3', ['--version'], ctx.env), versionOf('git', ['--version'], ctx.env)])
+  let user = ctx.env.USER ?? ''
+  try {
+    user = os.userInfo().username
+  } catch {
+    // no passwd entry (containers): keep $USER
+  }
+  return {
+    host: os.hostname(),
+    user,
+    os: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    python,
+    git: gitVersion,
+    cpus: os.cpus().length,
+    vars: recordedVars(ctx.env),
+  }
+}

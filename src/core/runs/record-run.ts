@@ -1,0 +1,293 @@
+/**
+ * `xp run`: apply -S edits, read params, run the command with its output streamed to the
+ * caller and to `.xp/runs/<id>/output.log`, then record the run as a commit on
+ * `refs/xp/runs/<id>` whose parent is the baseline (DESIGN 2.2). The user's HEAD, branch
+ * and index are never touched. A failed or interrupted command is recorded too.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fg from 'fast-glob'
+import type { Repo, ProjectConfig } from '../repo.js'
+import { loadConfig, ensureXpDir } from '../repo.js'
+import { git, gitEnv, fallbackIdentity } from '../git.js'
+import { XpError, EXIT } from '../errors.js'
+import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
+import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
+import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
+import { captureEnv, secretValues, scrub } from './env.js'
+import { snapshotTree, largeUntracked } from './snapshot.js'
+import { commandSpec } from './command.js'
+import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
+
+export const DVCLIVE_METRICS = 'dvclive/metrics.json'
+export const DVCLIVE_SERIES = 'dvclive/plots/metrics/**/*.tsv'
+export const LOG_IN_TREE = '.xp-run/output.log'
+const LOG_TREE_LIMIT = 1024 * 1024
+const TAIL_BYTES = 4096
+
+export interface RunControl {
+  /** mark the run interrupted and, when `forward`, send SIGINT to the command */
+  interrupt(forward: boolean): void
+  kill(signal: NodeJS.Signals): void
+}
+
+export interface RunOptions {
+  name?: string
+  set?: string[]
+  message?: string
+  /** argv after `--`; empty means `command:` from xp.yaml */
+  command?: string[]
+  /** live output of the command, in order */
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void
+  /** called once the command is running */
+  attach?: (control: RunControl) => void
+  /** extra environment for the command (the queue passes its own) */
+  env?: Record<string, string>
+  /** run the command from here instead of ctx.cwd */
+  cwd?: string
+}
+
+export interface RunResult {
+  record: RunRecord
+  commit: string
+  ref: string
+  /** what `xp run` exits with: the command's code, 130 when interrupted */
+  exitCode: number
+}
+
+/** Names already used by runs in this repository (from the commit subjects: cheap). */
+export async function runNames(repo: Pick<Repo, 'root' | 'ctx'>): Promise<Set<string>> {
+  const { stdout } = await git(['for-each-ref', '--format=%(contents:subject)', RUNS_PREFIX], { cwd: repo.root, env: repo.ctx.env })
+  const names = new Set<string>()
+  for (const line of stdout.split('\n')) {
+    const m = /^xp: (\S+) /.exec(line)
+    if (m) names.add(m[1])
+  }
+  return names
+}
+
+function paramFiles(repo: Repo, config: ProjectConfig): string[] {
+  if (config.params) return config.params
+  return fs.existsSync(path.join(repo.root, 'params.yaml')) ? ['params.yaml'] : []
+}
+
+/** Parse the -S arguments into edits; a grid (several values) needs the queue. */
+export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
+  return set.map((arg) => {
+    const { file, key, values } = parseSetArg(arg, defaultFile)
+    if (values.length !== 1)
+      throw new XpError('XP_GRID_NEEDS_QUEUE', `-S ${arg} gives ${values.length} values; a sweep needs --queue`, { hint: 'add --queue, then `xp queue start`; quote a value that contains a comma', exitCode: EXIT.usage })
+    return { file, key, value: values[0] }
+  })
+}
+
+export function readParams(repo: Pick<Repo, 'root'>, files: string[]): Flat {
+  const params: Flat = {}
+  for (const f of files) {
+    const flat = readFlatFile(repo.root, f)
+    if (!flat) continue
+    // params from several files: later files win on a clash, the first file's keys stay bare
+    const prefix = f === files[0] ? '' : `${f}:`
+    for (const [k, v] of Object.entries(flat)) params[prefix + k] = v
+  }
+  return params
+}
+
+function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => void): { metrics: Flat; files: string[] } {
+  const files = config.metrics ?? (fs.existsSync(path.join(repo.root, DVCLIVE_METRICS)) ? [DVCLIVE_METRICS] : [])
+  const metrics: Flat = {}
+  for (const f of files) {
+    try {
+      const flat = readFlatFile(repo.root, f)
+      if (!flat) {
+        warn(`metrics file ${f} was not written by the command; the run has no metrics from it`)
+        continue
+      }
+      Object.assign(metrics, flat)
+    } catch (e) {
+      if (e instanceof XpError) warn(`${e.message} (the run is recorded without these metrics)`)
+      else throw e
+    }
+  }
+  return { metrics, files }
+}
+
+export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult> {
+  const { ctx } = repo
+  const config = loadConfig(repo)
+  const spec = commandSpec(opts.command, config.command)
+  if (!spec) throw new XpError('XP_NO_COMMAND', 'no command to run', { hint: 'give one after `--` (xp run -- python train.py) or set `command:` in xp.yaml', exitCode: EXIT.usage })
+  const useShellFromConfig = !opts.command?.length
+
+  const params = paramFiles(repo, config)
+  const edits = planEdits(opts.set ?? [], params[0] ?? 'params.yaml')
+
+  const [names, head, branch] = await Promise.all([
+    runNames(repo),
+    git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { cwd: repo.root, env: ctx.env, allowFail: true }),
+    git(['symbolic-ref', '-q', '--short', 'HEAD'], { cwd: repo.root, env: ctx.env, allowFail: true }),
+  ])
+  let name: string
+  if (opts.name !== undefined) {
+    name = validateRunName(opts.name)
+    if (names.has(name)) throw new XpError('XP_RUN_NAME_TAKEN', `a run named ${name} exists already`, { hint: 'choose another -n NAME, or remove the old run with `xp rm`' })
+  } else {
+    name = generateName()
+    for (let i = 0; names.has(name); i++) name = i < 20 ? generateName() : `${generateName()}-${randomBytes(2).toString('hex')}`
+  }
+
+  // Nothing is run or recorded if params are bad: edits are validated, then applied, then read.
+  if (edits.length) editParams(repo.root, edits)
+  const paramValues = readParams(repo, params.length ? params : [...new Set(edits.map((e) => e.file))])
+
+  ensureXpDir(repo)
+  const id = newRunId(ctx.now())
+  const ref = RunRef.fromId(id).toString()
+  const baseline = head.code === 0 ? head.stdout.trim() : null
+  const before = await dataBeforeRun(repo, config)
+  const runDir = path.join(repo.xpDir, 'runs', id)
+  fs.mkdirSync(runDir, { recursive: true })
+  const logPath = path.join(runDir, 'output.log')
+  const log = fs.openSync(logPath, 'w')
+
+  const envPromise = captureEnv(ctx)
+  const started = ctx.now()
+  const outcome = await spawnCommand({
+    spec,
+    cwd: opts.cwd ?? (useShellFromConfig ? repo.root : ctx.cwd),
+    env: { ...gitEnv(ctx.env), PYTHONUNBUFFERED: ctx.env.PYTHONUNBUFFERED ?? '1', ...opts.env, XP_RUN_ID: id, XP_RUN_NAME: name },
+    log,
+    onOutput: opts.onOutput,
+    attach: opts.attach,
+  })
+  fs.closeSync(log)
+  const ended = ctx.now()
+  const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
+
+  const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn)
+  const seriesGlobs = config.series ?? [DVCLIVE_SERIES]
+  const series = (await fg(seriesGlobs, { cwd: repo.root, onlyFiles: true, dot: false, followSymbolicLinks: false })).sort()
+
+  const secrets = secretValues(ctx.env)
+  const record: RunRecord = {
+    xp: 1,
+    id,
+    name,
+    status,
+    exit_code: outcome.exitCode,
+    command: scrub(spec.display, secrets),
+    message: opts.message,
+    started: started.toISOString(),
+    ended: ended.toISOString(),
+    duration_s: Math.round((ended.getTime() - started.getTime())) / 1000,
+    baseline,
+    branch: branch.code === 0 ? branch.stdout.trim() : null,
+    params: paramValues,
+    metrics,
+    series,
+    deps: before.deps,
+    outs: {},
+    env: await envPromise,
+    error_tail: status === 'succeeded' ? undefined : scrub(outcome.tail, secrets),
+  }
+  if (secrets.length) {
+    for (const [k, v] of Object.entries(record.params)) if (typeof v === 'string') record.params[k] = scrub(v, secrets)
+  }
+
+  // The snapshot: what the command left, with large files and data kept out of git.
+  const large = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  const after = await dataAfterRun(repo, config, large)
+  record.outs = after.outs
+  const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))
+  for (const l of leftOut) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)
+
+  const logText = scrub(readLogForTree(logPath), secrets)
+  const snap = await snapshotTree(repo, {
+    key: id,
+    large,
+    maxFileSize: config.snapshot.max_file_size,
+    force: [...params, ...metricFiles, ...series],
+    exclude: after.exclude,
+    extra: [{ path: LOG_IN_TREE, content: logText }, ...after.extra],
+  })
+  const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
+  await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
+  return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
+}
+
+function readLogForTree(logPath: string): string {
+  const size = fs.statSync(logPath).size
+  if (size <= LOG_TREE_LIMIT) return fs.readFileSync(logPath, 'utf8')
+  const fd = fs.openSync(logPath, 'r')
+  try {
+    const buf = Buffer.alloc(LOG_TREE_LIMIT)
+    fs.readSync(fd, buf, 0, LOG_TREE_LIMIT, size - LOG_TREE_LIMIT)
+    return `[xp: output was ${size} bytes; this is its last ${LOG_TREE_LIMIT}]\n` + buf.toString('utf8')
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** `git commit-tree` with the user's identity, or a fallback one so a run is never lost. */
+export async function writeCommit(repo: Pick<Repo, 'root' | 'ctx'>, tree: string, parent: string | null, message: string, date?: Date): Promise<string> {
+  const args = ['commit-tree', tree, ...(parent ? ['-p', parent] : [])]
+  const dates = date ? { GIT_AUTHOR_DATE: repo.ctx.env.GIT_AUTHOR_DATE ?? `${Math.floor(date.getTime() / 1000)} +0000` } : {}
+  const res = await git(args, { cwd: repo.root, env: { ...repo.ctx.env, ...dates }, input: message, allowFail: true })
+  if (res.code === 0) return res.stdout.trim()
+  if (!/tell me who you are|empty ident|unable to auto-detect/i.test(res.stderr)) throw new XpError('XP_GIT_FAILED', `git commit-tree failed: ${res.stderr.trim().split('\n').pop()}`)
+  const again = await git(args, { cwd: repo.root, env: { ...repo.ctx.env, ...dates, ...fallbackIdentity(repo.ctx.env) }, input: message })
+  return again.stdout.trim()
+}
+
+interface Outcome {
+  exitCode: number | null
+  interrupted: boolean
+  tail: string
+}
+
+function spawnCommand(o: {
+  spec: NonNullable<ReturnType<typeof commandSpec>>
+  cwd: string
+  env: Record<string, string>
+  log: number
+  onOutput?: RunOptions['onOutput']
+  attach?: RunOptions['attach']
+}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    let interrupted = false
+    let tail = Buffer.alloc(0)
+    const emit = (chunk: Buffer, stream: 'stdout' | 'stderr') => {
+      fs.writeSync(o.log, chunk)
+      tail = Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES)
+      o.onOutput?.(chunk, stream)
+    }
+    const child = spawn(o.spec.file, o.spec.args, { cwd: o.cwd, env: o.env, stdio: ['inherit', 'pipe', 'pipe'] })
+    let spawnError: NodeJS.ErrnoException | null = null
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      spawnError = e
+    })
+    child.stdout!.on('data', (d: Buffer) => emit(d, 'stdout'))
+    child.stderr!.on('data', (d: Buffer) => emit(d, 'stderr'))
+    o.attach?.({
+      interrupt(forward) {
+        interrupted = true
+        if (forward && child.exitCode === null) child.kill('SIGINT')
+      },
+      kill(signal) {
+        if (child.exitCode === null) child.kill(signal)
+      },
+    })
+    child.on('close', (code, signal) => {
+      if (spawnError) {
+        const what = spawnError.code === 'ENOENT' ? `command not found: ${o.spec.file}` : `could not start ${o.spec.file}: ${spawnError.message}`
+        emit(Buffer.from(`xp: ${what}\n`), 'stderr')
+        return resolve({ exitCode: spawnError.code === 'ENOENT' ? 127 : 126, interrupted, tail: tail.toString('utf8') })
+      }
+      if (signal === 'SIGINT') interrupted = true
+      const signum = signal ? ({ SIGINT: 2, SIGTERM: 15, SIGKILL: 9, SIGHUP: 1 } as Record<string, number>)[signal] ?? 1 : 0
+      resolve({ exitCode: code ?? 128 + signum, interrupted, tail: tail.toString('utf8') })
+    })
+  })
+}

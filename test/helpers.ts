@@ -1,0 +1,122 @@
+/**
+ * Test helpers: real git repositories in temporary folders with an isolated HOME and no
+ * system config, and the built CLI run as a user would run it.
+ */
+import { spawnSync, spawn, type SpawnSyncReturns } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+export const ROOT = path.resolve(import.meta.dirname, '..')
+export const XP = path.join(ROOT, 'bin', 'xp.js')
+
+const tmpRoots: string[] = []
+
+export function tmpDir(prefix = 'xp-test-'): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  tmpRoots.push(d)
+  return d
+}
+
+export function cleanupTmp() {
+  for (const d of tmpRoots.splice(0)) fs.rmSync(d, { recursive: true, force: true })
+}
+
+/** An environment with an isolated HOME and fixed identity, as a user's would be. */
+export function testEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const k of ['PATH', 'LANG', 'TMPDIR', 'NODE_OPTIONS']) if (process.env[k]) env[k] = process.env[k]!
+  return {
+    ...env,
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'Test User',
+    GIT_AUTHOR_EMAIL: 'test@example.com',
+    GIT_COMMITTER_NAME: 'Test User',
+    GIT_COMMITTER_EMAIL: 'test@example.com',
+    NO_COLOR: '1',
+    ...extra,
+  }
+}
+
+export interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export class TestRepo {
+  readonly dir: string
+  readonly home: string
+  env: Record<string, string>
+
+  constructor(opts: { init?: boolean; files?: Record<string, string>; commit?: boolean } = {}) {
+    const base = tmpDir()
+    this.home = path.join(base, 'home')
+    this.dir = path.join(base, 'repo')
+    fs.mkdirSync(this.home)
+    fs.mkdirSync(this.dir)
+    this.env = testEnv(this.home)
+    if (opts.init !== false) {
+      this.git('init', '-q', '-b', 'main')
+      for (const [f, c] of Object.entries(opts.files ?? {})) this.write(f, c)
+      if (opts.commit !== false && opts.files) {
+        this.git('add', '-A')
+        this.git('commit', '-q', '-m', 'initial')
+      }
+    }
+  }
+
+  path(...p: string[]) {
+    return path.join(this.dir, ...p)
+  }
+
+  write(file: string, content: string | Buffer) {
+    fs.mkdirSync(path.dirname(this.path(file)), { recursive: true })
+    fs.writeFileSync(this.path(file), content)
+  }
+
+  read(file: string): string {
+    return fs.readFileSync(this.path(file), 'utf8')
+  }
+
+  exists(file: string): boolean {
+    return fs.existsSync(this.path(file))
+  }
+
+  /** Run git; throws on failure. */
+  git(...args: string[]): string {
+    const r = spawnSync('git', args, { cwd: this.dir, env: this.env, encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`)
+    return r.stdout
+  }
+
+  /** Run the built xp CLI. */
+  xp(args: string[], opts: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Result {
+    const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [XP, ...args], {
+      cwd: opts.cwd ?? this.dir,
+      env: { ...this.env, ...opts.env },
+      encoding: 'utf8',
+      input: opts.input,
+      maxBuffer: 256 * 1024 * 1024,
+    })
+    return { code: r.status ?? (r.signal ? 128 : 1), stdout: r.stdout, stderr: r.stderr }
+  }
+
+  /** Run xp and parse its --json output; fails the test with stderr when xp fails. */
+  json<T = any>(args: string[], opts: { env?: Record<string, string> } = {}): T {
+    const r = this.xp([...args, '--json'], opts)
+    if (r.code !== 0) throw new Error(`xp ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+    return JSON.parse(r.stdout) as T
+  }
+
+  /** Start xp in the background (for interrupt and concurrency tests). */
+  spawnXp(args: string[], opts: { env?: Record<string, string> } = {}) {
+    return spawn(process.execPath, [XP, ...args], { cwd: this.dir, env: { ...this.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  }
+}
+
+/** The error code xp printed, from `... [XP_CODE]`. */
+export function errorCode(r: Result): string | undefined {
+  return /\[(XP_[A-Z0-9_]+)\]/.exec(r.stderr)?.[1]
+}

@@ -131,9 +131,19 @@ export function sortRuns(runs: ListedRun[], opts: SortOptions, universe: ListedR
   return out
 }
 
-function sameEverywhere(runs: ListedRun[], key: string): boolean {
-  const first = keyValue(runs[0], key)
-  return runs.every((r) => keyValue(r, key) === first)
+const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
+
+/** A fast reader for one column's key (keyValue parses the key on every call). */
+function accessor(key: string): (r: ListedRun) => unknown {
+  if (key.startsWith('metrics.')) {
+    const k = key.slice(8)
+    return (r) => (own(r.metrics, k) ? r.metrics[k] : undefined)
+  }
+  if (key.startsWith('params.')) {
+    const k = key.slice(7)
+    return (r) => (own(r.params, k) ? r.params[k] : undefined)
+  }
+  return (r) => keyValue(r, key)
 }
 
 /**
@@ -156,15 +166,25 @@ export function buildTable(runs: ListedRun[], opts: { onlyChanged?: boolean } = 
     ...[...metricKeys].map((k): Column => ({ key: `metrics.${k}`, label: paramKeys.has(k) ? `metrics.${k}` : k, kind: 'metric', numeric: true })),
     ...[...paramKeys].map((k): Column => ({ key: `params.${k}`, label: metricKeys.has(k) ? `params.${k}` : k, kind: 'param', numeric: true })),
   ]
-  if (opts.onlyChanged && runs.length) dataColumns = dataColumns.filter((c) => !sameEverywhere(runs, c.key))
-  for (const c of dataColumns) c.numeric = runs.every((r) => {
-    const v = keyValue(r, c.key)
-    return v === undefined || v === null || typeof v === 'number'
-  })
+  const read = new Map(dataColumns.map((c) => [c.key, accessor(c.key)]))
+  if (opts.onlyChanged && runs.length)
+    dataColumns = dataColumns.filter((c) => {
+      const get = read.get(c.key)!
+      const first = get(runs[0])
+      return !runs.every((r) => get(r) === first)
+    })
+  for (const c of dataColumns) {
+    const get = read.get(c.key)!
+    c.numeric = runs.every((r) => {
+      const v = get(r)
+      return v === undefined || v === null || typeof v === 'number'
+    })
+  }
   const columns = [...FIELD_COLUMNS.map((c) => ({ ...c })), ...dataColumns]
   // notes are added after a run is recorded (git notes); shown last, only when there are some
   if (runs.some((r) => r.notes)) columns.push({ key: 'notes', label: 'notes', kind: 'field', numeric: false })
-  const values = runs.map((r) => columns.map((c) => keyValue(r, c.key)))
+  const getters = columns.map((c) => read.get(c.key) ?? accessor(c.key))
+  const values = runs.map((r) => getters.map((get) => get(r)))
   const text = values.map((row) =>
     row.map((v, i) => {
       const key = columns[i].key

@@ -21,8 +21,8 @@ export function showText(t: ShowTable): string {
     row.map((cell, i) => {
       const key = t.columns[i].key
       if (key === 'status') return statusColour(cell)
-      if (key === 'notes') return oneLine(cell, 40)
-      return cell
+      // long strings (paths, commands) would push every other column off the screen
+      return oneLine(cell, 40)
     }),
   )
   return renderTable(header, rows, { rightAlign: t.columns.map((c) => c.numeric) })

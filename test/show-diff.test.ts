@@ -64,6 +64,9 @@ describe('xp show', () => {
     expect(names('--asc')).toEqual(['first', 'second', 'third'])
     expect(names('-n', '1')).toEqual(['third'])
     expect(names('--sort-by', 'acc', '-n', '2')).toEqual(['second', 'third'])
+    const bad = repo.xp(['show', '-n', 'many'])
+    expect(bad.code).toBe(2)
+    expect(errorCode(bad)).toBe('XP_USAGE')
   })
 
   it('refuses an unknown sort key with exit 2, naming close keys', () => {
@@ -80,6 +83,8 @@ describe('xp show', () => {
     expect(names("not name ~= '^(first|third)$'")).toEqual(['second'])
     expect(names('metrics.nope > 1')).toEqual([])
     expect(names(`created >= "2000-01-01"`)).toEqual(['third', 'second', 'first'])
+    // given twice, both must hold
+    expect(repo.json(['show', '--filter', 'metrics.acc > 0.8', '--filter', 'params.model == "rf"']).map((r: any) => r.name)).toEqual(['second'])
   })
 
   it('reports a filter syntax error with exit 2, its column and a caret', () => {

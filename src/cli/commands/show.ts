@@ -27,10 +27,10 @@ export const builder = (y: Argv) =>
 
 interface ShowArgs {
   runs?: string[]
-  'sort-by'?: string
+  'sort-by'?: string | string[]
   asc?: boolean
   desc?: boolean
-  filter?: string
+  filter?: string | string[]
   limit?: number
   'only-changed'?: boolean
   baseline?: string
@@ -46,7 +46,7 @@ export async function handler(argv: ShowArgs) {
     runs: argv.runs?.map(String),
     baseline: argv.baseline,
     filter: argv.filter,
-    sortBy: argv['sort-by'],
+    sortBy: Array.isArray(argv['sort-by']) ? argv['sort-by'].at(-1) : argv['sort-by'],
     order: argv.asc ? ('asc' as const) : argv.desc ? ('desc' as const) : undefined,
     limit: argv.limit,
   }

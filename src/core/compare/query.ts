@@ -16,7 +16,8 @@ export interface ShowQuery {
   runs?: string[]
   /** only runs whose baseline is this revision's commit */
   baseline?: string
-  filter?: string
+  /** one expression, or several that must all hold (`--filter` given more than once) */
+  filter?: string | string[]
   sortBy?: string
   order?: SortOrder
   limit?: number
@@ -58,7 +59,8 @@ interface Shown {
  * all first. The filter is compiled before any git call, so a syntax error costs nothing.
  */
 async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => void): Promise<{ total: number }> {
-  const keep = q.filter !== undefined ? compileFilter(q.filter) : null
+  const filters = (q.filter === undefined ? [] : Array.isArray(q.filter) ? q.filter : [q.filter]).map((f) => compileFilter(String(f)))
+  const keep = filters.length ? (r: ListedRun) => filters.every((f) => f(r)) : null
   const onBaseline = q.baseline !== undefined ? await baselineMatcher(repo, q.baseline) : null
   const wanted = (r: ListedRun) => (!onBaseline || onBaseline(r.baseline)) && (!keep || keep(r))
   const limit = q.limit !== undefined && q.limit >= 0 ? q.limit : Infinity

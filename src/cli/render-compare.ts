@@ -10,6 +10,7 @@ import { renderTable, bold, dim, green, red, yellow } from './output.js'
 
 const statusColour = (s: string) => (s === 'succeeded' ? green(s) : s === 'failed' ? red(s) : s === 'interrupted' ? yellow(s) : s)
 const oneLine = (s: string, max: number) => {
+  if (s.length <= max && !s.includes('\n')) return s
   const line = s.split('\n')[0]
   return line.length > max || s.includes('\n') ? line.slice(0, max - 1) + '…' : line
 }

@@ -17,6 +17,12 @@ export const MISSING_TEXT = '-'
 export function formatNumber(n: number, digits = 5): string {
   if (!Number.isFinite(n)) return Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf'
   if (Number.isInteger(n) && Math.abs(n) < 1e15) return String(n)
+  const abs = Math.abs(n)
+  if (abs >= 1e-4 && abs < 10 ** digits) {
+    // most recorded values are short already: no need to round them (a table has many)
+    const s = String(n)
+    if (s.length <= digits + 3 && s.replace(/^-?[0.]*/, '').replace('.', '').length <= digits) return s
+  }
   const [mant, expText] = n.toExponential(digits - 1).split('e')
   const exp = Number(expText)
   if (exp < -4 || exp >= digits) {

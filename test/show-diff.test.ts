@@ -235,6 +235,9 @@ describe('the record index', () => {
     const [firstLine] = text.split('\n')
     fs.writeFileSync(file, 'garbage\tline\n' + text.split('\n').slice(1).join('\n') + firstLine.slice(0, 60))
     expect(runXp('show', '--json').stdout).toBe(expected)
+    // the run read again was appended on a line of its own, after the torn one
+    const wellFormed = fs.readFileSync(file, 'utf8').split('\n').filter((l) => /^[0-9a-f]{40} refs\/xp\/runs\/[0-9a-z]{20}\t\{.*\}$/.test(l))
+    expect(wellFormed.length).toBe(text.split('\n').filter(Boolean).length)
     fs.rmSync(file)
     expect(runXp('show', '--json').stdout).toBe(expected)
     expect(fs.existsSync(file)).toBe(true)

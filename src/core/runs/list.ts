@@ -92,7 +92,7 @@ export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boo
   const missing = keys.filter((k) => !known.has(k))
   const added: Array<[string, string]> = []
   if (missing.length) {
-    for (const [k, v] of await readRecords(repo, missing)) {
+    for (const [k, v] of await readRecords(repo, missing, keys.length)) {
       known.set(k, v)
       added.push([k, v])
     }
@@ -111,25 +111,42 @@ export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boo
 }
 
 /**
- * Decode the records of these `<commit> <ref>` keys from their commit messages: by
- * exact ref names when there are a few, else everything under refs/xp/runs/ in one go.
+ * Decode the records of these `<commit> <ref>` keys from their commit messages: most of
+ * the runs (a first listing, a big pull) through one `for-each-ref` with the messages,
+ * a few through `cat-file --batch`.
  */
-async function readRecords(repo: ListRepo, keys: string[]): Promise<Map<string, string>> {
-  const wanted = new Set(keys)
+async function readRecords(repo: ListRepo, keys: string[], total: number): Promise<Map<string, string>> {
   const out = new Map<string, string>()
-  const patterns = keys.length <= 100 ? keys.map((k) => k.slice(k.indexOf(' ') + 1)) : [RUNS_PREFIX]
-  await streamGit(['for-each-ref', '--format=%(objectname) %(refname)%00%(contents)%00', ...patterns], repo, (head, message) => {
-    const key = head.charCodeAt(0) === 10 ? head.slice(1) : head
-    if (!wanted.has(key)) return true
+  const add = (key: string, message: string | null) => {
     const sp = key.indexOf(' ')
-    const rec = decodeRecord(message) as ListedRun | null
+    const rec = message === null ? null : (decodeRecord(message) as ListedRun | null)
     if (rec) {
       rec.commit = key.slice(0, sp)
       rec.ref = key.slice(sp + 1)
     }
     out.set(key, rec ? canonicalJson(rec) : 'null')
-    return true
-  })
+  }
+  if (keys.length > 100 && keys.length * 2 > total) {
+    const wanted = new Set(keys)
+    await streamGit(['for-each-ref', '--format=%(objectname) %(refname)%00%(contents)%00', RUNS_PREFIX], repo, (head, message) => {
+      const key = head.charCodeAt(0) === 10 ? head.slice(1) : head
+      if (wanted.has(key)) add(key, message)
+      return true
+    })
+    return out
+  }
+  const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
+  try {
+    const objs = await Promise.all(keys.map((k) => batch.read(k.slice(0, k.indexOf(' ')))))
+    keys.forEach((k, i) => {
+      const o = objs[i]
+      const text = o?.type === 'commit' ? o.content.toString('utf8') : null
+      const body = text === null ? -1 : text.indexOf('\n\n')
+      add(k, text === null || body < 0 ? null : text.slice(body + 2))
+    })
+  } finally {
+    batch.close()
+  }
   return out
 }
 

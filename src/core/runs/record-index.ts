@@ -33,6 +33,8 @@ export interface RecordIndex {
   entries: Map<string, string>
   /** lines in the file, live or not */
   lines: number
+  /** the file ends inside a line (a write was cut short): the next append starts a new one */
+  torn: boolean
 }
 
 /** Read the index; a missing or unreadable file is an empty index. */
@@ -43,7 +45,7 @@ export function loadIndex(commonDir: string): RecordIndex {
   try {
     text = fs.readFileSync(file, 'utf8')
   } catch {
-    return { file, entries, lines: 0 }
+    return { file, entries, lines: 0, torn: false }
   }
   let lines = 0
   let pos = 0
@@ -59,7 +61,7 @@ export function loadIndex(commonDir: string): RecordIndex {
     lines++
     pos = end + 1
   }
-  return { file, entries, lines }
+  return { file, entries, lines, torn: pos < text.length }
 }
 
 /**
@@ -81,7 +83,7 @@ export function saveIndex(index: RecordIndex, added: Array<[string, string]>, li
     }
     if (!added.length) return
     fs.mkdirSync(path.dirname(index.file), { recursive: true })
-    fs.appendFileSync(index.file, added.map(([k, v]) => `${k}\t${v}\n`).join(''))
+    fs.appendFileSync(index.file, (index.torn ? '\n' : '') + added.map(([k, v]) => `${k}\t${v}\n`).join(''))
   } catch {
     // a cache that cannot be written (read-only repo, full disk) only costs speed
   }

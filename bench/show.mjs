@@ -102,9 +102,16 @@ function time(cmd, args, opts = {}) {
   return { s, stdout: r.stdout }
 }
 
+// Peak memory of the xp process: GNU time when installed, else the process's own maxRSS
+// reported by a preloaded hook at exit.
+const RSS_HOOK = path.join(os.tmpdir(), `xp-bench-rss-${process.pid}.cjs`)
 function peakMB(args) {
-  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, XP, ...args], { cwd: dir, env, maxBuffer: 1 << 30, encoding: 'utf8' })
-  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)
+  const viaTime = fs.existsSync('/usr/bin/time')
+  if (!viaTime) fs.writeFileSync(RSS_HOOK, "process.on('exit', () => process.stderr.write('\\nmaxrss-kb ' + process.resourceUsage().maxRSS + '\\n'))\n")
+  const r = viaTime
+    ? spawnSync('/usr/bin/time', ['-v', process.execPath, XP, ...args], { cwd: dir, env, maxBuffer: 1 << 30, encoding: 'utf8' })
+    : spawnSync(process.execPath, ['--require', RSS_HOOK, XP, ...args], { cwd: dir, env, maxBuffer: 1 << 30, encoding: 'utf8' })
+  const m = (viaTime ? /Maximum resident set size \(kbytes\): (\d+)/ : /maxrss-kb (\d+)/).exec(r.stderr)
   return m ? Number(m[1]) / 1024 : NaN
 }
 
@@ -151,5 +158,6 @@ console.log(['command'.padEnd(30), 'time'.padStart(9), 'x floor'.padStart(8), 'p
 for (const [name, s, mb] of rows) console.log([name.padEnd(30), fmt(s).padStart(9), (s / floor).toFixed(2).padStart(8), (Number.isNaN(mb) ? '' : `${mb.toFixed(0)} MB`).padStart(10)].join('  '))
 console.log('')
 console.log(`targets: xp show --json <= 3x floor (${fmt(3 * floor)}) and < 0.5 s; peak RSS < 200 MB`)
+fs.rmSync(RSS_HOOK, { force: true })
 if (process.env.XP_BENCH_KEEP) console.log(`kept ${dir}`)
 else fs.rmSync(dir, { recursive: true, force: true })

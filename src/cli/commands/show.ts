@@ -40,8 +40,8 @@ interface ShowArgs {
 }
 
 export async function handler(argv: ShowArgs) {
-  const repo = await cliRepo()
   if (argv.limit !== undefined && !(Number.isInteger(argv.limit) && argv.limit >= 0)) throw usageError('XP_USAGE', `-n takes a whole number of runs, not ${JSON.stringify(String(argv.limit))}`)
+  const repo = await cliRepo()
   const query = {
     runs: argv.runs?.map(String),
     baseline: argv.baseline,
@@ -56,6 +56,7 @@ export async function handler(argv: ShowArgs) {
     return out.end()
   }
   const { runs, total } = await showRuns(repo, query)
+  if (!runs.length && argv.limit === 0) return
   if (!runs.length) return info(total ? `no run matches (${total} run${total === 1 ? '' : 's'} listed)` : 'no runs yet: record one with `xp run -- COMMAND`')
   const table = buildTable(runs, { onlyChanged: argv['only-changed'] })
   process.stdout.write(argv.csv ? showCsv(table) : argv.md ? showMarkdown(table) : showText(table))

@@ -70,7 +70,7 @@ export async function listRuns(repo: ListRepo, opts: { notes?: boolean } = {}): 
  * Hand every run to `onEntry`, newest first (git sorts by ref name, and ids sort by
  * time); returning false stops. One `git for-each-ref` lists the refs; records come from
  * the record index, and only those not in it are read from git (then added to it).
- * Notes are read alongside (one `git notes list`, one batch read of the note blobs).
+ * Notes, when there are any, are read alongside (one `git notes list`, one batch read).
  *
  * @example
  * await eachRunEntry(repo, (e) => { out.write(entryJson(e)); return --left > 0 })
@@ -86,7 +86,7 @@ export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boo
     if (ref === NOTES_REF) hasNotes = true
     else if (RunRef.parse(ref)) keys.push(k)
   }
-  const notes = hasNotes && opts.notes !== false ? await readAllNotes(repo) : null
+  const notesRead = hasNotes && opts.notes !== false ? readAllNotes(repo) : null
   const index = repo.commonDir ? loadIndex(repo.commonDir) : null
   const known = index?.entries ?? new Map<string, string>()
   const missing = keys.filter((k) => !known.has(k))
@@ -98,6 +98,7 @@ export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boo
     }
   }
   if (index) saveIndex(index, added, new Set(keys))
+  const notes = await notesRead
   for (const key of keys) {
     const json = known.get(key)
     if (json === undefined || json === 'null') continue
@@ -131,7 +132,6 @@ async function readRecords(repo: ListRepo, keys: string[], total: number): Promi
     await streamGit(['for-each-ref', '--format=%(objectname) %(refname)%00%(contents)%00', RUNS_PREFIX], repo, (head, message) => {
       const key = head.charCodeAt(0) === 10 ? head.slice(1) : head
       if (wanted.has(key)) add(key, message)
-      return true
     })
     return out
   }
@@ -140,7 +140,8 @@ async function readRecords(repo: ListRepo, keys: string[], total: number): Promi
     const objs = await Promise.all(keys.map((k) => batch.read(k.slice(0, k.indexOf(' ')))))
     keys.forEach((k, i) => {
       const o = objs[i]
-      const text = o?.type === 'commit' ? o.content.toString('utf8') : null
+      if (!o) return // gone since the refs were listed: not known, so not cached either
+      const text = o.type === 'commit' ? o.content.toString('utf8') : null
       const body = text === null ? -1 : text.indexOf('\n\n')
       add(k, text === null || body < 0 ? null : text.slice(body + 2))
     })
@@ -150,17 +151,15 @@ async function readRecords(repo: ListRepo, keys: string[], total: number): Promi
   return out
 }
 
-/** Run git and hand each `head\0message\0` pair to `onPair` as the output arrives; false stops git. */
-function streamGit(args: string[], repo: ListRepo, onPair: (head: string, message: string) => boolean): Promise<void> {
+/** Run git and hand each `head\0message\0` pair to `onPair` as the output arrives (decoding overlaps git's reading). */
+function streamGit(args: string[], repo: ListRepo, onPair: (head: string, message: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, { cwd: repo.root, env: gitEnv(repo.ctx.env), stdio: ['ignore', 'pipe', 'pipe'] })
     const decoder = new StringDecoder('utf8')
     let pending = ''
     let head: string | null = null
-    let stopped = false
     const err: Buffer[] = []
     child.stdout.on('data', (chunk: Buffer) => {
-      if (stopped) return
       const text = pending + decoder.write(chunk)
       let pos = 0
       for (let z = text.indexOf('\0', pos); z >= 0; z = text.indexOf('\0', pos)) {
@@ -168,14 +167,8 @@ function streamGit(args: string[], repo: ListRepo, onPair: (head: string, messag
         pos = z + 1
         if (head === null) head = part
         else {
-          const more = onPair(head, part)
+          onPair(head, part)
           head = null
-          if (!more) {
-            stopped = true
-            child.stdout.destroy()
-            child.kill()
-            return
-          }
         }
       }
       pending = text.slice(pos)
@@ -183,7 +176,7 @@ function streamGit(args: string[], repo: ListRepo, onPair: (head: string, messag
     child.stderr.on('data', (d: Buffer) => err.push(d))
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new XpError('XP_GIT_MISSING', 'git is not installed or not on PATH', { hint: 'install git (apt-get install git)' }) : e))
     child.on('close', (code) => {
-      if (code === 0 || stopped) return resolve()
+      if (code === 0) return resolve()
       const msg = Buffer.concat(err).toString('utf8').trim().split('\n').pop() || `exit ${code}`
       reject(new XpError('XP_GIT_FAILED', `git ${args[0]} failed: ${msg}`, { data: { args } }))
     })

@@ -55,6 +55,10 @@ describe('filter: comparisons', () => {
     expect(pick('created > "2026-11-23"')).toEqual(['no-metrics'])
     expect(pick('created < "2026-11-23"')).toEqual(['calm-heron'])
     expect(pick('created >= "2026-11-23T15:30"')).toEqual(['brisk-otter', 'no-metrics'])
+    expect(pick('created >= "2026-11-23 15:31"')).toEqual(['no-metrics'])
+    // an offset is turned into UTC: 17:30+02:00 is the 15:30Z of brisk-otter
+    expect(pick('created == "2026-11-23T17:30:00+02:00"')).toEqual(['brisk-otter'])
+    expect(pick('"2026-11-23T16:30:00+01:00" >= created')).toEqual(['brisk-otter', 'calm-heron'])
   })
   it('matches regular expressions against numbers as text', () => {
     expect(pick('metrics.acc ~= "^0\\\\.9"')).toEqual(['brisk-otter'])

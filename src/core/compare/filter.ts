@@ -140,6 +140,18 @@ function tokenText(tok: Token, expr: string): string {
   return m ? m[1] : rest.slice(0, 1)
 }
 
+const DATE_KEYS = new Set(['created', 'started', 'ended'])
+
+/** `2026-11-23 15:30` as `2026-11-23T15:30`; a time with an offset as the UTC ISO time. */
+function utcText(s: string): string {
+  const t = /^\d{4}-\d\d-\d\d \d/.test(s) ? s.replace(' ', 'T') : s
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:?\d\d|Z)$/.test(t)) {
+    const d = new Date(t)
+    if (!Number.isNaN(d.getTime())) return d.toISOString()
+  }
+  return t
+}
+
 function parse(expr: string): Node {
   const toks = tokenize(expr)
   let p = 0
@@ -186,6 +198,9 @@ function parse(expr: string): Node {
     }
     next()
     const r = parseOperand()
+    // times are recorded in UTC: a literal with an offset, or a space for the T, is made comparable
+    if (l.k === 'key' && DATE_KEYS.has(l.name) && r.k === 'lit' && typeof r.v === 'string') r.v = utcText(r.v)
+    if (r.k === 'key' && DATE_KEYS.has(r.name) && l.k === 'lit' && typeof l.v === 'string') l.v = utcText(l.v)
     const node: Node = { k: 'cmp', op: tok.v, l, r }
     if (tok.v === '~=') {
       if (r.k !== 'lit' || typeof r.v !== 'string') throw syntaxError(expr, toks[p - 1].pos, '"~=" takes a quoted regular expression on its right')
@@ -275,7 +290,6 @@ function compare(op: CmpOp, a: Scalar, b: Scalar, dateKey: boolean): boolean {
   return a >= b
 }
 
-const DATE_KEYS = new Set(['created', 'started', 'ended'])
 
 function evaluate(n: Node, run: ListedRun): boolean {
   switch (n.k) {

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest'
 import { sortRuns, buildTable, resolveSortKey, knownKeys, closeKeys } from '../src/core/compare/table.js'
 import { formatNumber, formatDuration, formatCreated } from '../src/core/compare/format.js'
 import { XpError } from '../src/core/errors.js'
+import { fitColumns, csvField, mdCell } from '../src/cli/render-compare.js'
 import { run, thrownCode } from './compare-fixtures.js'
 
 // newest first, as listRuns gives them
@@ -99,5 +100,24 @@ describe('buildTable', () => {
   })
   it('handles no runs', () => {
     expect(buildTable([], { onlyChanged: true }).text).toEqual([])
+  })
+})
+
+describe('rendering helpers', () => {
+  it('leaves out columns from the right to fit a terminal, never the run fields', () => {
+    const t = buildTable(runs)
+    expect(fitColumns(t, 500).hidden).toEqual([])
+    const narrow = fitColumns(t, 55)
+    expect(narrow.hidden).toEqual(['loss', 'lr', 'model', 'seed'])
+    expect(narrow.table.columns.map((col) => col.label)).toEqual(['name', 'created', 'status', 'duration', 'acc'])
+    expect(narrow.table.text[0]).toHaveLength(5)
+    expect(fitColumns(t, 10).table.columns.map((col) => col.label)).toEqual(['name', 'created', 'status', 'duration'])
+  })
+  it('quotes CSV fields per RFC 4180 and escapes markdown cells', () => {
+    expect(csvField('plain')).toBe('plain')
+    expect(csvField('a,b')).toBe('"a,b"')
+    expect(csvField('say "hi"')).toBe('"say ""hi"""')
+    expect(csvField('two\nlines')).toBe('"two\nlines"')
+    expect(mdCell('a|b\nc')).toBe('a\\|b<br>c')
   })
 })

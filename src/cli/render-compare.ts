@@ -15,6 +15,26 @@ const oneLine = (s: string, max: number) => {
   return line.length > max || s.includes('\n') ? line.slice(0, max - 1) + '…' : line
 }
 
+/**
+ * Leave out columns from the right (notes, params, then metrics; never name, created,
+ * status, duration) until the table fits `width`; returns the labels left out.
+ */
+export function fitColumns(t: ShowTable, width: number): { table: ShowTable; hidden: string[] } {
+  const widths = t.columns.map((c, i) => Math.min(40, Math.max(c.label.length, ...t.text.map((r) => r[i].length))))
+  let keep = t.columns.length
+  let total = widths.reduce((a, w) => a + w + 2, -2)
+  const droppable = (i: number) => t.columns[i].kind !== 'field' || t.columns[i].key === 'notes'
+  while (total > width && keep > 0 && droppable(keep - 1)) {
+    keep--
+    total -= widths[keep] + 2
+  }
+  if (keep === t.columns.length) return { table: t, hidden: [] }
+  return {
+    table: { ...t, columns: t.columns.slice(0, keep), values: t.values.map((r) => r.slice(0, keep)), text: t.text.map((r) => r.slice(0, keep)) },
+    hidden: t.columns.slice(keep).map((c) => c.label),
+  }
+}
+
 /** The table people read in a terminal. */
 export function showText(t: ShowTable): string {
   const header = t.columns.map((c) => c.label)

@@ -4,7 +4,7 @@ import { eachShownJson, showRuns } from '../../core/compare/query.js'
 import { usageError } from '../../core/errors.js'
 import { buildTable } from '../../core/compare/table.js'
 import { info } from '../output.js'
-import { jsonArrayWriter, showCsv, showMarkdown, showText } from '../render-compare.js'
+import { fitColumns, jsonArrayWriter, showCsv, showMarkdown, showText } from '../render-compare.js'
 
 export const builder = (y: Argv) =>
   y
@@ -59,5 +59,12 @@ export async function handler(argv: ShowArgs) {
   if (!runs.length && argv.limit === 0) return
   if (!runs.length) return info(total ? `no run matches (${total} run${total === 1 ? '' : 's'} listed)` : 'no runs yet: record one with `xp run -- COMMAND`')
   const table = buildTable(runs, { onlyChanged: argv['only-changed'] })
-  process.stdout.write(argv.csv ? showCsv(table) : argv.md ? showMarkdown(table) : showText(table))
+  if (argv.csv || argv.md) {
+    process.stdout.write(argv.csv ? showCsv(table) : showMarkdown(table))
+    return
+  }
+  // on a terminal, a table wider than the window loses columns from the right, and says so
+  const { table: fitted, hidden } = process.stdout.isTTY && process.stdout.columns ? fitColumns(table, process.stdout.columns) : { table, hidden: [] }
+  process.stdout.write(showText(fitted))
+  if (hidden.length) info(`${hidden.length} column${hidden.length === 1 ? '' : 's'} left out to fit the terminal (${hidden.slice(0, 8).join(', ')}${hidden.length > 8 ? ', …' : ''}); see all with --only-changed, --csv or --md`)
 }

@@ -30,6 +30,8 @@ export interface MaterializeOptions {
   fetchMissing?: (oids: string[]) => Promise<void>
   /** the stat cache to consult and update; loaded from repo.xpDir when omitted */
   state?: StatCache
+  /** check (objects present, no conflicts) and write nothing */
+  dryRun?: boolean
 }
 
 export interface MaterializeResult {
@@ -173,6 +175,10 @@ export async function materialize(
       data: { paths: conflicts },
     })
 
+  if (opts.dryRun) {
+    state?.save()
+    return { written: want.length - done.size, removed: toRemove.filter((e) => !wantBy.has(e.rel)).length, unchanged }
+  }
   for (const e of toRemove) fs.rmSync(e.abs, { force: true })
   // a folder where a file goes (or the reverse) is cleared as a whole; its files were checked above
   if (!isDir) {

@@ -32,7 +32,7 @@ export function modeOf(statMode: number): number {
 export function safeRelPath(p: unknown, where = 'path'): string {
   const bad = (why: string) => new XpError('XP_UNSAFE_PATH', `${where}: unsafe path ${JSON.stringify(p)} (${why})`, { hint: 'data paths must stay inside the repository' })
   if (typeof p !== 'string' || p === '') throw bad('empty')
-  if (p.startsWith('/') || /^[a-zA-Z]:/.test(p)) throw bad('absolute')
+  if (p.startsWith('/') || /^[a-zA-Z]:[/\\]/.test(p)) throw bad('absolute')
   if (p.includes('\\')) throw bad('backslash')
   if (p.includes('\0')) throw bad('NUL byte')
   for (const seg of p.split('/')) {

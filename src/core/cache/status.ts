@@ -94,7 +94,9 @@ export async function dataStatus(repo: Repo, opts: { paths?: string[] } = {}): P
         continue
       }
       const changes = recorded && h.manifest ? diffManifests(recorded, h.manifest).map((c) => ({ ...c, path: `${p.dataPath}/${c.path}` })) : []
-      out.push({ ...base, state: 'modified', changes })
+      // a mode alone (a hardlinked checkout is read-only) is not a change of the data
+      const sameBytes = recorded !== null && h.manifest !== undefined && changes.length === 0
+      out.push({ ...base, state: sameBytes ? 'unchanged' : 'modified', changes })
     }
   } finally {
     state.save()

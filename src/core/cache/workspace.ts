@@ -79,6 +79,20 @@ async function hashOne(o: HashOptions, key: string, abs: string, st: fs.Stats): 
   return oid
 }
 
+const realCaches = new Map<string, string>()
+function realCacheDir(cacheDir: string): string {
+  let r = realCaches.get(cacheDir)
+  if (r === undefined) {
+    try {
+      r = fs.realpathSync(cacheDir)
+    } catch {
+      r = cacheDir
+    }
+    realCaches.set(cacheDir, r)
+  }
+  return r
+}
+
 function followLink(o: Pick<HashOptions, 'cacheDir'>, abs: string, rel: string, boundary: string): { st: fs.Stats; cachedOid?: string } {
   let real: string
   try {
@@ -86,7 +100,7 @@ function followLink(o: Pick<HashOptions, 'cacheDir'>, abs: string, rel: string, 
   } catch {
     throw new XpError('XP_UNSAFE_PATH', `${rel} is a dangling symlink`, { hint: 'remove it or make it point at a file inside the data folder' })
   }
-  const cached = oidFromPath(fs.realpathSync.native(o.cacheDir), real)
+  const cached = oidFromPath(realCacheDir(o.cacheDir), real)
   const st = fs.statSync(real)
   if (cached && st.isFile()) return { st, cachedOid: cached }
   if (!isInside(fs.realpathSync(boundary), real))

@@ -43,8 +43,10 @@ export function safeRelPath(p: unknown, where = 'path'): string {
   return p
 }
 
+/** UTF-8 byte order. For text without surrogates (U+D800 and up) it is UTF-16 order, which is cheap. */
 export function comparePaths(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+  if (/[\ud800-\uffff]/.test(a) || /[\ud800-\uffff]/.test(b)) return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
 /**
@@ -55,7 +57,8 @@ export function comparePaths(a: string, b: string): number {
  * // '[{"path":"a.csv","oid":"dd3b...","size":12,"mode":420}]'
  */
 export function encodeManifest(entries: ManifestEntry[]): Buffer {
-  const sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path))
+  const wide = entries.some((e) => /[\ud800-\uffff]/.test(e.path))
+  const sorted = [...entries].sort(wide ? (a, b) => comparePaths(a.path, b.path) : (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   const parts: string[] = []
   for (let i = 0; i < sorted.length; i++) {
     const e = sorted[i]

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { XpError } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { hashFile, hasher, hashBytes } from './hash.js'
-import { putFile, putBytes, hasObject } from './objects.js'
+import { putFile, putBytes } from './objects.js'
 import { oidFromPath, DIR_SUFFIX } from './oid.js'
 import { encodeManifest, manifestTotals, modeOf, type ManifestEntry } from './manifest.js'
 import type { StatCache } from './state.js'
@@ -68,8 +68,9 @@ export async function hashPath(o: HashOptions, rel: string): Promise<HashedPath>
 }
 
 async function hashOne(o: HashOptions, key: string, abs: string, st: fs.Stats): Promise<string> {
+  // The stat cache is trusted for the object too: gc removes the rows of what it deletes.
   const known = o.state.get(key, st)
-  if (known && (!o.store || hasObject(o.cacheDir, known))) return known
+  if (known) return known
   let oid: string
   if (o.store) oid = (await putFile(o.cacheDir, abs)).oid
   else oid = (await hashFile(abs)).hash
@@ -123,7 +124,7 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
     }
     for (const d of ents) {
       const rel = prefix ? `${prefix}/${d.name}` : d.name
-      const full = path.join(dir, d.name)
+      const full = dir + path.sep + d.name
       if (d.isDirectory()) {
         walk(full, rel)
         continue
@@ -149,7 +150,9 @@ async function hashDir(o: HashOptions, rel: string, abs: string): Promise<Hashed
   const files = walkDir(o, abs, rel)
   const manifest: ManifestEntry[] = []
   for (const f of files) {
-    const oid = f.cachedOid ?? (await hashOne(o, `${rel}/${f.rel}`, f.abs, f.st))
+    const key = `${rel}/${f.rel}`
+    // the common case (unchanged) stays synchronous: no promise per file
+    const oid = f.cachedOid ?? o.state.get(key, f.st) ?? (await hashOne(o, key, f.abs, f.st))
     manifest.push({ path: f.rel, oid, size: f.st.size, mode: modeOf(f.st.mode) })
   }
   const bytes = encodeManifest(manifest)

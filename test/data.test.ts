@@ -328,6 +328,14 @@ describe('xp gc and xp fsck', () => {
     repo.xp(['rm', repo.git('for-each-ref', '--format=%(refname:lstrip=3)', 'refs/xp/runs').trim()])
     expect(repo.json(['gc'])).toMatchObject({ removed: 2, kept: 1 })
     expect([...objects(repo).keys()]).toEqual([v3])
+    // data whose pointer is gone is collected, and adding it again stores it again
+    repo.write('data/a.csv', 'again\n')
+    repo.json(['add', 'data'])
+    fs.rmSync(repo.path('data.xp'))
+    expect(repo.json(['gc']).removed).toBeGreaterThan(0)
+    repo.json(['add', 'data'])
+    expect(repo.json(['status']).every((x: any) => x.missing === 0)).toBe(true)
+    expect(repo.xp(['checkout', '--force']).code).toBe(0)
   })
 
   it('fsck names an object with a flipped byte and exits non-zero', () => {

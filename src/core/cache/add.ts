@@ -126,6 +126,7 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       out.push({ path: rel, pointer, oid: h.oid, size: h.size, files: h.files })
     }
   } finally {
+    // rows are set only once their object is written, so a failed add saves a true cache
     state.save()
   }
   return out

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { XpError } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { hashFile, hasher, hashBytes } from './hash.js'
-import { putFile, putBytes } from './objects.js'
+import { stageFile, putBytes } from './objects.js'
 import { oidFromPath, DIR_SUFFIX } from './oid.js'
 import { encodeManifest, manifestTotals, modeOf, type ManifestEntry } from './manifest.js'
 import type { StatCache } from './state.js'
@@ -63,21 +63,34 @@ export async function hashPath(o: HashOptions, rel: string): Promise<HashedPath>
   }
   if (st.isDirectory()) return hashDir(o, rel, abs)
   if (!st.isFile()) throw new XpError('XP_NOT_A_FILE', `${rel} is not a regular file or a folder`)
-  const oid = await hashOne(o, rel, abs, st)
+  const pending: Pending = []
+  const oid = await hashOne(o, rel, abs, st, pending)
+  await Promise.all(pending)
   return { oid, size: st.size }
 }
 
-async function hashOne(o: HashOptions, key: string, abs: string, st: fs.Stats): Promise<string> {
+/** Writes to the cache left running while the next files are read; bounded. */
+type Pending = Array<Promise<void>>
+const MAX_PENDING = 32
+
+async function hashOne(o: HashOptions, key: string, abs: string, st: fs.Stats, pending: Pending): Promise<string> {
   // The stat cache is trusted for the object too: gc removes the rows of what it deletes.
   const known = o.state.get(key, st)
   if (known) return known
-  let oid: string
-  if (o.store) oid = (await putFile(o.cacheDir, abs)).oid
-  else oid = (await hashFile(abs)).hash
   o.onFile?.(st.size)
-  // the stat after hashing, so a change during hashing (caught by hashFile) is not cached
-  o.state.set(key, fs.statSync(abs), oid)
-  return oid
+  // The stat as read, so a change during hashing (caught by hashFile) is never cached;
+  // when storing, recorded only once the object is in place.
+  if (!o.store) {
+    const h = await hashFile(abs)
+    o.state.set(key, h.stat, h.hash)
+    return h.hash
+  }
+  const s = await stageFile(o.cacheDir, abs)
+  const recorded = s.written.then(() => o.state.set(key, s.stat, s.oid))
+  recorded.catch(() => {})
+  pending.push(recorded)
+  if (pending.length >= MAX_PENDING) await pending.shift()
+  return s.oid
 }
 
 const realCaches = new Map<string, string>()
@@ -149,12 +162,19 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
 async function hashDir(o: HashOptions, rel: string, abs: string): Promise<HashedPath> {
   const files = walkDir(o, abs, rel)
   const manifest: ManifestEntry[] = []
-  for (const f of files) {
-    const key = `${rel}/${f.rel}`
-    // the common case (unchanged) stays synchronous: no promise per file
-    const oid = f.cachedOid ?? o.state.get(key, f.st) ?? (await hashOne(o, key, f.abs, f.st))
-    manifest.push({ path: f.rel, oid, size: f.st.size, mode: modeOf(f.st.mode) })
+  const pending: Pending = []
+  try {
+    for (const f of files) {
+      const key = `${rel}/${f.rel}`
+      // the common case (unchanged) stays synchronous: no promise per file
+      const oid = f.cachedOid ?? o.state.get(key, f.st) ?? (await hashOne(o, key, f.abs, f.st, pending))
+      manifest.push({ path: f.rel, oid, size: f.st.size, mode: modeOf(f.st.mode) })
+    }
+  } catch (e) {
+    await Promise.allSettled(pending)
+    throw e
   }
+  await Promise.all(pending)
   const bytes = encodeManifest(manifest)
   const oid = o.store ? await putBytes(o.cacheDir, bytes, { dir: true }) : hashBytes(await hasher(), bytes) + DIR_SUFFIX
   return { oid, ...manifestTotals(manifest), manifest }

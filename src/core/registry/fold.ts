@@ -153,10 +153,14 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     if (e.kind === 'register') Object.assign(v, { created: e.time, tag: e.tag, author: e.tagger, authorEmail: e.email })
   }
   for (const v of versions.values()) v.active = v.lastDirect === 'register'
+  for (const [commit, list] of byCommit) {
+    const active = list.filter((v) => v.active)
+    if (active.length < 2) continue
+    problems.push(`artifact "${name}" has ${active.length} versions on commit ${short(commit)} (tags ${active.map((v) => `"${v.tag}"`).join(' and ')}); its stage tags there are ignored until one is deregistered (\`xp model deprecate ${name} --version VERSION\`)`)
+  }
 
   // The version a stage tag at `commit` refers to.
-  const ambiguous = new Set<string>()
-  const versionAt = (commit: string, tag: string): VersionAcc | null => {
+  const versionAt = (commit: string): VersionAcc | null => {
     const list = byCommit.get(commit)
     if (!list) {
       let v = versions.get(commit)
@@ -167,12 +171,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     const active = list.filter((v) => v.active)
     if (active.length === 1) return active[0]
     if (active.length === 0) return [...list].sort((x, y) => y.created - x.created)[0]
-    if (!ambiguous.has(commit)) {
-      ambiguous.add(commit)
-      const names = active.map((v) => `"${v.tag}"`).join(' and ')
-      problems.push(`artifact "${name}" has ${active.length} versions on commit ${short(commit)} (tags ${names}): its stage tags there, like "${tag}", are ignored; deregister one with \`xp model deprecate ${name} --version VERSION\``)
-    }
-    return null
+    return null // ambiguous: reported above
   }
 
   // Stages: per (version, stage), the newest event decides; holders ordered by their newest assignment.
@@ -181,7 +180,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   for (const e of events) {
     lastEvent = e
     if (e.kind !== 'assign' && e.kind !== 'unassign') continue
-    const v = versionAt(e.commit, e.tag)
+    const v = versionAt(e.commit)
     if (!v) continue
     e.version = v.version
     if (!v.registered) v.created = Math.min(v.created, e.time)

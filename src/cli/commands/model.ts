@@ -95,16 +95,14 @@ export const builder = (y: Argv) =>
       "every artifact's latest version and what each stage holds",
       (c) => c.option('all', { alias: 'a', type: 'boolean', describe: 'include deprecated artifacts' }).options(json),
       act(async (repo, a) => {
-        const { loadRegistry } = await import('../../core/registry/read.js')
-        const { gtoShow } = await import('../../core/registry/fold.js')
-        const { state } = await loadRegistry(repo)
-        for (const w of [...state.warnings, ...state.problems]) warn(w)
-        const show = gtoShow(state, { deprecated: a.all })
+        const { showRegistry } = await import('../../core/registry/show.js')
+        const { show, stages, warnings, problems } = await showRegistry(repo, { deprecated: a.all })
+        for (const w of [...warnings, ...problems]) warn(w)
         if (a.json) return printJson(show)
         const names = Object.keys(show)
         if (!names.length) return info('no models registered; register one with `xp model register NAME [RUN]`')
-        const rows = names.map((n) => [show[n].active ? n : `${n} ${dim('(deprecated)')}`, show[n].version ?? '-', ...state.stages.map((s) => shortVersion(show[n].stage[s]))])
-        process.stdout.write(renderTable(['name', 'latest', ...state.stages.map((s) => `#${s}`)], rows))
+        const rows = names.map((n) => [show[n].active ? n : `${n} ${dim('(deprecated)')}`, show[n].version ?? '-', ...stages.map((s) => shortVersion(show[n].stage[s]))])
+        process.stdout.write(renderTable(['name', 'latest', ...stages.map((s) => `#${s}`)], rows))
       }),
     )
     .command(

@@ -42,7 +42,7 @@ export interface ModelVersionInfo extends ArtifactData {
  */
 export async function whichModel(repo: Pick<Repo, 'root' | 'ctx'>, spec: string): Promise<ModelVersionInfo> {
   const parsed = parseModelSpec(spec)
-  const { state } = await loadRegistry(repo)
+  const { state } = await loadRegistry(repo, { details: true })
   for (const p of state.problems) repo.ctx.warn(p)
   const { artifact, version, stage } = resolveSpec(state, parsed)
   const [runs, data] = await Promise.all([listRuns(repo, { notes: false }), artifactData(repo, version.commit, artifact.name)])
@@ -116,7 +116,7 @@ const EVENT_NAMES = { register: 'registration', deregister: 'deregistration', as
  * await modelHistory(repo, 'churn') // [{ event: 'assignment', stage: 'production', version: 'v1.0.0', … }, …]
  */
 export async function modelHistory(repo: Pick<Repo, 'root' | 'ctx'>, name: string, opts: { ascending?: boolean } = {}): Promise<HistoryEntry[]> {
-  const { state } = await loadRegistry(repo)
+  const { state } = await loadRegistry(repo, { details: true })
   for (const p of state.problems) repo.ctx.warn(p)
   const a = findArtifact(state, validateArtifactName(name))
   const out = a.events.map((e) => ({

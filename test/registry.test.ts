@@ -32,6 +32,14 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     tagAt(repo, 'churn#production#1', 20, c[0], '')
     tagAt(repo, 'churn@v1.1.0', 40, c[1])
     expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } })
+    const h = repo.json(['model', 'history', 'churn'])
+    expect(h.map((e: any) => [e.tag, e.event, e.timestamp])).toEqual([
+      ['churn@v1.1.0', 'registration', new Date((T0 + 40) * 1000).toISOString()],
+      ['churn#production#1', 'assignment', new Date((T0 + 20) * 1000).toISOString()],
+      ['churn@v1.0.0', 'registration', new Date((T0 + 10) * 1000).toISOString()],
+    ])
+    expect(h[1]).toMatchObject({ version: 'v1.0.0', stage: 'production', message: '', author: 'Test User', commit: c[0] })
+    expect(repo.json(['model', 'history', 'churn', '--asc'])[0].tag).toBe('churn@v1.0.0')
   })
 
   it('2: lightweight tags only: an empty registry', () => {
@@ -54,6 +62,8 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     tagAt(repo, 'm@v1.1.0', 30, c[1])
     tagAt(repo, 'm@v1.1.0!', 40, c[1])
     expect(repo.json(['model', 'ls'])).toEqual({ m: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true } })
+    repo.write('.xp/registry-show.json', '{not json') // the listing cache is only a cache
+    expect(repo.json(['model', 'ls']).m.version).toBe('v1.0.0')
     tagAt(repo, 'm@deprecated', 50, c[0])
     expect(repo.json(['model', 'ls'])).toEqual({})
     expect(repo.json(['model', 'ls', '--all']).m.active).toBe(false)

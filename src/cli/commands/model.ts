@@ -63,7 +63,7 @@ export const builder = (y: Argv) =>
           .options({ ...message, ...json }),
       act(async (repo, a) => {
         const r = await (await ops()).assign(repo, { name: a.name, ref: a.ref, version: a.version, stage: a.stage, message: a.message })
-        reportWrite(a, r, `${r.artifact} ${r.version} is now in ${r.stage}${r.tags.length > 1 ? ` (registered as ${r.version} first)` : ''}`)
+        reportWrite(a, r, r.tags.length > 1 ? `registered ${r.artifact} ${r.version} and assigned it to ${r.stage}` : `${r.artifact} ${r.version} is now in ${r.stage}`)
       }),
     )
     .command(

@@ -29,6 +29,11 @@ const COMMANDS: Entry[] = [
   { command: 'branch <run> <branch>', describe: 'create a git branch at a run', load: () => import('./commands/branch.js') },
   { command: 'rm <runs..>', describe: 'delete runs', load: () => import('./commands/rm.js') },
   { command: 'note <run> <text>', describe: 'add a note to a run (git notes, refs/notes/xp)', load: () => import('./commands/note.js') },
+  { command: 'add <paths..>', describe: 'track files or folders in the data cache (writes PATH.xp)', load: () => import('./commands/add.js') },
+  { command: 'status [paths..]', describe: 'show data that changed since its pointer was written', load: () => import('./commands/status.js') },
+  { command: 'checkout [paths..]', describe: 'write tracked data from the cache into the working tree', load: () => import('./commands/checkout.js') },
+  { command: 'gc', describe: 'delete cache objects that no run, ref or pointer uses', load: () => import('./commands/gc.js') },
+  { command: 'fsck', describe: 'rehash every cache object and name the corrupt ones', load: () => import('./commands/fsck.js') },
   { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign, unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
 ]
 

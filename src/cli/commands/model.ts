@@ -138,10 +138,15 @@ export const builder = (y: Argv) =>
     .command(
       'get <spec>',
       "write a model version's artifact to PATH (fetching it from the data remote if needed)",
-      (c) => c.positional('spec', { type: 'string' }).option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'where to write it' }).options(json),
+      (c) =>
+        c
+          .positional('spec', { type: 'string', describe: 'NAME@vX.Y.Z, NAME@latest or NAME@STAGE' })
+          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'where to write it' })
+          .option('force', { alias: 'f', type: 'boolean', describe: 'overwrite PATH even if its content is not in the cache' })
+          .options(json),
       act(async (repo, a) => {
         const { getModel } = await import('../../core/registry/get.js')
-        const r = await getModel(repo, { spec: a.spec, output: a.output })
+        const r = await getModel(repo, { spec: a.spec, output: a.output, force: a.force })
         if (a.json) return printJson(r)
         info(`wrote ${r.artifact} ${r.version} to ${r.output}`)
       }),

@@ -226,3 +226,35 @@ describe('which and errors for what is not there', () => {
     expect(errorCode(repo.xp(['model', 'get', 'nope@latest', '-o', 'out.bin']))).toBe('XP_ARTIFACT_NOT_FOUND')
   })
 })
+
+describe('get: a version of the model from the cache', () => {
+  it("writes the artifact of a run's commit, by version or stage; fails clearly when it cannot", () => {
+    const repo = new TestRepo({
+      files: {
+        'train.sh': 'mkdir -p models && echo "weights $1" > models/model.bin\n',
+        'xp.yaml': 'outs: [models/model.bin]\nartifacts:\n  churn: {path: models/model.bin, type: model}\n',
+      },
+    })
+    for (const [name, w] of [['first', '1'], ['second', '2']]) expect(repo.xp(['run', '-n', name, '--', 'sh', 'train.sh', w]).code).toBe(0)
+    repo.json(['model', 'register', 'churn', 'first'])
+    repo.json(['model', 'assign', 'churn', 'second', '--stage', 'production'])
+    const w = repo.json(['model', 'which', 'churn@production'])
+    expect(w).toMatchObject({ version: 'v0.0.2', path: 'models/model.bin', run: { name: 'second' }, size: 10 })
+    expect(w.oid).toMatch(/^[0-9a-f]{32}$/)
+    expect(repo.json(['model', 'get', 'churn@production', '-o', 'prod.bin'])).toMatchObject({ version: 'v0.0.2', oid: w.oid, written: 1 })
+    expect(repo.read('prod.bin')).toBe('weights 2\n')
+    repo.json(['model', 'get', 'churn@v0.0.1', '-o', 'prod.bin']) // the old content is in the cache: replaced
+    expect(repo.read('prod.bin')).toBe('weights 1\n')
+    repo.write('prod.bin', 'my own edits\n')
+    expect(errorCode(repo.xp(['model', 'get', 'churn@latest', '-o', 'prod.bin']))).toBe('XP_CHECKOUT_CONFLICT')
+    expect(repo.read('prod.bin')).toBe('my own edits\n')
+    repo.json(['model', 'get', 'churn@latest', '-o', 'prod.bin', '--force'])
+    expect(repo.read('prod.bin')).toBe('weights 2\n')
+    // a commit with no pointer file, and a cache without the object
+    repo.git('commit', '-q', '--allow-empty', '-m', 'no model here')
+    repo.json(['model', 'register', 'churn'])
+    expect(errorCode(repo.xp(['model', 'get', 'churn@v0.0.3', '-o', 'x.bin']))).toBe('XP_ARTIFACT_NO_POINTER')
+    expect(errorCode(repo.xp(['model', 'get', 'churn@v0.0.2', '-o', 'x.bin'], { env: { XP_CACHE_DIR: repo.path('empty-cache') } }))).toBe('XP_CACHE_MISSING')
+    expect(repo.exists('x.bin')).toBe(false)
+  })
+})

@@ -205,7 +205,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   }
 
   // Stages: per (version, stage), the newest event decides; holders ordered by their newest assignment.
-  const vstage = new Map<string, { v: VersionAcc; stage: string; last: RegistryEvent; assigned?: RegistryEvent }>()
+  const vstages = new Map<VersionAcc, Map<string, { last: RegistryEvent; assigned: RegistryEvent | undefined }>>()
   let lastEvent: RegistryEvent | undefined
   for (const e of events) {
     lastEvent = e
@@ -213,20 +213,24 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     const v = versionAt(e.commit, e.time)
     if (!v) continue
     e.version = v.version
-    const key = `${v.version}\0${e.stage}`
-    const s = vstage.get(key)
-    if (!s) vstage.set(key, { v, stage: e.stage!, last: e, assigned: e.kind === 'assign' ? e : undefined })
+    let byStage = vstages.get(v)
+    if (!byStage) vstages.set(v, (byStage = new Map()))
+    const s = byStage.get(e.stage!)
+    if (!s) byStage.set(e.stage!, { last: e, assigned: e.kind === 'assign' ? e : undefined })
     else {
       s.last = e
       if (e.kind === 'assign') s.assigned = e
     }
   }
   const stageEvents: Record<string, Array<{ holder: StageHolder; event: RegistryEvent }>> = {}
-  for (const s of vstage.values()) {
-    if (s.last.kind !== 'assign' || !s.v.active) continue
-    s.v.stages.push(s.stage)
-    const holder = { version: s.v.version, commit: s.v.commit, assigned: s.assigned!.time, tag: s.assigned!.tag }
-    ;(stageEvents[s.stage] ??= []).push({ holder, event: s.assigned! })
+  for (const [v, byStage] of vstages) {
+    if (!v.active) continue
+    for (const [stage, s] of byStage) {
+      if (s.last.kind !== 'assign') continue
+      v.stages.push(stage)
+      const holder = { version: v.version, commit: v.commit, assigned: s.assigned!.time, tag: s.assigned!.tag }
+      ;(stageEvents[stage] ??= []).push({ holder, event: s.assigned! })
+    }
   }
   const stages: Record<string, StageHolder[]> = {}
   for (const stage of Object.keys(stageEvents).sort()) stages[stage] = stageEvents[stage].sort((x, y) => compareEvents(y.event, x.event)).map((x) => x.holder)

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import type { Repo } from '../repo.js'
 import { git } from '../git.js'
 import { parseRegistryTag, isCreationTag } from './tag.js'
-import { foldEvents, toRegistryEvent, creationWarning, type RegistryEvent, type RegistryState, type TagEvent } from './fold.js'
+import { foldEvents, creationWarning, type RegistryEvent, type RegistryState } from './fold.js'
 
 export interface RegistryTags {
   /** annotated registry tags on commits, parsed */
@@ -57,15 +57,20 @@ export async function readRegistryTags(repo: Pick<Repo, 'root' | 'ctx'>, opts: {
     names.add(tag)
     const type = i === 0 ? parts[i] : parts[i].slice(1) // records after the first start with git's newline
     if (type !== 'tag' || parts[i + 3] !== 'commit') continue
-    const event: TagEvent = {
+    // One object per event, built with every field in one order (one shape for the fold).
+    events.push({
       tag,
-      commit: parts[i + 4],
       time: Number(parts[i + 5]) || 0,
+      commit: parts[i + 4],
       tagger: opts.details ? parts[i + 6] : '',
       email: opts.details ? parts[i + 7].replace(/^<|>$/g, '') : '',
       message: opts.details ? parts[i + 8].replace(SIGNATURE, '').replace(/\n$/, '') : '',
-    }
-    events.push(toRegistryEvent(event, parsed))
+      artifact: parsed.artifact,
+      kind: parsed.kind,
+      version: parsed.version,
+      stage: parsed.stage,
+      counter: parsed.counter,
+    })
   }
   return { events, names, warnings, digest: hash.digest('hex') }
 }

@@ -1,5 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import { TestRepo, errorCode, cleanupTmp } from './helpers.js'
 
 afterAll(cleanupTmp)
@@ -32,6 +33,10 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     tagAt(repo, 'churn#production#1', 20, c[0], '')
     tagAt(repo, 'churn@v1.1.0', 40, c[1])
     expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } })
+    // the listing is kept under a digest of the tags: a second listing reuses it without rewriting it
+    const inode = fs.statSync(repo.path('.xp/registry-show.json')).ino
+    expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
+    expect(fs.statSync(repo.path('.xp/registry-show.json')).ino).toBe(inode)
     const h = repo.json(['model', 'history', 'churn'])
     expect(h.map((e: any) => [e.tag, e.event, e.timestamp])).toEqual([
       ['churn@v1.1.0', 'registration', new Date((T0 + 40) * 1000).toISOString()],

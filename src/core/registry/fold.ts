@@ -151,7 +151,7 @@ export function foldEvents(events: RegistryEvent[]): RegistryState {
 }
 
 interface VersionAcc extends VersionState {
-  /** newest registration event: true = register, false = deregister */
+  /** the kind of its newest registration event */
   lastDirect?: 'register' | 'deregister'
 }
 

@@ -255,3 +255,12 @@ describe('model specs', () => {
     expect(code(() => parseModelSpec('bad name@latest'))).toBe('XP_BAD_ARTIFACT_NAME')
   })
 })
+
+describe('tag objects', () => {
+  it('reads the commit and tagger time from a tag header', async () => {
+    const { parseTagHeader } = await import('../src/core/registry/read.js')
+    expect(parseTagHeader(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger A B <a@x> 1700000010 +0100\n\nmsg\n`)).toEqual([1700000010, c1])
+    expect(parseTagHeader(`object ${c1}\ntype tree\ntag m@v1.0.0\ntagger A <a@x> 1 +0000\n\nmsg`)).toBe(0)
+    expect(parseTagHeader(`object ${c1}\ntype commit\ntag old\n\nno tagger`)).toEqual([0, c1])
+  })
+})

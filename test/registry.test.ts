@@ -33,10 +33,12 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     tagAt(repo, 'churn#production#1', 20, c[0], '')
     tagAt(repo, 'churn@v1.1.0', 40, c[1])
     expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } })
-    // the listing is kept under a digest of the tags: a second listing reuses it without rewriting it
-    const inode = fs.statSync(repo.path('.xp/registry-show.json')).ino
+    // each tag object's date and commit are kept by object id: a second listing reads no tag object
+    const index = JSON.parse(repo.read('.xp/registry-tags.json'))
+    expect(Object.values(index.tags).sort()).toEqual([[T0 + 10, c[0]], [T0 + 20, c[0]], [T0 + 40, c[1]]].sort())
+    const inode = fs.statSync(repo.path('.xp/registry-tags.json')).ino
     expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
-    expect(fs.statSync(repo.path('.xp/registry-show.json')).ino).toBe(inode)
+    expect(fs.statSync(repo.path('.xp/registry-tags.json')).ino).toBe(inode)
     const h = repo.json(['model', 'history', 'churn'])
     expect(h.map((e: any) => [e.tag, e.event, e.timestamp])).toEqual([
       ['churn@v1.1.0', 'registration', new Date((T0 + 40) * 1000).toISOString()],
@@ -67,11 +69,22 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     tagAt(repo, 'm@v1.1.0', 30, c[1])
     tagAt(repo, 'm@v1.1.0!', 40, c[1])
     expect(repo.json(['model', 'ls'])).toEqual({ m: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true } })
-    repo.write('.xp/registry-show.json', '{not json') // the listing cache is only a cache
+    repo.write('.xp/registry-tags.json', '{not json') // the tag index is only a cache
     expect(repo.json(['model', 'ls']).m.version).toBe('v1.0.0')
     tagAt(repo, 'm@deprecated', 50, c[0])
     expect(repo.json(['model', 'ls'])).toEqual({})
     expect(repo.json(['model', 'ls', '--all']).m.active).toBe(false)
+  })
+
+  it('orders by tagger date, not by counter or name (tags read from their objects)', () => {
+    const { repo, c } = threeCommits()
+    tagAt(repo, 'm@v1.0.0', 1, c[0])
+    tagAt(repo, 'm@v2.0.0', 2, c[1])
+    tagAt(repo, 'm#prod#1', 30, c[0])
+    tagAt(repo, 'm#prod#2', 20, c[1])
+    expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v1.0.0')
+    tagAt(repo, 'm#prod#3', 40, c[1])
+    expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v2.0.0')
   })
 
   it('5: dir= prefixes and odd names; unrelated tags ignored', () => {
@@ -154,6 +167,9 @@ describe('writing the registry', () => {
     expect(h.map((e: any) => e.tag).sort()).toEqual(['churn#production!#5', 'churn#production#2', 'churn#production#3', 'churn#production#4', 'churn#staging#1', 'churn@v0.0.1', 'churn@v0.0.2'])
     expect(h[h.length - 1].tag).toBe('churn@v0.0.1')
     expect(h[0]).toMatchObject({ event: 'unassignment', stage: 'production', version: 'v0.0.1', author: 'Test User', author_email: 'test@example.com', commit: c[0] })
+    // assigning right after an unassignment waits out the second it would lose a tie in
+    repo.json(['model', 'assign', 'churn', '--version', 'v0.0.1', '--stage', 'production'])
+    expect(repo.json(['model', 'which', 'churn@production']).version).toBe('v0.0.1')
   })
 
   it('a failed assign leaves no tag, not even the registration it made first', () => {

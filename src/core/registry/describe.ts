@@ -41,7 +41,7 @@ export interface ModelVersionInfo extends ArtifactData {
  * @example
  * await whichModel(repo, 'churn@production') // { version: 'v1.0.0', commit: '…', run: { id, name }, oid: '…', … }
  */
-export async function whichModel(repo: Pick<Repo, 'root' | 'ctx'>, spec: string): Promise<ModelVersionInfo> {
+export async function whichModel(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, spec: string): Promise<ModelVersionInfo> {
   const parsed = parseModelSpec(spec)
   const { state } = await loadRegistry(repo, { details: true })
   for (const p of state.problems) repo.ctx.warn(p)
@@ -110,7 +110,7 @@ const EVENT_NAMES = { register: 'registration', deregister: 'deregistration', as
  * @example
  * await modelHistory(repo, 'churn') // [{ event: 'assignment', stage: 'production', version: 'v1.0.0', … }, …]
  */
-export async function modelHistory(repo: Pick<Repo, 'root' | 'ctx'>, name: string, opts: { ascending?: boolean } = {}): Promise<HistoryEntry[]> {
+export async function modelHistory(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, name: string, opts: { ascending?: boolean } = {}): Promise<HistoryEntry[]> {
   const { state } = await loadRegistry(repo, { details: true })
   for (const p of state.problems) repo.ctx.warn(p)
   const a = findArtifact(state, validateArtifactName(name))

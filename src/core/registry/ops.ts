@@ -5,6 +5,7 @@
  * failed command leaves no tag.
  */
 import type { Repo } from '../repo.js'
+import type { Context } from '../context.js'
 import { git, fallbackIdentity } from '../git.js'
 import { XpError, usageError } from '../errors.js'
 import { listRuns } from '../runs/list.js'
@@ -144,6 +145,8 @@ export async function assign(repo: Repo, opts: { name: string; stage: string; re
     throw new XpError('XP_ALREADY_ASSIGNED', `version ${version} of "${artifact}" is already the one in stage ${stage}`, { hint: `see \`xp model history ${artifact}\`` })
   const tag = RegistryTag.assign(artifact, stage, nextCounter(reg.names, artifact))
   plans.push({ tag, commit, message: opts.message || `Assigning stage ${stage} to artifact ${artifact} version ${version}` })
+  const unassigned = reg.state.artifacts.get(artifact)?.events.filter((e) => e.kind === 'unassign' && e.stage === stage && e.version === version) ?? []
+  await waitToFollow(repo.ctx, unassigned.at(-1)?.time)
   await createTags(repo, plans)
   return { artifact, version, commit, stage, tags: plans.map((p) => p.tag.name), run }
 }
@@ -192,8 +195,21 @@ export async function deprecate(repo: Repo, opts: { name: string; version?: stri
   if (!a.active) throw new XpError('XP_ALREADY_DEPRECATED', `"${artifact}" is deprecated already`, { hint: 'register a new version to revive it' })
   const commit = a.latest?.commit ?? a.events[a.events.length - 1].commit
   const tag = freeName(reg, RegistryTag.deprecate(artifact), artifact)
+  await waitToFollow(repo.ctx, a.events.at(-1)?.time)
   await createTags(repo, [{ tag, commit, message: opts.message || `Deprecating artifact ${artifact}` }])
   return { artifact, version: a.latest?.version ?? '', commit, tags: [tag.name], deprecated: true }
+}
+
+/**
+ * Tag times are seconds, and in one second a deprecation loses to any other event and an
+ * assignment to an unassignment (GTO's tie rules). So a tag that must come after the event
+ * at `time` waits for the next second rather than lose to it (unless the user fixed the
+ * date with GIT_COMMITTER_DATE).
+ */
+async function waitToFollow(ctx: Context, time: number | undefined): Promise<void> {
+  if (time === undefined || ctx.env.GIT_COMMITTER_DATE) return
+  const ms = (time + 1) * 1000 - ctx.now().getTime()
+  if (ms > 0 && ms <= 2000) await new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** Create annotated tags in order; on a failure delete the ones made, then throw. */

@@ -11,6 +11,7 @@
  * clone) one `git for-each-ref` reads them all. The file is a cache only.
  */
 import fs from 'node:fs'
+import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { ensureXpDir, type Repo } from '../repo.js'
 import { git, CatFileBatch } from '../git.js'
@@ -45,15 +46,27 @@ interface Listed {
   parsed: ParsedTag
 }
 
+/** The raw listing of every tag (name and object id; git reads no tag object for it). */
+export interface TagListing {
+  stdout: string
+  /** digest of the listing: equal digests, equal tag objects under equal names, equal registries */
+  digest: string
+}
+
+export async function listTags(repo: Pick<Repo, 'root' | 'ctx'>): Promise<TagListing> {
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname:strip=2)', 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
+  return { stdout, digest: createHash('sha1').update(stdout).digest('hex') }
+}
+
 /**
  * Every registry tag of the repository.
  *
  * @example
  * const { events, names } = await readRegistryTags(repo, { details: true })
  */
-export async function readRegistryTags(repo: RepoLike, opts: { details?: boolean } = {}): Promise<RegistryTags> {
+export async function readRegistryTags(repo: RepoLike, opts: { details?: boolean; listing?: TagListing } = {}): Promise<RegistryTags> {
   if (opts.details) return readFull(repo, true).then((r) => r.tags)
-  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname:strip=2)', 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
+  const { stdout } = opts.listing ?? (await listTags(repo))
   const names = new Set<string>()
   const warnings: string[] = []
   const listed: Listed[] = []
@@ -192,7 +205,7 @@ export interface Registry extends RegistryTags {
  * @example
  * const { state } = await loadRegistry(repo)
  */
-export async function loadRegistry(repo: RepoLike, opts: { details?: boolean } = {}): Promise<Registry> {
+export async function loadRegistry(repo: RepoLike, opts: { details?: boolean; listing?: TagListing } = {}): Promise<Registry> {
   const tags = await readRegistryTags(repo, opts)
   const state = foldEvents(tags.events)
   state.warnings.push(...tags.warnings)

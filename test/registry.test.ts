@@ -92,6 +92,23 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v2.0.0')
   })
 
+  it('reads hundreds of new tags at once (a fresh clone), then only the new ones', () => {
+    const { repo, c } = threeCommits()
+    const data = (s: string) => `data ${Buffer.byteLength(s)}\n${s}\n`
+    let stream = ''
+    for (let i = 0; i < 300; i++) {
+      for (const [n, commit, t] of [[`a${i}@v1.0.0`, c[0], 1], [`a${i}@v1.1.0`, c[1], 2], [`a${i}#prod#1`, c[0], 3]] as const)
+        stream += `tag ${n}\nfrom ${commit}\ntagger T <t@x> ${T0 + t} +0000\n${data('m')}`
+    }
+    const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: repo.dir, env: repo.env, input: stream, encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    const out = repo.json(['model', 'ls'])
+    expect(Object.keys(out)).toHaveLength(300)
+    expect(out.a299).toEqual({ version: 'v1.1.0', stage: { prod: 'v1.0.0' }, registered: true, active: true })
+    tagAt(repo, 'a7#prod#2', 10, c[1])
+    expect(repo.json(['model', 'ls']).a7.stage.prod).toBe('v1.1.0')
+  })
+
   it('5: dir= prefixes and odd names; unrelated tags ignored', () => {
     const { repo, c } = threeCommits()
     for (const [i, n] of ['path/to=churn@v1.0.0', 'models/churn-2@v1.0.0', 'Churn_X#prod/eu', 'v1.0.0', 'release-1', 'm@1.0.0', 'm@V1.0.0'].entries()) tagAt(repo, n, i, c[0])

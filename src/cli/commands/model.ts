@@ -18,7 +18,7 @@ type Args = Record<string, any> & { json?: boolean }
 const json = { json: { type: 'boolean', describe: 'print the result as JSON' } } as const
 const message = { message: { alias: 'm', type: 'string', describe: 'the tag message' } } as const
 
-/** A subcommand's handler: find the repo, run, keep the process's exit code. */
+/** A subcommand's handler: find the repo, then run. */
 const act = (fn: (repo: Repo, a: Args) => Promise<void>) => async (a: Args) => fn(await cliRepo(), a)
 
 function reportWrite(a: Args, r: WriteResult, what: string) {

@@ -205,7 +205,8 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   }
 
   // Stages: per (version, stage), the newest event decides; holders ordered by their newest assignment.
-  const vstages = new Map<VersionAcc, Map<string, { last: RegistryEvent; assigned: RegistryEvent | undefined }>>()
+  // A version has few stages: a short list beats a map per version.
+  const vstages = new Map<VersionAcc, Array<{ stage: string; last: RegistryEvent; assigned: RegistryEvent | undefined }>>()
   let lastEvent: RegistryEvent | undefined
   for (const e of events) {
     lastEvent = e
@@ -213,19 +214,20 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     const v = versionAt(e.commit, e.time)
     if (!v) continue
     e.version = v.version
-    let byStage = vstages.get(v)
-    if (!byStage) vstages.set(v, (byStage = new Map()))
-    const s = byStage.get(e.stage!)
-    if (!s) byStage.set(e.stage!, { last: e, assigned: e.kind === 'assign' ? e : undefined })
+    let list = vstages.get(v)
+    if (!list) vstages.set(v, (list = []))
+    const s = list.find((x) => x.stage === e.stage)
+    if (!s) list.push({ stage: e.stage!, last: e, assigned: e.kind === 'assign' ? e : undefined })
     else {
       s.last = e
       if (e.kind === 'assign') s.assigned = e
     }
   }
   const stageEvents: Record<string, Array<{ holder: StageHolder; event: RegistryEvent }>> = {}
-  for (const [v, byStage] of vstages) {
+  for (const [v, list] of vstages) {
     if (!v.active) continue
-    for (const [stage, s] of byStage) {
+    for (const s of list) {
+      const stage = s.stage
       if (s.last.kind !== 'assign') continue
       v.stages.push(stage)
       const holder = { version: v.version, commit: v.commit, assigned: s.assigned!.time, tag: s.assigned!.tag }

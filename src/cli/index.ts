@@ -34,6 +34,7 @@ const COMMANDS: Entry[] = [
   { command: 'checkout [paths..]', describe: 'write tracked data from the cache into the working tree', load: () => import('./commands/checkout.js') },
   { command: 'gc', describe: 'delete cache objects that no run, ref or pointer uses', load: () => import('./commands/gc.js') },
   { command: 'fsck', describe: 'rehash every cache object and name the corrupt ones', load: () => import('./commands/fsck.js') },
+  { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign, unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
 ]
 
 /** `xp run` takes everything after its own options as the command, `--` or not. */

@@ -1,0 +1,213 @@
+/**
+ * Read the registry's tags: annotated tags become events (tagger date, the commit they
+ * point at, and on request tagger and message); lightweight tags are not events, but
+ * their names still count for counters and taken names.
+ *
+ * Every command lists every tag and folds them all. What it need not do every time is
+ * read every tag object for its date: a tag object never changes, so `.xp/registry-tags.json`
+ * keeps each one's date and commit by object id (like the run-record index DESIGN 2.2
+ * allows). A listing is then one `git for-each-ref` that reads no tag object, plus a
+ * `git cat-file --batch` for the few tags not seen before; with many new ones (a fresh
+ * clone) one `git for-each-ref` reads them all. The file is a cache only.
+ */
+import fs from 'node:fs'
+import { createHash } from 'node:crypto'
+import path from 'node:path'
+import { ensureXpDir, type Repo } from '../repo.js'
+import { git, CatFileBatch } from '../git.js'
+import { writeFileAtomic } from '../fsutil.js'
+import { parseRegistryTag, isCreationTag, type ParsedTag } from './tag.js'
+import { foldEvents, creationWarning, type RegistryEvent, type RegistryState } from './fold.js'
+
+type RepoLike = Pick<Repo, 'root' | 'ctx' | 'xpDir'>
+
+export interface RegistryTags {
+  /** annotated registry tags on commits, parsed */
+  events: RegistryEvent[]
+  /** the names of every registry-like tag, annotated or not */
+  names: Set<string>
+  /** tags GTO's grammar has but xp ignores (NAME@created) */
+  warnings: string[]
+}
+
+/** What a tag object says: [tagger time, commit], or 0 when it is not an annotated tag of a commit. */
+type Known = [number, string] | 0
+
+const FULL = ['%(objectname)', '%(refname:strip=2)', '%(objecttype)', '%(*objecttype)', '%(*objectname)', '%(taggerdate:unix)']
+// Tagger and message only when asked (history, which): a listing does not show them.
+const DETAILS = ['%(taggername)', '%(taggeremail)', '%(if:equals=tag)%(objecttype)%(then)%(contents)%(end)']
+const SIGNATURE = /\n?-----BEGIN (PGP|SSH) SIGNATURE-----[\s\S]*$/
+/** Past this many unseen tags one for-each-ref reading every tag beats asking cat-file for each. */
+const BATCH_LIMIT = 256
+
+interface Listed {
+  oid: string
+  tag: string
+  parsed: ParsedTag
+}
+
+/** The raw listing of every tag (name and object id; git reads no tag object for it). */
+export interface TagListing {
+  stdout: string
+  /** digest of the listing: equal digests, equal tag objects under equal names, equal registries */
+  digest: string
+}
+
+export async function listTags(repo: Pick<Repo, 'root' | 'ctx'>): Promise<TagListing> {
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname:strip=2)', 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
+  return { stdout, digest: createHash('sha1').update(stdout).digest('hex') }
+}
+
+/**
+ * Every registry tag of the repository.
+ *
+ * @example
+ * const { events, names } = await readRegistryTags(repo, { details: true })
+ */
+export async function readRegistryTags(repo: RepoLike, opts: { details?: boolean; listing?: TagListing } = {}): Promise<RegistryTags> {
+  if (opts.details) return readFull(repo, true).then((r) => r.tags)
+  const { stdout } = opts.listing ?? (await listTags(repo))
+  const names = new Set<string>()
+  const warnings: string[] = []
+  const listed: Listed[] = []
+  for (const line of stdout.split('\n')) {
+    const sp = line.indexOf(' ')
+    const tag = line.slice(sp + 1)
+    // The cheap test first: almost every tag of a big registry is one, most of a code repo's are not.
+    if (sp < 0 || (tag.indexOf('@') < 0 && tag.indexOf('#') < 0)) continue
+    const parsed = parseRegistryTag(tag)
+    if (parsed) {
+      listed.push({ oid: line.slice(0, sp), tag, parsed })
+      names.add(tag)
+    } else if (isCreationTag(tag)) {
+      names.add(tag)
+      warnings.push(creationWarning(tag))
+    }
+  }
+  const index = readIndex(repo)
+  const unseen = listed.filter((l) => index[l.oid] === undefined).map((l) => l.oid)
+  let fresh: Record<string, Known> = {}
+  if (unseen.length > BATCH_LIMIT) fresh = (await readFull(repo, false)).known
+  else if (unseen.length) fresh = await readTagObjects(repo, unseen)
+  const known = (oid: string) => fresh[oid] ?? index[oid]
+  const events: RegistryEvent[] = []
+  for (const l of listed) {
+    const k = known(l.oid)
+    if (k) events.push(makeEvent(l.tag, l.parsed, k[0], k[1], '', '', ''))
+  }
+  if (unseen.length) writeIndex(repo, listed, known)
+  return { events, names, warnings }
+}
+
+function makeEvent(tag: string, p: ParsedTag, time: number, commit: string, tagger: string, email: string, message: string): RegistryEvent {
+  // every field, in one order: one object shape for the fold
+  return { tag, time, commit, tagger, email, message, artifact: p.artifact, kind: p.kind, version: p.version, stage: p.stage, counter: p.counter }
+}
+
+/** One `git for-each-ref` that reads every tag object (dates, and tagger and message with `details`). */
+async function readFull(repo: RepoLike, details: boolean): Promise<{ tags: RegistryTags; known: Record<string, Known> }> {
+  const fields = details ? [...FULL, ...DETAILS] : FULL
+  const n = fields.length
+  const { stdout } = await git(['for-each-ref', `--format=${fields.join('%00')}%00`, 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
+  const parts = stdout.split('\0')
+  const events: RegistryEvent[] = []
+  const names = new Set<string>()
+  const warnings: string[] = []
+  const known: Record<string, Known> = {}
+  for (let i = 0; i + n - 1 < parts.length; i += n) {
+    const tag = parts[i + 1]
+    if (tag.indexOf('@') < 0 && tag.indexOf('#') < 0) continue
+    const parsed = parseRegistryTag(tag)
+    if (!parsed) {
+      if (isCreationTag(tag)) {
+        names.add(tag)
+        warnings.push(creationWarning(tag))
+      }
+      continue
+    }
+    names.add(tag)
+    const oid = i === 0 ? parts[i] : parts[i].slice(1) // records after the first start with git's newline
+    const annotated = parts[i + 2] === 'tag' && parts[i + 3] === 'commit'
+    known[oid] = annotated ? [Number(parts[i + 5]) || 0, parts[i + 4]] : 0
+    if (!annotated) continue
+    events.push(
+      details
+        ? makeEvent(tag, parsed, Number(parts[i + 5]) || 0, parts[i + 4], parts[i + 6], parts[i + 7].replace(/^<|>$/g, ''), parts[i + 8].replace(SIGNATURE, '').replace(/\n$/, ''))
+        : makeEvent(tag, parsed, Number(parts[i + 5]) || 0, parts[i + 4], '', '', ''),
+    )
+  }
+  return { tags: { events, names, warnings }, known }
+}
+
+/** Read a few tag objects over one `git cat-file --batch`. */
+async function readTagObjects(repo: RepoLike, oids: string[]): Promise<Record<string, Known>> {
+  const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
+  try {
+    const objs = await Promise.all(oids.map((o) => batch.read(o)))
+    const out: Record<string, Known> = {}
+    oids.forEach((oid, i) => (out[oid] = objs[i]?.type === 'tag' ? parseTagHeader(objs[i]!.content.toString('utf8')) : 0))
+    return out
+  } finally {
+    batch.close()
+  }
+}
+
+/**
+ * The commit and tagger time of a tag object, from its header (`object`, `type`, `tag`,
+ * `tagger NAME <EMAIL> TIME TZ`); 0 for a tag of anything but a commit.
+ *
+ * @example
+ * parseTagHeader('object 1a…\ntype commit\ntag m@v1.0.0\ntagger A <a@x> 1700000010 +0000\n\nmsg') // [1700000010, '1a…']
+ */
+export function parseTagHeader(text: string): Known {
+  const end = text.indexOf('\n\n')
+  const lines = (end < 0 ? text : text.slice(0, end)).split('\n')
+  const field = (k: string) => lines.find((l) => l.startsWith(k + ' '))?.slice(k.length + 1)
+  const object = field('object')
+  if (!object || field('type') !== 'commit') return 0
+  const time = Number(/ (\d+) [+-]\d{4}$/.exec(field('tagger') ?? '')?.[1] ?? 0)
+  return [time, object]
+}
+
+const indexFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry-tags.json')
+
+function readIndex(repo: Pick<Repo, 'xpDir'>): Record<string, Known> {
+  try {
+    const v = JSON.parse(fs.readFileSync(indexFile(repo), 'utf8'))
+    return v && v.format === 1 && v.tags && typeof v.tags === 'object' ? v.tags : {}
+  } catch {
+    return {}
+  }
+}
+
+/** Keep the entries of the tags that exist now (so the file never outgrows the registry). */
+function writeIndex(repo: Pick<Repo, 'xpDir'>, listed: Listed[], known: (oid: string) => Known | undefined) {
+  const tags: Record<string, Known> = {}
+  for (const l of listed) {
+    const k = known(l.oid)
+    if (k !== undefined) tags[l.oid] = k
+  }
+  try {
+    ensureXpDir(repo)
+    writeFileAtomic(indexFile(repo), JSON.stringify({ format: 1, tags }))
+  } catch {
+    // a read-only checkout still reads the registry, at full cost every time
+  }
+}
+
+export interface Registry extends RegistryTags {
+  state: RegistryState
+}
+
+/**
+ * Read and fold the registry. Warnings and problems are in `state`; the caller shows them.
+ *
+ * @example
+ * const { state } = await loadRegistry(repo)
+ */
+export async function loadRegistry(repo: RepoLike, opts: { details?: boolean; listing?: TagListing } = {}): Promise<Registry> {
+  const tags = await readRegistryTags(repo, opts)
+  const state = foldEvents(tags.events)
+  state.warnings.push(...tags.warnings)
+  return { ...tags, state }
+}

@@ -29,6 +29,7 @@ const COMMANDS: Entry[] = [
   { command: 'branch <run> <branch>', describe: 'create a git branch at a run', load: () => import('./commands/branch.js') },
   { command: 'rm <runs..>', describe: 'delete runs', load: () => import('./commands/rm.js') },
   { command: 'note <run> <text>', describe: 'add a note to a run (git notes, refs/notes/xp)', load: () => import('./commands/note.js') },
+  { command: 'queue <action> [id]', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
 ]
 
 /** `xp run` takes everything after its own options as the command, `--` or not. */

@@ -1,0 +1,260 @@
+/**
+ * `xp queue start`: claim queued tasks and run them N at a time, each in its own temporary
+ * worktree, each recorded by `recordRun` exactly as `xp run` records (the run's parent is
+ * the task's baseline, its tree what the command left). Returns when no task is left.
+ *
+ * Order of a task's life, chosen so that a worker killed at any point leaves nothing
+ * stuck: claim -> state running -> worktree -> run -> final state -> remove worktree ->
+ * release the claim. `reapDead` finishes the job of a dead worker.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { spawn } from 'node:child_process'
+import type { Repo } from '../repo.js'
+import { findRepo } from '../repo.js'
+import { makeContext } from '../context.js'
+import { editParams } from '../params.js'
+import { XpError } from '../errors.js'
+import { recordRun, type RunControl } from '../runs/record-run.js'
+import { materializeData } from './data.js'
+import { addWorktree, removeWorktree, killProcessesIn } from './worktree.js'
+import {
+  queuePaths, listTasks, readTask, writeTask, tryClaim, releaseClaim, readClaim, claimAlive, ownClaim,
+  cancelFile, claimFile, logFile, worktreeDir, type QueuePaths, type Task,
+} from './task.js'
+
+export type QueueEvent = { type: 'started'; task: Task } | { type: 'finished'; task: Task } | { type: 'reaped'; task: Task }
+
+export interface WorkerOptions {
+  jobs: number
+  onEvent?: (e: QueueEvent) => void
+  /** aborting stops taking tasks and interrupts the running ones */
+  signal?: AbortSignal
+  /** on abort, send SIGINT to the commands (false when a terminal sent it to them already) */
+  forwardInterrupt?: boolean
+}
+
+/** How often a worker looks for cancel requests, and how long a command has to stop after SIGINT. */
+const POLL_MS = 200
+const TERM_AFTER_MS = 10_000
+const KILL_AFTER_MS = 20_000
+
+/**
+ * Run the queue until it is empty.
+ *
+ * @example
+ * const { tasks } = await runQueue(repo, { jobs: 2, onEvent: (e) => console.error(e.type, e.task.name) })
+ */
+export async function runQueue(repo: Repo, opts: WorkerOptions): Promise<{ tasks: Task[] }> {
+  const q = queuePaths(repo)
+  for (const task of await reapDead(repo)) opts.onEvent?.({ type: 'reaped', task })
+  const jobs = Math.max(1, Math.floor(opts.jobs))
+  const running = new Map<string, Promise<void>>()
+  const live = new Map<string, { control?: RunControl; cancelAt?: number }>()
+  const finished: Task[] = []
+  let stopping = false
+
+  const onAbort = () => {
+    stopping = true
+    for (const l of live.values()) l.control?.interrupt(opts.forwardInterrupt !== false)
+  }
+  opts.signal?.addEventListener('abort', onAbort)
+  if (opts.signal?.aborted) onAbort()
+
+  // cancel requests arrive as files; a running command gets SIGINT, then SIGTERM, then SIGKILL
+  const poll = setInterval(() => {
+    const now = repo.ctx.now().getTime()
+    for (const [id, l] of live) {
+      if (l.cancelAt === undefined) {
+        if (!fs.existsSync(cancelFile(q, id))) continue
+        l.cancelAt = now
+        l.control?.interrupt(true)
+      } else if (l.control && now - l.cancelAt > KILL_AFTER_MS) l.control.kill('SIGKILL')
+      else if (l.control && now - l.cancelAt > TERM_AFTER_MS) l.control.kill('SIGTERM')
+    }
+  }, POLL_MS)
+
+  try {
+    for (;;) {
+      while (!stopping && running.size < jobs) {
+        const task = claimNext(q, ownClaim(repo.ctx.now()))
+        if (!task) break
+        const state = { control: undefined as RunControl | undefined, cancelAt: undefined as number | undefined }
+        live.set(task.id, state)
+        const p = runTask(repo, q, task, state, opts)
+          .then((t) => {
+            finished.push(t)
+          })
+          .finally(() => {
+            live.delete(task.id)
+            running.delete(task.id)
+          })
+        running.set(task.id, p)
+      }
+      if (!running.size) break
+      await Promise.race(running.values())
+    }
+  } finally {
+    clearInterval(poll)
+    opts.signal?.removeEventListener('abort', onAbort)
+  }
+  return { tasks: finished }
+}
+
+/** Claim the first queued task nobody holds; re-read it after claiming (a cancel may have won). */
+function claimNext(q: QueuePaths, claim: ReturnType<typeof ownClaim>): Task | null {
+  for (const t of listTasks(q)) {
+    if (t.state !== 'queued' || fs.existsSync(claimFile(q, t.id))) continue
+    if (!tryClaim(q, t.id, claim)) continue
+    const fresh = readTask(q, t.id)
+    if (fresh?.state === 'queued') return fresh
+    releaseClaim(q, t.id)
+  }
+  return null
+}
+
+async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: RunControl; cancelAt?: number }, opts: WorkerOptions): Promise<Task> {
+  const { ctx } = repo
+  const wt = worktreeDir(q, task.id)
+  fs.mkdirSync(q.logs, { recursive: true })
+  const log = fs.openSync(logFile(q, task.id), 'a')
+  const note = (msg: string) => fs.writeSync(log, `xp: ${msg}\n`)
+  const cancelled = () => live.cancelAt !== undefined || fs.existsSync(cancelFile(q, task.id))
+  task.state = 'running'
+  task.started = ctx.now().toISOString()
+  task.attempts = (task.attempts ?? 0) + 1
+  task.worker = { pid: process.pid, host: ownClaim(ctx.now()).host }
+  delete task.reason
+  delete task.run
+  delete task.ended
+  writeTask(q, task)
+  opts.onEvent?.({ type: 'started', task })
+  try {
+    if (cancelled()) throw new XpError('XP_QUEUE_CANCELLED', 'cancelled before it started')
+    await addWorktree(repo, wt, task.baseline, task.tree)
+    if (task.edits.length) editParams(wt, task.edits)
+    const wtRepo = await findRepo(makeContext({ cwd: wt, env: ctx.env, now: ctx.now, warn: (m) => note(`warning: ${m}`) }))
+    await materializeData(wtRepo)
+    if (cancelled()) throw new XpError('XP_QUEUE_CANCELLED', 'cancelled before it started')
+    const res = await recordRun(wtRepo, {
+      name: task.name,
+      message: task.message,
+      command: task.command,
+      cwd: path.join(wt, task.cwd),
+      branch: task.branch,
+      env: { XP_QUEUE_TASK: task.id },
+      onOutput: (chunk) => fs.writeSync(log, chunk),
+      attach: (c) => {
+        live.control = c
+        if (cancelled()) {
+          live.cancelAt ??= ctx.now().getTime()
+          c.interrupt(true)
+        }
+      },
+    })
+    keepRunDir(wtRepo.xpDir, repo.xpDir, res.record.id)
+    const r = res.record
+    task.run = { id: r.id, status: r.status, exit_code: r.exit_code, ref: res.ref, commit: res.commit }
+    if (r.status === 'succeeded') task.state = 'done'
+    else if (r.status === 'interrupted' && cancelled()) task.state = 'cancelled'
+    else {
+      task.state = 'failed'
+      task.reason = r.status === 'interrupted' ? 'interrupted: the worker was stopped' : `the command exited with ${r.exit_code}`
+    }
+    note(`run ${r.name} (${r.id}) ${r.status}, recorded as ${res.ref}`)
+  } catch (e) {
+    const msg = e instanceof XpError ? e.message : `internal error: ${(e as Error)?.message ?? e}`
+    task.state = cancelled() ? 'cancelled' : 'failed'
+    task.reason = msg
+    note(`error: ${msg}`)
+  } finally {
+    task.ended = ctx.now().toISOString()
+    writeTask(q, task)
+    fs.closeSync(log)
+    await removeWorktree(repo, wt)
+    fs.rmSync(cancelFile(q, task.id), { force: true })
+    releaseClaim(q, task.id)
+  }
+  opts.onEvent?.({ type: 'finished', task })
+  return task
+}
+
+/** The run's own log folder (`.xp/runs/<id>/`) moves from the worktree to the user's `.xp`, as `xp run` leaves it. */
+function keepRunDir(fromXp: string, toXp: string, id: string): void {
+  const from = path.join(fromXp, 'runs', id)
+  const to = path.join(toXp, 'runs', id)
+  try {
+    fs.mkdirSync(path.dirname(to), { recursive: true })
+    fs.renameSync(from, to)
+  } catch {
+    // the run is recorded with its log in its tree; this copy is a convenience
+  }
+}
+
+/**
+ * Finish what dead workers left: a task whose claim names a process that is gone is
+ * marked failed with the reason, anything still running in its worktree is killed and
+ * the worktree removed. Worktrees nobody claims are removed too. Returns the tasks failed.
+ */
+export async function reapDead(repo: Repo): Promise<Task[]> {
+  const q = queuePaths(repo)
+  const reaped: Task[] = []
+  let claims: string[] = []
+  try {
+    claims = fs.readdirSync(q.claims).filter((n) => !n.startsWith('.'))
+  } catch {
+    // no claims folder: nothing ever ran
+  }
+  for (const id of claims) {
+    const claim = readClaim(q, id)
+    if (claim && claimAlive(claim)) continue
+    if (!claim) {
+      // claims appear whole (link); an unreadable one is damage: give it a minute before judging
+      try {
+        if (repo.ctx.now().getTime() - fs.statSync(claimFile(q, id)).mtimeMs < 60_000) continue
+      } catch {
+        continue
+      }
+    }
+    const task = readTask(q, id)
+    if (task && (task.state === 'running' || task.state === 'queued')) {
+      const who = claim ? `pid ${claim.pid} on ${claim.host}` : 'unknown'
+      if (task.state === 'running') {
+        task.state = 'failed'
+        task.reason = `the worker (${who}) died while the task ran: killed, or the machine restarted`
+        task.ended = repo.ctx.now().toISOString()
+        writeTask(q, task)
+        reaped.push(task)
+      }
+    }
+    killProcessesIn(worktreeDir(q, id))
+    await removeWorktree(repo, worktreeDir(q, id))
+    fs.rmSync(cancelFile(q, id), { force: true })
+    releaseClaim(q, id)
+  }
+  let dirs: string[] = []
+  try {
+    dirs = fs.readdirSync(q.worktrees)
+  } catch {
+    // none
+  }
+  for (const id of dirs) if (!fs.existsSync(claimFile(q, id))) await removeWorktree(repo, worktreeDir(q, id))
+  return reaped
+}
+
+/**
+ * Start a worker in the background (`xp queue start --detach`): the same command without
+ * `--detach`, in its own session, its output in `.xp/queue/worker-<pid>.log`.
+ */
+export function startDetached(repo: Repo, o: { execPath: string; args: string[] }): { pid: number; log: string } {
+  const q = queuePaths(repo)
+  fs.mkdirSync(q.dir, { recursive: true })
+  const tmpLog = path.join(q.dir, `worker-starting-${repo.ctx.now().getTime()}-${process.pid}.log`)
+  const fd = fs.openSync(tmpLog, 'a')
+  const child = spawn(o.execPath, o.args, { cwd: repo.root, env: repo.ctx.env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', fd, fd] })
+  fs.closeSync(fd)
+  const log = path.join(q.dir, `worker-${child.pid}.log`)
+  fs.renameSync(tmpLog, log)
+  child.unref()
+  return { pid: child.pid ?? 0, log }
+}

@@ -120,11 +120,14 @@ describe('xp queue', () => {
     r.write('notes.txt', 'my notes\n')
     r.write('params.yaml', 'lr: 0.1 # learning rate\nmodel: a\nfail: false\nwait: 0\n# a comment\n')
     r.git('add', 'notes.txt')
+    r.write('scratch.txt', 'untracked\n')
+    r.git('status') // let git refresh its index once, so later fingerprints compare like with like
+    const before = fingerprint(r)
     const q = r.xp(['run', '--queue', '-n', 'grid', '-S', 'lr=0.1,0.2', '-S', 'model=a,b', '--', 'node', 'train.js'])
     expect(q.code, q.stderr).toBe(0)
     expect(q.stderr).toContain('queued 4 tasks: grid-1, grid-2, grid-3, grid-4')
     expect(status(r).counts).toMatchObject({ queued: 4, running: 0 })
-    const before = fingerprint(r)
+    expect(r.xp(['queue', 'logs', 'grid-1']).stderr).toContain('is queued')
 
     const s = r.xp(['queue', 'start', '-j', '2'])
     expect(s.code, s.stderr).toBe(0)
@@ -256,6 +259,19 @@ describe('xp queue', () => {
     expect(status(r).tasks[0]).toMatchObject({ name: 'k', state: 'queued' })
   })
 
+  it('never runs a task twice when two workers share the queue', async () => {
+    const r = project()
+    expect(r.xp(['run', '--queue', '-n', 'two', '-S', 'wait=0.2', '-S', 'lr=range(1, 7)', '--', 'node', 'train.js']).code).toBe(0)
+    const workers = [0, 1].map(() => r.spawnXp(['queue', 'start', '-j', '2']))
+    const codes = await Promise.all(workers.map((w) => new Promise((res) => w.on('close', res))))
+    expect(codes).toEqual([0, 0])
+    const list = runs(r)
+    expect(list.map((x) => x.name)).toEqual(['two-1', 'two-2', 'two-3', 'two-4', 'two-5', 'two-6'])
+    expect(list.every((x) => x.status === 'succeeded')).toBe(true)
+    expect(status(r).counts).toMatchObject({ done: 6, failed: 0 })
+    expect(worktrees(r)).toHaveLength(1)
+  })
+
   it('runs the code as it was when queued, uncommitted changes and untracked files included', () => {
     const r = project()
     r.write('train.js', train(2)) // uncommitted change
@@ -310,5 +326,25 @@ describe('xp queue', () => {
     expect(cleared).toHaveLength(1)
     expect(status(r).tasks).toEqual([])
     expect(r.git('for-each-ref', 'refs/xp/queue/')).toBe('')
+  })
+
+  it('links tracked data from the shared cache into the task', () => {
+    const r = project()
+    const fileOid = 'a'.repeat(32)
+    const dirOid = 'b'.repeat(32)
+    const partOid = 'c'.repeat(32)
+    r.write(`.xp/cache/aa/${'a'.repeat(30)}`, 'rows: 42\n')
+    r.write(`.xp/cache/cc/${'c'.repeat(30)}`, 'part one\n')
+    r.write(`.xp/cache/bb/${'b'.repeat(30)}`, JSON.stringify([{ path: 'sub/part.txt', oid: partOid, size: 9, mode: 420 }, { path: '../escape.txt', oid: partOid, size: 9, mode: 420 }]))
+    r.write('data/train.csv.xp', `path: train.csv\noid: ${fileOid}\nsize: 9\n`)
+    r.write('data/shards.xp', `path: shards\noid: ${dirOid}.dir\nsize: 9\nfiles: 1\n`)
+    r.write('.gitignore', 'metrics.json\n/data/train.csv\n/data/shards\n')
+    r.git('add', '-A')
+    r.git('commit', '-q', '-m', 'data')
+    const script = "const fs=require('fs');fs.writeFileSync('metrics.json',JSON.stringify({rows:fs.readFileSync('data/train.csv','utf8'),part:fs.readFileSync('data/shards/sub/part.txt','utf8'),escaped:fs.existsSync('data/escape.txt')}))"
+    r.xp(['run', '--queue', '-n', 'data', '--', 'node', '-e', script])
+    expect(r.xp(['queue', 'start']).code).toBe(0)
+    expect(runs(r)[0].metrics).toEqual({ rows: 'rows: 42\n', part: 'part one\n', escaped: false })
+    expect(r.exists('data/train.csv')).toBe(false)
   })
 })

@@ -145,12 +145,16 @@ export async function clearTasks(repo: Repo, opts: { states?: TaskState[] } = {}
   await reapDead(repo)
   const q = queuePaths(repo)
   const states = opts.states ?? ['done', 'failed', 'cancelled']
-  const gone = listTasks(q).filter((t) => states.includes(t.state) && t.state !== 'running' && t.state !== 'queued')
+  const all = listTasks(q)
+  const gone = all.filter((t) => states.includes(t.state) && t.state !== 'running' && t.state !== 'queued')
   if (!gone.length) return []
-  await git(['update-ref', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: gone.map((t) => `delete ${t.ref}\n`).join('') })
   for (const t of gone) {
     fs.rmSync(taskFile(q, t.id), { force: true })
     fs.rmSync(logFile(q, t.id), { force: true })
   }
+  // a snapshot ref serves a whole batch: it goes with the batch's last task
+  const kept = new Set(all.filter((t) => !gone.includes(t)).map((t) => t.ref))
+  const refs = [...new Set(gone.map((t) => t.ref))].filter((r) => !kept.has(r))
+  if (refs.length) await git(['update-ref', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: refs.map((r) => `delete ${r}\n`).join('') })
   return gone
 }

@@ -98,8 +98,9 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   const snap = await snapshotTree(repo, { key: `queue-${ids[0]}`, maxFileSize: config.snapshot.max_file_size })
   for (const l of snap.large) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is untracked and over snapshot.max_file_size: queued tasks will not see it; track it with \`xp add\``)
   const snapshot = await writeCommit(repo, snap.tree, baseline, `xp queue: the working tree for ${combos.length} task${combos.length === 1 ? '' : 's'}\n`, now)
-  const refs = ids.map((id) => `${QUEUE_REF_PREFIX}${id}`)
-  await git(['update-ref', '--stdin'], { cwd: repo.root, env: ctx.env, input: refs.map((r) => `create ${r} ${snapshot}\n`).join('') })
+  // one ref per batch keeps the snapshot alive for all its tasks (1,000 loose refs cost seconds)
+  const ref = `${QUEUE_REF_PREFIX}${ids[0]}`
+  await git(['update-ref', ref, snapshot, ''], { cwd: repo.root, env: ctx.env })
 
   const tasks: Task[] = combos.map((edits, index) => ({
     xp_queue: 1,
@@ -112,7 +113,7 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
     branch: branch.code === 0 ? branch.stdout.trim() : null,
     snapshot,
     tree: snap.tree,
-    ref: refs[index],
+    ref,
     edits,
     command: opts.command,
     cwd: cwd.split(path.sep).join('/'),

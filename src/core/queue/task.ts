@@ -10,6 +10,7 @@
  *   cancel/<id>          a cancel request for a running task
  *   logs/<id>.log        the task's output
  *   worktrees/<id>/      its temporary git worktree while it runs
+ * and `refs/xp/queue/<id of a batch's first task>` keeps the queued snapshot's objects.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -35,7 +36,7 @@ export interface Task {
   /** the commit the task runs on (HEAD when queued) */
   baseline: string
   branch: string | null
-  /** the working tree when queued (tracked changes and untracked files), as a commit on `ref` */
+  /** the working tree when queued (tracked changes and untracked files), as a commit on `ref` (one per batch) */
   snapshot: string
   tree: string
   ref: string

@@ -26,7 +26,8 @@ interface Args {
 }
 
 const colour = (s: string) => (s === 'done' ? green(s) : s === 'failed' ? red(s) : s === 'running' || s === 'cancelled' ? yellow(s) : s)
-const paramsOf = (t: Task) => t.edits.map((e) => `${e.key}=${JSON.stringify(e.value)}`).join(' ')
+const shown = (v: unknown) => (typeof v === 'string' && /^[^\s,"']+$/.test(v) ? v : JSON.stringify(v))
+const paramsOf = (t: Task) => t.edits.map((e) => `${e.key}=${shown(e.value)}`).join(' ')
 
 export async function handler(argv: Args) {
   const needsId = argv.action === 'logs' || argv.action === 'cancel' || argv.action === 'retry'

@@ -3,6 +3,7 @@
  * `reapDead` settle tasks whose worker died, so nothing shows as running forever.
  */
 import fs from 'node:fs'
+import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { git } from '../git.js'
 import { XpError } from '../errors.js'
@@ -145,6 +146,11 @@ export async function clearTasks(repo: Repo, opts: { states?: TaskState[] } = {}
   await reapDead(repo)
   const q = queuePaths(repo)
   const states = opts.states ?? ['done', 'failed', 'cancelled']
+  // logs of background workers that have exited go too
+  for (const f of fs.existsSync(q.dir) ? fs.readdirSync(q.dir, { withFileTypes: true }) : []) {
+    const m = /^worker-(\d+)\.log$/.exec(f.name)
+    if (m && !claimAlive({ pid: Number(m[1]), host: ownClaim(repo.ctx.now()).host, started: '' })) fs.rmSync(path.join(q.dir, f.name), { force: true })
+  }
   const all = listTasks(q)
   const gone = all.filter((t) => states.includes(t.state) && t.state !== 'running' && t.state !== 'queued')
   if (!gone.length) return []

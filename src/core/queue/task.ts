@@ -144,17 +144,21 @@ export function resolveTask(tasks: Task[], spec: string): Task {
   throw new XpError('XP_QUEUE_TASK_AMBIGUOUS', `"${spec}" matches ${found.length} tasks: ${found.map((t) => `${t.name} (${t.id})`).join(', ')}`, { hint: 'give more of the id', data: { spec, candidates: found.map((t) => t.id) } })
 }
 
-/** The start time of a process in clock ticks since boot, from /proc (Linux); undefined elsewhere. */
-export function processTicks(pid: number): number | undefined {
+/** A process's state letter and start time in clock ticks since boot, from /proc (Linux); undefined elsewhere. */
+function procStat(pid: number): { state: string; ticks: number } | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
     // fields after the command name (which may hold spaces) start at the last ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     const ticks = Number(fields[19])
-    return Number.isFinite(ticks) ? ticks : undefined
+    return Number.isFinite(ticks) ? { state: fields[0], ticks } : undefined
   } catch {
     return undefined
   }
+}
+
+export function processTicks(pid: number): number | undefined {
+  return procStat(pid)?.ticks
 }
 
 /** Is the worker that holds this claim still running? Another host's worker is assumed alive. */
@@ -165,9 +169,11 @@ export function claimAlive(claim: Claim): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
-  if (claim.ticks === undefined) return true
-  const now = processTicks(claim.pid)
-  return now === undefined || now === claim.ticks
+  const now = procStat(claim.pid)
+  if (!now) return true
+  // a zombie (killed, not yet reaped by its parent) is dead; a different start time is a reused pid
+  if (now.state === 'Z' || now.state === 'X') return false
+  return claim.ticks === undefined || now.ticks === claim.ticks
 }
 
 export function readClaim(q: QueuePaths, id: string): Claim | null {

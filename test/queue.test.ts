@@ -259,6 +259,24 @@ describe('xp queue', () => {
     expect(status(r).tasks[0]).toMatchObject({ name: 'k', state: 'queued' })
   })
 
+  it('stops on SIGINT: the running task is recorded as interrupted, the rest stays queued', async () => {
+    const r = project()
+    expect(r.xp(['run', '--queue', '-n', 'stop', '-S', 'wait=30,0', '--', 'node', 'train.js']).code).toBe(0)
+    const worker = r.spawnXp(['queue', 'start'])
+    const exited = new Promise((res) => worker.on('close', res))
+    const id = status(r).tasks[0].id
+    await until('the task to run', () => r.exists(`.xp/queue/logs/${id}.log`) && r.read(`.xp/queue/logs/${id}.log`).includes('ready'))
+    worker.kill('SIGINT')
+    expect(await exited).toBe(130)
+    const st = status(r)
+    expect(st.tasks.map((t) => [t.name, t.state, t.run?.status])).toEqual([
+      ['stop-1', 'failed', 'interrupted'],
+      ['stop-2', 'queued', undefined],
+    ])
+    expect(st.tasks[0].reason).toContain('interrupted')
+    expect(worktrees(r)).toHaveLength(1)
+  })
+
   it('never runs a task twice when two workers share the queue', async () => {
     const r = project()
     expect(r.xp(['run', '--queue', '-n', 'two', '-S', 'wait=0.2', '-S', 'lr=range(1, 7)', '--', 'node', 'train.js']).code).toBe(0)
@@ -310,6 +328,7 @@ describe('xp queue', () => {
     expect(errorCode(r.xp(['run', '--queue', '-n', 'g-1', '-S', 'lr=1', '--', 'true']))).toBe('XP_RUN_NAME_TAKEN')
     expect(errorCode(r.xp(['run', '--queue', '-S', 'other.yaml:lr=1', '--', 'true']))).toBe('XP_PARAMS_FILE_MISSING')
     expect(errorCode(r.xp(['queue', 'cancel', 'nope']))).toBe('XP_QUEUE_TASK_NOT_FOUND')
+    expect(r.xp(['queue', 'start', '-j', '0']).code).toBe(2)
     expect(status(r).counts.queued).toBe(8)
     expect(r.read('params.yaml')).toBe('lr: 0.1 # learning rate\nmodel: a\nfail: false\nwait: 0\n')
   })

@@ -12,7 +12,7 @@ export const builder = (y: Argv) =>
     .positional('id', { type: 'string', describe: 'a task: id, id prefix or name (logs, cancel, retry)' })
     .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'start: tasks run at once' })
     .option('detach', { type: 'boolean', describe: 'start: keep working in the background (log in .xp/queue/)' })
-    .option('json', { type: 'boolean', describe: 'status, cancel, retry, clear: print JSON' })
+    .option('json', { type: 'boolean', describe: 'print JSON (start: the tasks it ran)' })
     .example('xp run --queue -n lr -S lr=0.1,0.01 -- python train.py', 'queue a sweep of two runs')
     .example('xp queue start -j 2', 'run the queue two tasks at a time')
     .example('xp queue status', 'what is queued, running, done and failed')
@@ -61,6 +61,7 @@ export async function handler(argv: Args) {
         },
       })
       const failed = tasks.filter((t) => t.state === 'failed').length
+      if (argv.json) printJson(tasks)
       info(tasks.length ? `queue empty: ${tasks.length} task${tasks.length === 1 ? '' : 's'} run, ${failed} failed` : 'nothing queued')
       process.exitCode = ctl.signal.aborted ? EXIT.interrupted : failed ? EXIT.domain : 0
     } finally {

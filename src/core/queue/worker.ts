@@ -11,8 +11,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
 import type { Repo } from '../repo.js'
-import { findRepo } from '../repo.js'
-import { makeContext } from '../context.js'
+import { makeContext, type Context } from '../context.js'
 import { editParams } from '../params.js'
 import { XpError } from '../errors.js'
 import { recordRun, type RunControl } from '../runs/record-run.js'
@@ -133,7 +132,7 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
     if (cancelled()) throw new XpError('XP_QUEUE_CANCELLED', 'cancelled before it started')
     await addWorktree(repo, wt, task.baseline, task.tree)
     if (task.edits.length) editParams(wt, task.edits)
-    const wtRepo = await findRepo(makeContext({ cwd: wt, env: ctx.env, now: ctx.now, warn: (m) => note(`warning: ${m}`) }))
+    const wtRepo = worktreeRepo(repo, wt, makeContext({ cwd: wt, env: ctx.env, now: ctx.now, warn: (m) => note(`warning: ${m}`) }))
     await materializeData(wtRepo)
     if (cancelled()) throw new XpError('XP_QUEUE_CANCELLED', 'cancelled before it started')
     const res = await recordRun(wtRepo, {
@@ -177,6 +176,17 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
   }
   opts.onEvent?.({ type: 'finished', task })
   return task
+}
+
+/**
+ * The task's worktree as a Repo. Built rather than found: its git dir is named in its
+ * `.git` file, and the cache must be the user's (their `.xp/config.local.yaml` or
+ * XP_CACHE_DIR may move it), which the worktree's own `.xp` knows nothing of.
+ */
+function worktreeRepo(main: Repo, wt: string, ctx: Context): Repo {
+  const m = /^gitdir: (.+)$/m.exec(fs.readFileSync(path.join(wt, '.git'), 'utf8'))
+  if (!m) throw new XpError('XP_QUEUE_WORKTREE', `${wt}/.git does not name a git dir`)
+  return { ctx, root: wt, gitDir: path.resolve(wt, m[1].trim()), commonDir: main.commonDir, xpDir: path.join(wt, '.xp'), cacheDir: main.cacheDir }
 }
 
 /** The run's own log folder (`.xp/runs/<id>/`) moves from the worktree to the user's `.xp`, as `xp run` leaves it. */

@@ -55,7 +55,7 @@ export async function handler(argv: Args) {
         // from a terminal, Ctrl-C reached the commands already (same process group)
         forwardInterrupt: !process.stdin.isTTY,
         onEvent: ({ type, task: t }) => {
-          if (type === 'started') info(`started ${t.name} (${t.id}) ${dim(paramsOf(t), process.stderr)}`)
+          if (type === 'started') info(`started ${t.name} (${t.id})${t.edits.length ? ` ${dim(paramsOf(t), process.stderr)}` : ''}`)
           else if (type === 'reaped') info(`${red('failed', process.stderr)} ${t.name}: ${t.reason}`)
           else info(`${colour(t.state)} ${t.name}${t.run ? `: run ${t.run.id} ${t.run.status}` : ''}${t.reason && t.state !== 'done' ? ` (${t.reason})` : ''}`)
         },

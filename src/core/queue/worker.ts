@@ -37,6 +37,7 @@ export interface WorkerOptions {
 const POLL_MS = 200
 const TERM_AFTER_MS = 10_000
 const KILL_AFTER_MS = 20_000
+const RESCAN_MS = 1000
 
 /**
  * Run the queue until it is empty.
@@ -91,7 +92,9 @@ export async function runQueue(repo: Repo, opts: WorkerOptions): Promise<{ tasks
         running.set(task.id, p)
       }
       if (!running.size) break
-      await Promise.race(running.values())
+      // with a free slot, look again now and then: tasks may be queued while others run
+      const rescan = running.size < jobs && !stopping ? [new Promise((r) => setTimeout(r, RESCAN_MS))] : []
+      await Promise.race([...running.values(), ...rescan])
     }
   } finally {
     clearInterval(poll)

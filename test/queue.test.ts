@@ -233,10 +233,10 @@ describe('xp queue', () => {
     expect(worktrees(r)).toHaveLength(1)
   })
 
-  it('marks the task of a worker killed with SIGKILL failed and cleans its worktree', async () => {
+  it.each([[''], ['--reuse-worktrees']])('marks the task of a worker killed with SIGKILL failed and cleans its worktree %s', async (flag) => {
     const r = project()
     expect(r.xp(['run', '--queue', '-n', 'k', '-S', 'wait=60', '--', 'node', 'train.js']).code).toBe(0)
-    const worker = r.spawnXp(['queue', 'start'])
+    const worker = r.spawnXp(['queue', 'start', ...(flag ? [flag] : [])])
     const exited = new Promise((res) => worker.on('close', res))
     const id = status(r).tasks[0].id
     const log = `.xp/queue/logs/${id}.log`
@@ -257,6 +257,34 @@ describe('xp queue', () => {
     // it can be run again
     r.xp(['queue', 'retry', 'k'])
     expect(status(r).tasks[0]).toMatchObject({ name: 'k', state: 'queued' })
+  })
+
+  it('with --reuse-worktrees, gives every task a clean tree: nothing a previous task wrote, changed or ignored', () => {
+    const r = project()
+    r.write('README', 'original\n')
+    r.write('.gitignore', 'metrics.json\n*.log\n')
+    r.git('add', '-A')
+    r.git('commit', '-q', '-m', 'readme')
+    const script = [
+      "const fs=require('fs')",
+      "const seen={left:fs.existsSync('left.txt'),ignored:fs.existsSync('debug.log'),readme:fs.readFileSync('README','utf8'),gone:!fs.existsSync('train.js')}",
+      "fs.writeFileSync('left.txt','x');fs.writeFileSync('debug.log','x');fs.appendFileSync('README','changed\\n');fs.rmSync('train.js')",
+      "fs.writeFileSync('metrics.json',JSON.stringify(seen))",
+    ].join(';')
+    expect(r.xp(['run', '--queue', '-n', 'reuse', '-S', 'lr=range(1, 5)', '--', 'node', '-e', script]).code).toBe(0)
+    const s = r.xp(['queue', 'start', '-j', '2', '--reuse-worktrees'])
+    expect(s.code, s.stderr).toBe(0)
+    const list = runs(r)
+    expect(list.map((x) => [x.name, x.status, x.params.lr])).toEqual([1, 2, 3, 4].map((i) => [`reuse-${i}`, 'succeeded', i]))
+    for (const run of list) {
+      expect(run.metrics).toEqual({ left: false, ignored: false, readme: 'original\n', gone: false })
+      expect(r.git('rev-parse', `${run.commit}^`).trim()).toBe(r.git('rev-parse', 'HEAD').trim())
+      expect(r.git('show', `${run.commit}:params.yaml`)).toContain(`lr: ${run.params.lr}`)
+      expect(r.git('show', `${run.commit}:README`)).toBe('original\nchanged\n')
+      expect(r.git('ls-tree', '--name-only', run.commit)).not.toContain('train.js')
+    }
+    expect(worktrees(r)).toHaveLength(1)
+    expect(fs.readdirSync(r.path('.xp/queue/worktrees'))).toEqual([])
   })
 
   it('stops on SIGINT: the running task is recorded as interrupted, the rest stays queued', async () => {

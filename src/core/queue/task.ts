@@ -51,6 +51,8 @@ export interface Task {
   started?: string
   ended?: string
   worker?: { pid: number; host: string }
+  /** where it runs (or ran): its own worktree, or a worker's reused one */
+  worktree?: string
   run?: { id: string; status: RunStatus; exit_code: number | null; ref: string; commit: string }
   /** why a task failed or was cancelled, when no run says it */
   reason?: string

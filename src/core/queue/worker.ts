@@ -8,6 +8,7 @@
  * release the claim. `reapDead` finishes the job of a dead worker.
  */
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
 import type { Repo } from '../repo.js'
@@ -16,7 +17,7 @@ import { editParams } from '../params.js'
 import { XpError } from '../errors.js'
 import { recordRun, type RunControl } from '../runs/record-run.js'
 import { materializeData } from './data.js'
-import { addWorktree, removeWorktree, killProcessesIn } from './worktree.js'
+import { addWorktree, resetWorktree, removeWorktree, killProcessesIn } from './worktree.js'
 import {
   queuePaths, listTasks, readTask, writeTask, tryClaim, releaseClaim, readClaim, claimAlive, ownClaim,
   cancelFile, claimFile, logFile, worktreeDir, type QueuePaths, type Task,
@@ -31,7 +32,31 @@ export interface WorkerOptions {
   signal?: AbortSignal
   /** on abort, send SIGINT to the commands (false when a terminal sent it to them already) */
   forwardInterrupt?: boolean
+  /**
+   * keep each slot's worktree from one task to the next, reset to the next task's snapshot
+   * (`git clean -ffdx`, `git reset --hard`) instead of created and removed: on a disk where
+   * creating files is slow, this saves checking out the whole tree for every task
+   */
+  reuseWorktrees?: boolean
 }
+
+/** Worktrees a worker keeps between tasks (with reuseWorktrees); all removed when it stops. */
+class WorktreePool {
+  private idle: string[] = []
+  private seq = 0
+  constructor(private q: QueuePaths) {}
+  take(): { dir: string; reused: boolean } {
+    const dir = this.idle.pop()
+    return dir ? { dir, reused: true } : { dir: path.join(this.q.worktrees, `${POOL_PREFIX}${process.pid}-${++this.seq}`), reused: false }
+  }
+  give(dir: string) {
+    this.idle.push(dir)
+  }
+  drain(): string[] {
+    return this.idle.splice(0)
+  }
+}
+const POOL_PREFIX = 'pool-'
 
 /** How often a worker looks for cancel requests, and how long a command has to stop after SIGINT. */
 const POLL_MS = 200
@@ -52,6 +77,7 @@ export async function runQueue(repo: Repo, opts: WorkerOptions): Promise<{ tasks
   const running = new Map<string, Promise<void>>()
   const live = new Map<string, { control?: RunControl; cancelAt?: number }>()
   const finished: Task[] = []
+  const pool = opts.reuseWorktrees ? new WorktreePool(q) : null
   let stopping = false
 
   const onAbort = () => {
@@ -81,7 +107,7 @@ export async function runQueue(repo: Repo, opts: WorkerOptions): Promise<{ tasks
         if (!task) break
         const state = { control: undefined as RunControl | undefined, cancelAt: undefined as number | undefined }
         live.set(task.id, state)
-        const p = runTask(repo, q, task, state, opts)
+        const p = runTask(repo, q, task, state, opts, pool)
           .then((t) => {
             finished.push(t)
           })
@@ -99,6 +125,7 @@ export async function runQueue(repo: Repo, opts: WorkerOptions): Promise<{ tasks
   } finally {
     clearInterval(poll)
     opts.signal?.removeEventListener('abort', onAbort)
+    for (const dir of pool?.drain() ?? []) await removeWorktree(repo, dir)
   }
   return { tasks: finished }
 }
@@ -115,9 +142,11 @@ function claimNext(q: QueuePaths, claim: ReturnType<typeof ownClaim>): Task | nu
   return null
 }
 
-async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: RunControl; cancelAt?: number }, opts: WorkerOptions): Promise<Task> {
+async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: RunControl; cancelAt?: number }, opts: WorkerOptions, pool: WorktreePool | null): Promise<Task> {
   const { ctx } = repo
-  const wt = worktreeDir(q, task.id)
+  const slot = pool ? pool.take() : { dir: worktreeDir(q, task.id), reused: false }
+  const wt = slot.dir
+  let ready = false
   fs.mkdirSync(q.logs, { recursive: true })
   const log = fs.openSync(logFile(q, task.id), 'a')
   const note = (msg: string) => fs.writeSync(log, `xp: ${msg}\n`)
@@ -126,6 +155,7 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
   task.started = ctx.now().toISOString()
   task.attempts = (task.attempts ?? 0) + 1
   task.worker = { pid: process.pid, host: ownClaim(ctx.now()).host }
+  task.worktree = wt
   delete task.reason
   delete task.run
   delete task.ended
@@ -133,7 +163,9 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
   opts.onEvent?.({ type: 'started', task })
   try {
     if (cancelled()) throw new XpError('XP_QUEUE_CANCELLED', 'cancelled before it started')
-    await addWorktree(repo, wt, task.baseline, task.tree)
+    if (slot.reused) await resetWorktree(repo, wt, task.snapshot, task.baseline)
+    else await addWorktree(repo, wt, task.baseline, task.tree)
+    ready = true
     if (task.edits.length) editParams(wt, task.edits)
     const wtRepo = worktreeRepo(repo, wt, makeContext({ cwd: wt, env: ctx.env, now: ctx.now, warn: (m) => note(`warning: ${m}`) }))
     await materializeData(wtRepo)
@@ -173,7 +205,11 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
     task.ended = ctx.now().toISOString()
     writeTask(q, task)
     fs.closeSync(log)
-    await removeWorktree(repo, wt)
+    if (pool && ready) {
+      // what the command left running must not run on into the next task's tree
+      killProcessesIn(wt)
+      pool.give(wt)
+    } else await removeWorktree(repo, wt)
     fs.rmSync(cancelFile(q, task.id), { force: true })
     releaseClaim(q, task.id)
   }
@@ -240,8 +276,9 @@ export async function reapDead(repo: Repo): Promise<Task[]> {
         reaped.push(task)
       }
     }
-    killProcessesIn(worktreeDir(q, id))
-    await removeWorktree(repo, worktreeDir(q, id))
+    const dir = task?.worktree ?? worktreeDir(q, id)
+    killProcessesIn(dir)
+    await removeWorktree(repo, dir)
     fs.rmSync(cancelFile(q, id), { force: true })
     releaseClaim(q, id)
   }
@@ -251,7 +288,14 @@ export async function reapDead(repo: Repo): Promise<Task[]> {
   } catch {
     // none
   }
-  for (const id of dirs) if (!fs.existsSync(claimFile(q, id))) await removeWorktree(repo, worktreeDir(q, id))
+  for (const name of dirs) {
+    const pool = new RegExp(`^${POOL_PREFIX}(\\d+)-\\d+$`).exec(name)
+    // a task's worktree lives as long as its claim; a pool's as long as its worker
+    const orphan = pool ? !claimAlive({ pid: Number(pool[1]), host: os.hostname(), started: '' }) : !fs.existsSync(claimFile(q, name))
+    if (!orphan) continue
+    killProcessesIn(path.join(q.worktrees, name))
+    await removeWorktree(repo, path.join(q.worktrees, name))
+  }
   return reaped
 }
 

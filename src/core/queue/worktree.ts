@@ -38,6 +38,19 @@ export async function addWorktree(repo: Pick<Repo, 'root' | 'ctx'>, dir: string,
   await git(['read-tree', '-u', '--reset', tree], { ...opts, cwd: dir })
 }
 
+/**
+ * Make a used worktree the next task's: nothing the last command wrote stays (`clean -ffdx`
+ * also removes ignored files and nested repositories), tracked files, index and HEAD as
+ * after `addWorktree` (`reset --hard` to the snapshot rewrites only the files that differ,
+ * then HEAD back to the baseline).
+ */
+export async function resetWorktree(repo: Pick<Repo, 'ctx'>, dir: string, snapshot: string, baseline: string): Promise<void> {
+  const opts = { cwd: dir, env: repo.ctx.env, errorCode: 'XP_QUEUE_WORKTREE' }
+  await git(['reset', '-q', '--hard', snapshot], opts)
+  await git(['clean', '-ffdxq'], opts)
+  await git(['reset', '-q', '--soft', baseline], opts)
+}
+
 /** `git worktree remove --force`; if that fails, delete the folder and prune. Never throws. */
 export async function removeWorktree(repo: Pick<Repo, 'root' | 'ctx'>, dir: string): Promise<void> {
   const opts = { cwd: repo.root, env: repo.ctx.env, allowFail: true }

@@ -146,7 +146,8 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
   const { ctx } = repo
   const slot = pool ? pool.take() : { dir: worktreeDir(q, task.id), reused: false }
   const wt = slot.dir
-  let ready = false
+  // a pooled worktree goes back to the pool unless setting it up failed half-way
+  let poolable = slot.reused
   fs.mkdirSync(q.logs, { recursive: true })
   const log = fs.openSync(logFile(q, task.id), 'a')
   const note = (msg: string) => fs.writeSync(log, `xp: ${msg}\n`)
@@ -163,9 +164,10 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
   opts.onEvent?.({ type: 'started', task })
   try {
     if (cancelled()) throw new XpError('XP_QUEUE_CANCELLED', 'cancelled before it started')
+    poolable = false
     if (slot.reused) await resetWorktree(repo, wt, task.snapshot, task.baseline)
     else await addWorktree(repo, wt, task.baseline, task.tree)
-    ready = true
+    poolable = true
     if (task.edits.length) editParams(wt, task.edits)
     const wtRepo = worktreeRepo(repo, wt, makeContext({ cwd: wt, env: ctx.env, now: ctx.now, warn: (m) => note(`warning: ${m}`) }))
     await materializeData(wtRepo)
@@ -205,11 +207,11 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
     task.ended = ctx.now().toISOString()
     writeTask(q, task)
     fs.closeSync(log)
-    if (pool && ready) {
+    if (pool && poolable) {
       // what the command left running must not run on into the next task's tree
       killProcessesIn(wt)
       pool.give(wt)
-    } else await removeWorktree(repo, wt)
+    } else if (fs.existsSync(wt)) await removeWorktree(repo, wt)
     fs.rmSync(cancelFile(q, task.id), { force: true })
     releaseClaim(q, task.id)
   }

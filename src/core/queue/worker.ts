@@ -78,6 +78,7 @@ export async function runQueue(repo: Repo, opts: WorkerOptions): Promise<{ tasks
   const live = new Map<string, { control?: RunControl; cancelAt?: number }>()
   const finished: Task[] = []
   const pool = opts.reuseWorktrees ? new WorktreePool(q) : null
+  const claimNext = claimer(q)
   let stopping = false
 
   const onAbort = () => {
@@ -103,7 +104,7 @@ export async function runQueue(repo: Repo, opts: WorkerOptions): Promise<{ tasks
   try {
     for (;;) {
       while (!stopping && running.size < jobs) {
-        const task = claimNext(q, ownClaim(repo.ctx.now()))
+        const task = claimNext(ownClaim(repo.ctx.now()))
         if (!task) break
         const state = { control: undefined as RunControl | undefined, cancelAt: undefined as number | undefined }
         live.set(task.id, state)
@@ -130,16 +131,27 @@ export async function runQueue(repo: Repo, opts: WorkerOptions): Promise<{ tasks
   return { tasks: finished }
 }
 
-/** Claim the first queued task nobody holds; re-read it after claiming (a cancel may have won). */
-function claimNext(q: QueuePaths, claim: ReturnType<typeof ownClaim>): Task | null {
-  for (const t of listTasks(q)) {
-    if (t.state !== 'queued' || fs.existsSync(claimFile(q, t.id))) continue
-    if (!tryClaim(q, t.id, claim)) continue
-    const fresh = readTask(q, t.id)
-    if (fresh?.state === 'queued') return fresh
-    releaseClaim(q, t.id)
+/**
+ * Claim the first queued task nobody holds; re-read it after claiming (a cancel may have
+ * won). The queued ids are listed once and then walked, not re-read for every slot: with
+ * 1,000 tasks, reading every task file per claim would cost seconds over a sweep. The list
+ * is made again when it runs out, so tasks queued meanwhile are found.
+ */
+function claimer(q: QueuePaths) {
+  let pending: string[] = []
+  return (claim: ReturnType<typeof ownClaim>): Task | null => {
+    for (let relisted = false; ; relisted = true) {
+      while (pending.length) {
+        const id = pending.shift()!
+        if (fs.existsSync(claimFile(q, id)) || !tryClaim(q, id, claim)) continue
+        const fresh = readTask(q, id)
+        if (fresh?.state === 'queued') return fresh
+        releaseClaim(q, id)
+      }
+      if (relisted) return null
+      pending = listTasks(q).filter((t) => t.state === 'queued').map((t) => t.id)
+    }
   }
-  return null
 }
 
 async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: RunControl; cancelAt?: number }, opts: WorkerOptions, pool: WorktreePool | null): Promise<Task> {

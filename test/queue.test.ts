@@ -332,6 +332,13 @@ describe('xp queue', () => {
     expect(r.git('show', `${run.commit}:helper.txt`)).toBe('untracked helper\n')
     expect(r.read('train.js')).toBe(train(3))
     expect(r.exists('helper.txt')).toBe(false)
+
+    // a command queued from a subfolder runs from that folder of the worktree
+    r.write('sub/readme.txt', 'sub\n')
+    const script = "require('fs').writeFileSync('../metrics.json', JSON.stringify({ dir: require('path').basename(process.cwd()) }))"
+    expect(r.xp(['run', '--queue', '-n', 'sub', '--', 'node', '-e', script], { cwd: r.path('sub') }).code).toBe(0)
+    expect(r.xp(['queue', 'start']).code).toBe(0)
+    expect(runs(r).find((x) => x.name === 'sub')?.metrics).toEqual({ dir: 'sub' })
   })
 
   it('expands range() and keeps quoted commas; a grid without --queue is an error', () => {

@@ -8,7 +8,7 @@ import type { Repo } from '../repo.js'
 import { git } from '../git.js'
 import { XpError } from '../errors.js'
 import { runNames } from '../runs/record-run.js'
-import { reapDead } from './worker.js'
+import { reapDead } from './reap.js'
 import {
   queuePaths, listTasks, readTask, writeTask, resolveTask, tryClaim, releaseClaim, ownClaim, readClaim, claimAlive,
   cancelFile, logFile, taskFile, TASK_STATES, type Task, type TaskState,

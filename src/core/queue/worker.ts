@@ -8,7 +8,6 @@
  * release the claim. `reapDead` finishes the job of a dead worker.
  */
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
 import type { Repo } from '../repo.js'
@@ -17,9 +16,10 @@ import { editParams } from '../params.js'
 import { XpError } from '../errors.js'
 import { recordRun, type RunControl } from '../runs/record-run.js'
 import { materializeData } from './data.js'
-import { addWorktree, resetWorktree, removeWorktree, killProcessesIn } from './worktree.js'
+import { addWorktree, resetWorktree, removeWorktree, killProcessesIn, POOL_PREFIX } from './worktree.js'
+import { reapDead } from './reap.js'
 import {
-  queuePaths, listTasks, readTask, writeTask, tryClaim, releaseClaim, readClaim, claimAlive, ownClaim,
+  queuePaths, listTasks, readTask, writeTask, tryClaim, releaseClaim, ownClaim,
   cancelFile, claimFile, logFile, worktreeDir, type QueuePaths, type Task,
 } from './task.js'
 
@@ -56,7 +56,6 @@ class WorktreePool {
     return this.idle.splice(0)
   }
 }
-const POOL_PREFIX = 'pool-'
 
 /** How often a worker looks for cancel requests, and how long a command has to stop after SIGINT. */
 const POLL_MS = 200
@@ -252,65 +251,6 @@ function keepRunDir(fromXp: string, toXp: string, id: string): void {
   } catch {
     // the run is recorded with its log in its tree; this copy is a convenience
   }
-}
-
-/**
- * Finish what dead workers left: a task whose claim names a process that is gone is
- * marked failed with the reason, anything still running in its worktree is killed and
- * the worktree removed. Worktrees nobody claims are removed too. Returns the tasks failed.
- */
-export async function reapDead(repo: Repo): Promise<Task[]> {
-  const q = queuePaths(repo)
-  const reaped: Task[] = []
-  let claims: string[] = []
-  try {
-    claims = fs.readdirSync(q.claims).filter((n) => !n.startsWith('.'))
-  } catch {
-    // no claims folder: nothing ever ran
-  }
-  for (const id of claims) {
-    const claim = readClaim(q, id)
-    if (claim && claimAlive(claim)) continue
-    if (!claim) {
-      // claims appear whole (link); an unreadable one is damage: give it a minute before judging
-      try {
-        if (repo.ctx.now().getTime() - fs.statSync(claimFile(q, id)).mtimeMs < 60_000) continue
-      } catch {
-        continue
-      }
-    }
-    const task = readTask(q, id)
-    if (task && (task.state === 'running' || task.state === 'queued')) {
-      const who = claim ? `pid ${claim.pid} on ${claim.host}` : 'unknown'
-      if (task.state === 'running') {
-        task.state = 'failed'
-        task.reason = `the worker (${who}) died while the task ran: killed, or the machine restarted`
-        task.ended = repo.ctx.now().toISOString()
-        writeTask(q, task)
-        reaped.push(task)
-      }
-    }
-    const dir = task?.worktree ?? worktreeDir(q, id)
-    killProcessesIn(dir)
-    await removeWorktree(repo, dir)
-    fs.rmSync(cancelFile(q, id), { force: true })
-    releaseClaim(q, id)
-  }
-  let dirs: string[] = []
-  try {
-    dirs = fs.readdirSync(q.worktrees)
-  } catch {
-    // none
-  }
-  for (const name of dirs) {
-    const pool = new RegExp(`^${POOL_PREFIX}(\\d+)-\\d+$`).exec(name)
-    // a task's worktree lives as long as its claim; a pool's as long as its worker
-    const orphan = pool ? !claimAlive({ pid: Number(pool[1]), host: os.hostname(), started: '' }) : !fs.existsSync(claimFile(q, name))
-    if (!orphan) continue
-    killProcessesIn(path.join(q.worktrees, name))
-    await removeWorktree(repo, path.join(q.worktrees, name))
-  }
-  return reaped
 }
 
 /**

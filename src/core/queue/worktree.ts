@@ -13,6 +13,9 @@ import { XpError } from '../errors.js'
 // `git worktree add` reads every other worktree's admin folder and fails on one being
 // created at the same moment ("failed to read .git/worktrees/X/commondir"): adds in this
 // process go one at a time, and a clash with another process is retried.
+/** Worktrees a worker keeps between tasks are named `pool-<pid>-<n>`, so a dead worker's are known. */
+export const POOL_PREFIX = 'pool-'
+
 let addChain: Promise<unknown> = Promise.resolve()
 const RACE = /failed to read .*worktrees|could not lock|already exists|unable to create/i
 

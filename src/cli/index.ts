@@ -35,6 +35,7 @@ const COMMANDS: Entry[] = [
   { command: 'gc', describe: 'delete cache objects that no run, ref or pointer uses', load: () => import('./commands/gc.js') },
   { command: 'fsck', describe: 'rehash every cache object and name the corrupt ones', load: () => import('./commands/fsck.js') },
   { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign, unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
+  { command: 'queue <action> [id]', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
 ]
 
 /** `xp run` takes everything after its own options as the command, `--` or not. */

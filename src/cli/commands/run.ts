@@ -21,7 +21,8 @@ export async function handler(argv: { command?: string[]; '--'?: string[]; name?
     const { queueRuns } = await import('../../core/queue/enqueue.js')
     const tasks = await queueRuns(repo, { name: argv.name, set: argv.set ?? [], message: argv.message, command })
     if (argv.json) return printJson(tasks)
-    info(`queued ${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${tasks.map((t) => t.name).join(', ')}; start them with \`xp queue start\``)
+    const shown = tasks.length > 10 ? [...tasks.slice(0, 8).map((t) => t.name), '...', tasks[tasks.length - 1].name] : tasks.map((t) => t.name)
+    info(`queued ${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${shown.join(', ')}; start them with \`xp queue start\``)
     return
   }
   let control: RunControl | undefined

@@ -46,6 +46,8 @@ export interface RunOptions {
   env?: Record<string, string>
   /** run the command from here instead of ctx.cwd */
   cwd?: string
+  /** the branch to record, when the working tree's HEAD is detached on purpose (the queue's worktrees) */
+  branch?: string | null
 }
 
 export interface RunResult {
@@ -207,7 +209,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     ended: ended.toISOString(),
     duration_s: Math.round((ended.getTime() - started.getTime())) / 1000,
     baseline,
-    branch: currentBranch(repo),
+    branch: opts.branch !== undefined ? opts.branch : currentBranch(repo),
     params: paramValues,
     metrics,
     series,

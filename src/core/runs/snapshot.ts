@@ -63,6 +63,10 @@ export async function snapshotTree(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 
   try {
     try {
       fs.copyFileSync(realIndex, index)
+      // keep the index's mtime: git re-reads "racily clean" entries (files changed within
+      // the index's own second) only when the index file is not newer than them
+      const st = fs.statSync(realIndex)
+      fs.utimesSync(index, st.atime, st.mtime)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
     }

@@ -1,0 +1,166 @@
+/**
+ * Looking at and steering the queue: status, logs, cancel, retry, clear. Each first lets
+ * `reapDead` settle tasks whose worker died, so nothing shows as running forever.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Repo } from '../repo.js'
+import { git } from '../git.js'
+import { XpError } from '../errors.js'
+import { runNames } from '../runs/record-run.js'
+import { reapDead } from './reap.js'
+import {
+  queuePaths, listTasks, readTask, writeTask, resolveTask, tryClaim, releaseClaim, ownClaim, readClaim, claimAlive,
+  cancelFile, logFile, taskFile, TASK_STATES, type Task, type TaskState,
+} from './task.js'
+
+export interface QueueStatus {
+  counts: Record<TaskState, number>
+  tasks: Task[]
+}
+
+/** Counts per state, from tasks. Pure. */
+export function countStates(tasks: Task[]): Record<TaskState, number> {
+  const counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>
+  for (const t of tasks) counts[t.state]++
+  return counts
+}
+
+export async function queueStatus(repo: Repo): Promise<QueueStatus> {
+  await reapDead(repo)
+  const tasks = listTasks(queuePaths(repo))
+  return { counts: countStates(tasks), tasks }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Cancel a task: a queued one never runs; a running one gets SIGINT (its run is recorded
+ * as interrupted). Waits up to `waitMs` for a running task to stop.
+ *
+ * @example
+ * const t = await cancelTask(repo, 'sweep-3') // t.state === 'cancelled'
+ */
+export async function cancelTask(repo: Repo, spec: string, opts: { waitMs?: number } = {}): Promise<Task> {
+  await reapDead(repo)
+  const q = queuePaths(repo)
+  const task = resolveTask(listTasks(q), spec)
+  if (task.state === 'queued' && tryClaim(q, task.id, ownClaim(repo.ctx.now()))) {
+    try {
+      const fresh = readTask(q, task.id)
+      if (fresh?.state === 'queued') {
+        fresh.state = 'cancelled'
+        fresh.reason = 'cancelled before it ran'
+        fresh.ended = repo.ctx.now().toISOString()
+        writeTask(q, fresh)
+        return fresh
+      }
+    } finally {
+      releaseClaim(q, task.id)
+    }
+  }
+  const now = readTask(q, task.id) ?? task
+  if (now.state !== 'queued' && now.state !== 'running')
+    throw new XpError('XP_QUEUE_TASK_FINISHED', `task ${now.name} is ${now.state} already`, { hint: now.state === 'cancelled' ? undefined : 'remove finished tasks with `xp queue clear`', data: { id: now.id, state: now.state } })
+  fs.mkdirSync(q.cancel, { recursive: true })
+  fs.writeFileSync(cancelFile(q, task.id), repo.ctx.now().toISOString())
+  const deadline = repo.ctx.now().getTime() + (opts.waitMs ?? 30_000)
+  for (;;) {
+    const t = readTask(q, task.id) ?? now
+    if (t.state !== 'running' && t.state !== 'queued') return t
+    if (repo.ctx.now().getTime() > deadline) return t
+    const claim = readClaim(q, task.id)
+    if (claim && !claimAlive(claim)) await reapDead(repo)
+    await sleep(100)
+  }
+}
+
+/**
+ * Queue a failed or cancelled task again, at the end of the queue. If it had recorded a
+ * run, the new run needs a new name: NAME-retry, NAME-retry2...
+ */
+export async function retryTask(repo: Repo, spec: string): Promise<Task> {
+  await reapDead(repo)
+  const q = queuePaths(repo)
+  const tasks = listTasks(q)
+  const task = resolveTask(tasks, spec)
+  if (task.state === 'queued' || task.state === 'running' || task.state === 'done')
+    throw new XpError('XP_QUEUE_NOT_RETRYABLE', `task ${task.name} is ${task.state}; only failed or cancelled tasks are retried`, { hint: task.state === 'done' ? 'queue it again with `xp run --queue`' : undefined })
+  const exists = await git(['rev-parse', '-q', '--verify', `${task.ref}^{commit}`], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+  if (exists.code !== 0) throw new XpError('XP_QUEUE_SNAPSHOT_MISSING', `the snapshot of task ${task.name} (${task.ref}) is gone`, { hint: 'queue it again with `xp run --queue`' })
+  const taken = new Set([...(await runNames(repo)), ...tasks.filter((t) => t.id !== task.id).map((t) => t.name)])
+  if (taken.has(task.name)) {
+    const base = task.name.replace(/-retry\d*$/, '')
+    let n = 1
+    while (taken.has(`${base}-retry${n === 1 ? '' : n}`)) n++
+    task.name = `${base}-retry${n === 1 ? '' : n}`
+  }
+  task.state = 'queued'
+  task.created = repo.ctx.now().toISOString()
+  task.index = 0
+  for (const k of ['reason', 'run', 'started', 'ended', 'worker'] as const) delete task[k]
+  writeTask(q, task)
+  return task
+}
+
+/**
+ * The output of a task: what is there now and, while it runs, what follows, until it ends.
+ * Returns the task as it ended (or as it is, when it was not running).
+ */
+export async function followTaskLog(repo: Repo, spec: string, opts: { onChunk: (b: Buffer) => void; follow?: boolean; signal?: AbortSignal }): Promise<Task> {
+  await reapDead(repo)
+  const q = queuePaths(repo)
+  let task = resolveTask(listTasks(q), spec)
+  let pos = 0
+  const buf = Buffer.alloc(64 * 1024)
+  const drain = () => {
+    let fd: number
+    try {
+      fd = fs.openSync(logFile(q, task.id), 'r')
+    } catch {
+      return
+    }
+    try {
+      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) opts.onChunk(Buffer.from(buf.subarray(0, n)))
+    } finally {
+      fs.closeSync(fd)
+    }
+  }
+  for (let i = 0; ; i++) {
+    drain()
+    if (task.state !== 'running' || opts.follow === false || opts.signal?.aborted) return task
+    await sleep(150)
+    task = readTask(q, task.id) ?? task
+    if (task.state === 'running' && i % 10 === 9) {
+      const claim = readClaim(q, task.id)
+      if (!claim || !claimAlive(claim)) {
+        await reapDead(repo)
+        task = readTask(q, task.id) ?? task
+      }
+    }
+  }
+}
+
+/** Remove finished tasks (done, failed, cancelled): their files, logs and snapshot refs. Runs stay. */
+export async function clearTasks(repo: Repo, opts: { states?: TaskState[] } = {}): Promise<Task[]> {
+  await reapDead(repo)
+  const q = queuePaths(repo)
+  const states = opts.states ?? ['done', 'failed', 'cancelled']
+  // logs of background workers that have exited go too
+  for (const f of fs.existsSync(q.dir) ? fs.readdirSync(q.dir, { withFileTypes: true }) : []) {
+    const m = /^worker-(\d+)\.log$/.exec(f.name)
+    if (m && !claimAlive({ pid: Number(m[1]), host: ownClaim(repo.ctx.now()).host, started: '' })) fs.rmSync(path.join(q.dir, f.name), { force: true })
+  }
+  const all = listTasks(q)
+  const gone = all.filter((t) => states.includes(t.state) && t.state !== 'running' && t.state !== 'queued')
+  if (!gone.length) return []
+  for (const t of gone) {
+    fs.rmSync(taskFile(q, t.id), { force: true })
+    fs.rmSync(logFile(q, t.id), { force: true })
+  }
+  // a snapshot ref serves a whole batch: it goes with the batch's last task
+  const kept = new Set(all.filter((t) => !gone.includes(t)).map((t) => t.ref))
+  const refs = [...new Set(gone.map((t) => t.ref))].filter((r) => !kept.has(r))
+  if (refs.length) await git(['update-ref', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: refs.map((r) => `delete ${r}\n`).join('') })
+  return gone
+}

@@ -29,6 +29,9 @@ const COMMANDS: Entry[] = [
   { command: 'branch <run> <branch>', describe: 'create a git branch at a run', load: () => import('./commands/branch.js') },
   { command: 'rm <runs..>', describe: 'delete runs', load: () => import('./commands/rm.js') },
   { command: 'note <run> <text>', describe: 'add a note to a run (git notes, refs/notes/xp)', load: () => import('./commands/note.js') },
+  { command: 'remote <action> [name] [url]', describe: 'add, list or remove data remotes (xp.yaml)', load: () => import('./commands/remote.js') },
+  { command: 'push [args..]', describe: 'push runs, notes and registry tags to a git remote, their data first', load: () => import('./commands/push.js') },
+  { command: 'pull [args..]', describe: 'pull runs, notes and registry tags, then the data of the working tree', load: () => import('./commands/pull.js') },
 ]
 
 /** `xp run` takes everything after its own options as the command, `--` or not. */

@@ -76,10 +76,10 @@ function paramFiles(repo: Repo, config: ProjectConfig): string[] {
 /** Parse the -S arguments into edits; a grid (several values) needs the queue. */
 export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
   return set.map((arg) => {
-    const { file, key, values } = parseSetArg(arg, defaultFile)
+    const { file, key, values, raws } = parseSetArg(arg, defaultFile)
     if (values.length !== 1)
       throw new XpError('XP_GRID_NEEDS_QUEUE', `-S ${arg} gives ${values.length} values; a sweep needs --queue`, { hint: 'add --queue, then `xp queue start`; quote a value that contains a comma', exitCode: EXIT.usage })
-    return { file, key, value: values[0] }
+    return { file, key, value: values[0], raw: raws[0] }
   })
 }
 
@@ -198,7 +198,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
 
   // The snapshot: what the command left, with large files and data kept out of git.
   const large = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
-  const after = await dataAfterRun(repo, config, large)
+  const after = await dataAfterRun(repo, config, large, before)
   record.outs = after.outs
   const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))
   for (const l of leftOut) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)

@@ -3,6 +3,7 @@
  * the cache's own layout (`<2 hex>/<30 hex>[.dir]` below its root); it moves bytes and
  * nothing else: deciding what to send and verifying what arrives is the transfer engine's.
  */
+import { Oid } from '../core/cache/oid.js'
 
 export interface OpOptions {
   signal?: AbortSignal
@@ -28,15 +29,9 @@ export interface DataRemote {
   close(): void
 }
 
-/** Key of an object below a remote's root: `<2 hex>/<30 hex>[.dir]`. */
+/** Key of an object below a remote's root: `<2 hex>/<30 hex>[.dir]`, as in the cache. */
 export function objectKey(oid: string): string {
-  return `${oid.slice(0, 2)}/${oid.slice(2)}`
-}
-
-const OID_RE = /^[0-9a-f]{32}(\.dir)?$/
-
-export function isOid(s: string): boolean {
-  return OID_RE.test(s)
+  return Oid.parse(oid).key
 }
 
 /** The oid a key names, or null (temporary files, foreign files). */

@@ -3,10 +3,10 @@
  * name, after one `git ls-remote`), merge the notes, then fetch the data of the working
  * tree's pointers (every pulled run's too with allData, none with noData) into the cache.
  */
-import fs from 'node:fs'
 import type { Repo } from '../repo.js'
-import { loadConfig } from '../repo.js'
 import { git } from '../git.js'
+import { XpError } from '../errors.js'
+import { checkoutData } from '../cache/checkout.js'
 import { NOTES_REF, RUNS_PREFIX, RunRef } from '../runs/ref.js'
 import { listRuns } from '../runs/list.js'
 import { resolveRun } from '../runs/resolve.js'
@@ -14,8 +14,8 @@ import { changedRefs, chunkArgs, isSharedRef, TAGS_PREFIX, type RefEntry } from 
 import { remoteRefs, gitRemoteError } from './git-remote.js'
 import { mergeIncomingNotes, INCOMING_NOTES_REF } from './notes.js'
 import { localSharedRefs } from './push.js'
-import { referencedData, openDataRemote } from './data.js'
-import { downloadObjects, cacheObjectPath, type TransferSummary } from './transfer.js'
+import { referencedData, fetchObjects } from './data.js'
+import type { TransferSummary } from './transfer.js'
 
 export interface PullOptions {
   remote: string
@@ -35,6 +35,8 @@ export interface PullResult {
   data: (TransferSummary & { remote: string }) | null
   /** objects referenced but neither in the cache nor fetchable (no data remote) */
   missing: number
+  /** data files written into the working tree */
+  checkedOut: number
 }
 
 /** Pick the remote's run refs that specs name by id or id prefix; null if a spec needs names (the records). */
@@ -76,6 +78,7 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
     notes: notesState === 'none' && notes ? 'up-to-date' : notesState,
     data: null,
     missing: 0,
+    checkedOut: 0,
   }
   if (opts.noData) return result
 
@@ -86,19 +89,16 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
     commits = opts.runs.map((s) => resolveRun(runs, s).commit)
   }
   if (opts.allData) commits.push(...(picked ?? remoteRuns).map((e) => e.oid), ...changed.filter((e) => e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid))
-  const oids = (await referencedData(repo, { commits, worktree: true })).filter((oid) => !fs.existsSync(cacheObjectPath(repo.cacheDir, oid)))
-  if (!oids.length) return result
-  const config = loadConfig(repo)
-  const remote = await openDataRemote(repo, config, opts.dataRemote, opts.jobs)
-  if (!remote) {
-    result.missing = oids.length
-    repo.ctx.warn(`${oids.length} data object${oids.length === 1 ? ' is' : 's are'} not in the cache and no data remote is set (xp remote add NAME URL --default)`)
-    return result
-  }
+  const fetched = await fetchObjects(repo, await referencedData(repo, { commits, worktree: true }), { dataRemote: opts.dataRemote, jobs: opts.jobs })
+  result.data = fetched.data
+  result.missing = fetched.missing
+  if (fetched.missing) repo.ctx.warn(`${fetched.missing} data object${fetched.missing === 1 ? ' is' : 's are'} not in the cache and no data remote is set (xp remote add NAME URL --default)`)
+  // then the working tree: data paths that are absent or stale are written from the cache
   try {
-    result.data = { ...(await downloadObjects(repo.ctx, repo.cacheDir, remote, oids, { jobs: opts.jobs })), remote: remote.name }
-  } finally {
-    remote.close()
+    result.checkedOut = (await checkoutData(repo, {})).reduce((n, r) => n + r.written, 0)
+  } catch (e) {
+    if (!(e instanceof XpError) || !['XP_CHECKOUT_CONFLICT', 'XP_CACHE_MISSING'].includes(e.code)) throw e
+    repo.ctx.warn(`the working tree's data was left as it is: ${e.message}`)
   }
   return result
 }

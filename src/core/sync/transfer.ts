@@ -8,9 +8,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Context } from '../context.js'
 import { XpError, EXIT } from '../errors.js'
-import { tempNameFor } from '../fsutil.js'
-import { objectKey, pool, type DataRemote } from '../../remotes/types.js'
-import { hashFileStreaming } from './verify.js'
+import { pool, type DataRemote } from '../../remotes/types.js'
+import { hashFile } from '../cache/hash.js'
+import { objectPath, Oid } from '../cache/oid.js'
+import { hasObject, tempPath } from '../cache/objects.js'
 
 export const DEFAULT_JOBS = 8
 
@@ -27,11 +28,6 @@ export interface TransferSummary {
 
 export interface TransferOptions {
   jobs?: number
-}
-
-/** Where an object lives in a cache folder. */
-export function cacheObjectPath(cacheDir: string, oid: string): string {
-  return path.join(cacheDir, ...objectKey(oid).split('/'))
 }
 
 function progress(ctx: Context, phase: string, total: number, totalBytes: number) {
@@ -66,7 +62,7 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
   const lost: string[] = []
   for (const oid of wanted) {
     if (onRemote.has(oid)) continue
-    const file = cacheObjectPath(cacheDir, oid)
+    const file = objectPath(cacheDir, oid)
     try {
       todo.push({ oid, file, size: fs.statSync(file).size })
     } catch {
@@ -104,27 +100,26 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
 export async function downloadObjects(ctx: Context, cacheDir: string, remote: DataRemote, oids: string[], opts: TransferOptions = {}): Promise<TransferSummary> {
   const jobs = opts.jobs ?? DEFAULT_JOBS
   const wanted = [...new Set(oids)]
-  const todo = wanted.filter((oid) => !fs.existsSync(cacheObjectPath(cacheDir, oid)))
+  const todo = wanted.filter((oid) => !hasObject(cacheDir, oid))
   const p = progress(ctx, 'downloading', todo.length, 0)
   let bytes = 0
   await pool(
     todo,
     jobs,
     async (oid) => {
-      const dest = cacheObjectPath(cacheDir, oid)
-      await fs.promises.mkdir(path.dirname(dest), { recursive: true })
-      const tmp = tempNameFor(dest)
+      const dest = objectPath(cacheDir, oid)
+      const tmp = tempPath(cacheDir)
       try {
         await remote.get(oid, tmp, { signal: ctx.signal, onBytes: p.bytes })
-        const got = await hashFileStreaming(tmp)
-        const expected = oid.endsWith('.dir') ? oid.slice(0, -4) : oid
-        if (got.hash !== expected)
+        const got = await hashFile(tmp)
+        if (got.hash !== Oid.parse(oid).hash)
           throw new XpError('XP_REMOTE_CORRUPT', `object ${oid} on data remote "${remote.name}" is corrupt (its bytes hash to ${got.hash}); it was not put in the cache`, {
             exitCode: EXIT.remote,
             hint: 'push it again from a clone that has it intact (delete the remote copy first)',
             data: { oid, got: got.hash },
           })
         await fs.promises.chmod(tmp, 0o444)
+        await fs.promises.mkdir(path.dirname(dest), { recursive: true })
         await fs.promises.rename(tmp, dest)
         bytes += got.size
         p.object()

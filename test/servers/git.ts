@@ -8,7 +8,6 @@
  * await http.stop()
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import http from 'node:http'
 import fs from 'node:fs'
 import path from 'node:path'
 import { freePort, waitForPort, stopPid } from './common.js'
@@ -32,71 +31,20 @@ export interface GitServer {
 }
 
 /**
- * Smart HTTP: each request runs `git http-backend` as CGI with GIT_PROJECT_ROOT, PATH_INFO,
- * QUERY_STRING, REQUEST_METHOD, CONTENT_TYPE, GIT_PROTOCOL and REMOTE_USER (which enables
- * push); its `Status:` header becomes the response status.
+ * Smart HTTP: `git http-backend` as CGI behind a small Node server (git-http-server.mjs),
+ * in its own process so that tests may call the CLI synchronously.
  */
-export async function startGitHttp(root: string): Promise<GitServer> {
-  const server = http.createServer((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://127.0.0.1')
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      ...GIT_ENV,
-      GIT_PROJECT_ROOT: root,
-      GIT_HTTP_EXPORT_ALL: '1',
-      REMOTE_USER: 'test',
-      REMOTE_ADDR: '127.0.0.1',
-      PATH_INFO: decodeURIComponent(u.pathname),
-      QUERY_STRING: u.search.replace(/^\?/, ''),
-      REQUEST_METHOD: req.method ?? 'GET',
-      CONTENT_TYPE: String(req.headers['content-type'] ?? ''),
-      GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
-    }
-    if (req.headers['content-length']) env.CONTENT_LENGTH = String(req.headers['content-length'])
-    if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding'])
-    const cgi = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'ignore'] })
-    req.pipe(cgi.stdin)
-    cgi.stdin.on('error', () => {})
-    let head = Buffer.alloc(0)
-    let headDone = false
-    cgi.stdout.on('data', (d: Buffer) => {
-      if (headDone) return void res.write(d)
-      head = Buffer.concat([head, d])
-      let sep = head.indexOf('\r\n\r\n')
-      let sepLen = 4
-      if (sep < 0) {
-        sep = head.indexOf('\n\n')
-        sepLen = 2
-      }
-      if (sep < 0) return
-      headDone = true
-      let status = 200
-      for (const line of head.subarray(0, sep).toString('latin1').split(/\r?\n/)) {
-        const i = line.indexOf(':')
-        if (i < 0) continue
-        const k = line.slice(0, i).trim()
-        const v = line.slice(i + 1).trim()
-        if (k.toLowerCase() === 'status') status = parseInt(v, 10)
-        else res.setHeader(k, v)
-      }
-      res.writeHead(status)
-      res.write(head.subarray(sep + sepLen))
+export async function startGitHttp(root: string): Promise<GitServer & { pid: number }> {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'git-http-server.mjs'), root], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d
+      if (out.includes('\n')) resolve(Number(out.trim()))
     })
-    cgi.on('close', () => {
-      if (!headDone) res.writeHead(500)
-      res.end()
-    })
+    child.on('exit', (code) => reject(new Error(`git http server exited ${code}`)))
   })
-  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
-  return {
-    port,
-    url: (name) => `http://127.0.0.1:${port}/${name}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  return { port, pid: child.pid!, url: (name) => `http://127.0.0.1:${port}/${name}`, stop: () => stopPid(child.pid) }
 }
 
 /** `git daemon` with push enabled, serving every repository under root. */

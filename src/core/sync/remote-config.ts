@@ -59,8 +59,8 @@ function editConfig(repo: Pick<Repo, 'root'>, edit: (doc: Document) => void): vo
  */
 export function addRemote(repo: Pick<Repo, 'root'>, opts: RemoteAddOptions): RemoteListing {
   if (!NAME_RE.test(opts.name)) throw usageError('XP_BAD_REMOTE_NAME', `invalid remote name ${JSON.stringify(opts.name)}`, 'use letters, digits, ".", "_" and "-"')
-  remoteKind(opts.url)
   checkNoSecret(opts.url)
+  remoteKind(opts.url)
   if (opts.endpoint) {
     checkNoSecret(opts.endpoint)
     if (!/^https?:\/\/[^\s]+$/.test(opts.endpoint)) throw usageError('XP_BAD_REMOTE_URL', `--endpoint must be an http(s) URL: ${opts.endpoint}`)

@@ -47,6 +47,8 @@ export interface S3RemoteOptions {
   env: Record<string, string | undefined>
   /** sockets to keep open (the transfer's -j) */
   jobs?: number
+  /** multipart part size (and threshold), bytes; default PART_SIZE and MULTIPART_THRESHOLD */
+  partSize?: number
 }
 
 /** Split `s3://bucket/some/prefix` into bucket and prefix (no leading or trailing `/`). */
@@ -62,6 +64,8 @@ export class S3Remote implements DataRemote {
   readonly bucket: string
   readonly prefix: string
   readonly endpoint?: string
+  readonly partSize: number
+  readonly threshold: number
   private client: S3Client
 
   constructor(opts: S3RemoteOptions) {
@@ -71,6 +75,10 @@ export class S3Remote implements DataRemote {
     this.bucket = bucket
     this.prefix = prefix
     const env = opts.env
+    // XP_S3_PART_SIZE tunes multipart (tests use small parts; S3 wants 5 MiB at least)
+    const tuned = Number(env.XP_S3_PART_SIZE) || opts.partSize
+    this.partSize = tuned ? Math.max(5 * 1024 * 1024, tuned) : PART_SIZE
+    this.threshold = tuned ? this.partSize : MULTIPART_THRESHOLD
     this.endpoint = opts.endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined
     const sockets = Math.max(16, (opts.jobs ?? 8) * PART_JOBS)
     const config: S3ClientConfig = {
@@ -208,7 +216,7 @@ export class S3Remote implements DataRemote {
 
   async put(oid: string, src: string, size: number, opts: OpOptions = {}): Promise<void> {
     const Key = this.key(oid)
-    if (size <= MULTIPART_THRESHOLD) {
+    if (size <= this.threshold) {
       let moved = 0
       try {
         await this.send(
@@ -229,14 +237,14 @@ export class S3Remote implements DataRemote {
     }
     const { UploadId } = await this.send<{ UploadId?: string }>(() => new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ContentType: 'application/octet-stream' }), opts, `upload ${oid}`)
     const parts: Array<{ PartNumber: number; ETag?: string }> = []
-    const ranges = Array.from({ length: Math.ceil(size / PART_SIZE) }, (_, i) => i)
+    const ranges = Array.from({ length: Math.ceil(size / this.partSize) }, (_, i) => i)
     try {
       await pool(
         ranges,
         PART_JOBS,
         async (i) => {
-          const start = i * PART_SIZE
-          const end = Math.min(size, start + PART_SIZE) - 1
+          const start = i * this.partSize
+          const end = Math.min(size, start + this.partSize) - 1
           let moved = 0
           const res = await this.send<{ ETag?: string }>(
             () => {

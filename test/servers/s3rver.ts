@@ -30,9 +30,9 @@ export const S3RVER_KEY = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
  * @example
  * const s3 = await startS3rver(dir, ['bucket'])
  */
-export async function startS3rver(dir: string, buckets: string[] = ['xp']): Promise<S3Server & { pid: number }> {
+export async function startS3rver(dir: string, buckets: string[] = ['xp'], port?: number): Promise<S3Server & { pid: number }> {
   fs.mkdirSync(dir, { recursive: true })
-  const port = await freePort()
+  port ??= await freePort()
   const script = `
     const S3rver = require('s3rver');
     new S3rver({ address: '127.0.0.1', port: ${port}, directory: ${JSON.stringify(dir)}, silent: true,

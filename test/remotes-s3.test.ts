@@ -15,7 +15,7 @@ let dir: string
 beforeAll(async () => {
   root = tmpDir('xp-remotes-s3-')
   dir = path.join(root, 's3rver')
-  s3 = await startS3rver(dir, ['xp'])
+  s3 = await startS3rver(dir, ['xp-test'])
 })
 
 afterAll(async () => {
@@ -38,7 +38,7 @@ describe('S3 through s3rver', () => {
     child.stderr.on('data', (d) => (stderr += d))
     const objects = () => {
       try {
-        return fs.readdirSync(path.join(dir, 'xp', 'dies'), { recursive: true }).filter((f) => String(f).endsWith('._S3rver_object')).length
+        return fs.readdirSync(path.join(dir, 'xp-test', 'dies'), { recursive: true }).filter((f) => String(f).endsWith('._S3rver_object')).length
       } catch {
         return 0
       }
@@ -54,7 +54,7 @@ describe('S3 through s3rver', () => {
     expect(arrived).toBeGreaterThan(0)
     expect(arrived).toBeLessThan(401)
     // the same server comes back on the same port with what it had stored
-    s3 = await startS3rver(dir, ['xp'], s3.port)
+    s3 = await startS3rver(dir, ['xp-test'], s3.port)
     await waitForPort(s3.port)
     const res = JSON.parse(ok(a.xp(['push', '--json'])).stdout)
     expect(res.data.present).toBeGreaterThanOrEqual(arrived - 2)

@@ -24,7 +24,7 @@ function run(cmd: string, args: string[], timeoutMs = 60_000): string {
   return r.stdout
 }
 
-export async function startCeph(dir: string, buckets: string[] = ['xp']): Promise<(S3Server & { pid: number }) | null> {
+export async function startCeph(dir: string, buckets: string[] = ['xp-test']): Promise<(S3Server & { pid: number }) | null> {
   if (!cephAvailable()) return null
   fs.mkdirSync(dir, { recursive: true })
   const fsid = randomUUID()

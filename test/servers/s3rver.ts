@@ -30,7 +30,7 @@ export const S3RVER_KEY = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
  * @example
  * const s3 = await startS3rver(dir, ['bucket'])
  */
-export async function startS3rver(dir: string, buckets: string[] = ['xp'], port?: number): Promise<S3Server & { pid: number }> {
+export async function startS3rver(dir: string, buckets: string[] = ['xp-test'], port?: number): Promise<S3Server & { pid: number }> {
   fs.mkdirSync(dir, { recursive: true })
   port ??= await freePort()
   const script = `

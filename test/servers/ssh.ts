@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { freePort, waitForPort, stopPid, readPidFile } from './common.js'
+import { freePort, waitForPort, stopPid } from './common.js'
 
 export interface SshServer {
   port: number
@@ -64,12 +64,17 @@ export async function startSshd(dir: string): Promise<SshServer> {
       '',
     ].join('\n'),
   )
-  const child = spawn(SSHD, ['-f', config, '-E', path.join(dir, 'sshd.log')], { stdio: 'ignore' })
-  await new Promise<void>((resolve, reject) => {
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sshd exited ${code}: ${safeRead(path.join(dir, 'sshd.log'))}`))))
-  })
-  await waitForPort(port)
-  const pid = readPidFile(pidFile)!
+  // -D: stay in the foreground, so the pid to stop is the child's own
+  const child = spawn(SSHD, ['-D', '-f', config, '-E', path.join(dir, 'sshd.log')], { stdio: 'ignore' })
+  let exited = false
+  child.on('exit', () => (exited = true))
+  try {
+    await waitForPort(port, 10_000)
+  } catch (e) {
+    if (exited) throw new Error(`sshd exited: ${safeRead(path.join(dir, 'sshd.log'))}`)
+    throw e
+  }
+  const pid = child.pid!
   const sshCommand = `ssh -i ${clientKey} -p ${port} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`
   return {
     port,

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs'
 import { cliRepo } from '../context.js'
 import { checkoutData } from '../../core/cache/checkout.js'
+import { remoteFetcher } from '../../core/sync/data.js'
 import { printJson, info } from '../output.js'
 
 export const builder = (y: Argv) =>
@@ -11,7 +12,7 @@ export const builder = (y: Argv) =>
 
 export async function handler(argv: { paths?: string[]; force?: boolean; json?: boolean }) {
   const repo = await cliRepo()
-  const res = await checkoutData(repo, { paths: argv.paths?.map(String), force: argv.force })
+  const res = await checkoutData(repo, { paths: argv.paths?.map(String), force: argv.force, fetchMissing: remoteFetcher(repo) })
   if (argv.json) return printJson(res)
   const written = res.reduce((n, r) => n + r.written, 0)
   const removed = res.reduce((n, r) => n + r.removed, 0)

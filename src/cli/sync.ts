@@ -1,0 +1,15 @@
+/** What push and pull share on the CLI side: a repo whose context draws progress and stops on Ctrl-C. */
+import { cliContext } from './context.js'
+import { findRepo, type Repo } from '../core/repo.js'
+import { progressBar, formatBytes } from './progress.js'
+import type { TransferSummary } from '../core/sync/transfer.js'
+
+export async function syncRepo(): Promise<Repo> {
+  const abort = new AbortController()
+  process.once('SIGINT', () => abort.abort())
+  return findRepo({ ...cliContext(), onProgress: progressBar(), signal: abort.signal })
+}
+
+export function transferLine(t: TransferSummary & { remote: string }, verb: string): string {
+  return `data: ${t.transferred} object${t.transferred === 1 ? '' : 's'} ${verb} (${formatBytes(t.bytes)}), ${t.present} already there (${t.remote})`
+}

@@ -1,0 +1,104 @@
+/**
+ * `xp pull`: fetch the runs, notes and registry tags the local repository lacks (by
+ * name, after one `git ls-remote`), merge the notes, then fetch the data of the working
+ * tree's pointers (every pulled run's too with allData, none with noData) into the cache.
+ */
+import type { Repo } from '../repo.js'
+import { git } from '../git.js'
+import { XpError } from '../errors.js'
+import { checkoutData } from '../cache/checkout.js'
+import { NOTES_REF, RUNS_PREFIX, RunRef } from '../runs/ref.js'
+import { listRuns } from '../runs/list.js'
+import { resolveRun } from '../runs/resolve.js'
+import { changedRefs, chunkArgs, isSharedRef, TAGS_PREFIX, type RefEntry } from './refs.js'
+import { remoteRefs, gitRemoteError } from './git-remote.js'
+import { mergeIncomingNotes, INCOMING_NOTES_REF } from './notes.js'
+import { localSharedRefs } from './push.js'
+import { referencedData, fetchObjects } from './data.js'
+import type { TransferSummary } from './transfer.js'
+
+export interface PullOptions {
+  remote: string
+  runs?: string[]
+  dataRemote?: string
+  jobs?: number
+  /** fetch the data of every pulled run, not only the working tree's */
+  allData?: boolean
+  noData?: boolean
+}
+
+export interface PullResult {
+  remote: string
+  runs: { fetched: number; upToDate: number }
+  tags: { fetched: number }
+  notes: 'merged' | 'up-to-date' | 'none'
+  data: (TransferSummary & { remote: string }) | null
+  /** objects referenced but neither in the cache nor fetchable (no data remote) */
+  missing: number
+  /** data files written into the working tree */
+  checkedOut: number
+}
+
+/** Pick the remote's run refs that specs name by id or id prefix; null if a spec needs names (the records). */
+function pickRemoteRuns(runRefs: RefEntry[], specs: string[]): RefEntry[] | null {
+  const out = new Set<RefEntry>()
+  for (const spec of specs) {
+    const s = spec.startsWith(RUNS_PREFIX) ? spec.slice(RUNS_PREFIX.length) : spec.toLowerCase()
+    const hits = s.length >= 4 ? runRefs.filter((e) => e.ref.slice(RUNS_PREFIX.length).startsWith(s)) : []
+    if (hits.length !== 1) return null
+    out.add(hits[0])
+  }
+  return [...out]
+}
+
+/**
+ * @example
+ * const res = await pullRuns(repo, { remote: 'origin' })  // res.runs.fetched === 2
+ */
+export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResult> {
+  const theirs = [...(await remoteRefs(repo, opts.remote)).values()].filter((e) => isSharedRef(e, e.peeled !== undefined))
+  const remoteRuns = theirs.filter((e) => RunRef.parse(e.ref))
+  const picked = opts.runs?.length ? pickRemoteRuns(remoteRuns, opts.runs) : null
+  const wanted = theirs.filter((e) => e.ref !== NOTES_REF && (!picked || !e.ref.startsWith(RUNS_PREFIX) || picked.includes(e)))
+  const mine = new Map((await localSharedRefs(repo)).map((e) => [e.ref, e]))
+  const changed = changedRefs(wanted, mine)
+  const refspecs = changed.map((e) => `${e.ref}:${e.ref}`)
+  const notes = theirs.find((e) => e.ref === NOTES_REF)
+  if (notes && mine.get(NOTES_REF)?.oid !== notes.oid) refspecs.push(`+${NOTES_REF}:${INCOMING_NOTES_REF}`)
+  for (const chunk of chunkArgs(refspecs)) {
+    const res = await git(['fetch', '--no-tags', '--no-write-fetch-head', '--quiet', opts.remote, ...chunk], { cwd: repo.root, env: repo.ctx.env, allowFail: true, signal: repo.ctx.signal })
+    if (res.code !== 0) throw gitRemoteError(opts.remote, res, 'fetch from')
+  }
+  const notesState = notes ? await mergeIncomingNotes(repo) : 'none'
+  const fetchedRuns = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
+  const result: PullResult = {
+    remote: opts.remote,
+    runs: { fetched: fetchedRuns.length, upToDate: wanted.filter((e) => e.ref.startsWith(RUNS_PREFIX)).length - fetchedRuns.length },
+    tags: { fetched: changed.filter((e) => e.ref.startsWith(TAGS_PREFIX)).length },
+    notes: notesState === 'none' && notes ? 'up-to-date' : notesState,
+    data: null,
+    missing: 0,
+    checkedOut: 0,
+  }
+  if (opts.noData) return result
+
+  // data: the working tree's pointers, plus the named runs, plus every pulled run with allData
+  let commits: string[] = []
+  if (opts.runs?.length) {
+    const runs = await listRuns(repo, { notes: false })
+    commits = opts.runs.map((s) => resolveRun(runs, s).commit)
+  }
+  if (opts.allData) commits.push(...(picked ?? remoteRuns).map((e) => e.oid), ...changed.filter((e) => e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid))
+  const fetched = await fetchObjects(repo, await referencedData(repo, { commits, worktree: true }), { dataRemote: opts.dataRemote, jobs: opts.jobs })
+  result.data = fetched.data
+  result.missing = fetched.missing
+  if (fetched.missing) repo.ctx.warn(`${fetched.missing} data object${fetched.missing === 1 ? ' is' : 's are'} not in the cache and no data remote is set (xp remote add NAME URL --default)`)
+  // then the working tree: data paths that are absent or stale are written from the cache
+  try {
+    result.checkedOut = (await checkoutData(repo, {})).reduce((n, r) => n + r.written, 0)
+  } catch (e) {
+    if (!(e instanceof XpError) || !['XP_CHECKOUT_CONFLICT', 'XP_CACHE_MISSING'].includes(e.code)) throw e
+    repo.ctx.warn(`the working tree's data was left as it is: ${e.message}`)
+  }
+  return result
+}

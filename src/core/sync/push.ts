@@ -1,0 +1,136 @@
+/**
+ * `xp push`: data first, refs last (DESIGN 1.3). Find which shared refs (runs, notes,
+ * registry tags) the git remote lacks, upload every object those commits and the working
+ * tree's pointers reference that the data remote lacks, and only then push the refs, by
+ * explicit name (never a wildcard, so a run recorded meanwhile cannot slip out without its
+ * data). A rejected notes push is cured by fetching and merging the remote's notes, then
+ * pushing again; a run ref never conflicts.
+ */
+import type { Repo } from '../repo.js'
+import { loadConfig } from '../repo.js'
+import { git } from '../git.js'
+import { XpError, EXIT } from '../errors.js'
+import { NOTES_REF, RUNS_PREFIX } from '../runs/ref.js'
+import { listRuns } from '../runs/list.js'
+import { resolveRun } from '../runs/resolve.js'
+import { parseLocalRefs, changedRefs, parsePorcelain, isRetryableRejection, chunkArgs, TAGS_PREFIX, type RefEntry, type PushStatus } from './refs.js'
+import { remoteRefs, gitRemoteError } from './git-remote.js'
+import { fetchAndMergeNotes } from './notes.js'
+import { referencedData, openDataRemote } from './data.js'
+import { uploadObjects, type TransferSummary } from './transfer.js'
+
+export interface PushOptions {
+  /** git remote name or URL */
+  remote: string
+  /** run specs (id, prefix, name); all runs when empty */
+  runs?: string[]
+  /** data remote name or URL; the default when unset */
+  dataRemote?: string
+  jobs?: number
+  /** push refs without uploading their data */
+  noData?: boolean
+}
+
+export interface PushResult {
+  remote: string
+  runs: { pushed: number; upToDate: number }
+  tags: { pushed: number }
+  notes: 'pushed' | 'merged' | 'up-to-date' | 'none'
+  data: (TransferSummary & { remote: string }) | null
+}
+
+/** The shared refs of the local repository. */
+export async function localSharedRefs(repo: Pick<Repo, 'root' | 'ctx'>): Promise<RefEntry[]> {
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(objecttype) %(*objectname) %(refname)', RUNS_PREFIX, NOTES_REF, TAGS_PREFIX], { cwd: repo.root, env: repo.ctx.env })
+  return parseLocalRefs(stdout)
+}
+
+/**
+ * @example
+ * const res = await pushRuns(repo, { remote: 'origin' })  // res.runs.pushed === 3
+ */
+export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResult> {
+  const local = await localSharedRefs(repo)
+  let chosen = local
+  if (opts.runs?.length) {
+    const runs = await listRuns(repo, { notes: false })
+    const wanted = new Set(opts.runs.map((s) => resolveRun(runs, s).ref))
+    chosen = local.filter((e) => !e.ref.startsWith(RUNS_PREFIX) || wanted.has(e.ref))
+  }
+  const theirs = await remoteRefs(repo, opts.remote)
+  const changed = changedRefs(chosen, theirs)
+  const runRefs = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
+  const tagRefs = changed.filter((e) => e.ref.startsWith(TAGS_PREFIX))
+  const notesChanged = changed.some((e) => e.ref === NOTES_REF)
+  const result: PushResult = {
+    remote: opts.remote,
+    runs: { pushed: 0, upToDate: chosen.filter((e) => e.ref.startsWith(RUNS_PREFIX)).length - runRefs.length },
+    tags: { pushed: 0 },
+    notes: chosen.some((e) => e.ref === NOTES_REF) ? (notesChanged ? 'pushed' : 'up-to-date') : 'none',
+    data: null,
+  }
+
+  // 1. data
+  if (!opts.noData) {
+    const commits = [...runRefs.map((e) => e.oid), ...tagRefs.map((e) => e.peeled ?? e.oid)]
+    const oids = await referencedData(repo, { commits, worktree: true })
+    if (oids.length) {
+      const config = loadConfig(repo)
+      const remote = await openDataRemote(repo, config, opts.dataRemote, opts.jobs)
+      if (!remote)
+        throw new XpError('XP_NO_DATA_REMOTE', `the runs to push reference ${oids.length} data object${oids.length === 1 ? '' : 's'} and no data remote is set`, {
+          exitCode: EXIT.remote,
+          hint: 'add one with `xp remote add NAME URL --default`, or push the refs alone with --no-data',
+        })
+      try {
+        result.data = { ...(await uploadObjects(repo.ctx, repo.cacheDir, remote, oids, { jobs: opts.jobs })), remote: remote.name }
+      } finally {
+        remote.close()
+      }
+    }
+  }
+
+  // 2. refs, by name
+  const refspecs = [...runRefs, ...tagRefs].map((e) => `${e.ref}:${e.ref}`)
+  if (notesChanged) refspecs.push(`${NOTES_REF}:${NOTES_REF}`)
+  for (let attempt = 0; refspecs.length; attempt++) {
+    const statuses = await pushRefspecs(repo, opts.remote, refspecs)
+    const retry: string[] = []
+    const fatal: PushStatus[] = []
+    for (const s of statuses) {
+      if (s.flag === '!') {
+        if (isRetryableRejection(s) && attempt < 6) retry.push(`${s.ref}:${s.ref}`)
+        else fatal.push(s)
+      } else if (s.flag !== '=') {
+        if (s.ref.startsWith(RUNS_PREFIX)) result.runs.pushed++
+        else if (s.ref.startsWith(TAGS_PREFIX)) result.tags.pushed++
+      } else if (s.ref.startsWith(RUNS_PREFIX)) result.runs.upToDate++
+    }
+    if (fatal.length)
+      throw new XpError('XP_PUSH_REJECTED', `git remote "${opts.remote}" rejected ${fatal.length} ref${fatal.length === 1 ? '' : 's'}: ${fatal.slice(0, 3).map((s) => `${s.ref} (${s.summary})`).join(', ')}`, {
+        exitCode: EXIT.remote,
+        hint: 'a tag or run with that name already exists there with other content',
+        data: { rejected: fatal },
+      })
+    if (!retry.length) break
+    if (retry.some((r) => r.startsWith(NOTES_REF + ':'))) {
+      await fetchAndMergeNotes(repo, opts.remote)
+      result.notes = 'merged'
+    }
+    await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * Math.random()))
+    refspecs.splice(0, refspecs.length, ...retry)
+  }
+  return result
+}
+
+/** One or more `git push --porcelain` calls (chunked under the argument limit). */
+async function pushRefspecs(repo: Repo, remote: string, refspecs: string[]): Promise<PushStatus[]> {
+  const out: PushStatus[] = []
+  for (const chunk of chunkArgs(refspecs)) {
+    const res = await git(['push', '--porcelain', remote, ...chunk], { cwd: repo.root, env: repo.ctx.env, allowFail: true, signal: repo.ctx.signal })
+    const statuses = parsePorcelain(res.stdout)
+    if (res.code !== 0 && !statuses.some((s) => s.flag === '!')) throw gitRemoteError(remote, res, 'push to')
+    out.push(...statuses)
+  }
+  return out
+}

@@ -1,0 +1,134 @@
+/**
+ * The transfer engine between the cache and a data remote: decide what moves (one
+ * existence query for the whole set), move it with `jobs` transfers at once (streams, so
+ * memory is bounded by jobs x stream buffers), report progress, and verify every download
+ * against its oid before it is renamed into the cache: a corrupt object never enters it.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Context } from '../context.js'
+import { XpError, EXIT } from '../errors.js'
+import { pool, type DataRemote } from '../../remotes/types.js'
+import { hashFile } from '../cache/hash.js'
+import { objectPath, Oid } from '../cache/oid.js'
+import { hasObject, tempPath } from '../cache/objects.js'
+
+export const DEFAULT_JOBS = 8
+
+export interface TransferSummary {
+  /** objects asked for */
+  wanted: number
+  /** objects that moved */
+  transferred: number
+  /** bytes that moved */
+  bytes: number
+  /** objects already at the destination */
+  present: number
+}
+
+export interface TransferOptions {
+  jobs?: number
+}
+
+function progress(ctx: Context, phase: string, total: number, totalBytes: number) {
+  let done = 0
+  let bytes = 0
+  let last = 0
+  const emit = (force = false) => {
+    const now = Date.now()
+    if (!force && now - last < 100) return
+    last = now
+    ctx.onProgress?.({ phase, done, total, bytes, totalBytes })
+  }
+  return {
+    bytes: (n: number) => ((bytes += n), emit()),
+    object: () => (done++, emit()),
+    end: () => emit(true),
+  }
+}
+
+/**
+ * Upload the objects the remote lacks. Objects missing from the local cache that the
+ * remote has are fine; missing from both is XP_DATA_MISSING (nothing is uploaded then).
+ *
+ * @example
+ * await uploadObjects(ctx, repo.cacheDir, remote, oids, { jobs: 8 })
+ */
+export async function uploadObjects(ctx: Context, cacheDir: string, remote: DataRemote, oids: string[], opts: TransferOptions = {}): Promise<TransferSummary> {
+  const jobs = opts.jobs ?? DEFAULT_JOBS
+  const wanted = [...new Set(oids)]
+  const onRemote = await remote.has(wanted, { jobs, signal: ctx.signal })
+  const todo: Array<{ oid: string; file: string; size: number }> = []
+  const lost: string[] = []
+  for (const oid of wanted) {
+    if (onRemote.has(oid)) continue
+    const file = objectPath(cacheDir, oid)
+    try {
+      todo.push({ oid, file, size: fs.statSync(file).size })
+    } catch {
+      lost.push(oid)
+    }
+  }
+  if (lost.length)
+    throw new XpError('XP_DATA_MISSING', `${lost.length} object${lost.length === 1 ? ' is' : 's are'} in neither the cache nor data remote "${remote.name}": ${lost.slice(0, 3).join(', ')}${lost.length > 3 ? ', …' : ''}`, {
+      hint: 'pull them from where they were pushed (`xp pull --all-data`), or push without data (`--no-data`)',
+      data: { oids: lost },
+    })
+  // big objects first, so the long transfers overlap the many small ones
+  todo.sort((a, b) => b.size - a.size)
+  const p = progress(ctx, 'uploading', todo.length, todo.reduce((s, t) => s + t.size, 0))
+  let bytes = 0
+  await pool(
+    todo,
+    jobs,
+    async (t) => {
+      await remote.put(t.oid, t.file, t.size, { signal: ctx.signal, onBytes: p.bytes })
+      bytes += t.size
+      p.object()
+    },
+    ctx.signal,
+  )
+  p.end()
+  return { wanted: wanted.length, transferred: todo.length, bytes, present: wanted.length - todo.length }
+}
+
+/**
+ * Download the objects the cache lacks, each verified against its oid before it is renamed
+ * into the cache. A corrupt object is XP_REMOTE_CORRUPT (exit 4) naming it; an object the
+ * remote lacks is XP_REMOTE_OBJECT_MISSING.
+ */
+export async function downloadObjects(ctx: Context, cacheDir: string, remote: DataRemote, oids: string[], opts: TransferOptions = {}): Promise<TransferSummary> {
+  const jobs = opts.jobs ?? DEFAULT_JOBS
+  const wanted = [...new Set(oids)]
+  const todo = wanted.filter((oid) => !hasObject(cacheDir, oid))
+  const p = progress(ctx, 'downloading', todo.length, 0)
+  let bytes = 0
+  await pool(
+    todo,
+    jobs,
+    async (oid) => {
+      const dest = objectPath(cacheDir, oid)
+      const tmp = tempPath(cacheDir)
+      try {
+        await remote.get(oid, tmp, { signal: ctx.signal, onBytes: p.bytes })
+        const got = await hashFile(tmp)
+        if (got.hash !== Oid.parse(oid).hash)
+          throw new XpError('XP_REMOTE_CORRUPT', `object ${oid} on data remote "${remote.name}" is corrupt (its bytes hash to ${got.hash}); it was not put in the cache`, {
+            exitCode: EXIT.remote,
+            hint: 'push it again from a clone that has it intact (delete the remote copy first)',
+            data: { oid, got: got.hash },
+          })
+        await fs.promises.chmod(tmp, 0o444)
+        await fs.promises.mkdir(path.dirname(dest), { recursive: true })
+        await fs.promises.rename(tmp, dest)
+        bytes += got.size
+        p.object()
+      } finally {
+        await fs.promises.rm(tmp, { force: true })
+      }
+    },
+    ctx.signal,
+  )
+  p.end()
+  return { wanted: wanted.length, transferred: todo.length, bytes, present: wanted.length - todo.length }
+}

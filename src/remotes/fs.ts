@@ -1,0 +1,118 @@
+/**
+ * A folder as a data remote (local disk or a mounted share): the cache's layout below its
+ * root, each object copied to a temporary name in its final folder and then renamed, so a
+ * reader (or a push that died) never leaves a partial object under a real name.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { Transform } from 'node:stream'
+import { XpError, EXIT } from '../core/errors.js'
+import { tempNameFor } from '../core/fsutil.js'
+import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
+
+export class FsRemote implements DataRemote {
+  constructor(
+    readonly name: string,
+    readonly url: string,
+    readonly root: string,
+  ) {}
+
+  private file(oid: string) {
+    return path.join(this.root, ...objectKey(oid).split('/'))
+  }
+
+  async has(oids: string[], opts: OpOptions & { jobs?: number } = {}): Promise<Set<string>> {
+    if (!fs.existsSync(this.root)) return new Set()
+    // a readdir of one prefix folder estimates the remote's size
+    let sample = 0
+    try {
+      sample = fs.readdirSync(path.join(this.root, oids[0]?.slice(0, 2) ?? '00')).length
+    } catch {
+      // no such prefix yet
+    }
+    if (chooseExistenceCheck(oids.length, sample * 256) === 'list') {
+      const all = await this.list(opts)
+      return new Set(oids.filter((o) => all.has(o)))
+    }
+    const found = new Set<string>()
+    for (const oid of oids) if (fs.existsSync(this.file(oid))) found.add(oid)
+    return found
+  }
+
+  async get(oid: string, dest: string, opts: OpOptions = {}): Promise<void> {
+    const src = this.file(oid)
+    let input: fs.ReadStream
+    try {
+      await fs.promises.access(src)
+      input = fs.createReadStream(src, { highWaterMark: 1024 * 1024 })
+    } catch (e) {
+      throw missingOrUnreachable(this, oid, e)
+    }
+    await pipeline(input, counter(opts.onBytes), fs.createWriteStream(dest), { signal: opts.signal })
+  }
+
+  async put(oid: string, src: string, _size: number, opts: OpOptions = {}): Promise<void> {
+    const dest = this.file(oid)
+    if (fs.existsSync(dest)) return
+    try {
+      await fs.promises.mkdir(path.dirname(dest), { recursive: true })
+    } catch (e) {
+      throw remoteIoError(this, e)
+    }
+    const tmp = tempNameFor(dest)
+    try {
+      await pipeline(fs.createReadStream(src, { highWaterMark: 1024 * 1024 }), counter(opts.onBytes), fs.createWriteStream(tmp), { signal: opts.signal })
+      await fs.promises.chmod(tmp, 0o444)
+      await fs.promises.rename(tmp, dest)
+    } catch (e) {
+      await fs.promises.rm(tmp, { force: true })
+      throw remoteIoError(this, e)
+    }
+  }
+
+  async list(opts: OpOptions & { jobs?: number } = {}): Promise<Set<string>> {
+    const out = new Set<string>()
+    if (!fs.existsSync(this.root)) return out
+    await pool(PREFIXES, opts.jobs ?? 8, async (p) => {
+      let names: string[]
+      try {
+        names = await fs.promises.readdir(path.join(this.root, p))
+      } catch {
+        return
+      }
+      for (const n of names) {
+        const oid = oidFromKey(`${p}/${n}`)
+        if (oid) out.add(oid)
+      }
+    })
+    return out
+  }
+
+  close(): void {}
+}
+
+/** Count bytes as they pass. */
+export function counter(onBytes?: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes?.(chunk.length)
+      cb(null, chunk)
+    },
+  })
+}
+
+function missingOrUnreachable(r: FsRemote, oid: string, e: unknown): XpError {
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === 'ENOENT' && !fs.existsSync(r.root))
+    return new XpError('XP_REMOTE_UNREACHABLE', `data remote "${r.name}": folder ${r.root} does not exist`, { exitCode: EXIT.remote, hint: 'is the share mounted? check the URL with `xp remote list`' })
+  if (code === 'ENOENT') return new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${r.name}" has no object ${oid}`, { exitCode: EXIT.remote, data: { oid } })
+  return remoteIoError(r, e)
+}
+
+function remoteIoError(r: FsRemote, e: unknown): XpError {
+  const err = e as NodeJS.ErrnoException
+  if (err instanceof XpError) return err
+  if (err?.name === 'AbortError') return new XpError('XP_INTERRUPTED', 'interrupted', { exitCode: EXIT.interrupted })
+  return new XpError('XP_REMOTE_IO', `data remote "${r.name}" (${r.root}): ${err?.code ?? ''} ${err?.message ?? String(e)}`.trim(), { exitCode: EXIT.remote, hint: 'check that the folder is writable and has space' })
+}

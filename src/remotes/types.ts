@@ -1,0 +1,78 @@
+/**
+ * The one interface every data remote implements. A remote stores cache objects under
+ * the cache's own layout (`<2 hex>/<30 hex>[.dir]` below its root); it moves bytes and
+ * nothing else: deciding what to send and verifying what arrives is the transfer engine's.
+ */
+import { Oid } from '../core/cache/oid.js'
+
+export interface OpOptions {
+  signal?: AbortSignal
+  /** bytes moved so far by this operation (for the progress bar) */
+  onBytes?: (n: number) => void
+}
+
+export interface DataRemote {
+  /** the remote's name in xp.yaml, or its URL when opened by URL */
+  readonly name: string
+  readonly url: string
+  /**
+   * Which of `oids` the remote holds. Implementations pick a listing or per-object checks
+   * by count (see chooseExistenceCheck).
+   */
+  has(oids: string[], opts?: OpOptions & { jobs?: number }): Promise<Set<string>>
+  /** Write the object's bytes to `dest` (a temporary file the caller verifies and renames). */
+  get(oid: string, dest: string, opts?: OpOptions): Promise<void>
+  /** Store a file as the object `oid`; readers never see a partial object. */
+  put(oid: string, src: string, size: number, opts?: OpOptions): Promise<void>
+  /** Every oid on the remote. */
+  list(opts?: OpOptions & { jobs?: number }): Promise<Set<string>>
+  close(): void
+}
+
+/** Key of an object below a remote's root: `<2 hex>/<30 hex>[.dir]`, as in the cache. */
+export function objectKey(oid: string): string {
+  return Oid.parse(oid).key
+}
+
+/** The oid a key names, or null (temporary files, foreign files). */
+export function oidFromKey(key: string): string | null {
+  const m = /(?:^|\/)([0-9a-f]{2})\/([0-9a-f]{30}(?:\.dir)?)$/.exec(key)
+  return m ? m[1] + m[2] : null
+}
+
+/**
+ * Listing or existence checks? A listing costs about one request per 1,000 objects on the
+ * remote (at least one per prefix listed); checks cost one request per object asked about.
+ * DVC's lesson: with few objects to move, checks win by far on a big remote.
+ *
+ * @example
+ * chooseExistenceCheck(10, 1_000_000) // 'check'
+ * chooseExistenceCheck(5000, 2000)    // 'list'
+ */
+export function chooseExistenceCheck(wanted: number, estimatedRemoteCount: number, prefixes = 256): 'list' | 'check' {
+  if (wanted === 0) return 'check'
+  const listCost = Math.max(prefixes, Math.ceil(estimatedRemoteCount / 1000))
+  return listCost < wanted ? 'list' : 'check'
+}
+
+/** The 256 two-hex prefixes objects are spread over. */
+export const PREFIXES: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** Run `fn` over items with at most `jobs` at once; the first error stops new work and is thrown. */
+export async function pool<T>(items: T[], jobs: number, fn: (item: T, index: number) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let next = 0
+  let failed: unknown = null
+  const worker = async () => {
+    while (failed === null && next < items.length) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted')
+      const i = next++
+      try {
+        await fn(items[i], i)
+      } catch (e) {
+        if (failed === null) failed = e
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker))
+  if (failed !== null) throw failed
+}

@@ -1,0 +1,114 @@
+// The S3 checks shared by the s3rver and Ceph test files: a real server, the built CLI,
+// and rclone reading back what xp wrote.
+import { it, expect } from 'vitest'
+import fs from 'node:fs'
+import path from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { TestRepo, errorCode, type Result } from './helpers.js'
+import { makeBare } from './servers/git.js'
+import type { S3Server } from './servers/s3rver.js'
+import { rclone, rcloneAvailable } from './servers/rclone.js'
+
+export const PART = 5 * 1024 * 1024
+
+export function ok(r: Result): Result {
+  if (r.code !== 0) throw new Error(`xp exited ${r.code}: ${r.stderr}`)
+  return r
+}
+
+export function cloneOf(url: string, env: Record<string, string>): TestRepo {
+  const c = new TestRepo({ init: false })
+  c.env = { ...c.env, ...env }
+  fs.rmSync(c.dir, { recursive: true })
+  const r = spawnSync('git', ['clone', '-q', url, c.dir], { cwd: path.dirname(c.dir), env: c.env, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`git clone failed: ${r.stderr}`)
+  return c
+}
+
+/** A project with an S3 data remote and a pushed main branch; env holds the AWS variables. */
+export function s3Project(s3: S3Server, root: string, name: string, bucketUrl = `s3://${s3.buckets[0]}/${name}`) {
+  const env = { ...s3.env(), XP_S3_PART_SIZE: String(PART) }
+  const a = new TestRepo({ files: { 'xp.yaml': '# data goes to S3\n', '.gitignore': '.xp/\n' } })
+  a.env = { ...a.env, ...env }
+  const bare = makeBare(root, `${name}.git`)
+  a.git('remote', 'add', 'origin', bare)
+  ok(a.xp(['remote', 'add', 's3', bucketUrl, '--endpoint', s3.endpoint, '--default']))
+  return { a, bare, env }
+}
+
+export function s3Suite(get: () => { s3: S3Server; root: string }) {
+  it('pushes data (one object multipart) and runs; rclone reads the same bytes; a clone pulls them', () => {
+    const { s3, root } = get()
+    const { a, bare, env } = s3Project(s3, root, `rt-${s3.kind}`)
+    const big = randomBytes(PART * 2 + 12345)
+    a.write('data/big.bin', big)
+    for (let i = 0; i < 20; i++) a.write(`data/small/${i}.txt`, `file ${i}\n`)
+    ok(a.xp(['add', 'data']))
+    a.git('add', '-A')
+    a.git('commit', '-qm', 'data')
+    a.git('push', '-q', 'origin', 'main')
+    const run = JSON.parse(ok(a.xp(['run', '--json', '--', 'true'])).stdout)
+    const pushed = JSON.parse(ok(a.xp(['push', '--json', '-j', '4'])).stdout)
+    expect(pushed.runs.pushed).toBe(1)
+    expect(pushed.data.transferred).toBe(22) // 21 files and the manifest
+    expect(pushed.data.bytes).toBeGreaterThan(big.length)
+    // nothing new: nothing moves
+    expect(JSON.parse(ok(a.xp(['push', '--json'])).stdout).data.transferred).toBe(0)
+
+    if (rcloneAvailable()) {
+      const prefix = `x:${s3.buckets[0]}/rt-${s3.kind}`
+      const listed = JSON.parse(rclone(s3, ['lsjson', '-R', '--files-only', prefix]).toString()) as Array<{ Path: string; Size: number }>
+      expect(listed).toHaveLength(22)
+      const bigEntry = listed.find((e) => e.Size === big.length)!
+      const bytes = rclone(s3, ['cat', `${prefix}/${bigEntry.Path}`])
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(big).digest('hex'))
+    }
+
+    const b = cloneOf(bare, env)
+    const pulled = JSON.parse(ok(b.xp(['pull', '--json'])).stdout)
+    expect(pulled.runs.fetched).toBe(1)
+    expect(pulled.data.transferred).toBe(22)
+    expect(fs.readFileSync(b.path('data/big.bin')).equals(big)).toBe(true)
+    expect(b.read('data/small/7.txt')).toBe('file 7\n')
+    expect(run.id).toBeTruthy()
+  })
+
+  it('wrong credentials and a missing bucket are one-line errors with codes, exit 4', () => {
+    const { s3, root } = get()
+    const { a } = s3Project(s3, root, `auth-${s3.kind}`)
+    a.write('w.bin', 'weights\n')
+    ok(a.xp(['add', 'w.bin']))
+    // an unknown key id: s3rver checks key ids, not v4 signatures
+    const bad = a.xp(['push', '--json'], { env: { AWS_SECRET_ACCESS_KEY: 'wrong-secret', AWS_ACCESS_KEY_ID: 'NOSUCHKEY' } })
+    expect(bad.code).toBe(4)
+    expect(errorCode(bad)).toBe('XP_REMOTE_AUTH')
+    expect(bad.stderr.split('\n').filter((l) => l.startsWith('xp: error'))).toHaveLength(1)
+    ok(a.xp(['remote', 'add', 'gone', `s3://no-such-bucket-${s3.kind}/x`, '--endpoint', s3.endpoint]))
+    const gone = a.xp(['push', '-r', 'gone'])
+    expect(gone.code).toBe(4)
+    expect(errorCode(gone)).toBe('XP_REMOTE_NO_BUCKET')
+  })
+
+  it('a corrupt object on S3 is caught at pull, named, and kept out of the cache', () => {
+    const { s3, root } = get()
+    const { a, bare, env } = s3Project(s3, root, `corrupt-${s3.kind}`)
+    a.write('w.bin', 'the true weights\n')
+    ok(a.xp(['add', 'w.bin']))
+    a.git('add', '-A')
+    a.git('commit', '-qm', 'w')
+    a.git('push', '-q', 'origin', 'main')
+    ok(a.xp(['push']))
+    const oid = /oid: (\S+)/.exec(a.read('w.bin.xp'))![1]
+    const tmp = path.join(a.dir, 'evil')
+    fs.writeFileSync(tmp, 'tampered\n')
+    if (rcloneAvailable()) rclone(s3, ['copyto', tmp, `x:${s3.buckets[0]}/corrupt-${s3.kind}/${oid.slice(0, 2)}/${oid.slice(2)}`])
+    else return
+    const b = cloneOf(bare, env)
+    const res = b.xp(['pull'])
+    expect(res.code).toBe(4)
+    expect(errorCode(res)).toBe('XP_REMOTE_CORRUPT')
+    expect(res.stderr).toContain(oid)
+    expect(fs.existsSync(path.join(b.dir, '.xp', 'cache', oid.slice(0, 2), oid.slice(2)))).toBe(false)
+  })
+}

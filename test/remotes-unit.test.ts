@@ -1,0 +1,100 @@
+// Pure parts of remotes and sync: ref selection, porcelain parsing, the listing-or-checks
+// choice, URL and secret checks, progress lines.
+import { describe, it, expect } from 'vitest'
+import { isRegistryTag, parseLocalRefs, parseLsRemote, changedRefs, parsePorcelain, isRetryableRejection, chunkArgs } from '../src/core/sync/refs.js'
+import { chooseExistenceCheck, objectKey, oidFromKey, pool } from '../src/remotes/types.js'
+import { parseS3Url } from '../src/remotes/s3.js'
+import { remoteKind, defaultRemoteName, remoteSettings } from '../src/remotes/index.js'
+import { checkNoSecret } from '../src/core/sync/remote-config.js'
+import { progressLine } from '../src/cli/progress.js'
+
+const OID = '0123456789abcdef0123456789abcdef'
+
+describe('registry tags', () => {
+  it('accepts the GTO forms and nothing else', () => {
+    for (const t of ['churn@v1.2.0', 'churn@v1.0.0-rc.1', 'churn@v1.0.0!', 'churn@deprecated', 'churn#prod#3', 'churn#prod!#4', 'models/churn@v0.1.0']) expect(isRegistryTag(t), t).toBe(true)
+    for (const t of ['v1.0', 'churn@1.0.0', 'churn#prod', 'release-1', '-x@v1.0.0']) expect(isRegistryTag(t), t).toBe(false)
+  })
+})
+
+describe('ref plumbing', () => {
+  const run = 'refs/xp/runs/01m84pc7qf9ph9qq51hr'
+  it('keeps runs, notes and annotated registry tags from for-each-ref', () => {
+    const text = [`a commit  ${run}`, 'b commit  refs/xp/runs/not-an-id', 'c commit  refs/notes/xp', 'd tag e refs/tags/churn@v1.0.0', 'f commit  refs/tags/churn@v2.0.0', 'g tag h refs/tags/v1.0'].join('\n')
+    expect(parseLocalRefs(text).map((e) => e.ref)).toEqual([run, 'refs/notes/xp', 'refs/tags/churn@v1.0.0'])
+    expect(parseLocalRefs(text)[2].peeled).toBe('e')
+  })
+  it('reads ls-remote with peeled tags and finds what differs', () => {
+    const theirs = parseLsRemote(`a\t${run}\nd\trefs/tags/churn@v1.0.0\ne\trefs/tags/churn@v1.0.0^{}\n`)
+    expect(theirs.get('refs/tags/churn@v1.0.0')?.peeled).toBe('e')
+    expect(changedRefs([{ ref: run, oid: 'a' }, { ref: 'refs/notes/xp', oid: 'c' }], theirs).map((e) => e.ref)).toEqual(['refs/notes/xp'])
+  })
+  it('parses git push --porcelain and tells retryable rejections', () => {
+    const s = parsePorcelain(`To ../r.git\n*\t${run}:${run}\t[new reference]\n!\trefs/notes/xp:refs/notes/xp\t[rejected] (fetch first)\n=\ta:b\t[up to date]\nDone\n`)
+    expect(s.map((x) => x.flag)).toEqual(['*', '!', '='])
+    expect(s[1].ref).toBe('refs/notes/xp')
+    expect(isRetryableRejection(s[1])).toBe(true)
+    expect(isRetryableRejection({ ref: 'x', flag: '!', summary: '[remote rejected] (hook declined)' })).toBe(false)
+  })
+  it('chunks long refspec lists under the argument limit', () => {
+    const items = Array.from({ length: 1000 }, (_, i) => `refs/xp/runs/${String(i).padStart(20, '0')}`)
+    const chunks = chunkArgs(items, 10_000)
+    expect(chunks.flat()).toEqual(items)
+    expect(Math.max(...chunks.map((c) => c.join(' ').length))).toBeLessThanOrEqual(10_000)
+  })
+})
+
+describe('data remote helpers', () => {
+  it('uses the cache layout for keys', () => {
+    expect(objectKey(OID)).toBe('01/23456789abcdef0123456789abcdef')
+    expect(objectKey(OID + '.dir')).toBe('01/23456789abcdef0123456789abcdef.dir')
+    expect(oidFromKey('prefix/01/23456789abcdef0123456789abcdef.dir')).toBe(OID + '.dir')
+    expect(oidFromKey('01/.23456789abcdef0123456789abcdef.tmp-1')).toBeNull()
+  })
+  it('lists when many objects move and checks when few do', () => {
+    expect(chooseExistenceCheck(10, 1_000_000)).toBe('check')
+    expect(chooseExistenceCheck(5000, 2000)).toBe('list')
+    expect(chooseExistenceCheck(2001, 0)).toBe('list')
+    expect(chooseExistenceCheck(100, 0)).toBe('check')
+    expect(chooseExistenceCheck(300_000, 10_000_000)).toBe('list')
+  })
+  it('parses S3 URLs and remote kinds', () => {
+    expect(parseS3Url('s3://bucket/a/b/')).toEqual({ bucket: 'bucket', prefix: 'a/b' })
+    expect(parseS3Url('s3://bucket')).toEqual({ bucket: 'bucket', prefix: '' })
+    expect(() => parseS3Url('s3:///x')).toThrow()
+    expect(remoteKind('/mnt/x')).toBe('fs')
+    expect(remoteKind('file:///mnt/x')).toBe('fs')
+    expect(remoteKind('s3://b/p')).toBe('s3')
+    expect(() => remoteKind('gs://b/p')).toThrow(/unsupported/)
+  })
+  it('picks the default remote', () => {
+    expect(defaultRemoteName({ remotes: { a: { url: '/a' } } })).toBe('a')
+    expect(defaultRemoteName({ remotes: { a: { url: '/a' }, b: { url: '/b' } } })).toBeNull()
+    expect(defaultRemoteName({ remote: 'b', remotes: { a: { url: '/a' }, b: { url: '/b' } } })).toBe('b')
+    expect(remoteSettings({ remotes: {} }, '/some/dir').settings.url).toBe('/some/dir')
+    expect(() => remoteSettings({ remotes: {} }, 'nope')).toThrow(/no data remote/)
+  })
+  it('refuses URLs that carry secrets', () => {
+    expect(() => checkNoSecret('https://user:pw@host/x')).toThrow()
+    expect(() => checkNoSecret('https://host/x?X-Amz-Signature=abc')).toThrow()
+    expect(() => checkNoSecret('s3://bucket/prefix')).not.toThrow()
+  })
+  it('runs a bounded pool and surfaces the first error', async () => {
+    let active = 0
+    let peak = 0
+    await pool(Array.from({ length: 20 }, (_, i) => i), 3, async () => {
+      peak = Math.max(peak, ++active)
+      await new Promise((r) => setTimeout(r, 2))
+      active--
+    })
+    expect(peak).toBe(3)
+    await expect(pool([1, 2, 3], 2, async (i) => { if (i === 2) throw new Error('boom') })).rejects.toThrow('boom')
+  })
+  it('draws a progress line with bytes, rate and ETA', () => {
+    const line = progressLine({ phase: 'uploading', done: 1, total: 4, bytes: 1024 * 1024, totalBytes: 4 * 1024 * 1024 }, 1)
+    expect(line).toContain('1/4')
+    expect(line).toContain('1.0 MiB/4.0 MiB')
+    expect(line).toContain('1.0 MiB/s')
+    expect(line).toContain('ETA 0:03')
+  })
+})

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { parse as parseYaml, parseDocument, isMap, isSeq, YAMLParseError } from 'yaml'
+import { parse as parseYaml, parseDocument, isMap, isSeq, isScalar, YAMLParseError } from 'yaml'
 import { XpError } from './errors.js'
 
 export type Scalar = number | string | boolean | null
@@ -20,6 +20,57 @@ function lineOf(text: string, offset: number): number {
   return line
 }
 
+/** Offset of the first JSON syntax error (a small scanner; only called after JSON.parse failed). */
+export function jsonErrorOffset(t: string): number {
+  let i = 0
+  const ws = () => {
+    while (i < t.length && ' \t\r\n'.includes(t[i])) i++
+  }
+  const fail = (): never => {
+    throw i
+  }
+  const value = (): void => {
+    ws()
+    const c = t[i]
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']'
+      i++
+      ws()
+      if (t[i] === close) return void i++
+      for (;;) {
+        if (c === '{') {
+          ws()
+          if (t[i] !== '"') fail()
+          value()
+          ws()
+          if (t[i] !== ':') fail()
+          i++
+        }
+        value()
+        ws()
+        if (t[i] === ',') i++
+        else if (t[i] === close) return void i++
+        else fail()
+      }
+    }
+    if (c === '"') {
+      for (i++; i < t.length && t[i] !== '"'; i++) if (t[i] === '\\') i++
+      if (i >= t.length) fail()
+      return void i++
+    }
+    const m = /^(-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null)/.exec(t.slice(i, i + 400))
+    if (!m) fail()
+    i += m![0].length
+  }
+  try {
+    value()
+    ws()
+    return i
+  } catch (at) {
+    return typeof at === 'number' ? at : 0
+  }
+}
+
 /**
  * Parse YAML or JSON (by the name's extension; YAML otherwise). Errors name the file and line.
  *
@@ -32,7 +83,8 @@ export function parseStructured(text: string, file: string): unknown {
       return JSON.parse(text)
     } catch (e) {
       const m = /position (\d+)/.exec(String((e as Error).message))
-      const line = m ? lineOf(text, Number(m[1])) : undefined
+      // Node 20 names no position for most errors: find it ourselves.
+      const line = lineOf(text, m ? Number(m[1]) : jsonErrorOffset(text))
       throw new XpError('XP_BAD_FILE', `${file}${line ? `:${line}` : ''}: invalid JSON: ${String((e as Error).message).split('\n')[0].slice(0, 200)}`, { hint: 'fix the file and run again', data: { file, line } })
     }
   }
@@ -41,7 +93,7 @@ export function parseStructured(text: string, file: string): unknown {
     return parseYaml(text, { maxAliasCount: 100, prettyErrors: false, uniqueKeys: true })
   } catch (e) {
     if (e instanceof YAMLParseError) {
-      const line = e.linePos?.[0]?.line
+      const line = e.pos?.[0] !== undefined ? lineOf(text, e.pos[0]) : undefined
       throw new XpError('XP_BAD_FILE', `${file}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0].slice(0, 200)}`, { hint: 'fix the file and run again', data: { file, line } })
     }
     const msg = String((e as Error).message)
@@ -134,6 +186,8 @@ export interface ParamEdit {
   file: string
   key: string
   value: unknown
+  /** the text the user typed, to keep its form (1e-3 stays 1e-3) */
+  raw?: string
 }
 
 /**
@@ -158,7 +212,15 @@ export function editParams(root: string, edits: ParamEdit[]): void {
       const doc = parseDocument(text)
       if (doc.contents !== null && !isMap(doc.contents) && !isSeq(doc.contents))
         throw new XpError('XP_BAD_FILE', `${file}: expected a mapping of params`, { data: { file } })
-      for (const e of list) doc.setIn(keyPath(e.key), doc.createNode(e.value, { flow: true }))
+      for (const e of list) {
+        const node = doc.getIn(keyPath(e.key), true)
+        if (isScalar(node) && (e.value === null || typeof e.value !== 'object')) {
+          // edit the scalar in place so its comment stays, and write numbers as the user typed them
+          node.value = e.value
+          node.format = typeof e.value === 'number' && /e/i.test(e.raw ?? '') ? 'EXP' : undefined
+          node.type = undefined
+        } else doc.setIn(keyPath(e.key), doc.createNode(e.value, { flow: true }))
+      }
       writes.push([abs, doc.toString({ lineWidth: 0 })])
     }
   }
@@ -182,7 +244,7 @@ function setIn(obj: Record<string, unknown> | unknown[], keys: Array<string | nu
  * Split a `-S` argument `[FILE:]KEY=VALUE` (VALUE may be a comma grid or `range(a, b, s)`).
  * Values with commas can be quoted: `-S 'name="a,b"'`.
  */
-export function parseSetArg(arg: string, defaultFile: string): { file: string; key: string; values: unknown[] } {
+export function parseSetArg(arg: string, defaultFile: string): { file: string; key: string; values: unknown[]; raws: string[] } {
   const eq = arg.indexOf('=')
   if (eq <= 0) throw new XpError('XP_BAD_SET', `-S ${JSON.stringify(arg)}: expected KEY=VALUE or FILE:KEY=VALUE`, { exitCode: 2 })
   const left = arg.slice(0, eq)
@@ -191,7 +253,8 @@ export function parseSetArg(arg: string, defaultFile: string): { file: string; k
   const file = colon > 0 ? left.slice(0, colon) : defaultFile
   const key = colon > 0 ? left.slice(colon + 1) : left
   if (!key || /(^\.|\.\.|\.$)/.test(key)) throw new XpError('XP_BAD_SET', `-S ${JSON.stringify(arg)}: "${key}" is not a valid key`, { exitCode: 2 })
-  return { file, key, values: expandValues(right) }
+  const values = expandValues(right)
+  return { file, key, values, raws: values.length === 1 ? [right.trim()] : values.map((v) => String(v)) }
 }
 
 /** `0.1,0.01` -> [0.1, 0.01]; `range(1, 4)` -> [1, 2, 3]; quotes and brackets protect commas. */

@@ -1,3 +1,16 @@
 import type { Argv } from 'yargs'
-export const builder = (y: Argv) => y
-export async function handler() {}
+import { cliRepo } from '../context.js'
+import { applyRun } from '../../core/runs/manage.js'
+import { printJson, info } from '../output.js'
+
+export const builder = (y: Argv) =>
+  y
+    .positional('run', { type: 'string', describe: 'run id, id prefix or name' })
+    .option('force', { alias: 'f', type: 'boolean', describe: 'overwrite uncommitted changes' })
+    .option('json', { type: 'boolean' })
+
+export async function handler(argv: { run: string; force?: boolean; json?: boolean }) {
+  const res = await applyRun(await cliRepo(), { run: String(argv.run), force: argv.force })
+  if (argv.json) return printJson({ run: res.run.id, name: res.run.name, written: res.written, deleted: res.deleted })
+  info(`applied ${res.run.name} (${res.run.id}): ${res.written.length} file(s) written, ${res.deleted.length} deleted; HEAD and the index are unchanged`)
+}

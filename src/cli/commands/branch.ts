@@ -1,3 +1,13 @@
 import type { Argv } from 'yargs'
-export const builder = (y: Argv) => y
-export async function handler() {}
+import { cliRepo } from '../context.js'
+import { branchRun } from '../../core/runs/manage.js'
+import { printJson, info } from '../output.js'
+
+export const builder = (y: Argv) =>
+  y.positional('run', { type: 'string' }).positional('branch', { type: 'string' }).option('json', { type: 'boolean' })
+
+export async function handler(argv: { run: string; branch: string; json?: boolean }) {
+  const res = await branchRun(await cliRepo(), { run: String(argv.run), branch: String(argv.branch) })
+  if (argv.json) return printJson({ run: res.run.id, name: res.run.name, branch: res.branch, commit: res.run.commit })
+  info(`created branch ${res.branch} at run ${res.run.name} (${res.run.commit.slice(0, 12)})`)
+}

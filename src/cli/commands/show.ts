@@ -1,3 +1,55 @@
 import type { Argv } from 'yargs'
-export const builder = (y: Argv) => y
-export async function handler() {}
+import { cliRepo } from '../context.js'
+import { showRuns } from '../../core/compare/query.js'
+import { buildTable } from '../../core/compare/table.js'
+import { info } from '../output.js'
+import { showCsv, showMarkdown, showText, writeJsonRuns } from '../render-compare.js'
+
+export const builder = (y: Argv) =>
+  y
+    .positional('runs', { type: 'string', array: true, describe: 'runs to show (id, id prefix or name); default all' })
+    .option('sort-by', { type: 'string', describe: 'sort by a key: metrics.acc (or acc), params.lr, created, name, duration_s' })
+    .option('asc', { type: 'boolean', describe: 'ascending order' })
+    .option('desc', { type: 'boolean', describe: 'descending order (default for metrics and created)' })
+    .option('filter', { type: 'string', describe: 'keep runs matching an expression, e.g. "metrics.acc > 0.9 and params.model == \'rf\'"' })
+    .option('limit', { alias: 'n', type: 'number', describe: 'show at most N runs' })
+    .option('only-changed', { type: 'boolean', describe: 'hide params and metrics that are the same in every run shown' })
+    .option('baseline', { type: 'string', describe: 'only runs whose baseline is this commit (a branch, tag or sha)' })
+    .option('json', { type: 'boolean', describe: 'an array of run records' })
+    .option('csv', { type: 'boolean', describe: 'CSV (RFC 4180)' })
+    .option('md', { type: 'boolean', describe: 'a GitHub markdown table' })
+    .conflicts('asc', 'desc')
+    .conflicts('json', ['csv', 'md'])
+    .conflicts('csv', 'md')
+    .example('xp show --sort-by acc -n 5', 'the five runs with the best acc')
+    .example('xp show --filter "metrics.acc > 0.9 and created >= \'2026-11-01\'"', 'filter runs')
+
+interface ShowArgs {
+  runs?: string[]
+  'sort-by'?: string
+  asc?: boolean
+  desc?: boolean
+  filter?: string
+  limit?: number
+  'only-changed'?: boolean
+  baseline?: string
+  json?: boolean
+  csv?: boolean
+  md?: boolean
+}
+
+export async function handler(argv: ShowArgs) {
+  const repo = await cliRepo()
+  const { runs, total } = await showRuns(repo, {
+    runs: argv.runs?.map(String),
+    baseline: argv.baseline,
+    filter: argv.filter,
+    sortBy: argv['sort-by'],
+    order: argv.asc ? 'asc' : argv.desc ? 'desc' : undefined,
+    limit: argv.limit,
+  })
+  if (argv.json) return writeJsonRuns(runs)
+  if (!runs.length) return info(total ? `no run matches (${total} run${total === 1 ? '' : 's'} in all)` : 'no runs yet: record one with `xp run -- COMMAND`')
+  const table = buildTable(runs, { onlyChanged: argv['only-changed'] })
+  process.stdout.write(argv.csv ? showCsv(table) : argv.md ? showMarkdown(table) : showText(table))
+}

@@ -76,10 +76,10 @@ function paramFiles(repo: Repo, config: ProjectConfig): string[] {
 /** Parse the -S arguments into edits; a grid (several values) needs the queue. */
 export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
   return set.map((arg) => {
-    const { file, key, values } = parseSetArg(arg, defaultFile)
+    const { file, key, values, raws } = parseSetArg(arg, defaultFile)
     if (values.length !== 1)
       throw new XpError('XP_GRID_NEEDS_QUEUE', `-S ${arg} gives ${values.length} values; a sweep needs --queue`, { hint: 'add --queue, then `xp queue start`; quote a value that contains a comma', exitCode: EXIT.usage })
-    return { file, key, value: values[0] }
+    return { file, key, value: values[0], raw: raws[0] }
   })
 }
 

@@ -1,0 +1,143 @@
+// Benchmark `xp show` over many runs (issue 2: `xp show --json` over 10,000 runs at most
+// 3x the floor of `node -e 0` + `git for-each-ref --format='%(objectname) %(contents)'`,
+// under 0.5 s, peak memory under 200 MB). Runs the built CLI; never fails on time.
+//
+//   node bench/show.mjs [RUNS]      (default 10000)
+import { spawnSync, execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+const ROOT = path.resolve(import.meta.dirname, '..')
+const XP = path.join(ROOT, 'bin', 'xp.js')
+const N = Number(process.argv[2] ?? 10000)
+const REPEAT = 5
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-show-'))
+const env = {
+  PATH: process.env.PATH,
+  HOME: dir,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'Bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.com',
+  GIT_COMMITTER_NAME: 'Bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.com',
+  NO_COLOR: '1',
+}
+const git = (...args) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 30 })
+
+// A deterministic pseudo-random source, so every run of the bench builds the same repo.
+let seed = 42
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
+function runId(ms) {
+  let t = ms
+  let s = ''
+  for (let i = 0; i < 10; i++) {
+    s = ALPHABET[t % 32] + s
+    t = Math.floor(t / 32)
+  }
+  for (let i = 0; i < 10; i++) s += ALPHABET[Math.floor(rand() * 32)]
+  return s
+}
+
+// The record format of DESIGN 2.2 (src/core/runs/record.ts): subject, blank line, one
+// `key: JSON` line per field.
+const ORDER = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'params', 'metrics', 'series', 'deps', 'outs', 'env', 'error_tail']
+function encodeRecord(r) {
+  const lines = ORDER.filter((k) => r[k] !== undefined).map((k) => `${k}: ${JSON.stringify(r[k])}`)
+  return `xp: ${r.name} ${r.status}: ${r.command}\n\n${lines.join('\n')}\n`
+}
+
+function buildRepo() {
+  const t0 = performance.now()
+  git('init', '-q', '-b', 'main')
+  fs.writeFileSync(path.join(dir, 'params.yaml'), 'lr: 0.1\n')
+  git('add', '-A')
+  git('commit', '-q', '-m', 'baseline')
+  const baseline = git('rev-parse', 'HEAD').trim()
+  const chunks = []
+  const start = Date.UTC(2026, 0, 1)
+  const models = ['rf', 'svm', 'mlp', 'xgb']
+  for (let i = 0; i < N; i++) {
+    const ms = start + i * 60_000
+    const lr = Number((rand() / 10).toPrecision(4))
+    const acc = Number((0.6 + rand() * 0.4).toPrecision(6))
+    const rec = {
+      xp: 1,
+      id: runId(ms),
+      name: `run-${i}`,
+      status: rand() < 0.9 ? 'succeeded' : 'failed',
+      exit_code: 0,
+      command: 'python train.py',
+      started: new Date(ms).toISOString(),
+      ended: new Date(ms + 12_345).toISOString(),
+      duration_s: 12.345,
+      baseline,
+      branch: 'main',
+      params: { lr, model: models[i % 4], 'model.depth': 2 + (i % 7), batch: 32 * (1 + (i % 4)), 'optim.name': 'adam' },
+      metrics: { acc, loss: Number((1 - acc).toPrecision(6)), f1: Number((acc - 0.02).toPrecision(6)), precision: Number((acc + 0.01).toPrecision(6)), 'val.loss': Number((1.1 - acc).toPrecision(6)) },
+      series: ['logs/train.tsv'],
+      deps: { 'data/train': { oid: 'a'.repeat(32) + '.dir', size: 123456, files: 40 } },
+      outs: {},
+      env: { host: 'bench', user: 'bench', os: 'linux', node: 'v20', python: '3.11', git: '2.39', vars: {} },
+    }
+    const msg = Buffer.from(encodeRecord(rec))
+    const when = Math.floor(ms / 1000)
+    chunks.push(`commit refs/xp/runs/${rec.id}\ncommitter Bench <bench@example.com> ${when} +0000\ndata ${msg.length}\n${msg}from ${baseline}\n\n`)
+  }
+  spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, env, input: chunks.join(''), maxBuffer: 1 << 30 })
+  git('pack-refs', '--all')
+  git('gc', '-q')
+  // a few notes, so the notes lookup is part of what is timed
+  for (const ref of git('for-each-ref', '--count=10', '--format=%(refname)', 'refs/xp/runs/').trim().split('\n')) git('notes', '--ref=refs/notes/xp', 'add', '-m', 'a note on this run', ref)
+  return (performance.now() - t0) / 1000
+}
+
+function time(cmd, args, opts = {}) {
+  const t0 = performance.now()
+  const r = spawnSync(cmd, args, { cwd: dir, env, maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'], ...opts })
+  const s = (performance.now() - t0) / 1000
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`)
+  return { s, stdout: r.stdout }
+}
+
+function median(cmd, args) {
+  time(cmd, args) // warm the page cache
+  const xs = []
+  for (let i = 0; i < REPEAT; i++) xs.push(time(cmd, args).s)
+  xs.sort((a, b) => a - b)
+  return xs[Math.floor(xs.length / 2)]
+}
+
+function peakMB(args) {
+  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, XP, ...args], { cwd: dir, env, maxBuffer: 1 << 30, encoding: 'utf8' })
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)
+  return m ? Number(m[1]) / 1024 : NaN
+}
+
+const built = buildRepo()
+const check = JSON.parse(time(process.execPath, [XP, 'show', '--json']).stdout)
+if (check.length !== N) throw new Error(`xp show --json listed ${check.length} runs, expected ${N}`)
+
+const node0 = median(process.execPath, ['-e', '0'])
+const feRef = median('git', ['for-each-ref', '--format=%(objectname) %(contents)', 'refs/xp/runs/'])
+const floor = node0 + feRef
+const rows = [
+  ['xp show --json', median(process.execPath, [XP, 'show', '--json']), peakMB(['show', '--json'])],
+  ['xp show (table)', median(process.execPath, [XP, 'show']), peakMB(['show'])],
+  ['xp show --filter', median(process.execPath, [XP, 'show', '--filter', 'metrics.acc > 0.9 and (params.model == "rf" or params.lr <= 0.01)']), NaN],
+  ['xp show --sort-by acc -n 10', median(process.execPath, [XP, 'show', '--sort-by', 'acc', '-n', '10']), NaN],
+  ['xp show --csv', median(process.execPath, [XP, 'show', '--csv']), NaN],
+]
+
+const fmt = (s) => `${s.toFixed(3)} s`
+console.log(`xp show over ${N} runs (packed refs; repo built in ${built.toFixed(1)} s; median of ${REPEAT})`)
+console.log(`floor: node -e 0 ${fmt(node0)} + git for-each-ref ${fmt(feRef)} = ${fmt(floor)}`)
+console.log('')
+console.log(['command'.padEnd(30), 'time'.padStart(9), 'x floor'.padStart(8), 'peak RSS'.padStart(10)].join('  '))
+for (const [name, s, mb] of rows) console.log([name.padEnd(30), fmt(s).padStart(9), (s / floor).toFixed(2).padStart(8), (Number.isNaN(mb) ? '' : `${mb.toFixed(0)} MB`).padStart(10)].join('  '))
+console.log('')
+console.log(`targets: xp show --json <= 3x floor (${fmt(3 * floor)}) and < 0.5 s; peak RSS < 200 MB`)
+if (process.env.XP_BENCH_KEEP) console.log(`kept ${dir}`)
+else fs.rmSync(dir, { recursive: true, force: true })

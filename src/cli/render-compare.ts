@@ -1,0 +1,143 @@
+/**
+ * Rendering for `xp show` and `xp diff`: the terminal table, CSV (RFC 4180), GitHub
+ * markdown and the JSON array written out run by run (10,000 runs stay fast and small).
+ */
+import type { ListedRun } from '../core/runs/list.js'
+import type { ShowTable } from '../core/compare/table.js'
+import type { Change, RunDiff } from '../core/compare/diff.js'
+import { formatCreated, formatNumber, formatValue } from '../core/compare/format.js'
+import { renderTable, bold, dim, green, red, yellow } from './output.js'
+
+const statusColour = (s: string) => (s === 'succeeded' ? green(s) : s === 'failed' ? red(s) : s === 'interrupted' ? yellow(s) : s)
+const oneLine = (s: string, max: number) => {
+  const line = s.split('\n')[0]
+  return line.length > max || s.includes('\n') ? line.slice(0, max - 1) + '…' : line
+}
+
+/** The table people read in a terminal. */
+export function showText(t: ShowTable): string {
+  const header = t.columns.map((c) => c.label)
+  const rows = t.text.map((row) =>
+    row.map((cell, i) => {
+      const key = t.columns[i].key
+      if (key === 'status') return statusColour(cell)
+      if (key === 'notes') return oneLine(cell, 40)
+      return cell
+    }),
+  )
+  return renderTable(header, rows, { rightAlign: t.columns.map((c) => c.numeric) })
+}
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled; CRLF. */
+export function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v
+}
+
+/** CSV with full keys in the header and raw values (full precision, ISO times). */
+export function showCsv(t: ShowTable): string {
+  const cols = [{ key: 'id' }, ...t.columns]
+  const raw = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v))
+  const lines = [cols.map((c) => csvField(c.key)).join(',')]
+  t.runs.forEach((r, i) => lines.push([r.id, ...t.values[i]].map((v) => csvField(raw(v))).join(',')))
+  return lines.join('\r\n') + '\r\n'
+}
+
+/** A markdown table cell: pipes escaped, line breaks as <br>. */
+export function mdCell(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>')
+}
+
+function mdTable(header: string[], rows: string[][], numeric: boolean[]): string {
+  const out = [`| ${header.map(mdCell).join(' | ')} |`, `|${numeric.map((n) => (n ? ' ---: ' : ' --- ')).join('|')}|`]
+  for (const r of rows) out.push(`| ${r.map(mdCell).join(' | ')} |`)
+  return out.join('\n') + '\n'
+}
+
+/** A GitHub-flavoured markdown table of the runs. */
+export function showMarkdown(t: ShowTable): string {
+  return mdTable(
+    t.columns.map((c) => c.label),
+    t.text,
+    t.columns.map((c) => c.numeric),
+  )
+}
+
+/** A copy with keys sorted at every depth (arrays keep their order). */
+function sorted(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v
+  if (Array.isArray(v)) return v.map(sorted)
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v).sort()) out[k] = sorted((v as Record<string, unknown>)[k])
+  return out
+}
+
+/**
+ * Write runs as one JSON array with sorted keys, one run per line (10,000 runs are 7 MB:
+ * indenting them would double the bytes and the time), a slice at a time.
+ */
+export function writeJsonRuns(runs: ListedRun[], out: { write: (s: string) => unknown } = process.stdout): void {
+  if (!runs.length) {
+    out.write('[]\n')
+    return
+  }
+  const CHUNK = 1000
+  for (let i = 0; i < runs.length; i += CHUNK) {
+    const parts: string[] = []
+    for (let j = i; j < Math.min(i + CHUNK, runs.length); j++) parts.push(JSON.stringify(sorted(runs[j])))
+    out.write((i === 0 ? '[\n' : ',\n') + parts.join(',\n') + (i + CHUNK >= runs.length ? '\n]\n' : ''))
+  }
+}
+
+function changeText(c: Change): string {
+  if (c.diff === null) return c.old === null || c.new === null ? (c.old === null ? 'added' : 'removed') : c.old === c.new ? '' : 'changed'
+  if (c.diff === 0) return '0'
+  const sign = c.diff > 0 ? '+' : ''
+  const pct = c.pct === undefined ? '' : ` (${c.pct > 0 ? '+' : ''}${formatNumber(c.pct, 3)}%)`
+  return `${sign}${formatNumber(c.diff)}${pct}`
+}
+
+const side = (v: unknown, present: boolean) => (present ? formatValue(v) : '-')
+
+function diffRows(changes: Record<string, Change>, a: ListedRun, b: ListedRun, group: 'params' | 'metrics'): string[][] {
+  return Object.entries(changes).map(([k, c]) => [k, side(c.old, k in a[group]), side(c.new, k in b[group]), changeText(c)])
+}
+
+const runLabel = (r: ListedRun) => `${r.name} (${r.id})`
+
+/** The side-by-side text of `xp diff`. */
+export function diffText(d: RunDiff<ListedRun> & { code?: string }, opts: { all?: boolean } = {}): string {
+  const out: string[] = []
+  for (const [tag, r] of [['a', d.a], ['b', d.b]] as const) {
+    out.push(`${bold(tag + ':')} ${runLabel(r)}  ${dim(formatCreated(r.started))}  ${statusColour(r.status)}`)
+    if (r.notes) for (const line of r.notes.split('\n')) out.push(`   ${dim('note:')} ${line}`)
+  }
+  out.push('')
+  const header = (group: string) => [group, d.a.name === d.b.name ? 'a' : d.a.name, d.a.name === d.b.name ? 'b' : d.b.name, 'change']
+  let any = false
+  for (const group of ['metrics', 'params'] as const) {
+    const rows = diffRows(d[group], d.a, d.b, group)
+    if (!rows.length) continue
+    any = true
+    out.push(renderTable(header(group === 'metrics' ? 'metric' : 'param'), rows, { rightAlign: [false, true, true, true] }).trimEnd(), '')
+  }
+  if (!any) out.push(opts.all ? 'neither run has params or metrics' : 'no param or metric changed (--all shows unchanged ones too)', '')
+  if (d.code !== undefined) out.push(bold('code:'), d.code.trimEnd() || 'no file changed', '')
+  return out.join('\n')
+}
+
+/** `xp diff --md`: a pull-request comment. */
+export function diffMarkdown(d: RunDiff<ListedRun> & { code?: string }): string {
+  const out: string[] = [`**xp diff** \`${d.a.name}\` (${d.a.id}) → \`${d.b.name}\` (${d.b.id})`, '']
+  for (const r of [d.a, d.b]) if (r.notes) out.push(`> **${mdCell(r.name)}**: ${mdCell(r.notes)}`, '')
+  const names = [d.a.name === d.b.name ? 'a' : d.a.name, d.a.name === d.b.name ? 'b' : d.b.name]
+  let any = false
+  for (const group of ['metrics', 'params'] as const) {
+    const rows = diffRows(d[group], d.a, d.b, group)
+    if (!rows.length) continue
+    any = true
+    out.push(mdTable([group === 'metrics' ? 'Metric' : 'Param', ...names, 'Change'], rows, [false, true, true, true]))
+  }
+  if (!any) out.push('No param or metric changed.', '')
+  if (d.code !== undefined) out.push('```', d.code.trimEnd() || 'no file changed', '```', '')
+  return out.join('\n').trimEnd() + '\n'
+}

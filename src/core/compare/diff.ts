@@ -1,0 +1,63 @@
+/**
+ * Compare two runs' params and metrics (`xp diff`). Pure: the shape is DESIGN 3's
+ * `{a, b, params: {KEY: {old, new, diff}}, metrics: {...}}`, with `a` the older side.
+ */
+import type { Flat, Scalar } from '../params.js'
+
+export interface Change {
+  /** the value in run a; null when a lacks the key */
+  old: Scalar
+  /** the value in run b; null when b lacks the key */
+  new: Scalar
+  /** new minus old when both are numbers, else null */
+  diff: number | null
+  /** the change in percent of |old|, when both are numbers and old is not 0 */
+  pct?: number
+}
+
+export interface RunDiff<R> {
+  a: R
+  b: R
+  params: Record<string, Change>
+  metrics: Record<string, Change>
+}
+
+/** Floating-point noise from subtraction (0.3 - 0.1) cut to 12 significant digits. */
+const tidy = (n: number) => (Number.isFinite(n) ? Number(n.toPrecision(12)) : n)
+
+/**
+ * Changes between two flat maps; keys on one side only get null on the other. With
+ * `all`, unchanged keys are included too.
+ *
+ * @example
+ * diffFlat({ lr: 0.1 }, { lr: 0.01, depth: 4 }) // { lr: {old: 0.1, new: 0.01, diff: -0.09, pct: -90}, depth: {old: null, new: 4, diff: null} }
+ */
+export function diffFlat(a: Flat, b: Flat, opts: { all?: boolean } = {}): Record<string, Change> {
+  const out: Record<string, Change> = {}
+  const has = (o: Flat, k: string) => Object.prototype.hasOwnProperty.call(o, k)
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])]
+  for (const k of keys) {
+    const inA = has(a, k)
+    const inB = has(b, k)
+    const oldV = inA ? a[k] : null
+    const newV = inB ? b[k] : null
+    if (inA && inB && oldV === newV && !opts.all) continue
+    const c: Change = { old: oldV, new: newV, diff: null }
+    if (typeof oldV === 'number' && typeof newV === 'number') {
+      c.diff = tidy(newV - oldV)
+      if (oldV !== 0) c.pct = tidy(((newV - oldV) / Math.abs(oldV)) * 100)
+    }
+    out[k] = c
+  }
+  return out
+}
+
+/**
+ * Compare run a (old) with run b (new).
+ *
+ * @example
+ * diffRuns(first, best).metrics.acc // { old: 0.81, new: 0.93, diff: 0.12, pct: 14.81... }
+ */
+export function diffRuns<R extends { params: Flat; metrics: Flat }>(a: R, b: R, opts: { all?: boolean } = {}): RunDiff<R> {
+  return { a, b, params: diffFlat(a.params, b.params, opts), metrics: diffFlat(a.metrics, b.metrics, opts) }
+}

@@ -1,0 +1,113 @@
+/**
+ * Operations on recorded runs: apply to the working tree, branch, remove, note.
+ * Each resolves every run first, so a bad reference changes nothing.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Repo } from '../repo.js'
+import { git, gitWith } from '../git.js'
+import { XpError, EXIT } from '../errors.js'
+import { isInside } from '../fsutil.js'
+import { listRuns, type ListedRun } from './list.js'
+import { resolveRun } from './resolve.js'
+import { NOTES_REF } from './ref.js'
+
+const RUN_META_DIR = '.xp-run/'
+
+export async function resolveRuns(repo: Repo, specs: string[]): Promise<ListedRun[]> {
+  const runs = await listRuns(repo)
+  return specs.map((s) => resolveRun(runs, s))
+}
+
+export interface ApplyResult {
+  run: ListedRun
+  written: string[]
+  deleted: string[]
+}
+
+/** Paths whose working-tree state differs from HEAD (tracked changes and untracked files). */
+async function uncommitted(repo: Repo): Promise<Set<string>> {
+  const { stdout } = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames'], { cwd: repo.root, env: repo.ctx.env })
+  const out = new Set<string>()
+  for (const entry of stdout.split('\0')) if (entry.length > 3) out.add(entry.slice(3))
+  return out
+}
+
+/**
+ * Make the working tree hold the run's files (what differs between HEAD and the run),
+ * through a temporary index so the user's index and HEAD stay as they are.
+ *
+ * @example
+ * await applyRun(repo, { run: 'brisk-otter' })
+ */
+export async function applyRun(repo: Repo, opts: { run: string; force?: boolean }): Promise<ApplyResult> {
+  const [run] = await resolveRuns(repo, [opts.run])
+  const head = await git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+  const base = head.code === 0 ? head.stdout.trim() : await emptyTree(repo)
+  const { stdout } = await git(['diff', '--name-status', '-z', '--no-renames', base, run.commit], { cwd: repo.root, env: repo.ctx.env })
+  const parts = stdout.split('\0')
+  const written: string[] = []
+  const deleted: string[] = []
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const [status, file] = [parts[i], parts[i + 1]]
+    if (file.startsWith(RUN_META_DIR)) continue
+    if (!isInside(repo.root, path.resolve(repo.root, file))) continue
+    ;(status === 'D' ? deleted : written).push(file)
+  }
+  const dirty = await uncommitted(repo)
+  const clash = [...written, ...deleted].filter((f) => dirty.has(f))
+  if (clash.length && !opts.force)
+    throw new XpError('XP_UNCOMMITTED_CHANGES', `applying ${run.name} would overwrite uncommitted changes in ${clash.slice(0, 5).join(', ')}${clash.length > 5 ? ` and ${clash.length - 5} more` : ''}`, {
+      hint: 'commit or stash them, or use --force to overwrite',
+      data: { paths: clash },
+    })
+  if (written.length) {
+    const index = path.join(repo.xpDir, 'tmp', `apply-index-${process.pid}`)
+    fs.mkdirSync(path.dirname(index), { recursive: true })
+    try {
+      await gitWith({ GIT_INDEX_FILE: index }, ['read-tree', run.commit], { cwd: repo.root, env: repo.ctx.env })
+      await gitWith({ GIT_INDEX_FILE: index }, ['checkout-index', '-f', '-z', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: written.join('\0') })
+    } finally {
+      fs.rmSync(index, { force: true })
+    }
+  }
+  for (const f of deleted) fs.rmSync(path.join(repo.root, f), { force: true })
+  return { run, written, deleted }
+}
+
+async function emptyTree(repo: Repo): Promise<string> {
+  const { stdout } = await git(['hash-object', '-t', 'tree', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: '' })
+  return stdout.trim()
+}
+
+/** `git branch BRANCH <run commit>`; an existing branch is an error. */
+export async function branchRun(repo: Repo, opts: { run: string; branch: string }): Promise<{ run: ListedRun; branch: string }> {
+  const check = await git(['check-ref-format', '--branch', opts.branch], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+  if (check.code !== 0) throw new XpError('XP_BAD_BRANCH_NAME', `${JSON.stringify(opts.branch)} is not a valid branch name`, { exitCode: EXIT.usage })
+  const [run] = await resolveRuns(repo, [opts.run])
+  const res = await git(['branch', opts.branch, run.commit], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+  if (res.code !== 0) {
+    if (/already exists/.test(res.stderr)) throw new XpError('XP_BRANCH_EXISTS', `a branch named ${opts.branch} exists already`, { hint: 'choose another name' })
+    throw new XpError('XP_GIT_FAILED', `git branch failed: ${res.stderr.trim()}`)
+  }
+  return { run, branch: opts.branch }
+}
+
+/** Delete run refs in one transaction: all or nothing. */
+export async function removeRuns(repo: Repo, opts: { runs: string[] }): Promise<ListedRun[]> {
+  const runs = await resolveRuns(repo, opts.runs)
+  const unique = [...new Map(runs.map((r) => [r.id, r])).values()]
+  const input = unique.map((r) => `delete ${r.ref} ${r.commit}\n`).join('')
+  await git(['update-ref', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input })
+  for (const r of unique) fs.rmSync(path.join(repo.xpDir, 'runs', r.id), { recursive: true, force: true })
+  return unique
+}
+
+/** Append a note to a run (git notes on refs/notes/xp, pushed and pulled with the runs). */
+export async function noteRun(repo: Repo, opts: { run: string; text: string }): Promise<{ run: ListedRun; notes: string }> {
+  if (!opts.text.trim()) throw new XpError('XP_EMPTY_NOTE', 'the note is empty', { exitCode: EXIT.usage })
+  const [run] = await resolveRuns(repo, [opts.run])
+  await git(['notes', `--ref=${NOTES_REF}`, 'append', '-m', opts.text, run.commit], { cwd: repo.root, env: repo.ctx.env })
+  const { stdout } = await git(['notes', `--ref=${NOTES_REF}`, 'show', run.commit], { cwd: repo.root, env: repo.ctx.env })
+  return { run, notes: stdout.trim() }
+}

@@ -3,11 +3,12 @@
 import { describe, it, expect } from 'vitest'
 import { parseSeries, mergeSeries, thin } from '../src/ui/series.js'
 import { h, toHtml, escapeHtml } from '../src/ui/html.js'
-import { sortRuns, changedKeys, columnKeys, formatDuration, type RunRow } from '../src/ui/table.js'
+import { sortRows, changedKeys, columnKeys, type RunRow } from '../src/ui/table.js'
 import { lineChart, ticks } from '../src/ui/chart.js'
 import { reportTree } from '../src/ui/report.js'
 
 const run = (name: string, params: RunRow['params'], metrics: RunRow['metrics'], started = '2026-01-01T00:00:00Z'): RunRow => ({
+  notes: undefined,
   id: name.padEnd(20, '0'),
   name,
   status: 'succeeded',
@@ -70,19 +71,14 @@ describe('html', () => {
 describe('table', () => {
   const runs = [run('a', { lr: 0.1 }, { acc: 0.5 }), run('b', { lr: 0.01 }, {}), run('c', { lr: 0.1, model: 'rf' }, { acc: 0.9 })]
   it('sorts by a metric, missing values last in both directions', () => {
-    expect(sortRuns(runs, 'metrics.acc', 'desc').map((r) => r.name)).toEqual(['c', 'a', 'b'])
-    expect(sortRuns(runs, 'metrics.acc', 'asc').map((r) => r.name)).toEqual(['a', 'c', 'b'])
-    expect(sortRuns(runs, 'name', 'desc').map((r) => r.name)).toEqual(['c', 'b', 'a'])
+    expect(sortRows(runs, 'metrics.acc', 'desc').map((r) => r.name)).toEqual(['c', 'a', 'b'])
+    expect(sortRows(runs, 'metrics.acc', 'asc').map((r) => r.name)).toEqual(['a', 'c', 'b'])
+    expect(sortRows(runs, 'name', 'desc').map((r) => r.name)).toEqual(['c', 'b', 'a'])
   })
   it('finds the keys that differ', () => {
     expect([...changedKeys(runs, 'params')].sort()).toEqual(['lr', 'model'])
     expect([...changedKeys([runs[0], runs[0]], 'params')]).toEqual([])
     expect(columnKeys(runs, 'params')).toEqual(['lr', 'model'])
-  })
-  it('formats durations', () => {
-    expect(formatDuration(12.34)).toBe('12.3s')
-    expect(formatDuration(245)).toBe('4m 05s')
-    expect(formatDuration(7380)).toBe('2h 03m')
   })
 })
 

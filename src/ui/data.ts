@@ -1,12 +1,11 @@
 /**
  * What the page and the report read from git about runs: slim rows for the table, a run's
- * series, its output log, the files it changed against its baseline, a cheap version of
- * refs/xp for refreshing, and the one write: a note on refs/notes/xp.
+ * series, its output log, the files it changed against its baseline, and a cheap version
+ * of refs/xp for refreshing.
  */
 import { createHash } from 'node:crypto'
 import type { Repo } from '../core/repo.js'
-import { git, CatFileBatch, fallbackIdentity } from '../core/git.js'
-import { XpError } from '../core/errors.js'
+import { git, CatFileBatch } from '../core/git.js'
 import { NOTES_REF } from '../core/runs/ref.js'
 import { LOG_IN_TREE } from '../core/runs/record-run.js'
 import type { ListedRun } from '../core/runs/list.js'
@@ -17,8 +16,6 @@ type RepoLike = Pick<Repo, 'root' | 'ctx'>
 
 /** Series files above this size are not parsed (a curve of a million steps is thinned anyway). */
 const MAX_SERIES_BYTES = 64 * 1024 * 1024
-/** Notes are short text; a bigger body is refused before git sees it. */
-export const MAX_NOTE_BYTES = 64 * 1024
 
 /** The columns the runs table needs; env, deps and outs stay on the run page. */
 export function slimRun(r: ListedRun): RunRow {
@@ -76,17 +73,4 @@ export async function changedFiles(repo: RepoLike, run: Pick<ListedRun, 'commit'
 export async function refsVersion(repo: RepoLike): Promise<string> {
   const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/xp/', NOTES_REF], { cwd: repo.root, env: repo.ctx.env })
   return createHash('sha1').update(stdout).digest('hex').slice(0, 16)
-}
-
-/**
- * Append a note to a run (git notes on refs/notes/xp), as `xp note` does.
- *
- * @example
- * await addNote(repo, run, 'best so far')
- */
-export async function addNote(repo: RepoLike, run: Pick<ListedRun, 'commit'>, text: string): Promise<void> {
-  const t = text.trim()
-  if (!t) throw new XpError('XP_NOTE_EMPTY', 'the note is empty', { exitCode: 2 })
-  if (Buffer.byteLength(t) > MAX_NOTE_BYTES) throw new XpError('XP_NOTE_TOO_LARGE', `a note is limited to ${MAX_NOTE_BYTES} bytes`, { exitCode: 2 })
-  await git(['notes', `--ref=${NOTES_REF}`, 'append', '-F', '-', run.commit], { cwd: repo.root, env: repo.ctx.env, input: t + '\n', extraEnv: fallbackIdentity(repo.ctx.env) })
 }

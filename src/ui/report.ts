@@ -11,7 +11,8 @@ import { resolveRun } from '../core/runs/resolve.js'
 import { readRunSeries, slimRun } from './data.js'
 import { h, toHtml, type VNode } from './html.js'
 import { lineChart, PALETTE } from './chart.js'
-import { changedKeys, columnKeys, formatCell, formatDuration, formatTime, type RunRow } from './table.js'
+import { changedKeys, columnKeys, formatCell, type RunRow } from './table.js'
+import { formatCreated, formatDuration } from '../core/compare/format.js'
 import type { RunSeries } from './series.js'
 
 /** How many runs a report shows when none are named. */
@@ -64,7 +65,7 @@ export function reportTree(runs: RunRow[], series: RunSeries[], generated: strin
         runLabel(r, i),
         h('td', {}, r.id.slice(0, 10)),
         h('td', { class: `status-${r.status}` }, r.status),
-        h('td', {}, formatTime(r.started)),
+        h('td', {}, formatCreated(r.started)),
         h('td', { class: 'num' }, formatDuration(r.duration_s)),
         ...metricKeys.map((k) => h('td', { class: changedMetrics.has(k) ? 'num changed' : 'num' }, formatCell(r.metrics[k]))),
       ),

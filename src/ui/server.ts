@@ -13,7 +13,8 @@ import type { Repo } from '../core/repo.js'
 import { XpError, isXpError } from '../core/errors.js'
 import { listRuns, type ListedRun } from '../core/runs/list.js'
 import { findRun } from '../core/runs/resolve.js'
-import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion, addNote, MAX_NOTE_BYTES } from './data.js'
+import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion } from './data.js'
+import { noteRun } from '../core/runs/manage.js'
 import { escapeHtml } from './html.js'
 
 export interface UiServerOptions {
@@ -33,6 +34,8 @@ export const DEFAULT_PORT = 8390
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 /** How long a computed refs version is trusted before git is asked again. */
 const VERSION_TTL_MS = 500
+/** Notes are short text; a bigger body is refused before git sees it. */
+const MAX_NOTE_BYTES = 64 * 1024
 
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
@@ -189,7 +192,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       const what = m[2]
       if (method === 'POST' && what === 'notes') {
         checkWrite(req)
-        const body = await readBody(req, MAX_NOTE_BYTES + 1024)
+        const body = await readBody(req, MAX_NOTE_BYTES)
         let text: unknown
         try {
           text = JSON.parse(body).text
@@ -198,10 +201,9 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         }
         if (typeof text !== 'string') throw new Http(400, 'the body must be JSON: {"text": "..."}', 'XP_BAD_REQUEST')
         const run = await runFor(spec)
-        await addNote(repo, run, text)
+        const { notes } = await noteRun(repo, { run: run.id, text })
         cache.invalidate()
-        const fresh = await runFor(run.id)
-        return sendJson(res, 200, { notes: fresh.notes ?? '' })
+        return sendJson(res, 200, { notes })
       }
       if (method === 'GET' || method === 'HEAD') {
         const run = await runFor(spec)

@@ -3,7 +3,10 @@
 import { el, svg } from './dom.js'
 import { api, type FullRun } from './api.js'
 import { lineChart, PALETTE } from '../chart.js'
-import { formatCell, formatDuration, type Cell } from '../table.js'
+import { formatCell } from '../table.js'
+import { formatDuration } from '../../core/compare/format.js'
+
+type Cell = unknown
 
 function kvTable(rows: Array<[string, Cell | Node]>, cls = 'kv'): HTMLElement {
   return el('table', cls, el('tbody', {}, ...rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v instanceof Node ? v : formatCell(v))))))

@@ -5,8 +5,10 @@
  * show/hide failed runs, and a selection to compare.
  */
 import { el, clear } from './dom.js'
-import { columnKeys, cellValue, sortRuns, formatCell, formatDuration, formatTime, type RunRow } from '../table.js'
-import { compileRunFilter } from '../filter.js'
+import { columnKeys, cellValue, sortRows, formatCell, type RunRow } from '../table.js'
+import { compileFilter } from '../../core/compare/filter.js'
+import { formatCreated, formatDuration } from '../../core/compare/format.js'
+import type { ListedRun } from '../../core/runs/list.js'
 
 export const ROW_HEIGHT = 30
 const OVERSCAN = 8
@@ -40,7 +42,7 @@ export function initialState(): TableState {
 const label = (c: string) => (c === 'duration_s' ? 'duration' : c)
 
 function cellText(r: RunRow, c: string): string {
-  if (c === 'created') return formatTime(r.started)
+  if (c === 'created') return formatCreated(r.started)
   if (c === 'duration_s') return formatDuration(r.duration_s)
   return formatCell(cellValue(r, c))
 }
@@ -120,12 +122,16 @@ export class RunsTable {
     let pred: (r: RunRow) => boolean = () => true
     this.filterError.textContent = ''
     try {
-      pred = compileRunFilter(this.state.filter)
+      const expr = this.state.filter.trim()
+      if (expr) {
+        const f = compileFilter(expr)
+        pred = (r) => f(r as ListedRun)
+      }
     } catch (e) {
       this.filterError.textContent = (e as Error).message
     }
     let rows = this.runs.filter((r) => (this.state.showFailed || r.status === 'succeeded') && safe(pred, r))
-    rows = sortRuns(rows, this.state.sortCol, this.state.sortDir)
+    rows = sortRows(rows, this.state.sortCol, this.state.sortDir)
     this.view = rows
     this.columns = this.allColumns.filter((c) => !this.state.hidden.has(c))
     this.template = ['select', ...this.columns].map((c) => `${WIDTH[c] ?? DEFAULT_WIDTH}px`).join(' ')

@@ -233,6 +233,8 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     })
     server.listen(opts.port ?? DEFAULT_PORT, host, () => resolve())
   })
+  // Read the runs now, so the first page load does not wait for them.
+  cache.list().catch(() => {})
   const port = (server.address() as AddressInfo).port
   const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
   return {

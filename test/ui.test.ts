@@ -209,6 +209,19 @@ describe('xp ui', () => {
     expect(await rowNames()).toHaveLength(4)
   })
 
+  it('shows the model registry, and a new stage without a restart', async () => {
+    expect(repo.xp(['model', 'register', 'churn', 'b-large', '--version', 'v1.0.0', '-m', 'first <i>model</i>']).code).toBe(0)
+    await page.goto(`${url}#/registry`)
+    await page.waitForSelector('.registry-overview')
+    expect(await page.textContent('.registry-overview tbody tr')).toContain('churnv1.0.0')
+    expect(await page.textContent('.artifact[data-artifact="churn"] .versions')).toContain('b-large')
+    expect(await page.textContent('.artifact .history')).toContain('first <i>model</i>')
+    expect(repo.xp(['model', 'assign', 'churn', 'b-large', '--stage', 'prod']).code).toBe(0)
+    await page.waitForSelector('.registry-overview th:text-is("prod")', { timeout: 15_000 })
+    expect(await page.$$('main i')).toHaveLength(0)
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ui-registry.png'), fullPage: true })
+  })
+
   it('refuses a port in use with a clear error', async () => {
     const port = new URL(url).port
     const r = repo.xp(['ui', '--port', port])

@@ -29,6 +29,7 @@ const COMMANDS: Entry[] = [
   { command: 'branch <run> <branch>', describe: 'create a git branch at a run', load: () => import('./commands/branch.js') },
   { command: 'rm <runs..>', describe: 'delete runs', load: () => import('./commands/rm.js') },
   { command: 'note <run> <text>', describe: 'add a note to a run (git notes, refs/notes/xp)', load: () => import('./commands/note.js') },
+  { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign, unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
   { command: 'plots [runs..]', describe: 'write the series, metrics and params of runs into one HTML file', load: () => import('./commands/plots.js') },
   { command: 'ui', describe: 'browse, compare and annotate runs in a local web page', load: () => import('./commands/ui.js') },
 ]

@@ -69,8 +69,8 @@ export async function changedFiles(repo: RepoLike, run: Pick<ListedRun, 'commit'
   return out
 }
 
-/** A short hash of every ref under refs/xp and of refs/notes/xp: changes when a run or note lands. */
+/** A short hash of the refs under refs/xp, refs/notes/xp and the tags (the registry): changes when a run, note or registry event lands. */
 export async function refsVersion(repo: RepoLike): Promise<string> {
-  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/xp/', NOTES_REF], { cwd: repo.root, env: repo.ctx.env })
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/xp/', NOTES_REF, 'refs/tags/'], { cwd: repo.root, env: repo.ctx.env })
   return createHash('sha1').update(stdout).digest('hex').slice(0, 16)
 }

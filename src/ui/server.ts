@@ -15,6 +15,7 @@ import { listRuns, type ListedRun } from '../core/runs/list.js'
 import { findRun } from '../core/runs/resolve.js'
 import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion } from './data.js'
 import { noteRun } from '../core/runs/manage.js'
+import { registryView } from './registry.js'
 import { escapeHtml } from './html.js'
 
 export interface UiServerOptions {
@@ -179,7 +180,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       if (asset) return send(res, 200, asset.type, asset.body)
       if (p === '/api/version') return sendJson(res, 200, { version: await cache.currentVersion() })
       if (p === '/api/runs') return sendJson(res, 200, (await cache.list()).json)
-      if (p === '/api/registry') return sendJson(res, 200, await registryState(repo))
+      if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
     }
     const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes))?$/.exec(p)
     if (m) {
@@ -246,9 +247,4 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         server.close(() => resolve())
       }),
   }
-}
-
-/** The registry page's data: filled in once src/core/registry lands. */
-async function registryState(_repo: Repo): Promise<unknown> {
-  return { available: false, artifacts: [] }
 }

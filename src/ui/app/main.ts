@@ -8,6 +8,7 @@ import { api, ApiError } from './api.js'
 import { RunsTable, initialState } from './runs-table.js'
 import { compareView } from './compare.js'
 import { runPage } from './run-page.js'
+import { registryPage } from './registry-page.js'
 import type { RunRow } from '../table.js'
 
 const POLL_MS = 2000
@@ -55,7 +56,8 @@ async function route() {
       show(el('p', 'muted', 'loading…'))
       show(await runPage(decodeURIComponent(arg)))
     } else if (view === 'registry') {
-      show(await registryPage())
+      show(await registryPage(state.runs))
+      if (arg) document.getElementById(`artifact-${decodeURIComponent(arg)}`)?.scrollIntoView()
     } else {
       show(table.root)
       table.refresh()
@@ -63,13 +65,6 @@ async function route() {
   } catch (e) {
     show(errorBox(e))
   }
-}
-
-/** The registry (GTO tags): shown once the server has it. */
-async function registryPage(): Promise<HTMLElement> {
-  const reg = await api.registry()
-  if (!reg?.available) return el('section', 'registry-view', el('h2', {}, 'Registry'), el('p', 'muted', 'No model registry in this version of xp yet.'))
-  return el('section', 'registry-view', el('h2', {}, 'Registry'), el('pre', {}, JSON.stringify(reg, null, 2)))
 }
 
 async function loadRuns() {
@@ -85,7 +80,8 @@ async function poll() {
     const v = await api.version()
     if (v !== state.version) {
       await loadRuns()
-      // the open compare or run page keeps its place; the table redraws itself
+      // the table redraws itself; the registry is redrawn; a compare or run page keeps its place
+      if (location.hash.startsWith('#/registry')) await route()
     }
     status.classList.remove('offline')
   } catch {

@@ -1,0 +1,135 @@
+/**
+ * What a model version is: its commit, the run that made it (when the commit is a run),
+ * and the artifact's content address from the pointer file in that commit's tree, the
+ * artifact's path coming from `artifacts:` in the `xp.yaml` of that same commit.
+ */
+import path from 'node:path'
+import type { Repo } from '../repo.js'
+import { CatFileBatch } from '../git.js'
+import { parseStructured } from '../params.js'
+import { listRuns } from '../runs/list.js'
+import { loadRegistry } from './read.js'
+import { findArtifact, parseModelSpec, resolveSpec } from './query.js'
+import { validateArtifactName } from './tag.js'
+import type { RunInfo } from './ops.js'
+
+export interface ArtifactData {
+  /** the artifact's path in the commit's tree (from xp.yaml), null when xp.yaml does not declare it */
+  path: string | null
+  oid: string | null
+  size: number | null
+  files?: number
+}
+
+export interface ModelVersionInfo extends ArtifactData {
+  artifact: string
+  version: string
+  commit: string
+  stage: string | null
+  registered: boolean
+  run: RunInfo | null
+  tag: string | null
+  author: string | null
+  author_email: string | null
+  created: string | null
+}
+
+/**
+ * Describe `NAME@(vX.Y.Z|latest|STAGE)`.
+ *
+ * @example
+ * await whichModel(repo, 'churn@production') // { version: 'v1.0.0', commit: '…', run: { id, name }, oid: '…', … }
+ */
+export async function whichModel(repo: Pick<Repo, 'root' | 'ctx'>, spec: string): Promise<ModelVersionInfo> {
+  const parsed = parseModelSpec(spec)
+  const { state } = await loadRegistry(repo)
+  for (const p of state.problems) repo.ctx.warn(p)
+  const { artifact, version, stage } = resolveSpec(state, parsed)
+  const [runs, data] = await Promise.all([listRuns(repo, { notes: false }), artifactData(repo, version.commit, artifact.name)])
+  const run = runs.find((r) => r.commit === version.commit)
+  if (data.path && !data.oid && run?.outs[data.path]) Object.assign(data, run.outs[data.path])
+  return {
+    artifact: artifact.name,
+    version: version.version,
+    commit: version.commit,
+    stage: stage ?? null,
+    registered: version.registered,
+    run: run ? { id: run.id, name: run.name } : null,
+    tag: version.tag ?? null,
+    author: version.author ?? null,
+    author_email: version.authorEmail ?? null,
+    created: Number.isFinite(version.created) ? new Date(version.created * 1000).toISOString() : null,
+    ...data,
+  }
+}
+
+/**
+ * Find the artifact's path and pointer in a commit. `dir:name` artifacts are declared in
+ * `dir/xp.yaml` with paths relative to `dir` (as GTO finds them in `dir/dvc.yaml`).
+ */
+export async function artifactData(repo: Pick<Repo, 'root' | 'ctx'>, commit: string, artifact: string): Promise<ArtifactData> {
+  const colon = artifact.indexOf(':')
+  const dir = colon >= 0 ? artifact.slice(0, colon) : ''
+  const name = colon >= 0 ? artifact.slice(colon + 1) : artifact
+  const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
+  try {
+    const config = await batch.read(`${commit}:${path.posix.join(dir, 'xp.yaml')}`)
+    if (!config || config.type !== 'blob') return { path: null, oid: null, size: null }
+    const parsed = parseStructured(config.content.toString('utf8'), 'xp.yaml') as { artifacts?: Record<string, { path?: unknown }> } | null
+    const rel = parsed?.artifacts?.[name]?.path
+    if (typeof rel !== 'string') return { path: null, oid: null, size: null }
+    const file = path.posix.join(dir, rel)
+    const pointer = await batch.read(`${commit}:${file}.xp`)
+    const fields = pointer && pointer.type === 'blob' ? parsePointerFields(pointer.content.toString('utf8')) : null
+    return { path: file, oid: fields?.oid ?? null, size: fields?.size ?? null, ...(fields?.files !== undefined ? { files: fields.files } : {}) }
+  } finally {
+    batch.close()
+  }
+}
+
+/** The fields of a pointer file (DESIGN 2.3) that a registry look-up needs. */
+function parsePointerFields(text: string): { oid: string; size: number | null; files?: number } | null {
+  const v = parseStructured(text, 'pointer.xp') as Record<string, unknown> | null
+  if (!v || typeof v.oid !== 'string') return null
+  return { oid: v.oid, size: typeof v.size === 'number' ? v.size : null, ...(typeof v.files === 'number' ? { files: v.files } : {}) }
+}
+
+export interface HistoryEntry {
+  timestamp: string
+  artifact: string
+  event: 'registration' | 'deregistration' | 'assignment' | 'unassignment' | 'deprecation'
+  version: string | null
+  stage: string | null
+  commit: string
+  author: string
+  author_email: string
+  message: string
+  tag: string
+}
+
+const EVENT_NAMES = { register: 'registration', deregister: 'deregistration', assign: 'assignment', unassign: 'unassignment', deprecate: 'deprecation' } as const
+
+/**
+ * An artifact's events, newest first (as `gto history` and `git log`), or oldest first.
+ *
+ * @example
+ * await modelHistory(repo, 'churn') // [{ event: 'assignment', stage: 'production', version: 'v1.0.0', … }, …]
+ */
+export async function modelHistory(repo: Pick<Repo, 'root' | 'ctx'>, name: string, opts: { ascending?: boolean } = {}): Promise<HistoryEntry[]> {
+  const { state } = await loadRegistry(repo)
+  for (const p of state.problems) repo.ctx.warn(p)
+  const a = findArtifact(state, validateArtifactName(name))
+  const out = a.events.map((e) => ({
+    timestamp: new Date(e.time * 1000).toISOString(),
+    artifact: e.artifact,
+    event: EVENT_NAMES[e.kind],
+    version: e.version ?? null,
+    stage: e.stage ?? null,
+    commit: e.commit,
+    author: e.tagger,
+    author_email: e.email,
+    message: e.message,
+    tag: e.tag,
+  }))
+  return opts.ascending ? out : out.reverse()
+}

@@ -1,0 +1,222 @@
+/**
+ * Registry commands that write: register, assign (promote), unassign, deprecate. Each
+ * reads the registry, decides every tag it will create and checks them all, and only then
+ * creates annotated tags; if a later tag fails, the earlier ones are deleted again, so a
+ * failed command leaves no tag.
+ */
+import type { Repo } from '../repo.js'
+import { git, fallbackIdentity } from '../git.js'
+import { XpError, usageError } from '../errors.js'
+import { listRuns } from '../runs/list.js'
+import { findRun } from '../runs/resolve.js'
+import { RegistryTag, nextCounter, validateArtifactName, validateStage, validateVersion } from './tag.js'
+import { bumpSemVer, parseSemVer, FIRST_VERSION, type BumpPart } from './semver.js'
+import { highestVersion, type ArtifactState, type VersionState } from './fold.js'
+import { findArtifact, findVersion } from './query.js'
+import { loadRegistry, type Registry } from './read.js'
+
+export interface RunInfo {
+  id: string
+  name: string
+}
+
+export interface Target {
+  commit: string
+  /** the run whose commit it is, when REF named a run */
+  run: RunInfo | null
+}
+
+/**
+ * A REF as commands take it: a run id, id prefix or name first, then any git revision.
+ *
+ * @example
+ * await resolveTarget(repo, 'brisk-otter') // { commit: '3f2a…', run: { id: '01j…', name: 'brisk-otter' } }
+ */
+export async function resolveTarget(repo: Pick<Repo, 'root' | 'ctx'>, ref = 'HEAD'): Promise<Target> {
+  if (ref !== 'HEAD') {
+    const run = findRun(await listRuns(repo, { notes: false }), ref)
+    if (run) return { commit: run.commit, run: { id: run.id, name: run.name } }
+  }
+  const res = ref.startsWith('-') ? null : await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+  if (!res || res.code !== 0)
+    throw new XpError('XP_REF_NOT_FOUND', `${JSON.stringify(ref)} is neither a run nor a git commit`, { hint: 'name a run (id, prefix or name; see `xp show`) or a git revision' })
+  return { commit: res.stdout.trim(), run: null }
+}
+
+interface PlannedTag {
+  tag: RegistryTag
+  commit: string
+  message: string
+}
+
+export interface WriteResult {
+  artifact: string
+  version: string
+  commit: string
+  stage?: string
+  /** tags created, in order */
+  tags: string[]
+  run?: RunInfo | null
+}
+
+const activeAt = (a: ArtifactState | undefined, commit: string): VersionState[] => (a?.versions ?? []).filter((v) => v.registered && v.active && v.commit === commit)
+
+/** Decide the registration tag of `commit` (pure over the registry read). */
+function planRegistration(reg: Registry, artifact: string, commit: string, opts: { version?: string; bump?: BumpPart; message?: string }): PlannedTag & { version: string } {
+  const a = reg.state.artifacts.get(artifact)
+  const onCommit = activeAt(a, commit)
+  if (onCommit.length)
+    throw new XpError('XP_ALREADY_REGISTERED', `commit ${commit.slice(0, 7)} already has version ${onCommit[0].version} of "${artifact}"`, {
+      hint: `assign it a stage with \`xp model assign ${artifact} --version ${onCommit[0].version} --stage STAGE\`, or deregister it first`,
+    })
+  let version: string
+  if (opts.version) version = validateVersion(opts.version)
+  else {
+    const highest = highestVersion(a)
+    version = highest ? bumpSemVer(parseSemVer(highest)!, opts.bump ?? 'patch') : opts.bump ? bumpSemVer(parseSemVer('v0.0.0')!, opts.bump) : FIRST_VERSION
+  }
+  const tag = RegistryTag.register(artifact, version)
+  if (a?.versions.some((v) => v.registered && v.version === version) || reg.names.has(tag.name))
+    throw new XpError('XP_VERSION_EXISTS', `version ${version} of "${artifact}" exists already (tag ${tag.name})`, { hint: 'choose another with --version, or let xp bump the highest' })
+  return { tag, commit, version, message: opts.message || `Registering artifact ${artifact} version ${version}` }
+}
+
+/** A tag name for kinds whose plain name may be taken already (`@deprecated`, `@vX.Y.Z!`). */
+function freeName(reg: Registry, tag: RegistryTag, artifact: string): RegistryTag {
+  return reg.names.has(tag.name) ? tag.withCounter(nextCounter(reg.names, artifact)) : tag
+}
+
+/**
+ * Register a version of NAME at REF (default HEAD): `NAME@vX.Y.Z`.
+ *
+ * @example
+ * await register(repo, { name: 'churn', ref: 'brisk-otter' }) // { version: 'v0.0.1', tags: ['churn@v0.0.1'], … }
+ */
+export async function register(repo: Repo, opts: { name: string; ref?: string; version?: string; bump?: BumpPart; message?: string }): Promise<WriteResult> {
+  const artifact = validateArtifactName(opts.name)
+  if (opts.version) validateVersion(opts.version)
+  const reg = await loadRegistry(repo)
+  const target = await resolveTarget(repo, opts.ref)
+  const plan = planRegistration(reg, artifact, target.commit, opts)
+  await createTags(repo, [plan])
+  return { artifact, version: plan.version, commit: target.commit, tags: [plan.tag.name], run: target.run }
+}
+
+/**
+ * Assign STAGE to a version (by --version, or the version at REF, registering REF first
+ * when it has none): `NAME#STAGE#N` on the version's commit.
+ *
+ * @example
+ * await assign(repo, { name: 'churn', ref: 'brisk-otter', stage: 'production' })
+ */
+export async function assign(repo: Repo, opts: { name: string; stage: string; ref?: string; version?: string; message?: string }): Promise<WriteResult> {
+  const artifact = validateArtifactName(opts.name)
+  const stage = validateStage(opts.stage)
+  if (opts.version) validateVersion(opts.version)
+  const reg = await loadRegistry(repo)
+  const plans: PlannedTag[] = []
+  let version: string
+  let commit: string
+  let run: RunInfo | null = null
+  if (opts.version) {
+    const v = findVersion(findArtifact(reg.state, artifact), opts.version)
+    ;({ version, commit } = v)
+    if (opts.ref) {
+      const target = await resolveTarget(repo, opts.ref)
+      if (target.commit !== commit) throw usageError('XP_REF_MISMATCH', `${opts.ref} is commit ${target.commit.slice(0, 7)}, but version ${version} is on ${commit.slice(0, 7)}`, 'give REF or --version, not both')
+      run = target.run
+    }
+  } else {
+    const target = await resolveTarget(repo, opts.ref)
+    ;({ commit, run } = target)
+    const onCommit = activeAt(reg.state.artifacts.get(artifact), commit)
+    if (onCommit.length > 1)
+      throw new XpError('XP_AMBIGUOUS_VERSION', `commit ${commit.slice(0, 7)} has ${onCommit.length} versions of "${artifact}": ${onCommit.map((v) => v.version).join(', ')}`, { hint: 'name one with --version' })
+    if (onCommit.length) version = onCommit[0].version
+    else {
+      const r = planRegistration(reg, artifact, commit, {})
+      plans.push(r)
+      version = r.version
+    }
+  }
+  const current = reg.state.artifacts.get(artifact)?.stages[stage]?.[0]
+  if (current?.version === version)
+    throw new XpError('XP_ALREADY_ASSIGNED', `version ${version} of "${artifact}" is already the one in stage ${stage}`, { hint: `see \`xp model history ${artifact}\`` })
+  const tag = RegistryTag.assign(artifact, stage, nextCounter(reg.names, artifact))
+  plans.push({ tag, commit, message: opts.message || `Assigning stage ${stage} to artifact ${artifact} version ${version}` })
+  await createTags(repo, plans)
+  return { artifact, version, commit, stage, tags: plans.map((p) => p.tag.name), run }
+}
+
+/**
+ * Unassign STAGE from a version (by --version, REF, or the version the stage shows):
+ * `NAME#STAGE!#N` on its commit.
+ */
+export async function unassign(repo: Repo, opts: { name: string; stage: string; version?: string; ref?: string; message?: string }): Promise<WriteResult> {
+  const artifact = validateArtifactName(opts.name)
+  const stage = validateStage(opts.stage)
+  if (opts.version) validateVersion(opts.version)
+  const reg = await loadRegistry(repo)
+  const a = findArtifact(reg.state, artifact)
+  const holders = a.stages[stage] ?? []
+  let holder = holders[0]
+  if (opts.version) {
+    const v = findVersion(a, opts.version)
+    holder = holders.find((h) => h.version === v.version)!
+    if (!holder) throw new XpError('XP_NOT_IN_STAGE', `version ${v.version} of "${artifact}" is not in stage ${stage}`, { hint: holders.length ? `in ${stage}: ${holders.map((h) => h.version).join(', ')}` : undefined })
+  } else if (opts.ref) {
+    const target = await resolveTarget(repo, opts.ref)
+    holder = holders.find((h) => h.commit === target.commit)!
+    if (!holder) throw new XpError('XP_NOT_IN_STAGE', `no version of "${artifact}" at ${opts.ref} is in stage ${stage}`)
+  } else if (!holder) throw new XpError('XP_STAGE_EMPTY', `no version of "${artifact}" is in stage ${JSON.stringify(stage)}`)
+  const tag = RegistryTag.unassign(artifact, stage, nextCounter(reg.names, artifact))
+  await createTags(repo, [{ tag, commit: holder.commit, message: opts.message || `Unassigning stage ${stage} from artifact ${artifact} version ${holder.version}` }])
+  return { artifact, version: holder.version, commit: holder.commit, stage, tags: [tag.name] }
+}
+
+/**
+ * Deregister a version (`NAME@vX.Y.Z!`) or, with no version, deprecate the artifact
+ * (`NAME@deprecated`), which hides it until a new registration revives it.
+ */
+export async function deprecate(repo: Repo, opts: { name: string; version?: string; message?: string }): Promise<WriteResult & { deprecated: boolean }> {
+  const artifact = validateArtifactName(opts.name)
+  if (opts.version) validateVersion(opts.version)
+  const reg = await loadRegistry(repo)
+  const a = findArtifact(reg.state, artifact)
+  if (opts.version) {
+    const v = findVersion(a, opts.version)
+    const tag = freeName(reg, RegistryTag.deregister(artifact, v.version), artifact)
+    await createTags(repo, [{ tag, commit: v.commit, message: opts.message || `Deregistering artifact ${artifact} version ${v.version}` }])
+    return { artifact, version: v.version, commit: v.commit, tags: [tag.name], deprecated: false }
+  }
+  if (!a.active) throw new XpError('XP_ALREADY_DEPRECATED', `"${artifact}" is deprecated already`, { hint: 'register a new version to revive it' })
+  const commit = a.latest?.commit ?? a.events[a.events.length - 1].commit
+  const tag = freeName(reg, RegistryTag.deprecate(artifact), artifact)
+  await createTags(repo, [{ tag, commit, message: opts.message || `Deprecating artifact ${artifact}` }])
+  return { artifact, version: a.latest?.version ?? '', commit, tags: [tag.name], deprecated: true }
+}
+
+/** Create annotated tags in order; on a failure delete the ones made, then throw. */
+async function createTags(repo: Pick<Repo, 'root' | 'ctx'>, plans: PlannedTag[]): Promise<void> {
+  const made: string[] = []
+  try {
+    for (const p of plans) {
+      await createTag(repo, p)
+      made.push(p.tag.name)
+    }
+  } catch (e) {
+    for (const name of made.reverse()) await git(['tag', '-d', name], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+    throw e
+  }
+}
+
+/** `git tag -a`, tagged by the user's identity, or a fallback one when none is configured. */
+async function createTag(repo: Pick<Repo, 'root' | 'ctx'>, p: PlannedTag): Promise<void> {
+  const args = ['tag', '-a', '-m', p.message, p.tag.name, p.commit]
+  const opts = { cwd: repo.root, env: repo.ctx.env, allowFail: true }
+  let res = await git(args, opts)
+  if (res.code !== 0 && /tell me who you are|empty ident|unable to auto-detect/i.test(res.stderr)) res = await git(args, { ...opts, extraEnv: fallbackIdentity(repo.ctx.env) })
+  if (res.code === 0) return
+  if (/already exists/.test(res.stderr)) throw new XpError('XP_TAG_EXISTS', `tag ${p.tag.name} exists already`, { hint: 'someone else wrote to the registry at the same time; run the command again' })
+  throw new XpError('XP_GIT_FAILED', `git tag ${p.tag.name} failed: ${res.stderr.trim().split('\n').pop()}`)
+}

@@ -1,0 +1,216 @@
+import { describe, it, expect, afterAll } from 'vitest'
+import { spawnSync } from 'node:child_process'
+import { TestRepo, errorCode, cleanupTmp } from './helpers.js'
+
+afterAll(cleanupTmp)
+
+const T0 = 1_700_000_000
+
+/** A repo with three empty commits c1, c2, c3. */
+function threeCommits(): { repo: TestRepo; c: string[] } {
+  const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
+  const c = [repo.git('rev-parse', 'HEAD').trim()]
+  for (const n of [2, 3]) {
+    repo.git('commit', '-q', '--allow-empty', '-m', `c${n}`)
+    c.push(repo.git('rev-parse', 'HEAD').trim())
+  }
+  return { repo, c }
+}
+
+/** An annotated tag made by hand, tagged at T0 + t. */
+function tagAt(repo: TestRepo, name: string, t: number, commit: string, message = `tag ${name}`) {
+  const r = spawnSync('git', ['tag', '-a', '-m', message, name, commit], { cwd: repo.dir, env: { ...repo.env, GIT_COMMITTER_DATE: `${T0 + t} +0000` }, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(r.stderr)
+}
+
+const tags = (repo: TestRepo) => repo.git('tag', '-l').split('\n').filter(Boolean).sort()
+
+describe('reading tags made by hand (the vectors of issue 5)', () => {
+  it('1: latest v1.1.0, production still v1.0.0 (an empty message is fine)', () => {
+    const { repo, c } = threeCommits()
+    tagAt(repo, 'churn@v1.0.0', 10, c[0])
+    tagAt(repo, 'churn#production#1', 20, c[0], '')
+    tagAt(repo, 'churn@v1.1.0', 40, c[1])
+    expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } })
+  })
+
+  it('2: lightweight tags only: an empty registry', () => {
+    const { repo, c } = threeCommits()
+    repo.git('tag', 'churn@v1.0.0', c[0])
+    repo.git('tag', 'churn#prod#1', c[0])
+    expect(repo.json(['model', 'ls'])).toEqual({})
+  })
+
+  it('3: a stage on an unregistered commit names the commit', () => {
+    const { repo, c } = threeCommits()
+    tagAt(repo, 'churn#prod#1', 10, c[0])
+    expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: null, stage: { prod: c[0] }, registered: true, active: true } })
+  })
+
+  it('4: deregistration and deprecation', () => {
+    const { repo, c } = threeCommits()
+    tagAt(repo, 'm@v1.0.0', 10, c[0])
+    tagAt(repo, 'm#prod#1', 11, c[0])
+    tagAt(repo, 'm@v1.1.0', 30, c[1])
+    tagAt(repo, 'm@v1.1.0!', 40, c[1])
+    expect(repo.json(['model', 'ls'])).toEqual({ m: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true } })
+    tagAt(repo, 'm@deprecated', 50, c[0])
+    expect(repo.json(['model', 'ls'])).toEqual({})
+    expect(repo.json(['model', 'ls', '--all']).m.active).toBe(false)
+  })
+
+  it('5: dir= prefixes and odd names; unrelated tags ignored', () => {
+    const { repo, c } = threeCommits()
+    for (const [i, n] of ['path/to=churn@v1.0.0', 'models/churn-2@v1.0.0', 'Churn_X#prod/eu', 'v1.0.0', 'release-1', 'm@1.0.0', 'm@V1.0.0'].entries()) tagAt(repo, n, i, c[0])
+    const out = repo.json(['model', 'ls'])
+    expect(Object.keys(out).sort()).toEqual(['Churn_X', 'models/churn-2', 'path/to:churn'])
+    expect(out['path/to:churn']).toEqual({ version: 'v1.0.0', stage: { 'prod/eu': null }, registered: true, active: true })
+  })
+
+  it('warns about NAME@created, ignores tags of trees, and keeps reading past two versions on one commit', () => {
+    const { repo, c } = threeCommits()
+    tagAt(repo, 'm@created', 1, c[0])
+    tagAt(repo, 'm@v1.0.0', 2, c[0])
+    tagAt(repo, 'm@v1.1.0', 3, c[0])
+    tagAt(repo, 'ok@v1.0.0', 4, c[1])
+    tagAt(repo, 'tree@v1.0.0', 5, repo.git('rev-parse', 'HEAD^{tree}').trim())
+    const r = repo.xp(['model', 'ls', '--json'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('m@created')
+    expect(r.stderr).toMatch(/"m@v1\.0\.0".*"m@v1\.1\.0"/)
+    expect(Object.keys(JSON.parse(r.stdout)).sort()).toEqual(['m', 'ok'])
+  })
+})
+
+describe('writing the registry', () => {
+  it('registers with bumps, as annotated tags by the user, and refuses repeats', () => {
+    const { repo, c } = threeCommits()
+    expect(repo.json(['model', 'register', 'churn', c[0]])).toMatchObject({ version: 'v0.0.1', tags: ['churn@v0.0.1'], commit: c[0] })
+    expect(repo.git('cat-file', '-t', 'churn@v0.0.1').trim()).toBe('tag')
+    expect(repo.git('for-each-ref', '--format=%(taggername) %(taggeremail)|%(contents:subject)', 'refs/tags/churn@v0.0.1').trim()).toBe('Test User <test@example.com>|Registering artifact churn version v0.0.1')
+    expect(repo.json(['model', 'register', 'churn', c[1], '--bump-minor', '-m', 'better'])).toMatchObject({ version: 'v0.1.0' })
+    expect(repo.git('for-each-ref', '--format=%(contents:subject)', 'refs/tags/churn@v0.1.0').trim()).toBe('better')
+    expect(repo.json(['model', 'register', 'churn', c[2]])).toMatchObject({ version: 'v0.1.1' }) // default REF is HEAD = c3
+    const before = tags(repo)
+    const again = repo.xp(['model', 'register', 'churn', c[0]])
+    expect([again.code, errorCode(again)]).toEqual([1, 'XP_ALREADY_REGISTERED'])
+    repo.git('commit', '-q', '--allow-empty', '-m', 'c4')
+    expect(errorCode(repo.xp(['model', 'register', 'churn', '--version', 'v0.1.0']))).toBe('XP_VERSION_EXISTS')
+    const bad = repo.xp(['model', 'register', 'churn', '--version', '1.0.0'])
+    expect([bad.code, errorCode(bad)]).toEqual([2, 'XP_BAD_VERSION'])
+    expect(bad.stderr).toContain('SemVer')
+    expect(errorCode(repo.xp(['model', 'register', 'bad name']))).toBe('XP_BAD_ARTIFACT_NAME')
+    expect(errorCode(repo.xp(['model', 'register', 'churn', 'no-such-ref']))).toBe('XP_REF_NOT_FOUND')
+    expect(errorCode(repo.xp(['model', 'register', 'churn', '--version', 'v3.0.0', '--bump-major']))).toBe('XP_USAGE')
+    expect(tags(repo)).toEqual(before)
+    expect(repo.json(['model', 'register', 'churn', '--bump-major'])).toMatchObject({ version: 'v1.0.0' })
+    expect(repo.json(['model', 'register', 'path/to:churn', c[0], '--version', 'v2.0.0-rc.1'])).toMatchObject({ tags: ['path/to=churn@v2.0.0-rc.1'] })
+  })
+
+  it('takes a run by name or id prefix as REF', () => {
+    const repo = new TestRepo({ files: { 'train.sh': 'echo trained > model.txt\n' } })
+    const run = JSON.parse(repo.xp(['run', '--json', '-n', 'brisk-otter', '--', 'sh', 'train.sh']).stdout)
+    expect(repo.json(['model', 'register', 'churn', 'brisk-otter'])).toMatchObject({ commit: run.commit, run: { id: run.id, name: 'brisk-otter' } })
+    repo.git('commit', '-q', '--allow-empty', '-m', 'later')
+    const r = repo.json(['model', 'assign', 'churn', run.id.slice(0, 8), '--stage', 'production'])
+    expect(r).toMatchObject({ version: 'v0.0.1', commit: run.commit, tags: ['churn#production#1'] })
+    expect(repo.json(['model', 'which', 'churn@production'])).toMatchObject({ version: 'v0.0.1', commit: run.commit, run: { id: run.id, name: 'brisk-otter' } })
+  })
+
+  it('assign registers REF first; counters run across stages; rollback is one more assignment', () => {
+    const { repo, c } = threeCommits()
+    expect(repo.json(['model', 'assign', 'churn', c[0], '--stage', 'staging'])).toMatchObject({ version: 'v0.0.1', tags: ['churn@v0.0.1', 'churn#staging#1'] })
+    expect(repo.json(['model', 'promote', 'churn', '--version', 'v0.0.1', '--stage', 'production'])).toMatchObject({ tags: ['churn#production#2'] })
+    expect(repo.json(['model', 'assign', 'churn', c[1], '--stage', 'production'])).toMatchObject({ version: 'v0.0.2', tags: ['churn@v0.0.2', 'churn#production#3'] })
+    expect(repo.json(['model', 'ls']).churn.stage).toEqual({ production: 'v0.0.2', staging: 'v0.0.1' })
+    expect(errorCode(repo.xp(['model', 'assign', 'churn', c[1], '--stage', 'production']))).toBe('XP_ALREADY_ASSIGNED')
+    expect(errorCode(repo.xp(['model', 'assign', 'churn', '--version', 'v9.0.0', '--stage', 'production']))).toBe('XP_VERSION_NOT_FOUND')
+    expect(errorCode(repo.xp(['model', 'assign', 'churn', c[0], '--version', 'v0.0.2', '--stage', 'x']))).toBe('XP_REF_MISMATCH')
+    expect(errorCode(repo.xp(['model', 'assign', 'churn', '--stage', 'bad stage!']))).toBe('XP_BAD_STAGE')
+    // roll production back to v0.0.1
+    repo.json(['model', 'assign', 'churn', '--version', 'v0.0.1', '--stage', 'production'])
+    expect(repo.json(['model', 'which', 'churn@production']).version).toBe('v0.0.1')
+    // unassign the shown version: the stage falls back to the one before
+    expect(repo.json(['model', 'unassign', 'churn', '--stage', 'production'])).toMatchObject({ version: 'v0.0.1', tags: ['churn#production!#5'] })
+    expect(repo.json(['model', 'which', 'churn#production']).version).toBe('v0.0.2')
+    expect(errorCode(repo.xp(['model', 'unassign', 'churn', '--version', 'v0.0.1', '--stage', 'production']))).toBe('XP_NOT_IN_STAGE')
+    const h = repo.json(['model', 'history', 'churn'])
+    expect(h.map((e: any) => e.tag)).toEqual(['churn#production!#5', 'churn#production#4', 'churn#production#3', 'churn@v0.0.2', 'churn#production#2', 'churn#staging#1', 'churn@v0.0.1'])
+    expect(h[0]).toMatchObject({ event: 'unassignment', stage: 'production', version: 'v0.0.1', author: 'Test User', author_email: 'test@example.com', commit: c[0] })
+  })
+
+  it('a failed assign leaves no tag, not even the registration it made first', () => {
+    const { repo, c } = threeCommits()
+    // a ref below churn#prod#1 makes that tag impossible to create (a D/F conflict in refs/)
+    repo.git('update-ref', 'refs/tags/churn#prod#1/x', c[0])
+    const before = tags(repo)
+    const r = repo.xp(['model', 'assign', 'churn', c[1], '--stage', 'prod'])
+    expect(r.code).toBe(1)
+    expect(errorCode(r)).toBe('XP_GIT_FAILED')
+    expect(tags(repo)).toEqual(before)
+    expect(repo.json(['model', 'ls'])).toEqual({})
+  })
+
+  it('deprecates versions and artifacts; a registration revives; a second deprecation gets a counter', () => {
+    const { repo, c } = threeCommits()
+    repo.json(['model', 'register', 'm', c[0]])
+    repo.json(['model', 'register', 'm', c[1]])
+    expect(repo.json(['model', 'deprecate', 'm', '--version', 'v0.0.2'])).toMatchObject({ tags: ['m@v0.0.2!'] })
+    expect(repo.json(['model', 'ls']).m.version).toBe('v0.0.1')
+    expect(errorCode(repo.xp(['model', 'deprecate', 'm', '--version', 'v0.0.2']))).toBe('XP_VERSION_NOT_FOUND')
+    expect(repo.json(['model', 'deprecate', 'm'])).toMatchObject({ tags: ['m@deprecated'], deprecated: true })
+    expect(repo.json(['model', 'ls'])).toEqual({})
+    expect(errorCode(repo.xp(['model', 'deprecate', 'm']))).toBe('XP_ALREADY_DEPRECATED')
+    // same second as the deprecation would tie; registration beats deprecation anyway
+    expect(repo.json(['model', 'register', 'm', c[2]])).toMatchObject({ version: 'v0.0.3' })
+    expect(repo.json(['model', 'ls']).m).toMatchObject({ version: 'v0.0.3', active: true })
+    expect(repo.json(['model', 'deprecate', 'm']).tags).toEqual(['m@deprecated#1'])
+  })
+
+  it('falls back to a default identity when the user has none', () => {
+    const { repo, c } = threeCommits()
+    const env: Record<string, string> = { ...repo.env }
+    for (const k of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']) delete env[k]
+    repo.env = env
+    repo.git('config', 'user.useConfigOnly', 'true')
+    expect(repo.json(['model', 'register', 'churn', c[0]]).tags).toEqual(['churn@v0.0.1'])
+    expect(repo.git('for-each-ref', '--format=%(taggeremail)', 'refs/tags/churn@v0.0.1').trim()).toMatch(/@localhost>$/)
+  })
+})
+
+describe('which and errors for what is not there', () => {
+  it("names the artifact's content address from the pointer in that commit's tree", () => {
+    const oid = 'ab'.repeat(16)
+    const repo = new TestRepo({
+      files: {
+        'xp.yaml': 'artifacts:\n  churn: {path: models/model.bin, type: model}\n',
+        'models/model.bin.xp': `path: model.bin\noid: ${oid}\nsize: 1234\n`,
+        '.gitignore': 'models/model.bin\n',
+      },
+    })
+    repo.json(['model', 'register', 'churn'])
+    repo.write('models/model.bin.xp', `path: model.bin\noid: ${'cd'.repeat(16)}\nsize: 99\n`)
+    repo.git('commit', '-qam', 'new model')
+    repo.json(['model', 'register', 'churn'])
+    expect(repo.json(['model', 'which', 'churn@v0.0.1'])).toMatchObject({ version: 'v0.0.1', path: 'models/model.bin', oid, size: 1234, run: null })
+    expect(repo.json(['model', 'which', 'churn@latest'])).toMatchObject({ version: 'v0.0.2', oid: 'cd'.repeat(16), size: 99 })
+    const text = repo.xp(['model', 'which', 'churn@v0.0.1'])
+    expect(text.stdout).toContain(oid)
+  })
+
+  it('unknown artifact, version and stage have their own codes', () => {
+    const { repo, c } = threeCommits()
+    repo.json(['model', 'register', 'churn', c[0]])
+    for (const [spec, want] of [
+      ['nope@latest', 'XP_ARTIFACT_NOT_FOUND'],
+      ['churn@v9.9.9', 'XP_VERSION_NOT_FOUND'],
+      ['churn@production', 'XP_STAGE_EMPTY'],
+      ['churn@v1', 'XP_BAD_VERSION'],
+    ]) {
+      const r = repo.xp(['model', 'which', spec])
+      expect(errorCode(r), spec).toBe(want)
+    }
+    expect(errorCode(repo.xp(['model', 'history', 'nope']))).toBe('XP_ARTIFACT_NOT_FOUND')
+    expect(errorCode(repo.xp(['model', 'get', 'nope@latest', '-o', 'out.bin']))).toBe('XP_ARTIFACT_NOT_FOUND')
+  })
+})

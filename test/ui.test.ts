@@ -187,6 +187,8 @@ describe('xp ui', () => {
       expect(r.body).not.toMatch(/root:|"name": "xp"/)
     }
     expect((await rawGet(url, '/assets/app.js')).status).toBe(200)
+    const missing = await rawGet(url, '/api/runs/no-such-run')
+    expect([missing.status, JSON.parse(missing.body).error.code]).toEqual([404, 'XP_RUN_NOT_FOUND'])
     expect((await rawGet(url, '/api/runs', { host: 'evil.example:80' })).status).toBe(421)
   })
 

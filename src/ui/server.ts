@@ -222,7 +222,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     route(req, res).catch((e: unknown) => {
       if (res.headersSent) return res.destroy()
       if (e instanceof Http) return sendJson(res, e.status, { error: { code: e.code, message: e.message } })
-      if (isXpError(e)) return sendJson(res, e.exitCode === 2 ? 400 : 500, { error: { code: e.code, message: e.message } })
+      if (isXpError(e)) return sendJson(res, e.exitCode === 2 || e.code === 'XP_RUN_AMBIGUOUS' ? 400 : 500, { error: { code: e.code, message: e.message } })
       sendJson(res, 500, { error: { code: 'XP_INTERNAL', message: (e as Error)?.message ?? String(e) } })
     })
   })

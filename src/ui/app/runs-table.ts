@@ -13,7 +13,7 @@ import type { ListedRun } from '../../core/runs/list.js'
 export const ROW_HEIGHT = 30
 const OVERSCAN = 8
 const FIXED = ['name', 'status', 'created', 'duration_s']
-const WIDTH: Record<string, number> = { select: 34, name: 190, status: 110, created: 150, duration_s: 84 }
+const WIDTH: Record<string, number> = { select: 34, name: 190, status: 110, created: 168, duration_s: 84 }
 const DEFAULT_WIDTH = 118
 const COLUMNS_KEY = 'xp.columns'
 /** More columns than this are hidden by default (the chooser shows them). */

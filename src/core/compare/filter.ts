@@ -53,7 +53,7 @@ function syntaxError(expr: string, pos: number, what: string): XpError {
 const KEY_START = /[A-Za-z_`]/
 const KEY_CHAR = /[A-Za-z0-9_.\-:/`]/
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/
-const WORDS: Record<string, Token['t'] | Scalar> = { and: 'and', or: 'or', not: 'not' }
+const WORDS = new Map<string, 'and' | 'or' | 'not'>([['and', 'and'], ['or', 'or'], ['not', 'not']])
 
 function tokenize(expr: string): Token[] {
   const out: Token[] = []
@@ -115,7 +115,7 @@ function tokenize(expr: string): Token[] {
       }
       const lower = name.toLowerCase()
       const raw = expr.slice(start, i)
-      if (raw === name && lower in WORDS) out.push({ t: WORDS[lower] as 'and' | 'or' | 'not', pos: start })
+      if (raw === name && WORDS.has(lower)) out.push({ t: WORDS.get(lower)!, pos: start })
       else if (raw === name && (lower === 'true' || lower === 'false')) out.push({ t: 'lit', v: lower === 'true', pos: start })
       else if (raw === name && lower === 'null') out.push({ t: 'lit', v: null, pos: start })
       else out.push({ t: 'key', v: name, pos: start })

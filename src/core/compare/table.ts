@@ -73,7 +73,7 @@ export function closeKeys(key: string, known: Iterable<string>, max = 5): string
   const scored: Array<[number, string]> = []
   for (const k of known) {
     const d = Math.min(editDistance(key, k), editDistance(bare(key), bare(k)))
-    const contains = k.includes(bare(key)) || bare(key).includes(bare(k))
+    const contains = k.includes(bare(key)) || bare(key).includes(bare(k)) || bare(k).slice(0, 2) === bare(key).slice(0, 2)
     if (d <= Math.max(2, Math.floor(key.length / 3)) || contains) scored.push([contains ? Math.min(d, 1) : d, k])
   }
   return scored.sort((x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : 1)).slice(0, max).map((s) => s[1])

@@ -43,11 +43,10 @@ export async function readRunSeries(repo: RepoLike, run: Pick<ListedRun, 'commit
   }
 }
 
-/** The command's output as recorded in the run's tree (empty when there is none). */
-export async function readRunLog(repo: RepoLike, run: Pick<ListedRun, 'commit' | 'error_tail'>): Promise<string> {
-  const res = await git(['cat-file', 'blob', `${run.commit}:${LOG_IN_TREE}`], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-  if (res.code === 0) return res.stdout
-  return run.error_tail ?? ''
+/** The command's output as recorded in the run's tree (its error tail when there is none). */
+export async function readRunLog(batch: CatFileBatch, run: Pick<ListedRun, 'commit' | 'error_tail'>): Promise<string> {
+  const obj = await batch.read(`${run.commit}:${LOG_IN_TREE}`)
+  return obj && obj.type === 'blob' ? obj.content.toString('utf8') : (run.error_tail ?? '')
 }
 
 export interface ChangedFile {

@@ -11,6 +11,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { Repo } from '../core/repo.js'
 import { XpError, isXpError } from '../core/errors.js'
+import { CatFileBatch } from '../core/git.js'
 import { listRuns, type ListedRun } from '../core/runs/list.js'
 import { findRun } from '../core/runs/resolve.js'
 import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion } from './data.js'
@@ -151,6 +152,21 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
   const html = page(token)
   const cache = new RunsCache(repo)
   const loopbackOnly = LOOPBACK.has(host)
+  // One `git cat-file --batch` for every file read (series, logs), made again if it dies.
+  let batch: CatFileBatch | null = null
+  const reader = () => (batch ??= new CatFileBatch({ cwd: repo.root, env: repo.ctx.env }))
+  async function withReader<T>(f: (b: CatFileBatch) => Promise<T>): Promise<T> {
+    const b = reader()
+    try {
+      return await f(b)
+    } catch (e) {
+      if (batch === b) {
+        b.close()
+        batch = null
+      }
+      throw e
+    }
+  }
 
   async function runFor(spec: string): Promise<ListedRun> {
     const { runs } = await cache.list()
@@ -209,9 +225,9 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       if (method === 'GET' || method === 'HEAD') {
         const run = await runFor(spec)
         if (!what) return sendJson(res, 200, run)
-        if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await readRunLog(repo, run))
+        if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))
         if (what === 'files') return sendJson(res, 200, await changedFiles(repo, run))
-        if (what === 'series') return sendJson(res, 200, await readRunSeries(repo, run))
+        if (what === 'series') return sendJson(res, 200, await withReader((b) => readRunSeries(repo, run, b)))
       }
       if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') throw new Http(405, 'method not allowed')
     }
@@ -243,6 +259,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        batch?.close()
         server.closeAllConnections()
         server.close(() => resolve())
       }),

@@ -157,7 +157,10 @@ export class RunsTable {
       this.state.sortCol = col
       this.state.sortDir = col === 'name' || col === 'status' ? 'asc' : 'desc'
     }
+    const hadFocus = this.header.contains(document.activeElement)
     this.refresh()
+    // the header is drawn again: keep the keyboard where it was
+    if (hadFocus) this.header.querySelector<HTMLElement>(`[data-col="${CSS.escape(col)}"]`)?.focus()
   }
 
   private drawHeader() {
@@ -169,7 +172,19 @@ export class RunsTable {
     for (const c of this.columns) {
       const arrow = this.state.sortCol === c ? (this.state.sortDir === 'asc' ? ' ▲' : ' ▼') : ''
       const group = c.startsWith('metrics.') ? ' metric' : c.startsWith('params.') ? ' param' : ''
-      this.header.append(el('div', { class: `th${group}${arrow ? ' sorted' : ''}`, attrs: { 'data-col': c, title: `sort by ${c}`, role: 'columnheader' }, on: { click: () => this.sortBy(c) } }, label(c).replace(/^(metrics|params)\./, ''), arrow))
+      const sort = this.state.sortCol === c ? (this.state.sortDir === 'asc' ? 'ascending' : 'descending') : 'none'
+      this.header.append(
+        el(
+          'div',
+          {
+            class: `th${group}${arrow ? ' sorted' : ''}`,
+            attrs: { 'data-col': c, title: `sort by ${c}`, role: 'columnheader', tabindex: 0, 'aria-sort': sort },
+            on: { click: () => this.sortBy(c), keydown: (e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), this.sortBy(c)) },
+          },
+          label(c).replace(/^(metrics|params)\./, ''),
+          arrow,
+        ),
+      )
     }
   }
 

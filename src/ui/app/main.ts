@@ -60,7 +60,7 @@ async function route() {
       if (arg) document.getElementById(`artifact-${decodeURIComponent(arg)}`)?.scrollIntoView()
     } else {
       show(table.root)
-      table.refresh()
+      table.redraw()
     }
   } catch (e) {
     show(errorBox(e))

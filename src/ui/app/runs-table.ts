@@ -201,6 +201,12 @@ export class RunsTable {
     })
   }
 
+  /** Draw the rows again once the table is back in the page (its size may have changed). */
+  redraw() {
+    this.renderedRange = ''
+    this.drawRows()
+  }
+
   /** Put in the DOM only the rows in view (plus a few either side). */
   private drawRows() {
     const top = Math.max(0, this.scroller.scrollTop - this.header.offsetHeight)

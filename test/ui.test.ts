@@ -8,6 +8,8 @@ import { once } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { TestRepo, cleanupTmp, errorCode, ROOT } from './helpers.js'
+import { encodeRecord, type RunRecord } from '../src/core/runs/record.js'
+import { newRunId } from '../src/core/runs/ref.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -224,6 +226,26 @@ describe('xp ui', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'ui-registry.png'), fullPage: true })
   })
 
+  it('the run page lists deps and outs with their oids', async () => {
+    // a run recorded with data (written directly, as `xp run` does with deps and outs in xp.yaml)
+    const id = newRunId(new Date())
+    const rec: RunRecord = {
+      xp: 1, id, name: 'e-data', status: 'succeeded', exit_code: 0, command: 'node train.js', started: new Date().toISOString(), ended: new Date().toISOString(), duration_s: 1,
+      baseline: repo.git('rev-parse', 'HEAD').trim(), branch: 'main', params: {}, metrics: {}, series: [],
+      deps: { 'data/train': { oid: `${'a'.repeat(32)}.dir`, size: 1234, files: 3 } }, outs: { 'models/model.bin': { oid: 'b'.repeat(32), size: 99 } }, env: {},
+    }
+    const commit = repo.git('commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', encodeRecord(rec)).trim()
+    repo.git('update-ref', `refs/xp/runs/${id}`, commit)
+    await page.goto(`${url}#/run/e-data`)
+    await page.waitForSelector('.run-view table.data')
+    const data = await page.$$eval('table.data tbody tr', (trs) => trs.map((t) => [...t.querySelectorAll('td')].map((td) => td.textContent)))
+    expect(data).toEqual([
+      ['data/train', `${'a'.repeat(32)}.dir`, '1234', '3'],
+      ['models/model.bin', 'b'.repeat(32), '99', ''],
+    ])
+    expect(await page.textContent('.files')).toContain('no files changed')
+  })
+
   it('refuses a port in use with a clear error', async () => {
     const port = new URL(url).port
     const r = repo.xp(['ui', '--port', port])
@@ -235,12 +257,13 @@ describe('xp ui', () => {
 describe('xp plots', () => {
   it('writes one self-contained HTML report of the latest runs', () => {
     const r = repo.json(['plots', '-o', 'report.html'])
-    expect(r.runs).toHaveLength(4)
+    expect(r.runs).toHaveLength(5)
     const html = repo.read('report.html')
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?\s*(https?:)?\/\//i)
     expect(html).not.toMatch(/<script|<link|@import|url\(/i)
-    expect([...html.matchAll(/<polyline[^>]*data-run="a-small"[^>]*data-points="(\d+)"/g)].map((m) => m[1])).toEqual(['7', '7'])
-    expect(html).toContain('tag=&lt;script&gt;window.__xss=2&lt;/script&gt;')
+    expect([...html.matchAll(/<polyline[^>]*data-run="b-large"[^>]*data-points="(\d+)"/g)].map((m) => m[1])).toEqual(['12', '12'])
+    expect(html).toContain('&lt;script&gt;window.__xss=2&lt;/script&gt;')
+    expect(html).not.toContain('<script>window')
   })
 
   it('takes named runs, and fails clearly on an unknown one or none at all', () => {

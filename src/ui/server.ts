@@ -169,8 +169,12 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
   }
 
   async function runFor(spec: string): Promise<ListedRun> {
-    const { runs } = await cache.list()
-    const run = findRun(runs, spec)
+    let run = findRun((await cache.list()).runs, spec)
+    if (!run) {
+      // it may have landed since the version was last looked at
+      cache.invalidate()
+      run = findRun((await cache.list()).runs, spec)
+    }
     if (!run) throw new Http(404, `no run matches ${JSON.stringify(spec)}`, 'XP_RUN_NOT_FOUND')
     return run
   }

@@ -270,6 +270,8 @@ describe('xp plots', () => {
     const r = repo.json(['plots', 'a-small', 'b-large', '-o', 'two.html'])
     expect(r.runs).toHaveLength(2)
     expect(repo.read('two.html')).not.toContain('c-fail')
+    expect(repo.json(['plots', '-n', '2', '-o', 'latest.html']).runs).toHaveLength(2)
+    expect(errorCode(repo.xp(['plots', '-n', '0']))).toBe('XP_BAD_LIMIT')
     const bad = repo.xp(['plots', 'no-such-run'])
     expect(errorCode(bad)).toBe('XP_RUN_NOT_FOUND')
     expect(bad.code).toBe(1)

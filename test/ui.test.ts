@@ -38,6 +38,7 @@ let url: string
 let browser: Browser
 let page: Page
 const commits: Record<string, string> = {}
+const requested: string[] = []
 
 function xpRun(name: string, sets: string[], fail = false) {
   const res = repo.xp(['run', '--json', '-n', name, ...sets.flatMap((s) => ['-S', s]), '--', 'node', 'train.js', ...(fail ? ['fail'] : [])])
@@ -89,6 +90,7 @@ beforeAll(async () => {
   ;({ child: server, url } = await startUi(repo))
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  page.on('request', (r) => requested.push(r.url()))
   await page.goto(url)
   await page.waitForSelector('.tbody .tr')
 })
@@ -192,6 +194,9 @@ describe('xp ui', () => {
     const missing = await rawGet(url, '/api/runs/no-such-run')
     expect([missing.status, JSON.parse(missing.body).error.code]).toEqual([404, 'XP_RUN_NOT_FOUND'])
     expect((await rawGet(url, '/api/runs', { host: 'evil.example:80' })).status).toBe(421)
+    // the page itself asked for nothing outside the server (no CDN, fonts, images)
+    expect(requested.length).toBeGreaterThan(5)
+    expect(requested.filter((u) => !u.startsWith(url) && !u.startsWith('data:'))).toEqual([])
   })
 
   it('accepts a note only with the page token and from its own origin', async () => {

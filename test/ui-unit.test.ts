@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest'
 import { parseSeries, mergeSeries, thin } from '../src/ui/series.js'
 import { h, toHtml, escapeHtml } from '../src/ui/html.js'
-import { sortRows, changedKeys, columnKeys, type RunRow } from '../src/ui/table.js'
+import { sortRows, keyRow, changedKeys, columnKeys, type RunRow } from '../src/ui/table.js'
 import { lineChart, ticks } from '../src/ui/chart.js'
 import { reportTree } from '../src/ui/report.js'
 
@@ -74,6 +74,8 @@ describe('table', () => {
     expect(sortRows(runs, 'metrics.acc', 'desc').map((r) => r.name)).toEqual(['c', 'a', 'b'])
     expect(sortRows(runs, 'metrics.acc', 'asc').map((r) => r.name)).toEqual(['a', 'c', 'b'])
     expect(sortRows(runs, 'name', 'desc').map((r) => r.name)).toEqual(['c', 'b', 'a'])
+    // the same order when the known keys come from one key row
+    expect(sortRows(runs, 'params.model', 'asc', [keyRow(runs)]).map((r) => r.name)).toEqual(['c', 'a', 'b'])
   })
   it('finds the keys that differ', () => {
     expect([...changedKeys(runs, 'params')].sort()).toEqual(['lr', 'model'])

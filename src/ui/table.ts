@@ -23,9 +23,19 @@ export function cellValue(r: RunRow, col: string): unknown {
   return keyValue(r as ListedRun, col)
 }
 
-/** Sort as `xp show --sort-by` does (missing values last). */
-export function sortRows<T extends RunRow>(rows: T[], col: string, dir: 'asc' | 'desc'): T[] {
-  return sortRuns(rows as unknown as ListedRun[], { sortBy: col, order: dir }) as unknown as T[]
+/**
+ * One row holding every params and metrics key of the runs: handed to sortRows as the
+ * runs whose keys are known, so a sort does not look through every run's keys again.
+ */
+export function keyRow(runs: RunRow[]): RunRow {
+  const row = { params: {}, metrics: {} } as RunRow
+  for (const g of ['params', 'metrics'] as const) for (const k of columnKeys(runs, g)) row[g][k] = 0
+  return row
+}
+
+/** Sort as `xp show --sort-by` does (missing values last); `known` holds the keys a sort may name. */
+export function sortRows<T extends RunRow>(rows: T[], col: string, dir: 'asc' | 'desc', known: RunRow[] = rows): T[] {
+  return sortRuns(rows as unknown as ListedRun[], { sortBy: col, order: dir }, known as unknown as ListedRun[]) as unknown as T[]
 }
 
 /** Keys of a group whose values are not all equal across the runs. */

@@ -5,7 +5,7 @@
  * show/hide failed runs, and a selection to compare.
  */
 import { el, clear } from './dom.js'
-import { columnKeys, cellValue, sortRows, formatCell, type RunRow } from '../table.js'
+import { columnKeys, cellValue, sortRows, keyRow, formatCell, type RunRow } from '../table.js'
 import { compileFilter } from '../../core/compare/filter.js'
 import { formatCreated, formatDuration } from '../../core/compare/format.js'
 import type { ListedRun } from '../../core/runs/list.js'
@@ -52,6 +52,7 @@ export class RunsTable {
   private runs: RunRow[] = []
   private view: RunRow[] = []
   private allColumns: string[] = []
+  private known: RunRow[] = []
   private columns: string[] = []
   private scroller!: HTMLElement
   private body!: HTMLElement
@@ -107,6 +108,7 @@ export class RunsTable {
     const metrics = columnKeys(runs, 'metrics').map((k) => `metrics.${k}`)
     const params = columnKeys(runs, 'params').map((k) => `params.${k}`)
     this.allColumns = [...FIXED, ...metrics, ...params]
+    this.known = [keyRow(runs)]
     // With very many keys, start with the first few; the chooser shows the rest.
     if (!localStorage.getItem(COLUMNS_KEY) && this.allColumns.length > DEFAULT_MAX_COLUMNS) for (const c of this.allColumns.slice(DEFAULT_MAX_COLUMNS)) this.state.hidden.add(c)
     this.refresh()
@@ -131,7 +133,7 @@ export class RunsTable {
       this.filterError.textContent = (e as Error).message
     }
     let rows = this.runs.filter((r) => (this.state.showFailed || r.status === 'succeeded') && safe(pred, r))
-    rows = sortRows(rows, this.state.sortCol, this.state.sortDir)
+    rows = sortRows(rows, this.state.sortCol, this.state.sortDir, this.known)
     this.view = rows
     this.columns = this.allColumns.filter((c) => !this.state.hidden.has(c))
     this.template = ['select', ...this.columns].map((c) => `${WIDTH[c] ?? DEFAULT_WIDTH}px`).join(' ')

@@ -7,6 +7,7 @@
  */
 import http from 'node:http'
 import fs from 'node:fs'
+import path from 'node:path'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { Repo } from '../core/repo.js'
@@ -91,11 +92,11 @@ class RunsCache {
   }
 }
 
-function page(token: string): string {
+function page(token: string, project: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="xp-token" content="${escapeHtml(token)}"><link rel="icon" href="data:,">
-<title>xp</title><link rel="stylesheet" href="/assets/app.css"></head>
+<title>xp: ${escapeHtml(project)}</title><link rel="stylesheet" href="/assets/app.css"></head>
 <body><div id="app"></div><script type="module" src="/assets/app.js"></script></body></html>
 `
 }
@@ -149,7 +150,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     assets.set(`/assets/${name}`, { type, body: fs.readFileSync(file) })
   }
   const token = randomBytes(24).toString('hex')
-  const html = page(token)
+  const html = page(token, path.basename(repo.root))
   const cache = new RunsCache(repo)
   const loopbackOnly = LOOPBACK.has(host)
   // One `git cat-file --batch` for every file read (series, logs), made again if it dies.

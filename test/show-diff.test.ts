@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import fs from 'node:fs'
 import { TestRepo, errorCode, cleanupTmp } from './helpers.js'
 
 afterAll(cleanupTmp)
@@ -48,8 +49,8 @@ describe('xp show', () => {
 
   it('prints a table: name, created, status, duration, metrics, params, numbers to 5 digits', () => {
     const out = lines(runXp('show').stdout)
-    expect(out[0].split(/\s+/)).toEqual(['name', 'created', 'status', 'duration', 'acc', 'loss', 'epochs', 'lr', 'model'])
-    expect(out[1]).toMatch(/^third\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+succeeded\s+[\d.]+s\s+0\.85\s+0\.10617\s+3\s+0\.05\s+svm$/)
+    expect(out[0].split(/\s+/)).toEqual(['name', 'created', 'status', 'duration', 'acc', 'epochs', 'loss', 'lr', 'model'])
+    expect(out[1]).toMatch(/^third\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+succeeded\s+[\d.]+s\s+0\.85\s+3\s+0\.10617\s+0\.05\s+svm$/)
     expect(out).toHaveLength(4)
     expect(runXp('ls').stdout).toBe(runXp('show').stdout)
   })
@@ -63,6 +64,9 @@ describe('xp show', () => {
     expect(names('--asc')).toEqual(['first', 'second', 'third'])
     expect(names('-n', '1')).toEqual(['third'])
     expect(names('--sort-by', 'acc', '-n', '2')).toEqual(['second', 'third'])
+    const bad = repo.xp(['show', '-n', 'many'])
+    expect(bad.code).toBe(2)
+    expect(errorCode(bad)).toBe('XP_USAGE')
   })
 
   it('refuses an unknown sort key with exit 2, naming close keys', () => {
@@ -79,6 +83,8 @@ describe('xp show', () => {
     expect(names("not name ~= '^(first|third)$'")).toEqual(['second'])
     expect(names('metrics.nope > 1')).toEqual([])
     expect(names(`created >= "2000-01-01"`)).toEqual(['third', 'second', 'first'])
+    // given twice, both must hold
+    expect(repo.json(['show', '--filter', 'metrics.acc > 0.8', '--filter', 'params.model == "rf"']).map((r: any) => r.name)).toEqual(['second'])
   })
 
   it('reports a filter syntax error with exit 2, its column and a caret', () => {
@@ -117,11 +123,11 @@ describe('xp show', () => {
     repo.git('notes', '--ref=refs/notes/xp', 'add', '-m', 'good, "really" | keep', `refs/xp/runs/${ids.second}`)
     const csv = runXp('show', '--csv').stdout
     const rows = csv.split('\r\n')
-    expect(rows[0]).toBe('id,name,created,status,duration_s,metrics.acc,metrics.loss,metrics.epochs,params.lr,params.model,notes')
-    expect(rows[2]).toMatch(new RegExp(`^${ids.second},second,\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z,succeeded,[\\d.]+,0.89,0.02123456789,3,0.01,rf,"good, ""really"" \\| keep"$`))
+    expect(rows[0]).toBe('id,name,created,status,duration_s,metrics.acc,metrics.epochs,metrics.loss,params.lr,params.model,notes')
+    expect(rows[2]).toMatch(new RegExp(`^${ids.second},second,\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z,succeeded,[\\d.]+,0.89,3,0.02123456789,0.01,rf,"good, ""really"" \\| keep"$`))
     expect(rows[3]).toMatch(/,rf,$/)
     const md = lines(runXp('show', '--md').stdout)
-    expect(md[0]).toBe('| name | created | status | duration | acc | loss | epochs | lr | model | notes |')
+    expect(md[0]).toBe('| name | created | status | duration | acc | epochs | loss | lr | model | notes |')
     expect(md[1]).toMatch(/^\|( ---:? \|)+$/)
     expect(md[3]).toContain('| good, "really" \\| keep |')
   })
@@ -216,5 +222,28 @@ describe('show and diff in edge cases', () => {
     expect(repo.json(['show', '--baseline', doomed.slice(0, 12)]).map((r: any) => r.name)).toEqual(['orphan'])
     expect(errorCode(repo.xp(['show', '--baseline', 'no-such-branch']))).toBe('XP_BAD_REVISION')
     expect(repo.json(['diff']).a.name).toBe('third')
+  })
+})
+
+describe('the record index', () => {
+  it('is a cache only: torn, foreign or missing lines, deleted runs and a lost file change nothing', () => {
+    const expected = runXp('show', '--json').stdout
+    const file = repo.path('.git', 'xp', 'runs-v1.idx')
+    const text = fs.readFileSync(file, 'utf8')
+    expect(text.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(3)
+    // a torn last line and garbage: ignored, the runs read from git again
+    const [firstLine] = text.split('\n')
+    fs.writeFileSync(file, 'garbage\tline\n' + text.split('\n').slice(1).join('\n') + firstLine.slice(0, 60))
+    expect(runXp('show', '--json').stdout).toBe(expected)
+    fs.rmSync(file)
+    expect(runXp('show', '--json').stdout).toBe(expected)
+    expect(fs.existsSync(file)).toBe(true)
+    // a ref under refs/xp/runs/ without a record is skipped; a deleted run is gone although indexed
+    const fake = '01m8zzzzzzzzzzzzzzzz'
+    repo.git('update-ref', `refs/xp/runs/${fake}`, 'HEAD')
+    expect(runXp('show', '--json').stdout).toBe(expected)
+    repo.git('update-ref', '-d', `refs/xp/runs/${fake}`)
+    repo.git('update-ref', '-d', `refs/xp/runs/${ids.first}`)
+    expect(repo.json(['show']).map((r: any) => r.name)).not.toContain('first')
   })
 })

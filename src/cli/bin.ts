@@ -1,5 +1,11 @@
 import fs from 'node:fs'
 
+// `xp show --json | head`: a reader that goes away is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0)
+  throw e
+})
+
 // `xp --help` is the one call that needs nothing but text: the build saves what yargs
 // prints (scripts/build.mjs), and this prints it without loading yargs (~0.1 s saved).
 const args = process.argv.slice(2)

@@ -21,8 +21,8 @@ export function showText(t: ShowTable): string {
     row.map((cell, i) => {
       const key = t.columns[i].key
       if (key === 'status') return statusColour(cell)
-      if (key === 'notes') return oneLine(cell, 40)
-      return cell
+      // long strings (paths, commands) would push every other column off the screen
+      return oneLine(cell, 40)
     }),
   )
   return renderTable(header, rows, { rightAlign: t.columns.map((c) => c.numeric) })
@@ -62,29 +62,31 @@ export function showMarkdown(t: ShowTable): string {
   )
 }
 
-/** A copy with keys sorted at every depth (arrays keep their order). */
-function sorted(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v
-  if (Array.isArray(v)) return v.map(sorted)
-  const out: Record<string, unknown> = {}
-  for (const k of Object.keys(v).sort()) out[k] = sorted((v as Record<string, unknown>)[k])
-  return out
-}
-
 /**
- * Write runs as one JSON array with sorted keys, one run per line (10,000 runs are 7 MB:
- * indenting them would double the bytes and the time), a slice at a time.
+ * Runs as one JSON array, one run per line (10,000 runs are 7 MB: indenting them would
+ * double the bytes and the time), written a slice at a time while runs are still listed.
+ *
+ * @example
+ * const w = jsonArrayWriter(); w.add('{"a":1}'); w.end()
  */
-export function writeJsonRuns(runs: ListedRun[], out: { write: (s: string) => unknown } = process.stdout): void {
-  if (!runs.length) {
-    out.write('[]\n')
-    return
+export function jsonArrayWriter(out: { write: (s: string) => unknown } = process.stdout) {
+  let buf: string[] = []
+  let started = false
+  const flush = (last: boolean) => {
+    if (!started && !buf.length) {
+      if (last) out.write('[]\n')
+      return
+    }
+    out.write((started ? ',\n' : '[\n') + buf.join(',\n') + (last ? '\n]\n' : ''))
+    started = true
+    buf = []
   }
-  const CHUNK = 1000
-  for (let i = 0; i < runs.length; i += CHUNK) {
-    const parts: string[] = []
-    for (let j = i; j < Math.min(i + CHUNK, runs.length); j++) parts.push(JSON.stringify(sorted(runs[j])))
-    out.write((i === 0 ? '[\n' : ',\n') + parts.join(',\n') + (i + CHUNK >= runs.length ? '\n]\n' : ''))
+  return {
+    add(json: string) {
+      buf.push(json)
+      if (buf.length >= 512) flush(false)
+    },
+    end: () => flush(true),
   }
 }
 

@@ -1,9 +1,10 @@
 import type { Argv } from 'yargs'
 import { cliRepo } from '../context.js'
-import { showRuns } from '../../core/compare/query.js'
+import { eachShownJson, showRuns } from '../../core/compare/query.js'
+import { usageError } from '../../core/errors.js'
 import { buildTable } from '../../core/compare/table.js'
 import { info } from '../output.js'
-import { showCsv, showMarkdown, showText, writeJsonRuns } from '../render-compare.js'
+import { jsonArrayWriter, showCsv, showMarkdown, showText } from '../render-compare.js'
 
 export const builder = (y: Argv) =>
   y
@@ -26,10 +27,10 @@ export const builder = (y: Argv) =>
 
 interface ShowArgs {
   runs?: string[]
-  'sort-by'?: string
+  'sort-by'?: string | string[]
   asc?: boolean
   desc?: boolean
-  filter?: string
+  filter?: string | string[]
   limit?: number
   'only-changed'?: boolean
   baseline?: string
@@ -40,16 +41,22 @@ interface ShowArgs {
 
 export async function handler(argv: ShowArgs) {
   const repo = await cliRepo()
-  const { runs, total } = await showRuns(repo, {
+  if (argv.limit !== undefined && !(Number.isInteger(argv.limit) && argv.limit >= 0)) throw usageError('XP_USAGE', `-n takes a whole number of runs, not ${JSON.stringify(String(argv.limit))}`)
+  const query = {
     runs: argv.runs?.map(String),
     baseline: argv.baseline,
     filter: argv.filter,
-    sortBy: argv['sort-by'],
-    order: argv.asc ? 'asc' : argv.desc ? 'desc' : undefined,
+    sortBy: Array.isArray(argv['sort-by']) ? argv['sort-by'].at(-1) : argv['sort-by'],
+    order: argv.asc ? ('asc' as const) : argv.desc ? ('desc' as const) : undefined,
     limit: argv.limit,
-  })
-  if (argv.json) return writeJsonRuns(runs)
-  if (!runs.length) return info(total ? `no run matches (${total} run${total === 1 ? '' : 's'} in all)` : 'no runs yet: record one with `xp run -- COMMAND`')
+  }
+  if (argv.json) {
+    const out = jsonArrayWriter()
+    await eachShownJson(repo, query, out.add)
+    return out.end()
+  }
+  const { runs, total } = await showRuns(repo, query)
+  if (!runs.length) return info(total ? `no run matches (${total} run${total === 1 ? '' : 's'} listed)` : 'no runs yet: record one with `xp run -- COMMAND`')
   const table = buildTable(runs, { onlyChanged: argv['only-changed'] })
   process.stdout.write(argv.csv ? showCsv(table) : argv.md ? showMarkdown(table) : showText(table))
 }

@@ -3,10 +3,9 @@
  * pick, narrow, filter and order them, and compare two. The deciding is done by the
  * pure modules beside this one (filter, table, diff).
  */
-import type { Repo } from '../repo.js'
 import { XpError, EXIT } from '../errors.js'
 import { git } from '../git.js'
-import { listRuns, type ListedRun } from '../runs/list.js'
+import { canonicalJson, eachRunEntry, entryJson, entryRun, listRuns, type ListRepo, type ListedRun } from '../runs/list.js'
 import { resolveRun } from '../runs/resolve.js'
 import { compileFilter } from './filter.js'
 import { sortRuns, type SortOrder } from './table.js'
@@ -17,7 +16,8 @@ export interface ShowQuery {
   runs?: string[]
   /** only runs whose baseline is this revision's commit */
   baseline?: string
-  filter?: string
+  /** one expression, or several that must all hold (`--filter` given more than once) */
+  filter?: string | string[]
   sortBy?: string
   order?: SortOrder
   limit?: number
@@ -25,42 +25,90 @@ export interface ShowQuery {
 
 export interface ShowResult {
   runs: ListedRun[]
-  /** how many runs the repository has, before any narrowing */
+  /** how many runs were looked at: all of them, unless -n stopped the listing early */
   total: number
 }
 
-async function revCommit(repo: Pick<Repo, 'root' | 'ctx'>, rev: string, runs: ListedRun[]): Promise<string> {
+/**
+ * Which baselines `--baseline REV` means: the commit REV names, or, when no ref reaches it
+ * any more (its branch was deleted), the runs' baselines that start with REV as hex.
+ */
+async function baselineMatcher(repo: ListRepo, rev: string): Promise<(baseline: string | null) => boolean> {
   const res = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-  if (res.code === 0) return res.stdout.trim()
-  // a baseline that is gone from every branch can still be named by a full or short sha
+  if (res.code === 0) {
+    const sha = res.stdout.trim()
+    return (b) => b === sha
+  }
   if (/^[0-9a-f]{4,40}$/i.test(rev)) {
     const lower = rev.toLowerCase()
-    const hit = runs.find((r) => r.baseline?.startsWith(lower))
-    if (hit?.baseline) return hit.baseline
+    return (b) => b !== null && b.startsWith(lower)
   }
   throw new XpError('XP_BAD_REVISION', `not a commit: ${JSON.stringify(rev)}`, { hint: 'give a branch, tag or commit id', data: { rev } })
 }
 
+/** One run to show: parsed or as canonical JSON text, each only when asked for. */
+interface Shown {
+  run: () => ListedRun
+  json: () => string
+}
+
 /**
- * The runs `xp show` lists, in the order to show them. The filter is compiled before any
- * git call, so a syntax error costs nothing.
+ * Hand the runs `xp show` lists to `onShown`, in the order to show them. In the default
+ * order (newest first) nothing is sorted, a record is parsed only when a filter or
+ * `--baseline` needs it, and `-n` stops early; picking runs by name or sorting lists them
+ * all first. The filter is compiled before any git call, so a syntax error costs nothing.
+ */
+async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => void): Promise<{ total: number }> {
+  const filters = (q.filter === undefined ? [] : Array.isArray(q.filter) ? q.filter : [q.filter]).map((f) => compileFilter(String(f)))
+  const keep = filters.length ? (r: ListedRun) => filters.every((f) => f(r)) : null
+  const onBaseline = q.baseline !== undefined ? await baselineMatcher(repo, q.baseline) : null
+  const wanted = (r: ListedRun) => (!onBaseline || onBaseline(r.baseline)) && (!keep || keep(r))
+  const limit = q.limit !== undefined && q.limit >= 0 ? q.limit : Infinity
+  let total = 0
+  if (!q.runs?.length && !q.sortBy && q.order !== 'asc') {
+    if (limit === 0) return { total }
+    let shown = 0
+    await eachRunEntry(repo, (e) => {
+      total++
+      let parsed: ListedRun | undefined
+      const run = () => (parsed ??= entryRun(e))
+      if ((keep || onBaseline) && !wanted(run())) return true
+      onShown({ run, json: () => entryJson(e) })
+      return ++shown < limit
+    })
+    return { total }
+  }
+  const all = await listRuns(repo)
+  total = all.length
+  let runs = q.runs?.length ? [...new Set(q.runs.map((spec) => resolveRun(all, spec)))] : all
+  runs = runs.filter(wanted)
+  // picked runs keep the order they were named in unless an order is asked for
+  const ordered = q.runs?.length && !q.sortBy && !q.order ? runs.slice(0, limit) : sortRuns(runs, q, all)
+  for (const r of ordered) onShown({ run: () => r, json: () => canonicalJson(r) })
+  return { total }
+}
+
+/**
+ * The runs `xp show` lists, as canonical JSON text (keys sorted), to `onJson` one by one:
+ * 10,000 runs go out without being parsed or built into one document.
+ *
+ * @example
+ * await eachShownJson(repo, { limit: 5 }, (text) => out.write(text))
+ */
+export async function eachShownJson(repo: ListRepo, q: ShowQuery, onJson: (json: string) => void): Promise<void> {
+  await eachShown(repo, q, (s) => onJson(s.json()))
+}
+
+/**
+ * The runs `xp show` lists, in the order to show them, and how many runs were looked at.
  *
  * @example
  * const { runs } = await showRuns(repo, { filter: 'metrics.acc > 0.9', sortBy: 'acc', limit: 3 })
  */
-export async function showRuns(repo: Pick<Repo, 'root' | 'ctx'>, q: ShowQuery = {}): Promise<ShowResult> {
-  const keep = q.filter !== undefined ? compileFilter(q.filter) : null
-  const all = await listRuns(repo)
-  let runs = all
-  if (q.runs?.length) runs = [...new Set(q.runs.map((spec) => resolveRun(all, spec)))]
-  if (q.baseline !== undefined) {
-    const sha = await revCommit(repo, q.baseline, all)
-    runs = runs.filter((r) => r.baseline === sha)
-  }
-  if (keep) runs = runs.filter(keep)
-  // picked runs keep the order they were named in unless an order is asked for
-  const ordered = q.runs?.length && !q.sortBy && !q.order ? (q.limit !== undefined ? runs.slice(0, q.limit) : runs) : sortRuns(runs, q, all)
-  return { runs: ordered, total: all.length }
+export async function showRuns(repo: ListRepo, q: ShowQuery = {}): Promise<ShowResult> {
+  const runs: ListedRun[] = []
+  const { total } = await eachShown(repo, q, (s) => void runs.push(s.run()))
+  return { runs, total }
 }
 
 export interface DiffQuery {
@@ -89,7 +137,7 @@ function notEnough(message: string): XpError {
  * const d = await diffQuery(repo, { a: 'brisk-otter', b: 'calm-heron' })
  * d.metrics.acc.diff
  */
-export async function diffQuery(repo: Pick<Repo, 'root' | 'ctx'>, q: DiffQuery = {}): Promise<DiffResult> {
+export async function diffQuery(repo: ListRepo, q: DiffQuery = {}): Promise<DiffResult> {
   const runs = await listRuns(repo)
   let a: ListedRun
   let b: ListedRun

@@ -148,7 +148,7 @@ function accessor(key: string): (r: ListedRun) => unknown {
 
 /**
  * The columns and cells for these runs: fields, then every metric, then every param
- * (in the order first met), then notes if any run has some. `onlyChanged` drops metric and param columns whose value is
+ * (each group sorted by key, so nested keys sit together), then notes if any run has some. `onlyChanged` drops metric and param columns whose value is
  * the same in every run shown.
  *
  * @example
@@ -163,8 +163,8 @@ export function buildTable(runs: ListedRun[], opts: { onlyChanged?: boolean } = 
     for (const k in r.params) paramKeys.add(k)
   }
   let dataColumns: Column[] = [
-    ...[...metricKeys].map((k): Column => ({ key: `metrics.${k}`, label: paramKeys.has(k) ? `metrics.${k}` : k, kind: 'metric', numeric: true })),
-    ...[...paramKeys].map((k): Column => ({ key: `params.${k}`, label: metricKeys.has(k) ? `params.${k}` : k, kind: 'param', numeric: true })),
+    ...[...metricKeys].sort().map((k): Column => ({ key: `metrics.${k}`, label: paramKeys.has(k) ? `metrics.${k}` : k, kind: 'metric', numeric: true })),
+    ...[...paramKeys].sort().map((k): Column => ({ key: `params.${k}`, label: metricKeys.has(k) ? `params.${k}` : k, kind: 'param', numeric: true })),
   ]
   const read = new Map(dataColumns.map((c) => [c.key, accessor(c.key)]))
   if (opts.onlyChanged && runs.length)

@@ -1,7 +1,7 @@
 /**
- * List runs straight from the refs: one `git for-each-ref` with the commit messages
- * (DESIGN 2.2: never a walk), plus the notes when `refs/notes/xp` exists. Runs stay
- * listed whatever happened to their baseline.
+ * List runs straight from the refs: one `git for-each-ref` (DESIGN 2.2: never a walk),
+ * the records from the local record index or the commit messages, plus the notes when
+ * `refs/notes/xp` exists. Runs stay listed whatever happened to their baseline.
  */
 import type { Repo } from '../repo.js'
 import { spawn } from 'node:child_process'
@@ -10,11 +10,48 @@ import { git, gitEnv, CatFileBatch } from '../git.js'
 import { XpError } from '../errors.js'
 import { decodeRecord, type RunRecord } from './record.js'
 import { RUNS_PREFIX, NOTES_REF, RunRef } from './ref.js'
+import { loadIndex, saveIndex } from './record-index.js'
 
 export interface ListedRun extends RunRecord {
   commit: string
   ref: string
   notes?: string
+}
+
+/** What listing needs of a repo; with `commonDir` the record index is used and kept. */
+export type ListRepo = Pick<Repo, 'root' | 'ctx'> & Partial<Pick<Repo, 'commonDir'>>
+
+/** A listed run before parsing: its record as canonical JSON text (keys sorted, with commit and ref). */
+export interface RunEntry {
+  commit: string
+  ref: string
+  json: string
+  notes?: string
+}
+
+/** The run an entry holds. */
+export function entryRun(e: RunEntry): ListedRun {
+  const r = JSON.parse(e.json) as ListedRun
+  if (e.notes !== undefined) r.notes = e.notes
+  return r
+}
+
+/** The entry's run as canonical JSON, notes included: no parsing unless it has notes. */
+export function entryJson(e: RunEntry): string {
+  return e.notes === undefined ? e.json : canonicalJson(entryRun(e))
+}
+
+/** JSON with the keys of every object sorted (arrays keep their order). */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(sortedCopy(v))
+}
+
+function sortedCopy(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v
+  if (Array.isArray(v)) return v.map(sortedCopy)
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v).sort()) out[k] = sortedCopy((v as Record<string, unknown>)[k])
+  return out
 }
 
 /**
@@ -23,38 +60,90 @@ export interface ListedRun extends RunRecord {
  * @example
  * const runs = await listRuns(repo, { notes: true })
  */
-export async function listRuns(repo: Pick<Repo, 'root' | 'ctx'>, opts: { notes?: boolean } = {}): Promise<ListedRun[]> {
-  // git sorts newest first (ids sort by time), and records are decoded while git is still
-  // writing: on two cores the decoding hides behind git's own work. The notes list is
-  // read at the same time.
-  const notesList = opts.notes !== false ? listNotes(repo) : Promise.resolve(null)
+export async function listRuns(repo: ListRepo, opts: { notes?: boolean } = {}): Promise<ListedRun[]> {
   const runs: ListedRun[] = []
-  await streamGit(['for-each-ref', '--sort=-refname', '--format=%(objectname) %(refname)%00%(contents)%00', RUNS_PREFIX], repo, (head, message) => {
-    const nl = head.charCodeAt(0) === 10 ? 1 : 0
-    const sp = head.indexOf(' ', nl)
-    const commit = head.slice(nl, sp)
-    const ref = head.slice(sp + 1)
-    if (!RunRef.parse(ref)) return
-    const rec = decodeRecord(message) as ListedRun | null
-    if (!rec) return
-    rec.commit = commit
-    rec.ref = ref
-    runs.push(rec)
-  })
-  const byCommit = await notesList
-  if (byCommit?.size && runs.length) await readNotes(repo, runs, byCommit)
+  await eachRunEntry(repo, (e) => void runs.push(entryRun(e)), opts)
   return runs
 }
 
-/** Run git and hand each `head\0message\0` pair to `onPair` as the output arrives. */
-function streamGit(args: string[], repo: Pick<Repo, 'root' | 'ctx'>, onPair: (head: string, message: string) => void): Promise<void> {
+/**
+ * Hand every run to `onEntry`, newest first (git sorts by ref name, and ids sort by
+ * time); returning false stops. One `git for-each-ref` lists the refs; records come from
+ * the record index, and only those not in it are read from git (then added to it).
+ * Notes are read alongside (one `git notes list`, one batch read of the note blobs).
+ *
+ * @example
+ * await eachRunEntry(repo, (e) => { out.write(entryJson(e)); return --left > 0 })
+ */
+export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boolean | void, opts: { notes?: boolean } = {}): Promise<void> {
+  // one for-each-ref lists the runs and tells whether there are notes to read at all
+  const refs = await git(['for-each-ref', '--sort=-refname', '--format=%(objectname) %(refname)', RUNS_PREFIX, NOTES_REF], { cwd: repo.root, env: repo.ctx.env })
+  const keys: string[] = []
+  let hasNotes = false
+  for (const k of refs.stdout.split('\n')) {
+    if (!k) continue
+    const ref = k.slice(k.indexOf(' ') + 1)
+    if (ref === NOTES_REF) hasNotes = true
+    else if (RunRef.parse(ref)) keys.push(k)
+  }
+  const notes = hasNotes && opts.notes !== false ? await readAllNotes(repo) : null
+  const index = repo.commonDir ? loadIndex(repo.commonDir) : null
+  const known = index?.entries ?? new Map<string, string>()
+  const missing = keys.filter((k) => !known.has(k))
+  const added: Array<[string, string]> = []
+  if (missing.length) {
+    for (const [k, v] of await readRecords(repo, missing)) {
+      known.set(k, v)
+      added.push([k, v])
+    }
+  }
+  if (index) saveIndex(index, added, new Set(keys))
+  for (const key of keys) {
+    const json = known.get(key)
+    if (json === undefined || json === 'null') continue
+    const sp = key.indexOf(' ')
+    const commit = key.slice(0, sp)
+    const e: RunEntry = { commit, ref: key.slice(sp + 1), json }
+    const note = notes?.get(commit)
+    if (note !== undefined) e.notes = note
+    if (onEntry(e) === false) return
+  }
+}
+
+/**
+ * Decode the records of these `<commit> <ref>` keys from their commit messages: by
+ * exact ref names when there are a few, else everything under refs/xp/runs/ in one go.
+ */
+async function readRecords(repo: ListRepo, keys: string[]): Promise<Map<string, string>> {
+  const wanted = new Set(keys)
+  const out = new Map<string, string>()
+  const patterns = keys.length <= 100 ? keys.map((k) => k.slice(k.indexOf(' ') + 1)) : [RUNS_PREFIX]
+  await streamGit(['for-each-ref', '--format=%(objectname) %(refname)%00%(contents)%00', ...patterns], repo, (head, message) => {
+    const key = head.charCodeAt(0) === 10 ? head.slice(1) : head
+    if (!wanted.has(key)) return true
+    const sp = key.indexOf(' ')
+    const rec = decodeRecord(message) as ListedRun | null
+    if (rec) {
+      rec.commit = key.slice(0, sp)
+      rec.ref = key.slice(sp + 1)
+    }
+    out.set(key, rec ? canonicalJson(rec) : 'null')
+    return true
+  })
+  return out
+}
+
+/** Run git and hand each `head\0message\0` pair to `onPair` as the output arrives; false stops git. */
+function streamGit(args: string[], repo: ListRepo, onPair: (head: string, message: string) => boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, { cwd: repo.root, env: gitEnv(repo.ctx.env), stdio: ['ignore', 'pipe', 'pipe'] })
     const decoder = new StringDecoder('utf8')
     let pending = ''
     let head: string | null = null
+    let stopped = false
     const err: Buffer[] = []
     child.stdout.on('data', (chunk: Buffer) => {
+      if (stopped) return
       const text = pending + decoder.write(chunk)
       let pos = 0
       for (let z = text.indexOf('\0', pos); z >= 0; z = text.indexOf('\0', pos)) {
@@ -62,8 +151,14 @@ function streamGit(args: string[], repo: Pick<Repo, 'root' | 'ctx'>, onPair: (he
         pos = z + 1
         if (head === null) head = part
         else {
-          onPair(head, part)
+          const more = onPair(head, part)
           head = null
+          if (!more) {
+            stopped = true
+            child.stdout.destroy()
+            child.kill()
+            return
+          }
         }
       }
       pending = text.slice(pos)
@@ -71,7 +166,7 @@ function streamGit(args: string[], repo: Pick<Repo, 'root' | 'ctx'>, onPair: (he
     child.stderr.on('data', (d: Buffer) => err.push(d))
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new XpError('XP_GIT_MISSING', 'git is not installed or not on PATH', { hint: 'install git (apt-get install git)' }) : e))
     child.on('close', (code) => {
-      if (code === 0) return resolve()
+      if (code === 0 || stopped) return resolve()
       const msg = Buffer.concat(err).toString('utf8').trim().split('\n').pop() || `exit ${code}`
       reject(new XpError('XP_GIT_FAILED', `git ${args[0]} failed: ${msg}`, { data: { args } }))
     })
@@ -92,20 +187,28 @@ async function listNotes(repo: Pick<Repo, 'root' | 'ctx'>): Promise<Map<string, 
 
 /** Fill `notes` from refs/notes/xp (one `git notes list` plus one batch read). */
 export async function attachNotes(repo: Pick<Repo, 'root' | 'ctx'>, runs: ListedRun[]): Promise<void> {
-  const byCommit = await listNotes(repo)
-  if (byCommit) await readNotes(repo, runs, byCommit)
+  const notes = await readAllNotes(repo)
+  if (!notes) return
+  for (const r of runs) {
+    const n = notes.get(r.commit)
+    if (n !== undefined) r.notes = n
+  }
 }
 
-async function readNotes(repo: Pick<Repo, 'root' | 'ctx'>, runs: ListedRun[], byCommit: Map<string, string>): Promise<void> {
-  const wanted = runs.filter((r) => byCommit.has(r.commit))
-  if (!wanted.length) return
+/** The text of every note on refs/notes/xp by annotated commit; null when there are none. */
+async function readAllNotes(repo: Pick<Repo, 'root' | 'ctx'>): Promise<Map<string, string> | null> {
+  const byCommit = await listNotes(repo)
+  if (!byCommit?.size) return null
   const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
   try {
-    const objs = await Promise.all(wanted.map((r) => batch.read(byCommit.get(r.commit)!)))
-    wanted.forEach((r, i) => {
+    const entries = [...byCommit]
+    const objs = await Promise.all(entries.map(([, blob]) => batch.read(blob)))
+    const out = new Map<string, string>()
+    entries.forEach(([commit], i) => {
       const o = objs[i]
-      if (o) r.notes = o.content.toString('utf8').trim()
+      if (o) out.set(commit, o.content.toString('utf8').trim())
     })
+    return out
   } finally {
     batch.close()
   }

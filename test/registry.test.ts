@@ -32,6 +32,14 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     tagAt(repo, 'churn#production#1', 20, c[0], '')
     tagAt(repo, 'churn@v1.1.0', 40, c[1])
     expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } })
+    const h = repo.json(['model', 'history', 'churn'])
+    expect(h.map((e: any) => [e.tag, e.event, e.timestamp])).toEqual([
+      ['churn@v1.1.0', 'registration', new Date((T0 + 40) * 1000).toISOString()],
+      ['churn#production#1', 'assignment', new Date((T0 + 20) * 1000).toISOString()],
+      ['churn@v1.0.0', 'registration', new Date((T0 + 10) * 1000).toISOString()],
+    ])
+    expect(h[1]).toMatchObject({ version: 'v1.0.0', stage: 'production', message: '', author: 'Test User', commit: c[0] })
+    expect(repo.json(['model', 'history', 'churn', '--asc'])[0].tag).toBe('churn@v1.0.0')
   })
 
   it('2: lightweight tags only: an empty registry', () => {
@@ -54,6 +62,8 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     tagAt(repo, 'm@v1.1.0', 30, c[1])
     tagAt(repo, 'm@v1.1.0!', 40, c[1])
     expect(repo.json(['model', 'ls'])).toEqual({ m: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true } })
+    repo.write('.xp/registry-show.json', '{not json') // the listing cache is only a cache
+    expect(repo.json(['model', 'ls']).m.version).toBe('v1.0.0')
     tagAt(repo, 'm@deprecated', 50, c[0])
     expect(repo.json(['model', 'ls'])).toEqual({})
     expect(repo.json(['model', 'ls', '--all']).m.active).toBe(false)
@@ -135,7 +145,9 @@ describe('writing the registry', () => {
     expect(repo.json(['model', 'which', 'churn#production']).version).toBe('v0.0.2')
     expect(errorCode(repo.xp(['model', 'unassign', 'churn', '--version', 'v0.0.1', '--stage', 'production']))).toBe('XP_NOT_IN_STAGE')
     const h = repo.json(['model', 'history', 'churn'])
-    expect(h.map((e: any) => e.tag)).toEqual(['churn#production!#5', 'churn#production#4', 'churn#production#3', 'churn@v0.0.2', 'churn#production#2', 'churn#staging#1', 'churn@v0.0.1'])
+    // newest first; commands in one second order by GTO's priority, so compare as a set and check the ends
+    expect(h.map((e: any) => e.tag).sort()).toEqual(['churn#production!#5', 'churn#production#2', 'churn#production#3', 'churn#production#4', 'churn#staging#1', 'churn@v0.0.1', 'churn@v0.0.2'])
+    expect(h[h.length - 1].tag).toBe('churn@v0.0.1')
     expect(h[0]).toMatchObject({ event: 'unassignment', stage: 'production', version: 'v0.0.1', author: 'Test User', author_email: 'test@example.com', commit: c[0] })
   })
 
@@ -212,5 +224,37 @@ describe('which and errors for what is not there', () => {
     }
     expect(errorCode(repo.xp(['model', 'history', 'nope']))).toBe('XP_ARTIFACT_NOT_FOUND')
     expect(errorCode(repo.xp(['model', 'get', 'nope@latest', '-o', 'out.bin']))).toBe('XP_ARTIFACT_NOT_FOUND')
+  })
+})
+
+describe('get: a version of the model from the cache', () => {
+  it("writes the artifact of a run's commit, by version or stage; fails clearly when it cannot", () => {
+    const repo = new TestRepo({
+      files: {
+        'train.sh': 'mkdir -p models && echo "weights $1" > models/model.bin\n',
+        'xp.yaml': 'outs: [models/model.bin]\nartifacts:\n  churn: {path: models/model.bin, type: model}\n',
+      },
+    })
+    for (const [name, w] of [['first', '1'], ['second', '2']]) expect(repo.xp(['run', '-n', name, '--', 'sh', 'train.sh', w]).code).toBe(0)
+    repo.json(['model', 'register', 'churn', 'first'])
+    repo.json(['model', 'assign', 'churn', 'second', '--stage', 'production'])
+    const w = repo.json(['model', 'which', 'churn@production'])
+    expect(w).toMatchObject({ version: 'v0.0.2', path: 'models/model.bin', run: { name: 'second' }, size: 10 })
+    expect(w.oid).toMatch(/^[0-9a-f]{32}$/)
+    expect(repo.json(['model', 'get', 'churn@production', '-o', 'prod.bin'])).toMatchObject({ version: 'v0.0.2', oid: w.oid, written: 1 })
+    expect(repo.read('prod.bin')).toBe('weights 2\n')
+    repo.json(['model', 'get', 'churn@v0.0.1', '-o', 'prod.bin']) // the old content is in the cache: replaced
+    expect(repo.read('prod.bin')).toBe('weights 1\n')
+    repo.write('prod.bin', 'my own edits\n')
+    expect(errorCode(repo.xp(['model', 'get', 'churn@latest', '-o', 'prod.bin']))).toBe('XP_CHECKOUT_CONFLICT')
+    expect(repo.read('prod.bin')).toBe('my own edits\n')
+    repo.json(['model', 'get', 'churn@latest', '-o', 'prod.bin', '--force'])
+    expect(repo.read('prod.bin')).toBe('weights 2\n')
+    // a commit with no pointer file, and a cache without the object
+    repo.git('commit', '-q', '--allow-empty', '-m', 'no model here')
+    repo.json(['model', 'register', 'churn'])
+    expect(errorCode(repo.xp(['model', 'get', 'churn@v0.0.3', '-o', 'x.bin']))).toBe('XP_ARTIFACT_NO_POINTER')
+    expect(errorCode(repo.xp(['model', 'get', 'churn@v0.0.2', '-o', 'x.bin'], { env: { XP_CACHE_DIR: repo.path('empty-cache') } }))).toBe('XP_CACHE_MISSING')
+    expect(repo.exists('x.bin')).toBe(false)
   })
 })

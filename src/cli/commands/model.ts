@@ -63,7 +63,7 @@ export const builder = (y: Argv) =>
           .options({ ...message, ...json }),
       act(async (repo, a) => {
         const r = await (await ops()).assign(repo, { name: a.name, ref: a.ref, version: a.version, stage: a.stage, message: a.message })
-        reportWrite(a, r, `${r.artifact} ${r.version} is now in ${r.stage}${r.tags.length > 1 ? ` (registered as ${r.version} first)` : ''}`)
+        reportWrite(a, r, r.tags.length > 1 ? `registered ${r.artifact} ${r.version} and assigned it to ${r.stage}` : `${r.artifact} ${r.version} is now in ${r.stage}`)
       }),
     )
     .command(
@@ -95,16 +95,14 @@ export const builder = (y: Argv) =>
       "every artifact's latest version and what each stage holds",
       (c) => c.option('all', { alias: 'a', type: 'boolean', describe: 'include deprecated artifacts' }).options(json),
       act(async (repo, a) => {
-        const { loadRegistry } = await import('../../core/registry/read.js')
-        const { gtoShow } = await import('../../core/registry/fold.js')
-        const { state } = await loadRegistry(repo)
-        for (const w of [...state.warnings, ...state.problems]) warn(w)
-        const show = gtoShow(state, { deprecated: a.all })
+        const { showRegistry } = await import('../../core/registry/show.js')
+        const { show, stages, warnings, problems } = await showRegistry(repo, { deprecated: a.all })
+        for (const w of [...warnings, ...problems]) warn(w)
         if (a.json) return printJson(show)
         const names = Object.keys(show)
         if (!names.length) return info('no models registered; register one with `xp model register NAME [RUN]`')
-        const rows = names.map((n) => [show[n].active ? n : `${n} ${dim('(deprecated)')}`, show[n].version ?? '-', ...state.stages.map((s) => shortVersion(show[n].stage[s]))])
-        process.stdout.write(renderTable(['name', 'latest', ...state.stages.map((s) => `#${s}`)], rows))
+        const rows = names.map((n) => [show[n].active ? n : `${n} ${dim('(deprecated)')}`, show[n].version ?? '-', ...stages.map((s) => shortVersion(show[n].stage[s]))])
+        process.stdout.write(renderTable(['name', 'latest', ...stages.map((s) => `#${s}`)], rows))
       }),
     )
     .command(
@@ -140,10 +138,15 @@ export const builder = (y: Argv) =>
     .command(
       'get <spec>',
       "write a model version's artifact to PATH (fetching it from the data remote if needed)",
-      (c) => c.positional('spec', { type: 'string' }).option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'where to write it' }).options(json),
+      (c) =>
+        c
+          .positional('spec', { type: 'string', describe: 'NAME@vX.Y.Z, NAME@latest or NAME@STAGE' })
+          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'where to write it' })
+          .option('force', { alias: 'f', type: 'boolean', describe: 'overwrite PATH even if its content is not in the cache' })
+          .options(json),
       act(async (repo, a) => {
         const { getModel } = await import('../../core/registry/get.js')
-        const r = await getModel(repo, { spec: a.spec, output: a.output })
+        const r = await getModel(repo, { spec: a.spec, output: a.output, force: a.force })
         if (a.json) return printJson(r)
         info(`wrote ${r.artifact} ${r.version} to ${r.output}`)
       }),

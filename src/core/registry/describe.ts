@@ -8,6 +8,7 @@ import type { Repo } from '../repo.js'
 import { CatFileBatch } from '../git.js'
 import { parseStructured } from '../params.js'
 import { listRuns } from '../runs/list.js'
+import { decodePointer, pointerFileFor } from '../cache/pointer.js'
 import { loadRegistry } from './read.js'
 import { findArtifact, parseModelSpec, resolveSpec } from './query.js'
 import { validateArtifactName } from './tag.js'
@@ -42,7 +43,7 @@ export interface ModelVersionInfo extends ArtifactData {
  */
 export async function whichModel(repo: Pick<Repo, 'root' | 'ctx'>, spec: string): Promise<ModelVersionInfo> {
   const parsed = parseModelSpec(spec)
-  const { state } = await loadRegistry(repo)
+  const { state } = await loadRegistry(repo, { details: true })
   for (const p of state.problems) repo.ctx.warn(p)
   const { artifact, version, stage } = resolveSpec(state, parsed)
   const [runs, data] = await Promise.all([listRuns(repo, { notes: false }), artifactData(repo, version.commit, artifact.name)])
@@ -79,19 +80,13 @@ export async function artifactData(repo: Pick<Repo, 'root' | 'ctx'>, commit: str
     const rel = parsed?.artifacts?.[name]?.path
     if (typeof rel !== 'string') return { path: null, oid: null, size: null }
     const file = path.posix.join(dir, rel)
-    const pointer = await batch.read(`${commit}:${file}.xp`)
-    const fields = pointer && pointer.type === 'blob' ? parsePointerFields(pointer.content.toString('utf8')) : null
-    return { path: file, oid: fields?.oid ?? null, size: fields?.size ?? null, ...(fields?.files !== undefined ? { files: fields.files } : {}) }
+    const pointer = await batch.read(`${commit}:${pointerFileFor(file)}`)
+    if (!pointer || pointer.type !== 'blob') return { path: file, oid: null, size: null }
+    const p = decodePointer(pointer.content.toString('utf8'), `${commit.slice(0, 7)}:${pointerFileFor(file)}`)
+    return { path: file, oid: p.oid, size: p.size, ...(p.files !== undefined ? { files: p.files } : {}) }
   } finally {
     batch.close()
   }
-}
-
-/** The fields of a pointer file (DESIGN 2.3) that a registry look-up needs. */
-function parsePointerFields(text: string): { oid: string; size: number | null; files?: number } | null {
-  const v = parseStructured(text, 'pointer.xp') as Record<string, unknown> | null
-  if (!v || typeof v.oid !== 'string') return null
-  return { oid: v.oid, size: typeof v.size === 'number' ? v.size : null, ...(typeof v.files === 'number' ? { files: v.files } : {}) }
 }
 
 export interface HistoryEntry {
@@ -116,7 +111,7 @@ const EVENT_NAMES = { register: 'registration', deregister: 'deregistration', as
  * await modelHistory(repo, 'churn') // [{ event: 'assignment', stage: 'production', version: 'v1.0.0', … }, …]
  */
 export async function modelHistory(repo: Pick<Repo, 'root' | 'ctx'>, name: string, opts: { ascending?: boolean } = {}): Promise<HistoryEntry[]> {
-  const { state } = await loadRegistry(repo)
+  const { state } = await loadRegistry(repo, { details: true })
   for (const p of state.problems) repo.ctx.warn(p)
   const a = findArtifact(state, validateArtifactName(name))
   const out = a.events.map((e) => ({

@@ -6,7 +6,7 @@
  * (deregister over register, unassign over assign) and registration beats deprecation,
  * which is GTO's priority order: deprecate < register < deregister < assign < unassign.
  */
-import { parseRegistryTag, isCreationTag, type TagKind } from './tag.js'
+import { parseRegistryTag, isCreationTag, type ParsedTag, type TagKind } from './tag.js'
 import { parseSemVer, compareSemVer, compareVersionText } from './semver.js'
 
 /** One annotated tag as read from git. */
@@ -99,31 +99,55 @@ const short = (commit: string) => commit.slice(0, 7)
  */
 export function foldRegistry(tags: TagEvent[]): RegistryState {
   const warnings: string[] = []
-  const problems: string[] = []
-  const byArtifact = new Map<string, RegistryEvent[]>()
+  const events: RegistryEvent[] = []
   for (const t of tags) {
     const p = parseRegistryTag(t.tag)
-    if (!p) {
-      if (isCreationTag(t.tag)) warnings.push(`ignoring tag "${t.tag}": GTO's creation tags (NAME@created) are not supported; an artifact exists once it has a version or a stage`)
-      continue
-    }
-    const ev: RegistryEvent = { ...t, artifact: p.artifact, kind: p.kind }
-    if (p.version !== undefined) ev.version = p.version
-    if (p.stage !== undefined) ev.stage = p.stage
-    if (p.counter !== undefined) ev.counter = p.counter
-    let list = byArtifact.get(p.artifact)
-    if (!list) byArtifact.set(p.artifact, (list = []))
-    list.push(ev)
+    if (p) events.push(toRegistryEvent(t, p))
+    else if (isCreationTag(t.tag)) warnings.push(creationWarning(t.tag))
+  }
+  const state = foldEvents(events)
+  state.warnings.unshift(...warnings)
+  return state
+}
+
+export const creationWarning = (tag: string) =>
+  `ignoring tag "${tag}": GTO's creation tags (NAME@created) are not supported; an artifact exists once it has a version or a stage`
+
+/** A tag event with its parsed name; every field set, so that all events share one shape (fast to fold). */
+export function toRegistryEvent(t: TagEvent, p: ParsedTag): RegistryEvent {
+  return {
+    tag: t.tag,
+    time: t.time,
+    commit: t.commit,
+    tagger: t.tagger,
+    email: t.email,
+    message: t.message,
+    artifact: p.artifact,
+    kind: p.kind,
+    version: p.version,
+    stage: p.stage,
+    counter: p.counter,
+  }
+}
+
+/** Fold parsed events (from {@link toRegistryEvent}) into state. */
+export function foldEvents(events: RegistryEvent[]): RegistryState {
+  const problems: string[] = []
+  const byArtifact = new Map<string, RegistryEvent[]>()
+  for (const e of events) {
+    const list = byArtifact.get(e.artifact)
+    if (list) list.push(e)
+    else byArtifact.set(e.artifact, [e])
   }
   const artifacts = new Map<string, ArtifactState>()
   const used = new Set<string>()
-  for (const [name, events] of byArtifact) {
-    events.sort(compareEvents)
-    const a = foldArtifact(name, events, problems)
-    for (const [stage, holders] of Object.entries(a.stages)) if (holders.length) used.add(stage)
+  for (const [name, list] of byArtifact) {
+    list.sort(compareEvents)
+    const a = foldArtifact(name, list, problems)
+    for (const stage in a.stages) used.add(stage)
     artifacts.set(name, a)
   }
-  return { artifacts, stages: [...used].sort(), warnings, problems }
+  return { artifacts, stages: [...used].sort(), warnings: [], problems }
 }
 
 interface VersionAcc extends VersionState {
@@ -140,7 +164,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     if (e.kind !== 'register' && e.kind !== 'deregister') continue
     let v = versions.get(e.version!)
     if (!v) {
-      v = { version: e.version!, commit: e.commit, registered: true, active: false, created: e.time, stages: [] }
+      v = { version: e.version!, commit: e.commit, registered: true, active: false, created: e.time, tag: e.tag, author: e.tagger, authorEmail: e.email, stages: [], lastDirect: e.kind }
       versions.set(v.version, v)
       const list = byCommit.get(e.commit) ?? []
       list.push(v)
@@ -150,7 +174,12 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
       continue
     }
     v.lastDirect = e.kind
-    if (e.kind === 'register') Object.assign(v, { created: e.time, tag: e.tag, author: e.tagger, authorEmail: e.email })
+    if (e.kind === 'register') {
+      v.created = e.time
+      v.tag = e.tag
+      v.author = e.tagger
+      v.authorEmail = e.email
+    }
   }
   for (const v of versions.values()) v.active = v.lastDirect === 'register'
   for (const [commit, list] of byCommit) {
@@ -160,11 +189,12 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   }
 
   // The version a stage tag at `commit` refers to.
-  const versionAt = (commit: string): VersionAcc | null => {
+  const versionAt = (commit: string, time: number): VersionAcc | null => {
     const list = byCommit.get(commit)
     if (!list) {
       let v = versions.get(commit)
-      if (!v) versions.set(commit, (v = { version: commit, commit, registered: false, active: true, created: Infinity, stages: [] }))
+      // events come oldest first, so the first stage event is its creation
+      if (!v) versions.set(commit, (v = { version: commit, commit, registered: false, active: true, created: time, tag: undefined, author: undefined, authorEmail: undefined, stages: [], lastDirect: undefined }))
       return v
     }
     if (list.length === 1) return list[0]
@@ -180,15 +210,16 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   for (const e of events) {
     lastEvent = e
     if (e.kind !== 'assign' && e.kind !== 'unassign') continue
-    const v = versionAt(e.commit)
+    const v = versionAt(e.commit, e.time)
     if (!v) continue
     e.version = v.version
-    if (!v.registered) v.created = Math.min(v.created, e.time)
     const key = `${v.version}\0${e.stage}`
-    const s = vstage.get(key) ?? { v, stage: e.stage!, last: e }
-    s.last = e
-    if (e.kind === 'assign') s.assigned = e
-    vstage.set(key, s)
+    const s = vstage.get(key)
+    if (!s) vstage.set(key, { v, stage: e.stage!, last: e, assigned: e.kind === 'assign' ? e : undefined })
+    else {
+      s.last = e
+      if (e.kind === 'assign') s.assigned = e
+    }
   }
   const stageEvents: Record<string, Array<{ holder: StageHolder; event: RegistryEvent }>> = {}
   for (const s of vstage.values()) {
@@ -200,9 +231,14 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   const stages: Record<string, StageHolder[]> = {}
   for (const stage of Object.keys(stageEvents).sort()) stages[stage] = stageEvents[stage].sort((x, y) => compareEvents(y.event, x.event)).map((x) => x.holder)
 
-  const all: VersionState[] = [...versions.values()].map(({ lastDirect: _, ...v }) => ({ ...v, stages: v.stages.sort() }))
-  all.sort((x, y) => compareVersionText(y.version, x.version))
-  const latest = all.find((v) => v.registered && v.active && parseSemVer(v.version)) ?? null
+  // Sort highest first, parsing each version once; commit-hash versions go last.
+  const keyed = [...versions.values()].map((v) => ({ v, sv: parseSemVer(v.version) }))
+  keyed.sort((x, y) => (x.sv && y.sv ? compareSemVer(y.sv, x.sv) : x.sv ? -1 : y.sv ? 1 : compareVersionText(y.v.version, x.v.version)))
+  const all: VersionState[] = keyed.map(({ v }) => {
+    v.stages.sort()
+    return v
+  })
+  const latest = keyed.find(({ v, sv }) => sv && v.registered && v.active)?.v ?? null
   return {
     name,
     active: lastEvent !== undefined && lastEvent.kind !== 'deprecate',

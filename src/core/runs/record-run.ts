@@ -208,7 +208,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
 
   // The snapshot: what the command left, with large files and data kept out of git.
   const large = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
-  const after = await dataAfterRun(repo, config, large)
+  const after = await dataAfterRun(repo, config, large, before)
   record.outs = after.outs
   const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))
   for (const l of leftOut) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)

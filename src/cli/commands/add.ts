@@ -1,0 +1,21 @@
+import type { Argv } from 'yargs'
+import { cliRepo } from '../context.js'
+import { addPaths } from '../../core/cache/add.js'
+import { printJson, info } from '../output.js'
+import { formatBytes } from '../format-bytes.js'
+
+export const builder = (y: Argv) =>
+  y
+    .positional('paths', { type: 'string', array: true, describe: 'files or folders to track' })
+    .option('json', { type: 'boolean', describe: 'print what was added as JSON' })
+    .example('xp add data/train', 'cache a folder, write data/train.xp, ignore data/train in git')
+
+export async function handler(argv: { paths: string[]; json?: boolean }) {
+  const repo = await cliRepo()
+  const added = await addPaths(repo, { paths: argv.paths.map(String) })
+  if (argv.json) return printJson(added)
+  for (const a of added) {
+    const what = a.files === undefined ? formatBytes(a.size) : `${a.files} files, ${formatBytes(a.size)}`
+    info(`added ${a.path} (${what}) as ${a.oid}; commit ${a.pointer} with git`)
+  }
+}

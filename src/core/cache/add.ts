@@ -1,0 +1,132 @@
+/**
+ * `xp add PATH...`: hash files and directories into the cache, write `PATH.xp` beside each
+ * and ignore PATH in git. Unchanged files are found by the stat cache and never read; a
+ * changed directory rehashes only its changed files.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Repo } from '../repo.js'
+import { ensureXpDir } from '../repo.js'
+import { git } from '../git.js'
+import { XpError, EXIT } from '../errors.js'
+import { isInside } from '../fsutil.js'
+import { cleanTemp } from './objects.js'
+import { StatCache } from './state.js'
+import { hashPath } from './workspace.js'
+import { pointerFileFor, writePointer, resolveDataPath, POINTER_SUFFIX } from './pointer.js'
+
+export interface AddedPath {
+  path: string
+  pointer: string
+  oid: string
+  size: number
+  files?: number
+}
+
+/**
+ * Turn a user's path (relative to cwd) into a repo-relative `/`-separated data path,
+ * refusing anything outside the repository or inside `.git`/`.xp`. `x.xp` names `x`.
+ */
+export function dataPathArg(repo: Pick<Repo, 'root' | 'ctx'>, arg: string): string {
+  const abs = path.resolve(repo.ctx.cwd, arg)
+  if (!isInside(repo.root, abs) || abs === repo.root)
+    throw new XpError('XP_UNSAFE_PATH', `${arg} is outside the repository (or is its root)`, { hint: 'xp tracks data inside the repository', exitCode: EXIT.usage })
+  let rel = path.relative(repo.root, abs).split(path.sep).join('/')
+  if (rel.endsWith(POINTER_SUFFIX) && fs.existsSync(abs.slice(0, -POINTER_SUFFIX.length))) rel = rel.slice(0, -POINTER_SUFFIX.length)
+  const top = rel.split('/')[0]
+  if (top === '.git' || top === '.xp') throw new XpError('XP_UNSAFE_PATH', `${arg} is inside ${top}/, which is not data`, { exitCode: EXIT.usage })
+  return rel
+}
+
+/**
+ * Add `/name` to the .gitignore beside a data path, unless it is there. Concurrent adds
+ * take turns through a lock file so that neither duplicates nor loses a line.
+ */
+export function ignoreInGit(root: string, rel: string): void {
+  const dir = path.posix.dirname(rel)
+  const file = path.join(root, dir === '.' ? '' : dir, '.gitignore')
+  const line = '/' + path.posix.basename(rel)
+  withLock(file + '.xp-lock', () => {
+    let text = ''
+    try {
+      text = fs.readFileSync(file, 'utf8')
+    } catch {
+      // none yet
+    }
+    if (text.split(/\r?\n/).includes(line)) return
+    fs.appendFileSync(file, (text && !text.endsWith('\n') ? '\n' : '') + line + '\n')
+  })
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/** Hold an exclusive lock file around `fn`; a lock older than 10 s is taken over (its owner died). */
+function withLock(lock: string, fn: () => void) {
+  for (let i = 0; ; i++) {
+    try {
+      fs.closeSync(fs.openSync(lock, 'wx'))
+      break
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 10_000) fs.rmSync(lock, { force: true })
+      } catch {
+        // released meanwhile
+      }
+      if (i > 2000) throw new XpError('XP_LOCKED', `${lock} is held by another process`, { hint: 'remove it if no xp command is running' })
+      Atomics.wait(sleeper, 0, 0, 5)
+    }
+  }
+  try {
+    fn()
+  } finally {
+    fs.rmSync(lock, { force: true })
+  }
+}
+
+/**
+ * Add paths to the cache and write their pointer files.
+ *
+ * @example
+ * const [r] = await addPaths(repo, { paths: ['data/train'] }) // r.oid ends with .dir
+ */
+export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<AddedPath[]> {
+  if (!opts.paths.length) throw new XpError('XP_USAGE', 'name at least one path to add', { exitCode: EXIT.usage })
+  ensureXpDir(repo)
+  cleanTemp(repo.cacheDir)
+  const rels = [...new Set(opts.paths.map((p) => dataPathArg(repo, p)))]
+  // Refuse first, write nothing: symlinked folders out of the repo, files git tracks.
+  for (const rel of rels) resolveDataPath(repo.root, pointerFileFor(rel), path.posix.basename(rel))
+  const tracked = await git(['ls-files', '-z', '--', ...rels.map((r) => `:(literal)${r}`)], { cwd: repo.root, env: repo.ctx.env })
+  const inGit = tracked.stdout.split('\0').filter(Boolean)
+  if (inGit.length)
+    throw new XpError('XP_TRACKED_BY_GIT', `${inGit[0]} is tracked by git${inGit.length > 1 ? ` (and ${inGit.length - 1} more)` : ''}`, {
+      hint: `stop tracking it first: git rm -r --cached ${inGit[0]}`,
+      data: { paths: inGit },
+    })
+  const state = StatCache.load(repo.xpDir)
+  const out: AddedPath[] = []
+  let done = 0
+  let bytes = 0
+  try {
+    for (const rel of rels) {
+      const h = await hashPath(
+        {
+          root: repo.root,
+          cacheDir: repo.cacheDir,
+          state,
+          store: true,
+          onFile: (n) => repo.ctx.onProgress?.({ phase: 'adding', done: ++done, bytes: (bytes += n) }),
+        },
+        rel,
+      )
+      const pointer = pointerFileFor(rel)
+      writePointer(repo.root, pointer, { path: path.posix.basename(rel), oid: h.oid, size: h.size, files: h.files })
+      ignoreInGit(repo.root, rel)
+      out.push({ path: rel, pointer, oid: h.oid, size: h.size, files: h.files })
+    }
+  } finally {
+    state.save()
+  }
+  return out
+}

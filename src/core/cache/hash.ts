@@ -1,0 +1,101 @@
+/**
+ * Content addresses: XXH3-128 of a file's bytes as 32 lowercase hex characters, the same
+ * string `xxhsum -H2` prints (DESIGN 2.3). Files are read with `readSync` into one reused
+ * buffer: 6-8 GB/s here where streams reach 0.8 GB/s (DESIGN 5), and memory stays bounded
+ * whatever the file's size.
+ */
+import fs from 'node:fs'
+import { createXXHash128, type IHasher } from 'hash-wasm'
+import { XpError } from '../errors.js'
+
+export const HASH_HEX_LENGTH = 32
+/** files up to this size are read whole (one read, then the same bytes are written) */
+export const SMALL_FILE = 1024 * 1024
+const CHUNK = 1024 * 1024
+
+let hasherPromise: Promise<IHasher> | undefined
+let chunk: Buffer | undefined
+
+/** One hasher per process: creating a wasm instance costs more than hashing a small file. */
+export function hasher(): Promise<IHasher> {
+  return (hasherPromise ??= createXXHash128())
+}
+
+/**
+ * Hash bytes held in memory (manifests, small files).
+ *
+ * @example
+ * hashBytes(await hasher(), Buffer.from('hello world\n')) // 'eefac9d8...' like `xxhsum -H2`
+ */
+export function hashBytes(h: IHasher, bytes: Uint8Array): string {
+  h.init()
+  h.update(bytes)
+  return h.digest('hex')
+}
+
+export interface FileHash {
+  hash: string
+  size: number
+  /** the file's bytes, kept when it was small enough to read whole */
+  bytes?: Buffer
+}
+
+/**
+ * Hash a file by reading it into a reused buffer. A file whose size or mtime changes while
+ * it is read, or that vanishes, fails with XP_FILE_CHANGED rather than giving a wrong hash.
+ *
+ * @example
+ * const { hash, size } = await hashFile('data/train.csv')
+ */
+export async function hashFile(file: string, opts: { keepSmall?: boolean } = {}): Promise<FileHash> {
+  const h = await hasher()
+  let fd: number
+  try {
+    fd = fs.openSync(file, 'r')
+  } catch (e) {
+    throw changed(file, e)
+  }
+  try {
+    const before = fs.fstatSync(fd)
+    if (!before.isFile()) throw new XpError('XP_NOT_A_FILE', `${file} is not a regular file`)
+    if (opts.keepSmall && before.size <= SMALL_FILE) {
+      const bytes = Buffer.allocUnsafe(before.size)
+      let got = 0
+      while (got < before.size) {
+        const n = fs.readSync(fd, bytes, got, before.size - got, got)
+        if (n === 0) break
+        got += n
+      }
+      checkSame(file, before, fs.fstatSync(fd), got)
+      return { hash: hashBytes(h, bytes), size: got, bytes }
+    }
+    chunk ??= Buffer.allocUnsafe(CHUNK)
+    h.init()
+    let pos = 0
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, CHUNK, pos)
+      if (n === 0) break
+      h.update(n === CHUNK ? chunk : chunk.subarray(0, n))
+      pos += n
+    }
+    checkSame(file, before, fs.fstatSync(fd), pos)
+    return { hash: h.digest('hex'), size: pos }
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+function checkSame(file: string, a: fs.Stats, b: fs.Stats, read: number) {
+  if (a.size !== b.size || a.mtimeMs !== b.mtimeMs || read !== b.size)
+    throw new XpError('XP_FILE_CHANGED', `${file} changed while it was being hashed`, { hint: 'wait until whatever writes it has finished, then run the command again' })
+}
+
+function changed(file: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === 'ENOENT') return new XpError('XP_FILE_CHANGED', `${file} vanished while it was being added`, { hint: 'run the command again once the data is in place' })
+  return e as Error
+}
+
+export function isHash(s: string): boolean {
+  return s.length === HASH_HEX_LENGTH && /^[0-9a-f]+$/.test(s)
+}

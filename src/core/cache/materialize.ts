@@ -1,0 +1,255 @@
+/**
+ * Write data from the cache into the working tree (checkout, apply, model get) by link
+ * type: `reflink,copy` by default, or `hardlink`, `symlink`, `copy` (a comma list is tried
+ * in order, like DVC). Files already right are left alone; a file whose content would be
+ * lost (not in the cache) is not overwritten or removed without `force`: the whole call
+ * fails with XP_CHECKOUT_CONFLICT before anything is written. Files the manifest no longer
+ * lists are removed.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Repo } from '../repo.js'
+import { readLocalConfig } from '../repo.js'
+import { XpError } from '../errors.js'
+import { isInside, tempNameFor } from '../fsutil.js'
+import { hashFile } from './hash.js'
+import { Oid, objectPath, oidFromPath } from './oid.js'
+import { hasObject, readObject } from './objects.js'
+import { decodeManifest, MODE_FILE, type ManifestEntry } from './manifest.js'
+import { StatCache } from './state.js'
+
+export const DEFAULT_LINK = 'reflink,copy'
+const LINK_TYPES = new Set(['reflink', 'copy', 'hardlink', 'symlink'])
+
+export interface MaterializeOptions {
+  /** link types to try in order, e.g. `hardlink,copy`; default from `.xp/config.local.yaml` `cache.type` */
+  link?: string
+  /** overwrite or remove files whose content is not in the cache */
+  force?: boolean
+  /** called with the oids absent from the cache before failing (a remote's pull) */
+  fetchMissing?: (oids: string[]) => Promise<void>
+  /** the stat cache to consult and update; loaded from repo.xpDir when omitted */
+  state?: StatCache
+  /** check (objects present, no conflicts) and write nothing */
+  dryRun?: boolean
+}
+
+export interface MaterializeResult {
+  written: number
+  removed: number
+  unchanged: number
+}
+
+export function linkTypes(spec: string): string[] {
+  const types = spec.split(',').map((s) => s.trim()).filter(Boolean)
+  for (const t of types) if (!LINK_TYPES.has(t)) throw new XpError('XP_BAD_CONFIG', `unknown link type "${t}"`, { hint: 'use reflink, hardlink, symlink or copy (a comma list is tried in order)' })
+  if (!types.length) throw new XpError('XP_BAD_CONFIG', 'no link type given')
+  return types
+}
+
+/** The link types configured for this machine (`cache.type` in `.xp/config.local.yaml`). */
+export function configuredLink(repo: Pick<Repo, 'xpDir'>): string {
+  return readLocalConfig(repo.xpDir).cache?.type ?? DEFAULT_LINK
+}
+
+/** Oids (manifest first, then files) that are not in the cache. */
+function absent(cacheDir: string, oids: Iterable<string>): string[] {
+  const out: string[] = []
+  for (const o of new Set(oids)) if (!hasObject(cacheDir, o)) out.push(o)
+  return out
+}
+
+async function ensurePresent(cacheDir: string, oids: string[], fetch?: MaterializeOptions['fetchMissing']) {
+  let miss = absent(cacheDir, oids)
+  if (miss.length && fetch) {
+    await fetch(miss)
+    miss = absent(cacheDir, miss)
+  }
+  if (miss.length)
+    throw new XpError('XP_CACHE_MISSING', `${miss.length} object${miss.length === 1 ? ' is' : 's are'} not in the cache (${miss[0]}${miss.length > 1 ? ', ...' : ''})`, {
+      hint: 'fetch them with `xp pull`, or re-add the data where it was made',
+      data: { oids: miss },
+    })
+}
+
+/** The entries to place, keyed by path relative to dest ('' for a single file). */
+export async function wantedEntries(cacheDir: string, entry: { oid: string; size: number }, fetch?: MaterializeOptions['fetchMissing']): Promise<ManifestEntry[]> {
+  const oid = Oid.parse(entry.oid)
+  if (!oid.isDir) return [{ path: '', oid: entry.oid, size: entry.size, mode: MODE_FILE }]
+  await ensurePresent(cacheDir, [entry.oid], fetch)
+  return decodeManifest(readObject(cacheDir, oid), `manifest ${entry.oid}`)
+}
+
+interface Existing {
+  rel: string
+  abs: string
+  st: fs.Stats
+}
+
+function listExisting(dest: string): Existing[] {
+  const out: Existing[] = []
+  let st: fs.Stats
+  try {
+    st = fs.lstatSync(dest)
+  } catch {
+    return out
+  }
+  if (!st.isDirectory()) return [{ rel: '', abs: dest, st }]
+  const walk = (dir: string, prefix: string) => {
+    for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+      const rel = prefix ? `${prefix}/${d.name}` : d.name
+      const full = path.join(dir, d.name)
+      if (d.isDirectory()) walk(full, rel)
+      else out.push({ rel, abs: full, st: fs.lstatSync(full) })
+    }
+  }
+  walk(dest, '')
+  return out
+}
+
+/**
+ * Materialize a file or directory from the cache at `dest` (absolute, or relative to the
+ * repo root). Throws XP_CACHE_MISSING (data: {oids}) when objects are absent and
+ * `fetchMissing` could not bring them, XP_CHECKOUT_CONFLICT (data: {paths}) when local
+ * changes would be lost without `force`.
+ *
+ * @example
+ * await materialize(repo, { oid: '9f2c...e1.dir', size: 123 }, 'data/train')
+ */
+export async function materialize(
+  repo: Pick<Repo, 'root' | 'cacheDir' | 'xpDir'>,
+  entry: { oid: string; size: number },
+  dest: string,
+  opts: MaterializeOptions = {},
+): Promise<MaterializeResult> {
+  const cacheDir = repo.cacheDir
+  const absDest = path.resolve(repo.root, dest)
+  const types = linkTypes(opts.link ?? configuredLink(repo))
+  const want = await wantedEntries(cacheDir, entry, opts.fetchMissing)
+  await ensurePresent(cacheDir, want.map((w) => w.oid), opts.fetchMissing)
+
+  const inRepo = isInside(repo.root, absDest)
+  const state = inRepo ? (opts.state ?? StatCache.load(repo.xpDir)) : null
+  const keyOf = (rel: string) => {
+    const r = path.relative(repo.root, absDest).split(path.sep).join('/')
+    return rel ? `${r}/${rel}` : r
+  }
+  const isDir = Oid.parse(entry.oid).isDir
+  const realCache = fs.existsSync(cacheDir) ? fs.realpathSync(cacheDir) : cacheDir
+  const currentOid = async (e: Existing): Promise<string | null> => {
+    if (e.st.isSymbolicLink()) {
+      try {
+        return oidFromPath(realCache, fs.realpathSync(e.abs))
+      } catch {
+        return null
+      }
+    }
+    if (!e.st.isFile()) return null
+    const known = state?.get(keyOf(e.rel), e.st)
+    if (known) return known
+    const { hash } = await hashFile(e.abs)
+    state?.set(keyOf(e.rel), e.st, hash)
+    return hash
+  }
+
+  const wantBy = new Map(want.map((w) => [w.path, w]))
+  const existing = listExisting(absDest)
+  const conflicts: string[] = []
+  const toRemove: Existing[] = []
+  const done = new Set<string>()
+  let unchanged = 0
+  for (const e of existing) {
+    const w = isDir === (e.rel !== '') ? wantBy.get(e.rel) : undefined
+    const cur = await currentOid(e)
+    if (w && cur === w.oid) {
+      done.add(w.path)
+      unchanged++
+      continue
+    }
+    if (!opts.force && !(cur && hasObject(cacheDir, cur))) conflicts.push(e.rel ? path.join(dest, e.rel) : dest)
+    toRemove.push(e)
+  }
+  if (conflicts.length)
+    throw new XpError('XP_CHECKOUT_CONFLICT', `${conflicts.length} file${conflicts.length === 1 ? ' has' : 's have'} changes that are not in the cache (${conflicts[0]}${conflicts.length > 1 ? ', ...' : ''})`, {
+      hint: 'save them with `xp add`, or pass --force to overwrite them',
+      data: { paths: conflicts },
+    })
+
+  if (opts.dryRun) {
+    state?.save()
+    return { written: want.length - done.size, removed: toRemove.filter((e) => !wantBy.has(e.rel)).length, unchanged }
+  }
+  for (const e of toRemove) fs.rmSync(e.abs, { force: true })
+  // a folder where a file goes (or the reverse) is cleared as a whole; its files were checked above
+  if (!isDir) {
+    try {
+      if (fs.lstatSync(absDest).isDirectory()) fs.rmSync(absDest, { recursive: true, force: true })
+    } catch {
+      // absent
+    }
+  } else {
+    try {
+      if (!fs.lstatSync(absDest).isDirectory()) fs.rmSync(absDest, { force: true })
+    } catch {
+      // absent
+    }
+    pruneEmptyDirs(absDest)
+  }
+
+  let written = 0
+  for (const w of want) {
+    if (done.has(w.path)) continue
+    const target = w.path ? path.join(absDest, w.path) : absDest
+    fs.mkdirSync(path.dirname(target), { recursive: true })
+    place(objectPath(cacheDir, w.oid), target, w.mode, types)
+    written++
+    if (state) state.set(keyOf(w.path), fs.statSync(target), w.oid)
+  }
+  if (isDir) fs.mkdirSync(absDest, { recursive: true })
+  state?.save()
+  return { written, removed: toRemove.filter((e) => !wantBy.has(e.rel)).length, unchanged }
+}
+
+/** Remove folders left empty under `dir` (not `dir` itself). */
+function pruneEmptyDirs(dir: string): boolean {
+  let ents: fs.Dirent[]
+  try {
+    ents = fs.readdirSync(dir, { withFileTypes: true })
+  } catch {
+    return false
+  }
+  let empty = true
+  for (const d of ents) {
+    if (d.isDirectory()) {
+      const sub = path.join(dir, d.name)
+      if (pruneEmptyDirs(sub)) fs.rmdirSync(sub)
+      else empty = false
+    } else empty = false
+  }
+  return empty
+}
+
+let reflinkWorks = true
+
+/** Put one object at `target` by the first link type that works, through a temporary name. */
+function place(obj: string, target: string, mode: number, types: string[]) {
+  let last: unknown
+  for (const t of types) {
+    if (t === 'reflink' && !reflinkWorks) continue
+    const tmp = tempNameFor(target)
+    try {
+      if (t === 'reflink' || t === 'copy') {
+        fs.copyFileSync(obj, tmp, t === 'reflink' ? fs.constants.COPYFILE_FICLONE_FORCE : 0)
+        fs.chmodSync(tmp, mode)
+      } else if (t === 'hardlink') fs.linkSync(obj, tmp)
+      else fs.symlinkSync(obj, tmp)
+      fs.renameSync(tmp, target)
+      return
+    } catch (e) {
+      fs.rmSync(tmp, { force: true })
+      if (t === 'reflink') reflinkWorks = false
+      last = e
+    }
+  }
+  throw new XpError('XP_LINK_FAILED', `could not place ${target} by ${types.join(',')}: ${(last as Error)?.message}`, { hint: 'add copy to cache.type in .xp/config.local.yaml' })
+}

@@ -1,0 +1,233 @@
+/**
+ * The object store: `.xp/cache/<2>/<30>[.dir]`, each object written under a temporary name
+ * in `<cache>/tmp/` and renamed into place, then read-only (0444) so that a hardlinked
+ * workspace file cannot corrupt it (DESIGN 1.3, 2.3). A process killed at any moment leaves
+ * only a temporary file, which `cleanTemp` removes on the next command.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { XpError } from '../errors.js'
+import { hasher, hashBytes, hashFile, SMALL_FILE } from './hash.js'
+import { Oid, objectPath, DIR_SUFFIX } from './oid.js'
+
+const TEMP_DIR = 'tmp'
+const STALE_MS = 24 * 3600 * 1000
+const madeDirs = new Set<string>()
+
+export interface PutResult {
+  oid: string
+  size: number
+  /** false when the object was in the cache already */
+  added: boolean
+}
+
+function mkdirOnce(dir: string) {
+  if (madeDirs.has(dir)) return
+  fs.mkdirSync(dir, { recursive: true })
+  madeDirs.add(dir)
+}
+
+/** A fresh temporary name in the cache, carrying our pid so others know when it is stale. */
+export function tempPath(cacheDir: string): string {
+  const dir = path.join(cacheDir, TEMP_DIR)
+  mkdirOnce(dir)
+  return path.join(dir, `${process.pid}-${randomBytes(6).toString('hex')}`)
+}
+
+export function hasObject(cacheDir: string, oid: Oid | string): boolean {
+  return fs.existsSync(objectPath(cacheDir, oid))
+}
+
+/** Rename a complete temporary file into place, read-only. Losing a race to a twin is fine: same bytes. */
+function commit(cacheDir: string, tmp: string, oid: string) {
+  const dest = objectPath(cacheDir, oid)
+  mkdirOnce(path.dirname(dest))
+  fs.renameSync(tmp, dest)
+}
+
+/**
+ * Store a file's bytes in the cache under their hash. Small files are read once and their
+ * bytes written from memory; large ones are copied by the kernel (a reflink where the file
+ * system can) while this thread hashes them, so the two overlap on two cores. With `move`
+ * the source itself is renamed into the cache (a download already on the same disk).
+ * `expect` makes a mismatching hash an XP_HASH_MISMATCH error, nothing stored.
+ *
+ * @example
+ * const { oid, size } = await putFile(repo.cacheDir, 'data/train.csv')
+ */
+export async function putFile(cacheDir: string, src: string, opts: { move?: boolean; expect?: string } = {}): Promise<PutResult> {
+  if (opts.move) {
+    const { hash, size } = await hashFile(src)
+    checkExpected(hash, opts.expect, src)
+    if (hasObject(cacheDir, hash)) {
+      fs.rmSync(src, { force: true })
+      return { oid: hash, size, added: false }
+    }
+    fs.chmodSync(src, 0o444)
+    commit(cacheDir, src, hash)
+    return { oid: hash, size, added: true }
+  }
+  let st: fs.Stats
+  try {
+    st = fs.statSync(src)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new XpError('XP_FILE_CHANGED', `${src} vanished while it was being added`)
+    throw e
+  }
+  if (st.size <= SMALL_FILE) {
+    const { hash, size, bytes } = await hashFile(src, { keepSmall: true })
+    checkExpected(hash, opts.expect, src)
+    if (hasObject(cacheDir, hash)) return { oid: hash, size, added: false }
+    writeObject(cacheDir, hash, bytes!)
+    return { oid: hash, size, added: true }
+  }
+  const tmp = tempPath(cacheDir)
+  try {
+    const copying = fs.promises.copyFile(src, tmp, fs.constants.COPYFILE_FICLONE)
+    let hashed: Awaited<ReturnType<typeof hashFile>>
+    try {
+      hashed = await hashFile(src)
+    } finally {
+      await copying.catch(() => {})
+    }
+    await copying
+    checkExpected(hashed.hash, opts.expect, src)
+    if (fs.statSync(tmp).size !== hashed.size) throw new XpError('XP_FILE_CHANGED', `${src} changed while it was being added`)
+    if (hasObject(cacheDir, hashed.hash)) {
+      fs.rmSync(tmp, { force: true })
+      return { oid: hashed.hash, size: hashed.size, added: false }
+    }
+    fs.chmodSync(tmp, 0o444)
+    commit(cacheDir, tmp, hashed.hash)
+    return { oid: hashed.hash, size: hashed.size, added: true }
+  } catch (e) {
+    fs.rmSync(tmp, { force: true })
+    throw e
+  }
+}
+
+function checkExpected(hash: string, expect: string | undefined, src: string) {
+  if (expect !== undefined && Oid.parse(expect).hash !== hash)
+    throw new XpError('XP_HASH_MISMATCH', `${src} hashes to ${hash}, expected ${expect}`, { hint: 'the copy is corrupt; fetch it again' })
+}
+
+function writeObject(cacheDir: string, oid: string, bytes: Uint8Array) {
+  const tmp = tempPath(cacheDir)
+  try {
+    fs.writeFileSync(tmp, bytes, { mode: 0o444 })
+    commit(cacheDir, tmp, oid)
+  } catch (e) {
+    fs.rmSync(tmp, { force: true })
+    throw e
+  }
+}
+
+/**
+ * Store bytes held in memory; `dir` names them a manifest (oid with `.dir`).
+ *
+ * @example
+ * const oid = await putBytes(cacheDir, encodeManifest(entries), { dir: true })
+ */
+export async function putBytes(cacheDir: string, bytes: Uint8Array, opts: { dir?: boolean } = {}): Promise<string> {
+  const oid = hashBytes(await hasher(), bytes) + (opts.dir ? DIR_SUFFIX : '')
+  if (!hasObject(cacheDir, oid)) writeObject(cacheDir, oid, bytes)
+  return oid
+}
+
+function missing(oid: string): XpError {
+  return new XpError('XP_CACHE_MISSING', `object ${oid} is not in the cache`, { hint: 'fetch it with `xp pull`, or re-add the data with `xp add`', data: { oids: [oid] } })
+}
+
+/** A read stream over an object; XP_CACHE_MISSING when absent. */
+export function openObject(cacheDir: string, oid: Oid | string): fs.ReadStream {
+  const file = objectPath(cacheDir, oid)
+  let fd: number
+  try {
+    fd = fs.openSync(file, 'r')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw missing(String(oid))
+    throw e
+  }
+  return fs.createReadStream(file, { fd, highWaterMark: 1024 * 1024 })
+}
+
+/** A small object's bytes (manifests); XP_CACHE_MISSING when absent. */
+export function readObject(cacheDir: string, oid: Oid | string): Buffer {
+  try {
+    return fs.readFileSync(objectPath(cacheDir, oid))
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw missing(String(oid))
+    throw e
+  }
+}
+
+export interface CachedObject {
+  oid: string
+  file: string
+  size: number
+}
+
+/** Every object in the cache (gc, fsck, push of everything). Temporary files are not objects. */
+export function* listObjects(cacheDir: string): Generator<CachedObject> {
+  let tops: string[]
+  try {
+    tops = fs.readdirSync(cacheDir)
+  } catch {
+    return
+  }
+  for (const top of tops.sort()) {
+    if (!/^[0-9a-f]{2}$/.test(top)) continue
+    const dir = path.join(cacheDir, top)
+    for (const name of fs.readdirSync(dir).sort()) {
+      const oid = top + name
+      if (!Oid.isValid(oid)) continue
+      const file = path.join(dir, name)
+      try {
+        yield { oid, file, size: fs.lstatSync(file).size }
+      } catch {
+        // removed meanwhile (a concurrent gc)
+      }
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Remove temporary files left by killed processes: those whose writer is gone, or older
+ * than a day. Returns how many were removed. Cheap when there are none.
+ */
+export function cleanTemp(cacheDir: string, now: number = Date.now()): number {
+  const dir = path.join(cacheDir, TEMP_DIR)
+  let names: string[]
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return 0
+  }
+  let removed = 0
+  for (const name of names) {
+    const file = path.join(dir, name)
+    const pid = Number(name.split('-')[0])
+    let old = false
+    try {
+      old = now - fs.lstatSync(file).mtimeMs > STALE_MS
+    } catch {
+      continue
+    }
+    if (old || !Number.isInteger(pid) || !alive(pid)) {
+      fs.rmSync(file, { force: true, recursive: true })
+      removed++
+    }
+  }
+  return removed
+}

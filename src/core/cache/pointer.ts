@@ -1,0 +1,133 @@
+/**
+ * Pointer files `<path>.xp` (DESIGN 2.3): tracked in git, the data itself in `.gitignore`.
+ * ```yaml
+ * path: train
+ * oid: 9f2c...e1.dir
+ * size: 123456
+ * files: 40
+ * ```
+ * `path` is relative to the pointer's folder. Reading validates everything: a path that is
+ * absolute, has `..`, or resolves through a symlink outside the repository is refused
+ * with XP_UNSAFE_PATH before anything is written.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { XpError } from '../errors.js'
+import { isInside, writeFileAtomic } from '../fsutil.js'
+import { Oid } from './oid.js'
+import { safeRelPath } from './manifest.js'
+
+export const POINTER_SUFFIX = '.xp'
+
+export interface Pointer {
+  path: string
+  oid: string
+  size: number
+  files?: number
+}
+
+export interface LocatedPointer extends Pointer {
+  /** the pointer file, relative to the repo root, `/`-separated */
+  pointerFile: string
+  /** the data path, relative to the repo root, `/`-separated */
+  dataPath: string
+}
+
+/** The text of a pointer file. Strings that YAML would misread are written as JSON. */
+export function encodePointer(p: Pointer): string {
+  const str = (s: string) => (/^[A-Za-z0-9_][A-Za-z0-9_./+-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) ? s : JSON.stringify(s))
+  const lines = [`path: ${str(p.path)}`, `oid: ${p.oid}`, `size: ${p.size}`]
+  if (p.files !== undefined) lines.push(`files: ${p.files}`)
+  return lines.join('\n') + '\n'
+}
+
+/**
+ * Parse a pointer file's text and check its fields; `where` names it in errors.
+ *
+ * @example
+ * decodePointer('path: train\noid: 9f2c...e1.dir\nsize: 12\nfiles: 3\n', 'train.xp').files // 3
+ */
+export function decodePointer(text: string, where: string): Pointer {
+  let v: any
+  try {
+    v = parseYaml(text)
+  } catch (e) {
+    throw new XpError('XP_BAD_POINTER', `${where}: not a valid pointer file (${(e as Error).message.split('\n')[0]})`)
+  }
+  if (!v || typeof v !== 'object') throw new XpError('XP_BAD_POINTER', `${where}: not a valid pointer file`)
+  const rel = safeRelPath(typeof v.path === 'number' ? String(v.path) : v.path, where)
+  if (typeof v.oid !== 'string' || !Oid.isValid(v.oid)) throw new XpError('XP_BAD_POINTER', `${where}: bad oid ${JSON.stringify(v.oid)}`)
+  if (!Number.isSafeInteger(v.size) || v.size < 0) throw new XpError('XP_BAD_POINTER', `${where}: bad size`)
+  const p: Pointer = { path: rel, oid: v.oid, size: v.size }
+  if (v.files !== undefined && v.files !== null) {
+    if (!Number.isSafeInteger(v.files) || v.files < 0) throw new XpError('XP_BAD_POINTER', `${where}: bad files count`)
+    p.files = v.files
+  }
+  return p
+}
+
+/** The repo-relative path of the pointer file for a repo-relative data path. */
+export function pointerFileFor(dataPath: string): string {
+  return dataPath + POINTER_SUFFIX
+}
+
+/**
+ * Resolve a pointer's data path and refuse any that leaves the repository, directly or
+ * through a symlinked folder on the way. The data path itself may not be a symlink to
+ * outside either (it would be written through).
+ */
+export function resolveDataPath(root: string, pointerFile: string, rel: string): string {
+  const pointerDir = path.posix.dirname(pointerFile)
+  const dataPath = pointerDir === '.' ? rel : `${pointerDir}/${rel}`
+  const abs = path.join(root, dataPath)
+  const unsafe = () => new XpError('XP_UNSAFE_PATH', `${pointerFile}: ${rel} resolves outside the repository`, { hint: 'data paths must stay inside the repository; remove the symlink or fix the pointer' })
+  if (!isInside(root, abs)) throw unsafe()
+  const realRoot = fs.realpathSync(root)
+  // walk up to the deepest part that exists and check where it really is; a file
+  // symlinked into the cache (link type symlink) is replaced, never written through
+  let probe = abs
+  try {
+    if (fs.lstatSync(abs).isSymbolicLink() && fs.statSync(abs).isFile()) probe = path.dirname(abs)
+  } catch {
+    // dangling or absent: handled below
+  }
+  for (;;) {
+    let real: string | null = null
+    try {
+      real = fs.realpathSync(probe)
+    } catch {
+      real = null
+    }
+    if (real !== null) {
+      if (!isInside(realRoot, real)) throw unsafe()
+      break
+    }
+    // a dangling symlink counts as escaping: we cannot tell where it would write
+    try {
+      if (fs.lstatSync(probe).isSymbolicLink()) throw unsafe()
+    } catch (e) {
+      if (e instanceof XpError) throw e
+    }
+    const up = path.dirname(probe)
+    if (up === probe) break
+    probe = up
+  }
+  return dataPath
+}
+
+/** Read and validate a pointer file (repo-relative path), resolving its data path safely. */
+export function readPointer(root: string, pointerFile: string): LocatedPointer {
+  const text = fs.readFileSync(path.join(root, pointerFile), 'utf8')
+  return locate(root, pointerFile, decodePointer(text, pointerFile))
+}
+
+/** Validate a decoded pointer found at `pointerFile` (e.g. a blob from a commit). */
+export function locate(root: string, pointerFile: string, p: Pointer): LocatedPointer {
+  return { ...p, pointerFile, dataPath: resolveDataPath(root, pointerFile, p.path) }
+}
+
+/** Write a pointer file atomically (repo-relative path). */
+export function writePointer(root: string, pointerFile: string, p: Pointer): void {
+  writeFileAtomic(path.join(root, pointerFile), encodePointer(p))
+}

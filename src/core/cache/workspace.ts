@@ -1,0 +1,161 @@
+/**
+ * Hash (and optionally store) a file or a directory of the working tree, using the stat
+ * cache so that unchanged files are never read again. A directory becomes a manifest;
+ * only its changed files are rehashed. Symlinks inside a directory are followed when they
+ * point at a file inside it (or at a cache object, after a `symlink` checkout) and refused
+ * otherwise.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { XpError } from '../errors.js'
+import { isInside } from '../fsutil.js'
+import { hashFile, hasher, hashBytes } from './hash.js'
+import { putFile, putBytes } from './objects.js'
+import { oidFromPath, DIR_SUFFIX } from './oid.js'
+import { encodeManifest, manifestTotals, modeOf, type ManifestEntry } from './manifest.js'
+import type { StatCache } from './state.js'
+
+export interface HashedPath {
+  oid: string
+  size: number
+  /** directories only */
+  files?: number
+  manifest?: ManifestEntry[]
+}
+
+export interface HashOptions {
+  root: string
+  cacheDir: string
+  state: StatCache
+  /** copy what is not cached yet into the cache (add); false only hashes (status) */
+  store: boolean
+  onFile?: (bytes: number) => void
+}
+
+interface Found {
+  /** relative to the hashed folder, `/`-separated */
+  rel: string
+  abs: string
+  st: fs.Stats
+  /** set when the file is a symlink into the cache: its oid is its name */
+  cachedOid?: string
+}
+
+/**
+ * Hash the repo-relative path `rel`, a file or a directory.
+ *
+ * @example
+ * const h = await hashPath({ root, cacheDir, state, store: true }, 'data/train') // { oid: '...dir', size, files }
+ */
+export async function hashPath(o: HashOptions, rel: string): Promise<HashedPath> {
+  const abs = path.join(o.root, rel)
+  let st: fs.Stats
+  try {
+    st = fs.lstatSync(abs)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new XpError('XP_PATH_NOT_FOUND', `${rel} does not exist`, { hint: 'check the path' })
+    throw e
+  }
+  if (st.isSymbolicLink()) {
+    const f = followLink(o, abs, rel, o.root)
+    if (f.cachedOid) return { oid: f.cachedOid, size: f.st.size }
+    st = f.st
+  }
+  if (st.isDirectory()) return hashDir(o, rel, abs)
+  if (!st.isFile()) throw new XpError('XP_NOT_A_FILE', `${rel} is not a regular file or a folder`)
+  const oid = await hashOne(o, rel, abs, st)
+  return { oid, size: st.size }
+}
+
+async function hashOne(o: HashOptions, key: string, abs: string, st: fs.Stats): Promise<string> {
+  // The stat cache is trusted for the object too: gc removes the rows of what it deletes.
+  const known = o.state.get(key, st)
+  if (known) return known
+  let oid: string
+  if (o.store) oid = (await putFile(o.cacheDir, abs)).oid
+  else oid = (await hashFile(abs)).hash
+  o.onFile?.(st.size)
+  // the stat after hashing, so a change during hashing (caught by hashFile) is not cached
+  o.state.set(key, fs.statSync(abs), oid)
+  return oid
+}
+
+const realCaches = new Map<string, string>()
+function realCacheDir(cacheDir: string): string {
+  let r = realCaches.get(cacheDir)
+  if (r === undefined) {
+    try {
+      r = fs.realpathSync(cacheDir)
+    } catch {
+      r = cacheDir
+    }
+    realCaches.set(cacheDir, r)
+  }
+  return r
+}
+
+function followLink(o: Pick<HashOptions, 'cacheDir'>, abs: string, rel: string, boundary: string): { st: fs.Stats; cachedOid?: string } {
+  let real: string
+  try {
+    real = fs.realpathSync(abs)
+  } catch {
+    throw new XpError('XP_UNSAFE_PATH', `${rel} is a dangling symlink`, { hint: 'remove it or make it point at a file inside the data folder' })
+  }
+  const cached = oidFromPath(realCacheDir(o.cacheDir), real)
+  const st = fs.statSync(real)
+  if (cached && st.isFile()) return { st, cachedOid: cached }
+  if (!isInside(fs.realpathSync(boundary), real))
+    throw new XpError('XP_UNSAFE_PATH', `${rel} is a symlink to ${real}, outside ${path.basename(boundary) || boundary}`, { hint: 'copy the data in, or add the target itself' })
+  if (st.isDirectory()) throw new XpError('XP_UNSAFE_PATH', `${rel} is a symlink to a folder; xp follows symlinks to files only`, { hint: 'replace it with the folder itself' })
+  return { st }
+}
+
+/** Every file under `abs` (relative paths `/`-separated), symlinks checked. */
+export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: string): Found[] {
+  const out: Found[] = []
+  const realTop = fs.realpathSync(abs)
+  const walk = (dir: string, prefix: string) => {
+    let ents: fs.Dirent[]
+    try {
+      ents = fs.readdirSync(dir, { withFileTypes: true })
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new XpError('XP_FILE_CHANGED', `${label}/${prefix} vanished while it was being read`)
+      throw e
+    }
+    for (const d of ents) {
+      const rel = prefix ? `${prefix}/${d.name}` : d.name
+      const full = dir + path.sep + d.name
+      if (d.isDirectory()) {
+        walk(full, rel)
+        continue
+      }
+      let st: fs.Stats
+      try {
+        st = fs.lstatSync(full)
+      } catch {
+        throw new XpError('XP_FILE_CHANGED', `${label}/${rel} vanished while it was being read`)
+      }
+      if (st.isSymbolicLink()) {
+        const f = followLink(o, full, `${label}/${rel}`, realTop)
+        out.push({ rel, abs: full, st: f.st, cachedOid: f.cachedOid })
+      } else if (st.isFile()) out.push({ rel, abs: full, st })
+      // sockets, fifos and devices are not data
+    }
+  }
+  walk(abs, '')
+  return out
+}
+
+async function hashDir(o: HashOptions, rel: string, abs: string): Promise<HashedPath> {
+  const files = walkDir(o, abs, rel)
+  const manifest: ManifestEntry[] = []
+  for (const f of files) {
+    const key = `${rel}/${f.rel}`
+    // the common case (unchanged) stays synchronous: no promise per file
+    const oid = f.cachedOid ?? o.state.get(key, f.st) ?? (await hashOne(o, key, f.abs, f.st))
+    manifest.push({ path: f.rel, oid, size: f.st.size, mode: modeOf(f.st.mode) })
+  }
+  const bytes = encodeManifest(manifest)
+  const oid = o.store ? await putBytes(o.cacheDir, bytes, { dir: true }) : hashBytes(await hasher(), bytes) + DIR_SUFFIX
+  return { oid, ...manifestTotals(manifest), manifest }
+}

@@ -248,7 +248,7 @@ describe('xp ui', () => {
       ['data/train', `${'a'.repeat(32)}.dir`, '1234', '3'],
       ['models/model.bin', 'b'.repeat(32), '99', ''],
     ])
-    expect(await page.textContent('.files')).toContain('no files changed')
+    await page.waitForSelector('.files p:text-is("no files changed")')
   })
 
   it('refuses a port in use with a clear error', async () => {

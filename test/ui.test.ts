@@ -31,6 +31,7 @@ if (process.argv[2] === 'fail') process.exit(1)
 `
 const NOTE_HTML = '<img src=x onerror="window.__xss=1">'
 const PARAM_HTML = '<script>window.__xss=2</script>'
+const NAME_HTML = '<b onmouseover="window.__xss=3">bold</b>'
 
 let repo: TestRepo
 let server: ChildProcess
@@ -231,24 +232,30 @@ describe('xp ui', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'ui-registry.png'), fullPage: true })
   })
 
-  it('the run page lists deps and outs with their oids', async () => {
-    // a run recorded with data (written directly, as `xp run` does with deps and outs in xp.yaml)
+  it('the run page lists deps and outs with their oids; a name that is HTML stays text', async () => {
+    // A run recorded with data, written directly as `xp run` writes it. `-n` refuses "<",
+    // but records also come from other machines and tools: its name is HTML here.
     const id = newRunId(new Date())
     const rec: RunRecord = {
-      xp: 1, id, name: 'e-data', status: 'succeeded', exit_code: 0, command: 'node train.js', started: new Date().toISOString(), ended: new Date().toISOString(), duration_s: 1,
+      xp: 1, id, name: NAME_HTML, status: 'succeeded', exit_code: 0, command: 'node train.js', started: new Date().toISOString(), ended: new Date().toISOString(), duration_s: 1,
       baseline: repo.git('rev-parse', 'HEAD').trim(), branch: 'main', params: {}, metrics: {}, series: [],
       deps: { 'data/train': { oid: `${'a'.repeat(32)}.dir`, size: 1234, files: 3 } }, outs: { 'models/model.bin': { oid: 'b'.repeat(32), size: 99 } }, env: {},
     }
     const commit = repo.git('commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', encodeRecord(rec)).trim()
     repo.git('update-ref', `refs/xp/runs/${id}`, commit)
-    await page.goto(`${url}#/run/e-data`)
+    await page.goto(`${url}#/run/${id}`)
     await page.waitForSelector('.run-view table.data')
+    expect(await page.textContent('.run-name')).toBe(NAME_HTML)
     const data = await page.$$eval('table.data tbody tr', (trs) => trs.map((t) => [...t.querySelectorAll('td')].map((td) => td.textContent)))
     expect(data).toEqual([
       ['data/train', `${'a'.repeat(32)}.dir`, '1234', '3'],
       ['models/model.bin', 'b'.repeat(32), '99', ''],
     ])
     await page.waitForSelector('.files p:text-is("no files changed")')
+    await page.goto(`${url}#/`)
+    await page.waitForFunction((n) => [...document.querySelectorAll('.run-link')].some((a) => a.textContent === n), NAME_HTML)
+    expect(await page.$$('main b, main img')).toHaveLength(0)
+    expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined()
   })
 
   it('refuses a port in use with a clear error', async () => {
@@ -269,6 +276,8 @@ describe('xp plots', () => {
     expect([...html.matchAll(/<polyline[^>]*data-run="b-large"[^>]*data-points="(\d+)"/g)].map((m) => m[1])).toEqual(['12', '12'])
     expect(html).toContain('&lt;script&gt;window.__xss=2&lt;/script&gt;')
     expect(html).not.toContain('<script>window')
+    expect(html).toContain('&lt;b onmouseover=&quot;window.__xss=3&quot;&gt;bold&lt;/b&gt;')
+    expect(html).not.toContain('<b ')
   })
 
   it('takes named runs, and fails clearly on an unknown one or none at all', () => {

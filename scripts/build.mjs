@@ -22,6 +22,21 @@ await build({
   external: ['@aws-sdk/*', '@smithy/*', 'playwright-core', 's3rver'],
 })
 
+// The page of `xp ui`: dist/ui/app.js + app.css, served by the server (no CDN, no network).
+await build({
+  entryPoints: [
+    { in: 'src/ui/app/main.ts', out: 'app' },
+    { in: 'src/ui/app/style.css', out: 'app' },
+  ],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  outdir: 'dist/ui',
+  minify: true,
+  logLevel: 'warning',
+})
+
 // Save the top-level help as yargs renders it, so `xp --help` need not load yargs.
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'

@@ -1,0 +1,99 @@
+/// <reference lib="dom" />
+/** One run: its record, notes (add one), output log, files changed, deps and outs, series. */
+import { el, svg } from './dom.js'
+import { api, type FullRun } from './api.js'
+import { lineChart, PALETTE } from '../chart.js'
+import { formatCell } from '../table.js'
+import { formatDuration } from '../../core/compare/format.js'
+
+type Cell = unknown
+
+function kvTable(rows: Array<[string, Cell | Node]>, cls = 'kv'): HTMLElement {
+  return el('table', cls, el('tbody', {}, ...rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v instanceof Node ? v : formatCell(v))))))
+}
+
+function dataTable(entries: FullRun['deps']): HTMLElement {
+  const keys = Object.keys(entries)
+  if (!keys.length) return el('p', 'muted', 'none')
+  return el(
+    'table',
+    'data',
+    el('thead', {}, el('tr', {}, el('th', {}, 'path'), el('th', {}, 'oid'), el('th', {}, 'size'), el('th', {}, 'files'))),
+    el('tbody', {}, ...keys.map((k) => el('tr', {}, el('td', {}, k), el('td', 'oid', entries[k].oid), el('td', 'num', formatCell(entries[k].size)), el('td', 'num', formatCell(entries[k].files))))),
+  )
+}
+
+export async function runPage(id: string): Promise<HTMLElement> {
+  const run = await api.run(id)
+  const root = el('section', { class: 'run-view', attrs: { 'data-id': run.id } })
+  root.append(el('h2', {}, el('span', 'run-name', run.name), ' ', el('span', `badge ${run.status}`, run.status)), el('p', 'muted', run.id))
+
+  const short = (s: string | null) => (s ? s.slice(0, 12) : '')
+  root.append(
+    el('h3', {}, 'Record'),
+    kvTable([
+      ['command', el('code', {}, run.command)],
+      ...(run.message ? ([['message', run.message]] as Array<[string, Cell]>) : []),
+      ['exit code', run.exit_code],
+      ['started', run.started],
+      ['ended', run.ended],
+      ['duration', formatDuration(run.duration_s)],
+      ['branch', run.branch],
+      ['baseline', short(run.baseline)],
+      ['commit', short(run.commit)],
+      ['ref', run.ref],
+    ]),
+  )
+  const grid = el('div', 'two-col')
+  grid.append(
+    el('div', {}, el('h3', {}, 'Params'), Object.keys(run.params).length ? kvTable(Object.entries(run.params).sort(), 'kv params') : el('p', 'muted', 'none')),
+    el('div', {}, el('h3', {}, 'Metrics'), Object.keys(run.metrics).length ? kvTable(Object.entries(run.metrics).sort(), 'kv metrics') : el('p', 'muted', 'none')),
+  )
+  root.append(grid)
+
+  // notes
+  const notes = el('pre', 'notes', run.notes ?? '')
+  const input = el('textarea', { attrs: { rows: 2, placeholder: 'add a note (stored as a git note on refs/notes/xp)', 'aria-label': 'note' } })
+  const status = el('span', 'muted')
+  const add = el('button', {
+    class: 'primary add-note',
+    on: {
+      click: async () => {
+        if (!input.value.trim()) return
+        add.disabled = true
+        try {
+          notes.textContent = await api.addNote(run.id, input.value)
+          input.value = ''
+          status.textContent = 'saved'
+        } catch (e) {
+          status.textContent = `not saved: ${(e as Error).message}`
+        } finally {
+          add.disabled = false
+        }
+      },
+    },
+  }, 'Add note')
+  root.append(el('h3', {}, 'Notes'), notes, el('div', 'note-form', input, add, status))
+
+  const charts = el('div', 'charts')
+  const files = el('div', 'files', el('p', 'muted', 'loading…'))
+  const log = el('pre', 'log', 'loading…')
+  root.append(el('h3', {}, 'Series'), charts, el('h3', {}, 'Files changed against the baseline'), files)
+  root.append(el('h3', {}, 'Deps'), dataTable(run.deps), el('h3', {}, 'Outs'), dataTable(run.outs))
+  root.append(el('h3', {}, 'Output log'), log, el('h3', {}, 'Environment'), el('pre', 'env', JSON.stringify(run.env, null, 2)))
+
+  void api.series(run.id).then((s) => {
+    const keys = Object.keys(s).sort()
+    if (!keys.length) charts.append(el('p', 'muted', 'none'))
+    for (const k of keys) charts.append(el('div', { class: 'chart-box', attrs: { 'data-metric': k } }, svg(lineChart(k, [{ label: run.name, color: PALETTE[0], x: s[k].x, y: s[k].y }]))))
+  })
+  void api.files(run.id).then((fs) => {
+    files.replaceChildren(
+      fs.length
+        ? el('table', 'files-table', el('tbody', {}, ...fs.map((f) => el('tr', {}, el('td', `change change-${f.status[0]}`, f.status), el('td', {}, f.path)))))
+        : el('p', 'muted', 'no files changed'),
+    )
+  })
+  void api.log(run.id).then((t) => (log.textContent = t || '(no output)'))
+  return root
+}

@@ -1,0 +1,310 @@
+/// <reference lib="dom" />
+/**
+ * The runs table: virtualized rows (only those in view exist in the DOM, so 10,000 runs
+ * scroll and sort smoothly), sort by any column, the filter language, a column chooser,
+ * show/hide failed runs, and a selection to compare.
+ */
+import { el, clear } from './dom.js'
+import { columnKeys, cellValue, sortRows, keyRow, formatCell, type RunRow } from '../table.js'
+import { compileFilter } from '../../core/compare/filter.js'
+import { formatCreated, formatDuration } from '../../core/compare/format.js'
+import type { ListedRun } from '../../core/runs/list.js'
+
+export const ROW_HEIGHT = 30
+const OVERSCAN = 8
+const FIXED = ['name', 'status', 'created', 'duration_s']
+const WIDTH: Record<string, number> = { select: 34, name: 190, status: 110, created: 168, duration_s: 84 }
+const DEFAULT_WIDTH = 118
+const COLUMNS_KEY = 'xp.columns'
+/** More columns than this are hidden by default (the chooser shows them). */
+const DEFAULT_MAX_COLUMNS = 14
+
+export interface TableState {
+  sortCol: string
+  sortDir: 'asc' | 'desc'
+  filter: string
+  showFailed: boolean
+  selected: Set<string>
+  /** columns the user hid (so new keys appear by default) */
+  hidden: Set<string>
+}
+
+export function initialState(): TableState {
+  let hidden: string[] = []
+  try {
+    hidden = JSON.parse(localStorage.getItem(COLUMNS_KEY) ?? '[]')
+  } catch {
+    // a broken saved value: start with every column
+  }
+  return { sortCol: 'created', sortDir: 'desc', filter: '', showFailed: true, selected: new Set(), hidden: new Set(Array.isArray(hidden) ? hidden : []) }
+}
+
+const label = (c: string) => (c === 'duration_s' ? 'duration' : c)
+
+function cellText(r: RunRow, c: string): string {
+  if (c === 'created') return formatCreated(r.started)
+  if (c === 'duration_s') return formatDuration(r.duration_s)
+  return formatCell(cellValue(r, c))
+}
+
+export class RunsTable {
+  readonly root: HTMLElement
+  private runs: RunRow[] = []
+  private view: RunRow[] = []
+  private allColumns: string[] = []
+  private known: RunRow[] = []
+  private columns: string[] = []
+  private scroller!: HTMLElement
+  private body!: HTMLElement
+  private header!: HTMLElement
+  private countLabel!: HTMLElement
+  private filterError!: HTMLElement
+  private compareBtn!: HTMLButtonElement
+  private chooser!: HTMLElement
+  private template = ''
+  private renderedRange = ''
+  private frame = 0
+
+  constructor(private state: TableState, private onCompare: (ids: string[]) => void) {
+    this.root = el('section', 'runs-view')
+    this.build()
+  }
+
+  private build() {
+    const filterInput = el('input', {
+      class: 'filter',
+      attrs: { type: 'search', placeholder: 'filter: metrics.acc > 0.9 and params.model == "rf"', spellcheck: 'false', 'aria-label': 'filter' },
+      on: { input: (e: Event) => this.setFilter((e.target as HTMLInputElement).value) },
+    })
+    filterInput.value = this.state.filter
+    const failed = el('input', { attrs: { type: 'checkbox', checked: this.state.showFailed }, on: { change: (e: Event) => ((this.state.showFailed = (e.target as HTMLInputElement).checked), this.refresh()) } })
+    failed.classList.add('show-failed')
+    this.compareBtn = el('button', { class: 'compare-btn primary', attrs: { disabled: true }, on: { click: () => this.onCompare([...this.state.selected]) } }, 'Compare')
+    this.chooser = el('div', { class: 'chooser', attrs: { hidden: true } })
+    const chooserBtn = el('button', { class: 'columns-btn', on: { click: () => this.toggleChooser() } }, 'Columns')
+    this.countLabel = el('span', 'count')
+    this.filterError = el('div', { class: 'filter-error', attrs: { role: 'alert' } })
+    const toolbar = el(
+      'div',
+      'toolbar',
+      filterInput,
+      el('label', 'toggle', failed, ' failed runs'),
+      el('div', 'chooser-wrap', chooserBtn, this.chooser),
+      this.compareBtn,
+      el('button', { class: 'clear-btn', on: { click: () => (this.state.selected.clear(), this.refresh()) } }, 'Clear selection'),
+      this.countLabel,
+    )
+    this.header = el('div', { class: 'thead', attrs: { role: 'row' } })
+    this.body = el('div', { class: 'tbody', attrs: { role: 'rowgroup' } })
+    this.scroller = el('div', { class: 'table-scroll', attrs: { role: 'table' }, on: { scroll: () => this.schedule() } }, this.header, this.body)
+    window.addEventListener('resize', () => this.schedule())
+    this.root.append(toolbar, this.filterError, this.scroller)
+  }
+
+  setRuns(runs: RunRow[]) {
+    this.runs = runs
+    const known = new Set(runs.map((r) => r.id))
+    for (const id of this.state.selected) if (!known.has(id)) this.state.selected.delete(id)
+    const metrics = columnKeys(runs, 'metrics').map((k) => `metrics.${k}`)
+    const params = columnKeys(runs, 'params').map((k) => `params.${k}`)
+    this.allColumns = [...FIXED, ...metrics, ...params]
+    this.known = [keyRow(runs)]
+    // With very many keys, start with the first few; the chooser shows the rest.
+    if (!localStorage.getItem(COLUMNS_KEY) && this.allColumns.length > DEFAULT_MAX_COLUMNS) for (const c of this.allColumns.slice(DEFAULT_MAX_COLUMNS)) this.state.hidden.add(c)
+    this.refresh()
+  }
+
+  private setFilter(text: string) {
+    this.state.filter = text
+    this.refresh()
+  }
+
+  /** Filter, sort and redraw everything (after any change of state or data). */
+  refresh() {
+    let pred: (r: RunRow) => boolean = () => true
+    this.filterError.textContent = ''
+    try {
+      const expr = this.state.filter.trim()
+      if (expr) {
+        const f = compileFilter(expr)
+        pred = (r) => f(r as ListedRun)
+      }
+    } catch (e) {
+      this.filterError.textContent = (e as Error).message
+    }
+    let rows = this.runs.filter((r) => (this.state.showFailed || r.status === 'succeeded') && safe(pred, r))
+    rows = sortRows(rows, this.state.sortCol, this.state.sortDir, this.known)
+    this.view = rows
+    this.columns = this.allColumns.filter((c) => !this.state.hidden.has(c))
+    this.template = ['select', ...this.columns].map((c) => `${WIDTH[c] ?? DEFAULT_WIDTH}px`).join(' ')
+    this.drawHeader()
+    this.body.style.height = `${rows.length * ROW_HEIGHT}px`
+    this.renderedRange = ''
+    this.drawRows()
+    this.updateCounts()
+    if (!this.chooser.hidden) this.drawChooser()
+  }
+
+  /** The counters and the compare button, after the selection changed (rows stay in place). */
+  private updateCounts() {
+    const n = this.state.selected.size
+    this.countLabel.textContent = `${this.view.length} of ${this.runs.length} runs${n ? `, ${n} selected` : ''}`
+    this.compareBtn.disabled = n < 2
+    this.compareBtn.textContent = `Compare${n ? ` (${n})` : ''}`
+  }
+
+  private sortBy(col: string) {
+    if (this.state.sortCol === col) this.state.sortDir = this.state.sortDir === 'asc' ? 'desc' : 'asc'
+    else {
+      this.state.sortCol = col
+      this.state.sortDir = col === 'name' || col === 'status' ? 'asc' : 'desc'
+    }
+    const hadFocus = this.header.contains(document.activeElement)
+    this.refresh()
+    // the header is drawn again: keep the keyboard where it was
+    if (hadFocus) this.header.querySelector<HTMLElement>(`[data-col="${CSS.escape(col)}"]`)?.focus()
+  }
+
+  private drawHeader() {
+    clear(this.header)
+    this.header.style.gridTemplateColumns = this.template
+    const all = el('input', { attrs: { type: 'checkbox', 'aria-label': 'select all shown' }, on: { change: (e: Event) => this.selectAll((e.target as HTMLInputElement).checked) } })
+    all.checked = this.view.length > 0 && this.view.every((r) => this.state.selected.has(r.id))
+    this.header.append(el('div', 'th select', all))
+    for (const c of this.columns) {
+      const arrow = this.state.sortCol === c ? (this.state.sortDir === 'asc' ? ' ▲' : ' ▼') : ''
+      const group = c.startsWith('metrics.') ? ' metric' : c.startsWith('params.') ? ' param' : ''
+      const sort = this.state.sortCol === c ? (this.state.sortDir === 'asc' ? 'ascending' : 'descending') : 'none'
+      this.header.append(
+        el(
+          'div',
+          {
+            class: `th${group}${arrow ? ' sorted' : ''}`,
+            attrs: { 'data-col': c, title: `sort by ${c}`, role: 'columnheader', tabindex: 0, 'aria-sort': sort },
+            on: { click: () => this.sortBy(c), keydown: (e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), this.sortBy(c)) },
+          },
+          label(c).replace(/^(metrics|params)\./, ''),
+          arrow,
+        ),
+      )
+    }
+  }
+
+  private selectAll(on: boolean) {
+    for (const r of this.view) on ? this.state.selected.add(r.id) : this.state.selected.delete(r.id)
+    this.refresh()
+  }
+
+  private schedule() {
+    if (this.frame) return
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0
+      this.drawRows()
+    })
+  }
+
+  /** Draw the rows again once the table is back in the page (its size may have changed). */
+  redraw() {
+    this.renderedRange = ''
+    this.drawRows()
+  }
+
+  /** Put in the DOM only the rows in view (plus a few either side). */
+  private drawRows() {
+    const top = Math.max(0, this.scroller.scrollTop - this.header.offsetHeight)
+    const height = this.scroller.clientHeight || window.innerHeight
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN)
+    const last = Math.min(this.view.length, Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN)
+    const range = `${first}:${last}`
+    if (range === this.renderedRange) return
+    this.renderedRange = range
+    const frag = document.createDocumentFragment()
+    for (let i = first; i < last; i++) frag.appendChild(this.row(this.view[i], i))
+    clear(this.body)
+    this.body.appendChild(frag)
+  }
+
+  private row(r: RunRow, i: number): HTMLElement {
+    const box = document.createElement('input')
+    box.type = 'checkbox'
+    box.checked = this.state.selected.has(r.id)
+    box.setAttribute('aria-label', `select ${r.name}`)
+    box.addEventListener('change', () => {
+      box.checked ? this.state.selected.add(r.id) : this.state.selected.delete(r.id)
+      row.classList.toggle('selected', box.checked)
+      this.updateCounts()
+    })
+    const row = document.createElement('div')
+    row.className = `tr status-${r.status}${this.state.selected.has(r.id) ? ' selected' : ''}`
+    row.setAttribute('role', 'row')
+    row.dataset.id = r.id
+    row.style.gridTemplateColumns = this.template
+    row.style.transform = `translateY(${i * ROW_HEIGHT}px)`
+    const sel = document.createElement('div')
+    sel.className = 'td select'
+    sel.appendChild(box)
+    row.appendChild(sel)
+    for (const c of this.columns) {
+      const td = document.createElement('div')
+      td.className = 'td'
+      td.dataset.col = c
+      if (c === 'name') {
+        const a = document.createElement('a')
+        a.href = `#/run/${r.id}`
+        a.textContent = r.name
+        a.className = 'run-link'
+        td.appendChild(a)
+        if (r.notes) {
+          const n = document.createElement('span')
+          n.className = 'has-note'
+          n.textContent = '✎'
+          n.title = r.notes
+          td.appendChild(n)
+        }
+      } else if (c === 'status') {
+        const s = document.createElement('span')
+        s.className = `badge ${r.status}`
+        s.textContent = r.status
+        td.appendChild(s)
+      } else {
+        const v = cellValue(r, c)
+        if (typeof v === 'number' || c === 'duration_s') td.classList.add('num')
+        td.textContent = cellText(r, c)
+        td.title = td.textContent
+      }
+      row.appendChild(td)
+    }
+    return row
+  }
+
+  private toggleChooser() {
+    this.chooser.hidden = !this.chooser.hidden
+    if (!this.chooser.hidden) this.drawChooser()
+  }
+
+  private drawChooser() {
+    clear(this.chooser)
+    const save = () => localStorage.setItem(COLUMNS_KEY, JSON.stringify([...this.state.hidden]))
+    const set = (cols: string[], show: boolean) => {
+      for (const c of cols) show ? this.state.hidden.delete(c) : this.state.hidden.add(c)
+      save()
+      this.refresh()
+    }
+    this.chooser.append(
+      el('div', 'chooser-actions', el('button', { on: { click: () => set(this.allColumns, true) } }, 'all'), el('button', { on: { click: () => set(this.allColumns.filter((c) => c !== 'name'), false) } }, 'none')),
+    )
+    for (const c of this.allColumns) {
+      const box = el('input', { attrs: { type: 'checkbox', 'data-col': c }, on: { change: (e: Event) => set([c], (e.target as HTMLInputElement).checked) } })
+      box.checked = !this.state.hidden.has(c)
+      this.chooser.append(el('label', 'chooser-item', box, ' ', label(c)))
+    }
+  }
+}
+
+function safe(pred: (r: RunRow) => boolean, r: RunRow): boolean {
+  try {
+    return pred(r)
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * What the page and the report read from git about runs: slim rows for the table, a run's
+ * series, its output log, the files it changed against its baseline, and a cheap version
+ * of refs/xp for refreshing.
+ */
+import { createHash } from 'node:crypto'
+import type { Repo } from '../core/repo.js'
+import { git, CatFileBatch } from '../core/git.js'
+import { NOTES_REF } from '../core/runs/ref.js'
+import { LOG_IN_TREE } from '../core/runs/record-run.js'
+import type { ListedRun } from '../core/runs/list.js'
+import { parseSeries, mergeSeries, type RunSeries } from './series.js'
+import type { RunRow } from './table.js'
+
+type RepoLike = Pick<Repo, 'root' | 'ctx'>
+
+/** Series files above this size are not parsed (a curve of a million steps is thinned anyway). */
+const MAX_SERIES_BYTES = 64 * 1024 * 1024
+
+/** The columns the runs table needs; env, deps and outs stay on the run page. */
+export function slimRun(r: ListedRun): RunRow {
+  return { id: r.id, name: r.name, status: r.status, started: r.started, duration_s: r.duration_s, commit: r.commit, baseline: r.baseline, params: r.params, metrics: r.metrics, notes: r.notes }
+}
+
+/**
+ * The curves of one run, read from its commit's tree (files listed in `series`).
+ *
+ * @example
+ * const s = await readRunSeries(repo, run) // { loss: { x: [0, 1, 2], y: [...] } }
+ */
+export async function readRunSeries(repo: RepoLike, run: Pick<ListedRun, 'commit' | 'series'>, batch?: CatFileBatch): Promise<RunSeries> {
+  const own = batch ?? new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
+  try {
+    const files: Array<{ path: string; series: RunSeries }> = []
+    for (const p of run.series ?? []) {
+      const obj = await own.read(`${run.commit}:${p}`)
+      if (!obj || obj.type !== 'blob' || obj.content.length > MAX_SERIES_BYTES) continue
+      files.push({ path: p, series: parseSeries(obj.content.toString('utf8'), p) })
+    }
+    return mergeSeries(files)
+  } finally {
+    if (!batch) own.close()
+  }
+}
+
+/** The command's output as recorded in the run's tree (its error tail when there is none). */
+export async function readRunLog(batch: CatFileBatch, run: Pick<ListedRun, 'commit' | 'error_tail'>): Promise<string> {
+  const obj = await batch.read(`${run.commit}:${LOG_IN_TREE}`)
+  return obj && obj.type === 'blob' ? obj.content.toString('utf8') : (run.error_tail ?? '')
+}
+
+export interface ChangedFile {
+  /** git's letter: A added, M modified, D deleted, T type changed */
+  status: string
+  path: string
+}
+
+/** Files the run changed against its baseline (all files when it has none); xp's own log is left out. */
+export async function changedFiles(repo: RepoLike, run: Pick<ListedRun, 'commit' | 'baseline'>): Promise<ChangedFile[]> {
+  const args = run.baseline
+    ? ['diff', '--name-status', '--no-renames', '-z', run.baseline, run.commit, '--']
+    : ['diff-tree', '--root', '-r', '--name-status', '--no-renames', '-z', '--no-commit-id', run.commit, '--']
+  const res = await git(args, { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+  if (res.code !== 0) return []
+  const parts = res.stdout.split('\0').filter((p) => p !== '')
+  const out: ChangedFile[] = []
+  for (let i = 0; i + 1 < parts.length; i += 2) if (!parts[i + 1].startsWith('.xp-run/')) out.push({ status: parts[i], path: parts[i + 1] })
+  return out
+}
+
+/** A short hash of the refs under refs/xp, refs/notes/xp and the tags (the registry): changes when a run, note or registry event lands. */
+export async function refsVersion(repo: RepoLike): Promise<string> {
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/xp/', NOTES_REF, 'refs/tags/'], { cwd: repo.root, env: repo.ctx.env })
+  return createHash('sha1').update(stdout).digest('hex').slice(0, 16)
+}

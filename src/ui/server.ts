@@ -1,0 +1,272 @@
+/**
+ * `xp ui`: a local HTTP server over the repository's refs, no database. It serves the
+ * bundled page (dist/ui/), a JSON API, and nothing else: routes are matched exactly, so
+ * no URL reaches the file system. It is read-only except for adding a note, which needs
+ * the page's token and a same-origin request. Bound to 127.0.0.1 unless told otherwise;
+ * on a loopback address the Host header must be a loopback name (DNS rebinding).
+ */
+import http from 'node:http'
+import fs from 'node:fs'
+import path from 'node:path'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import type { Repo } from '../core/repo.js'
+import { XpError, isXpError } from '../core/errors.js'
+import { CatFileBatch } from '../core/git.js'
+import { listRuns, type ListedRun } from '../core/runs/list.js'
+import { findRun } from '../core/runs/resolve.js'
+import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion } from './data.js'
+import { noteRun } from '../core/runs/manage.js'
+import { registryView } from './registry.js'
+import { escapeHtml } from './html.js'
+
+export interface UiServerOptions {
+  port?: number
+  host?: string
+  /** where app.js and app.css are (default: dist/ui beside the bundle) */
+  assetsDir?: URL
+}
+
+export interface UiServer {
+  url: string
+  port: number
+  close(): Promise<void>
+}
+
+export const DEFAULT_PORT = 8390
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
+/** How long a computed refs version is trusted before git is asked again. */
+const VERSION_TTL_MS = 500
+/** Notes are short text; a bigger body is refused before git sees it. */
+const MAX_NOTE_BYTES = 64 * 1024
+
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+}
+
+class Http extends Error {
+  constructor(readonly status: number, message: string, readonly code = 'XP_HTTP') {
+    super(message)
+  }
+}
+
+/** The listing, reloaded only when refs/xp or the notes moved. */
+class RunsCache {
+  private version = ''
+  private checkedAt = 0
+  private pending: Promise<string> | null = null
+  private runs: ListedRun[] = []
+  private json = ''
+  private loadedFor = ''
+
+  constructor(private repo: Repo) {}
+
+  currentVersion(): Promise<string> {
+    if (Date.now() - this.checkedAt < VERSION_TTL_MS) return Promise.resolve(this.version)
+    this.pending ??= refsVersion(this.repo)
+      .then((v) => {
+        this.version = v
+        this.checkedAt = Date.now()
+        return v
+      })
+      .finally(() => (this.pending = null))
+    return this.pending
+  }
+
+  async list(): Promise<{ runs: ListedRun[]; json: string; version: string }> {
+    const v = await this.currentVersion()
+    if (v !== this.loadedFor) {
+      this.runs = await listRuns(this.repo)
+      this.json = JSON.stringify({ version: v, runs: this.runs.map(slimRun) })
+      this.loadedFor = v
+    }
+    return { runs: this.runs, json: this.json, version: v }
+  }
+
+  /** Force the next request to look at the refs again (after our own write). */
+  invalidate() {
+    this.checkedAt = 0
+  }
+}
+
+function page(token: string, project: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="xp-token" content="${escapeHtml(token)}"><link rel="icon" href="data:,">
+<title>xp: ${escapeHtml(project)}</title><link rel="stylesheet" href="/assets/app.css"></head>
+<body><div id="app"></div><script type="module" src="/assets/app.js"></script></body></html>
+`
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer) {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...SECURITY_HEADERS })
+  res.end(body)
+}
+
+const sendJson = (res: http.ServerResponse, status: number, v: unknown) => send(res, status, 'application/json; charset=utf-8', typeof v === 'string' ? v : JSON.stringify(v))
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (d: Buffer) => {
+      size += d.length
+      if (size > limit) {
+        reject(new Http(413, 'request body too large'))
+        req.destroy()
+      } else chunks.push(d)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}
+
+function hostName(hostHeader: string): string {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(hostHeader)
+  return (m?.[1] ?? '').toLowerCase()
+}
+
+/**
+ * Start the server; resolves once it listens.
+ *
+ * @example
+ * const ui = await startUiServer(repo, { port: 0 })
+ * console.log(ui.url) // http://127.0.0.1:40123/
+ * await ui.close()
+ */
+export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Promise<UiServer> {
+  const host = opts.host ?? '127.0.0.1'
+  const assetsDir = opts.assetsDir ?? new URL('./ui/', import.meta.url)
+  const assets = new Map<string, { type: string; body: Buffer }>()
+  for (const [name, type] of [
+    ['app.js', 'text/javascript; charset=utf-8'],
+    ['app.css', 'text/css; charset=utf-8'],
+  ]) {
+    const file = new URL(name, assetsDir)
+    if (!fs.existsSync(file)) throw new XpError('XP_UI_ASSETS_MISSING', `the page's assets are missing (${file.pathname})`, { hint: 'build xp first: npm run build' })
+    assets.set(`/assets/${name}`, { type, body: fs.readFileSync(file) })
+  }
+  const token = randomBytes(24).toString('hex')
+  const html = page(token, path.basename(repo.root))
+  const cache = new RunsCache(repo)
+  const loopbackOnly = LOOPBACK.has(host)
+  // One `git cat-file --batch` for every file read (series, logs), made again if it dies.
+  let batch: CatFileBatch | null = null
+  const reader = () => (batch ??= new CatFileBatch({ cwd: repo.root, env: repo.ctx.env }))
+  async function withReader<T>(f: (b: CatFileBatch) => Promise<T>): Promise<T> {
+    const b = reader()
+    try {
+      return await f(b)
+    } catch (e) {
+      if (batch === b) {
+        b.close()
+        batch = null
+      }
+      throw e
+    }
+  }
+
+  async function runFor(spec: string): Promise<ListedRun> {
+    let run = findRun((await cache.list()).runs, spec)
+    if (!run) {
+      // it may have landed since the version was last looked at
+      cache.invalidate()
+      run = findRun((await cache.list()).runs, spec)
+    }
+    if (!run) throw new Http(404, `no run matches ${JSON.stringify(spec)}`, 'XP_RUN_NOT_FOUND')
+    return run
+  }
+
+  function checkWrite(req: http.IncomingMessage) {
+    const given = String(req.headers['x-xp-token'] ?? '')
+    const a = Buffer.from(given)
+    const b = Buffer.from(token)
+    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new Http(403, 'missing or wrong page token', 'XP_FORBIDDEN')
+    const origin = req.headers.origin
+    if (origin !== undefined && origin !== `http://${req.headers.host}`) throw new Http(403, 'cross-origin request refused', 'XP_FORBIDDEN')
+    if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new Http(415, 'send JSON', 'XP_BAD_REQUEST')
+  }
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse) {
+    if (loopbackOnly && !LOOPBACK.has(hostName(String(req.headers.host ?? '')))) throw new Http(421, 'unexpected Host header', 'XP_FORBIDDEN')
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const p = url.pathname
+    const method = req.method ?? 'GET'
+    if (method === 'GET' || method === 'HEAD') {
+      if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html)
+      const asset = assets.get(p)
+      if (asset) return send(res, 200, asset.type, asset.body)
+      if (p === '/api/version') return sendJson(res, 200, { version: await cache.currentVersion() })
+      if (p === '/api/runs') return sendJson(res, 200, (await cache.list()).json)
+      if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
+    }
+    const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes))?$/.exec(p)
+    if (m) {
+      let spec: string
+      try {
+        spec = decodeURIComponent(m[1])
+      } catch {
+        throw new Http(404, 'not found')
+      }
+      const what = m[2]
+      if (method === 'POST' && what === 'notes') {
+        checkWrite(req)
+        const body = await readBody(req, MAX_NOTE_BYTES)
+        let text: unknown
+        try {
+          text = JSON.parse(body).text
+        } catch {
+          throw new Http(400, 'the body must be JSON: {"text": "..."}', 'XP_BAD_REQUEST')
+        }
+        if (typeof text !== 'string') throw new Http(400, 'the body must be JSON: {"text": "..."}', 'XP_BAD_REQUEST')
+        const run = await runFor(spec)
+        const { notes } = await noteRun(repo, { run: run.id, text })
+        cache.invalidate()
+        return sendJson(res, 200, { notes })
+      }
+      if (method === 'GET' || method === 'HEAD') {
+        const run = await runFor(spec)
+        if (!what) return sendJson(res, 200, run)
+        if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))
+        if (what === 'files') return sendJson(res, 200, await changedFiles(repo, run))
+        if (what === 'series') return sendJson(res, 200, await withReader((b) => readRunSeries(repo, run, b)))
+      }
+      if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') throw new Http(405, 'method not allowed')
+    }
+    throw new Http(404, 'not found')
+  }
+
+  const server = http.createServer((req, res) => {
+    route(req, res).catch((e: unknown) => {
+      if (res.headersSent) return res.destroy()
+      if (e instanceof Http) return sendJson(res, e.status, { error: { code: e.code, message: e.message } })
+      if (isXpError(e)) return sendJson(res, e.exitCode === 2 || e.code === 'XP_RUN_AMBIGUOUS' ? 400 : 500, { error: { code: e.code, message: e.message } })
+      sendJson(res, 500, { error: { code: 'XP_INTERNAL', message: (e as Error)?.message ?? String(e) } })
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') reject(new XpError('XP_PORT_IN_USE', `port ${opts.port} on ${host} is in use`, { hint: 'choose another with --port N (0 picks a free one)' }))
+      else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') reject(new XpError('XP_BAD_HOST', `cannot listen on ${host}`, { exitCode: 2, hint: 'use --host 127.0.0.1' }))
+      else reject(e)
+    })
+    server.listen(opts.port ?? DEFAULT_PORT, host, () => resolve())
+  })
+  // Read the runs now, so the first page load does not wait for them.
+  cache.list().catch(() => {})
+  const port = (server.address() as AddressInfo).port
+  const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
+  return {
+    url: `http://${shown}:${port}/`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        batch?.close()
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}

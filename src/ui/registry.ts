@@ -26,7 +26,7 @@ export interface RegistryView {
  * @example
  * const view = await registryView(repo) // view.artifacts[0].latest === 'v1.2.0'
  */
-export async function registryView(repo: Pick<Repo, 'root' | 'ctx'>): Promise<RegistryView> {
+export async function registryView(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>): Promise<RegistryView> {
   const { state } = await loadRegistry(repo, { details: true })
   const artifacts = [...state.artifacts.values()]
     .sort((a, b) => (a.name < b.name ? -1 : 1))

@@ -2,7 +2,7 @@
 // 3x the floor of `node -e 0` + `git for-each-ref --format='%(objectname) %(contents)'`,
 // under 0.5 s, peak memory under 200 MB). Runs the built CLI; never fails on time.
 //
-//   node bench/show.mjs [RUNS]      (default 10000)
+//   node bench/show.mjs [RUNS]      (default 10000; XP_BENCH_REPEAT=N times each, default 5)
 import { spawnSync, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -11,7 +11,7 @@ import path from 'node:path'
 const ROOT = path.resolve(import.meta.dirname, '..')
 const XP = path.join(ROOT, 'bin', 'xp.js')
 const N = Number(process.argv[2] ?? 10000)
-const REPEAT = 5
+const REPEAT = Number(process.env.XP_BENCH_REPEAT ?? 5)
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-show-'))
 const env = {

@@ -88,24 +88,28 @@ export function showMarkdown(t: ShowTable): string {
  * double the bytes and the time), written a slice at a time while runs are still listed.
  *
  * @example
- * const w = jsonArrayWriter(); w.add('{"a":1}'); w.end()
+ * const w = jsonArrayWriter(); w.add(Buffer.from('{"a":1}')); w.end()
  */
-export function jsonArrayWriter(out: { write: (s: string) => unknown } = process.stdout) {
-  let buf: string[] = []
+export function jsonArrayWriter(out: { write: (b: Buffer) => unknown } = process.stdout) {
+  const OPEN = Buffer.from('[\n')
+  const SEP = Buffer.from(',\n')
+  const CLOSE = Buffer.from('\n]\n')
+  let parts: Buffer[] = []
   let started = false
   const flush = (last: boolean) => {
-    if (!started && !buf.length) {
-      if (last) out.write('[]\n')
+    if (!started && !parts.length) {
+      if (last) out.write(Buffer.from('[]\n'))
       return
     }
-    out.write((started ? ',\n' : '[\n') + buf.join(',\n') + (last ? '\n]\n' : ''))
-    started = true
-    buf = []
+    if (last) parts.push(CLOSE)
+    out.write(Buffer.concat(parts))
+    parts = []
   }
   return {
-    add(json: string) {
-      buf.push(json)
-      if (buf.length >= 512) flush(false)
+    add(json: Buffer) {
+      parts.push(started ? SEP : OPEN, json)
+      started = true
+      if (parts.length >= 1024) flush(false)
     },
     end: () => flush(true),
   }

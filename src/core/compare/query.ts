@@ -49,7 +49,7 @@ async function baselineMatcher(repo: ListRepo, rev: string): Promise<(baseline: 
 /** One run to show: parsed or as canonical JSON text, each only when asked for. */
 interface Shown {
   run: () => ListedRun
-  json: () => string
+  json: () => Buffer
 }
 
 /**
@@ -84,18 +84,18 @@ async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => vo
   runs = runs.filter(wanted)
   // picked runs keep the order they were named in unless an order is asked for
   const ordered = q.runs?.length && !q.sortBy && !q.order ? runs.slice(0, limit) : sortRuns(runs, q, all)
-  for (const r of ordered) onShown({ run: () => r, json: () => canonicalJson(r) })
+  for (const r of ordered) onShown({ run: () => r, json: () => Buffer.from(canonicalJson(r)) })
   return { total }
 }
 
 /**
- * The runs `xp show` lists, as canonical JSON text (keys sorted), to `onJson` one by one:
- * 10,000 runs go out without being parsed or built into one document.
+ * The runs `xp show` lists, as canonical JSON (UTF-8 bytes, keys sorted), to `onJson` one
+ * by one: 10,000 runs go out without being parsed, decoded or built into one document.
  *
  * @example
- * await eachShownJson(repo, { limit: 5 }, (text) => out.write(text))
+ * await eachShownJson(repo, { limit: 5 }, (bytes) => out.write(bytes))
  */
-export async function eachShownJson(repo: ListRepo, q: ShowQuery, onJson: (json: string) => void): Promise<void> {
+export async function eachShownJson(repo: ListRepo, q: ShowQuery, onJson: (json: Buffer) => void): Promise<void> {
   await eachShown(repo, q, (s) => onJson(s.json()))
 }
 

@@ -10,7 +10,7 @@ import { git, gitEnv, CatFileBatch } from '../git.js'
 import { XpError } from '../errors.js'
 import { decodeRecord, type RunRecord } from './record.js'
 import { RUNS_PREFIX, NOTES_REF, RunRef } from './ref.js'
-import { loadIndex, saveIndex } from './record-index.js'
+import { loadIndex, saveIndex, NOT_A_RECORD } from './record-index.js'
 
 export interface ListedRun extends RunRecord {
   commit: string
@@ -21,24 +21,24 @@ export interface ListedRun extends RunRecord {
 /** What listing needs of a repo; with `commonDir` the record index is used and kept. */
 export type ListRepo = Pick<Repo, 'root' | 'ctx'> & Partial<Pick<Repo, 'commonDir'>>
 
-/** A listed run before parsing: its record as canonical JSON text (keys sorted, with commit and ref). */
+/** A listed run before parsing: its record as canonical JSON bytes (keys sorted, with commit and ref). */
 export interface RunEntry {
   commit: string
   ref: string
-  json: string
+  json: Buffer
   notes?: string
 }
 
 /** The run an entry holds. */
 export function entryRun(e: RunEntry): ListedRun {
-  const r = JSON.parse(e.json) as ListedRun
+  const r = JSON.parse(e.json.toString('utf8')) as ListedRun
   if (e.notes !== undefined) r.notes = e.notes
   return r
 }
 
-/** The entry's run as canonical JSON, notes included: no parsing unless it has notes. */
-export function entryJson(e: RunEntry): string {
-  return e.notes === undefined ? e.json : canonicalJson(entryRun(e))
+/** The entry's run as canonical JSON (UTF-8), notes included: no parsing unless it has notes. */
+export function entryJson(e: RunEntry): Buffer {
+  return e.notes === undefined ? e.json : Buffer.from(canonicalJson(entryRun(e)))
 }
 
 /** JSON with the keys of every object sorted (arrays keep their order). */
@@ -88,9 +88,9 @@ export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boo
   }
   const notesRead = hasNotes && opts.notes !== false ? readAllNotes(repo) : null
   const index = repo.commonDir ? loadIndex(repo.commonDir) : null
-  const known = index?.entries ?? new Map<string, string>()
+  const known = index?.entries ?? new Map<string, Buffer>()
   const missing = keys.filter((k) => !known.has(k))
-  const added: Array<[string, string]> = []
+  const added: Array<[string, Buffer]> = []
   if (missing.length) {
     for (const [k, v] of await readRecords(repo, missing, keys.length)) {
       known.set(k, v)
@@ -101,7 +101,7 @@ export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boo
   const notes = await notesRead
   for (const key of keys) {
     const json = known.get(key)
-    if (json === undefined || json === 'null') continue
+    if (json === undefined || json.equals(NOT_A_RECORD)) continue
     const sp = key.indexOf(' ')
     const commit = key.slice(0, sp)
     const e: RunEntry = { commit, ref: key.slice(sp + 1), json }
@@ -116,8 +116,8 @@ export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boo
  * the runs (a first listing, a big pull) through one `for-each-ref` with the messages,
  * a few through `cat-file --batch`.
  */
-async function readRecords(repo: ListRepo, keys: string[], total: number): Promise<Map<string, string>> {
-  const out = new Map<string, string>()
+async function readRecords(repo: ListRepo, keys: string[], total: number): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>()
   const add = (key: string, message: string | null) => {
     const sp = key.indexOf(' ')
     const rec = message === null ? null : (decodeRecord(message) as ListedRun | null)
@@ -125,7 +125,7 @@ async function readRecords(repo: ListRepo, keys: string[], total: number): Promi
       rec.commit = key.slice(0, sp)
       rec.ref = key.slice(sp + 1)
     }
-    out.set(key, rec ? canonicalJson(rec) : 'null')
+    out.set(key, rec ? Buffer.from(canonicalJson(rec)) : NOT_A_RECORD)
   }
   if (keys.length > 100 && keys.length * 2 > total) {
     const wanted = new Set(keys)

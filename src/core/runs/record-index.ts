@@ -29,61 +29,74 @@ export function indexFile(commonDir: string): string {
 
 export interface RecordIndex {
   file: string
-  /** `<commit> <ref>` to the record's JSON text, or 'null' */
-  entries: Map<string, string>
+  /** `<commit> <ref>` to the record's JSON bytes (a view into the file), or `null` bytes */
+  entries: Map<string, Buffer>
   /** lines in the file, live or not */
   lines: number
   /** the file ends inside a line (a write was cut short): the next append starts a new one */
   torn: boolean
 }
 
-/** Read the index; a missing or unreadable file is an empty index. */
+/** The bytes stored for a ref under refs/xp/runs/ that holds no record. */
+export const NOT_A_RECORD = Buffer.from('null')
+
+/**
+ * Read the index; a missing or unreadable file is an empty index. The file stays one
+ * Buffer (never decoded as a whole): values are views into it, so 100,000 records cost
+ * their bytes once and `xp show --json` writes them without a string in between.
+ */
 export function loadIndex(commonDir: string): RecordIndex {
   const file = indexFile(commonDir)
-  const entries = new Map<string, string>()
-  let text = ''
+  const entries = new Map<string, Buffer>()
+  let buf: Buffer
   try {
-    text = fs.readFileSync(file, 'utf8')
+    buf = fs.readFileSync(file)
   } catch {
     return { file, entries, lines: 0, torn: false }
   }
   let lines = 0
   let pos = 0
-  while (pos < text.length) {
-    let end = text.indexOf('\n', pos)
+  while (pos < buf.length) {
+    const end = buf.indexOf(10, pos)
     if (end < 0) break // a line without its newline was cut short: ignore it
-    const tab = text.indexOf('\t', pos)
-    if (tab > pos && tab < end) {
-      const key = text.slice(pos, tab)
-      const value = text.slice(tab + 1, end)
-      if (isKey(key) && ((value.charCodeAt(0) === 123 && value.charCodeAt(value.length - 1) === 125) || value === 'null')) entries.set(key, value)
+    const tab = buf.indexOf(9, pos)
+    if (tab > pos && tab < end - 1) {
+      const key = buf.toString('latin1', pos, tab)
+      const first = buf[tab + 1]
+      const last = buf[end - 1]
+      const value = buf.subarray(tab + 1, end)
+      if (isKey(key) && ((first === 123 && last === 125) || value.equals(NOT_A_RECORD))) entries.set(key, value)
     }
     lines++
     pos = end + 1
   }
-  return { file, entries, lines, torn: pos < text.length }
+  return { file, entries, lines, torn: pos < buf.length }
 }
+
+const line = (k: string, v: Buffer) => [Buffer.from(`${k}\t`, 'latin1'), v, Buffer.from('\n')]
 
 /**
  * Add entries (one append, so concurrent writers never interleave inside a line), or
  * rewrite the file with only `live` keys when most of it is dead.
  */
-export function saveIndex(index: RecordIndex, added: Array<[string, string]>, live: Set<string>): void {
+export function saveIndex(index: RecordIndex, added: Array<[string, Buffer]>, live: Set<string>): void {
   try {
-    const dead = index.lines - [...index.entries.keys()].filter((k) => live.has(k)).length
+    let liveInFile = 0
+    for (const k of index.entries.keys()) if (live.has(k)) liveInFile++
+    const dead = index.lines - liveInFile
     if (dead > 1000 && dead > live.size) {
-      const keep: string[] = []
+      const keep: Buffer[] = []
       for (const k of live) {
         const v = index.entries.get(k)
-        if (v !== undefined) keep.push(`${k}\t${v}\n`)
+        if (v !== undefined) keep.push(...line(k, v))
       }
-      for (const [k, v] of added) keep.push(`${k}\t${v}\n`)
-      writeFileAtomic(index.file, keep.join(''))
+      for (const [k, v] of added) keep.push(...line(k, v))
+      writeFileAtomic(index.file, Buffer.concat(keep))
       return
     }
     if (!added.length) return
     fs.mkdirSync(path.dirname(index.file), { recursive: true })
-    fs.appendFileSync(index.file, (index.torn ? '\n' : '') + added.map(([k, v]) => `${k}\t${v}\n`).join(''))
+    fs.appendFileSync(index.file, Buffer.concat([...(index.torn ? [Buffer.from('\n')] : []), ...added.flatMap(([k, v]) => line(k, v))]))
   } catch {
     // a cache that cannot be written (read-only repo, full disk) only costs speed
   }

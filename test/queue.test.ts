@@ -104,10 +104,16 @@ function worktrees(r: TestRepo): string[] {
   return r.git('worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '))
 }
 
+/** Running, and not a zombie (an init that is slow to reap would keep those around). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
+  } catch {
+    return false
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
   } catch {
     return false
   }

@@ -104,10 +104,16 @@ function worktrees(r: TestRepo): string[] {
   return r.git('worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '))
 }
 
+/** Running, and not a zombie (an init that is slow to reap would keep those around). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
+  } catch {
+    return false
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
   } catch {
     return false
   }
@@ -262,13 +268,14 @@ describe('xp queue', () => {
   it('with --reuse-worktrees, gives every task a clean tree: nothing a previous task wrote, changed or ignored', () => {
     const r = project()
     r.write('README', 'original\n')
+    r.write('same.txt', 'aaaa\n')
     r.write('.gitignore', 'metrics.json\n*.log\n')
     r.git('add', '-A')
     r.git('commit', '-q', '-m', 'readme')
     const script = [
       "const fs=require('fs')",
-      "const seen={left:fs.existsSync('left.txt'),ignored:fs.existsSync('debug.log'),readme:fs.readFileSync('README','utf8'),gone:!fs.existsSync('train.js')}",
-      "fs.writeFileSync('left.txt','x');fs.writeFileSync('debug.log','x');fs.appendFileSync('README','changed\\n');fs.rmSync('train.js')",
+      "const seen={left:fs.existsSync('left.txt'),ignored:fs.existsSync('debug.log'),readme:fs.readFileSync('README','utf8'),same:fs.readFileSync('same.txt','utf8'),gone:!fs.existsSync('train.js')}",
+      "fs.writeFileSync('left.txt','x');fs.writeFileSync('debug.log','x');fs.appendFileSync('README','changed\\n');fs.writeFileSync('same.txt','bbbb\\n');fs.rmSync('train.js')",
       "fs.writeFileSync('metrics.json',JSON.stringify(seen))",
     ].join(';')
     expect(r.xp(['run', '--queue', '-n', 'reuse', '-S', 'lr=range(1, 5)', '--', 'node', '-e', script]).code).toBe(0)
@@ -277,7 +284,9 @@ describe('xp queue', () => {
     const list = runs(r)
     expect(list.map((x) => [x.name, x.status, x.params.lr])).toEqual([1, 2, 3, 4].map((i) => [`reuse-${i}`, 'succeeded', i]))
     for (const run of list) {
-      expect(run.metrics).toEqual({ left: false, ignored: false, readme: 'original\n', gone: false })
+      // same.txt is rewritten with as many bytes, in the second it was checked out: git must still see it
+      expect(run.metrics).toEqual({ left: false, ignored: false, readme: 'original\n', same: 'aaaa\n', gone: false })
+      expect(r.git('show', `${run.commit}:same.txt`)).toBe('bbbb\n')
       expect(r.git('rev-parse', `${run.commit}^`).trim()).toBe(r.git('rev-parse', 'HEAD').trim())
       expect(r.git('show', `${run.commit}:params.yaml`)).toContain(`lr: ${run.params.lr}`)
       expect(r.git('show', `${run.commit}:README`)).toBe('original\nchanged\n')

@@ -73,7 +73,7 @@ for (let i = 0; i < RUNS; i++) {
   refsFullT.push(time1('git', ['for-each-ref', `--format=${FORMAT}`, 'refs/tags']).s)
   // a fresh clone: no tag index, no kept listing; every tag object is read and every tag folded
   const memo = path.join(dir, '.xp', 'registry-show.json')
-  fs.rmSync(path.join(dir, '.xp', 'registry-tags.json'), { force: true })
+  fs.rmSync(path.join(dir, '.xp', 'registry-tags.txt'), { force: true })
   fs.rmSync(memo, { force: true })
   const cold = time1(process.execPath, [XP, 'model', 'ls', '--json'])
   xpColdT.push(cold.s)

@@ -34,15 +34,20 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     tagAt(repo, 'churn@v1.1.0', 40, c[1])
     expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } })
     // each tag object's date and commit are kept by object id: a second listing reads no tag object
-    const index = JSON.parse(repo.read('.xp/registry-tags.json'))
-    expect(Object.values(index.tags).sort()).toEqual([[T0 + 10, c[0]], [T0 + 20, c[0]], [T0 + 40, c[1]]].sort())
-    const inodes = () => ['.xp/registry-tags.json', '.xp/registry-show.json'].map((f) => fs.statSync(repo.path(f)).ino)
+    const index = repo.read('.xp/registry-tags.txt').trim().split('\n').slice(1).map((l) => l.split(' ').slice(1).join(' '))
+    expect(index.sort()).toEqual([`${T0 + 10} ${c[0]}`, `${T0 + 20} ${c[0]}`, `${T0 + 40} ${c[1]}`].sort())
+    const inodes = () => ['.xp/registry-tags.txt', '.xp/registry-show.json'].map((f) => fs.statSync(repo.path(f)).ino)
     const before = inodes()
     expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
     expect(inodes()).toEqual(before) // an unchanged registry: the listing kept under the tags' digest
     fs.rmSync(repo.path('.xp/registry-show.json'))
     expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0') // folded again from the index
     expect(inodes()[0]).toBe(before[0])
+    // a damaged line is not trusted: that tag object is read again
+    fs.rmSync(repo.path('.xp/registry-show.json'))
+    repo.write('.xp/registry-tags.txt', repo.read('.xp/registry-tags.txt').replace(String(T0 + 40), 'x'))
+    expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
+    expect(repo.read('.xp/registry-tags.txt')).toContain(`${T0 + 40} ${c[1]}`)
     const h = repo.json(['model', 'history', 'churn'])
     expect(h.map((e: any) => [e.tag, e.event, e.timestamp])).toEqual([
       ['churn@v1.1.0', 'registration', new Date((T0 + 40) * 1000).toISOString()],
@@ -73,7 +78,7 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     tagAt(repo, 'm@v1.1.0', 30, c[1])
     tagAt(repo, 'm@v1.1.0!', 40, c[1])
     expect(repo.json(['model', 'ls'])).toEqual({ m: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true } })
-    repo.write('.xp/registry-tags.json', '{not json') // both files are caches only
+    repo.write('.xp/registry-tags.txt', 'garbage\n') // both files are caches only
     repo.write('.xp/registry-show.json', '[]')
     expect(repo.json(['model', 'ls']).m.version).toBe('v1.0.0')
     tagAt(repo, 'm@deprecated', 50, c[0])

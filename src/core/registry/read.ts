@@ -4,7 +4,7 @@
  * their names still count for counters and taken names.
  *
  * Every command lists every tag and folds them all. What it need not do every time is
- * read every tag object for its date: a tag object never changes, so `.xp/registry-tags.json`
+ * read every tag object for its date: a tag object never changes, so `.xp/registry-tags.txt`
  * keeps each one's date and commit by object id (like the run-record index DESIGN 2.2
  * allows). A listing is then one `git for-each-ref` that reads no tag object, plus a
  * `git cat-file --batch` for the few tags not seen before; with many new ones (a fresh
@@ -85,11 +85,11 @@ export async function readRegistryTags(repo: RepoLike, opts: { details?: boolean
     }
   }
   const index = readIndex(repo)
-  const unseen = listed.filter((l) => index[l.oid] === undefined).map((l) => l.oid)
+  const unseen = listed.filter((l) => index.get(l.oid) === undefined).map((l) => l.oid)
   let fresh: Record<string, Known> = {}
   if (unseen.length > BATCH_LIMIT) fresh = (await readFull(repo, false)).known
   else if (unseen.length) fresh = await readTagObjects(repo, unseen)
-  const known = (oid: string) => fresh[oid] ?? index[oid]
+  const known = (oid: string) => fresh[oid] ?? index.get(oid)
   const events: RegistryEvent[] = []
   for (const l of listed) {
     const k = known(l.oid)
@@ -169,27 +169,45 @@ export function parseTagHeader(text: string): Known {
   return [time, object]
 }
 
-const indexFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry-tags.json')
+// One line per tag object, `OID TIME COMMIT` (or `OID 0`): plain text parses faster than JSON,
+// and a line is split only when its tag is looked up.
+const INDEX_HEADER = 'xp registry tag index 1'
+const indexFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry-tags.txt')
 
-function readIndex(repo: Pick<Repo, 'xpDir'>): Record<string, Known> {
+interface TagIndex {
+  get(oid: string): Known | undefined
+}
+
+function readIndex(repo: Pick<Repo, 'xpDir'>): TagIndex {
+  const lines = new Map<string, string>()
   try {
-    const v = JSON.parse(fs.readFileSync(indexFile(repo), 'utf8'))
-    return v && v.format === 1 && v.tags && typeof v.tags === 'object' ? v.tags : {}
+    const text = fs.readFileSync(indexFile(repo), 'utf8')
+    if (text.startsWith(INDEX_HEADER + '\n')) for (const line of text.split('\n').slice(1)) if (line) lines.set(line.slice(0, line.indexOf(' ')), line)
   } catch {
-    return {}
+    // no index yet: every tag object is read
+  }
+  return {
+    get(oid) {
+      const line = lines.get(oid)
+      if (line === undefined) return undefined
+      const [, time, commit, extra] = line.split(' ')
+      if (time === '0' && commit === undefined) return 0
+      // anything malformed is unknown, so the tag object is read again rather than trusted
+      return extra === undefined && /^\d+$/.test(time) && /^[0-9a-f]{40,64}$/.test(commit ?? '') ? [Number(time), commit] : undefined
+    },
   }
 }
 
 /** Keep the entries of the tags that exist now (so the file never outgrows the registry). */
 function writeIndex(repo: Pick<Repo, 'xpDir'>, listed: Listed[], known: (oid: string) => Known | undefined) {
-  const tags: Record<string, Known> = {}
+  const out = [INDEX_HEADER]
   for (const l of listed) {
     const k = known(l.oid)
-    if (k !== undefined) tags[l.oid] = k
+    if (k !== undefined) out.push(k ? `${l.oid} ${k[0]} ${k[1]}` : `${l.oid} 0`)
   }
   try {
     ensureXpDir(repo)
-    writeFileAtomic(indexFile(repo), JSON.stringify({ format: 1, tags }))
+    writeFileAtomic(indexFile(repo), out.join('\n') + '\n')
   } catch {
     // a read-only checkout still reads the registry, at full cost every time
   }

@@ -40,9 +40,8 @@ export interface VersionState {
   active: boolean
   /** when it was (last) registered; for an unregistered commit, its first stage event */
   created: number
+  /** its (newest) registration tag */
   tag?: string
-  author?: string
-  authorEmail?: string
   /** stages whose newest event for this version is an assignment */
   stages: string[]
 }
@@ -164,7 +163,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     if (e.kind !== 'register' && e.kind !== 'deregister') continue
     let v = versions.get(e.version!)
     if (!v) {
-      v = { version: e.version!, commit: e.commit, registered: true, active: false, created: e.time, tag: e.tag, author: e.tagger, authorEmail: e.email, stages: [], lastDirect: e.kind }
+      v = { version: e.version!, commit: e.commit, registered: true, active: false, created: e.time, tag: e.tag, stages: [], lastDirect: e.kind }
       versions.set(v.version, v)
       const list = byCommit.get(e.commit) ?? []
       list.push(v)
@@ -177,8 +176,6 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     if (e.kind === 'register') {
       v.created = e.time
       v.tag = e.tag
-      v.author = e.tagger
-      v.authorEmail = e.email
     }
   }
   for (const v of versions.values()) v.active = v.lastDirect === 'register'
@@ -194,7 +191,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     if (!list) {
       let v = versions.get(commit)
       // events come oldest first, so the first stage event is its creation
-      if (!v) versions.set(commit, (v = { version: commit, commit, registered: false, active: true, created: time, tag: undefined, author: undefined, authorEmail: undefined, stages: [], lastDirect: undefined }))
+      if (!v) versions.set(commit, (v = { version: commit, commit, registered: false, active: true, created: time, tag: undefined, stages: [], lastDirect: undefined }))
       return v
     }
     if (list.length === 1) return list[0]

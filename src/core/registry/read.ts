@@ -34,9 +34,6 @@ export interface RegistryTags {
 type Known = [number, string] | 0
 
 const FULL = ['%(objectname)', '%(refname:strip=2)', '%(objecttype)', '%(*objecttype)', '%(*objectname)', '%(taggerdate:unix)']
-// Tagger and message only when asked (history, which): a listing does not show them.
-const DETAILS = ['%(taggername)', '%(taggeremail)', '%(if:equals=tag)%(objecttype)%(then)%(contents)%(end)']
-const SIGNATURE = /\n?-----BEGIN (PGP|SSH) SIGNATURE-----[\s\S]*$/
 /** Past this many unseen tags one for-each-ref reading every tag beats asking cat-file for each. */
 const BATCH_LIMIT = 256
 
@@ -62,10 +59,9 @@ export async function listTags(repo: Pick<Repo, 'root' | 'ctx'>): Promise<TagLis
  * Every registry tag of the repository.
  *
  * @example
- * const { events, names } = await readRegistryTags(repo, { details: true })
+ * const { events, names } = await readRegistryTags(repo)
  */
-export async function readRegistryTags(repo: RepoLike, opts: { details?: boolean; listing?: TagListing } = {}): Promise<RegistryTags> {
-  if (opts.details) return readFull(repo, true).then((r) => r.tags)
+export async function readRegistryTags(repo: RepoLike, opts: { listing?: TagListing } = {}): Promise<RegistryTags> {
   const { stdout } = opts.listing ?? (await listTags(repo))
   const names = new Set<string>()
   const warnings: string[] = []
@@ -87,7 +83,7 @@ export async function readRegistryTags(repo: RepoLike, opts: { details?: boolean
   const index = readIndex(repo)
   const unseen = listed.filter((l) => index.get(l.oid) === undefined).map((l) => l.oid)
   let fresh: Record<string, Known> = {}
-  if (unseen.length > BATCH_LIMIT) fresh = (await readFull(repo, false)).known
+  if (unseen.length > BATCH_LIMIT) fresh = await readFull(repo)
   else if (unseen.length) fresh = await readTagObjects(repo, unseen)
   const known = (oid: string) => fresh[oid] ?? index.get(oid)
   const events: RegistryEvent[] = []
@@ -104,39 +100,19 @@ function makeEvent(tag: string, p: ParsedTag, time: number, commit: string, tagg
   return { tag, time, commit, tagger, email, message, artifact: p.artifact, kind: p.kind, version: p.version, stage: p.stage, counter: p.counter }
 }
 
-/** One `git for-each-ref` that reads every tag object (dates, and tagger and message with `details`). */
-async function readFull(repo: RepoLike, details: boolean): Promise<{ tags: RegistryTags; known: Record<string, Known> }> {
-  const fields = details ? [...FULL, ...DETAILS] : FULL
-  const n = fields.length
-  const { stdout } = await git(['for-each-ref', `--format=${fields.join('%00')}%00`, 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
+/** One `git for-each-ref` that reads every tag object: what each registry tag says. */
+async function readFull(repo: RepoLike): Promise<Record<string, Known>> {
+  const n = FULL.length
+  const { stdout } = await git(['for-each-ref', `--format=${FULL.join('%00')}%00`, 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
   const parts = stdout.split('\0')
-  const events: RegistryEvent[] = []
-  const names = new Set<string>()
-  const warnings: string[] = []
   const known: Record<string, Known> = {}
   for (let i = 0; i + n - 1 < parts.length; i += n) {
     const tag = parts[i + 1]
     if (tag.indexOf('@') < 0 && tag.indexOf('#') < 0) continue
-    const parsed = parseRegistryTag(tag)
-    if (!parsed) {
-      if (isCreationTag(tag)) {
-        names.add(tag)
-        warnings.push(creationWarning(tag))
-      }
-      continue
-    }
-    names.add(tag)
     const oid = i === 0 ? parts[i] : parts[i].slice(1) // records after the first start with git's newline
-    const annotated = parts[i + 2] === 'tag' && parts[i + 3] === 'commit'
-    known[oid] = annotated ? [Number(parts[i + 5]) || 0, parts[i + 4]] : 0
-    if (!annotated) continue
-    events.push(
-      details
-        ? makeEvent(tag, parsed, Number(parts[i + 5]) || 0, parts[i + 4], parts[i + 6], parts[i + 7].replace(/^<|>$/g, ''), parts[i + 8].replace(SIGNATURE, '').replace(/\n$/, ''))
-        : makeEvent(tag, parsed, Number(parts[i + 5]) || 0, parts[i + 4], '', '', ''),
-    )
+    known[oid] = parts[i + 2] === 'tag' && parts[i + 3] === 'commit' ? [Number(parts[i + 5]) || 0, parts[i + 4]] : 0
   }
-  return { tags: { events, names, warnings }, known }
+  return known
 }
 
 /** Read a few tag objects over one `git cat-file --batch`. */
@@ -213,6 +189,40 @@ function writeIndex(repo: Pick<Repo, 'xpDir'>, listed: Listed[], known: (oid: st
   }
 }
 
+const SIGNATURE = /\n?-----BEGIN (PGP|SSH) SIGNATURE-----[\s\S]*$/
+
+/**
+ * Fill in tagger, email and message of some events (history, which) from their tag objects,
+ * over one `git cat-file --batch`: a listing never needs them, so it never reads them.
+ */
+export async function addTagDetails(repo: Pick<Repo, 'root' | 'ctx'>, events: RegistryEvent[]): Promise<void> {
+  if (!events.length) return
+  const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
+  try {
+    const objs = await Promise.all(events.map((e) => batch.read(`refs/tags/${e.tag}`)))
+    events.forEach((e, i) => {
+      const o = objs[i]
+      if (o?.type === 'tag') Object.assign(e, parseTagDetails(o.content.toString('utf8')))
+    })
+  } finally {
+    batch.close()
+  }
+}
+
+/**
+ * Tagger, email and message of a tag object.
+ *
+ * @example
+ * parseTagDetails('object …\ntype commit\ntag m@v1.0.0\ntagger Ada L <ada@x> 1700000010 +0000\n\nhello\n') // { tagger: 'Ada L', email: 'ada@x', message: 'hello' }
+ */
+export function parseTagDetails(text: string): { tagger: string; email: string; message: string } {
+  const end = text.indexOf('\n\n')
+  const header = end < 0 ? text : text.slice(0, end)
+  const m = /^tagger (.*?) ?<([^>]*)> \d+ [+-]\d{4}$/m.exec(header)
+  const message = end < 0 ? '' : text.slice(end + 2).replace(SIGNATURE, '').replace(/\n$/, '')
+  return { tagger: m?.[1] ?? '', email: m?.[2] ?? '', message }
+}
+
 export interface Registry extends RegistryTags {
   state: RegistryState
 }
@@ -223,7 +233,7 @@ export interface Registry extends RegistryTags {
  * @example
  * const { state } = await loadRegistry(repo)
  */
-export async function loadRegistry(repo: RepoLike, opts: { details?: boolean; listing?: TagListing } = {}): Promise<Registry> {
+export async function loadRegistry(repo: RepoLike, opts: { listing?: TagListing } = {}): Promise<Registry> {
   const tags = await readRegistryTags(repo, opts)
   const state = foldEvents(tags.events)
   state.warnings.push(...tags.warnings)

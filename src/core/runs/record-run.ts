@@ -56,6 +56,16 @@ export interface RunResult {
   exitCode: number
 }
 
+/** True when the file exists and was last modified before `t` (a leftover of an earlier run). */
+function writtenBefore(file: string, t: Date): boolean {
+  try {
+    // 1 s of slack for file systems with coarse timestamps
+    return fs.statSync(file).mtimeMs < t.getTime() - 1000
+  } catch {
+    return false
+  }
+}
+
 /** Series files matching the globs; fast-glob loads only when a glob's fixed folder exists. */
 async function findSeries(root: string, globs: string[]): Promise<string[]> {
   const live = globs.filter((g) => {
@@ -106,11 +116,15 @@ export function readParams(repo: Pick<Repo, 'root'>, files: string[]): Flat {
   return params
 }
 
-function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => void): { metrics: Flat; files: string[] } {
+function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => void, started: Date): { metrics: Flat; files: string[] } {
   const files = config.metrics ?? (fs.existsSync(path.join(repo.root, DVCLIVE_METRICS)) ? [DVCLIVE_METRICS] : [])
   const metrics: Flat = {}
   for (const f of files) {
     try {
+      if (writtenBefore(path.join(repo.root, f), started)) {
+        warn(`metrics file ${f} was not written by this run (it is older than the run); the run has no metrics from it`)
+        continue
+      }
       const flat = readFlatFile(repo.root, f)
       if (!flat) {
         warn(`metrics file ${f} was not written by the command; the run has no metrics from it`)
@@ -176,7 +190,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const ended = ctx.now()
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
 
-  const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn)
+  const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
   const seriesGlobs = config.series ?? [DVCLIVE_SERIES]
   const series = await findSeries(repo.root, seriesGlobs)
 

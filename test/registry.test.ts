@@ -114,6 +114,28 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     expect(repo.json(['model', 'ls']).a7.stage.prod).toBe('v1.1.0')
   })
 
+  it('folds again exactly the artifacts whose tags changed, and keeps every stage a key of every artifact', () => {
+    const { repo, c } = threeCommits()
+    tagAt(repo, 'a@v1.0.0', 1, c[0])
+    tagAt(repo, 'a#prod#1', 2, c[0])
+    tagAt(repo, 'b@v1.0.0', 3, c[1])
+    expect(repo.json(['model', 'ls'])).toEqual({
+      a: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true },
+      b: { version: 'v1.0.0', stage: { prod: null }, registered: true, active: true },
+    })
+    tagAt(repo, 'b#staging#1', 4, c[1])
+    expect(repo.json(['model', 'ls'])).toEqual({
+      a: { version: 'v1.0.0', stage: { prod: 'v1.0.0', staging: null }, registered: true, active: true },
+      b: { version: 'v1.0.0', stage: { prod: null, staging: 'v1.0.0' }, registered: true, active: true },
+    })
+    repo.git('tag', '-d', 'a@v1.0.0', 'a#prod#1')
+    expect(repo.json(['model', 'ls'])).toEqual({ b: { version: 'v1.0.0', stage: { staging: 'v1.0.0' }, registered: true, active: true } })
+    // a tag moved to another object under the same name is a change too
+    repo.git('tag', '-d', 'b#staging#1')
+    tagAt(repo, 'b#staging#1', 5, c[2])
+    expect(repo.json(['model', 'ls']).b.stage.staging).toBe(c[2])
+  })
+
   it('5: dir= prefixes and odd names; unrelated tags ignored', () => {
     const { repo, c } = threeCommits()
     for (const [i, n] of ['path/to=churn@v1.0.0', 'models/churn-2@v1.0.0', 'Churn_X#prod/eu', 'v1.0.0', 'release-1', 'm@1.0.0', 'm@V1.0.0'].entries()) tagAt(repo, n, i, c[0])

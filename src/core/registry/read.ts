@@ -37,7 +37,7 @@ const FULL = ['%(objectname)', '%(refname:strip=2)', '%(objecttype)', '%(*object
 /** Past this many unseen tags one for-each-ref reading every tag beats asking cat-file for each. */
 const BATCH_LIMIT = 256
 
-interface Listed {
+export interface Listed {
   oid: string
   tag: string
   parsed: ParsedTag
@@ -55,18 +55,12 @@ export async function listTags(repo: Pick<Repo, 'root' | 'ctx'>): Promise<TagLis
   return { stdout, digest: createHash('sha1').update(stdout).digest('hex') }
 }
 
-/**
- * Every registry tag of the repository.
- *
- * @example
- * const { events, names } = await readRegistryTags(repo)
- */
-export async function readRegistryTags(repo: RepoLike, opts: { listing?: TagListing } = {}): Promise<RegistryTags> {
-  const { stdout } = opts.listing ?? (await listTags(repo))
+/** Parse listing lines (`OID NAME`) into registry tags, names taken, and warnings. */
+export function parseListing(lines: Iterable<string>): { listed: Listed[]; names: Set<string>; warnings: string[] } {
   const names = new Set<string>()
   const warnings: string[] = []
   const listed: Listed[] = []
-  for (const line of stdout.split('\n')) {
+  for (const line of lines) {
     const sp = line.indexOf(' ')
     const tag = line.slice(sp + 1)
     // The cheap test first: almost every tag of a big registry is one, most of a code repo's are not.
@@ -80,18 +74,39 @@ export async function readRegistryTags(repo: RepoLike, opts: { listing?: TagList
       warnings.push(creationWarning(tag))
     }
   }
+  return { listed, names, warnings }
+}
+
+/**
+ * The events of listed tags: dates and commits from the index, unseen tag objects read
+ * (and added to the index, which keeps only the entries of `present` object ids).
+ */
+export async function eventsOf(repo: RepoLike, listed: Listed[], present: (oid: string) => boolean): Promise<RegistryEvent[]> {
   const index = readIndex(repo)
   const unseen = listed.filter((l) => index.get(l.oid) === undefined).map((l) => l.oid)
   let fresh: Record<string, Known> = {}
   if (unseen.length > BATCH_LIMIT) fresh = await readFull(repo)
   else if (unseen.length) fresh = await readTagObjects(repo, unseen)
-  const known = (oid: string) => fresh[oid] ?? index.get(oid)
   const events: RegistryEvent[] = []
   for (const l of listed) {
-    const k = known(l.oid)
+    const k = fresh[l.oid] ?? index.get(l.oid)
     if (k) events.push(makeEvent(l.tag, l.parsed, k[0], k[1], '', '', ''))
   }
-  if (unseen.length) writeIndex(repo, listed, known)
+  if (unseen.length) writeIndex(repo, index, fresh, present)
+  return events
+}
+
+/**
+ * Every registry tag of the repository.
+ *
+ * @example
+ * const { events, names } = await readRegistryTags(repo)
+ */
+export async function readRegistryTags(repo: RepoLike, opts: { listing?: TagListing } = {}): Promise<RegistryTags> {
+  const { stdout } = opts.listing ?? (await listTags(repo))
+  const { listed, names, warnings } = parseListing(stdout.split('\n'))
+  const present = new Set(listed.map((l) => l.oid))
+  const events = await eventsOf(repo, listed, (oid) => present.has(oid))
   return { events, names, warnings }
 }
 
@@ -152,6 +167,8 @@ const indexFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry
 
 interface TagIndex {
   get(oid: string): Known | undefined
+  /** the raw lines, by object id */
+  lines: Map<string, string>
 }
 
 function readIndex(repo: Pick<Repo, 'xpDir'>): TagIndex {
@@ -163,6 +180,7 @@ function readIndex(repo: Pick<Repo, 'xpDir'>): TagIndex {
     // no index yet: every tag object is read
   }
   return {
+    lines,
     get(oid) {
       const line = lines.get(oid)
       if (line === undefined) return undefined
@@ -174,13 +192,11 @@ function readIndex(repo: Pick<Repo, 'xpDir'>): TagIndex {
   }
 }
 
-/** Keep the entries of the tags that exist now (so the file never outgrows the registry). */
-function writeIndex(repo: Pick<Repo, 'xpDir'>, listed: Listed[], known: (oid: string) => Known | undefined) {
+/** The index with `fresh` added, keeping only the entries of tags that exist now (it never outgrows the registry). */
+function writeIndex(repo: Pick<Repo, 'xpDir'>, index: TagIndex, fresh: Record<string, Known>, present: (oid: string) => boolean) {
   const out = [INDEX_HEADER]
-  for (const l of listed) {
-    const k = known(l.oid)
-    if (k !== undefined) out.push(k ? `${l.oid} ${k[0]} ${k[1]}` : `${l.oid} 0`)
-  }
+  for (const [oid, line] of index.lines) if (present(oid) && fresh[oid] === undefined && index.get(oid) !== undefined) out.push(line)
+  for (const [oid, k] of Object.entries(fresh)) if (present(oid)) out.push(k ? `${oid} ${k[0]} ${k[1]}` : `${oid} 0`)
   try {
     ensureXpDir(repo)
     writeFileAtomic(indexFile(repo), out.join('\n') + '\n')

@@ -43,6 +43,9 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     fs.rmSync(repo.path('.xp/registry-show.json'))
     expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0') // folded again from the index
     expect(inodes()[0]).toBe(before[0])
+    fs.rmSync(repo.path('.xp/registry-tags.txt')) // the index alone lost: listed again from every tag object
+    expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
+    expect(repo.exists('.xp/registry-tags.txt')).toBe(true)
     // a damaged line is not trusted: that tag object is read again
     fs.rmSync(repo.path('.xp/registry-show.json'))
     repo.write('.xp/registry-tags.txt', repo.read('.xp/registry-tags.txt').replace(String(T0 + 40), 'x'))
@@ -63,6 +66,8 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     repo.git('tag', 'churn@v1.0.0', c[0])
     repo.git('tag', 'churn#prod#1', c[0])
     expect(repo.json(['model', 'ls'])).toEqual({})
+    // the first listing read every tag object; it leaves an index so that the next ones need not
+    expect(repo.read('.xp/registry-tags.txt')).toBe(`xp registry tag index 1\n${c[0]} 0\n`) // both name one object: not an annotated tag
   })
 
   it('3: a stage on an unregistered commit names the commit', () => {

@@ -11,7 +11,6 @@
  * clone) one `git for-each-ref` reads them all. The file is a cache only.
  */
 import fs from 'node:fs'
-import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { ensureXpDir, type Repo } from '../repo.js'
 import { git, CatFileBatch } from '../git.js'
@@ -43,16 +42,21 @@ export interface Listed {
   parsed: ParsedTag
 }
 
-/** The raw listing of every tag (name and object id; git reads no tag object for it). */
+/** The listing of every tag, a line `OID NAME` each. */
 export interface TagListing {
   stdout: string
-  /** digest of the listing: equal digests, equal tag objects under equal names, equal registries */
-  digest: string
+  /** what the registry's tag objects say, when the listing had to read them anyway */
+  known?: Record<string, Known>
 }
 
-export async function listTags(repo: Pick<Repo, 'root' | 'ctx'>): Promise<TagListing> {
+/**
+ * List every tag: with the index, one `git for-each-ref` that reads no tag object; without
+ * it (a fresh clone), one that reads every tag object at once.
+ */
+export async function listTags(repo: RepoLike): Promise<TagListing> {
+  if (!fs.existsSync(indexFile(repo))) return readFull(repo)
   const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname:strip=2)', 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
-  return { stdout, digest: createHash('sha1').update(stdout).digest('hex') }
+  return { stdout }
 }
 
 /** Parse listing lines (`OID NAME`) into registry tags, names taken, and warnings. */
@@ -81,18 +85,18 @@ export function parseListing(lines: Iterable<string>): { listed: Listed[]; names
  * The events of listed tags: dates and commits from the index, unseen tag objects read
  * (and added to the index, which keeps only the entries of `present` object ids).
  */
-export async function eventsOf(repo: RepoLike, listed: Listed[], present: (oid: string) => boolean): Promise<RegistryEvent[]> {
+export async function eventsOf(repo: RepoLike, listed: Listed[], present: (oid: string) => boolean, preread?: Record<string, Known>): Promise<RegistryEvent[]> {
   const index = readIndex(repo)
-  const unseen = listed.filter((l) => index.get(l.oid) === undefined).map((l) => l.oid)
-  let fresh: Record<string, Known> = {}
-  if (unseen.length > BATCH_LIMIT) fresh = await readFull(repo)
-  else if (unseen.length) fresh = await readTagObjects(repo, unseen)
+  const fresh: Record<string, Known> = preread ?? {}
+  const unseen = listed.filter((l) => fresh[l.oid] === undefined && index.get(l.oid) === undefined).map((l) => l.oid)
+  if (unseen.length > BATCH_LIMIT) Object.assign(fresh, (await readFull(repo)).known)
+  else if (unseen.length) Object.assign(fresh, await readTagObjects(repo, unseen))
   const events: RegistryEvent[] = []
   for (const l of listed) {
     const k = fresh[l.oid] ?? index.get(l.oid)
     if (k) events.push(makeEvent(l.tag, l.parsed, k[0], k[1], '', '', ''))
   }
-  if (unseen.length) writeIndex(repo, index, fresh, present)
+  if (unseen.length || preread) writeIndex(repo, index, fresh, present)
   return events
 }
 
@@ -103,10 +107,10 @@ export async function eventsOf(repo: RepoLike, listed: Listed[], present: (oid: 
  * const { events, names } = await readRegistryTags(repo)
  */
 export async function readRegistryTags(repo: RepoLike, opts: { listing?: TagListing } = {}): Promise<RegistryTags> {
-  const { stdout } = opts.listing ?? (await listTags(repo))
-  const { listed, names, warnings } = parseListing(stdout.split('\n'))
+  const listing = opts.listing ?? (await listTags(repo))
+  const { listed, names, warnings } = parseListing(listing.stdout.split('\n'))
   const present = new Set(listed.map((l) => l.oid))
-  const events = await eventsOf(repo, listed, (oid) => present.has(oid))
+  const events = await eventsOf(repo, listed, (oid) => present.has(oid), listing.known)
   return { events, names, warnings }
 }
 
@@ -115,19 +119,21 @@ function makeEvent(tag: string, p: ParsedTag, time: number, commit: string, tagg
   return { tag, time, commit, tagger, email, message, artifact: p.artifact, kind: p.kind, version: p.version, stage: p.stage, counter: p.counter }
 }
 
-/** One `git for-each-ref` that reads every tag object: what each registry tag says. */
-async function readFull(repo: RepoLike): Promise<Record<string, Known>> {
+/** One `git for-each-ref` that reads every tag object: the listing, and what each registry tag says. */
+async function readFull(repo: RepoLike): Promise<Required<TagListing>> {
   const n = FULL.length
   const { stdout } = await git(['for-each-ref', `--format=${FULL.join('%00')}%00`, 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
   const parts = stdout.split('\0')
+  const lines: string[] = []
   const known: Record<string, Known> = {}
   for (let i = 0; i + n - 1 < parts.length; i += n) {
-    const tag = parts[i + 1]
-    if (tag.indexOf('@') < 0 && tag.indexOf('#') < 0) continue
     const oid = i === 0 ? parts[i] : parts[i].slice(1) // records after the first start with git's newline
+    const tag = parts[i + 1]
+    lines.push(`${oid} ${tag}`)
+    if (tag.indexOf('@') < 0 && tag.indexOf('#') < 0) continue
     known[oid] = parts[i + 2] === 'tag' && parts[i + 3] === 'commit' ? [Number(parts[i + 5]) || 0, parts[i + 4]] : 0
   }
-  return known
+  return { stdout: lines.join('\n'), known }
 }
 
 /** Read a few tag objects over one `git cat-file --batch`. */

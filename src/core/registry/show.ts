@@ -70,7 +70,8 @@ function groupLines(stdout: string): Map<string, string[]> {
  * const { show } = await showRegistry(repo) // { churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } }
  */
 export async function showRegistry(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, opts: { deprecated?: boolean } = {}): Promise<RegistryShow> {
-  const groups = groupLines((await listTags(repo)).stdout)
+  const listing = await listTags(repo)
+  const groups = groupLines(listing.stdout)
   const memo = readMemo(repo)
   const parts: Record<string, Part> = {}
   const changed: Array<{ prefix: string; key: string; listed: Listed[]; warnings: string[] }> = []
@@ -80,10 +81,12 @@ export async function showRegistry(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, o
     if (m && m.key === key) parts[prefix] = m
     else changed.push({ prefix, key, ...parseListing(lines) })
   }
+  let present: Set<string> | undefined
+  const isPresent = (oid: string) => (present ??= new Set([...groups.values()].flatMap((ls) => ls.map((l) => l.slice(0, l.indexOf(' ')))))).has(oid)
+  // a listing that read every tag object (no index yet) leaves the index behind, changes or not
+  if (!changed.length && listing.known) await eventsOf(repo, [], isPresent, listing.known)
   if (changed.length) {
-    let present: Set<string> | undefined
-    const isPresent = (oid: string) => (present ??= new Set([...groups.values()].flatMap((ls) => ls.map((l) => l.slice(0, l.indexOf(' ')))))).has(oid)
-    const state = foldEvents(await eventsOf(repo, changed.flatMap((c) => c.listed), isPresent))
+    const state = foldEvents(await eventsOf(repo, changed.flatMap((c) => c.listed), isPresent, listing.known))
     for (const c of changed) {
       const name = c.listed[0]?.parsed.artifact ?? c.prefix
       const a = state.artifacts.get(name)

@@ -98,8 +98,12 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     tagAt(repo, 'm#prod#1', 30, c[0])
     tagAt(repo, 'm#prod#2', 20, c[1])
     expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v1.0.0')
+    const ino = fs.statSync(repo.path('.xp/registry-tags.txt')).ino
     tagAt(repo, 'm#prod#3', 40, c[1])
     expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v2.0.0')
+    // the new tag object's line was appended to the index
+    expect(fs.statSync(repo.path('.xp/registry-tags.txt')).ino).toBe(ino)
+    expect(repo.read('.xp/registry-tags.txt').trim().split('\n')).toHaveLength(6)
   })
 
   it('reads hundreds of new tags at once (a fresh clone), then only the new ones', () => {

@@ -83,9 +83,9 @@ export function parseListing(lines: Iterable<string>): { listed: Listed[]; names
 
 /**
  * The events of listed tags: dates and commits from the index, unseen tag objects read
- * (and added to the index, which keeps only the entries of `present` object ids).
+ * (and added to the index; `present` holds the object ids of every tag that exists, `size` their number).
  */
-export async function eventsOf(repo: RepoLike, listed: Listed[], present: (oid: string) => boolean, preread?: Record<string, Known>): Promise<RegistryEvent[]> {
+export async function eventsOf(repo: RepoLike, listed: Listed[], present: { has: (oid: string) => boolean; size: number }, preread?: Record<string, Known>): Promise<RegistryEvent[]> {
   const index = readIndex(repo)
   const fresh: Record<string, Known> = preread ?? {}
   const unseen = listed.filter((l) => fresh[l.oid] === undefined && index.get(l.oid) === undefined).map((l) => l.oid)
@@ -96,7 +96,7 @@ export async function eventsOf(repo: RepoLike, listed: Listed[], present: (oid: 
     const k = fresh[l.oid] ?? index.get(l.oid)
     if (k) events.push(makeEvent(l.tag, l.parsed, k[0], k[1], '', '', ''))
   }
-  if (unseen.length || preread) writeIndex(repo, index, fresh, present)
+  if (unseen.length || preread) writeIndex(repo, index, fresh, (oid) => present.has(oid), present.size)
   return events
 }
 
@@ -110,7 +110,7 @@ export async function readRegistryTags(repo: RepoLike, opts: { listing?: TagList
   const listing = opts.listing ?? (await listTags(repo))
   const { listed, names, warnings } = parseListing(listing.stdout.split('\n'))
   const present = new Set(listed.map((l) => l.oid))
-  const events = await eventsOf(repo, listed, (oid) => present.has(oid), listing.known)
+  const events = await eventsOf(repo, listed, present, listing.known)
   return { events, names, warnings }
 }
 
@@ -198,13 +198,23 @@ function readIndex(repo: Pick<Repo, 'xpDir'>): TagIndex {
   }
 }
 
-/** The index with `fresh` added, keeping only the entries of tags that exist now (it never outgrows the registry). */
-function writeIndex(repo: Pick<Repo, 'xpDir'>, index: TagIndex, fresh: Record<string, Known>, present: (oid: string) => boolean) {
-  const out = [INDEX_HEADER]
-  for (const [oid, line] of index.lines) if (present(oid) && fresh[oid] === undefined && index.get(oid) !== undefined) out.push(line)
-  for (const [oid, k] of Object.entries(fresh)) if (present(oid)) out.push(k ? `${oid} ${k[0]} ${k[1]}` : `${oid} 0`)
+/**
+ * Add `fresh` to the index. A few new entries are appended (a torn last line would be
+ * malformed, hence unknown, and its tag read again); the file is rewritten with only the
+ * tags that exist now when it has grown past twice the registry, or had damaged lines.
+ */
+function writeIndex(repo: Pick<Repo, 'xpDir'>, index: TagIndex, fresh: Record<string, Known>, present: (oid: string) => boolean, total: number) {
+  const line = (oid: string, k: Known) => (k ? `${oid} ${k[0]} ${k[1]}` : `${oid} 0`)
+  const added = Object.keys(fresh)
   try {
     ensureXpDir(repo)
+    if (index.lines.size && index.lines.size + added.length <= 2 * total + 100 && added.every((oid) => !index.lines.has(oid))) {
+      fs.appendFileSync(indexFile(repo), added.map((oid) => line(oid, fresh[oid]) + '\n').join(''))
+      return
+    }
+    const out = [INDEX_HEADER]
+    for (const [oid, l] of index.lines) if (fresh[oid] === undefined && present(oid)) out.push(l)
+    for (const oid of added) if (present(oid)) out.push(line(oid, fresh[oid]))
     writeFileAtomic(indexFile(repo), out.join('\n') + '\n')
   } catch {
     // a read-only checkout still reads the registry, at full cost every time

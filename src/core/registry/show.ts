@@ -81,12 +81,15 @@ export async function showRegistry(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, o
     if (m && m.key === key) parts[prefix] = m
     else changed.push({ prefix, key, ...parseListing(lines) })
   }
-  let present: Set<string> | undefined
-  const isPresent = (oid: string) => (present ??= new Set([...groups.values()].flatMap((ls) => ls.map((l) => l.slice(0, l.indexOf(' ')))))).has(oid)
+  let oids: Set<string> | undefined
+  let total = 0
+  for (const ls of groups.values()) total += ls.length
+  // built only if the index is rewritten
+  const present = { has: (oid: string) => (oids ??= new Set([...groups.values()].flatMap((ls) => ls.map((l) => l.slice(0, l.indexOf(' ')))))).has(oid), size: total }
   // a listing that read every tag object (no index yet) leaves the index behind, changes or not
-  if (!changed.length && listing.known) await eventsOf(repo, [], isPresent, listing.known)
+  if (!changed.length && listing.known) await eventsOf(repo, [], present, listing.known)
   if (changed.length) {
-    const state = foldEvents(await eventsOf(repo, changed.flatMap((c) => c.listed), isPresent, listing.known))
+    const state = foldEvents(await eventsOf(repo, changed.flatMap((c) => c.listed), present, listing.known))
     for (const c of changed) {
       const name = c.listed[0]?.parsed.artifact ?? c.prefix
       const a = state.artifacts.get(name)

@@ -86,7 +86,7 @@ export function parseListing(lines: Iterable<string>): { listed: Listed[]; names
  * (and added to the index; `present` holds the object ids of every tag that exists, `size` their number).
  */
 export async function eventsOf(repo: RepoLike, listed: Listed[], present: { has: (oid: string) => boolean; size: number }, preread?: Record<string, Known>): Promise<RegistryEvent[]> {
-  const index = readIndex(repo)
+  const index = TagIndex.read(repo)
   const fresh: Record<string, Known> = preread ?? {}
   const unseen = listed.filter((l) => fresh[l.oid] === undefined && index.get(l.oid) === undefined).map((l) => l.oid)
   if (unseen.length > BATCH_LIMIT) Object.assign(fresh, (await readFull(repo)).known)
@@ -171,30 +171,62 @@ export function parseTagHeader(text: string): Known {
 const INDEX_HEADER = 'xp registry tag index 1'
 const indexFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry-tags.txt')
 
-interface TagIndex {
-  get(oid: string): Known | undefined
-  /** the raw lines, by object id */
-  lines: Map<string, string>
-}
+/**
+ * The index as read. A few look-ups (the tags of one new artifact version) search the text;
+ * many build a map once.
+ */
+class TagIndex {
+  private map: Map<string, string> | undefined
+  private lookups = 0
 
-function readIndex(repo: Pick<Repo, 'xpDir'>): TagIndex {
-  const lines = new Map<string, string>()
-  try {
-    const text = fs.readFileSync(indexFile(repo), 'utf8')
-    if (text.startsWith(INDEX_HEADER + '\n')) for (const line of text.split('\n').slice(1)) if (line) lines.set(line.slice(0, line.indexOf(' ')), line)
-  } catch {
-    // no index yet: every tag object is read
+  constructor(private readonly text: string) {}
+
+  static read(repo: Pick<Repo, 'xpDir'>): TagIndex {
+    try {
+      const text = fs.readFileSync(indexFile(repo), 'utf8')
+      if (text.startsWith(INDEX_HEADER + '\n')) return new TagIndex(text.slice(INDEX_HEADER.length))
+    } catch {
+      // no index yet: every tag object is read
+    }
+    return new TagIndex('')
   }
-  return {
-    lines,
-    get(oid) {
-      const line = lines.get(oid)
-      if (line === undefined) return undefined
-      const [, time, commit, extra] = line.split(' ')
-      if (time === '0' && commit === undefined) return 0
-      // anything malformed is unknown, so the tag object is read again rather than trusted
-      return extra === undefined && /^\d+$/.test(time) && /^[0-9a-f]{40,64}$/.test(commit ?? '') ? [Number(time), commit] : undefined
-    },
+
+  /** Lines by object id (a damaged line may map to a bad key: it is then never found). */
+  lines(): Map<string, string> {
+    if (!this.map) {
+      this.map = new Map()
+      for (const line of this.text.split('\n')) if (line) this.map.set(line.slice(0, line.indexOf(' ')), line)
+    }
+    return this.map
+  }
+
+  line(oid: string): string | undefined {
+    if (this.map || ++this.lookups > 64) return this.lines().get(oid)
+    const at = this.text.indexOf(`\n${oid} `)
+    if (at < 0) return undefined
+    const end = this.text.indexOf('\n', at + 1)
+    return this.text.slice(at + 1, end < 0 ? undefined : end)
+  }
+
+  get(oid: string): Known | undefined {
+    const line = this.line(oid)
+    if (line === undefined) return undefined
+    const [, time, commit, extra] = line.split(' ')
+    if (time === '0' && commit === undefined) return 0
+    // anything malformed is unknown, so the tag object is read again rather than trusted
+    return extra === undefined && /^\d+$/.test(time) && /^[0-9a-f]{40,64}$/.test(commit ?? '') ? [Number(time), commit] : undefined
+  }
+
+  get empty(): boolean {
+    return this.text.length <= 1
+  }
+
+  /** About how many entries it has (its newlines), without splitting it. */
+  count(): number {
+    if (this.map) return this.map.size
+    let n = 0
+    for (let i = this.text.indexOf('\n', 1); i >= 0; i = this.text.indexOf('\n', i + 1)) n++
+    return n
   }
 }
 
@@ -208,12 +240,12 @@ function writeIndex(repo: Pick<Repo, 'xpDir'>, index: TagIndex, fresh: Record<st
   const added = Object.keys(fresh)
   try {
     ensureXpDir(repo)
-    if (index.lines.size && index.lines.size + added.length <= 2 * total + 100 && added.every((oid) => !index.lines.has(oid))) {
+    if (!index.empty && added.every((oid) => index.line(oid) === undefined) && index.count() + added.length <= 2 * total + 100) {
       fs.appendFileSync(indexFile(repo), added.map((oid) => line(oid, fresh[oid]) + '\n').join(''))
       return
     }
     const out = [INDEX_HEADER]
-    for (const [oid, l] of index.lines) if (fresh[oid] === undefined && present(oid)) out.push(l)
+    for (const [oid, l] of index.lines()) if (fresh[oid] === undefined && present(oid)) out.push(l)
     for (const oid of added) if (present(oid)) out.push(line(oid, fresh[oid]))
     writeFileAtomic(indexFile(repo), out.join('\n') + '\n')
   } catch {

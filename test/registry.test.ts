@@ -24,14 +24,18 @@ function tagAt(repo: TestRepo, name: string, t: number, commit: string, message 
   if (r.status !== 0) throw new Error(r.stderr)
 }
 
+const tagsAt = (repo: TestRepo, list: Array<[string, number, string, string?]>) => list.forEach(([name, t, commit, message]) => tagAt(repo, name, t, commit, message))
+
 const tags = (repo: TestRepo) => repo.git('tag', '-l').split('\n').filter(Boolean).sort()
 
 describe('reading tags made by hand (the vectors of issue 5)', () => {
   it('1: latest v1.1.0, production still v1.0.0 (an empty message is fine)', () => {
     const { repo, c } = threeCommits()
-    tagAt(repo, 'churn@v1.0.0', 10, c[0])
-    tagAt(repo, 'churn#production#1', 20, c[0], '')
-    tagAt(repo, 'churn@v1.1.0', 40, c[1])
+    tagsAt(repo, [
+      ['churn@v1.0.0', 10, c[0]],
+      ['churn#production#1', 20, c[0], ''],
+      ['churn@v1.1.0', 40, c[1]],
+    ])
     expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } })
     // each tag object's date and commit are kept by object id: a second listing reads no tag object
     const index = repo.read('.xp/registry-tags.txt').trim().split('\n').slice(1).map((l) => l.split(' ').slice(1).join(' '))
@@ -78,10 +82,12 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
 
   it('4: deregistration and deprecation', () => {
     const { repo, c } = threeCommits()
-    tagAt(repo, 'm@v1.0.0', 10, c[0])
-    tagAt(repo, 'm#prod#1', 11, c[0])
-    tagAt(repo, 'm@v1.1.0', 30, c[1])
-    tagAt(repo, 'm@v1.1.0!', 40, c[1])
+    tagsAt(repo, [
+      ['m@v1.0.0', 10, c[0]],
+      ['m#prod#1', 11, c[0]],
+      ['m@v1.1.0', 30, c[1]],
+      ['m@v1.1.0!', 40, c[1]],
+    ])
     expect(repo.json(['model', 'ls'])).toEqual({ m: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true } })
     repo.write('.xp/registry-tags.txt', 'garbage\n') // both files are caches only
     repo.write('.xp/registry-show.json', '[]')
@@ -93,10 +99,12 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
 
   it('orders by tagger date, not by counter or name (tags read from their objects)', () => {
     const { repo, c } = threeCommits()
-    tagAt(repo, 'm@v1.0.0', 1, c[0])
-    tagAt(repo, 'm@v2.0.0', 2, c[1])
-    tagAt(repo, 'm#prod#1', 30, c[0])
-    tagAt(repo, 'm#prod#2', 20, c[1])
+    tagsAt(repo, [
+      ['m@v1.0.0', 1, c[0]],
+      ['m@v2.0.0', 2, c[1]],
+      ['m#prod#1', 30, c[0]],
+      ['m#prod#2', 20, c[1]],
+    ])
     expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v1.0.0')
     const ino = fs.statSync(repo.path('.xp/registry-tags.txt')).ino
     tagAt(repo, 'm#prod#3', 40, c[1])
@@ -125,9 +133,11 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
 
   it('folds again exactly the artifacts whose tags changed, and keeps every stage a key of every artifact', () => {
     const { repo, c } = threeCommits()
-    tagAt(repo, 'a@v1.0.0', 1, c[0])
-    tagAt(repo, 'a#prod#1', 2, c[0])
-    tagAt(repo, 'b@v1.0.0', 3, c[1])
+    tagsAt(repo, [
+      ['a@v1.0.0', 1, c[0]],
+      ['a#prod#1', 2, c[0]],
+      ['b@v1.0.0', 3, c[1]],
+    ])
     expect(repo.json(['model', 'ls'])).toEqual({
       a: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true },
       b: { version: 'v1.0.0', stage: { prod: null }, registered: true, active: true },
@@ -155,11 +165,13 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
 
   it('warns about NAME@created, ignores tags of trees, and keeps reading past two versions on one commit', () => {
     const { repo, c } = threeCommits()
-    tagAt(repo, 'm@created', 1, c[0])
-    tagAt(repo, 'm@v1.0.0', 2, c[0])
-    tagAt(repo, 'm@v1.1.0', 3, c[0])
-    tagAt(repo, 'ok@v1.0.0', 4, c[1])
-    tagAt(repo, 'tree@v1.0.0', 5, repo.git('rev-parse', 'HEAD^{tree}').trim())
+    tagsAt(repo, [
+      ['m@created', 1, c[0]],
+      ['m@v1.0.0', 2, c[0]],
+      ['m@v1.1.0', 3, c[0]],
+      ['ok@v1.0.0', 4, c[1]],
+      ['tree@v1.0.0', 5, repo.git('rev-parse', 'HEAD^{tree}').trim()],
+    ])
     const r = repo.xp(['model', 'ls', '--json'])
     expect(r.code).toBe(0)
     expect(r.stderr).toContain('m@created')

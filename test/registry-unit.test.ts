@@ -264,3 +264,12 @@ describe('tag objects', () => {
     expect(parseTagHeader(`object ${c1}\ntype commit\ntag old\n\nno tagger`)).toEqual([0, c1])
   })
 })
+
+describe('tag details', () => {
+  it('reads tagger, email and message, without a signature', async () => {
+    const { parseTagDetails } = await import('../src/core/registry/read.js')
+    const sig = '-----BEGIN PGP SIGNATURE-----\nabc\n-----END PGP SIGNATURE-----\n'
+    expect(parseTagDetails(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger Ada L <ada@x> 1700000010 +0000\n\nhello\nworld\n${sig}`)).toEqual({ tagger: 'Ada L', email: 'ada@x', message: 'hello\nworld' })
+    expect(parseTagDetails(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger Ada <ada@x> 1700000010 +0000\n\n`)).toEqual({ tagger: 'Ada', email: 'ada@x', message: '' })
+  })
+})

@@ -24,25 +24,37 @@ function tagAt(repo: TestRepo, name: string, t: number, commit: string, message 
   if (r.status !== 0) throw new Error(r.stderr)
 }
 
+const tagsAt = (repo: TestRepo, list: Array<[string, number, string, string?]>) => list.forEach(([name, t, commit, message]) => tagAt(repo, name, t, commit, message))
+
 const tags = (repo: TestRepo) => repo.git('tag', '-l').split('\n').filter(Boolean).sort()
 
 describe('reading tags made by hand (the vectors of issue 5)', () => {
   it('1: latest v1.1.0, production still v1.0.0 (an empty message is fine)', () => {
     const { repo, c } = threeCommits()
-    tagAt(repo, 'churn@v1.0.0', 10, c[0])
-    tagAt(repo, 'churn#production#1', 20, c[0], '')
-    tagAt(repo, 'churn@v1.1.0', 40, c[1])
+    tagsAt(repo, [
+      ['churn@v1.0.0', 10, c[0]],
+      ['churn#production#1', 20, c[0], ''],
+      ['churn@v1.1.0', 40, c[1]],
+    ])
     expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } })
     // each tag object's date and commit are kept by object id: a second listing reads no tag object
-    const index = JSON.parse(repo.read('.xp/registry-tags.json'))
-    expect(Object.values(index.tags).sort()).toEqual([[T0 + 10, c[0]], [T0 + 20, c[0]], [T0 + 40, c[1]]].sort())
-    const inodes = () => ['.xp/registry-tags.json', '.xp/registry-show.json'].map((f) => fs.statSync(repo.path(f)).ino)
+    const index = repo.read('.xp/registry-tags.txt').trim().split('\n').slice(1).map((l) => l.split(' ').slice(1).join(' '))
+    expect(index.sort()).toEqual([`${T0 + 10} ${c[0]}`, `${T0 + 20} ${c[0]}`, `${T0 + 40} ${c[1]}`].sort())
+    const inodes = () => ['.xp/registry-tags.txt', '.xp/registry-show.json'].map((f) => fs.statSync(repo.path(f)).ino)
     const before = inodes()
     expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
     expect(inodes()).toEqual(before) // an unchanged registry: the listing kept under the tags' digest
     fs.rmSync(repo.path('.xp/registry-show.json'))
     expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0') // folded again from the index
     expect(inodes()[0]).toBe(before[0])
+    fs.rmSync(repo.path('.xp/registry-tags.txt')) // the index alone lost: listed again from every tag object
+    expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
+    expect(repo.exists('.xp/registry-tags.txt')).toBe(true)
+    // a damaged line is not trusted: that tag object is read again
+    fs.rmSync(repo.path('.xp/registry-show.json'))
+    repo.write('.xp/registry-tags.txt', repo.read('.xp/registry-tags.txt').replace(String(T0 + 40), 'x'))
+    expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
+    expect(repo.read('.xp/registry-tags.txt')).toContain(`${T0 + 40} ${c[1]}`)
     const h = repo.json(['model', 'history', 'churn'])
     expect(h.map((e: any) => [e.tag, e.event, e.timestamp])).toEqual([
       ['churn@v1.1.0', 'registration', new Date((T0 + 40) * 1000).toISOString()],
@@ -58,6 +70,8 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     repo.git('tag', 'churn@v1.0.0', c[0])
     repo.git('tag', 'churn#prod#1', c[0])
     expect(repo.json(['model', 'ls'])).toEqual({})
+    // the first listing read every tag object; it leaves an index so that the next ones need not
+    expect(repo.read('.xp/registry-tags.txt')).toBe(`xp registry tag index 1\n${c[0]} 0\n`) // both name one object: not an annotated tag
   })
 
   it('3: a stage on an unregistered commit names the commit', () => {
@@ -68,12 +82,14 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
 
   it('4: deregistration and deprecation', () => {
     const { repo, c } = threeCommits()
-    tagAt(repo, 'm@v1.0.0', 10, c[0])
-    tagAt(repo, 'm#prod#1', 11, c[0])
-    tagAt(repo, 'm@v1.1.0', 30, c[1])
-    tagAt(repo, 'm@v1.1.0!', 40, c[1])
+    tagsAt(repo, [
+      ['m@v1.0.0', 10, c[0]],
+      ['m#prod#1', 11, c[0]],
+      ['m@v1.1.0', 30, c[1]],
+      ['m@v1.1.0!', 40, c[1]],
+    ])
     expect(repo.json(['model', 'ls'])).toEqual({ m: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true } })
-    repo.write('.xp/registry-tags.json', '{not json') // both files are caches only
+    repo.write('.xp/registry-tags.txt', 'garbage\n') // both files are caches only
     repo.write('.xp/registry-show.json', '[]')
     expect(repo.json(['model', 'ls']).m.version).toBe('v1.0.0')
     tagAt(repo, 'm@deprecated', 50, c[0])
@@ -83,13 +99,19 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
 
   it('orders by tagger date, not by counter or name (tags read from their objects)', () => {
     const { repo, c } = threeCommits()
-    tagAt(repo, 'm@v1.0.0', 1, c[0])
-    tagAt(repo, 'm@v2.0.0', 2, c[1])
-    tagAt(repo, 'm#prod#1', 30, c[0])
-    tagAt(repo, 'm#prod#2', 20, c[1])
+    tagsAt(repo, [
+      ['m@v1.0.0', 1, c[0]],
+      ['m@v2.0.0', 2, c[1]],
+      ['m#prod#1', 30, c[0]],
+      ['m#prod#2', 20, c[1]],
+    ])
     expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v1.0.0')
+    const ino = fs.statSync(repo.path('.xp/registry-tags.txt')).ino
     tagAt(repo, 'm#prod#3', 40, c[1])
     expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v2.0.0')
+    // the new tag object's line was appended to the index
+    expect(fs.statSync(repo.path('.xp/registry-tags.txt')).ino).toBe(ino)
+    expect(repo.read('.xp/registry-tags.txt').trim().split('\n')).toHaveLength(6)
   })
 
   it('reads hundreds of new tags at once (a fresh clone), then only the new ones', () => {
@@ -109,6 +131,30 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     expect(repo.json(['model', 'ls']).a7.stage.prod).toBe('v1.1.0')
   })
 
+  it('folds again exactly the artifacts whose tags changed, and keeps every stage a key of every artifact', () => {
+    const { repo, c } = threeCommits()
+    tagsAt(repo, [
+      ['a@v1.0.0', 1, c[0]],
+      ['a#prod#1', 2, c[0]],
+      ['b@v1.0.0', 3, c[1]],
+    ])
+    expect(repo.json(['model', 'ls'])).toEqual({
+      a: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true },
+      b: { version: 'v1.0.0', stage: { prod: null }, registered: true, active: true },
+    })
+    tagAt(repo, 'b#staging#1', 4, c[1])
+    expect(repo.json(['model', 'ls'])).toEqual({
+      a: { version: 'v1.0.0', stage: { prod: 'v1.0.0', staging: null }, registered: true, active: true },
+      b: { version: 'v1.0.0', stage: { prod: null, staging: 'v1.0.0' }, registered: true, active: true },
+    })
+    repo.git('tag', '-d', 'a@v1.0.0', 'a#prod#1')
+    expect(repo.json(['model', 'ls'])).toEqual({ b: { version: 'v1.0.0', stage: { staging: 'v1.0.0' }, registered: true, active: true } })
+    // a tag moved to another object under the same name is a change too
+    repo.git('tag', '-d', 'b#staging#1')
+    tagAt(repo, 'b#staging#1', 5, c[2])
+    expect(repo.json(['model', 'ls']).b.stage.staging).toBe(c[2])
+  })
+
   it('5: dir= prefixes and odd names; unrelated tags ignored', () => {
     const { repo, c } = threeCommits()
     for (const [i, n] of ['path/to=churn@v1.0.0', 'models/churn-2@v1.0.0', 'Churn_X#prod/eu', 'v1.0.0', 'release-1', 'm@1.0.0', 'm@V1.0.0'].entries()) tagAt(repo, n, i, c[0])
@@ -119,11 +165,13 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
 
   it('warns about NAME@created, ignores tags of trees, and keeps reading past two versions on one commit', () => {
     const { repo, c } = threeCommits()
-    tagAt(repo, 'm@created', 1, c[0])
-    tagAt(repo, 'm@v1.0.0', 2, c[0])
-    tagAt(repo, 'm@v1.1.0', 3, c[0])
-    tagAt(repo, 'ok@v1.0.0', 4, c[1])
-    tagAt(repo, 'tree@v1.0.0', 5, repo.git('rev-parse', 'HEAD^{tree}').trim())
+    tagsAt(repo, [
+      ['m@created', 1, c[0]],
+      ['m@v1.0.0', 2, c[0]],
+      ['m@v1.1.0', 3, c[0]],
+      ['ok@v1.0.0', 4, c[1]],
+      ['tree@v1.0.0', 5, repo.git('rev-parse', 'HEAD^{tree}').trim()],
+    ])
     const r = repo.xp(['model', 'ls', '--json'])
     expect(r.code).toBe(0)
     expect(r.stderr).toContain('m@created')

@@ -5,7 +5,7 @@
 import type { Argv } from 'yargs'
 import { cliRepo } from '../context.js'
 import { printJson, renderTable, info, warn, dim } from '../output.js'
-import { usageError } from '../../core/errors.js'
+import { usageError, XpError, EXIT } from '../../core/errors.js'
 import type { Repo } from '../../core/repo.js'
 import type { BumpPart } from '../../core/registry/semver.js'
 import type { WriteResult } from '../../core/registry/ops.js'
@@ -20,6 +20,30 @@ const message = { message: { alias: 'm', type: 'string', describe: 'the tag mess
 
 /** A subcommand's handler: find the repo, then run. */
 const act = (fn: (repo: Repo, a: Args) => Promise<void>) => async (a: Args) => fn(await cliRepo(), a)
+
+/**
+ * A handler that writes tags. Ctrl-C aborts the command through its context's signal
+ * instead of killing xp, so that xp deletes the tags it had made: an interrupted command,
+ * like a failed one, leaves no tag. A second Ctrl-C interrupts xp as usual.
+ */
+const write = (fn: (repo: Repo, a: Args) => Promise<void>) =>
+  act(async (repo, a) => {
+    const abort = new AbortController()
+    const onInt = () => {
+      if (!abort.signal.aborted) return abort.abort()
+      process.off('SIGINT', onInt)
+      process.kill(process.pid, 'SIGINT')
+    }
+    process.on('SIGINT', onInt)
+    try {
+      await fn({ ...repo, ctx: { ...repo.ctx, signal: abort.signal } }, a)
+    } catch (e) {
+      if (abort.signal.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted; no tag was left behind', { exitCode: EXIT.interrupted })
+      throw e
+    } finally {
+      process.off('SIGINT', onInt)
+    }
+  })
 
 function reportWrite(a: Args, r: WriteResult, what: string) {
   if (a.json) return printJson(r)
@@ -45,7 +69,7 @@ export const builder = (y: Argv) =>
           .option('bump-major', { type: 'boolean', describe: 'bump the major version' })
           .option('bump-minor', { type: 'boolean', describe: 'bump the minor version' })
           .options({ ...message, ...json }),
-      act(async (repo, a) => {
+      write(async (repo, a) => {
         const bump = bumpOf(a)
         const r = await (await ops()).register(repo, { name: a.name, ref: a.ref, version: a.version, bump, message: a.message })
         reportWrite(a, r, `registered ${r.artifact} ${r.version}`)
@@ -61,7 +85,7 @@ export const builder = (y: Argv) =>
           .option('version', { type: 'string', describe: 'the version to assign, vX.Y.Z' })
           .option('stage', { type: 'string', demandOption: true, describe: 'the stage, e.g. production' })
           .options({ ...message, ...json }),
-      act(async (repo, a) => {
+      write(async (repo, a) => {
         const r = await (await ops()).assign(repo, { name: a.name, ref: a.ref, version: a.version, stage: a.stage, message: a.message })
         reportWrite(a, r, r.tags.length > 1 ? `registered ${r.artifact} ${r.version} and assigned it to ${r.stage}` : `${r.artifact} ${r.version} is now in ${r.stage}`)
       }),
@@ -76,7 +100,7 @@ export const builder = (y: Argv) =>
           .option('version', { type: 'string', describe: 'the version, vX.Y.Z' })
           .option('stage', { type: 'string', demandOption: true })
           .options({ ...message, ...json }),
-      act(async (repo, a) => {
+      write(async (repo, a) => {
         const r = await (await ops()).unassign(repo, { name: a.name, ref: a.ref, version: a.version, stage: a.stage, message: a.message })
         reportWrite(a, r, `${r.artifact} ${r.version} left ${r.stage}`)
       }),
@@ -85,7 +109,7 @@ export const builder = (y: Argv) =>
       'deprecate <name>',
       'deregister a version (--version), or deprecate the whole artifact',
       (c) => c.positional('name', { type: 'string' }).option('version', { type: 'string', describe: 'deregister only this version' }).options({ ...message, ...json }),
-      act(async (repo, a) => {
+      write(async (repo, a) => {
         const r = await (await ops()).deprecate(repo, { name: a.name, version: a.version, message: a.message })
         reportWrite(a, r, r.deprecated ? `deprecated ${r.artifact}` : `deregistered ${r.artifact} ${r.version}`)
       }),

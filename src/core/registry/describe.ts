@@ -9,7 +9,7 @@ import { CatFileBatch } from '../git.js'
 import { parseStructured } from '../params.js'
 import { listRuns } from '../runs/list.js'
 import { decodePointer, pointerFileFor } from '../cache/pointer.js'
-import { loadRegistry } from './read.js'
+import { loadRegistry, addTagDetails } from './read.js'
 import { findArtifact, parseModelSpec, resolveSpec } from './query.js'
 import { validateArtifactName } from './tag.js'
 import type { RunInfo } from './ops.js'
@@ -43,9 +43,11 @@ export interface ModelVersionInfo extends ArtifactData {
  */
 export async function whichModel(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, spec: string): Promise<ModelVersionInfo> {
   const parsed = parseModelSpec(spec)
-  const { state } = await loadRegistry(repo, { details: true })
+  const { state } = await loadRegistry(repo)
   for (const p of state.problems) repo.ctx.warn(p)
   const { artifact, version, stage } = resolveSpec(state, parsed)
+  const registration = artifact.events.filter((e) => e.tag === version.tag)
+  await addTagDetails(repo, registration)
   const [runs, data] = await Promise.all([listRuns(repo, { notes: false }), artifactData(repo, version.commit, artifact.name)])
   const run = runs.find((r) => r.commit === version.commit)
   if (data.path && !data.oid && run?.outs[data.path]) Object.assign(data, run.outs[data.path])
@@ -57,8 +59,8 @@ export async function whichModel(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, spe
     registered: version.registered,
     run: run ? { id: run.id, name: run.name } : null,
     tag: version.tag ?? null,
-    author: version.author ?? null,
-    author_email: version.authorEmail ?? null,
+    author: registration[0]?.tagger ?? null,
+    author_email: registration[0]?.email ?? null,
     created: Number.isFinite(version.created) ? new Date(version.created * 1000).toISOString() : null,
     ...data,
   }
@@ -111,9 +113,10 @@ const EVENT_NAMES = { register: 'registration', deregister: 'deregistration', as
  * await modelHistory(repo, 'churn') // [{ event: 'assignment', stage: 'production', version: 'v1.0.0', … }, …]
  */
 export async function modelHistory(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, name: string, opts: { ascending?: boolean } = {}): Promise<HistoryEntry[]> {
-  const { state } = await loadRegistry(repo, { details: true })
+  const { state } = await loadRegistry(repo)
   for (const p of state.problems) repo.ctx.warn(p)
   const a = findArtifact(state, validateArtifactName(name))
+  await addTagDetails(repo, a.events)
   const out = a.events.map((e) => ({
     timestamp: new Date(e.time * 1000).toISOString(),
     artifact: e.artifact,

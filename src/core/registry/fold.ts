@@ -40,9 +40,8 @@ export interface VersionState {
   active: boolean
   /** when it was (last) registered; for an unregistered commit, its first stage event */
   created: number
+  /** its (newest) registration tag */
   tag?: string
-  author?: string
-  authorEmail?: string
   /** stages whose newest event for this version is an assignment */
   stages: string[]
 }
@@ -164,7 +163,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     if (e.kind !== 'register' && e.kind !== 'deregister') continue
     let v = versions.get(e.version!)
     if (!v) {
-      v = { version: e.version!, commit: e.commit, registered: true, active: false, created: e.time, tag: e.tag, author: e.tagger, authorEmail: e.email, stages: [], lastDirect: e.kind }
+      v = { version: e.version!, commit: e.commit, registered: true, active: false, created: e.time, tag: e.tag, stages: [], lastDirect: e.kind }
       versions.set(v.version, v)
       const list = byCommit.get(e.commit) ?? []
       list.push(v)
@@ -177,8 +176,6 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     if (e.kind === 'register') {
       v.created = e.time
       v.tag = e.tag
-      v.author = e.tagger
-      v.authorEmail = e.email
     }
   }
   for (const v of versions.values()) v.active = v.lastDirect === 'register'
@@ -194,7 +191,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     if (!list) {
       let v = versions.get(commit)
       // events come oldest first, so the first stage event is its creation
-      if (!v) versions.set(commit, (v = { version: commit, commit, registered: false, active: true, created: time, tag: undefined, author: undefined, authorEmail: undefined, stages: [], lastDirect: undefined }))
+      if (!v) versions.set(commit, (v = { version: commit, commit, registered: false, active: true, created: time, tag: undefined, stages: [], lastDirect: undefined }))
       return v
     }
     if (list.length === 1) return list[0]
@@ -274,22 +271,47 @@ export interface GtoShowEntry {
   active: boolean
 }
 
+/** One artifact's part of the listing, on its own: the stages it holds, the version each shows. */
+export interface ShowEntry {
+  version: string | null
+  stages: Record<string, string>
+  registered: boolean
+  active: boolean
+}
+
+export function showEntry(a: ArtifactState): ShowEntry {
+  const stages: Record<string, string> = {}
+  for (const s in a.stages) if (a.stages[s].length) stages[s] = a.stages[s][0].version
+  return { version: a.latest?.version ?? null, stages, registered: a.registered, active: a.active }
+}
+
 /**
- * The registry in the exact shape of `gto show --json`: every active artifact (all with
- * `deprecated`), its latest version, and for every stage used anywhere in the registry the
- * version shown there (most recently assigned) or null.
+ * The registry in the exact shape of `gto show --json` from each artifact's entry: every
+ * active artifact (all with `deprecated`), its latest version, and for every stage used
+ * anywhere in the registry (deprecated artifacts included, as GTO does) the version shown
+ * there (most recently assigned) or null.
+ */
+export function gtoShowOf(entries: Iterable<[string, ShowEntry]>, opts: { deprecated?: boolean } = {}): { show: Record<string, GtoShowEntry>; stages: string[] } {
+  const list = [...entries].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+  const used = new Set<string>()
+  for (const [, e] of list) for (const s in e.stages) used.add(s)
+  const stages = [...used].sort()
+  const show: Record<string, GtoShowEntry> = {}
+  for (const [name, e] of list) {
+    if (!e.active && !opts.deprecated) continue
+    const stage: Record<string, string | null> = {}
+    for (const s of stages) stage[s] = e.stages[s] ?? null
+    show[name] = { version: e.version, stage, registered: e.registered, active: e.active }
+  }
+  return { show, stages }
+}
+
+/**
+ * `gto show --json` of a folded registry.
  *
  * @example
  * gtoShow(state) // { churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } }
  */
 export function gtoShow(state: RegistryState, opts: { deprecated?: boolean } = {}): Record<string, GtoShowEntry> {
-  const out: Record<string, GtoShowEntry> = {}
-  for (const name of [...state.artifacts.keys()].sort()) {
-    const a = state.artifacts.get(name)!
-    if (!a.active && !opts.deprecated) continue
-    const stage: Record<string, string | null> = {}
-    for (const s of state.stages) stage[s] = a.stages[s]?.[0]?.version ?? null
-    out[name] = { version: a.latest?.version ?? null, stage, registered: a.registered, active: a.active }
-  }
-  return out
+  return gtoShowOf([...state.artifacts].map(([name, a]) => [name, showEntry(a)] as [string, ShowEntry]), opts).show
 }

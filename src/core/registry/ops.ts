@@ -7,7 +7,7 @@
 import type { Repo } from '../repo.js'
 import type { Context } from '../context.js'
 import { git, fallbackIdentity } from '../git.js'
-import { XpError, usageError } from '../errors.js'
+import { XpError, EXIT, usageError } from '../errors.js'
 import { listRuns } from '../runs/list.js'
 import { findRun } from '../runs/resolve.js'
 import { RegistryTag, nextCounter, validateArtifactName, validateStage, validateVersion } from './tag.js'
@@ -212,11 +212,14 @@ async function waitToFollow(ctx: Context, time: number | undefined): Promise<voi
   if (ms > 0 && ms <= 2000) await new Promise((resolve) => setTimeout(resolve, ms))
 }
 
+const interrupted = () => new XpError('XP_INTERRUPTED', 'interrupted before the registry was changed', { exitCode: EXIT.interrupted })
+
 /** Create annotated tags in order; on a failure delete the ones made, then throw. */
 async function createTags(repo: Pick<Repo, 'root' | 'ctx'>, plans: PlannedTag[]): Promise<void> {
   const made: string[] = []
   try {
     for (const p of plans) {
+      if (repo.ctx.signal?.aborted) throw interrupted()
       await createTag(repo, p)
       made.push(p.tag.name)
     }
@@ -229,7 +232,7 @@ async function createTags(repo: Pick<Repo, 'root' | 'ctx'>, plans: PlannedTag[])
 /** `git tag -a`, tagged by the user's identity, or a fallback one when none is configured. */
 async function createTag(repo: Pick<Repo, 'root' | 'ctx'>, p: PlannedTag): Promise<void> {
   const args = ['tag', '-a', '-m', p.message, p.tag.name, p.commit]
-  const opts = { cwd: repo.root, env: repo.ctx.env, allowFail: true }
+  const opts = { cwd: repo.root, env: repo.ctx.env, allowFail: true, signal: repo.ctx.signal }
   let res = await git(args, opts)
   if (res.code !== 0 && /tell me who you are|empty ident|unable to auto-detect/i.test(res.stderr)) res = await git(args, { ...opts, extraEnv: fallbackIdentity(repo.ctx.env) })
   if (res.code === 0) return

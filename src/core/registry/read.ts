@@ -4,14 +4,13 @@
  * their names still count for counters and taken names.
  *
  * Every command lists every tag and folds them all. What it need not do every time is
- * read every tag object for its date: a tag object never changes, so `.xp/registry-tags.json`
+ * read every tag object for its date: a tag object never changes, so `.xp/registry-tags.txt`
  * keeps each one's date and commit by object id (like the run-record index DESIGN 2.2
  * allows). A listing is then one `git for-each-ref` that reads no tag object, plus a
  * `git cat-file --batch` for the few tags not seen before; with many new ones (a fresh
  * clone) one `git for-each-ref` reads them all. The file is a cache only.
  */
 import fs from 'node:fs'
-import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { ensureXpDir, type Repo } from '../repo.js'
 import { git, CatFileBatch } from '../git.js'
@@ -34,43 +33,38 @@ export interface RegistryTags {
 type Known = [number, string] | 0
 
 const FULL = ['%(objectname)', '%(refname:strip=2)', '%(objecttype)', '%(*objecttype)', '%(*objectname)', '%(taggerdate:unix)']
-// Tagger and message only when asked (history, which): a listing does not show them.
-const DETAILS = ['%(taggername)', '%(taggeremail)', '%(if:equals=tag)%(objecttype)%(then)%(contents)%(end)']
-const SIGNATURE = /\n?-----BEGIN (PGP|SSH) SIGNATURE-----[\s\S]*$/
 /** Past this many unseen tags one for-each-ref reading every tag beats asking cat-file for each. */
 const BATCH_LIMIT = 256
 
-interface Listed {
+export interface Listed {
   oid: string
   tag: string
   parsed: ParsedTag
 }
 
-/** The raw listing of every tag (name and object id; git reads no tag object for it). */
+/** The listing of every tag, a line `OID NAME` each. */
 export interface TagListing {
   stdout: string
-  /** digest of the listing: equal digests, equal tag objects under equal names, equal registries */
-  digest: string
-}
-
-export async function listTags(repo: Pick<Repo, 'root' | 'ctx'>): Promise<TagListing> {
-  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname:strip=2)', 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
-  return { stdout, digest: createHash('sha1').update(stdout).digest('hex') }
+  /** what the registry's tag objects say, when the listing had to read them anyway */
+  known?: Record<string, Known>
 }
 
 /**
- * Every registry tag of the repository.
- *
- * @example
- * const { events, names } = await readRegistryTags(repo, { details: true })
+ * List every tag: with the index, one `git for-each-ref` that reads no tag object; without
+ * it (a fresh clone), one that reads every tag object at once.
  */
-export async function readRegistryTags(repo: RepoLike, opts: { details?: boolean; listing?: TagListing } = {}): Promise<RegistryTags> {
-  if (opts.details) return readFull(repo, true).then((r) => r.tags)
-  const { stdout } = opts.listing ?? (await listTags(repo))
+export async function listTags(repo: RepoLike): Promise<TagListing> {
+  if (!fs.existsSync(indexFile(repo))) return readFull(repo)
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname:strip=2)', 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
+  return { stdout }
+}
+
+/** Parse listing lines (`OID NAME`) into registry tags, names taken, and warnings. */
+export function parseListing(lines: Iterable<string>): { listed: Listed[]; names: Set<string>; warnings: string[] } {
   const names = new Set<string>()
   const warnings: string[] = []
   const listed: Listed[] = []
-  for (const line of stdout.split('\n')) {
+  for (const line of lines) {
     const sp = line.indexOf(' ')
     const tag = line.slice(sp + 1)
     // The cheap test first: almost every tag of a big registry is one, most of a code repo's are not.
@@ -84,18 +78,39 @@ export async function readRegistryTags(repo: RepoLike, opts: { details?: boolean
       warnings.push(creationWarning(tag))
     }
   }
-  const index = readIndex(repo)
-  const unseen = listed.filter((l) => index[l.oid] === undefined).map((l) => l.oid)
-  let fresh: Record<string, Known> = {}
-  if (unseen.length > BATCH_LIMIT) fresh = (await readFull(repo, false)).known
-  else if (unseen.length) fresh = await readTagObjects(repo, unseen)
-  const known = (oid: string) => fresh[oid] ?? index[oid]
+  return { listed, names, warnings }
+}
+
+/**
+ * The events of listed tags: dates and commits from the index, unseen tag objects read
+ * (and added to the index; `present` holds the object ids of every tag that exists, `size` their number).
+ */
+export async function eventsOf(repo: RepoLike, listed: Listed[], present: { has: (oid: string) => boolean; size: number }, preread?: Record<string, Known>): Promise<RegistryEvent[]> {
+  const index = TagIndex.read(repo)
+  const fresh: Record<string, Known> = preread ?? {}
+  const unseen = listed.filter((l) => fresh[l.oid] === undefined && index.get(l.oid) === undefined).map((l) => l.oid)
+  if (unseen.length > BATCH_LIMIT) Object.assign(fresh, (await readFull(repo)).known)
+  else if (unseen.length) Object.assign(fresh, await readTagObjects(repo, unseen))
   const events: RegistryEvent[] = []
   for (const l of listed) {
-    const k = known(l.oid)
+    const k = fresh[l.oid] ?? index.get(l.oid)
     if (k) events.push(makeEvent(l.tag, l.parsed, k[0], k[1], '', '', ''))
   }
-  if (unseen.length) writeIndex(repo, listed, known)
+  if (unseen.length || preread) writeIndex(repo, index, fresh, (oid) => present.has(oid), present.size)
+  return events
+}
+
+/**
+ * Every registry tag of the repository.
+ *
+ * @example
+ * const { events, names } = await readRegistryTags(repo)
+ */
+export async function readRegistryTags(repo: RepoLike, opts: { listing?: TagListing } = {}): Promise<RegistryTags> {
+  const listing = opts.listing ?? (await listTags(repo))
+  const { listed, names, warnings } = parseListing(listing.stdout.split('\n'))
+  const present = new Set(listed.map((l) => l.oid))
+  const events = await eventsOf(repo, listed, present, listing.known)
   return { events, names, warnings }
 }
 
@@ -104,39 +119,21 @@ function makeEvent(tag: string, p: ParsedTag, time: number, commit: string, tagg
   return { tag, time, commit, tagger, email, message, artifact: p.artifact, kind: p.kind, version: p.version, stage: p.stage, counter: p.counter }
 }
 
-/** One `git for-each-ref` that reads every tag object (dates, and tagger and message with `details`). */
-async function readFull(repo: RepoLike, details: boolean): Promise<{ tags: RegistryTags; known: Record<string, Known> }> {
-  const fields = details ? [...FULL, ...DETAILS] : FULL
-  const n = fields.length
-  const { stdout } = await git(['for-each-ref', `--format=${fields.join('%00')}%00`, 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
+/** One `git for-each-ref` that reads every tag object: the listing, and what each registry tag says. */
+async function readFull(repo: RepoLike): Promise<Required<TagListing>> {
+  const n = FULL.length
+  const { stdout } = await git(['for-each-ref', `--format=${FULL.join('%00')}%00`, 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
   const parts = stdout.split('\0')
-  const events: RegistryEvent[] = []
-  const names = new Set<string>()
-  const warnings: string[] = []
+  const lines: string[] = []
   const known: Record<string, Known> = {}
   for (let i = 0; i + n - 1 < parts.length; i += n) {
-    const tag = parts[i + 1]
-    if (tag.indexOf('@') < 0 && tag.indexOf('#') < 0) continue
-    const parsed = parseRegistryTag(tag)
-    if (!parsed) {
-      if (isCreationTag(tag)) {
-        names.add(tag)
-        warnings.push(creationWarning(tag))
-      }
-      continue
-    }
-    names.add(tag)
     const oid = i === 0 ? parts[i] : parts[i].slice(1) // records after the first start with git's newline
-    const annotated = parts[i + 2] === 'tag' && parts[i + 3] === 'commit'
-    known[oid] = annotated ? [Number(parts[i + 5]) || 0, parts[i + 4]] : 0
-    if (!annotated) continue
-    events.push(
-      details
-        ? makeEvent(tag, parsed, Number(parts[i + 5]) || 0, parts[i + 4], parts[i + 6], parts[i + 7].replace(/^<|>$/g, ''), parts[i + 8].replace(SIGNATURE, '').replace(/\n$/, ''))
-        : makeEvent(tag, parsed, Number(parts[i + 5]) || 0, parts[i + 4], '', '', ''),
-    )
+    const tag = parts[i + 1]
+    lines.push(`${oid} ${tag}`)
+    if (tag.indexOf('@') < 0 && tag.indexOf('#') < 0) continue
+    known[oid] = parts[i + 2] === 'tag' && parts[i + 3] === 'commit' ? [Number(parts[i + 5]) || 0, parts[i + 4]] : 0
   }
-  return { tags: { events, names, warnings }, known }
+  return { stdout: lines.join('\n'), known }
 }
 
 /** Read a few tag objects over one `git cat-file --batch`. */
@@ -169,30 +166,125 @@ export function parseTagHeader(text: string): Known {
   return [time, object]
 }
 
-const indexFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry-tags.json')
+// One line per tag object, `OID TIME COMMIT` (or `OID 0`): plain text parses faster than JSON,
+// and a line is split only when its tag is looked up.
+const INDEX_HEADER = 'xp registry tag index 1'
+const indexFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry-tags.txt')
 
-function readIndex(repo: Pick<Repo, 'xpDir'>): Record<string, Known> {
-  try {
-    const v = JSON.parse(fs.readFileSync(indexFile(repo), 'utf8'))
-    return v && v.format === 1 && v.tags && typeof v.tags === 'object' ? v.tags : {}
-  } catch {
-    return {}
+/**
+ * The index as read. A few look-ups (the tags of one new artifact version) search the text;
+ * many build a map once.
+ */
+class TagIndex {
+  private map: Map<string, string> | undefined
+  private lookups = 0
+
+  constructor(private readonly text: string) {}
+
+  static read(repo: Pick<Repo, 'xpDir'>): TagIndex {
+    try {
+      const text = fs.readFileSync(indexFile(repo), 'utf8')
+      if (text.startsWith(INDEX_HEADER + '\n')) return new TagIndex(text.slice(INDEX_HEADER.length))
+    } catch {
+      // no index yet: every tag object is read
+    }
+    return new TagIndex('')
+  }
+
+  /** Lines by object id (a damaged line may map to a bad key: it is then never found). */
+  lines(): Map<string, string> {
+    if (!this.map) {
+      this.map = new Map()
+      for (const line of this.text.split('\n')) if (line) this.map.set(line.slice(0, line.indexOf(' ')), line)
+    }
+    return this.map
+  }
+
+  line(oid: string): string | undefined {
+    if (this.map || ++this.lookups > 64) return this.lines().get(oid)
+    const at = this.text.indexOf(`\n${oid} `)
+    if (at < 0) return undefined
+    const end = this.text.indexOf('\n', at + 1)
+    return this.text.slice(at + 1, end < 0 ? undefined : end)
+  }
+
+  get(oid: string): Known | undefined {
+    const line = this.line(oid)
+    if (line === undefined) return undefined
+    const [, time, commit, extra] = line.split(' ')
+    if (time === '0' && commit === undefined) return 0
+    // anything malformed is unknown, so the tag object is read again rather than trusted
+    return extra === undefined && /^\d+$/.test(time) && /^[0-9a-f]{40,64}$/.test(commit ?? '') ? [Number(time), commit] : undefined
+  }
+
+  get empty(): boolean {
+    return this.text.length <= 1
+  }
+
+  /** About how many entries it has (its newlines), without splitting it. */
+  count(): number {
+    if (this.map) return this.map.size
+    let n = 0
+    for (let i = this.text.indexOf('\n', 1); i >= 0; i = this.text.indexOf('\n', i + 1)) n++
+    return n
   }
 }
 
-/** Keep the entries of the tags that exist now (so the file never outgrows the registry). */
-function writeIndex(repo: Pick<Repo, 'xpDir'>, listed: Listed[], known: (oid: string) => Known | undefined) {
-  const tags: Record<string, Known> = {}
-  for (const l of listed) {
-    const k = known(l.oid)
-    if (k !== undefined) tags[l.oid] = k
-  }
+/**
+ * Add `fresh` to the index. A few new entries are appended (a torn last line would be
+ * malformed, hence unknown, and its tag read again); the file is rewritten with only the
+ * tags that exist now when it has grown past twice the registry, or had damaged lines.
+ */
+function writeIndex(repo: Pick<Repo, 'xpDir'>, index: TagIndex, fresh: Record<string, Known>, present: (oid: string) => boolean, total: number) {
+  const line = (oid: string, k: Known) => (k ? `${oid} ${k[0]} ${k[1]}` : `${oid} 0`)
+  const added = Object.keys(fresh)
   try {
     ensureXpDir(repo)
-    writeFileAtomic(indexFile(repo), JSON.stringify({ format: 1, tags }))
+    if (!index.empty && added.every((oid) => index.line(oid) === undefined) && index.count() + added.length <= 2 * total + 100) {
+      fs.appendFileSync(indexFile(repo), added.map((oid) => line(oid, fresh[oid]) + '\n').join(''))
+      return
+    }
+    const out = [INDEX_HEADER]
+    for (const [oid, l] of index.lines()) if (fresh[oid] === undefined && present(oid)) out.push(l)
+    for (const oid of added) if (present(oid)) out.push(line(oid, fresh[oid]))
+    writeFileAtomic(indexFile(repo), out.join('\n') + '\n')
   } catch {
     // a read-only checkout still reads the registry, at full cost every time
   }
+}
+
+const SIGNATURE = /\n?-----BEGIN (PGP|SSH) SIGNATURE-----[\s\S]*$/
+
+/**
+ * Fill in tagger, email and message of some events (history, which) from their tag objects,
+ * over one `git cat-file --batch`: a listing never needs them, so it never reads them.
+ */
+export async function addTagDetails(repo: Pick<Repo, 'root' | 'ctx'>, events: RegistryEvent[]): Promise<void> {
+  if (!events.length) return
+  const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
+  try {
+    const objs = await Promise.all(events.map((e) => batch.read(`refs/tags/${e.tag}`)))
+    events.forEach((e, i) => {
+      const o = objs[i]
+      if (o?.type === 'tag') Object.assign(e, parseTagDetails(o.content.toString('utf8')))
+    })
+  } finally {
+    batch.close()
+  }
+}
+
+/**
+ * Tagger, email and message of a tag object.
+ *
+ * @example
+ * parseTagDetails('object …\ntype commit\ntag m@v1.0.0\ntagger Ada L <ada@x> 1700000010 +0000\n\nhello\n') // { tagger: 'Ada L', email: 'ada@x', message: 'hello' }
+ */
+export function parseTagDetails(text: string): { tagger: string; email: string; message: string } {
+  const end = text.indexOf('\n\n')
+  const header = end < 0 ? text : text.slice(0, end)
+  const m = /^tagger (.*?) ?<([^>]*)> \d+ [+-]\d{4}$/m.exec(header)
+  const message = end < 0 ? '' : text.slice(end + 2).replace(SIGNATURE, '').replace(/\n$/, '')
+  return { tagger: m?.[1] ?? '', email: m?.[2] ?? '', message }
 }
 
 export interface Registry extends RegistryTags {
@@ -205,7 +297,7 @@ export interface Registry extends RegistryTags {
  * @example
  * const { state } = await loadRegistry(repo)
  */
-export async function loadRegistry(repo: RepoLike, opts: { details?: boolean; listing?: TagListing } = {}): Promise<Registry> {
+export async function loadRegistry(repo: RepoLike, opts: { listing?: TagListing } = {}): Promise<Registry> {
   const tags = await readRegistryTags(repo, opts)
   const state = foldEvents(tags.events)
   state.warnings.push(...tags.warnings)

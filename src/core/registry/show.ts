@@ -1,16 +1,18 @@
 /**
- * `xp model ls`: the registry in the shape of `gto show --json`, folded from every tag.
- * The result is also kept in `.xp/registry-show.json` under the digest of the tag listing
- * (every tag's name and object id): tag objects never change, so an equal digest is an
- * equal registry, and an unchanged registry lists at the cost of `git for-each-ref`.
- * Like the tag index, the file is a cache only: delete it and nothing is lost.
+ * `xp model ls`: the registry in the shape of `gto show --json`. Every tag is listed every
+ * time; each artifact's part is folded from its own tags, and kept in
+ * `.xp/registry-show.json` under a digest of those tags' names and object ids. Tag objects
+ * never change, so an artifact whose tags are the same is the same, and only artifacts
+ * whose tags changed are folded again. The file is a cache only: delete it and nothing
+ * is lost.
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import { createHash } from 'node:crypto'
 import { ensureXpDir, type Repo } from '../repo.js'
 import { writeFileAtomic } from '../fsutil.js'
-import { gtoShow, type GtoShowEntry } from './fold.js'
-import { listTags, loadRegistry } from './read.js'
+import { foldEvents, gtoShowOf, showEntry, type GtoShowEntry, type ShowEntry } from './fold.js'
+import { eventsOf, listTags, parseListing, type Listed } from './read.js'
 
 export interface RegistryShow {
   /** `gto show --json` (with `deprecated`, the deprecated artifacts too) */
@@ -21,21 +23,44 @@ export interface RegistryShow {
   problems: string[]
 }
 
-interface Memo extends Omit<RegistryShow, 'show'> {
-  format: 1
-  digest: string
-  all: Record<string, GtoShowEntry>
+/** What one artifact's tags fold to. `entry` is null for names that are no artifact (`m@1.0.0`). */
+interface Part {
+  key: string
+  name: string
+  entry: ShowEntry | null
+  warnings: string[]
+  problems: string[]
 }
 
 const memoFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry-show.json')
 
-function readMemo(repo: Pick<Repo, 'xpDir'>, digest: string): Memo | null {
+function readMemo(repo: Pick<Repo, 'xpDir'>): Record<string, Part> {
   try {
-    const m = JSON.parse(fs.readFileSync(memoFile(repo), 'utf8')) as Memo
-    return m.format === 1 && m.digest === digest ? m : null
+    const m = JSON.parse(fs.readFileSync(memoFile(repo), 'utf8'))
+    return m && m.format === 2 && m.parts && typeof m.parts === 'object' ? m.parts : {}
   } catch {
-    return null
+    return {}
   }
+}
+
+/**
+ * The listing's lines by the artifact part of the tag name (up to the first `@` or `#`,
+ * which artifact names cannot contain): no parsing needed to tell what changed.
+ */
+function groupLines(stdout: string): Map<string, string[]> {
+  const groups = new Map<string, string[]>()
+  for (const line of stdout.split('\n')) {
+    const sp = line.indexOf(' ')
+    if (sp < 0) continue
+    const at = line.indexOf('@', sp)
+    const hash = line.indexOf('#', sp)
+    if (at < 0 && hash < 0) continue
+    const prefix = line.slice(sp + 1, at < 0 ? hash : hash < 0 ? at : Math.min(at, hash))
+    const g = groups.get(prefix)
+    if (g) g.push(line)
+    else groups.set(prefix, [line])
+  }
+  return groups
 }
 
 /**
@@ -46,17 +71,42 @@ function readMemo(repo: Pick<Repo, 'xpDir'>, digest: string): Memo | null {
  */
 export async function showRegistry(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, opts: { deprecated?: boolean } = {}): Promise<RegistryShow> {
   const listing = await listTags(repo)
-  let m = readMemo(repo, listing.digest)
-  if (!m) {
-    const { state } = await loadRegistry(repo, { listing })
-    m = { format: 1, digest: listing.digest, all: gtoShow(state, { deprecated: true }), stages: state.stages, warnings: state.warnings, problems: state.problems }
-    try {
-      ensureXpDir(repo)
-      writeFileAtomic(memoFile(repo), JSON.stringify(m))
-    } catch {
-      // a read-only checkout still lists, at full cost every time
+  const groups = groupLines(listing.stdout)
+  const memo = readMemo(repo)
+  const parts: Record<string, Part> = {}
+  const changed: Array<{ prefix: string; key: string; listed: Listed[]; warnings: string[] }> = []
+  for (const [prefix, lines] of groups) {
+    const key = createHash('sha1').update(lines.join('\n')).digest('hex')
+    const m = memo[prefix]
+    if (m && m.key === key) parts[prefix] = m
+    else changed.push({ prefix, key, ...parseListing(lines) })
+  }
+  let oids: Set<string> | undefined
+  let total = 0
+  for (const ls of groups.values()) total += ls.length
+  // built only if the index is rewritten
+  const present = { has: (oid: string) => (oids ??= new Set([...groups.values()].flatMap((ls) => ls.map((l) => l.slice(0, l.indexOf(' ')))))).has(oid), size: total }
+  // a listing that read every tag object (no index yet) leaves the index behind, changes or not
+  if (!changed.length && listing.known) await eventsOf(repo, [], present, listing.known)
+  if (changed.length) {
+    const state = foldEvents(await eventsOf(repo, changed.flatMap((c) => c.listed), present, listing.known))
+    for (const c of changed) {
+      const name = c.listed[0]?.parsed.artifact ?? c.prefix
+      const a = state.artifacts.get(name)
+      const problems = state.problems.filter((p) => p.startsWith(`artifact "${name}"`))
+      parts[c.prefix] = { key: c.key, name, entry: a ? showEntry(a) : null, warnings: c.warnings, problems }
     }
   }
-  const show = opts.deprecated ? m.all : Object.fromEntries(Object.entries(m.all).filter(([, e]) => e.active))
-  return { show, stages: m.stages, warnings: m.warnings, problems: m.problems }
+  if (changed.length || Object.keys(memo).some((p) => !parts[p])) {
+    try {
+      ensureXpDir(repo)
+      writeFileAtomic(memoFile(repo), JSON.stringify({ format: 2, parts }))
+    } catch {
+      // a read-only checkout still lists, folding every artifact every time
+    }
+  }
+  const all = Object.values(parts)
+  const entries = all.filter((p) => p.entry).map((p) => [p.name, p.entry!] as [string, ShowEntry])
+  const { show, stages } = gtoShowOf(entries, opts)
+  return { show, stages, warnings: all.flatMap((p) => p.warnings), problems: all.flatMap((p) => p.problems) }
 }

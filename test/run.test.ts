@@ -157,6 +157,16 @@ describe('xp run', () => {
     expect(repo.json(['show'])).toHaveLength(2)
   })
 
+  it('does not take metrics a failed run left untouched from an earlier run', () => {
+    const repo = project()
+    expect(repo.xp(['run', '-n', 'good', '--', 'node', 'train.cjs']).code).toBe(0)
+    const old = new Date(Date.now() - 60_000)
+    fs.utimesSync(repo.path('metrics.json'), old, old)
+    const r = repo.xp(['run', '-n', 'crash', '--', 'sh', '-c', 'exit 1'])
+    expect(r.stderr).toMatch(/metrics.json was not written by this run/)
+    expect(repo.json(['show']).find((x: any) => x.name === 'crash').metrics).toEqual({})
+  })
+
   it('rejects invalid and taken names before running', () => {
     const repo = project()
     for (const bad of ['a/b', 'with space', '../x']) {

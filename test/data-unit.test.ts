@@ -112,3 +112,37 @@ describe('linkTypes', () => {
     expect(code(() => linkTypes('teleport'))).toBe('XP_BAD_CONFIG')
   })
 })
+
+describe('StatCache', () => {
+  it('vouches for a file only while inode, mtime and size match, survives a save, and forgets deleted objects', async () => {
+    const fs = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const { StatCache } = await import('../src/core/cache/state.js')
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-state-'))
+    try {
+      const st = { ino: 42, mtimeMs: 1700000000123.456, size: 10 }
+      const s = StatCache.load(dir)
+      s.set('data/a b.csv', st, H)
+      s.markComplete(H + '.dir')
+      s.set('bad\tname', st, H) // not cacheable: silently skipped
+      s.save()
+      const t = StatCache.load(dir)
+      expect(t.get('data/a b.csv', st)).toBe(H)
+      expect(t.get('data/a b.csv', { ...st, size: 11 })).toBeUndefined()
+      expect(t.get('data/a b.csv', { ...st, mtimeMs: st.mtimeMs + 1 })).toBeUndefined()
+      expect(t.get('data/a b.csv', { ...st, ino: 43 })).toBeUndefined()
+      expect(t.get('bad\tname', st)).toBeUndefined()
+      expect(t.isComplete(H + '.dir')).toBe(true)
+      t.dropOids(new Set([H, H + '.dir']))
+      t.save()
+      const u = StatCache.load(dir)
+      expect(u.get('data/a b.csv', st)).toBeUndefined()
+      expect(u.isComplete(H + '.dir')).toBe(false)
+      fs.writeFileSync(path.join(dir, 'state'), 'garbage')
+      expect(StatCache.load(dir).get('data/a b.csv', st)).toBeUndefined()
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

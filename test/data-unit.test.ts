@@ -50,7 +50,7 @@ describe('manifest', () => {
     expect(decodeManifest(text)).toEqual([entries[1], entries[0], entries[2]])
   })
   it('rejects paths that could escape on read', () => {
-    for (const p of ['../x', 'a/../../x', '/etc/passwd', 'a//b', '', 'a/./b', 'C:/x', 'a\\..\\b', 'a/']) {
+    for (const p of ['../x', 'a/../../x', '/etc/passwd', 'a//b', '', 'a/./b', 'C:/x', 'a\\..\\b', 'a/', '.git/config', 'd/.GIT/hooks/x']) {
       expect(code(() => decodeManifest(JSON.stringify([{ path: p, oid: H, size: 1, mode: 420 }])))).toBe('XP_UNSAFE_PATH')
     }
   })

@@ -148,6 +148,7 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
       throw e
     }
     for (const d of ents) {
+      if (d.name === '.git') continue // a nested repository's own files are not data (git skips them too)
       const rel = prefix ? `${prefix}/${d.name}` : d.name
       const full = dir + path.sep + d.name
       if (d.isDirectory()) {

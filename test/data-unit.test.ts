@@ -146,3 +146,27 @@ describe('StatCache', () => {
     }
   })
 })
+
+describe('putFile for downloads', () => {
+  it('verifies the expected oid, keeps a manifest its .dir, and stores nothing on a mismatch', async () => {
+    const fs = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const { putFile, tempPath, hasObject } = await import('../src/core/cache/objects.js')
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-cache-'))
+    try {
+      const dl = tempPath(cache)
+      fs.writeFileSync(dl, 'hello world\n')
+      expect(await putFile(cache, dl, { move: true, expect: H + '.dir' })).toEqual({ oid: H + '.dir', size: 12, added: true })
+      expect(hasObject(cache, H + '.dir')).toBe(true)
+      expect(hasObject(cache, H)).toBe(false)
+      expect(fs.existsSync(dl)).toBe(false)
+      const bad = tempPath(cache)
+      fs.writeFileSync(bad, 'hello world?')
+      await expect(putFile(cache, bad, { move: true, expect: H })).rejects.toMatchObject({ code: 'XP_HASH_MISMATCH' })
+      expect(hasObject(cache, H)).toBe(false)
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true })
+    }
+  })
+})

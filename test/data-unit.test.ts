@@ -165,6 +165,7 @@ describe('putFile for downloads', () => {
       fs.writeFileSync(bad, 'hello world?')
       await expect(putFile(cache, bad, { move: true, expect: H })).rejects.toMatchObject({ code: 'XP_HASH_MISMATCH' })
       expect(hasObject(cache, H)).toBe(false)
+      expect(fs.existsSync(bad)).toBe(false)
     } finally {
       fs.rmSync(cache, { recursive: true, force: true })
     }

@@ -73,7 +73,13 @@ function commit(cacheDir: string, tmp: string, oid: string) {
 export async function putFile(cacheDir: string, src: string, opts: { move?: boolean; expect?: string } = {}): Promise<PutResult> {
   if (opts.move) {
     const { hash, size } = await hashFile(src)
-    const oid = checkExpected(hash, opts.expect, src)
+    let oid: string
+    try {
+      oid = checkExpected(hash, opts.expect, src)
+    } catch (e) {
+      fs.rmSync(src, { force: true }) // a corrupt download is of no use
+      throw e
+    }
     if (hasObject(cacheDir, oid)) {
       fs.rmSync(src, { force: true })
       return { oid, size, added: false }

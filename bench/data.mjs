@@ -155,6 +155,12 @@ try {
   await dataset('one-file', (p) => (makeBig(p), BIG), false)
   await dataset('many-files', (p) => makeMany(p), true)
   const rp = await readPatterns()
+  // memory: a 4 GiB (sparse) file, whose size does not change what add holds in memory
+  const mrepo = gitRepo('xp-memory')
+  fs.writeFileSync(path.join(mrepo, 'huge.bin'), 'head')
+  fs.truncateSync(path.join(mrepo, 'huge.bin'), small ? 2 ** 30 : 4 * 2 ** 30)
+  const mem = await measure(process.execPath, [XP, 'add', 'huge.bin'], mrepo)
+  fs.rmSync(mrepo, { recursive: true, force: true })
   const pad = (s, n) => String(s).padEnd(n)
   console.log(`\nxp data benchmark (${os.cpus().length} cores, warm page cache)${small ? ' [--small]' : ''}\n`)
   console.log('seconds as wall/cpu (cpu = user+sys of all processes; the machine is shared, so wall time varies with load)\n')
@@ -164,6 +170,7 @@ try {
     console.log(pad(name, 24) + pad(fmt(r.cp), 15) + pad(fmt(r.add), 12) + pad((r.add.s / r.cp.s).toFixed(2) + 'x', 11) + pad(fmt(r.lfs), 13) + pad(r.lfs ? (r.lfs.s / r.add.s).toFixed(1) + 'x' : 'n/a', 12) + pad(fmt(r.noop), 11) + pad(fmt(r.status), 11) + pad(fmt(r.one), 11) + `${(r.add.rss / 2 ** 20).toFixed(0)} MiB`)
   }
   console.log(`\ngoals: xp add <= 1.5x cp -r; >= 5x faster than git lfs; no-op add and status of the many files < 0.3 s`)
+  console.log(`memory: xp add of a ${small ? 1 : 4} GiB file: peak RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB (goal < 200 MB), ${fmt(mem)} s`)
   console.log(`read pattern, ${gib} GiB: readSync into a reused 1 MiB buffer ${(BIG / 1e9 / rp.sync).toFixed(1)} GB/s; createReadStream (64 KiB chunks) ${(BIG / 1e9 / rp.stream).toFixed(1)} GB/s`)
 } finally {
   fs.rmSync(root, { recursive: true, force: true })

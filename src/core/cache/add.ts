@@ -129,5 +129,8 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
     // rows are set only once their object is written, so a failed add saves a true cache
     state.save()
   }
+  const ignored = await git(['check-ignore', '-z', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: out.map((a) => a.pointer).join('\0') + '\0', allowFail: true })
+  for (const p of ignored.stdout.split('\0').filter(Boolean))
+    repo.ctx.warn(`${p} is ignored by git, so it will not be committed; un-ignore it or use \`git add -f ${p}\``)
   return out
 }

@@ -6,7 +6,6 @@
  * cannot write outside its folder. `mode` is 493 (0755) for executables, else 420 (0644).
  */
 import { XpError } from '../errors.js'
-import { Oid } from './oid.js'
 
 export interface ManifestEntry {
   path: string
@@ -29,7 +28,15 @@ export function modeOf(statMode: number): number {
  * @example
  * safeRelPath('a/b.csv') // 'a/b.csv'; safeRelPath('../x') throws XP_UNSAFE_PATH
  */
+const PLAIN_PATH = /^(?:[^/\\\0]+\/)*[^/\\\0]+$/
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/
+const FILE_OID = /^[0-9a-f]{32}$/
+// like git, which refuses a `.git` component in a tree: data must not write a repository's config
+const GIT_SEGMENT = /(?:^|\/)\.git(?:\/|$)/i
+
 export function safeRelPath(p: unknown, where = 'path'): string {
+  // the common case in one pass: no empty segment, no backslash or NUL, no . or .. segment
+  if (typeof p === 'string' && PLAIN_PATH.test(p) && !DOT_SEGMENT.test(p) && !GIT_SEGMENT.test(p) && !/^[a-zA-Z]:[/\\]/.test(p)) return p
   const bad = (why: string) => new XpError('XP_UNSAFE_PATH', `${where}: unsafe path ${JSON.stringify(p)} (${why})`, { hint: 'data paths must stay inside the repository' })
   if (typeof p !== 'string' || p === '') throw bad('empty')
   if (p.startsWith('/') || /^[a-zA-Z]:[/\\]/.test(p)) throw bad('absolute')
@@ -39,6 +46,7 @@ export function safeRelPath(p: unknown, where = 'path'): string {
     if (seg === '') throw bad('empty segment')
     if (seg === '..') throw bad('..')
     if (seg === '.') throw bad('. segment')
+    if (seg.toLowerCase() === '.git') throw bad('.git segment')
   }
   return p
 }
@@ -85,7 +93,7 @@ export function decodeManifest(bytes: Buffer | string, where = 'manifest'): Mani
   for (const e of v as ManifestEntry[]) {
     if (!e || typeof e !== 'object') throw new XpError('XP_BAD_MANIFEST', `${where} has an entry that is not an object`)
     safeRelPath(e.path, where)
-    if (typeof e.oid !== 'string' || !Oid.isValid(e.oid) || Oid.parse(e.oid).isDir) throw new XpError('XP_BAD_MANIFEST', `${where}: bad oid for ${e.path}`)
+    if (typeof e.oid !== 'string' || !FILE_OID.test(e.oid)) throw new XpError('XP_BAD_MANIFEST', `${where}: bad oid for ${e.path}`)
     if (!Number.isSafeInteger(e.size) || e.size < 0) throw new XpError('XP_BAD_MANIFEST', `${where}: bad size for ${e.path}`)
     if (e.mode !== MODE_FILE && e.mode !== MODE_EXEC) e.mode = MODE_FILE
     if (seen.has(e.path)) throw new XpError('XP_BAD_MANIFEST', `${where}: duplicate path ${e.path}`)

@@ -126,10 +126,12 @@ export async function materialize(
   const absDest = path.resolve(repo.root, dest)
   const types = linkTypes(opts.link ?? configuredLink(repo))
   const want = await wantedEntries(cacheDir, entry, opts.fetchMissing)
-  await ensurePresent(cacheDir, want.map((w) => w.oid), opts.fetchMissing)
-
   const inRepo = isInside(repo.root, absDest)
   const state = inRepo ? (opts.state ?? StatCache.load(repo.xpDir)) : null
+  if (!state?.isComplete(entry.oid)) {
+    await ensurePresent(cacheDir, want.map((w) => w.oid), opts.fetchMissing)
+    if (Oid.parse(entry.oid).isDir) state?.markComplete(entry.oid)
+  }
   const keyOf = (rel: string) => {
     const r = path.relative(repo.root, absDest).split(path.sep).join('/')
     return rel ? `${r}/${rel}` : r

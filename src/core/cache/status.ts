@@ -81,14 +81,18 @@ export async function dataStatus(repo: Repo, opts: { paths?: string[] } = {}): P
       if (!hasObject(repo.cacheDir, oid)) missing++
       else if (oid.isDir) {
         recorded = decodeManifest(readObject(repo.cacheDir, oid), `manifest ${p.oid}`)
-        for (const e of recorded) if (!hasObject(repo.cacheDir, e.oid)) missing++
+        if (!state.isComplete(p.oid)) {
+          for (const e of recorded) if (!hasObject(repo.cacheDir, e.oid)) missing++
+          if (!missing) state.markComplete(p.oid)
+        }
       }
       const base = { path: p.dataPath, pointer: p.pointerFile, oid: p.oid, missing }
       if (!fs.existsSync(path.join(repo.root, p.dataPath))) {
         out.push({ ...base, state: 'deleted', changes: [] })
         continue
       }
-      const h = await hashPath({ root: repo.root, cacheDir: repo.cacheDir, state, store: false }, p.dataPath)
+      const expected = recorded ? { oid: p.oid, manifest: recorded } : undefined
+      const h = await hashPath({ root: repo.root, cacheDir: repo.cacheDir, state, store: false, expected }, p.dataPath)
       if (h.oid === p.oid) {
         out.push({ ...base, state: 'unchanged', changes: [] })
         continue

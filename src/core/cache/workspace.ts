@@ -30,13 +30,25 @@ export interface HashOptions {
   /** copy what is not cached yet into the cache (add); false only hashes (status) */
   store: boolean
   onFile?: (bytes: number) => void
+  /** the manifest recorded for this folder (status): when nothing differs, its oid is reused without encoding */
+  expected?: { oid: string; manifest: ManifestEntry[] }
 }
+
+export interface FileStat {
+  ino: number
+  mtimeMs: number
+  size: number
+  mode: number
+}
+
+const slim = (st: fs.Stats): FileStat => ({ ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, mode: st.mode })
 
 interface Found {
   /** relative to the hashed folder, `/`-separated */
   rel: string
   abs: string
-  st: fs.Stats
+  /** the few stat fields needed, not the Stats object: 20,000 of those cost a lot of GC */
+  st: FileStat
   /** set when the file is a symlink into the cache: its oid is its name */
   cachedOid?: string
 }
@@ -73,7 +85,7 @@ export async function hashPath(o: HashOptions, rel: string): Promise<HashedPath>
 type Pending = Array<Promise<void>>
 const MAX_PENDING = 32
 
-async function hashOne(o: HashOptions, key: string, abs: string, st: fs.Stats, pending: Pending): Promise<string> {
+async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, pending: Pending): Promise<string> {
   // The stat cache is trusted for the object too: gc removes the rows of what it deletes.
   const known = o.state.get(key, st)
   if (known) return known
@@ -136,6 +148,7 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
       throw e
     }
     for (const d of ents) {
+      if (d.name === '.git') continue // a nested repository's own files are not data (git skips them too)
       const rel = prefix ? `${prefix}/${d.name}` : d.name
       const full = dir + path.sep + d.name
       if (d.isDirectory()) {
@@ -150,8 +163,8 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
       }
       if (st.isSymbolicLink()) {
         const f = followLink(o, full, `${label}/${rel}`, realTop)
-        out.push({ rel, abs: full, st: f.st, cachedOid: f.cachedOid })
-      } else if (st.isFile()) out.push({ rel, abs: full, st })
+        out.push({ rel, abs: full, st: slim(f.st), cachedOid: f.cachedOid })
+      } else if (st.isFile()) out.push({ rel, abs: full, st: slim(st) })
       // sockets, fifos and devices are not data
     }
   }
@@ -175,7 +188,21 @@ async function hashDir(o: HashOptions, rel: string, abs: string): Promise<Hashed
     throw e
   }
   await Promise.all(pending)
+  if (!o.store && o.expected && sameEntries(o.expected.manifest, manifest)) return { oid: o.expected.oid, ...manifestTotals(manifest), manifest }
   const bytes = encodeManifest(manifest)
   const oid = o.store ? await putBytes(o.cacheDir, bytes, { dir: true }) : hashBytes(await hasher(), bytes) + DIR_SUFFIX
+  if (o.store) o.state.markComplete(oid)
   return { oid, ...manifestTotals(manifest), manifest }
+}
+
+/** Same entries? `a` is a decoded manifest (sorted); comparing in order beats a Map of 20,000 paths. */
+function sameEntries(a: ManifestEntry[], b: ManifestEntry[]): boolean {
+  if (a.length !== b.length) return false
+  const sorted = [...b].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0))
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]
+    const e = sorted[i]
+    if (x.path !== e.path || x.oid !== e.oid || x.size !== e.size || x.mode !== e.mode) return false
+  }
+  return true
 }

@@ -320,6 +320,26 @@ describe('xp checkout', () => {
 })
 
 describe('xp gc and xp fsck', () => {
+  it('gc spares unreferenced objects younger than the grace period, which a concurrent add may be writing', () => {
+    const repo = dataRepo()
+    repo.write('scratch.bin', 'not referenced yet\n')
+    repo.json(['add', 'scratch.bin'])
+    fs.rmSync(repo.path('scratch.bin.xp'))
+    const r = repo.xp(['gc'])
+    expect(r.stdout).toMatch(/removed 0 objects.*1 unreferenced but newer than --grace 3600s kept/)
+    expect(repo.json(['gc', '--dry-run'])).toMatchObject({ removed: 0, recent: 1 })
+    // an object made old, then stored again by an add, is young again and kept
+    const [[oid, file]] = [...objects(repo)]
+    const old = new Date(Date.now() - 7200_000)
+    fs.utimesSync(file, old, old)
+    expect(repo.json(['gc', '--dry-run'])).toMatchObject({ removed: 1, recent: 0 })
+    repo.write('again.bin', 'not referenced yet\n')
+    expect(repo.json(['add', 'again.bin'])[0].oid).toBe(oid)
+    fs.rmSync(repo.path('again.bin.xp'))
+    expect(repo.json(['gc'])).toMatchObject({ removed: 0, recent: 1 })
+    expect(repo.xp(['gc', '--grace', '-1']).code).toBe(2)
+  })
+
   it('gc keeps what runs, tags, branches and pointers reference and frees the rest', () => {
     const repo = dataRepo()
     repo.json(['add', 'model.bin'])
@@ -339,22 +359,22 @@ describe('xp gc and xp fsck', () => {
     repo.write('model.bin', 'version three\n')
     repo.json(['add', 'model.bin'])
     const v3 = String(pointer(repo, 'model.bin.xp').oid)
-    const dry = repo.json(['gc', '--dry-run'])
+    const dry = repo.json(['gc', '--dry-run', '--grace', '0'])
     expect(dry).toMatchObject({ removed: 1, bytes: 'version two\n'.length, dry_run: true })
     expect(objects(repo).size).toBe(4)
-    const r = repo.xp(['gc'])
+    const r = repo.xp(['gc', '--grace', '0'])
     expect(r.stdout).toBe('removed 1 object, 12 B freed; 3 kept\n')
     expect([...objects(repo).keys()].sort()).toEqual([v1, runOut, v3].sort())
     // without the tag, v1 goes; without the run, its out goes
     repo.git('tag', '-d', 'churn@v1.0.0')
     repo.xp(['rm', repo.git('for-each-ref', '--format=%(refname:lstrip=3)', 'refs/xp/runs').trim()])
-    expect(repo.json(['gc'])).toMatchObject({ removed: 2, kept: 1 })
+    expect(repo.json(['gc', '--grace', '0'])).toMatchObject({ removed: 2, kept: 1 })
     expect([...objects(repo).keys()]).toEqual([v3])
     // data whose pointer is gone is collected, and adding it again stores it again
     repo.write('data/a.csv', 'again\n')
     repo.json(['add', 'data'])
     fs.rmSync(repo.path('data.xp'))
-    expect(repo.json(['gc']).removed).toBeGreaterThan(0)
+    expect(repo.json(['gc', '--grace', '0']).removed).toBeGreaterThan(0)
     repo.json(['add', 'data'])
     expect(repo.json(['status']).every((x: any) => x.missing === 0)).toBe(true)
     expect(repo.xp(['checkout', '--force']).code).toBe(0)

@@ -15,8 +15,13 @@ export interface GcResult {
   removed: number
   bytes: number
   kept: number
+  /** unreferenced but younger than the grace period: possibly a concurrent add's */
+  recent: number
   dry_run: boolean
 }
+
+/** Unreferenced objects younger than this are kept: an `xp add` or `xp run` may be about to point at them. */
+export const DEFAULT_GRACE_S = 3600
 
 /** Every commit a ref points at (tags peeled), plus HEAD. */
 export async function refTips(repo: Pick<Repo, 'root' | 'ctx'>): Promise<string[]> {
@@ -32,15 +37,22 @@ export async function refTips(repo: Pick<Repo, 'root' | 'ctx'>): Promise<string[
   return [...tips]
 }
 
-export async function gcCache(repo: Repo, opts: { dryRun?: boolean } = {}): Promise<GcResult> {
+export async function gcCache(repo: Repo, opts: { dryRun?: boolean; graceS?: number } = {}): Promise<GcResult> {
   cleanTemp(repo.cacheDir)
+  // the cut-off is taken before the references are read: an object written after it is spared
+  const cutoff = repo.ctx.now().getTime() - (opts.graceS ?? DEFAULT_GRACE_S) * 1000
   const keep = await referencedOids(repo, { commits: await refTips(repo), worktree: true })
   let kept = 0
+  let recent = 0
   let bytes = 0
   const gone = new Set<string>()
   for (const o of listObjects(repo.cacheDir)) {
     if (keep.has(o.oid)) {
       kept++
+      continue
+    }
+    if (o.mtimeMs > cutoff) {
+      recent++
       continue
     }
     if (!opts.dryRun) fs.rmSync(o.file, { force: true })
@@ -56,5 +68,5 @@ export async function gcCache(repo: Repo, opts: { dryRun?: boolean } = {}): Prom
     }
   }
   const removed = gone.size
-  return { removed, bytes, kept, dry_run: Boolean(opts.dryRun) }
+  return { removed, bytes, kept, recent, dry_run: Boolean(opts.dryRun) }
 }

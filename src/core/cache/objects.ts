@@ -53,6 +53,21 @@ export function hasObject(cacheDir: string, oid: Oid | string): boolean {
   return fs.existsSync(objectPath(cacheDir, oid))
 }
 
+/**
+ * True when the object is stored already; its mtime is then refreshed, so that a `gc`
+ * running at the same moment sees it as recent and keeps it (gc spares young objects).
+ */
+function reuseObject(cacheDir: string, oid: string): boolean {
+  const file = objectPath(cacheDir, oid)
+  try {
+    const now = new Date()
+    fs.utimesSync(file, now, now)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Rename a complete temporary file into place, read-only. Losing a race to a twin is fine: same bytes. */
 function commit(cacheDir: string, tmp: string, oid: string) {
   const dest = objectPath(cacheDir, oid)
@@ -80,7 +95,7 @@ export async function putFile(cacheDir: string, src: string, opts: { move?: bool
       fs.rmSync(src, { force: true }) // a corrupt download is of no use
       throw e
     }
-    if (hasObject(cacheDir, oid)) {
+    if (reuseObject(cacheDir, oid)) {
       fs.rmSync(src, { force: true })
       return { oid, size, added: false }
     }
@@ -109,7 +124,7 @@ export async function stageFile(cacheDir: string, src: string, expect?: string):
   if (st.size <= SMALL_FILE) {
     const { hash, size, bytes, stat } = await hashFile(src, { keepSmall: true })
     const oid = checkExpected(hash, expect, src)
-    if (hasObject(cacheDir, oid)) return { oid, size, added: false, stat, written: done }
+    if (reuseObject(cacheDir, oid)) return { oid, size, added: false, stat, written: done }
     const written = writeObjectAsync(cacheDir, oid, bytes!)
     written.catch(() => {}) // handled by whoever awaits it; never an unhandled rejection
     return { oid, size, added: true, stat, written }
@@ -126,7 +141,7 @@ export async function stageFile(cacheDir: string, src: string, expect?: string):
     await copying
     const oid = checkExpected(hashed.hash, expect, src)
     if (fs.statSync(tmp).size !== hashed.size) throw new XpError('XP_FILE_CHANGED', `${src} changed while it was being added`)
-    if (hasObject(cacheDir, oid)) {
+    if (reuseObject(cacheDir, oid)) {
       fs.rmSync(tmp, { force: true })
       return { oid, size: hashed.size, added: false, stat: hashed.stat, written: done }
     }
@@ -178,7 +193,7 @@ function writeObject(cacheDir: string, oid: string, bytes: Uint8Array) {
  */
 export async function putBytes(cacheDir: string, bytes: Uint8Array, opts: { dir?: boolean } = {}): Promise<string> {
   const oid = hashBytes(await hasher(), bytes) + (opts.dir ? DIR_SUFFIX : '')
-  if (!hasObject(cacheDir, oid)) writeObject(cacheDir, oid, bytes)
+  if (!reuseObject(cacheDir, oid)) writeObject(cacheDir, oid, bytes)
   return oid
 }
 
@@ -213,6 +228,7 @@ export interface CachedObject {
   oid: string
   file: string
   size: number
+  mtimeMs: number
 }
 
 /** Every object in the cache (gc, fsck, push of everything). Temporary files are not objects. */
@@ -231,7 +247,8 @@ export function* listObjects(cacheDir: string): Generator<CachedObject> {
       if (!Oid.isValid(oid)) continue
       const file = path.join(dir, name)
       try {
-        yield { oid, file, size: fs.lstatSync(file).size }
+        const st = fs.lstatSync(file)
+        yield { oid, file, size: st.size, mtimeMs: st.mtimeMs }
       } catch {
         // removed meanwhile (a concurrent gc)
       }

@@ -170,7 +170,8 @@ export const builder = (y: Argv) =>
           .options(json),
       act(async (repo, a) => {
         const { getModel } = await import('../../core/registry/get.js')
-        const r = await getModel(repo, { spec: a.spec, output: a.output, force: a.force })
+        const { remoteFetcher } = await import('../../core/sync/data.js')
+        const r = await getModel(repo, { spec: a.spec, output: a.output, force: a.force, fetchMissing: remoteFetcher(repo) })
         if (a.json) return printJson(r)
         info(`wrote ${r.artifact} ${r.version} to ${r.output}`)
       }),

@@ -35,6 +35,8 @@ import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataR
 
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024
 export const PART_SIZE = 16 * 1024 * 1024
+/** objects up to this size are uploaded from one buffer */
+export const SMALL_BODY = 1024 * 1024
 const PART_JOBS = 4
 const RETRIES = 4
 
@@ -141,7 +143,7 @@ export class S3Remote implements DataRemote {
   }
 
   private async listPrefix(p: string, opts: OpOptions & { max?: number } = {}): Promise<{ oids: string[]; truncated: boolean }> {
-    const prefix = this.prefix ? `${this.prefix}/${p}/` : `${p}/`
+    const prefix = this.prefix ? `${this.prefix}/${p}` : p
     const oids: string[] = []
     let token: string | undefined
     for (;;) {
@@ -162,9 +164,16 @@ export class S3Remote implements DataRemote {
 
   async has(oids: string[], opts: OpOptions & { jobs?: number } = {}): Promise<Set<string>> {
     if (!oids.length) return new Set()
-    // One listing of one prefix: checks the bucket and credentials, and estimates the size.
-    const sample = await this.listPrefix(oids[0].slice(0, 2), { ...opts, max: 1000 })
-    const estimate = sample.truncated ? 256 * 1000 * 256 : sample.oids.length * 256
+    // One page of the whole listing: checks the bucket and the credentials, is the whole
+    // answer for a remote of up to 1,000 objects, and else estimates the remote's size
+    // from how far through the 256 prefixes (keys come sorted) it got.
+    const first = await this.listPrefix('', { ...opts, max: 1 })
+    if (!first.truncated) {
+      const all = new Set(first.oids)
+      return new Set(oids.filter((o) => all.has(o)))
+    }
+    const last = first.oids[first.oids.length - 1] ?? 'ff'
+    const estimate = Math.round((first.oids.length * 256) / (parseInt(last.slice(0, 2), 16) + 1))
     if (chooseExistenceCheck(oids.length, estimate) === 'list') {
       const all = await this.list(opts)
       return new Set(oids.filter((o) => all.has(o)))
@@ -189,8 +198,11 @@ export class S3Remote implements DataRemote {
 
   async list(opts: OpOptions & { jobs?: number } = {}): Promise<Set<string>> {
     const out = new Set<string>()
+    // small remotes in one sequential listing; big ones by the 256 prefixes in parallel
+    const first = await this.listPrefix('', { ...opts, max: 5000 })
+    if (!first.truncated) return new Set(first.oids)
     await pool(PREFIXES, opts.jobs ?? 16, async (p) => {
-      for (const oid of (await this.listPrefix(p, opts)).oids) out.add(oid)
+      for (const oid of (await this.listPrefix(p + '/', opts)).oids) out.add(oid)
     }, opts.signal)
     return out
   }
@@ -216,6 +228,14 @@ export class S3Remote implements DataRemote {
 
   async put(oid: string, src: string, size: number, opts: OpOptions = {}): Promise<void> {
     const Key = this.key(oid)
+    if (size <= SMALL_BODY) {
+      // small objects go as one buffer: half the SDK's per-request cost of a stream body,
+      // and memory stays bounded at jobs x SMALL_BODY
+      const body = await fs.promises.readFile(src)
+      await this.send(() => new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream' }), opts, `upload ${oid}`)
+      opts.onBytes?.(body.length)
+      return
+    }
     if (size <= this.threshold) {
       let moved = 0
       try {

@@ -75,41 +75,48 @@ async function fromCommits(repo: Pick<Repo, 'root' | 'ctx'>, commits: string[], 
   const seenTrees = new Set<string>()
   const blobs = new Set<string>()
   try {
-    for (const c of new Set(commits)) {
-      const obj = await batch.read(`${c}^{commit}`)
+    // requests are pipelined (the batch answers in order): one round trip per level, not per object
+    const objs = await Promise.all([...new Set(commits)].map((c) => batch.read(`${c}^{commit}`)))
+    const trees: string[] = []
+    for (const obj of objs) {
       if (!obj) continue
       const text = obj.content.toString('utf8')
       const rec = decodeRecord(text)
       if (rec) for (const e of [...Object.values(rec.deps ?? {}), ...Object.values(rec.outs ?? {})]) add((e as { oid?: unknown })?.oid)
       const tree = /^tree ([0-9a-f]+)/.exec(text)?.[1]
-      if (tree) await walkTree(batch, tree, seenTrees, blobs)
+      if (tree) trees.push(tree)
     }
-    for (const b of blobs) {
-      const blob = await batch.read(b)
-      if (!blob) continue
+    await walkTrees(batch, trees, seenTrees, blobs)
+    const contents = await Promise.all([...blobs].map((b) => batch.read(b)))
+    ;[...blobs].forEach((b, i) => {
+      const blob = contents[i]
+      if (!blob) return
       try {
         add(decodePointer(blob.content.toString('utf8'), b).oid)
       } catch {
         // not a pointer (any file may end in .xp)
       }
-    }
+    })
   } finally {
     batch.close()
   }
 }
 
-async function walkTree(batch: CatFileBatch, tree: string, seen: Set<string>, blobs: Set<string>) {
-  const stack = [tree]
-  while (stack.length) {
-    const t = stack.pop()!
-    if (seen.has(t)) continue
-    seen.add(t)
-    const obj = await batch.read(t)
-    if (!obj || obj.type !== 'tree') continue
-    for (const e of parseTree(obj.content, t.length / 2)) {
-      if (e.mode === '40000') stack.push(e.oid)
-      else if ((e.mode === '100644' || e.mode === '100755') && e.name.endsWith(POINTER_SUFFIX)) blobs.add(e.oid)
-    }
+/** Visit trees level by level, each level's reads pipelined; each tree once. */
+async function walkTrees(batch: CatFileBatch, roots: string[], seen: Set<string>, blobs: Set<string>) {
+  let level = roots
+  while (level.length) {
+    const todo = [...new Set(level)].filter((t) => !seen.has(t))
+    for (const t of todo) seen.add(t)
+    const objs = await Promise.all(todo.map((t) => batch.read(t)))
+    level = []
+    objs.forEach((obj, i) => {
+      if (!obj || obj.type !== 'tree') return
+      for (const e of parseTree(obj.content, todo[i].length / 2)) {
+        if (e.mode === '40000') level.push(e.oid)
+        else if ((e.mode === '100644' || e.mode === '100755') && e.name.endsWith(POINTER_SUFFIX)) blobs.add(e.oid)
+      }
+    })
   }
 }
 

@@ -8,12 +8,22 @@ await build({
   bundle: true,
   splitting: true,
   format: 'esm',
+  supported: { 'top-level-await': true },
   platform: 'node',
   target: 'node20',
   outdir: 'dist',
   sourcemap: 'linked',
+  // less to parse at every start; identifiers are kept so stack traces stay readable
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
   banner: { js: "import { createRequire as __xpCreateRequire } from 'node:module'; const require = __xpCreateRequire(import.meta.url);" },
   // the AWS SDK and the browser driver are large and optional: load them from node_modules
   external: ['@aws-sdk/*', '@smithy/*', 'playwright-core', 's3rver'],
 })
+
+// Save the top-level help as yargs renders it, so `xp --help` need not load yargs.
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+const help = execFileSync(process.execPath, ['dist/bin.js', '--help', '--no-saved-help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })
+writeFileSync('dist/help.txt', help)

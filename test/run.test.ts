@@ -157,6 +157,16 @@ describe('xp run', () => {
     expect(repo.json(['show'])).toHaveLength(2)
   })
 
+  it('does not take metrics a failed run left untouched from an earlier run', () => {
+    const repo = project()
+    expect(repo.xp(['run', '-n', 'good', '--', 'node', 'train.cjs']).code).toBe(0)
+    const old = new Date(Date.now() - 60_000)
+    fs.utimesSync(repo.path('metrics.json'), old, old)
+    const r = repo.xp(['run', '-n', 'crash', '--', 'sh', '-c', 'exit 1'])
+    expect(r.stderr).toMatch(/metrics.json was not written by this run/)
+    expect(repo.json(['show']).find((x: any) => x.name === 'crash').metrics).toEqual({})
+  })
+
   it('rejects invalid and taken names before running', () => {
     const repo = project()
     for (const bad of ['a/b', 'with space', '../x']) {
@@ -175,7 +185,7 @@ describe('xp run', () => {
     expect(errorCode(r)).toBe('XP_GRID_NEEDS_QUEUE')
   })
 
-  it('leaves large untracked files out with a warning, and ignored files always', () => {
+  it('puts large untracked files in the cache behind a pointer (issue 3), and leaves ignored files out always', () => {
     const repo = project()
     repo.write('.gitignore', 'logs/\nsecret.env\n')
     repo.write('secret.env', 'x')
@@ -183,10 +193,11 @@ describe('xp run', () => {
     repo.write('small.txt', 'hi')
     const r = repo.xp(['run', '--', 'true'])
     expect(r.code).toBe(0)
-    expect(r.stderr).toMatch(/big\.bin \(11\.0 MB\) is over snapshot\.max_file_size/)
+    expect(r.stderr).not.toMatch(/big\.bin/)
     const files = repo.git('ls-tree', '-r', '--name-only', 'refs/xp/runs/' + repo.json(['show'])[0].id)
     expect(files).toContain('small.txt')
-    expect(files).not.toContain('big.bin')
+    expect(files).not.toContain('big.bin\n')
+    expect(files).toContain('big.bin.xp\n')
     expect(files).not.toContain('secret.env')
   })
 

@@ -66,6 +66,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .usage('xp: experiments as git commits\n\nUsage: xp <command> [options]')
     .parserConfiguration({ 'populate--': true, 'camel-case-expansion': false })
     .option('debug', { type: 'boolean', describe: 'show stack traces', hidden: true })
+    .option('saved-help', { type: 'boolean', hidden: true })
     .strict()
     .demandCommand(1, 'name a command; `xp --help` lists them')
     .recommendCommands()

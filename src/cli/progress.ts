@@ -1,17 +1,9 @@
-/** A progress bar on stderr with bytes, rate and ETA, drawn only when stderr is a TTY. */
+/**
+ * A one-line progress display on stderr, only on a TTY, redrawn at most 10 times a second:
+ * what is done, bytes, rate and ETA when the total is known.
+ */
 import type { Progress } from '../core/context.js'
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`
-  const units = ['KiB', 'MiB', 'GiB', 'TiB']
-  let v = n / 1024
-  let i = 0
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`
-}
+import { formatBytes } from './format-bytes.js'
 
 function formatEta(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '--:--'
@@ -19,26 +11,32 @@ function formatEta(s: number): string {
   return `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`
 }
 
-/** One line of progress (pure, for tests). */
-export function progressLine(p: Progress, elapsedS: number, width = 24): string {
-  const bytes = p.bytes ?? 0
-  const rate = elapsedS > 0 ? bytes / elapsedS : 0
-  const frac = p.totalBytes ? Math.min(1, bytes / p.totalBytes) : p.total ? Math.min(1, p.done / p.total) : 0
-  const filled = Math.round(frac * width)
-  const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`
-  const size = p.totalBytes ? `${formatBytes(bytes)}/${formatBytes(p.totalBytes)}` : formatBytes(bytes)
-  const eta = p.totalBytes && rate > 0 ? formatEta((p.totalBytes - bytes) / rate) : ''
-  return `${p.phase} ${bar} ${p.done}/${p.total ?? '?'} ${size} ${formatBytes(rate)}/s${eta ? ` ETA ${eta}` : ''}`
+/** One line of progress (pure, for tests). `elapsedS` since the phase began. */
+export function progressLine(p: Progress, elapsedS: number): string {
+  const total = p.total !== undefined ? `/${p.total}` : ''
+  if (p.bytes === undefined) return `${p.phase} ${p.done}${total}`
+  const rate = elapsedS > 0 ? p.bytes / elapsedS : 0
+  const size = p.totalBytes ? `${formatBytes(p.bytes)}/${formatBytes(p.totalBytes)}` : formatBytes(p.bytes)
+  const eta = p.totalBytes && rate > 0 ? ` ETA ${formatEta((p.totalBytes - p.bytes) / rate)}` : ''
+  return `${p.phase} ${p.done}${total}, ${size}, ${formatBytes(Math.round(rate))}/s${eta}`
 }
 
-/** A progress callback for the context, or undefined when stderr is not a terminal. */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr): ((p: Progress) => void) | undefined {
-  if (!stream.isTTY) return undefined
+export function ttyProgress(stream: NodeJS.WriteStream = process.stderr): { onProgress?: (p: Progress) => void; done: () => void } {
+  if (!stream.isTTY) return { done: () => {} }
+  let last = 0
+  let shown = false
   const start = new Map<string, number>()
-  return (p) => {
-    if (!start.has(p.phase)) start.set(p.phase, Date.now())
-    const line = progressLine(p, (Date.now() - start.get(p.phase)!) / 1000).slice(0, (stream.columns || 80) - 1)
-    stream.write(`\r\x1b[K${line}`)
-    if (p.total !== undefined && p.done >= p.total) stream.write('\n')
+  return {
+    onProgress(p) {
+      const now = Date.now()
+      if (!start.has(p.phase)) start.set(p.phase, now)
+      if (now - last < 100) return
+      last = now
+      shown = true
+      stream.write(`\r\x1b[2K${progressLine(p, (now - start.get(p.phase)!) / 1000).slice(0, (stream.columns || 80) - 1)}`)
+    },
+    done() {
+      if (shown) stream.write('\r\x1b[2K')
+    },
   }
 }

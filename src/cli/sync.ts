@@ -1,7 +1,8 @@
 /** What push and pull share on the CLI side: a repo whose context draws progress and stops on Ctrl-C. */
 import { cliContext } from './context.js'
 import { findRepo, type Repo } from '../core/repo.js'
-import { progressBar, formatBytes } from './progress.js'
+import { ttyProgress } from './progress.js'
+import { formatBytes } from './format-bytes.js'
 import type { TransferSummary } from '../core/sync/transfer.js'
 
 export async function syncRepo(): Promise<Repo> {
@@ -9,7 +10,9 @@ export async function syncRepo(): Promise<Repo> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const abort = new AbortController()
   process.once('SIGINT', () => abort.abort())
-  return findRepo({ ...cliContext(), onProgress: progressBar(), signal: abort.signal })
+  const progress = ttyProgress()
+  process.once('exit', progress.done)
+  return findRepo({ ...cliContext(), onProgress: progress.onProgress, signal: abort.signal })
 }
 
 export function transferLine(t: TransferSummary & { remote: string }, verb: string): string {

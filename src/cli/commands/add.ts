@@ -3,6 +3,7 @@ import { cliRepo } from '../context.js'
 import { addPaths } from '../../core/cache/add.js'
 import { printJson, info } from '../output.js'
 import { formatBytes } from '../format-bytes.js'
+import { ttyProgress } from '../progress.js'
 
 export const builder = (y: Argv) =>
   y
@@ -12,7 +13,9 @@ export const builder = (y: Argv) =>
 
 export async function handler(argv: { paths: string[]; json?: boolean }) {
   const repo = await cliRepo()
-  const added = await addPaths(repo, { paths: argv.paths.map(String) })
+  const progress = ttyProgress()
+  repo.ctx.onProgress = progress.onProgress
+  const added = await addPaths(repo, { paths: argv.paths.map(String) }).finally(progress.done)
   if (argv.json) return printJson(added)
   for (const a of added) {
     const what = a.files === undefined ? formatBytes(a.size) : `${a.files} files, ${formatBytes(a.size)}`

@@ -11,6 +11,6 @@ export const builder = (y: Argv) =>
 
 export async function handler(argv: { run: string; force?: boolean; json?: boolean }) {
   const res = await applyRun(await cliRepo(), { run: String(argv.run), force: argv.force })
-  if (argv.json) return printJson({ run: res.run.id, name: res.run.name, written: res.written, deleted: res.deleted })
-  info(`applied ${res.run.name} (${res.run.id}): ${res.written.length} file(s) written, ${res.deleted.length} deleted; HEAD and the index are unchanged`)
+  if (argv.json) return printJson({ run: res.run.id, name: res.run.name, written: res.written, deleted: res.deleted, data: res.data })
+  info(`applied ${res.run.name} (${res.run.id}): ${res.written.length} file(s) written, ${res.deleted.length} deleted, ${res.data.length} data path(s) from the cache; HEAD and the index are unchanged`)
 }

@@ -38,19 +38,50 @@ export function dataPathArg(repo: Pick<Repo, 'root' | 'ctx'>, arg: string): stri
   return rel
 }
 
-/** Add `/name` to the .gitignore beside a data path, unless it is there. */
+/**
+ * Add `/name` to the .gitignore beside a data path, unless it is there. Concurrent adds
+ * take turns through a lock file so that neither duplicates nor loses a line.
+ */
 export function ignoreInGit(root: string, rel: string): void {
   const dir = path.posix.dirname(rel)
   const file = path.join(root, dir === '.' ? '' : dir, '.gitignore')
   const line = '/' + path.posix.basename(rel)
-  let text = ''
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch {
-    // none yet
+  withLock(file + '.xp-lock', () => {
+    let text = ''
+    try {
+      text = fs.readFileSync(file, 'utf8')
+    } catch {
+      // none yet
+    }
+    if (text.split(/\r?\n/).includes(line)) return
+    fs.appendFileSync(file, (text && !text.endsWith('\n') ? '\n' : '') + line + '\n')
+  })
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/** Hold an exclusive lock file around `fn`; a lock older than 10 s is taken over (its owner died). */
+function withLock(lock: string, fn: () => void) {
+  for (let i = 0; ; i++) {
+    try {
+      fs.closeSync(fs.openSync(lock, 'wx'))
+      break
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 10_000) fs.rmSync(lock, { force: true })
+      } catch {
+        // released meanwhile
+      }
+      if (i > 2000) throw new XpError('XP_LOCKED', `${lock} is held by another process`, { hint: 'remove it if no xp command is running' })
+      Atomics.wait(sleeper, 0, 0, 5)
+    }
   }
-  if (text.split(/\r?\n/).includes(line)) return
-  fs.appendFileSync(file, (text && !text.endsWith('\n') ? '\n' : '') + line + '\n')
+  try {
+    fn()
+  } finally {
+    fs.rmSync(lock, { force: true })
+  }
 }
 
 /**
@@ -95,7 +126,11 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       out.push({ path: rel, pointer, oid: h.oid, size: h.size, files: h.files })
     }
   } finally {
+    // rows are set only once their object is written, so a failed add saves a true cache
     state.save()
   }
+  const ignored = await git(['check-ignore', '-z', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: out.map((a) => a.pointer).join('\0') + '\0', allowFail: true })
+  for (const p of ignored.stdout.split('\0').filter(Boolean))
+    repo.ctx.warn(`${p} is ignored by git, so it will not be committed; un-ignore it or use \`git add -f ${p}\``)
   return out
 }

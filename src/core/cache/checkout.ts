@@ -25,6 +25,8 @@ export async function checkoutData(repo: Repo, opts: { paths?: string[]; force?:
   const pointers = await worktreePointers(repo, { paths: specs })
   if (specs && !pointers.length) throw new XpError('XP_NO_POINTER', `no data tracked at ${opts.paths!.join(', ')}`, { hint: 'track it with `xp add`' })
   const state = StatCache.load(repo.xpDir)
+  // every pointer checked first (manifests valid, objects present, no uncached changes lost)
+  for (const p of pointers) await materialize(repo, p, p.dataPath, { force: opts.force, state, fetchMissing: opts.fetchMissing, dryRun: true })
   const out: CheckedOut[] = []
   for (const p of pointers) {
     const r = await materialize(repo, p, p.dataPath, { force: opts.force, state, fetchMissing: opts.fetchMissing })

@@ -7,7 +7,9 @@ import fs from 'node:fs'
 import type { Repo } from '../repo.js'
 import { git } from '../git.js'
 import { cleanTemp, listObjects } from './objects.js'
-import { referencedOids } from './reachable.js'
+import path from 'node:path'
+import { referencedOids, worktreeRoots } from './reachable.js'
+import { StatCache } from './state.js'
 
 export interface GcResult {
   removed: number
@@ -33,17 +35,26 @@ export async function refTips(repo: Pick<Repo, 'root' | 'ctx'>): Promise<string[
 export async function gcCache(repo: Repo, opts: { dryRun?: boolean } = {}): Promise<GcResult> {
   cleanTemp(repo.cacheDir)
   const keep = await referencedOids(repo, { commits: await refTips(repo), worktree: true })
-  let removed = 0
-  let bytes = 0
   let kept = 0
+  let bytes = 0
+  const gone = new Set<string>()
   for (const o of listObjects(repo.cacheDir)) {
     if (keep.has(o.oid)) {
       kept++
       continue
     }
     if (!opts.dryRun) fs.rmSync(o.file, { force: true })
-    removed++
+    gone.add(o.oid)
     bytes += o.size
   }
+  // stat caches vouch for stored objects: forget the deleted ones so `xp add` stores them again
+  if (gone.size && !opts.dryRun) {
+    for (const root of await worktreeRoots(repo)) {
+      const state = StatCache.load(path.join(root, '.xp'))
+      state.dropOids(gone)
+      state.save()
+    }
+  }
+  const removed = gone.size
   return { removed, bytes, kept, dry_run: Boolean(opts.dryRun) }
 }

@@ -38,6 +38,8 @@ export interface FileHash {
   size: number
   /** the file's bytes, kept when it was small enough to read whole */
   bytes?: Buffer
+  /** the file's stat once read (for the stat cache) */
+  stat: fs.Stats
 }
 
 /**
@@ -66,8 +68,9 @@ export async function hashFile(file: string, opts: { keepSmall?: boolean } = {})
         if (n === 0) break
         got += n
       }
-      checkSame(file, before, fs.fstatSync(fd), got)
-      return { hash: hashBytes(h, bytes), size: got, bytes }
+      const after = fs.fstatSync(fd)
+      checkSame(file, before, after, got)
+      return { hash: hashBytes(h, bytes), size: got, bytes, stat: after }
     }
     chunk ??= Buffer.allocUnsafe(CHUNK)
     h.init()
@@ -78,8 +81,9 @@ export async function hashFile(file: string, opts: { keepSmall?: boolean } = {})
       h.update(n === CHUNK ? chunk : chunk.subarray(0, n))
       pos += n
     }
-    checkSame(file, before, fs.fstatSync(fd), pos)
-    return { hash: h.digest('hex'), size: pos }
+    const after = fs.fstatSync(fd)
+    checkSame(file, before, after, pos)
+    return { hash: h.digest('hex'), size: pos, stat: after }
   } finally {
     fs.closeSync(fd)
   }

@@ -30,6 +30,8 @@ export interface MaterializeOptions {
   fetchMissing?: (oids: string[]) => Promise<void>
   /** the stat cache to consult and update; loaded from repo.xpDir when omitted */
   state?: StatCache
+  /** check (objects present, no conflicts) and write nothing */
+  dryRun?: boolean
 }
 
 export interface MaterializeResult {
@@ -124,10 +126,12 @@ export async function materialize(
   const absDest = path.resolve(repo.root, dest)
   const types = linkTypes(opts.link ?? configuredLink(repo))
   const want = await wantedEntries(cacheDir, entry, opts.fetchMissing)
-  await ensurePresent(cacheDir, want.map((w) => w.oid), opts.fetchMissing)
-
   const inRepo = isInside(repo.root, absDest)
   const state = inRepo ? (opts.state ?? StatCache.load(repo.xpDir)) : null
+  if (!state?.isComplete(entry.oid)) {
+    await ensurePresent(cacheDir, want.map((w) => w.oid), opts.fetchMissing)
+    if (Oid.parse(entry.oid).isDir) state?.markComplete(entry.oid)
+  }
   const keyOf = (rel: string) => {
     const r = path.relative(repo.root, absDest).split(path.sep).join('/')
     return rel ? `${r}/${rel}` : r
@@ -173,6 +177,10 @@ export async function materialize(
       data: { paths: conflicts },
     })
 
+  if (opts.dryRun) {
+    state?.save()
+    return { written: want.length - done.size, removed: toRemove.filter((e) => !wantBy.has(e.rel)).length, unchanged }
+  }
   for (const e of toRemove) fs.rmSync(e.abs, { force: true })
   // a folder where a file goes (or the reverse) is cleared as a whole; its files were checked above
   if (!isDir) {

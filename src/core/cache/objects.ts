@@ -7,6 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
+import type { Stats } from 'node:fs'
 import { XpError } from '../errors.js'
 import { hasher, hashBytes, hashFile, SMALL_FILE } from './hash.js'
 import { Oid, objectPath, DIR_SUFFIX } from './oid.js'
@@ -22,18 +23,31 @@ export interface PutResult {
   added: boolean
 }
 
+export interface StagedPut extends PutResult {
+  /** the source's stat when it was read */
+  stat: Stats
+  /** settles once the object is in place (small files are written in the background) */
+  written: Promise<void>
+}
+
 function mkdirOnce(dir: string) {
   if (madeDirs.has(dir)) return
   fs.mkdirSync(dir, { recursive: true })
   madeDirs.add(dir)
 }
 
+let tempSeq = 0
+let tempTag: string | undefined
+
 /** A fresh temporary name in the cache, carrying our pid so others know when it is stale. */
 export function tempPath(cacheDir: string): string {
   const dir = path.join(cacheDir, TEMP_DIR)
   mkdirOnce(dir)
-  return path.join(dir, `${process.pid}-${randomBytes(6).toString('hex')}`)
+  tempTag ??= randomBytes(6).toString('hex')
+  return path.join(dir, `${process.pid}-${tempTag}-${++tempSeq}`)
 }
+
+const done = Promise.resolve()
 
 export function hasObject(cacheDir: string, oid: Oid | string): boolean {
   return fs.existsSync(objectPath(cacheDir, oid))
@@ -68,6 +82,17 @@ export async function putFile(cacheDir: string, src: string, opts: { move?: bool
     commit(cacheDir, src, hash)
     return { oid: hash, size, added: true }
   }
+  const staged = await stageFile(cacheDir, src, opts.expect)
+  await staged.written
+  return { oid: staged.oid, size: staged.size, added: staged.added }
+}
+
+/**
+ * Like putFile, but a small file's write to the cache is left running in the background
+ * (`written`), so that the caller can read and hash the next file meanwhile: adding
+ * 20,000 small files takes half the time. Await `written` before relying on the object.
+ */
+export async function stageFile(cacheDir: string, src: string, expect?: string): Promise<StagedPut> {
   let st: fs.Stats
   try {
     st = fs.statSync(src)
@@ -76,11 +101,12 @@ export async function putFile(cacheDir: string, src: string, opts: { move?: bool
     throw e
   }
   if (st.size <= SMALL_FILE) {
-    const { hash, size, bytes } = await hashFile(src, { keepSmall: true })
-    checkExpected(hash, opts.expect, src)
-    if (hasObject(cacheDir, hash)) return { oid: hash, size, added: false }
-    writeObject(cacheDir, hash, bytes!)
-    return { oid: hash, size, added: true }
+    const { hash, size, bytes, stat } = await hashFile(src, { keepSmall: true })
+    checkExpected(hash, expect, src)
+    if (hasObject(cacheDir, hash)) return { oid: hash, size, added: false, stat, written: done }
+    const written = writeObjectAsync(cacheDir, hash, bytes!)
+    written.catch(() => {}) // handled by whoever awaits it; never an unhandled rejection
+    return { oid: hash, size, added: true, stat, written }
   }
   const tmp = tempPath(cacheDir)
   try {
@@ -92,15 +118,28 @@ export async function putFile(cacheDir: string, src: string, opts: { move?: bool
       await copying.catch(() => {})
     }
     await copying
-    checkExpected(hashed.hash, opts.expect, src)
+    checkExpected(hashed.hash, expect, src)
     if (fs.statSync(tmp).size !== hashed.size) throw new XpError('XP_FILE_CHANGED', `${src} changed while it was being added`)
     if (hasObject(cacheDir, hashed.hash)) {
       fs.rmSync(tmp, { force: true })
-      return { oid: hashed.hash, size: hashed.size, added: false }
+      return { oid: hashed.hash, size: hashed.size, added: false, stat: hashed.stat, written: done }
     }
     fs.chmodSync(tmp, 0o444)
     commit(cacheDir, tmp, hashed.hash)
-    return { oid: hashed.hash, size: hashed.size, added: true }
+    return { oid: hashed.hash, size: hashed.size, added: true, stat: hashed.stat, written: done }
+  } catch (e) {
+    fs.rmSync(tmp, { force: true })
+    throw e
+  }
+}
+
+async function writeObjectAsync(cacheDir: string, oid: string, bytes: Uint8Array): Promise<void> {
+  const tmp = tempPath(cacheDir)
+  const dest = objectPath(cacheDir, oid)
+  try {
+    await fs.promises.writeFile(tmp, bytes, { mode: 0o444 })
+    mkdirOnce(path.dirname(dest))
+    await fs.promises.rename(tmp, dest)
   } catch (e) {
     fs.rmSync(tmp, { force: true })
     throw e

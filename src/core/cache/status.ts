@@ -81,20 +81,26 @@ export async function dataStatus(repo: Repo, opts: { paths?: string[] } = {}): P
       if (!hasObject(repo.cacheDir, oid)) missing++
       else if (oid.isDir) {
         recorded = decodeManifest(readObject(repo.cacheDir, oid), `manifest ${p.oid}`)
-        for (const e of recorded) if (!hasObject(repo.cacheDir, e.oid)) missing++
+        if (!state.isComplete(p.oid)) {
+          for (const e of recorded) if (!hasObject(repo.cacheDir, e.oid)) missing++
+          if (!missing) state.markComplete(p.oid)
+        }
       }
       const base = { path: p.dataPath, pointer: p.pointerFile, oid: p.oid, missing }
       if (!fs.existsSync(path.join(repo.root, p.dataPath))) {
         out.push({ ...base, state: 'deleted', changes: [] })
         continue
       }
-      const h = await hashPath({ root: repo.root, cacheDir: repo.cacheDir, state, store: false }, p.dataPath)
+      const expected = recorded ? { oid: p.oid, manifest: recorded } : undefined
+      const h = await hashPath({ root: repo.root, cacheDir: repo.cacheDir, state, store: false, expected }, p.dataPath)
       if (h.oid === p.oid) {
         out.push({ ...base, state: 'unchanged', changes: [] })
         continue
       }
       const changes = recorded && h.manifest ? diffManifests(recorded, h.manifest).map((c) => ({ ...c, path: `${p.dataPath}/${c.path}` })) : []
-      out.push({ ...base, state: 'modified', changes })
+      // a mode alone (a hardlinked checkout is read-only) is not a change of the data
+      const sameBytes = recorded !== null && h.manifest !== undefined && changes.length === 0
+      out.push({ ...base, state: sameBytes ? 'unchanged' : 'modified', changes })
     }
   } finally {
     state.save()

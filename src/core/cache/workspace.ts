@@ -10,7 +10,7 @@ import path from 'node:path'
 import { XpError } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { hashFile, hasher, hashBytes } from './hash.js'
-import { putFile, putBytes, hasObject } from './objects.js'
+import { stageFile, putBytes } from './objects.js'
 import { oidFromPath, DIR_SUFFIX } from './oid.js'
 import { encodeManifest, manifestTotals, modeOf, type ManifestEntry } from './manifest.js'
 import type { StatCache } from './state.js'
@@ -30,13 +30,25 @@ export interface HashOptions {
   /** copy what is not cached yet into the cache (add); false only hashes (status) */
   store: boolean
   onFile?: (bytes: number) => void
+  /** the manifest recorded for this folder (status): when nothing differs, its oid is reused without encoding */
+  expected?: { oid: string; manifest: ManifestEntry[] }
 }
+
+export interface FileStat {
+  ino: number
+  mtimeMs: number
+  size: number
+  mode: number
+}
+
+const slim = (st: fs.Stats): FileStat => ({ ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, mode: st.mode })
 
 interface Found {
   /** relative to the hashed folder, `/`-separated */
   rel: string
   abs: string
-  st: fs.Stats
+  /** the few stat fields needed, not the Stats object: 20,000 of those cost a lot of GC */
+  st: FileStat
   /** set when the file is a symlink into the cache: its oid is its name */
   cachedOid?: string
 }
@@ -63,20 +75,48 @@ export async function hashPath(o: HashOptions, rel: string): Promise<HashedPath>
   }
   if (st.isDirectory()) return hashDir(o, rel, abs)
   if (!st.isFile()) throw new XpError('XP_NOT_A_FILE', `${rel} is not a regular file or a folder`)
-  const oid = await hashOne(o, rel, abs, st)
+  const pending: Pending = []
+  const oid = await hashOne(o, rel, abs, st, pending)
+  await Promise.all(pending)
   return { oid, size: st.size }
 }
 
-async function hashOne(o: HashOptions, key: string, abs: string, st: fs.Stats): Promise<string> {
+/** Writes to the cache left running while the next files are read; bounded. */
+type Pending = Array<Promise<void>>
+const MAX_PENDING = 32
+
+async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, pending: Pending): Promise<string> {
+  // The stat cache is trusted for the object too: gc removes the rows of what it deletes.
   const known = o.state.get(key, st)
-  if (known && (!o.store || hasObject(o.cacheDir, known))) return known
-  let oid: string
-  if (o.store) oid = (await putFile(o.cacheDir, abs)).oid
-  else oid = (await hashFile(abs)).hash
+  if (known) return known
   o.onFile?.(st.size)
-  // the stat after hashing, so a change during hashing (caught by hashFile) is not cached
-  o.state.set(key, fs.statSync(abs), oid)
-  return oid
+  // The stat as read, so a change during hashing (caught by hashFile) is never cached;
+  // when storing, recorded only once the object is in place.
+  if (!o.store) {
+    const h = await hashFile(abs)
+    o.state.set(key, h.stat, h.hash)
+    return h.hash
+  }
+  const s = await stageFile(o.cacheDir, abs)
+  const recorded = s.written.then(() => o.state.set(key, s.stat, s.oid))
+  recorded.catch(() => {})
+  pending.push(recorded)
+  if (pending.length >= MAX_PENDING) await pending.shift()
+  return s.oid
+}
+
+const realCaches = new Map<string, string>()
+function realCacheDir(cacheDir: string): string {
+  let r = realCaches.get(cacheDir)
+  if (r === undefined) {
+    try {
+      r = fs.realpathSync(cacheDir)
+    } catch {
+      r = cacheDir
+    }
+    realCaches.set(cacheDir, r)
+  }
+  return r
 }
 
 function followLink(o: Pick<HashOptions, 'cacheDir'>, abs: string, rel: string, boundary: string): { st: fs.Stats; cachedOid?: string } {
@@ -86,7 +126,7 @@ function followLink(o: Pick<HashOptions, 'cacheDir'>, abs: string, rel: string, 
   } catch {
     throw new XpError('XP_UNSAFE_PATH', `${rel} is a dangling symlink`, { hint: 'remove it or make it point at a file inside the data folder' })
   }
-  const cached = oidFromPath(fs.realpathSync.native(o.cacheDir), real)
+  const cached = oidFromPath(realCacheDir(o.cacheDir), real)
   const st = fs.statSync(real)
   if (cached && st.isFile()) return { st, cachedOid: cached }
   if (!isInside(fs.realpathSync(boundary), real))
@@ -109,7 +149,7 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
     }
     for (const d of ents) {
       const rel = prefix ? `${prefix}/${d.name}` : d.name
-      const full = path.join(dir, d.name)
+      const full = dir + path.sep + d.name
       if (d.isDirectory()) {
         walk(full, rel)
         continue
@@ -122,8 +162,8 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
       }
       if (st.isSymbolicLink()) {
         const f = followLink(o, full, `${label}/${rel}`, realTop)
-        out.push({ rel, abs: full, st: f.st, cachedOid: f.cachedOid })
-      } else if (st.isFile()) out.push({ rel, abs: full, st })
+        out.push({ rel, abs: full, st: slim(f.st), cachedOid: f.cachedOid })
+      } else if (st.isFile()) out.push({ rel, abs: full, st: slim(st) })
       // sockets, fifos and devices are not data
     }
   }
@@ -134,11 +174,33 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
 async function hashDir(o: HashOptions, rel: string, abs: string): Promise<HashedPath> {
   const files = walkDir(o, abs, rel)
   const manifest: ManifestEntry[] = []
-  for (const f of files) {
-    const oid = f.cachedOid ?? (await hashOne(o, `${rel}/${f.rel}`, f.abs, f.st))
-    manifest.push({ path: f.rel, oid, size: f.st.size, mode: modeOf(f.st.mode) })
+  const pending: Pending = []
+  try {
+    for (const f of files) {
+      const key = `${rel}/${f.rel}`
+      // the common case (unchanged) stays synchronous: no promise per file
+      const oid = f.cachedOid ?? o.state.get(key, f.st) ?? (await hashOne(o, key, f.abs, f.st, pending))
+      manifest.push({ path: f.rel, oid, size: f.st.size, mode: modeOf(f.st.mode) })
+    }
+  } catch (e) {
+    await Promise.allSettled(pending)
+    throw e
   }
+  await Promise.all(pending)
+  if (!o.store && o.expected && sameEntries(o.expected.manifest, manifest)) return { oid: o.expected.oid, ...manifestTotals(manifest), manifest }
   const bytes = encodeManifest(manifest)
   const oid = o.store ? await putBytes(o.cacheDir, bytes, { dir: true }) : hashBytes(await hasher(), bytes) + DIR_SUFFIX
+  if (o.store) o.state.markComplete(oid)
   return { oid, ...manifestTotals(manifest), manifest }
+}
+
+function sameEntries(a: ManifestEntry[], b: ManifestEntry[]): boolean {
+  if (a.length !== b.length) return false
+  const by = new Map<string, ManifestEntry>()
+  for (const e of a) by.set(e.path, e)
+  for (const e of b) {
+    const x = by.get(e.path)
+    if (!x || x.oid !== e.oid || x.size !== e.size || x.mode !== e.mode) return false
+  }
+  return true
 }

@@ -4,6 +4,9 @@
  * secret values are scrubbed from anything else the record or the log carries.
  */
 import os from 'node:os'
+import fs from 'node:fs'
+import path from 'node:path'
+import { writeFileAtomic } from '../fsutil.js'
 import { spawn } from 'node:child_process'
 import type { Context } from '../context.js'
 
@@ -60,12 +63,48 @@ function versionOf(cmd: string, args: string[], env: Context['env'], timeoutMs =
   })
 }
 
+/** Where `git` is on PATH, with its size and mtime: the key of the version cache. */
+function gitBinaryKey(env: Context['env']): string | null {
+  for (const dir of (env.PATH ?? '').split(':')) {
+    if (!dir) continue
+    try {
+      const st = fs.statSync(path.join(dir, 'git'))
+      if (st.isFile()) return `${path.join(dir, 'git')}:${st.size}:${st.mtimeMs}`
+    } catch {
+      // not in this folder
+    }
+  }
+  return null
+}
+
+/** `git --version`, cached on disk by the binary's path, size and mtime: one spawn saved per run. */
+async function gitVersionCached(ctx: Context, cacheFile?: string): Promise<string | null> {
+  const key = cacheFile ? gitBinaryKey(ctx.env) : null
+  if (cacheFile && key) {
+    try {
+      const c = JSON.parse(fs.readFileSync(cacheFile, 'utf8'))
+      if (c.key === key && typeof c.version === 'string') return c.version
+    } catch {
+      // no cache yet
+    }
+  }
+  const version = await versionOf('git', ['--version'], ctx.env)
+  if (cacheFile && key && version) {
+    try {
+      writeFileAtomic(cacheFile, JSON.stringify({ key, version }))
+    } catch {
+      // a cache only
+    }
+  }
+  return version
+}
+
 /**
  * Capture the environment. Slow probes (python through pyenv shims) run while the user's
  * command runs, so the caller starts this before spawning and awaits it after.
  */
-export async function captureEnv(ctx: Context): Promise<Record<string, unknown>> {
-  const [python, gitVersion] = await Promise.all([versionOf('python3', ['--version'], ctx.env), versionOf('git', ['--version'], ctx.env)])
+export async function captureEnv(ctx: Context, opts: { python: boolean; cacheFile?: string }): Promise<Record<string, unknown>> {
+  const [python, gitVersion] = await Promise.all([opts.python ? versionOf('python3', ['--version'], ctx.env) : null, gitVersionCached(ctx, opts.cacheFile)])
   let user = ctx.env.USER ?? ''
   try {
     user = os.userInfo().username

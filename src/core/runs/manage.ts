@@ -11,6 +11,7 @@ import { isInside } from '../fsutil.js'
 import { listRuns, type ListedRun } from './list.js'
 import { resolveRun } from './resolve.js'
 import { NOTES_REF } from './ref.js'
+import { commitPointers, materializePointers } from '../cache/run-data.js'
 
 const RUN_META_DIR = '.xp-run/'
 
@@ -23,6 +24,8 @@ export interface ApplyResult {
   run: ListedRun
   written: string[]
   deleted: string[]
+  /** data paths written from the cache (the run's pointer files) */
+  data: string[]
 }
 
 /** Paths whose working-tree state differs from HEAD (tracked changes and untracked files). */
@@ -61,6 +64,9 @@ export async function applyRun(repo: Repo, opts: { run: string; force?: boolean 
       hint: 'commit or stash them, or use --force to overwrite',
       data: { paths: clash },
     })
+  // data first checked (objects present, no uncached local changes), then written last
+  const pointers = await commitPointers(repo, run.commit)
+  await materializePointers(repo, pointers, { force: opts.force, dryRun: true })
   if (written.length) {
     const index = path.join(repo.xpDir, 'tmp', `apply-index-${process.pid}`)
     fs.mkdirSync(path.dirname(index), { recursive: true })
@@ -72,7 +78,8 @@ export async function applyRun(repo: Repo, opts: { run: string; force?: boolean 
     }
   }
   for (const f of deleted) fs.rmSync(path.join(repo.root, f), { force: true })
-  return { run, written, deleted }
+  const data = await materializePointers(repo, pointers, { force: opts.force })
+  return { run, written, deleted, data }
 }
 
 async function emptyTree(repo: Repo): Promise<string> {

@@ -8,7 +8,6 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import fg from 'fast-glob'
 import type { Repo, ProjectConfig } from '../repo.js'
 import { loadConfig, ensureXpDir } from '../repo.js'
 import { git, gitEnv, fallbackIdentity } from '../git.js'
@@ -57,6 +56,28 @@ export interface RunResult {
   exitCode: number
 }
 
+/** True when the file exists and was last modified before `t` (a leftover of an earlier run). */
+function writtenBefore(file: string, t: Date): boolean {
+  try {
+    // 1 s of slack for file systems with coarse timestamps
+    return fs.statSync(file).mtimeMs < t.getTime() - 1000
+  } catch {
+    return false
+  }
+}
+
+/** Series files matching the globs; fast-glob loads only when a glob's fixed folder exists. */
+async function findSeries(root: string, globs: string[]): Promise<string[]> {
+  const live = globs.filter((g) => {
+    const segs = g.split('/').slice(0, -1)
+    const firstGlob = segs.findIndex((seg) => /[*?[\]{}!]/.test(seg))
+    return fs.existsSync(path.join(root, ...(firstGlob < 0 ? segs : segs.slice(0, firstGlob))))
+  })
+  if (!live.length) return []
+  const { default: fg } = await import('fast-glob')
+  return (await fg(live, { cwd: root, onlyFiles: true, dot: false, followSymbolicLinks: false })).sort()
+}
+
 /** Names already used by runs in this repository (from the commit subjects: cheap). */
 export async function runNames(repo: Pick<Repo, 'root' | 'ctx'>): Promise<Set<string>> {
   const { stdout } = await git(['for-each-ref', '--format=%(contents:subject)', RUNS_PREFIX], { cwd: repo.root, env: repo.ctx.env })
@@ -95,11 +116,15 @@ export function readParams(repo: Pick<Repo, 'root'>, files: string[]): Flat {
   return params
 }
 
-function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => void): { metrics: Flat; files: string[] } {
+function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => void, started: Date): { metrics: Flat; files: string[] } {
   const files = config.metrics ?? (fs.existsSync(path.join(repo.root, DVCLIVE_METRICS)) ? [DVCLIVE_METRICS] : [])
   const metrics: Flat = {}
   for (const f of files) {
     try {
+      if (writtenBefore(path.join(repo.root, f), started)) {
+        warn(`metrics file ${f} was not written by this run (it is older than the run); the run has no metrics from it`)
+        continue
+      }
       const flat = readFlatFile(repo.root, f)
       if (!flat) {
         warn(`metrics file ${f} was not written by the command; the run has no metrics from it`)
@@ -124,10 +149,9 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const params = paramFiles(repo, config)
   const edits = planEdits(opts.set ?? [], params[0] ?? 'params.yaml')
 
-  const [names, head, branch] = await Promise.all([
+  const [names, head] = await Promise.all([
     runNames(repo),
     git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { cwd: repo.root, env: ctx.env, allowFail: true }),
-    git(['symbolic-ref', '-q', '--short', 'HEAD'], { cwd: repo.root, env: ctx.env, allowFail: true }),
   ])
   let name: string
   if (opts.name !== undefined) {
@@ -152,7 +176,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const logPath = path.join(runDir, 'output.log')
   const log = fs.openSync(logPath, 'w')
 
-  const envPromise = captureEnv(ctx)
+  const envPromise = captureEnv(ctx, { python: looksLikePython(repo, spec.display), cacheFile: path.join(repo.xpDir, 'tmp', 'git-version.json') })
   const started = ctx.now()
   const outcome = await spawnCommand({
     spec,
@@ -166,9 +190,9 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const ended = ctx.now()
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
 
-  const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn)
+  const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
   const seriesGlobs = config.series ?? [DVCLIVE_SERIES]
-  const series = (await fg(seriesGlobs, { cwd: repo.root, onlyFiles: true, dot: false, followSymbolicLinks: false })).sort()
+  const series = await findSeries(repo.root, seriesGlobs)
 
   const secrets = secretValues(ctx.env)
   const record: RunRecord = {
@@ -183,7 +207,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     ended: ended.toISOString(),
     duration_s: Math.round((ended.getTime() - started.getTime())) / 1000,
     baseline,
-    branch: branch.code === 0 ? branch.stdout.trim() : null,
+    branch: currentBranch(repo),
     params: paramValues,
     metrics,
     series,
@@ -215,6 +239,22 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
+}
+
+/** The branch HEAD names, read from the HEAD file (a spawn saved); null when detached. */
+export function currentBranch(repo: Pick<Repo, 'gitDir'>): string | null {
+  try {
+    const m = /^ref: refs\/heads\/(.+)$/m.exec(fs.readFileSync(path.join(repo.gitDir, 'HEAD'), 'utf8'))
+    return m ? m[1].trim() : null
+  } catch {
+    return null
+  }
+}
+
+/** Probe Python's version only for runs that use it (a pyenv shim takes 250 ms to answer). */
+function looksLikePython(repo: Repo, command: string): boolean {
+  if (/python|\.py\b|pytest|jupyter|ipython|conda|poetry|\buv\b/i.test(command)) return true
+  return ['pyproject.toml', 'requirements.txt', 'setup.py', 'environment.yml'].some((f) => fs.existsSync(path.join(repo.root, f)))
 }
 
 function readLogForTree(logPath: string): string {

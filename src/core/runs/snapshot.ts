@@ -74,21 +74,30 @@ export async function snapshotTree(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 
       // tracked files that are now data behind pointers leave the tree
       await run(['rm', '-r', '--cached', '-q', '--ignore-unmatch', '--pathspec-from-file=-', '--pathspec-file-nul'], opts.exclude.map(literal).join('\0'))
     }
-    const force = (opts.force ?? []).filter((f) => fs.existsSync(path.join(repo.root, f)) && !skip.includes(f))
-    if (force.length) await run(['add', '-f', '--pathspec-from-file=-', '--pathspec-file-nul'], force.map(literal).join('\0'))
-    if (opts.extra?.length) {
-      const files = opts.extra.map((x, i) => {
-        const f = path.join(tmpDir, `blob-${opts.key}-${i}`)
-        fs.writeFileSync(f, x.content)
-        return f
-      })
+    // Files to include even if ignored, and the extra blobs, go in with one hash-object and
+    // one update-index: two spawns however many there are.
+    const force = (opts.force ?? []).filter((f) => !skip.includes(f)).flatMap((f) => {
       try {
-        const { stdout } = await git(['hash-object', '-w', '--no-filters', '--stdin-paths'], { cwd: repo.root, env: repo.ctx.env, input: files.join('\n') + '\n' })
+        const st = fs.lstatSync(path.join(repo.root, f))
+        return st.isFile() ? [{ path: f, file: path.join(repo.root, f), mode: st.mode & 0o111 ? '100755' : '100644' }] : []
+      } catch {
+        return []
+      }
+    })
+    const blobs = (opts.extra ?? []).map((x, i) => {
+      const file = path.join(tmpDir, `blob-${opts.key}-${i}`)
+      fs.writeFileSync(file, x.content)
+      return { path: x.path, file, mode: '100644', temp: true }
+    })
+    const entries = [...force, ...blobs]
+    if (entries.length) {
+      try {
+        const { stdout } = await git(['hash-object', '-w', '--stdin-paths'], { cwd: repo.root, env: repo.ctx.env, input: entries.map((e) => e.file).join('\n') + '\n' })
         const oids = stdout.trim().split('\n')
-        const info = opts.extra.map((x, i) => `100644 ${oids[i]}\t${x.path}`).join('\n') + '\n'
+        const info = entries.map((e, i) => `${e.mode} ${oids[i]}\t${e.path}`).join('\n') + '\n'
         await run(['update-index', '--add', '--index-info'], info)
       } finally {
-        for (const f of files) fs.rmSync(f, { force: true })
+        for (const b of blobs) fs.rmSync(b.file, { force: true })
       }
     }
     const { stdout } = await run(['write-tree'])

@@ -1,0 +1,114 @@
+import { describe, it, expect } from 'vitest'
+import { encodeManifest, decodeManifest, safeRelPath } from '../src/core/cache/manifest.js'
+import { Oid, objectPath } from '../src/core/cache/oid.js'
+import { encodePointer, decodePointer } from '../src/core/cache/pointer.js'
+import { hasher, hashBytes } from '../src/core/cache/hash.js'
+import { diffManifests } from '../src/core/cache/status.js'
+import { parseTree } from '../src/core/cache/reachable.js'
+import { linkTypes } from '../src/core/cache/materialize.js'
+
+const H = 'eefac9d87100cd1336b2e733a5484425' // xxhsum -H2 of "hello world\n"
+const code = (f: () => unknown) => {
+  try {
+    f()
+  } catch (e) {
+    return (e as { code?: string }).code
+  }
+  return undefined
+}
+
+describe('hash', () => {
+  it('is XXH3-128 as xxhsum -H2 prints it (canonical byte order)', async () => {
+    expect(hashBytes(await hasher(), Buffer.from('hello world\n'))).toBe(H)
+    expect(hashBytes(await hasher(), Buffer.alloc(0))).toBe('99aa06d3014798d86001c324468d497f')
+  })
+})
+
+describe('Oid', () => {
+  it('parses file and manifest oids and lays them out like DVC', () => {
+    expect(Oid.parse(H).isDir).toBe(false)
+    const d = Oid.parse(H + '.dir')
+    expect(d.isDir).toBe(true)
+    expect(d.key).toBe(`ee/${H.slice(2)}.dir`)
+    expect(objectPath('/c', H)).toBe(`/c/ee/${H.slice(2)}`)
+  })
+  it('refuses anything else', () => {
+    for (const bad of ['', 'EEFAC9D87100CD1336B2E733A5484425', H.slice(1), H + '.txt', '../' + H.slice(3), H + 'x']) expect(code(() => Oid.parse(bad))).toBe('XP_BAD_OID')
+  })
+})
+
+describe('manifest', () => {
+  const entries = [
+    { path: 'b/z.csv', oid: H, size: 12, mode: 420 },
+    { path: 'a.csv', oid: H, size: 12, mode: 493 },
+    { path: 'b/é.csv', oid: H, size: 1, mode: 420 },
+  ]
+  it('is canonical: sorted by path bytes, fixed key order, no whitespace', () => {
+    const text = encodeManifest(entries).toString()
+    expect(text).toBe(`[{"path":"a.csv","oid":"${H}","size":12,"mode":493},{"path":"b/z.csv","oid":"${H}","size":12,"mode":420},{"path":"b/é.csv","oid":"${H}","size":1,"mode":420}]`)
+    expect(encodeManifest([...entries].reverse()).equals(encodeManifest(entries))).toBe(true)
+    expect(decodeManifest(text)).toEqual([entries[1], entries[0], entries[2]])
+  })
+  it('rejects paths that could escape on read', () => {
+    for (const p of ['../x', 'a/../../x', '/etc/passwd', 'a//b', '', 'a/./b', 'C:/x', 'a\\..\\b', 'a/']) {
+      expect(code(() => decodeManifest(JSON.stringify([{ path: p, oid: H, size: 1, mode: 420 }])))).toBe('XP_UNSAFE_PATH')
+    }
+  })
+  it('rejects malformed manifests', () => {
+    expect(code(() => decodeManifest('{'))).toBe('XP_BAD_MANIFEST')
+    expect(code(() => decodeManifest('{}'))).toBe('XP_BAD_MANIFEST')
+    expect(code(() => decodeManifest(JSON.stringify([{ path: 'a', oid: 'nope', size: 1, mode: 420 }])))).toBe('XP_BAD_MANIFEST')
+    expect(code(() => decodeManifest(JSON.stringify([{ path: 'a', oid: H, size: 1, mode: 420 }, { path: 'a/b', oid: H, size: 1, mode: 420 }])))).toBe('XP_BAD_MANIFEST')
+    expect(code(() => encodeManifest([entries[0], entries[0]]))).toBe('XP_BAD_MANIFEST')
+  })
+  it('safeRelPath accepts ordinary names', () => {
+    expect(safeRelPath('data/train.csv')).toBe('data/train.csv')
+    expect(safeRelPath('..data')).toBe('..data')
+  })
+})
+
+describe('pointer', () => {
+  it('round-trips, quoting names YAML would misread', () => {
+    for (const name of ['train', 'my data.csv', 'yes', '123', 'a: b', '#x', 'ünï']) {
+      const p = { path: name, oid: H + '.dir', size: 5, files: 2 }
+      expect(decodePointer(encodePointer(p), 'x.xp')).toEqual(p)
+    }
+    expect(encodePointer({ path: 'train', oid: H, size: 5 })).toBe(`path: train\noid: ${H}\nsize: 5\n`)
+  })
+  it('refuses unsafe paths and bad fields', () => {
+    expect(code(() => decodePointer(`path: ../x\noid: ${H}\nsize: 1\n`, 'p.xp'))).toBe('XP_UNSAFE_PATH')
+    expect(code(() => decodePointer(`path: /etc\noid: ${H}\nsize: 1\n`, 'p.xp'))).toBe('XP_UNSAFE_PATH')
+    expect(code(() => decodePointer(`path: x\noid: abc\nsize: 1\n`, 'p.xp'))).toBe('XP_BAD_POINTER')
+    expect(code(() => decodePointer(`path: x\noid: ${H}\nsize: -1\n`, 'p.xp'))).toBe('XP_BAD_POINTER')
+    expect(code(() => decodePointer(`[`, 'p.xp'))).toBe('XP_BAD_POINTER')
+  })
+})
+
+describe('diffManifests', () => {
+  it('names modified, added and deleted files in path order', () => {
+    const e = (path: string, oid: string) => ({ path, oid, size: 1, mode: 420 })
+    expect(diffManifests([e('a', '1'), e('b', '1'), e('c', '1')], [e('a', '1'), e('b', '2'), e('d', '1')])).toEqual([
+      { path: 'b', change: 'modified' },
+      { path: 'c', change: 'deleted' },
+      { path: 'd', change: 'added' },
+    ])
+  })
+})
+
+describe('parseTree', () => {
+  it('reads raw git tree entries', () => {
+    const id = Buffer.alloc(20, 0xab)
+    const buf = Buffer.concat([Buffer.from('100644 a.xp\0'), id, Buffer.from('40000 dir\0'), id])
+    expect(parseTree(buf, 20)).toEqual([
+      { mode: '100644', name: 'a.xp', oid: 'ab'.repeat(20) },
+      { mode: '40000', name: 'dir', oid: 'ab'.repeat(20) },
+    ])
+  })
+})
+
+describe('linkTypes', () => {
+  it('takes a comma list and refuses unknown types', () => {
+    expect(linkTypes('reflink, copy')).toEqual(['reflink', 'copy'])
+    expect(code(() => linkTypes('teleport'))).toBe('XP_BAD_CONFIG')
+  })
+})

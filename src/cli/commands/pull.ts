@@ -22,5 +22,6 @@ export async function handler(argv: { args?: string[]; remote?: string; jobs?: n
   const parts = [`${res.runs.fetched} run${res.runs.fetched === 1 ? '' : 's'} fetched`, `${res.runs.upToDate} up to date`]
   if (res.tags.fetched) parts.push(`${res.tags.fetched} tag${res.tags.fetched === 1 ? '' : 's'}`)
   if (res.notes !== 'none') parts.push(`notes ${res.notes}`)
-  info(`${remote}: ${parts.join(', ')}${res.data ? `; ${transferLine(res.data, 'downloaded')}` : ''}`)
+  const wrote = res.checkedOut ? `; ${res.checkedOut} data file${res.checkedOut === 1 ? '' : 's'} written to the working tree` : ''
+  info(`${remote}: ${parts.join(', ')}${res.data ? `; ${transferLine(res.data, 'downloaded')}` : ''}${wrote}`)
 }

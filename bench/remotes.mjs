@@ -11,6 +11,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { build } from 'esbuild'
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true' // the SDK's notice about Node 22, not a result
 const ROOT = path.resolve(import.meta.dirname, '..')
 const XP = path.join(ROOT, 'bin', 'xp.js')
 const small = process.argv.includes('--small')

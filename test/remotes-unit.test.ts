@@ -4,6 +4,7 @@ import { describe, it, expect } from 'vitest'
 import { isRegistryTag, parseLocalRefs, parseLsRemote, changedRefs, parsePorcelain, isRetryableRejection, chunkArgs } from '../src/core/sync/refs.js'
 import { chooseExistenceCheck, objectKey, oidFromKey, pool } from '../src/remotes/types.js'
 import { parseS3Url } from '../src/remotes/s3.js'
+import { encodeKey } from '../src/remotes/s3-put.js'
 import { remoteKind, defaultRemoteName, remoteSettings } from '../src/remotes/index.js'
 import { checkNoSecret } from '../src/core/sync/remote-config.js'
 import { progressLine } from '../src/cli/progress.js'
@@ -62,6 +63,7 @@ describe('data remote helpers', () => {
     expect(parseS3Url('s3://bucket/a/b/')).toEqual({ bucket: 'bucket', prefix: 'a/b' })
     expect(parseS3Url('s3://bucket')).toEqual({ bucket: 'bucket', prefix: '' })
     expect(() => parseS3Url('s3:///x')).toThrow()
+    expect(encodeKey("team data/it's (1)/ab/cd.dir")).toBe('team%20data/it%27s%20%281%29/ab/cd.dir')
     expect(remoteKind('/mnt/x')).toBe('fs')
     expect(remoteKind('file:///mnt/x')).toBe('fs')
     expect(remoteKind('s3://b/p')).toBe('s3')

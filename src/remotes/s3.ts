@@ -31,6 +31,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { XpError, EXIT } from '../core/errors.js'
 import { counter } from './fs.js'
+import { LeanPut } from './s3-put.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
 
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -69,6 +70,7 @@ export class S3Remote implements DataRemote {
   readonly partSize: number
   readonly threshold: number
   private client: S3Client
+  private lean?: LeanPut
 
   constructor(opts: S3RemoteOptions) {
     this.name = opts.name
@@ -83,6 +85,7 @@ export class S3Remote implements DataRemote {
     this.threshold = tuned ? this.partSize : MULTIPART_THRESHOLD
     this.endpoint = opts.endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined
     const sockets = Math.max(16, (opts.jobs ?? 8) * PART_JOBS)
+    const agents = { http: new http.Agent({ keepAlive: true, maxSockets: sockets }), https: new https.Agent({ keepAlive: true, maxSockets: sockets }) }
     const config: S3ClientConfig = {
       region: opts.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
       endpoint: this.endpoint,
@@ -91,8 +94,8 @@ export class S3Remote implements DataRemote {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
-        httpAgent: new http.Agent({ keepAlive: true, maxSockets: sockets }),
-        httpsAgent: new https.Agent({ keepAlive: true, maxSockets: sockets }),
+        httpAgent: agents.http,
+        httpsAgent: agents.https,
         connectionTimeout: 10_000,
         requestTimeout: 120_000,
       },
@@ -101,6 +104,8 @@ export class S3Remote implements DataRemote {
       config.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined }
     else if (opts.profile || env.AWS_PROFILE) (config as { profile?: string }).profile = opts.profile || env.AWS_PROFILE
     this.client = new S3Client(config)
+    // custom endpoints are path-style: small uploads take the lean path (see s3-put.ts)
+    if (this.endpoint && env.XP_S3_LEAN !== '0') this.lean = new LeanPut(this.endpoint, String(config.region), this.client.config.credentials, agents)
   }
 
   private key(oid: string) {
@@ -113,10 +118,15 @@ export class S3Remote implements DataRemote {
 
   /** Send a command with retries on transient failures; errors become XpErrors. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private async send<T>(make: () => any, opts: OpOptions = {}, what = ''): Promise<T> {
+  private send<T>(make: () => any, opts: OpOptions = {}, what = ''): Promise<T> {
+    return this.retrying(() => this.client.send(make(), { abortSignal: opts.signal as never }) as Promise<T>, opts, what)
+  }
+
+  /** Run one request with retries on transient failures; errors become XpErrors. */
+  private async retrying<T>(fn: () => Promise<T>, opts: OpOptions, what: string): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.client.send(make(), { abortSignal: opts.signal as never })) as T
+        return await fn()
       } catch (e) {
         if (opts.signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted', { exitCode: EXIT.interrupted })
         if (attempt + 1 >= RETRIES || !isTransient(e)) throw this.toXpError(e, what)
@@ -232,7 +242,8 @@ export class S3Remote implements DataRemote {
       // small objects go as one buffer: half the SDK's per-request cost of a stream body,
       // and memory stays bounded at jobs x SMALL_BODY
       const body = await fs.promises.readFile(src)
-      await this.send(() => new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream' }), opts, `upload ${oid}`)
+      if (this.lean) await this.retrying(() => this.lean!.put(this.bucket, Key, body, opts.signal), opts, `upload ${oid}`)
+      else await this.send(() => new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream' }), opts, `upload ${oid}`)
       opts.onBytes?.(body.length)
       return
     }

@@ -8,7 +8,7 @@ export const builder = (y: Argv) =>
   y
     .positional('args', { type: 'string', array: true, describe: '[GIT_REMOTE] [RUN...]: the git remote (default origin) and the runs (default all)' })
     .option('remote', { alias: 'r', type: 'string', describe: 'data remote (name in xp.yaml, or URL); default: `remote:`' })
-    .option('jobs', { alias: 'j', type: 'number', describe: 'parallel transfers (default 8)' })
+    .option('jobs', { alias: 'j', type: 'number', describe: 'parallel transfers (default 16)' })
     .option('all-data', { type: 'boolean', describe: 'fetch the data of every pulled run too' })
     .option('data', { type: 'boolean', default: true, describe: 'fetch the data (--no-data: the refs only)' })
     .option('json', { type: 'boolean', describe: 'print what was pulled as JSON' })

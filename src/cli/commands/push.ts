@@ -8,7 +8,7 @@ export const builder = (y: Argv) =>
   y
     .positional('args', { type: 'string', array: true, describe: '[GIT_REMOTE] [RUN...]: the git remote (default origin) and the runs (default all)' })
     .option('remote', { alias: 'r', type: 'string', describe: 'data remote (name in xp.yaml, or URL); default: `remote:`' })
-    .option('jobs', { alias: 'j', type: 'number', describe: 'parallel transfers (default 8)' })
+    .option('jobs', { alias: 'j', type: 'number', describe: 'parallel transfers (default 16)' })
     .option('data', { type: 'boolean', default: true, describe: 'upload the data first (--no-data: push the refs alone)' })
     .option('json', { type: 'boolean', describe: 'print what was pushed as JSON' })
     .example('xp push', 'push every run, the notes and registry tags to origin, their data first')

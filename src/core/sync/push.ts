@@ -39,10 +39,17 @@ export interface PushResult {
   data: (TransferSummary & { remote: string }) | null
 }
 
-/** The shared refs of the local repository. */
+/**
+ * The shared refs of the local repository. Runs and notes are listed by name and id only:
+ * asking for object types or peeled ids would make git read every run's commit.
+ */
 export async function localSharedRefs(repo: Pick<Repo, 'root' | 'ctx'>): Promise<RefEntry[]> {
-  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(objecttype) %(*objectname) %(refname)', RUNS_PREFIX, NOTES_REF, TAGS_PREFIX], { cwd: repo.root, env: repo.ctx.env })
-  return parseLocalRefs(stdout)
+  const opts = { cwd: repo.root, env: repo.ctx.env }
+  const [runs, tags] = await Promise.all([
+    git(['for-each-ref', '--format=%(objectname) commit  %(refname)', RUNS_PREFIX, NOTES_REF], opts),
+    git(['for-each-ref', '--format=%(objectname) %(objecttype) %(*objectname) %(refname)', TAGS_PREFIX], opts),
+  ])
+  return parseLocalRefs(runs.stdout + tags.stdout)
 }
 
 /**

@@ -76,10 +76,11 @@ async function fromCommits(repo: Pick<Repo, 'root' | 'ctx'>, commits: string[], 
   const blobs = new Set<string>()
   try {
     // requests are pipelined (the batch answers in order): one round trip per level, not per object
-    const objs = await Promise.all([...new Set(commits)].map((c) => batch.read(`${c}^{commit}`)))
+    // plain ids when given ids: peeling (`^{commit}`) makes git resolve each name, 2.5x slower
+    const objs = await Promise.all([...new Set(commits)].map((c) => batch.read(/^[0-9a-f]{40,64}$/.test(c) ? c : `${c}^{commit}`)))
     const trees: string[] = []
     for (const obj of objs) {
-      if (!obj) continue
+      if (!obj || obj.type !== 'commit') continue
       const text = obj.content.toString('utf8')
       const rec = decodeRecord(text)
       if (rec) for (const e of [...Object.values(rec.deps ?? {}), ...Object.values(rec.outs ?? {})]) add((e as { oid?: unknown })?.oid)

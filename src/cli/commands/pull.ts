@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs'
-import { syncRepo, transferLine } from '../sync.js'
+import { syncRepo, transferLine, interruptible } from '../sync.js'
 import { splitRemoteArgs } from '../../core/sync/git-remote.js'
 import { pullRuns } from '../../core/sync/pull.js'
 import { printJson, info } from '../output.js'
@@ -17,7 +17,7 @@ export const builder = (y: Argv) =>
 export async function handler(argv: { args?: string[]; remote?: string; jobs?: number; 'all-data'?: boolean; data?: boolean; json?: boolean }) {
   const repo = await syncRepo()
   const { remote, runs } = await splitRemoteArgs(repo, (argv.args ?? []).map(String))
-  const res = await pullRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, allData: argv['all-data'], noData: argv.data === false })
+  const res = await interruptible(repo, () => pullRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, allData: argv['all-data'], noData: argv.data === false }))
   if (argv.json) return printJson(res)
   const parts = [`${res.runs.fetched} run${res.runs.fetched === 1 ? '' : 's'} fetched`, `${res.runs.upToDate} up to date`]
   if (res.tags.fetched) parts.push(`${res.tags.fetched} tag${res.tags.fetched === 1 ? '' : 's'}`)

@@ -249,6 +249,16 @@ describe('xp run', () => {
     expect(all).not.toContain(secret)
   })
 
+  it('records runs and notes for a user with no git identity configured', () => {
+    const repo = project()
+    for (const k of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']) delete repo.env[k]
+    repo.env.USER = 'nobody'
+    repo.git('config', 'user.useConfigOnly', 'true')
+    expect(repo.xp(['run', '-n', 'anon', '--', 'true']).code).toBe(0)
+    expect(repo.xp(['note', 'anon', 'hello']).code).toBe(0)
+    expect(repo.git('log', '-1', '--format=%an <%ae>', 'refs/xp/runs/' + repo.json(['show'])[0].id).trim()).toBe('nobody <nobody@localhost>')
+  })
+
   it('fails outside a git repository with exit 3', () => {
     const dir = tmpDir()
     const r = spawnSync(process.execPath, [XP, 'run', '--', 'true'], { cwd: dir, env: testEnv(dir), encoding: 'utf8' })

@@ -152,6 +152,20 @@ export class CatFileBatch {
   }
 }
 
+/**
+ * Run a git command that writes a commit or tag (commit-tree, notes, tag -a) with the
+ * user's identity, and again with a fallback one when git has none: a run, a note or a
+ * registry event is never lost for want of `user.email`.
+ */
+export async function gitAsAuthor(args: string[], opts: GitOptions): Promise<GitResult> {
+  const res = await git(args, { ...opts, allowFail: true })
+  if (res.code === 0) return res
+  if (/tell me who you are|empty ident|unable to auto-detect/i.test(res.stderr)) return git(args, { ...opts, extraEnv: { ...opts.extraEnv, ...fallbackIdentity(opts.env) } })
+  if (opts.allowFail) return res
+  const first = res.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${res.code}`
+  throw new XpError(opts.errorCode ?? 'XP_GIT_FAILED', `git ${args[0]} failed: ${first}`, { exitCode: opts.exitCode ?? EXIT.domain, data: { args, stderr: res.stderr } })
+}
+
 /** The `git` identity env to use when the user has none configured, so a run is never lost for lack of one. */
 export function fallbackIdentity(env: Record<string, string | undefined>): Record<string, string> {
   const user = env.USER || env.LOGNAME || 'xp'

@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
-import { git, gitWith } from '../git.js'
+import { git, gitWith, gitAsAuthor } from '../git.js'
 import { XpError, EXIT } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { listRuns, type ListedRun } from './list.js'
@@ -114,7 +114,7 @@ export async function removeRuns(repo: Repo, opts: { runs: string[] }): Promise<
 export async function noteRun(repo: Repo, opts: { run: string; text: string }): Promise<{ run: ListedRun; notes: string }> {
   if (!opts.text.trim()) throw new XpError('XP_EMPTY_NOTE', 'the note is empty', { exitCode: EXIT.usage })
   const [run] = await resolveRuns(repo, [opts.run])
-  await git(['notes', `--ref=${NOTES_REF}`, 'append', '-m', opts.text, run.commit], { cwd: repo.root, env: repo.ctx.env })
+  await gitAsAuthor(['notes', `--ref=${NOTES_REF}`, 'append', '-m', opts.text, run.commit], { cwd: repo.root, env: repo.ctx.env })
   const { stdout } = await git(['notes', `--ref=${NOTES_REF}`, 'show', run.commit], { cwd: repo.root, env: repo.ctx.env })
   return { run, notes: stdout.trim() }
 }

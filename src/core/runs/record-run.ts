@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { Repo, ProjectConfig } from '../repo.js'
 import { loadConfig, ensureXpDir } from '../repo.js'
-import { git, gitEnv, fallbackIdentity } from '../git.js'
+import { git, gitEnv, gitAsAuthor } from '../git.js'
 import { XpError, EXIT } from '../errors.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
@@ -274,11 +274,8 @@ function readLogForTree(logPath: string): string {
 export async function writeCommit(repo: Pick<Repo, 'root' | 'ctx'>, tree: string, parent: string | null, message: string, date?: Date): Promise<string> {
   const args = ['commit-tree', tree, ...(parent ? ['-p', parent] : [])]
   const dates = date ? { GIT_AUTHOR_DATE: repo.ctx.env.GIT_AUTHOR_DATE ?? `${Math.floor(date.getTime() / 1000)} +0000` } : {}
-  const res = await git(args, { cwd: repo.root, env: { ...repo.ctx.env, ...dates }, input: message, allowFail: true })
-  if (res.code === 0) return res.stdout.trim()
-  if (!/tell me who you are|empty ident|unable to auto-detect/i.test(res.stderr)) throw new XpError('XP_GIT_FAILED', `git commit-tree failed: ${res.stderr.trim().split('\n').pop()}`)
-  const again = await git(args, { cwd: repo.root, env: { ...repo.ctx.env, ...dates, ...fallbackIdentity(repo.ctx.env) }, input: message })
-  return again.stdout.trim()
+  const { stdout } = await gitAsAuthor(args, { cwd: repo.root, env: { ...repo.ctx.env, ...dates }, input: message })
+  return stdout.trim()
 }
 
 interface Outcome {

@@ -50,7 +50,7 @@ describe('manifest', () => {
     expect(decodeManifest(text)).toEqual([entries[1], entries[0], entries[2]])
   })
   it('rejects paths that could escape on read', () => {
-    for (const p of ['../x', 'a/../../x', '/etc/passwd', 'a//b', '', 'a/./b', 'C:/x', 'a\\..\\b', 'a/']) {
+    for (const p of ['../x', 'a/../../x', '/etc/passwd', 'a//b', '', 'a/./b', 'C:/x', 'a\\..\\b', 'a/', '.git/config', 'd/.GIT/hooks/x']) {
       expect(code(() => decodeManifest(JSON.stringify([{ path: p, oid: H, size: 1, mode: 420 }])))).toBe('XP_UNSAFE_PATH')
     }
   })
@@ -110,5 +110,64 @@ describe('linkTypes', () => {
   it('takes a comma list and refuses unknown types', () => {
     expect(linkTypes('reflink, copy')).toEqual(['reflink', 'copy'])
     expect(code(() => linkTypes('teleport'))).toBe('XP_BAD_CONFIG')
+  })
+})
+
+describe('StatCache', () => {
+  it('vouches for a file only while inode, mtime and size match, survives a save, and forgets deleted objects', async () => {
+    const fs = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const { StatCache } = await import('../src/core/cache/state.js')
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-state-'))
+    try {
+      const st = { ino: 42, mtimeMs: 1700000000123.456, size: 10 }
+      const s = StatCache.load(dir)
+      s.set('data/a b.csv', st, H)
+      s.markComplete(H + '.dir')
+      s.set('bad\tname', st, H) // not cacheable: silently skipped
+      s.save()
+      const t = StatCache.load(dir)
+      expect(t.get('data/a b.csv', st)).toBe(H)
+      expect(t.get('data/a b.csv', { ...st, size: 11 })).toBeUndefined()
+      expect(t.get('data/a b.csv', { ...st, mtimeMs: st.mtimeMs + 1 })).toBeUndefined()
+      expect(t.get('data/a b.csv', { ...st, ino: 43 })).toBeUndefined()
+      expect(t.get('bad\tname', st)).toBeUndefined()
+      expect(t.isComplete(H + '.dir')).toBe(true)
+      t.dropOids(new Set([H, H + '.dir']))
+      t.save()
+      const u = StatCache.load(dir)
+      expect(u.get('data/a b.csv', st)).toBeUndefined()
+      expect(u.isComplete(H + '.dir')).toBe(false)
+      fs.writeFileSync(path.join(dir, 'state'), 'garbage')
+      expect(StatCache.load(dir).get('data/a b.csv', st)).toBeUndefined()
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('putFile for downloads', () => {
+  it('verifies the expected oid, keeps a manifest its .dir, and stores nothing on a mismatch', async () => {
+    const fs = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const { putFile, tempPath, hasObject } = await import('../src/core/cache/objects.js')
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-cache-'))
+    try {
+      const dl = tempPath(cache)
+      fs.writeFileSync(dl, 'hello world\n')
+      expect(await putFile(cache, dl, { move: true, expect: H + '.dir' })).toEqual({ oid: H + '.dir', size: 12, added: true })
+      expect(hasObject(cache, H + '.dir')).toBe(true)
+      expect(hasObject(cache, H)).toBe(false)
+      expect(fs.existsSync(dl)).toBe(false)
+      const bad = tempPath(cache)
+      fs.writeFileSync(bad, 'hello world?')
+      await expect(putFile(cache, bad, { move: true, expect: H })).rejects.toMatchObject({ code: 'XP_HASH_MISMATCH' })
+      expect(hasObject(cache, H)).toBe(false)
+      expect(fs.existsSync(bad)).toBe(false)
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true })
+    }
   })
 })

@@ -302,6 +302,7 @@ describe('xp checkout', () => {
     }
     bad(`path: ../../escape\noid: ${oid}\nsize: 1\n`)
     bad(`path: ${outside}/abs\noid: ${oid}\nsize: 1\n`)
+    bad(`path: .git/hooks/pre-commit\noid: ${oid}\nsize: 1\n`)
     fs.symlinkSync(outside, repo.path('link'))
     bad(`path: link/through\noid: ${oid}\nsize: 1\n`)
     // a manifest naming ../ inside a correctly hashed object

@@ -18,7 +18,7 @@ export async function handler(argv: { paths: string[]; json?: boolean }) {
   const added = await addPaths(repo, { paths: argv.paths.map(String) }).finally(progress.done)
   if (argv.json) return printJson(added)
   for (const a of added) {
-    const what = a.files === undefined ? formatBytes(a.size) : `${a.files} files, ${formatBytes(a.size)}`
+    const what = a.files === undefined ? formatBytes(a.size) : `${a.files} file${a.files === 1 ? '' : 's'}, ${formatBytes(a.size)}`
     info(`added ${a.path} (${what}) as ${a.oid}; commit ${a.pointer} with git`)
   }
 }

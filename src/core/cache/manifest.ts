@@ -31,10 +31,12 @@ export function modeOf(statMode: number): number {
 const PLAIN_PATH = /^(?:[^/\\\0]+\/)*[^/\\\0]+$/
 const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/
 const FILE_OID = /^[0-9a-f]{32}$/
+// like git, which refuses a `.git` component in a tree: data must not write a repository's config
+const GIT_SEGMENT = /(?:^|\/)\.git(?:\/|$)/i
 
 export function safeRelPath(p: unknown, where = 'path'): string {
   // the common case in one pass: no empty segment, no backslash or NUL, no . or .. segment
-  if (typeof p === 'string' && PLAIN_PATH.test(p) && !DOT_SEGMENT.test(p) && !p.startsWith('/') && !/^[a-zA-Z]:[/\\]/.test(p)) return p
+  if (typeof p === 'string' && PLAIN_PATH.test(p) && !DOT_SEGMENT.test(p) && !GIT_SEGMENT.test(p) && !/^[a-zA-Z]:[/\\]/.test(p)) return p
   const bad = (why: string) => new XpError('XP_UNSAFE_PATH', `${where}: unsafe path ${JSON.stringify(p)} (${why})`, { hint: 'data paths must stay inside the repository' })
   if (typeof p !== 'string' || p === '') throw bad('empty')
   if (p.startsWith('/') || /^[a-zA-Z]:[/\\]/.test(p)) throw bad('absolute')
@@ -44,6 +46,7 @@ export function safeRelPath(p: unknown, where = 'path'): string {
     if (seg === '') throw bad('empty segment')
     if (seg === '..') throw bad('..')
     if (seg === '.') throw bad('. segment')
+    if (seg.toLowerCase() === '.git') throw bad('.git segment')
   }
   return p
 }

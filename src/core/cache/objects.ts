@@ -73,14 +73,20 @@ function commit(cacheDir: string, tmp: string, oid: string) {
 export async function putFile(cacheDir: string, src: string, opts: { move?: boolean; expect?: string } = {}): Promise<PutResult> {
   if (opts.move) {
     const { hash, size } = await hashFile(src)
-    checkExpected(hash, opts.expect, src)
-    if (hasObject(cacheDir, hash)) {
+    let oid: string
+    try {
+      oid = checkExpected(hash, opts.expect, src)
+    } catch (e) {
+      fs.rmSync(src, { force: true }) // a corrupt download is of no use
+      throw e
+    }
+    if (hasObject(cacheDir, oid)) {
       fs.rmSync(src, { force: true })
-      return { oid: hash, size, added: false }
+      return { oid, size, added: false }
     }
     fs.chmodSync(src, 0o444)
-    commit(cacheDir, src, hash)
-    return { oid: hash, size, added: true }
+    commit(cacheDir, src, oid)
+    return { oid, size, added: true }
   }
   const staged = await stageFile(cacheDir, src, opts.expect)
   await staged.written
@@ -102,11 +108,11 @@ export async function stageFile(cacheDir: string, src: string, expect?: string):
   }
   if (st.size <= SMALL_FILE) {
     const { hash, size, bytes, stat } = await hashFile(src, { keepSmall: true })
-    checkExpected(hash, expect, src)
-    if (hasObject(cacheDir, hash)) return { oid: hash, size, added: false, stat, written: done }
-    const written = writeObjectAsync(cacheDir, hash, bytes!)
+    const oid = checkExpected(hash, expect, src)
+    if (hasObject(cacheDir, oid)) return { oid, size, added: false, stat, written: done }
+    const written = writeObjectAsync(cacheDir, oid, bytes!)
     written.catch(() => {}) // handled by whoever awaits it; never an unhandled rejection
-    return { oid: hash, size, added: true, stat, written }
+    return { oid, size, added: true, stat, written }
   }
   const tmp = tempPath(cacheDir)
   try {
@@ -118,15 +124,15 @@ export async function stageFile(cacheDir: string, src: string, expect?: string):
       await copying.catch(() => {})
     }
     await copying
-    checkExpected(hashed.hash, expect, src)
+    const oid = checkExpected(hashed.hash, expect, src)
     if (fs.statSync(tmp).size !== hashed.size) throw new XpError('XP_FILE_CHANGED', `${src} changed while it was being added`)
-    if (hasObject(cacheDir, hashed.hash)) {
+    if (hasObject(cacheDir, oid)) {
       fs.rmSync(tmp, { force: true })
-      return { oid: hashed.hash, size: hashed.size, added: false, stat: hashed.stat, written: done }
+      return { oid, size: hashed.size, added: false, stat: hashed.stat, written: done }
     }
     fs.chmodSync(tmp, 0o444)
-    commit(cacheDir, tmp, hashed.hash)
-    return { oid: hashed.hash, size: hashed.size, added: true, stat: hashed.stat, written: done }
+    commit(cacheDir, tmp, oid)
+    return { oid, size: hashed.size, added: true, stat: hashed.stat, written: done }
   } catch (e) {
     fs.rmSync(tmp, { force: true })
     throw e
@@ -146,9 +152,11 @@ async function writeObjectAsync(cacheDir: string, oid: string, bytes: Uint8Array
   }
 }
 
-function checkExpected(hash: string, expect: string | undefined, src: string) {
-  if (expect !== undefined && Oid.parse(expect).hash !== hash)
-    throw new XpError('XP_HASH_MISMATCH', `${src} hashes to ${hash}, expected ${expect}`, { hint: 'the copy is corrupt; fetch it again' })
+/** The oid to store under: the expected one (a manifest keeps its `.dir`) once the hash matches it. */
+function checkExpected(hash: string, expect: string | undefined, src: string): string {
+  if (expect === undefined) return hash
+  if (Oid.parse(expect).hash !== hash) throw new XpError('XP_HASH_MISMATCH', `${src} hashes to ${hash}, expected ${expect}`, { hint: 'the copy is corrupt; fetch it again' })
+  return expect
 }
 
 function writeObject(cacheDir: string, oid: string, bytes: Uint8Array) {

@@ -80,6 +80,8 @@ export function pointerFileFor(dataPath: string): string {
 export function resolveDataPath(root: string, pointerFile: string, rel: string): string {
   const pointerDir = path.posix.dirname(pointerFile)
   const dataPath = pointerDir === '.' ? rel : `${pointerDir}/${rel}`
+  if (dataPath.split('/')[0] === '.xp') throw new XpError('XP_UNSAFE_PATH', `${pointerFile}: ${rel} is inside .xp/, which is not data`)
+  safeRelPath(dataPath, pointerFile)
   const abs = path.join(root, dataPath)
   const unsafe = () => new XpError('XP_UNSAFE_PATH', `${pointerFile}: ${rel} resolves outside the repository`, { hint: 'data paths must stay inside the repository; remove the symlink or fix the pointer' })
   if (!isInside(root, abs)) throw unsafe()

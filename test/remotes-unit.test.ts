@@ -97,3 +97,12 @@ describe('data remote helpers', () => {
     expect(line).toBe('uploading 1/4, 1.0 MiB/4.0 MiB, 1.0 MiB/s ETA 0:03')
   })
 })
+
+describe('reachable data of a run record', () => {
+  it('reads the oids of deps and outs from their lines alone', async () => {
+    const { recordDataOids } = await import('../src/core/cache/reachable.js')
+    const msg = 'xp: a succeeded: deps: {}\n\nxp: 1\nid: "x"\ndeps: {"data": {"oid": "aa.dir", "size": 1}}\nouts: {"m.bin": {"oid": "bb", "size": 2}}\nenv: {}\n'
+    expect(recordDataOids(msg)).toEqual(['aa.dir', 'bb'])
+    expect(recordDataOids('plain commit\n\ndeps: {"x": {"oid": "cc"}}\n')).toEqual([])
+  })
+})

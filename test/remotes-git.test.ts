@@ -3,8 +3,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
-import { spawn, spawnSync } from 'node:child_process'
-import { TestRepo, tmpDir, cleanupTmp, errorCode, XP, type Result } from './helpers.js'
+import { spawn } from 'node:child_process'
+import { TestRepo, tmpDir, cleanupTmp, errorCode, XP } from './helpers.js'
+import { ok, runJson, cloneOf, withTrackedData, pointerOid } from './remotes-helpers.js'
 import { makeBare, startGitHttp, startGitDaemon, type GitServer } from './servers/git.js'
 import { startSshd, sshAvailable, type SshServer } from './servers/ssh.js'
 
@@ -16,30 +17,9 @@ function project(): TestRepo {
   return r
 }
 
-/** `xp run --json ...`: the flag must come before the command */
-function runJson(r: TestRepo, args: string[]) {
-  const res = r.xp(['run', '--json', ...args])
-  if (res.code !== 0) throw new Error(`xp run exited ${res.code}: ${res.stderr}`)
-  return JSON.parse(res.stdout)
-}
-
-function ok(r: Result): Result {
-  if (r.code !== 0) throw new Error(`xp exited ${r.code}: ${r.stderr}`)
-  return r
-}
-
 function remoteRefs(bare: string): string[] {
   const r = new TestRepo({ init: false })
   return r.git('--git-dir', bare, 'for-each-ref', '--format=%(refname)').split('\n').filter(Boolean)
-}
-
-function cloneOf(url: string, env: Record<string, string> = {}): TestRepo {
-  const c = new TestRepo({ init: false })
-  c.env = { ...c.env, ...env }
-  fs.rmSync(c.dir, { recursive: true })
-  const r = spawnSync('git', ['clone', '-q', url, c.dir], { cwd: path.dirname(c.dir), env: c.env, encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`git clone failed: ${r.stderr}`)
-  return c
 }
 
 let root: string
@@ -66,13 +46,7 @@ describe('push and pull through a bare repo by path, with a folder data remote',
     const bare = makeBare(root, 'path.git')
     const store = path.join(root, 'store-path')
     const a = project()
-    a.git('remote', 'add', 'origin', bare)
-    ok(a.xp(['remote', 'add', 'store', store, '--default']))
-    a.write('data/train.csv', 'x,y\n1,2\n')
-    ok(a.xp(['add', 'data']))
-    a.git('add', '-A')
-    a.git('commit', '-qm', 'track data')
-    a.git('push', '-q', 'origin', 'main')
+    withTrackedData(a, { origin: bare, remoteArgs: ['store', store], files: { 'data/train.csv': 'x,y\n1,2\n' }, add: ['data'] })
     const r1 = runJson(a, ['-n', 'first', '--', ...TRAIN])
     const r2 = runJson(a, ['-n', 'second', '--', ...TRAIN])
     ok(a.xp(['note', 'first', 'baseline']))
@@ -259,15 +233,9 @@ describe('faults', () => {
     const bare = makeBare(root, 'corrupt.git')
     const store = path.join(root, 'store-corrupt')
     const a = project()
-    a.git('remote', 'add', 'origin', bare)
-    ok(a.xp(['remote', 'add', 'store', store, '--default']))
-    a.write('weights.bin', 'the real weights\n')
-    ok(a.xp(['add', 'weights.bin']))
-    a.git('add', '-A')
-    a.git('commit', '-qm', 'weights')
-    a.git('push', '-q', 'origin', 'main')
+    withTrackedData(a, { origin: bare, remoteArgs: ['store', store], files: { 'weights.bin': 'the real weights\n' }, add: ['weights.bin'] })
     ok(a.xp(['push']))
-    const oid = JSON.parse(JSON.stringify(a.read('weights.bin.xp'))).match(/oid: (\S+)/)[1]
+    const oid = pointerOid(a, 'weights.bin.xp')
     const obj = path.join(store, oid.slice(0, 2), oid.slice(2))
     fs.chmodSync(obj, 0o644)
     fs.writeFileSync(obj, 'tampered\n')
@@ -283,14 +251,7 @@ describe('faults', () => {
   it('xp checkout fetches missing objects from the default data remote on demand', () => {
     const bare = makeBare(root, 'lazy.git')
     const a = project()
-    a.git('remote', 'add', 'origin', bare)
-    ok(a.xp(['remote', 'add', 'store', path.join(root, 'store-lazy'), '--default']))
-    a.write('data/a.txt', 'aaa\n')
-    a.write('data/b.txt', 'bbb\n')
-    ok(a.xp(['add', 'data']))
-    a.git('add', '-A')
-    a.git('commit', '-qm', 'data')
-    a.git('push', '-q', 'origin', 'main')
+    withTrackedData(a, { origin: bare, remoteArgs: ['store', path.join(root, 'store-lazy')], files: { 'data/a.txt': 'aaa\n', 'data/b.txt': 'bbb\n' }, add: ['data'] })
     ok(a.xp(['push']))
     const b = cloneOf(bare)
     ok(b.xp(['pull', '--no-data']))

@@ -3,28 +3,14 @@
 import { it, expect } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
-import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { TestRepo, errorCode, type Result } from './helpers.js'
+import { TestRepo, errorCode } from './helpers.js'
+import { ok, cloneOf, withTrackedData, pointerOid } from './remotes-helpers.js'
 import { makeBare } from './servers/git.js'
 import type { S3Server } from './servers/s3rver.js'
 import { rclone, rcloneAvailable } from './servers/rclone.js'
 
 export const PART = 5 * 1024 * 1024
-
-export function ok(r: Result): Result {
-  if (r.code !== 0) throw new Error(`xp exited ${r.code}: ${r.stderr}`)
-  return r
-}
-
-export function cloneOf(url: string, env: Record<string, string>): TestRepo {
-  const c = new TestRepo({ init: false })
-  c.env = { ...c.env, ...env }
-  fs.rmSync(c.dir, { recursive: true })
-  const r = spawnSync('git', ['clone', '-q', url, c.dir], { cwd: path.dirname(c.dir), env: c.env, encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`git clone failed: ${r.stderr}`)
-  return c
-}
 
 /** A project with an S3 data remote and a pushed main branch; env holds the AWS variables. */
 export function s3Project(s3: S3Server, root: string, name: string, bucketUrl = `s3://${s3.buckets[0]}/${name}`) {
@@ -32,22 +18,18 @@ export function s3Project(s3: S3Server, root: string, name: string, bucketUrl = 
   const a = new TestRepo({ files: { 'xp.yaml': '# data goes to S3\n', '.gitignore': '.xp/\n' } })
   a.env = { ...a.env, ...env }
   const bare = makeBare(root, `${name}.git`)
-  a.git('remote', 'add', 'origin', bare)
-  ok(a.xp(['remote', 'add', 's3', bucketUrl, '--endpoint', s3.endpoint, '--default']))
-  return { a, bare, env }
+  const track = (files: Record<string, string | Buffer>, add: string[]) => withTrackedData(a, { origin: bare, remoteArgs: ['s3', bucketUrl, '--endpoint', s3.endpoint], files, add })
+  return { a, bare, env, track }
 }
 
 export function s3Suite(get: () => { s3: S3Server; root: string }) {
   it('pushes data (one object multipart) and runs; rclone reads the same bytes; a clone pulls them', () => {
     const { s3, root } = get()
-    const { a, bare, env } = s3Project(s3, root, `rt-${s3.kind}`)
+    const { a, bare, env, track } = s3Project(s3, root, `rt-${s3.kind}`)
     const big = randomBytes(PART * 2 + 12345)
-    a.write('data/big.bin', big)
-    for (let i = 0; i < 20; i++) a.write(`data/small/${i}.txt`, `file ${i}\n`)
-    ok(a.xp(['add', 'data']))
-    a.git('add', '-A')
-    a.git('commit', '-qm', 'data')
-    a.git('push', '-q', 'origin', 'main')
+    const files: Record<string, string | Buffer> = { 'data/big.bin': big }
+    for (let i = 0; i < 20; i++) files[`data/small/${i}.txt`] = `file ${i}\n`
+    track(files, ['data'])
     const run = JSON.parse(ok(a.xp(['run', '--json', '--', 'true'])).stdout)
     const pushed = JSON.parse(ok(a.xp(['push', '--json', '-j', '4'])).stdout)
     expect(pushed.runs.pushed).toBe(1)
@@ -63,6 +45,8 @@ export function s3Suite(get: () => { s3: S3Server; root: string }) {
       const bigEntry = listed.find((e) => e.Size === big.length)!
       const bytes = rclone(s3, ['cat', `${prefix}/${bigEntry.Path}`])
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(big).digest('hex'))
+      const smallOnes = listed.filter((e) => e.Size === 'file 7\n'.length)
+      expect(smallOnes.map((e) => rclone(s3, ['cat', `${prefix}/${e.Path}`]).toString())).toContain('file 7\n')
     }
 
     const b = cloneOf(bare, env)
@@ -76,9 +60,8 @@ export function s3Suite(get: () => { s3: S3Server; root: string }) {
 
   it('wrong credentials and a missing bucket are one-line errors with codes, exit 4', () => {
     const { s3, root } = get()
-    const { a } = s3Project(s3, root, `auth-${s3.kind}`)
-    a.write('w.bin', 'weights\n')
-    ok(a.xp(['add', 'w.bin']))
+    const { a, track } = s3Project(s3, root, `auth-${s3.kind}`)
+    track({ 'w.bin': 'weights\n' }, ['w.bin'])
     // an unknown key id: s3rver checks key ids, not v4 signatures
     const bad = a.xp(['push', '--json'], { env: { AWS_SECRET_ACCESS_KEY: 'wrong-secret', AWS_ACCESS_KEY_ID: 'NOSUCHKEY' } })
     expect(bad.code).toBe(4)
@@ -92,14 +75,10 @@ export function s3Suite(get: () => { s3: S3Server; root: string }) {
 
   it('a corrupt object on S3 is caught at pull, named, and kept out of the cache', () => {
     const { s3, root } = get()
-    const { a, bare, env } = s3Project(s3, root, `corrupt-${s3.kind}`)
-    a.write('w.bin', 'the true weights\n')
-    ok(a.xp(['add', 'w.bin']))
-    a.git('add', '-A')
-    a.git('commit', '-qm', 'w')
-    a.git('push', '-q', 'origin', 'main')
+    const { a, bare, env, track } = s3Project(s3, root, `corrupt-${s3.kind}`)
+    track({ 'w.bin': 'the true weights\n' }, ['w.bin'])
     ok(a.xp(['push']))
-    const oid = /oid: (\S+)/.exec(a.read('w.bin.xp'))![1]
+    const oid = pointerOid(a, 'w.bin.xp')
     const tmp = path.join(a.dir, 'evil')
     fs.writeFileSync(tmp, 'tampered\n')
     if (rcloneAvailable()) rclone(s3, ['copyto', tmp, `x:${s3.buckets[0]}/corrupt-${s3.kind}/${oid.slice(0, 2)}/${oid.slice(2)}`])

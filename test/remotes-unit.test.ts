@@ -4,6 +4,7 @@ import { describe, it, expect } from 'vitest'
 import { isRegistryTag, parseLocalRefs, parseLsRemote, changedRefs, parsePorcelain, isRetryableRejection, chunkArgs } from '../src/core/sync/refs.js'
 import { chooseExistenceCheck, objectKey, oidFromKey, pool } from '../src/remotes/types.js'
 import { parseS3Url } from '../src/remotes/s3.js'
+import { encodeKey } from '../src/remotes/s3-put.js'
 import { remoteKind, defaultRemoteName, remoteSettings } from '../src/remotes/index.js'
 import { checkNoSecret } from '../src/core/sync/remote-config.js'
 import { progressLine } from '../src/cli/progress.js'
@@ -62,6 +63,7 @@ describe('data remote helpers', () => {
     expect(parseS3Url('s3://bucket/a/b/')).toEqual({ bucket: 'bucket', prefix: 'a/b' })
     expect(parseS3Url('s3://bucket')).toEqual({ bucket: 'bucket', prefix: '' })
     expect(() => parseS3Url('s3:///x')).toThrow()
+    expect(encodeKey("team data/it's (1)/ab/cd.dir")).toBe('team%20data/it%27s%20%281%29/ab/cd.dir')
     expect(remoteKind('/mnt/x')).toBe('fs')
     expect(remoteKind('file:///mnt/x')).toBe('fs')
     expect(remoteKind('s3://b/p')).toBe('s3')
@@ -92,9 +94,15 @@ describe('data remote helpers', () => {
   })
   it('draws a progress line with bytes, rate and ETA', () => {
     const line = progressLine({ phase: 'uploading', done: 1, total: 4, bytes: 1024 * 1024, totalBytes: 4 * 1024 * 1024 }, 1)
-    expect(line).toContain('1/4')
-    expect(line).toContain('1.0 MiB/4.0 MiB')
-    expect(line).toContain('1.0 MiB/s')
-    expect(line).toContain('ETA 0:03')
+    expect(line).toBe('uploading 1/4, 1.0 MiB/4.0 MiB, 1.0 MiB/s ETA 0:03')
+  })
+})
+
+describe('reachable data of a run record', () => {
+  it('reads the oids of deps and outs from their lines alone', async () => {
+    const { recordDataOids } = await import('../src/core/cache/reachable.js')
+    const msg = 'xp: a succeeded: deps: {}\n\nxp: 1\nid: "x"\ndeps: {"data": {"oid": "aa.dir", "size": 1}}\nouts: {"m.bin": {"oid": "bb", "size": 2}}\nenv: {}\n'
+    expect(recordDataOids(msg)).toEqual(['aa.dir', 'bb'])
+    expect(recordDataOids('plain commit\n\ndeps: {"x": {"oid": "cc"}}\n')).toEqual([])
   })
 })

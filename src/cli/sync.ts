@@ -1,13 +1,30 @@
 /** What push and pull share on the CLI side: a repo whose context draws progress and stops on Ctrl-C. */
 import { cliContext } from './context.js'
 import { findRepo, type Repo } from '../core/repo.js'
-import { progressBar, formatBytes } from './progress.js'
+import { XpError, EXIT } from '../core/errors.js'
+import { ttyProgress } from './progress.js'
+import { formatBytes } from './format-bytes.js'
 import type { TransferSummary } from '../core/sync/transfer.js'
 
 export async function syncRepo(): Promise<Repo> {
+  // the SDK warns that its 2027 releases will need Node 22: noise for xp's users on Node 20
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const abort = new AbortController()
   process.once('SIGINT', () => abort.abort())
-  return findRepo({ ...cliContext(), onProgress: progressBar(), signal: abort.signal })
+  const progress = ttyProgress()
+  process.once('exit', progress.done)
+  return findRepo({ ...cliContext(), onProgress: progress.onProgress, signal: abort.signal })
+}
+
+/** Run a push or pull; after Ctrl-C whatever failed is reported as the interruption it was (exit 130). */
+export async function interruptible<T>(repo: Repo, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    if (repo.ctx.signal?.aborted && !(e instanceof XpError && e.code === 'XP_INTERRUPTED'))
+      throw new XpError('XP_INTERRUPTED', 'interrupted: every object is complete or absent, and refs are pushed only after their data', { exitCode: EXIT.interrupted, hint: 'run the command again; what arrived is not sent twice' })
+    throw e
+  }
 }
 
 export function transferLine(t: TransferSummary & { remote: string }, verb: string): string {

@@ -31,10 +31,13 @@ import {
 } from '@aws-sdk/client-s3'
 import { XpError, EXIT } from '../core/errors.js'
 import { counter } from './fs.js'
+import { LeanPut } from './s3-put.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
 
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024
 export const PART_SIZE = 16 * 1024 * 1024
+/** objects up to this size are uploaded from one buffer */
+export const SMALL_BODY = 1024 * 1024
 const PART_JOBS = 4
 const RETRIES = 4
 
@@ -67,6 +70,7 @@ export class S3Remote implements DataRemote {
   readonly partSize: number
   readonly threshold: number
   private client: S3Client
+  private lean?: LeanPut
 
   constructor(opts: S3RemoteOptions) {
     this.name = opts.name
@@ -81,6 +85,7 @@ export class S3Remote implements DataRemote {
     this.threshold = tuned ? this.partSize : MULTIPART_THRESHOLD
     this.endpoint = opts.endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined
     const sockets = Math.max(16, (opts.jobs ?? 8) * PART_JOBS)
+    const agents = { http: new http.Agent({ keepAlive: true, maxSockets: sockets }), https: new https.Agent({ keepAlive: true, maxSockets: sockets }) }
     const config: S3ClientConfig = {
       region: opts.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
       endpoint: this.endpoint,
@@ -89,8 +94,8 @@ export class S3Remote implements DataRemote {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
-        httpAgent: new http.Agent({ keepAlive: true, maxSockets: sockets }),
-        httpsAgent: new https.Agent({ keepAlive: true, maxSockets: sockets }),
+        httpAgent: agents.http,
+        httpsAgent: agents.https,
         connectionTimeout: 10_000,
         requestTimeout: 120_000,
       },
@@ -99,6 +104,8 @@ export class S3Remote implements DataRemote {
       config.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined }
     else if (opts.profile || env.AWS_PROFILE) (config as { profile?: string }).profile = opts.profile || env.AWS_PROFILE
     this.client = new S3Client(config)
+    // custom endpoints are path-style: small uploads take the lean path (see s3-put.ts)
+    if (this.endpoint && env.XP_S3_LEAN !== '0') this.lean = new LeanPut(this.endpoint, String(config.region), this.client.config.credentials, agents)
   }
 
   private key(oid: string) {
@@ -111,10 +118,15 @@ export class S3Remote implements DataRemote {
 
   /** Send a command with retries on transient failures; errors become XpErrors. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private async send<T>(make: () => any, opts: OpOptions = {}, what = ''): Promise<T> {
+  private send<T>(make: () => any, opts: OpOptions = {}, what = ''): Promise<T> {
+    return this.retrying(() => this.client.send(make(), { abortSignal: opts.signal as never }) as Promise<T>, opts, what)
+  }
+
+  /** Run one request with retries on transient failures; errors become XpErrors. */
+  private async retrying<T>(fn: () => Promise<T>, opts: OpOptions, what: string): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.client.send(make(), { abortSignal: opts.signal as never })) as T
+        return await fn()
       } catch (e) {
         if (opts.signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted', { exitCode: EXIT.interrupted })
         if (attempt + 1 >= RETRIES || !isTransient(e)) throw this.toXpError(e, what)
@@ -141,7 +153,7 @@ export class S3Remote implements DataRemote {
   }
 
   private async listPrefix(p: string, opts: OpOptions & { max?: number } = {}): Promise<{ oids: string[]; truncated: boolean }> {
-    const prefix = this.prefix ? `${this.prefix}/${p}/` : `${p}/`
+    const prefix = this.prefix ? `${this.prefix}/${p}` : p
     const oids: string[] = []
     let token: string | undefined
     for (;;) {
@@ -162,9 +174,16 @@ export class S3Remote implements DataRemote {
 
   async has(oids: string[], opts: OpOptions & { jobs?: number } = {}): Promise<Set<string>> {
     if (!oids.length) return new Set()
-    // One listing of one prefix: checks the bucket and credentials, and estimates the size.
-    const sample = await this.listPrefix(oids[0].slice(0, 2), { ...opts, max: 1000 })
-    const estimate = sample.truncated ? 256 * 1000 * 256 : sample.oids.length * 256
+    // One page of the whole listing: checks the bucket and the credentials, is the whole
+    // answer for a remote of up to 1,000 objects, and else estimates the remote's size
+    // from how far through the 256 prefixes (keys come sorted) it got.
+    const first = await this.listPrefix('', { ...opts, max: 1 })
+    if (!first.truncated) {
+      const all = new Set(first.oids)
+      return new Set(oids.filter((o) => all.has(o)))
+    }
+    const last = first.oids[first.oids.length - 1] ?? 'ff'
+    const estimate = Math.round((first.oids.length * 256) / (parseInt(last.slice(0, 2), 16) + 1))
     if (chooseExistenceCheck(oids.length, estimate) === 'list') {
       const all = await this.list(opts)
       return new Set(oids.filter((o) => all.has(o)))
@@ -189,8 +208,11 @@ export class S3Remote implements DataRemote {
 
   async list(opts: OpOptions & { jobs?: number } = {}): Promise<Set<string>> {
     const out = new Set<string>()
+    // small remotes in one sequential listing; big ones by the 256 prefixes in parallel
+    const first = await this.listPrefix('', { ...opts, max: 5000 })
+    if (!first.truncated) return new Set(first.oids)
     await pool(PREFIXES, opts.jobs ?? 16, async (p) => {
-      for (const oid of (await this.listPrefix(p, opts)).oids) out.add(oid)
+      for (const oid of (await this.listPrefix(p + '/', opts)).oids) out.add(oid)
     }, opts.signal)
     return out
   }
@@ -216,6 +238,15 @@ export class S3Remote implements DataRemote {
 
   async put(oid: string, src: string, size: number, opts: OpOptions = {}): Promise<void> {
     const Key = this.key(oid)
+    if (size <= SMALL_BODY) {
+      // small objects go as one buffer: half the SDK's per-request cost of a stream body,
+      // and memory stays bounded at jobs x SMALL_BODY
+      const body = await fs.promises.readFile(src)
+      if (this.lean) await this.retrying(() => this.lean!.put(this.bucket, Key, body, opts.signal), opts, `upload ${oid}`)
+      else await this.send(() => new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream' }), opts, `upload ${oid}`)
+      opts.onBytes?.(body.length)
+      return
+    }
     if (size <= this.threshold) {
       let moved = 0
       try {

@@ -83,7 +83,7 @@ rgw dns name = 127.0.0.1
   }
   try {
     run('ceph-authtool', ['--create-keyring', keyring, '-n', 'mon.', '--gen-key', '--cap', 'mon', 'allow *'])
-    run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a', `[v2:127.0.0.1:${monPort}]`, p('monmap')])
+    run('monmaptool', ['--create', '--clobber', '--fsid', fsid, '--addv', 'a', `[v2:127.0.0.1:${monPort}]`, p('monmap')])
     run('ceph-mon', ['-c', conf, '--mkfs', '-i', 'a', '--monmap', p('monmap'), '--keyring', keyring])
     run('ceph-mon', ['-c', conf, '-i', 'a'])
     pids.push('mon.a')

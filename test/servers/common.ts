@@ -6,17 +6,23 @@
 import net from 'node:net'
 import fs from 'node:fs'
 
-/** A port nobody listens on right now (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
+/**
+ * A port nobody listens on right now, for servers that must be told their port (sshd,
+ * git daemon, Ceph). Random in 20000-59999 rather than the kernel's next ephemeral port,
+ * so two test files starting servers at once rarely pick the same one.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; ; i++) {
+    const port = 20000 + Math.floor(Math.random() * 40000)
+    const ok = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer()
+      srv.unref()
+      srv.once('error', () => resolve(false))
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
     })
-  })
+    if (ok) return port
+    if (i > 50) throw new Error('no free port found')
+  }
 }
 
 /** Resolve once something accepts TCP connections on the port (or fail after timeoutMs). */

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs'
-import { syncRepo, transferLine } from '../sync.js'
+import { syncRepo, transferLine, interruptible } from '../sync.js'
 import { splitRemoteArgs } from '../../core/sync/git-remote.js'
 import { pushRuns } from '../../core/sync/push.js'
 import { printJson, info } from '../output.js'
@@ -8,7 +8,7 @@ export const builder = (y: Argv) =>
   y
     .positional('args', { type: 'string', array: true, describe: '[GIT_REMOTE] [RUN...]: the git remote (default origin) and the runs (default all)' })
     .option('remote', { alias: 'r', type: 'string', describe: 'data remote (name in xp.yaml, or URL); default: `remote:`' })
-    .option('jobs', { alias: 'j', type: 'number', describe: 'parallel transfers (default 8)' })
+    .option('jobs', { alias: 'j', type: 'number', describe: 'parallel transfers (default 16)' })
     .option('data', { type: 'boolean', default: true, describe: 'upload the data first (--no-data: push the refs alone)' })
     .option('json', { type: 'boolean', describe: 'print what was pushed as JSON' })
     .example('xp push', 'push every run, the notes and registry tags to origin, their data first')
@@ -17,7 +17,7 @@ export const builder = (y: Argv) =>
 export async function handler(argv: { args?: string[]; remote?: string; jobs?: number; data?: boolean; json?: boolean }) {
   const repo = await syncRepo()
   const { remote, runs } = await splitRemoteArgs(repo, (argv.args ?? []).map(String))
-  const res = await pushRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, noData: argv.data === false })
+  const res = await interruptible(repo, () => pushRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, noData: argv.data === false }))
   if (argv.json) return printJson(res)
   const parts = [`${res.runs.pushed} run${res.runs.pushed === 1 ? '' : 's'} pushed`, `${res.runs.upToDate} up to date`]
   if (res.tags.pushed) parts.push(`${res.tags.pushed} tag${res.tags.pushed === 1 ? '' : 's'}`)

@@ -11,8 +11,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
-import { git, CatFileBatch } from '../git.js'
-import { decodeRecord } from '../runs/record.js'
+import { git, readObjects } from '../git.js'
 import { Oid } from './oid.js'
 import { readObject, hasObject } from './objects.js'
 import { decodeManifest } from './manifest.js'
@@ -71,46 +70,72 @@ export function expandDirs(cacheDir: string, oids: Set<string>): void {
 }
 
 async function fromCommits(repo: Pick<Repo, 'root' | 'ctx'>, commits: string[], add: (o: unknown) => void) {
-  const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
-  const seenTrees = new Set<string>()
-  const blobs = new Set<string>()
-  try {
-    for (const c of new Set(commits)) {
-      const obj = await batch.read(`${c}^{commit}`)
-      if (!obj) continue
-      const text = obj.content.toString('utf8')
-      const rec = decodeRecord(text)
-      if (rec) for (const e of [...Object.values(rec.deps ?? {}), ...Object.values(rec.outs ?? {})]) add((e as { oid?: unknown })?.oid)
-      const tree = /^tree ([0-9a-f]+)/.exec(text)?.[1]
-      if (tree) await walkTree(batch, tree, seenTrees, blobs)
-    }
-    for (const b of blobs) {
-      const blob = await batch.read(b)
-      if (!blob) continue
-      try {
-        add(decodePointer(blob.content.toString('utf8'), b).oid)
-      } catch {
-        // not a pointer (any file may end in .xp)
-      }
-    }
-  } finally {
-    batch.close()
+  const opts = { cwd: repo.root, env: repo.ctx.env }
+  // one bulk read per level (commits, then each depth of trees, then pointer blobs): for
+  // 10,000 runs that is a few git processes, not 20,000 round trips
+  const objs = await readObjects([...new Set(commits)].map((c) => (/^[0-9a-f]{40,64}$/.test(c) ? c : `${c}^{commit}`)), opts)
+  const trees: string[] = []
+  for (const obj of objs) {
+    if (!obj || obj.type !== 'commit') continue
+    const text = obj.content.toString('utf8')
+    for (const o of recordDataOids(text)) add(o)
+    const tree = /^tree ([0-9a-f]+)/.exec(text)?.[1]
+    if (tree) trees.push(tree)
   }
+  const blobs = [...(await walkTrees(opts, trees))]
+  const contents = await readObjects(blobs, opts)
+  blobs.forEach((b, i) => {
+    const blob = contents[i]
+    if (!blob) return
+    try {
+      add(decodePointer(blob.content.toString('utf8'), b).oid)
+    } catch {
+      // not a pointer (any file may end in .xp)
+    }
+  })
 }
 
-async function walkTree(batch: CatFileBatch, tree: string, seen: Set<string>, blobs: Set<string>) {
-  const stack = [tree]
-  while (stack.length) {
-    const t = stack.pop()!
-    if (seen.has(t)) continue
-    seen.add(t)
-    const obj = await batch.read(t)
-    if (!obj || obj.type !== 'tree') continue
-    for (const e of parseTree(obj.content, t.length / 2)) {
-      if (e.mode === '40000') stack.push(e.oid)
-      else if ((e.mode === '100644' || e.mode === '100755') && e.name.endsWith(POINTER_SUFFIX)) blobs.add(e.oid)
+/**
+ * The oids of a run record's `deps` and `outs`, read from those two lines alone: a full
+ * decodeRecord of 10,000 records costs 0.2 s, this a tenth of it.
+ */
+export function recordDataOids(message: string): unknown[] {
+  const start = message.indexOf('\n\nxp: ')
+  if (start < 0) return []
+  const out: unknown[] = []
+  for (const key of ['\ndeps: ', '\nouts: ']) {
+    const i = message.indexOf(key, start)
+    if (i < 0) continue
+    const end = message.indexOf('\n', i + key.length)
+    try {
+      const v = JSON.parse(message.slice(i + key.length, end < 0 ? undefined : end)) as Record<string, { oid?: unknown }> | null
+      for (const e of Object.values(v ?? {})) out.push(e?.oid)
+    } catch {
+      // not JSON: not a record line of ours
     }
   }
+  return out
+}
+
+/** Visit trees level by level, each level one bulk read, each tree once; returns the pointer blobs. */
+async function walkTrees(opts: { cwd: string; env: Record<string, string | undefined> }, roots: string[]): Promise<Set<string>> {
+  const seen = new Set<string>()
+  const blobs = new Set<string>()
+  let level = roots
+  while (level.length) {
+    const todo = [...new Set(level)].filter((t) => !seen.has(t))
+    for (const t of todo) seen.add(t)
+    const objs = await readObjects(todo, opts)
+    level = []
+    objs.forEach((obj, i) => {
+      if (!obj || obj.type !== 'tree') return
+      for (const e of parseTree(obj.content, todo[i].length / 2)) {
+        if (e.mode === '40000') level.push(e.oid)
+        else if ((e.mode === '100644' || e.mode === '100755') && e.name.endsWith(POINTER_SUFFIX)) blobs.add(e.oid)
+      }
+    })
+  }
+  return blobs
 }
 
 /** Every working tree of this repository (they share the cache). */

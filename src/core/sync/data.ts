@@ -45,7 +45,6 @@ export async function fetchObjects(repo: Repo, oids: Iterable<string>, opts: { d
   try {
     for (let round = 0; missing.length && round < 3; round++) {
       const s = await downloadObjects(repo.ctx, repo.cacheDir, remote, missing, { jobs: opts.jobs })
-      total.wanted += s.wanted
       total.transferred += s.transferred
       total.bytes += s.bytes
       // the manifests that just arrived name files: fetch those too
@@ -55,6 +54,7 @@ export async function fetchObjects(repo: Repo, oids: Iterable<string>, opts: { d
   } finally {
     remote.close()
   }
+  total.wanted = set.size
   total.present = set.size - total.transferred
   return { data: total, missing: missing.length }
 }

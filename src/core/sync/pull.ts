@@ -62,7 +62,10 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
   const wanted = theirs.filter((e) => e.ref !== NOTES_REF && (!picked || !e.ref.startsWith(RUNS_PREFIX) || picked.includes(e)))
   const mine = new Map((await localSharedRefs(repo)).map((e) => [e.ref, e]))
   const changed = changedRefs(wanted, mine)
-  const refspecs = changed.map((e) => `${e.ref}:${e.ref}`)
+  // every run: one wildcard (git matches explicit refspecs in quadratic time); else by name
+  const newRuns = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
+  const refspecs = picked || !newRuns.length ? newRuns.map((e) => `${e.ref}:${e.ref}`) : [`${RUNS_PREFIX}*:${RUNS_PREFIX}*`]
+  refspecs.push(...changed.filter((e) => !e.ref.startsWith(RUNS_PREFIX)).map((e) => `${e.ref}:${e.ref}`))
   const notes = theirs.find((e) => e.ref === NOTES_REF)
   if (notes && mine.get(NOTES_REF)?.oid !== notes.oid) refspecs.push(`+${NOTES_REF}:${INCOMING_NOTES_REF}`)
   for (const chunk of chunkArgs(refspecs)) {
@@ -70,6 +73,8 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
     if (res.code !== 0) throw gitRemoteError(opts.remote, res, 'fetch from')
   }
   const notesState = notes ? await mergeIncomingNotes(repo) : 'none'
+  // thousands of new loose refs slow every listing: pack them, as git gc would (DESIGN 5)
+  if (newRuns.length >= 500) await git(['pack-refs', '--all'], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
   const fetchedRuns = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
   const result: PullResult = {
     remote: opts.remote,

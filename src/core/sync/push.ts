@@ -39,10 +39,17 @@ export interface PushResult {
   data: (TransferSummary & { remote: string }) | null
 }
 
-/** The shared refs of the local repository. */
+/**
+ * The shared refs of the local repository. Runs and notes are listed by name and id only:
+ * asking for object types or peeled ids would make git read every run's commit.
+ */
 export async function localSharedRefs(repo: Pick<Repo, 'root' | 'ctx'>): Promise<RefEntry[]> {
-  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(objecttype) %(*objectname) %(refname)', RUNS_PREFIX, NOTES_REF, TAGS_PREFIX], { cwd: repo.root, env: repo.ctx.env })
-  return parseLocalRefs(stdout)
+  const opts = { cwd: repo.root, env: repo.ctx.env }
+  const [runs, tags] = await Promise.all([
+    git(['for-each-ref', '--format=%(objectname) commit  %(refname)', RUNS_PREFIX, NOTES_REF], opts),
+    git(['for-each-ref', '--format=%(objectname) %(objecttype) %(*objectname) %(refname)', TAGS_PREFIX], opts),
+  ])
+  return parseLocalRefs(runs.stdout + tags.stdout)
 }
 
 /**
@@ -70,28 +77,38 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     data: null,
   }
 
-  // 1. data
-  if (!opts.noData) {
-    const commits = [...runRefs.map((e) => e.oid), ...tagRefs.map((e) => e.peeled ?? e.oid)]
-    const oids = await referencedData(repo, { commits, worktree: true })
-    if (oids.length) {
-      const config = loadConfig(repo)
-      const remote = await openDataRemote(repo, config, opts.dataRemote, opts.jobs)
-      if (!remote)
-        throw new XpError('XP_NO_DATA_REMOTE', `the runs to push reference ${oids.length} data object${oids.length === 1 ? '' : 's'} and no data remote is set`, {
-          exitCode: EXIT.remote,
-          hint: 'add one with `xp remote add NAME URL --default`, or push the refs alone with --no-data',
-        })
-      try {
-        result.data = { ...(await uploadObjects(repo.ctx, repo.cacheDir, remote, oids, { jobs: opts.jobs })), remote: remote.name }
-      } finally {
-        remote.close()
-      }
+  // 1. data, then 2. refs
+  const uploadFor = async (refs: RefEntry[]) => {
+    if (opts.noData) return
+    const oids = await referencedData(repo, { commits: refs.map((e) => e.peeled ?? e.oid), worktree: true })
+    if (!oids.length) return
+    const config = loadConfig(repo)
+    const remote = await openDataRemote(repo, config, opts.dataRemote, opts.jobs)
+    if (!remote)
+      throw new XpError('XP_NO_DATA_REMOTE', `the runs to push reference ${oids.length} data object${oids.length === 1 ? '' : 's'} and no data remote is set`, {
+        exitCode: EXIT.remote,
+        hint: 'add one with `xp remote add NAME URL --default`, or push the refs alone with --no-data',
+      })
+    try {
+      const s = await uploadObjects(repo.ctx, repo.cacheDir, remote, oids, { jobs: opts.jobs })
+      result.data = result.data ? { ...s, transferred: result.data.transferred + s.transferred, bytes: result.data.bytes + s.bytes, remote: remote.name } : { ...s, remote: remote.name }
+    } finally {
+      remote.close()
     }
   }
+  await uploadFor([...runRefs, ...tagRefs])
 
-  // 2. refs, by name
-  const refspecs = [...runRefs, ...tagRefs].map((e) => `${e.ref}:${e.ref}`)
+  // Every run: one wildcard refspec (git matches explicit refspecs in quadratic time: 10,000
+  // of them cost minutes). A run recorded since the listing would ride along without its
+  // data, so look again right before pushing and upload for any newcomer first.
+  const allRuns = !opts.runs?.length
+  const known = new Set(chosen.map((e) => e.ref))
+  if (allRuns && runRefs.length) {
+    const late = (await localSharedRefs(repo)).filter((e) => e.ref.startsWith(RUNS_PREFIX) && !known.has(e.ref))
+    if (late.length) await uploadFor(late)
+  }
+  const refspecs = allRuns ? (runRefs.length ? [`${RUNS_PREFIX}*:${RUNS_PREFIX}*`] : []) : runRefs.map((e) => `${e.ref}:${e.ref}`)
+  refspecs.push(...tagRefs.map((e) => `${e.ref}:${e.ref}`))
   if (notesChanged) refspecs.push(`${NOTES_REF}:${NOTES_REF}`)
   for (let attempt = 0; refspecs.length; attempt++) {
     const statuses = await pushRefspecs(repo, opts.remote, refspecs)
@@ -104,7 +121,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
       } else if (s.flag !== '=') {
         if (s.ref.startsWith(RUNS_PREFIX)) result.runs.pushed++
         else if (s.ref.startsWith(TAGS_PREFIX)) result.tags.pushed++
-      } else if (s.ref.startsWith(RUNS_PREFIX)) result.runs.upToDate++
+      }
     }
     if (fatal.length)
       throw new XpError('XP_PUSH_REJECTED', `git remote "${opts.remote}" rejected ${fatal.length} ref${fatal.length === 1 ? '' : 's'}: ${fatal.slice(0, 3).map((s) => `${s.ref} (${s.summary})`).join(', ')}`, {

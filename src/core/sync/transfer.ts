@@ -13,7 +13,7 @@ import { hashFile } from '../cache/hash.js'
 import { objectPath, Oid } from '../cache/oid.js'
 import { hasObject, tempPath } from '../cache/objects.js'
 
-export const DEFAULT_JOBS = 8
+export const DEFAULT_JOBS = 16
 
 export interface TransferSummary {
   /** objects asked for */

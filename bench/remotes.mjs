@@ -1,0 +1,156 @@
+// Benchmark of xp push against its peers, in one run on this machine:
+//   1. 2,000 objects of 16 KiB and one of 256 MB to the local S3 server (Ceph radosgw if it
+//      starts, else s3rver): `xp push` vs `rclone copy` of the same files, same server.
+//   2. 10,000 runs to a bare remote: `xp push` vs a plain `git push` of the same refs (floor).
+//   3. a push with nothing new (goal < 0.5 s).
+// The S3 server is warmed up first by an untimed rclone copy to another prefix.
+// Usage: node scripts/build.mjs && node bench/remotes.mjs [--small]   (never fails on time)
+import { spawnSync, execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { build } from 'esbuild'
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true' // the SDK's notice about Node 22, not a result
+const ROOT = path.resolve(import.meta.dirname, '..')
+const XP = path.join(ROOT, 'bin', 'xp.js')
+const small = process.argv.includes('--small')
+const N_SMALL = small ? 200 : 2000
+const BIG = small ? 32 * 1024 * 1024 : 256 * 1024 * 1024
+const N_RUNS = small ? 1000 : 10000
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-remotes-'))
+const env = {
+  PATH: process.env.PATH,
+  HOME: path.join(work, 'home'),
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'Bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.com',
+  GIT_COMMITTER_NAME: 'Bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.com',
+  NO_COLOR: '1',
+}
+fs.mkdirSync(env.HOME)
+
+function run(cmd, args, opts = {}) {
+  const t = process.hrtime.bigint()
+  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? work, env: { ...env, ...opts.env }, encoding: 'utf8', input: opts.input, maxBuffer: 1 << 30 })
+  const s = Number(process.hrtime.bigint() - t) / 1e9
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`)
+  return { s, stdout: r.stdout }
+}
+const xp = (args, opts) => run(process.execPath, [XP, ...args], opts)
+const git = (args, opts) => run('git', args, opts)
+
+// the test servers are TypeScript: bundle them once for plain Node
+async function loadServers() {
+  // inside the project, so the bundle resolves the SDK from node_modules
+  const out = path.join(ROOT, 'node_modules', '.cache', 'xp-bench', 'servers.mjs')
+  await build({
+    stdin: { contents: "export * from './test/servers/ceph.ts'; export * from './test/servers/s3rver.ts'; export * from './test/servers/git.ts'", resolveDir: ROOT, loader: 'ts' },
+    bundle: true, platform: 'node', format: 'esm', outfile: out, packages: 'external', logLevel: 'error',
+    define: { 'import.meta.dirname': JSON.stringify(path.join(ROOT, 'test', 'servers')) },
+  })
+  return import(out)
+}
+
+const rows = []
+const row = (what, xpS, peerName, peerS, note = '') => rows.push({ what, xp: xpS, peerName, peer: peerS, note })
+const fmt = (s) => (s === undefined ? '' : `${s.toFixed(2)} s`)
+
+async function s3Bench(servers) {
+  let s3 = null
+  try {
+    s3 = await servers.startCeph(path.join(work, 'ceph'), ['xp-bench'])
+  } catch (e) {
+    console.error(`bench: Ceph did not start (${String(e.message).split('\n')[0]}); using s3rver`)
+  }
+  if (!s3) s3 = await servers.startS3rver(path.join(work, 's3rver'), ['xp-bench'])
+  try {
+    const repo = path.join(work, 'data-repo')
+    fs.mkdirSync(repo)
+    git(['init', '-q', '-b', 'main'], { cwd: repo })
+    const data = path.join(repo, 'data')
+    fs.mkdirSync(path.join(data, 'small'), { recursive: true })
+    for (let i = 0; i < N_SMALL; i++) fs.writeFileSync(path.join(data, 'small', `${i}.bin`), randomBytes(16 * 1024))
+    const fd = fs.openSync(path.join(data, 'big.bin'), 'w')
+    for (let left = BIG; left > 0; left -= 8 << 20) fs.writeSync(fd, randomBytes(Math.min(left, 8 << 20)))
+    fs.closeSync(fd)
+    const totalBytes = N_SMALL * 16 * 1024 + BIG
+    const s3env = { ...s3.env() }
+    xp(['add', 'data'], { cwd: repo })
+    xp(['remote', 'add', 's3', 's3://xp-bench/xp', '--endpoint', s3.endpoint, '--default'], { cwd: repo })
+    const bare = servers.makeBare(work, 'data-remote.git')
+    git(['remote', 'add', 'origin', bare], { cwd: repo })
+    // rclone settings first: it also warms the server up, untimed (the first writes to a
+    // fresh Ceph memstore are several times slower, and would penalise whoever goes first)
+    const rcloneEnv = {
+      RCLONE_CONFIG: '/dev/null', RCLONE_CONFIG_X_TYPE: 's3', RCLONE_CONFIG_X_PROVIDER: 'Other', RCLONE_CONFIG_X_ENDPOINT: s3.endpoint,
+      RCLONE_CONFIG_X_ACCESS_KEY_ID: s3.accessKeyId, RCLONE_CONFIG_X_SECRET_ACCESS_KEY: s3.secretAccessKey, RCLONE_CONFIG_X_FORCE_PATH_STYLE: 'true', RCLONE_CONFIG_X_REGION: 'us-east-1',
+    }
+    const hasRclone = fs.existsSync('/usr/bin/rclone')
+    if (hasRclone) run('rclone', ['copy', '--transfers', '16', data, 'x:xp-bench/warmup'], { env: rcloneEnv })
+    const pushed = xp(['push', '--json', '-j', '16'], { cwd: repo, env: s3env })
+    const res = JSON.parse(pushed.stdout)
+    // rclone: the same files, to another prefix of the same server
+    let rc
+    if (hasRclone) rc = run('rclone', ['copy', '--transfers', '16', '--checkers', '16', data, 'x:xp-bench/rclone'], { env: rcloneEnv })
+    const mb = totalBytes / 1e6
+    row(`S3 (${s3.kind}): ${N_SMALL} x 16 KiB + ${BIG >> 20} MiB, ${res.data.transferred} objects`, pushed.s, 'rclone copy', rc?.s, `xp ${(mb / pushed.s).toFixed(0)} MB/s, rclone ${rc ? (mb / rc.s).toFixed(0) : '-'} MB/s`)
+    const again = xp(['push', '--json'], { cwd: repo, env: s3env })
+    row(`S3 (${s3.kind}): push again, nothing new (${N_SMALL + 2} objects checked)`, again.s, '', undefined, 'one listing')
+  } finally {
+    await s3.stop()
+  }
+}
+
+function makeRuns(repo, n) {
+  git(['init', '-q', '-b', 'main'], { cwd: repo })
+  fs.writeFileSync(path.join(repo, 'train.py'), 'print(1)\n')
+  git(['add', '-A'], { cwd: repo })
+  git(['commit', '-qm', 'base'], { cwd: repo })
+  const base = git(['rev-parse', 'HEAD'], { cwd: repo }).stdout.trim()
+  const ALPHA = '0123456789abcdefghjkmnpqrstvwxyz'
+  let t = Date.now() - n * 1000
+  const lines = []
+  for (let i = 0; i < n; i++) {
+    let id = ''
+    let x = t + i * 1000
+    for (let k = 0; k < 10; k++) (id = ALPHA[x % 32] + id), (x = Math.floor(x / 32))
+    for (let k = 0; k < 10; k++) id += ALPHA[Math.floor(Math.random() * 32)]
+    const msg = `xp: run-${i} succeeded: python train.py\n\nxp: 1\nid: "${id}"\nname: "run-${i}"\nstatus: "succeeded"\ncommand: "python train.py"\nparams: {"lr": ${i / n}}\nmetrics: {"acc": ${Math.random()}}\n`
+    lines.push(`commit refs/xp/runs/${id}\ncommitter Bench <bench@example.com> ${Math.floor((t + i * 1000) / 1000)} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}from ${base}\nM 100644 inline run.txt\ndata ${String(i).length + 1}\n${i}\n\n`)
+  }
+  git(['fast-import', '--quiet'], { cwd: repo, input: lines.join('') })
+  git(['pack-refs', '--all'], { cwd: repo })
+  git(['gc', '-q'], { cwd: repo })
+}
+
+async function gitBench(servers) {
+  const repo = path.join(work, 'runs-repo')
+  fs.mkdirSync(repo)
+  makeRuns(repo, N_RUNS)
+  const r1 = servers.makeBare(work, 'runs-xp.git')
+  const r2 = servers.makeBare(work, 'runs-git.git')
+  const plain = git(['push', '-q', r2, 'refs/xp/runs/*:refs/xp/runs/*'], { cwd: repo })
+  const mine = xp(['push', r1, '--json'], { cwd: repo })
+  const res = JSON.parse(mine.stdout)
+  if (res.runs.pushed !== N_RUNS) throw new Error(`pushed ${res.runs.pushed} of ${N_RUNS}`)
+  row(`${N_RUNS} runs to a bare remote`, mine.s, 'git push', plain.s, `${(mine.s / plain.s).toFixed(2)}x (goal <= 1.3x)`)
+  const noop = xp(['push', r1], { cwd: repo })
+  const noopGit = git(['push', '-q', r2, 'refs/xp/runs/*:refs/xp/runs/*'], { cwd: repo })
+  row(`push with nothing new (${N_RUNS} runs there)`, noop.s, 'git push', noopGit.s, 'goal < 0.5 s')
+}
+
+const servers = await loadServers()
+try {
+  if (!process.argv.includes('--s3-only')) await gitBench(servers)
+  if (!process.argv.includes('--git-only')) await s3Bench(servers)
+} finally {
+  if (process.env.XP_BENCH_KEEP) console.error(`bench: kept ${work}`)
+  else fs.rmSync(work, { recursive: true, force: true })
+}
+const w = Math.max(...rows.map((r) => r.what.length))
+console.log(`${'benchmark'.padEnd(w)}  ${'xp'.padStart(9)}  ${'peer'.padStart(22)}  note`)
+for (const r of rows) console.log(`${r.what.padEnd(w)}  ${fmt(r.xp).padStart(9)}  ${(r.peerName ? `${r.peerName} ${fmt(r.peer)}` : '').padStart(22)}  ${r.note}`)

@@ -21,9 +21,6 @@ export interface SshServer {
 
 const SSHD = '/usr/sbin/sshd'
 
-export function sshAvailable(): boolean {
-  return fs.existsSync(SSHD) && spawnSync('ssh-keygen', ['-?'], { stdio: 'ignore' }).error === undefined
-}
 
 export async function startSshd(dir: string): Promise<SshServer> {
   fs.mkdirSync(dir, { recursive: true })

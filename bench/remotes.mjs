@@ -9,6 +9,7 @@ import { spawnSync, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { benchEnv } from './lib/fake-runs.mjs'
 import { randomBytes } from 'node:crypto'
 import { build } from 'esbuild'
 
@@ -21,16 +22,7 @@ const BIG = small ? 32 * 1024 * 1024 : 256 * 1024 * 1024
 const N_RUNS = small ? 1000 : 10000
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-remotes-'))
-const env = {
-  PATH: process.env.PATH,
-  HOME: path.join(work, 'home'),
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'Bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'Bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-  NO_COLOR: '1',
-}
+const env = benchEnv(path.join(work, 'home'))
 fs.mkdirSync(env.HOME)
 
 function run(cmd, args, opts = {}) {

@@ -7,6 +7,7 @@ import { spawnSync, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { benchEnv } from './lib/fake-runs.mjs'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const XP = path.join(ROOT, 'bin', 'xp.js')
@@ -14,16 +15,7 @@ const N = Number(process.argv[2] ?? 10000)
 const REPEAT = Number(process.env.XP_BENCH_REPEAT ?? 5)
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-show-'))
-const env = {
-  PATH: process.env.PATH,
-  HOME: dir,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'Bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'Bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-  NO_COLOR: '1',
-}
+const env = benchEnv(dir)
 const git = (...args) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 30 })
 
 // A deterministic pseudo-random source, so every run of the bench builds the same repo.

@@ -67,7 +67,7 @@ const RESCAN_MS = 1000
  * Run the queue until it is empty.
  *
  * @example
- * const { tasks } = await runQueue(repo, { jobs: 2, onEvent: (e) => console.error(e.type, e.task.name) })
+ * const { tasks } = await runQueue(repo, { jobs: 2, onEvent: (e) => events.push(e) })
  */
 export async function runQueue(repo: Repo, opts: WorkerOptions): Promise<{ tasks: Task[] }> {
   const q = queuePaths(repo)

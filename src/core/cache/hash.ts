@@ -5,7 +5,7 @@
  * whatever the file's size.
  */
 import fs from 'node:fs'
-import { createXXHash128, type IHasher } from 'hash-wasm'
+import type { IHasher } from 'hash-wasm'
 import { XpError } from '../errors.js'
 
 export const HASH_HEX_LENGTH = 32
@@ -18,7 +18,8 @@ let chunk: Buffer | undefined
 
 /** One hasher per process: creating a wasm instance costs more than hashing a small file. */
 export function hasher(): Promise<IHasher> {
-  return (hasherPromise ??= createXXHash128())
+  // hash-wasm is 240 KB of JavaScript: loaded on first use, so a run with no data never pays for it
+  return (hasherPromise ??= import('hash-wasm').then((m) => (m.createXXHash128 ?? (m as unknown as { default: typeof m }).default.createXXHash128)()))
 }
 
 /**

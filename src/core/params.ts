@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { parse as parseYaml, parseDocument, isMap, isSeq, isScalar, YAMLParseError } from 'yaml'
+import { yaml } from './yaml.js'
 import { XpError } from './errors.js'
 
 export type Scalar = number | string | boolean | null
@@ -90,9 +90,9 @@ export function parseStructured(text: string, file: string): unknown {
   }
   try {
     // maxAliasCount bounds "billion laughs" expansion; yaml throws past it.
-    return parseYaml(text, { maxAliasCount: 100, prettyErrors: false, uniqueKeys: true })
+    return yaml().parse(text, { maxAliasCount: 100, prettyErrors: false, uniqueKeys: true })
   } catch (e) {
-    if (e instanceof YAMLParseError) {
+    if (e instanceof yaml().YAMLParseError) {
       const line = e.pos?.[0] !== undefined ? lineOf(text, e.pos[0]) : undefined
       throw new XpError('XP_BAD_FILE', `${file}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0].slice(0, 200)}`, { hint: 'fix the file and run again', data: { file, line } })
     }
@@ -168,7 +168,7 @@ export function typeValue(raw: string): unknown {
   if (/^(null|~)$/.test(t)) return null
   if (/^[[{]/.test(t)) {
     try {
-      return parseYaml(t, { maxAliasCount: 0 })
+      return yaml().parse(t, { maxAliasCount: 0 })
     } catch {
       return raw
     }
@@ -209,6 +209,7 @@ export function editParams(root: string, edits: ParamEdit[]): void {
       writes.push([abs, JSON.stringify(obj, null, 2) + '\n'])
     } else {
       parseStructured(text, file) // for the error with a line number
+      const { parseDocument, isMap, isSeq, isScalar } = yaml()
       const doc = parseDocument(text)
       if (doc.contents !== null && !isMap(doc.contents) && !isSeq(doc.contents))
         throw new XpError('XP_BAD_FILE', `${file}: expected a mapping of params`, { data: { file } })

@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { parse as parseYaml } from 'yaml'
+import { yaml } from '../yaml.js'
 import { XpError } from '../errors.js'
 import { isInside, writeFileAtomic } from '../fsutil.js'
 import { Oid } from './oid.js'
@@ -51,7 +51,7 @@ export function encodePointer(p: Pointer): string {
 export function decodePointer(text: string, where: string): Pointer {
   let v: any
   try {
-    v = parseYaml(text)
+    v = yaml().parse(text)
   } catch (e) {
     throw new XpError('XP_BAD_POINTER', `${where}: not a valid pointer file (${(e as Error).message.split('\n')[0]})`)
   }

@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { parseDocument, isMap, type Document } from 'yaml'
+import type { Document } from 'yaml'
+import { yaml } from '../yaml.js'
 import type { Repo } from '../repo.js'
 import { loadConfig } from '../repo.js'
 import { parseStructured } from '../params.js'
@@ -47,6 +48,7 @@ function editConfig(repo: Pick<Repo, 'root'>, edit: (doc: Document) => void): vo
   const file = path.join(repo.root, 'xp.yaml')
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
   parseStructured(text, 'xp.yaml') // a broken file fails with its line, before any edit
+  const { parseDocument, isMap } = yaml()
   const doc = parseDocument(text)
   if (doc.contents !== null && !isMap(doc.contents)) throw new XpError('XP_BAD_CONFIG', 'xp.yaml must be a mapping of settings')
   edit(doc)
@@ -73,7 +75,7 @@ export function addRemote(repo: Pick<Repo, 'root'>, opts: RemoteAddOptions): Rem
   if (opts.region) entry.region = opts.region
   if (opts.profile) entry.profile = opts.profile
   editConfig(repo, (doc) => {
-    if (!doc.has('remotes') || !isMap(doc.get('remotes'))) doc.set('remotes', doc.createNode({}))
+    if (!doc.has('remotes') || !yaml().isMap(doc.get('remotes'))) doc.set('remotes', doc.createNode({}))
     doc.setIn(['remotes', opts.name], doc.createNode(entry, { flow: true }))
     if (opts.default) doc.set('remote', opts.name)
   })
@@ -86,7 +88,7 @@ export function removeRemote(repo: Pick<Repo, 'root'>, name: string): void {
   editConfig(repo, (doc) => {
     doc.deleteIn(['remotes', name])
     const rest = doc.get('remotes')
-    if (isMap(rest) && rest.items.length === 0) doc.delete('remotes')
+    if (yaml().isMap(rest) && rest.items.length === 0) doc.delete('remotes')
     if (doc.get('remote') === name) doc.delete('remote')
   })
 }

@@ -157,6 +157,19 @@ describe('xp run', () => {
     expect(repo.json(['show'])).toHaveLength(2)
   })
 
+  it('without a metrics setting, takes metrics.json or DVCLive metrics that the run wrote', () => {
+    const repo = new TestRepo({ files: { 'params.yaml': 'lr: 1\n' } })
+    expect(repo.xp(['run', '-n', 'plain', '--', 'sh', '-c', 'echo \'{"acc": 0.5}\' > metrics.json']).code).toBe(0)
+    const old = new Date(Date.now() - 60_000)
+    fs.utimesSync(repo.path('metrics.json'), old, old)
+    const r = repo.xp(['run', '-n', 'live', '--', 'sh', '-c', 'mkdir -p dvclive && echo \'{"loss": 0.25}\' > dvclive/metrics.json'])
+    expect(r.stderr).not.toMatch(/warning/)
+    const runs = repo.json(['show'])
+    expect(runs.find((x: any) => x.name === 'plain').metrics).toEqual({ acc: 0.5 })
+    // the stale metrics.json is not this run's; DVCLive's is
+    expect(runs.find((x: any) => x.name === 'live').metrics).toEqual({ loss: 0.25 })
+  })
+
   it('does not take metrics a failed run left untouched from an earlier run', () => {
     const repo = project()
     expect(repo.xp(['run', '-n', 'good', '--', 'node', 'train.cjs']).code).toBe(0)

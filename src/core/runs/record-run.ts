@@ -21,6 +21,8 @@ import { commandSpec } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
 
 export const DVCLIVE_METRICS = 'dvclive/metrics.json'
+/** Metrics files read without a `metrics:` setting, when the run wrote them. */
+export const DEFAULT_METRICS = [DVCLIVE_METRICS, 'metrics.json', 'metrics.yaml']
 export const DVCLIVE_SERIES = 'dvclive/plots/metrics/**/*.tsv'
 export const LOG_IN_TREE = '.xp-run/output.log'
 const LOG_TREE_LIMIT = 1024 * 1024
@@ -119,7 +121,10 @@ export function readParams(repo: Pick<Repo, 'root'>, files: string[]): Flat {
 }
 
 function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => void, started: Date): { metrics: Flat; files: string[] } {
-  const files = config.metrics ?? (fs.existsSync(path.join(repo.root, DVCLIVE_METRICS)) ? [DVCLIVE_METRICS] : [])
+  // Without `metrics:`, the usual names are taken when this run wrote them; named files are
+  // expected, so their absence or age is worth a warning.
+  const named = config.metrics !== undefined
+  const files = named ? config.metrics! : DEFAULT_METRICS.filter((f) => fs.existsSync(path.join(repo.root, f)) && !writtenBefore(path.join(repo.root, f), started))
   const metrics: Flat = {}
   for (const f of files) {
     try {

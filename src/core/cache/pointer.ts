@@ -36,7 +36,8 @@ export interface LocatedPointer extends Pointer {
 
 /** The text of a pointer file. Strings that YAML would misread are written as JSON. */
 export function encodePointer(p: Pointer): string {
-  const str = (s: string) => (/^[A-Za-z0-9_][A-Za-z0-9_./+-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) ? s : JSON.stringify(s))
+  // bare only where every YAML reader sees a string: not a keyword, not number-like (1e5, 0x1f, 123)
+  const str = (s: string) => (/^[A-Za-z_][A-Za-z0-9_./+-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|y|n|~|nan|inf)$/i.test(s) ? s : JSON.stringify(s))
   const lines = [`path: ${str(p.path)}`, `oid: ${p.oid}`, `size: ${p.size}`]
   if (p.files !== undefined) lines.push(`files: ${p.files}`)
   return lines.join('\n') + '\n'
@@ -48,10 +49,40 @@ export function encodePointer(p: Pointer): string {
  * @example
  * decodePointer('path: train\noid: 9f2c...e1.dir\nsize: 12\nfiles: 3\n', 'train.xp').files // 3
  */
+/**
+ * The pointer files xp writes, read without the yaml library (status and checkout read
+ * thousands of them, and loading yaml costs more than reading them): null for anything
+ * else, which then goes to the full YAML parser.
+ */
+function decodePlain(text: string): Record<string, unknown> | null {
+  const v: Record<string, unknown> = {}
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const m = /^(path|oid|size|files): (.+)$/.exec(line)
+    if (!m || m[1] in v) return null
+    const raw = m[2]
+    if (m[1] === 'size' || m[1] === 'files') {
+      if (!/^\d+$/.test(raw)) return null
+      v[m[1]] = Number(raw)
+    } else if (m[1] === 'oid') {
+      if (!/^[0-9a-f]{32}(\.dir)?$/.test(raw)) return null
+      v.oid = raw
+    } else if (raw.startsWith('"')) {
+      try {
+        v.path = JSON.parse(raw)
+      } catch {
+        return null
+      }
+    } else if (/^[A-Za-z_][A-Za-z0-9_./+-]*$/.test(raw) && !/^(true|false|null|yes|no|on|off|y|n|~|nan|inf)$/i.test(raw)) v.path = raw
+    else return null
+  }
+  return v
+}
+
 export function decodePointer(text: string, where: string): Pointer {
-  let v: any
+  let v: any = decodePlain(text)
   try {
-    v = yaml().parse(text)
+    v ??= yaml().parse(text)
   } catch (e) {
     throw new XpError('XP_BAD_POINTER', `${where}: not a valid pointer file (${(e as Error).message.split('\n')[0]})`)
   }

@@ -55,10 +55,22 @@ describe('S3 through s3rver', () => {
     expect(arrived).toBeLessThan(401)
     // the same server comes back on the same port with what it had stored; s3rver (unlike
     // S3) leaves the object it was writing without its metadata, which breaks its listing
-    for (const f of fs.readdirSync(path.join(dir, 'xp-test', 'dies'), { recursive: true }).map(String)) {
-      if (!f.endsWith('._S3rver_object')) continue
-      const meta = path.join(dir, 'xp-test', 'dies', f.replace(/object$/, 'metadata.json'))
-      if (!fs.existsSync(meta)) fs.rmSync(path.join(dir, 'xp-test', 'dies', f))
+    // (or, killed at another moment, metadata without its object, or half its metadata):
+    // keep only complete pairs, as S3 would have
+    const bucketDir = path.join(dir, 'xp-test', 'dies')
+    const complete = (object: string) => {
+      try {
+        JSON.parse(fs.readFileSync(object.replace(/object$/, 'metadata.json'), 'utf8'))
+        return fs.existsSync(object)
+      } catch {
+        return false
+      }
+    }
+    for (const f of fs.readdirSync(bucketDir, { recursive: true }).map(String)) {
+      const file = path.join(bucketDir, f)
+      if (!fs.statSync(file).isFile()) continue
+      const object = file.endsWith('._S3rver_metadata.json') ? file.replace(/metadata\.json$/, 'object') : file
+      if (!object.endsWith('._S3rver_object') || !complete(object)) fs.rmSync(file, { force: true })
     }
     const settled = objects()
     s3 = await startS3rver(dir, ['xp-test'], s3.port)

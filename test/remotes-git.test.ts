@@ -113,11 +113,16 @@ describe('push and pull through a bare repo by path, with a folder data remote',
     const run = runJson(a, ['-n', 'shared', '--', 'true'])
     ok(a.xp(['push', '--no-data']))
     const b = cloneOf(bare)
+    // Bob's identity is in his git config only: the notes merge must be his, not a fallback
+    for (const k of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']) delete b.env[k]
+    b.git('config', 'user.name', 'Bob Builder')
+    b.git('config', 'user.email', 'bob@example.com')
     ok(b.xp(['pull', '--no-data']))
     ok(a.xp(['note', 'shared', 'from alice']))
     ok(b.xp(['note', 'shared', 'from bob']))
     expect(a.json(['push']).notes).toBe('pushed')
     expect(b.json(['push']).notes).toBe('merged')
+    expect(b.git('log', '-1', '--format=%an <%ae>', 'refs/notes/xp').trim()).toBe('Bob Builder <bob@example.com>')
     expect(a.json(['pull']).notes).toBe('merged')
     const note = a.git('notes', '--ref=refs/notes/xp', 'show', run.commit)
     expect(note).toContain('from alice')

@@ -6,7 +6,7 @@
  */
 import type { Repo } from '../repo.js'
 import type { Context } from '../context.js'
-import { git, fallbackIdentity } from '../git.js'
+import { git, gitAsAuthor } from '../git.js'
 import { XpError, EXIT, usageError } from '../errors.js'
 import { listRuns } from '../runs/list.js'
 import { findRun } from '../runs/resolve.js'
@@ -233,8 +233,7 @@ async function createTags(repo: Pick<Repo, 'root' | 'ctx'>, plans: PlannedTag[])
 async function createTag(repo: Pick<Repo, 'root' | 'ctx'>, p: PlannedTag): Promise<void> {
   const args = ['tag', '-a', '-m', p.message, p.tag.name, p.commit]
   const opts = { cwd: repo.root, env: repo.ctx.env, allowFail: true, signal: repo.ctx.signal }
-  let res = await git(args, opts)
-  if (res.code !== 0 && /tell me who you are|empty ident|unable to auto-detect/i.test(res.stderr)) res = await git(args, { ...opts, extraEnv: fallbackIdentity(repo.ctx.env) })
+  const res = await gitAsAuthor(args, opts)
   if (res.code === 0) return
   if (/already exists/.test(res.stderr)) throw new XpError('XP_TAG_EXISTS', `tag ${p.tag.name} exists already`, { hint: 'someone else wrote to the registry at the same time; run the command again' })
   throw new XpError('XP_GIT_FAILED', `git tag ${p.tag.name} failed: ${res.stderr.trim().split('\n').pop()}`)

@@ -4,7 +4,7 @@
  * lines of both sides for a run noted on both, so nothing anyone wrote is lost.
  */
 import type { Repo } from '../repo.js'
-import { git, fallbackIdentity } from '../git.js'
+import { git, gitAsAuthor } from '../git.js'
 import { NOTES_REF } from '../runs/ref.js'
 import { gitRemoteError } from './git-remote.js'
 
@@ -36,7 +36,8 @@ export async function mergeIncomingNotes(repo: Pick<Repo, 'root' | 'ctx'>): Prom
     }
     const base = await git(['merge-base', '--is-ancestor', incoming, ours], { ...opts, allowFail: true })
     if (base.code === 0) return 'up-to-date'
-    await git(['notes', `--ref=${NOTES_REF}`, 'merge', '-q', '-s', 'cat_sort_uniq', INCOMING_NOTES_REF], { ...opts, extraEnv: fallbackIdentity(env) })
+    // the user's identity; a fallback one only when git has none
+    await gitAsAuthor(['notes', `--ref=${NOTES_REF}`, 'merge', '-q', '-s', 'cat_sort_uniq', INCOMING_NOTES_REF], opts)
     return 'merged'
   } finally {
     await git(['update-ref', '-d', INCOMING_NOTES_REF], { ...opts, allowFail: true })

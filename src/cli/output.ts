@@ -1,15 +1,8 @@
 /** Rendering shared by commands: JSON with sorted keys, tables, colour only on a TTY. */
 import { XpError } from '../core/errors.js'
+import { sortKeys } from '../core/json.js'
 
-export function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys)
-  if (v && typeof v === 'object' && !(v instanceof Date)) {
-    const out: Record<string, unknown> = {}
-    for (const k of Object.keys(v as object).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k])
-    return out
-  }
-  return v
-}
+export { sortKeys }
 
 /** The one JSON document a `--json` command writes to stdout. */
 export function printJson(v: unknown): void {

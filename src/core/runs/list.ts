@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import { StringDecoder } from 'node:string_decoder'
 import { git, gitEnv, CatFileBatch } from '../git.js'
 import { XpError } from '../errors.js'
+import { sortKeys } from '../json.js'
 import { decodeRecord, type RunRecord } from './record.js'
 import { RUNS_PREFIX, NOTES_REF, RunRef } from './ref.js'
 import { loadIndex, saveIndex, NOT_A_RECORD } from './record-index.js'
@@ -43,15 +44,7 @@ export function entryJson(e: RunEntry): Buffer {
 
 /** JSON with the keys of every object sorted (arrays keep their order). */
 export function canonicalJson(v: unknown): string {
-  return JSON.stringify(sortedCopy(v))
-}
-
-function sortedCopy(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v
-  if (Array.isArray(v)) return v.map(sortedCopy)
-  const out: Record<string, unknown> = {}
-  for (const k of Object.keys(v).sort()) out[k] = sortedCopy((v as Record<string, unknown>)[k])
-  return out
+  return JSON.stringify(sortKeys(v))
 }
 
 /**

@@ -136,7 +136,7 @@ export const builder = (y: Argv) =>
       act(async (repo, a) => {
         const events = await (await describe()).modelHistory(repo, a.name, { ascending: a.asc })
         if (a.json) return printJson(events)
-        const rows = events.map((e) => [e.timestamp.replace('T', ' ').replace(/\.000Z$/, 'Z'), e.event, shortVersion(e.version), e.stage ?? '', e.commit.slice(0, 7), e.author, e.tag])
+        const rows = events.map((e) => [e.timestamp.replace('T', ' '), e.event, shortVersion(e.version), e.stage ?? '', e.commit.slice(0, 7), e.author, e.tag])
         process.stdout.write(renderTable(['time', 'event', 'version', 'stage', 'commit', 'author', 'tag'], rows))
       }),
     )

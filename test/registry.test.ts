@@ -7,9 +7,18 @@ afterAll(cleanupTmp)
 
 const T0 = 1_700_000_000
 
-/** A repo with three empty commits c1, c2, c3. */
+/**
+ * A repo with three commits c1, c2, c3 (c2 and c3 empty), all holding a model file that
+ * xp.yaml declares for the artifacts `churn` and `m` (and `path/to:churn`, in path/to/).
+ */
+const ARTIFACTS = {
+  'xp.yaml': 'artifacts:\n  churn: {path: models/model.bin}\n  m: {path: models/model.bin}\n',
+  'models/model.bin': 'weights\n',
+  'path/to/xp.yaml': 'artifacts:\n  churn: {path: model.bin}\n',
+  'path/to/model.bin': 'weights\n',
+}
 function threeCommits(): { repo: TestRepo; c: string[] } {
-  const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
+  const repo = new TestRepo({ files: { 'README.md': 'x\n', ...ARTIFACTS } })
   const c = [repo.git('rev-parse', 'HEAD').trim()]
   for (const n of [2, 3]) {
     repo.git('commit', '-q', '--allow-empty', '-m', `c${n}`)
@@ -39,7 +48,7 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } })
     // each tag object's date and commit are kept by object id: a second listing reads no tag object
     const index = repo.read('.xp/registry-tags.txt').trim().split('\n').slice(1).map((l) => l.split(' ').slice(1).join(' '))
-    expect(index.sort()).toEqual([`${T0 + 10} ${c[0]}`, `${T0 + 20} ${c[0]}`, `${T0 + 40} ${c[1]}`].sort())
+    expect(index.sort()).toEqual([`${T0 + 10} +0000 ${c[0]} churn@v1.0.0`, `${T0 + 20} +0000 ${c[0]} churn#production#1`, `${T0 + 40} +0000 ${c[1]} churn@v1.1.0`].sort())
     const inodes = () => ['.xp/registry-tags.txt', '.xp/registry-show.json'].map((f) => fs.statSync(repo.path(f)).ino)
     const before = inodes()
     expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
@@ -54,12 +63,12 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     fs.rmSync(repo.path('.xp/registry-show.json'))
     repo.write('.xp/registry-tags.txt', repo.read('.xp/registry-tags.txt').replace(String(T0 + 40), 'x'))
     expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
-    expect(repo.read('.xp/registry-tags.txt')).toContain(`${T0 + 40} ${c[1]}`)
+    expect(repo.read('.xp/registry-tags.txt')).toContain(`${T0 + 40} +0000 ${c[1]}`)
     const h = repo.json(['model', 'history', 'churn'])
     expect(h.map((e: any) => [e.tag, e.event, e.timestamp])).toEqual([
-      ['churn@v1.1.0', 'registration', new Date((T0 + 40) * 1000).toISOString()],
-      ['churn#production#1', 'assignment', new Date((T0 + 20) * 1000).toISOString()],
-      ['churn@v1.0.0', 'registration', new Date((T0 + 10) * 1000).toISOString()],
+      ['churn@v1.1.0', 'registration', '2023-11-14T22:14:00+00:00'],
+      ['churn#production#1', 'assignment', '2023-11-14T22:13:40+00:00'],
+      ['churn@v1.0.0', 'registration', '2023-11-14T22:13:30+00:00'],
     ])
     expect(h[1]).toMatchObject({ version: 'v1.0.0', stage: 'production', message: '', author: 'Test User', commit: c[0] })
     expect(repo.json(['model', 'history', 'churn', '--asc'])[0].tag).toBe('churn@v1.0.0')
@@ -71,7 +80,7 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     repo.git('tag', 'churn#prod#1', c[0])
     expect(repo.json(['model', 'ls'])).toEqual({})
     // the first listing read every tag object; it leaves an index so that the next ones need not
-    expect(repo.read('.xp/registry-tags.txt')).toBe(`xp registry tag index 1\n${c[0]} 0\n`) // both name one object: not an annotated tag
+    expect(repo.read('.xp/registry-tags.txt')).toBe(`xp registry tag index 2\n${c[0]} 0\n`) // both name one object: not an annotated tag
   })
 
   it('3: a stage on an unregistered commit names the commit', () => {
@@ -163,19 +172,21 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     expect(out['path/to:churn']).toEqual({ version: 'v1.0.0', stage: { 'prod/eu': null }, registered: true, active: true })
   })
 
-  it('warns about NAME@created, ignores tags of trees, and keeps reading past two versions on one commit', () => {
+  it('warns about NAME@created, ignores tags of trees, and keeps reading past two versions and a stage tag on one commit (GTO fails)', () => {
     const { repo, c } = threeCommits()
     tagsAt(repo, [
       ['m@created', 1, c[0]],
       ['m@v1.0.0', 2, c[0]],
       ['m@v1.1.0', 3, c[0]],
+      ['m#prod#1', 3, c[0]],
       ['ok@v1.0.0', 4, c[1]],
       ['tree@v1.0.0', 5, repo.git('rev-parse', 'HEAD^{tree}').trim()],
     ])
     const r = repo.xp(['model', 'ls', '--json'])
     expect(r.code).toBe(0)
     expect(r.stderr).toContain('m@created')
-    expect(r.stderr).toMatch(/"m@v1\.0\.0".*"m@v1\.1\.0"/)
+    expect(r.stderr).toContain('"m" has 2 versions on commit')
+    expect(r.stderr).toContain('Multiple versions are not allowed on the same Git commit')
     expect(Object.keys(JSON.parse(r.stdout)).sort()).toEqual(['m', 'ok'])
   })
 })
@@ -206,7 +217,7 @@ describe('writing the registry', () => {
   })
 
   it('takes a run by name or id prefix as REF', () => {
-    const repo = new TestRepo({ files: { 'train.sh': 'echo trained > model.txt\n' } })
+    const repo = new TestRepo({ files: { 'train.sh': 'echo trained > model.txt\n', 'xp.yaml': 'outs: [model.txt]\nartifacts:\n  churn: {path: model.txt}\n' } })
     const run = JSON.parse(repo.xp(['run', '--json', '-n', 'brisk-otter', '--', 'sh', 'train.sh']).stdout)
     expect(repo.json(['model', 'register', 'churn', 'brisk-otter'])).toMatchObject({ commit: run.commit, run: { id: run.id, name: 'brisk-otter' } })
     repo.git('commit', '-q', '--allow-empty', '-m', 'later')
@@ -343,7 +354,10 @@ describe('get: a version of the model from the cache', () => {
     expect(repo.read('prod.bin')).toBe('weights 2\n')
     // a commit with no pointer file, and a cache without the object
     repo.git('commit', '-q', '--allow-empty', '-m', 'no model here')
-    repo.json(['model', 'register', 'churn'])
+    const refused = repo.xp(['model', 'register', 'churn'])
+    expect(errorCode(refused)).toBe('XP_ARTIFACT_NOT_IN_COMMIT') // xp registers no version that points at nothing
+    expect(refused.stderr).toContain('models/model.bin')
+    tagAt(repo, 'churn@v0.0.3', 0, 'HEAD') // as GTO would register it
     expect(errorCode(repo.xp(['model', 'get', 'churn@v0.0.3', '-o', 'x.bin']))).toBe('XP_ARTIFACT_NO_POINTER')
     expect(errorCode(repo.xp(['model', 'get', 'churn@v0.0.2', '-o', 'x.bin'], { env: { XP_CACHE_DIR: repo.path('empty-cache') } }))).toBe('XP_CACHE_MISSING')
     expect(repo.exists('x.bin')).toBe(false)

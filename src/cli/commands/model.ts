@@ -47,7 +47,7 @@ const write = (fn: (repo: Repo, a: Args) => Promise<void>) =>
 
 function reportWrite(a: Args, r: WriteResult, what: string) {
   if (a.json) return printJson(r)
-  info(`${what} (tag${r.tags.length > 1 ? 's' : ''} ${r.tags.join(', ')} on ${r.commit.slice(0, 7)}${r.run ? `, run ${r.run.name}` : ''}); share with \`xp push\` or \`git push --tags\``)
+  info(`${what} (tag${r.tags.length > 1 ? 's' : ''} ${r.tags.join(', ')} on ${r.commit.slice(0, 7)}${r.run ? `, run ${r.run.name}` : ''}${r.path ? `, file ${r.path}` : ''}); share with \`xp push\` or \`git push --tags\``)
 }
 
 function bumpOf(a: Args): BumpPart | undefined {

@@ -369,3 +369,171 @@ describe('get: a version of the model from the cache', () => {
     expect(repo.read('y.bin')).toBe('weights 2\n')
   })
 })
+
+/** An annotated tag made as another tool would: tagger, date with its offset, message. */
+function foreignTag(repo: TestRepo, name: string, commit: string, date: string, tagger: [string, string], message: string) {
+  const env = { ...repo.env, GIT_COMMITTER_DATE: date, GIT_COMMITTER_NAME: tagger[0], GIT_COMMITTER_EMAIL: tagger[1] }
+  const r = spawnSync('git', ['tag', '-a', '-m', message, name, commit], { cwd: repo.dir, env, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(r.stderr)
+}
+
+describe("issue 13: one truth with GTO 1.8", () => {
+  it("reads GTO-made tags (iterative/example-gto-frozen) exactly as GTO's own tests expect", () => {
+    // The tags of the repository GTO's tests/test_api.py reads, rebuilt on three commits with
+    // their taggers, dates, offsets and messages. GTO's expected answers are
+    // tests/resources/sample_remote_repo_expected_registry.json and ..._history_churn.json.
+    const { repo, c } = threeCommits()
+    const [A, B, C] = c // e19353d, 299e82a, b9d7809 there
+    const ag: [string, string] = ['Alexander Guschin', '1aguschin@gmail.com']
+    const am: [string, string] = ['Amrit Ghimire', 'mail@amritghimire.com']
+    const list: Array<[string, string, string, [string, string], string]> = [
+      ['churn#prod#2', A, '1653608992 +0300', ag, 'Promoting churn version v3.0.0 to stage prod'],
+      ['churn#staging#1', B, '1653508992 +0300', ag, 'Promoting churn version None to stage staging'],
+      ['churn@v3.0.0', A, '1653008992 +0300', ag, 'Registering artifact churn version v3.0.0'],
+      ['churn@v3.1.0', B, '1653408992 +0300', ag, 'Registering artifact churn version v3.1.0'],
+      ['cv-class@v0.1.13', A, '1653208992 +0300', ag, 'Registering artifact cv-class version v0.1.13'],
+      ['deprecated-model@deprecated', A, '1661489863 +0545', am, "Deprecating artifact 'deprecated-model'"],
+      ['deprecated-model@v0.0.1', A, '1661489804 +0545', am, 'Registering artifact deprecated-model version v0.0.1'],
+      ['model-a#dev#2', A, '1661490167 +0545', am, 'Assigning stage dev to artifact model-a version v0.0.2'],
+      ['model-a#prod!#3', C, '1661490449 +0545', am, "Unassigning stage 'prod' to artifact 'model-a' version 'v0.0.1'"],
+      ['model-a#prod#1', C, '1661489951 +0545', am, 'Assigning stage prod to artifact model-a version v0.0.1'],
+      ['model-a@v0.0.1', C, '1661489914 +0545', am, 'Registering artifact model-a version v0.0.1'],
+      ['model-a@v0.0.2', A, '1661490028 +0545', am, 'Registering artifact model-a version v0.0.2'],
+      ['model-a@v0.0.3', B, '1661490248 +0545', am, 'Registering artifact model-a version v0.0.3'],
+      ['model-a@v0.0.3!', B, '1661490281 +0545', am, 'Deregistering artifact model-a version v0.0.3'],
+      ['segment#dev#1', A, '1653708992 +0300', ag, 'Promoting segment version v0.4.1 to stage dev'],
+      ['segment@v0.4.1', A, '1653108992 +0300', ag, 'Registering artifact segment version v0.4.1'],
+    ]
+    for (const [name, commit, date, tagger, message] of list) foreignTag(repo, name, commit, date, tagger, message)
+    const none = { dev: null, prod: null, staging: null }
+    expect(repo.json(['model', 'ls'])).toEqual({
+      churn: { version: 'v3.1.0', stage: { dev: null, prod: 'v3.0.0', staging: 'v3.1.0' }, registered: true, active: true },
+      segment: { version: 'v0.4.1', stage: { ...none, dev: 'v0.4.1' }, registered: true, active: true },
+      'cv-class': { version: 'v0.1.13', stage: none, registered: true, active: true },
+      'model-a': { version: 'v0.0.2', stage: { ...none, dev: 'v0.0.2' }, registered: true, active: true },
+    })
+    expect(repo.json(['model', 'ls', '--all'])['deprecated-model']).toEqual({ version: 'v0.0.1', stage: none, registered: true, active: false })
+    const h = repo.json(['model', 'history', 'churn'])
+    const gto = (ts: string, event: string, version: string, stage: string | null, commit: string, message: string, tag: string) => ({
+      timestamp: ts, artifact: 'churn', event, version, stage, commit, author: ag[0], author_email: ag[1], message, tag,
+    })
+    expect(h).toEqual([
+      gto('2022-05-27T02:49:52+03:00', 'assignment', 'v3.0.0', 'prod', A, 'Promoting churn version v3.0.0 to stage prod', 'churn#prod#2'),
+      gto('2022-05-25T23:03:12+03:00', 'assignment', 'v3.1.0', 'staging', B, 'Promoting churn version None to stage staging', 'churn#staging#1'),
+      gto('2022-05-24T19:16:32+03:00', 'registration', 'v3.1.0', null, B, 'Registering artifact churn version v3.1.0', 'churn@v3.1.0'),
+      gto('2022-05-20T04:09:52+03:00', 'registration', 'v3.0.0', null, A, 'Registering artifact churn version v3.0.0', 'churn@v3.0.0'),
+    ])
+    expect(repo.json(['model', 'which', 'model-a@v0.0.2']).created).toBe('2022-08-26T10:45:28+05:45')
+  })
+
+  it('a tag ref holding another tag\'s object (`git tag NEW OLD`) is the event OLD, once, as GTO reads it', () => {
+    const { repo, c } = threeCommits()
+    tagsAt(repo, [
+      ['m@v1.0.0', 1, c[0], '  registered by hand  \n\n'],
+      ['m#prod#1', 2, c[0]],
+    ])
+    repo.git('tag', 'm@v1.0.1', 'm@v1.0.0') // the usual way to "rename" a tag (the old one kept here)
+    const r = repo.xp(['model', 'ls', '--json'])
+    expect(JSON.parse(r.stdout)).toEqual({ m: { version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true } })
+    expect(r.stderr).toContain('tag "m@v1.0.1" holds the tag object "m@v1.0.0"')
+    const h = repo.json(['model', 'history', 'm'])
+    expect(h.map((e: any) => e.tag)).toEqual(['m#prod#1', 'm@v1.0.0'])
+    expect(h[1].message).toBe('registered by hand') // stripped, as GTO strips it
+    // the old name deleted: the renamed ref still reads as the object's own name
+    repo.git('tag', '-d', 'm@v1.0.0')
+    expect(repo.json(['model', 'ls']).m.version).toBe('v1.0.0')
+    expect(repo.json(['model', 'which', 'm@v1.0.0']).tag).toBe('m@v1.0.0')
+  })
+
+  it("writes GTO's messages, and puts @deprecated on the commit of the newest event", () => {
+    const { repo, c } = threeCommits()
+    repo.json(['model', 'register', 'churn', c[0]])
+    repo.json(['model', 'register', 'churn', c[1]])
+    repo.json(['model', 'assign', 'churn', '--version', 'v0.0.1', '--stage', 'prod'])
+    const un = repo.json(['model', 'unassign', 'churn', '--stage', 'prod'])
+    const msg = (t: string) => repo.git('for-each-ref', '--format=%(contents)', `refs/tags/${t}`).trim()
+    expect(msg(un.tags[0])).toBe("Unassigning stage 'prod' to artifact 'churn' version 'v0.0.1'")
+    expect(msg('churn#prod#1')).toBe('Assigning stage prod to artifact churn version v0.0.1')
+    const dep = repo.json(['model', 'deprecate', 'churn'])
+    expect(dep).toMatchObject({ tags: ['churn@deprecated'], commit: c[0] }) // the unassignment's commit, not latest v0.0.2's
+    expect(msg('churn@deprecated')).toBe("Deprecating artifact 'churn'")
+    expect(repo.git('rev-parse', 'churn@deprecated^{commit}').trim()).toBe(c[0])
+  })
+
+  it('commands run within one second wait for the next one, so that GTO reads what was meant', () => {
+    const { repo, c } = threeCommits()
+    repo.json(['model', 'register', 'm', c[0]])
+    repo.json(['model', 'register', 'm', c[1]])
+    const first = repo.xp(['model', 'assign', 'm', '--version', 'v0.0.1', '--stage', 'prod'])
+    const second = repo.xp(['model', 'assign', 'm', '--version', 'v0.0.2', '--stage', 'prod'])
+    expect([first.code, second.code]).toEqual([0, 0])
+    // the two tags have different seconds: no tie for GTO to break its own way
+    const date = (t: string) => Number(repo.git('for-each-ref', '--format=%(taggerdate:unix)', `refs/tags/${t}`).trim())
+    expect(date('m#prod#2')).toBeGreaterThan(date('m#prod#1'))
+    expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v0.0.2')
+    // what GTO would read: the fold of these very tags with GTO's rules (unit-tested against
+    // GTO's tie order in registry-unit) gives v0.0.2; with one second for both it would say v0.0.1
+    repo.git('tag', '-d', 'm#prod#2')
+    tagAt(repo, 'm#prod#2', date('m#prod#1') - T0, c[1])
+    expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v0.0.1')
+  })
+
+  it('says so on stderr when it waits (a tag of this artifact dated in the current second)', () => {
+    const { repo, c } = threeCommits()
+    repo.json(['model', 'register', 'm', c[0]])
+    // an event of m dated two seconds ahead stands for one made in the same second as the command
+    const ahead = Math.floor(Date.now() / 1000) + 2
+    tagAt(repo, 'm#prod#1', ahead - T0, c[0])
+    const r = repo.xp(['model', 'assign', 'm', c[1], '--stage', 'prod'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/waiting \d+ ms for the next second: tag "m#prod#1" of "m" was made in this one/)
+    const date = (t: string) => Number(repo.git('for-each-ref', '--format=%(taggerdate:unix)', `refs/tags/${t}`).trim())
+    expect(date('m#prod#2')).toBeGreaterThan(ahead)
+    expect(repo.json(['model', 'ls']).m.stage.prod).toBe('v0.0.2')
+  })
+
+  it("refuses GTO's invalid states with a coded error that names GTO's rule", () => {
+    const { repo, c } = threeCommits()
+    repo.json(['model', 'register', 'm', c[0], '--version', 'v1.0.0'])
+    repo.json(['model', 'deprecate', 'm', '--version', 'v1.0.0'])
+    // another version on a commit whose version was deregistered: GTO's ManyVersions
+    const other = repo.xp(['model', 'register', 'm', c[0], '--version', 'v2.0.0'])
+    expect([other.code, errorCode(other)]).toEqual([1, 'XP_ONE_VERSION_PER_COMMIT'])
+    expect(other.stderr).toContain('Multiple versions are not allowed on the same Git commit')
+    const assignDeregistered = repo.xp(['model', 'assign', 'm', c[0], '--stage', 'prod'])
+    expect(errorCode(assignDeregistered)).toBe('XP_VERSION_NOT_FOUND')
+    expect(assignDeregistered.stderr).toContain('xp model register m')
+    // what GTO allows there: the same version again (named with a counter: m@v1.0.0 exists)
+    expect(repo.json(['model', 'register', 'm', c[0]])).toMatchObject({ version: 'v1.0.0', tags: ['m@v1.0.0#1'] })
+    expect(repo.json(['model', 'ls']).m.version).toBe('v1.0.0')
+    // a second active version on one commit
+    const again = repo.xp(['model', 'register', 'm', c[0], '--version', 'v3.0.0'])
+    expect(errorCode(again)).toBe('XP_ALREADY_REGISTERED')
+    expect(again.stderr).toContain('Multiple versions are not allowed on the same Git commit')
+    // one name on two commits
+    expect(errorCode(repo.xp(['model', 'register', 'm', c[1], '--version', 'v1.0.0']))).toBe('XP_VERSION_EXISTS')
+    expect(tags(repo).filter((t) => t.startsWith('m@'))).toEqual(['m@v1.0.0', 'm@v1.0.0!', 'm@v1.0.0#1'])
+  })
+
+  it('issue 12.4: no version that points at nothing; the file a version points at is said', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
+    const noEntry = repo.xp(['model', 'assign', 'churn', '--stage', 'production'])
+    expect([noEntry.code, errorCode(noEntry)]).toEqual([1, 'XP_ARTIFACT_NO_PATH'])
+    expect(noEntry.stderr).toContain('artifacts:')
+    expect(errorCode(repo.xp(['model', 'register', 'churn']))).toBe('XP_ARTIFACT_NO_PATH')
+    repo.write('xp.yaml', 'artifacts:\n  churn: {path: models/model.pkl}\n')
+    repo.git('add', 'xp.yaml')
+    repo.git('commit', '-qm', 'declare the model')
+    const noFile = repo.xp(['model', 'assign', 'churn', '--stage', 'production'])
+    expect(errorCode(noFile)).toBe('XP_ARTIFACT_NOT_IN_COMMIT')
+    expect(noFile.stderr).toContain('models/model.pkl')
+    expect(tags(repo)).toEqual([])
+    repo.write('models/model.pkl', 'weights\n')
+    repo.git('add', 'models/model.pkl')
+    repo.git('commit', '-qm', 'the model')
+    const ok = repo.xp(['model', 'assign', 'churn', '--stage', 'production'])
+    expect(ok.code).toBe(0)
+    expect(ok.stderr).toContain('file models/model.pkl')
+    expect(repo.json(['model', 'ls']).churn.stage.production).toBe('v0.0.1')
+  })
+})

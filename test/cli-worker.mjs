@@ -31,7 +31,9 @@ const real = {
   info: console.info,
 }
 
+/** @param {Buffer[]} chunks */
 function capture(chunks) {
+  /** @param {string | Uint8Array} chunk @param {BufferEncoding | (() => void)} [encoding] @param {() => void} [cb] */
   return (chunk, encoding, cb) => {
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : Buffer.from(chunk))
     const done = typeof encoding === 'function' ? encoding : cb

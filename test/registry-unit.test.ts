@@ -378,6 +378,16 @@ describe("GTO 1.8's answers", () => {
     expect(show([ev('m#staging#1', 1, c1)]).m).toEqual({ version: null, stage: { staging: c1 }, registered: true, active: true })
   })
 
+  it('an unassignment on an unregistered commit cancels nothing (GTO makes a hash-named version per stage tag)', () => {
+    // index_tag: find_version(commit_hexsha, create_new=True) skips versions without a
+    // registration event, so each stage tag there gets its own version
+    const m = a([ev('m#prod#1', 1, c1), ev('m#prod!#2', 2, c1)])
+    expect(gtoShow(foldRegistry([ev('m#prod#1', 1, c1), ev('m#prod!#2', 2, c1)])).m.stage.prod).toBe(c1)
+    expect(m.versions.map((v) => [v.version, v.stages])).toEqual([[c1, ['prod']]]) // listed once
+    // a registration at that commit binds every stage tag there to it: then it cancels
+    expect(show([ev('m#prod#1', 1, c1), ev('m#prod!#2', 2, c1), ev('m@v1.0.0', 3, c1)]).m.stage).toEqual({})
+  })
+
   it('isoTime writes Python isoformat() in the tagger offset', async () => {
     const { isoTime } = await import('../src/core/registry/describe.js')
     expect(isoTime(1700000200, '+0000')).toBe('2023-11-14T22:16:40+00:00')

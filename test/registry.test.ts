@@ -515,6 +515,17 @@ describe("issue 13: one truth with GTO 1.8", () => {
     expect(tags(repo).filter((t) => t.startsWith('m@'))).toEqual(['m@v1.0.0', 'm@v1.0.0!', 'm@v1.0.0#1'])
   })
 
+  it('refuses an unassignment GTO would ignore (a stage on a commit with no registered version)', () => {
+    const { repo, c } = threeCommits()
+    tagAt(repo, 'm#prod#1', 1, c[0]) // as `gto assign --skip-registration` makes it
+    const r = repo.xp(['model', 'unassign', 'm', '--stage', 'prod'])
+    expect([r.code, errorCode(r)]).toEqual([1, 'XP_UNREGISTERED_COMMIT'])
+    expect(r.stderr).toContain(`xp model register m ${c[0].slice(0, 7)}`)
+    repo.json(['model', 'register', 'm', c[0]])
+    expect(repo.json(['model', 'unassign', 'm', '--stage', 'prod'])).toMatchObject({ version: 'v0.0.1' })
+    expect(repo.json(['model', 'ls']).m.stage).toEqual({})
+  })
+
   it('issue 12.4: no version that points at nothing; the file a version points at is said', () => {
     const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
     const noEntry = repo.xp(['model', 'assign', 'churn', '--stage', 'production'])

@@ -107,6 +107,7 @@ export const ERROR_CODES = {
   XP_TRACKED_BY_GIT: { exit: 'domain', http: 409, meaning: "the data is tracked by git; git rm --cached it first" },
   XP_UI_ASSETS_MISSING: { exit: 'domain', http: 500, meaning: "the page's built assets are missing: npm run build" },
   XP_UNCOMMITTED_CHANGES: { exit: 'domain', http: 409, meaning: "applying would overwrite uncommitted changes" },
+  XP_UNREGISTERED_COMMIT: { exit: 'domain', http: 409, meaning: "the stage holds a commit with no registered version, which GTO cannot unassign" },
   XP_UNSAFE_PATH: { exit: 'domain', http: 400, meaning: "a path that would escape the repository or write into .git" },
   XP_USAGE: { exit: 'usage', http: 400, meaning: "bad usage: see xp --help" },
   XP_VALUE_TOO_LARGE: { exit: 'domain', http: 400, meaning: "a param or metric value over the size xp records" },

@@ -201,7 +201,6 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   const versions: VersionAcc[] = []
   const byKey = new Map<string, VersionAcc>()
   const byCommit = new Map<string, VersionAcc[]>()
-  const discovered = new Map<string, VersionAcc>()
   const deprecations: RegistryEvent[] = []
   const orphans: RegistryEvent[] = []
   const newVersion = (version: string, commit: string, registered: boolean, time: number): VersionAcc => {
@@ -227,10 +226,11 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
       // a stage tag belongs to the version registered at its commit, whenever registered
       const list = byCommit.get(e.commit)
       let v: VersionAcc | undefined
-      if (!list) {
-        v = discovered.get(e.commit)
-        if (!v) discovered.set(e.commit, (v = newVersion(e.commit, e.commit, false, e.time)))
-      } else if (list.length === 1) v = list[0]
+      // On a commit with no registered version GTO makes a version named by the commit's
+      // hash for each stage tag there, one apiece (its lookup skips versions that have no
+      // registration event). xp reads them so too: an unassignment there cancels nothing.
+      if (!list) v = newVersion(e.commit, e.commit, false, e.time)
+      else if (list.length === 1) v = list[0]
       else {
         if (!reported.has(e.commit)) {
           reported.add(e.commit)
@@ -281,8 +281,10 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   }
   const stages: Record<string, StageHolder[]> = {}
   for (const stage of Object.keys(stageHolders).sort()) {
+    const seen = new Set<string>()
     stages[stage] = stageHolders[stage]
       .sort((x, y) => y.assigned.time - x.assigned.time || x.v.created - y.v.created || x.v.index - y.v.index)
+      .filter(({ v }) => !seen.has(v.version) && !!seen.add(v.version)) // GTO lists a version name once
       .map(({ v, assigned }) => ({ version: v.version, commit: v.commit, assigned: assigned.time, tag: assigned.tag }))
   }
 
@@ -296,10 +298,29 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   // Versions highest first; equal precedence (build metadata differs): the one created later first.
   const keyed = versions.map((v) => ({ v, sv: parseSemVer(v.version) }))
   keyed.sort((x, y) => (x.sv && y.sv ? compareSemVer(y.sv, x.sv) || y.v.index - x.v.index : x.sv ? -1 : y.sv ? 1 : compareVersionText(y.v.version, x.v.version)))
-  const all: VersionState[] = keyed.map(({ v }) => {
+  // a commit's hash-named versions are listed as one
+  const hashed = new Map<string, VersionAcc>()
+  const all: VersionState[] = []
+  for (const { v } of keyed) {
+    if (v.registered || v.registrations.length || v.deregistrations.length) {
+      v.stages.sort()
+      all.push(publicVersion(v))
+      continue
+    }
+    const first = hashed.get(v.commit)
+    if (!first) {
+      hashed.set(v.commit, v)
+      all.push(v)
+    } else {
+      first.stages.push(...v.stages.filter((s) => !first.stages.includes(s)))
+      first.active ||= v.active
+      first.created = Math.max(first.created, v.created)
+    }
+  }
+  for (const v of hashed.values()) {
     v.stages.sort()
-    return v
-  })
+    all[all.indexOf(v)] = publicVersion(v)
+  }
   const latest = keyed.find(({ v, sv }) => sv && v.registered && v.active)?.v ?? null
   return {
     name,
@@ -307,7 +328,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     active: newest !== undefined && newest.kind !== 'deprecate',
     registered: true,
     latest,
-    versions: all.map(publicVersion),
+    versions: all,
     stages,
     events: history,
     newestCommit: newest?.commit ?? null,

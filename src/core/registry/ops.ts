@@ -229,6 +229,10 @@ export async function unassign(repo: Repo, opts: { name: string; stage: string; 
     holder = holders.find((h) => h.commit === target.commit)!
     if (!holder) throw new XpError('XP_NOT_IN_STAGE', `no version of "${artifact}" at ${opts.ref} is in stage ${stage}`)
   } else if (!holder) throw new XpError('XP_STAGE_EMPTY', `no version of "${artifact}" is in stage ${JSON.stringify(stage)}`)
+  if (!versionsAt(a, holder.commit).length)
+    throw new XpError('XP_UNREGISTERED_COMMIT', `${stage} holds commit ${holder.commit.slice(0, 7)} of "${artifact}", which has no registered version: GTO ignores an unassignment there`, {
+      hint: `register it first (\`xp model register ${artifact} ${holder.commit.slice(0, 7)}\`), then unassign, or assign another version to ${stage}`,
+    })
   const tag = RegistryTag.unassign(artifact, stage, nextCounter(reg.names, artifact))
   await waitForNextSecond(repo.ctx, a)
   // GTO's own wording, quotes and "to" included

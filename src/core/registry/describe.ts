@@ -44,7 +44,7 @@ export interface ModelVersionInfo extends ArtifactData {
 export async function whichModel(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, spec: string): Promise<ModelVersionInfo> {
   const parsed = parseModelSpec(spec)
   const { state } = await loadRegistry(repo)
-  for (const p of state.problems) repo.ctx.warn(p)
+  for (const w of [...state.warnings, ...state.problems]) repo.ctx.warn(w)
   const { artifact, version, stage } = resolveSpec(state, parsed)
   const registration = artifact.events.filter((e) => e.tag === version.tag)
   await addTagDetails(repo, registration)
@@ -129,7 +129,7 @@ export function isoTime(time: number, offset = '+0000'): string {
  */
 export async function modelHistory(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, name: string, opts: { ascending?: boolean } = {}): Promise<HistoryEntry[]> {
   const { state } = await loadRegistry(repo)
-  for (const p of state.problems) repo.ctx.warn(p)
+  for (const w of [...state.warnings, ...state.problems]) repo.ctx.warn(w)
   const a = findArtifact(state, validateArtifactName(name))
   await addTagDetails(repo, a.events)
   const out = a.events.map((e) => ({

@@ -8,6 +8,7 @@ import type { Context } from './context.js'
 import { git } from './git.js'
 import { XpError, EXIT } from './errors.js'
 import { parseStructured } from './params.js'
+import { isInside } from './fsutil.js'
 
 export interface ArtifactConfig {
   path: string
@@ -54,6 +55,30 @@ export interface Repo {
   xpDir: string
   /** the content-addressed cache, shared by every worktree of the repository */
   cacheDir: string
+  /**
+   * The project folder: the nearest folder from the cwd up to `root` that holds an
+   * `xp.yaml` (`root` when none does). A monorepo holds one project per folder, as DVC's
+   * subdir repos; paths in `xp.yaml` are relative to it. Absent means `root`.
+   */
+  project?: string
+}
+
+/** The project's `xp.yaml` (absolute). */
+export function configFile(repo: Pick<Repo, 'root' | 'project'>): string {
+  return path.join(repo.project ?? repo.root, 'xp.yaml')
+}
+
+/** The project folder relative to the repository root, `/`-separated; '' at the root. */
+export function projectPrefix(repo: Pick<Repo, 'root' | 'project'>): string {
+  return repo.project ? path.relative(repo.root, repo.project).split(path.sep).join('/') : ''
+}
+
+/** The nearest folder from `cwd` up to `root` holding an xp.yaml; undefined when only none or root's does. */
+function findProject(root: string, cwd: string): string | undefined {
+  if (!isInside(root, cwd)) return undefined
+  for (let dir = path.resolve(cwd); dir !== root && isInside(root, dir); dir = path.dirname(dir))
+    if (fs.existsSync(path.join(dir, 'xp.yaml'))) return dir
+  return undefined
 }
 
 export const DEFAULT_MAX_FILE_SIZE = 10 * 1000 * 1000
@@ -78,8 +103,19 @@ export async function findRepo(ctx: Context): Promise<Repo> {
   const xpDir = path.join(root, '.xp')
   const mainRoot = path.basename(commonDir) === '.git' ? path.dirname(commonDir) : root
   const local = readLocalConfig(xpDir)
-  const cacheDir = ctx.env.XP_CACHE_DIR || local.cache?.dir || path.join(mainRoot, '.xp', 'cache')
-  return { ctx, root, gitDir, commonDir, xpDir, cacheDir: path.resolve(root, cacheDir) }
+  const cacheDir = path.resolve(root, ctx.env.XP_CACHE_DIR || local.cache?.dir || path.join(mainRoot, '.xp', 'cache'))
+  // `.xp/` is made here, whole, before any command can make it as a side effect of
+  // writing below it (a cache object, the record index): `xp pull` in a fresh clone must
+  // leave `git status` clean. A read-only checkout still lists.
+  try {
+    ensureXpDir({ xpDir })
+    const mainXp = path.join(mainRoot, '.xp')
+    if (mainXp !== xpDir && isInside(mainXp, cacheDir)) ensureXpDir({ xpDir: mainXp })
+  } catch (e) {
+    if (!['EACCES', 'EROFS', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e
+  }
+  const project = findProject(root, ctx.cwd)
+  return { ctx, root, gitDir, commonDir, xpDir, cacheDir, ...(project ? { project } : {}) }
 }
 
 export function readLocalConfig(xpDir: string): LocalConfig {
@@ -101,9 +137,13 @@ const asList = (v: unknown, key: string, file: string): string[] | undefined => 
   throw new XpError('XP_BAD_CONFIG', `${file}: "${key}" must be a path or a list of paths`)
 }
 
-/** Read `xp.yaml` at the repo root; a missing file gives the defaults. */
-export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
-  const file = path.join(repo.root, 'xp.yaml')
+/**
+ * Read the project's `xp.yaml`; a missing file gives the defaults. Paths in it are relative
+ * to the project folder and come back relative to the repository root (`sub/params.yaml`),
+ * which is what every other part of core works with.
+ */
+export function loadConfig(repo: Pick<Repo, 'root' | 'project'>): ProjectConfig {
+  const file = configFile(repo)
   let raw: Record<string, unknown> = {}
   if (fs.existsSync(file)) {
     const v = parseStructured(fs.readFileSync(file, 'utf8'), 'xp.yaml')
@@ -117,14 +157,19 @@ export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
   const snap = (raw.snapshot ?? {}) as Record<string, unknown>
   const maxSize = snap.max_file_size === undefined ? DEFAULT_MAX_FILE_SIZE : Number(snap.max_file_size)
   if (!Number.isFinite(maxSize) || maxSize < 0) throw new XpError('XP_BAD_CONFIG', 'xp.yaml: snapshot.max_file_size must be a number of bytes')
+  const prefix = projectPrefix(repo)
+  const under = (list: string[] | undefined) => (prefix && list ? list.map((p) => path.posix.join(prefix, p)) : list)
+  let artifacts = (raw.artifacts as ProjectConfig['artifacts']) ?? {}
+  if (prefix && artifacts && typeof artifacts === 'object')
+    artifacts = Object.fromEntries(Object.entries(artifacts).map(([k, a]) => [k, a && typeof a.path === 'string' ? { ...a, path: path.posix.join(prefix, a.path) } : a]))
   return {
     command: (raw.command as string | undefined) ?? undefined,
-    params: asList(raw.params, 'params', 'xp.yaml'),
-    metrics: asList(raw.metrics, 'metrics', 'xp.yaml'),
-    series: asList(raw.series, 'series', 'xp.yaml'),
-    deps: asList(raw.deps, 'deps', 'xp.yaml') ?? [],
-    outs: asList(raw.outs, 'outs', 'xp.yaml') ?? [],
-    artifacts: (raw.artifacts as ProjectConfig['artifacts']) ?? {},
+    params: under(asList(raw.params, 'params', 'xp.yaml')),
+    metrics: under(asList(raw.metrics, 'metrics', 'xp.yaml')),
+    series: under(asList(raw.series, 'series', 'xp.yaml')),
+    deps: under(asList(raw.deps, 'deps', 'xp.yaml')) ?? [],
+    outs: under(asList(raw.outs, 'outs', 'xp.yaml')) ?? [],
+    artifacts,
     remote: typeof raw.remote === 'string' ? raw.remote : undefined,
     remotes: (raw.remotes as ProjectConfig['remotes']) ?? {},
     snapshot: { max_file_size: maxSize },
@@ -133,9 +178,21 @@ export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
 
 const XP_GITIGNORE = '# xp keeps machine-local state here: run logs, the cache, temporary files.\n*\n'
 
-/** Create `.xp/` with its own .gitignore; idempotent. */
+/**
+ * The one function that creates `.xp/`: the folder and its own .gitignore (which ignores
+ * everything in it, itself included), so git never sees the cache. Idempotent and cheap
+ * (one stat when all is there); `findRepo` calls it for every command.
+ *
+ * @example
+ * ensureXpDir(repo) // .xp/.gitignore exists afterwards
+ */
 export function ensureXpDir(repo: Pick<Repo, 'xpDir'>): void {
-  fs.mkdirSync(repo.xpDir, { recursive: true })
   const ignore = path.join(repo.xpDir, '.gitignore')
-  if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, XP_GITIGNORE)
+  if (fs.existsSync(ignore)) return
+  fs.mkdirSync(repo.xpDir, { recursive: true })
+  try {
+    fs.writeFileSync(ignore, XP_GITIGNORE, { flag: 'wx' })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+  }
 }

@@ -45,7 +45,7 @@ function plainValue(text: string): unknown {
 
 function editOnce(text: string, file: string, e: TextEdit): string {
   const doc = parse(text)
-  const expected = structuredClone(plainValue(text)) as any
+  const expected = structuredClone(plainValue(text) ?? (e.op === 'set' ? {} : null)) as any
   let out: string
   if (e.op === 'replaceTop') {
     out = replaceTop(text, doc, e.key, e.source)

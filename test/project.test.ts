@@ -171,3 +171,92 @@ describe('point 13: no MaxListenersExceededWarning', () => {
     expect(b.read('data/f29.txt')).toBe('file 29\n')
   })
 })
+
+describe('point 8: apply and checkout fetch what they need', () => {
+  it('`xp apply RUN` in a fresh clone fetches the run\'s data from the default data remote', () => {
+    const { a, bare } = project()
+    runJson(a, ['-n', 'trained', '--', ...TRAIN])
+    ok(a.xp(['push']))
+    const b = cloneOf(bare)
+    ok(b.xp(['pull']))
+    expect(b.exists('models/model.pkl')).toBe(false)
+    const res = b.xp(['apply', 'trained'])
+    expect(res.code).toBe(0)
+    expect(fs.readFileSync(b.path('models/model.pkl'))).toEqual(fs.readFileSync(a.path('models/model.pkl')))
+  })
+
+  it('without a data remote, the hint names a command that works', () => {
+    const { a, bare } = project()
+    runJson(a, ['-n', 'trained', '--', ...TRAIN])
+    ok(a.xp(['push']))
+    const b = cloneOf(bare)
+    ok(b.xp(['pull', '--no-data']))
+    ok(b.xp(['remote', 'remove', 'storage']))
+    const res = b.xp(['apply', 'trained'])
+    expect(errorCode(res)).toBe('XP_CACHE_MISSING')
+    expect(res.stderr).toMatch(/xp remote add NAME URL --default/)
+    expect(res.stderr).not.toMatch(/`xp pull`/)
+  })
+})
+
+describe('point 9: apply of an older run keeps the repository\'s settings', () => {
+  it('remotes and artifacts added since stay in xp.yaml; the run\'s outs come back', () => {
+    const { a } = project()
+    runJson(a, ['-n', 'old', '--', ...TRAIN])
+    a.git('checkout', '-q', '--', '.')
+    const second = tmpDir('xp-store3-')
+    ok(a.xp(['remote', 'add', 'backup', second]))
+    fs.appendFileSync(a.path('xp.yaml'), 'artifacts:\n  churn: {path: models/model.pkl, type: model}\n')
+    a.write('xp.yaml', a.read('xp.yaml').replace('outs: [models/model.pkl]', 'outs: [models/model.pkl, models/extra.bin]'))
+    a.git('add', 'xp.yaml')
+    a.git('commit', '-qm', 'settings')
+    const before = a.read('xp.yaml')
+    ok(a.xp(['apply', 'old']))
+    const after = a.read('xp.yaml')
+    expect(after).toMatch(/backup/)
+    expect(after).toMatch(/artifacts:\n  churn: \{path: models\/model.pkl, type: model\}/)
+    expect(after).toMatch(/outs: \[models\/model.pkl\]\n/)
+    expect(after).not.toBe(before)
+  })
+
+  it('a run that differs only in repository keys leaves xp.yaml byte for byte', () => {
+    const { a } = project()
+    runJson(a, ['-n', 'old', '--', ...TRAIN])
+    a.git('checkout', '-q', '--', '.')
+    ok(a.xp(['remote', 'add', 'backup', tmpDir('xp-store4-')]))
+    a.git('commit', '-qam', 'another remote')
+    ok(a.xp(['apply', 'old']))
+    expect(a.git('diff', '--stat', '--', 'xp.yaml')).toBe('')
+  })
+})
+
+describe('point 12: outs are git-ignored; apply does not refuse over identical files', () => {
+  it('after a run, git status shows no model; apply of that run needs no --force', () => {
+    const { a } = project()
+    runJson(a, ['-n', 'r1', '--', 'sh', '-c', `${TRAIN[2]} && printf 'step\\tacc\\n1\\t0.5\\n' > train.tsv`])
+    expect(a.git('check-ignore', 'models/model.pkl').trim()).toBe('models/model.pkl')
+    expect(status(a)).not.toMatch(/model\.pkl$/m)
+    const res = a.xp(['apply', 'r1'])
+    expect(res.code).toBe(0)
+    // a file that differs from the run's is still protected
+    a.write('train.tsv', 'edited\n')
+    expect(errorCode(a.xp(['apply', 'r1']))).toBe('XP_UNCOMMITTED_CHANGES')
+  })
+})
+
+describe('point 18: xp rm says when a remote still holds the run', () => {
+  it('warns with the command that deletes it there; after that, pull does not bring it back', () => {
+    const { a } = project()
+    runJson(a, ['-n', 'gone', '--', ...TRAIN])
+    ok(a.xp(['push']))
+    const rm = ok(a.xp(['rm', 'gone']))
+    expect(rm.stderr).toMatch(/git remote "origin" still holds gone: the next `xp pull` brings it back; .*xp rm --remote origin/)
+    ok(a.xp(['pull']))
+    expect(a.json(['show']).map((r: any) => r.name)).toEqual(['gone'])
+    ok(a.xp(['rm', '--remote', 'origin', 'gone']))
+    const again = ok(a.xp(['rm', 'gone']))
+    expect(again.stderr).not.toMatch(/still holds/)
+    ok(a.xp(['pull']))
+    expect(a.json(['show'])).toEqual([])
+  })
+})

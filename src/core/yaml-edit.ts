@@ -252,7 +252,8 @@ function deleteAt(text: string, doc: ReturnType<typeof parse>, keys: EditPath): 
 /** The text of a top-level entry: from its key's line to the end of its value's last line. */
 export function topEntry(text: string, key: string): string | null {
   const doc = parse(text)
-  if (!yaml().isMap(doc.contents) || doc.contents.flow) return null
+  if (doc.contents === null) return null
+  if (!yaml().isMap(doc.contents) || doc.contents.flow) throw new XpError('XP_EDIT_FAILED', 'not a block mapping')
   const pair = doc.contents.items.find((p) => keyOf(p) === key)
   if (!pair) return null
   const kStart = (pair.key as Node).range![0]

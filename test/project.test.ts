@@ -211,7 +211,7 @@ describe('point 9: apply of an older run keeps the repository\'s settings', () =
     a.git('add', 'xp.yaml')
     a.git('commit', '-qm', 'settings')
     const before = a.read('xp.yaml')
-    ok(a.xp(['apply', 'old']))
+    ok(a.xp(['apply', 'old', '--force'])) // --force: this test is about xp.yaml alone
     const after = a.read('xp.yaml')
     expect(after).toMatch(/backup/)
     expect(after).toMatch(/artifacts:\n  churn: \{path: models\/model.pkl, type: model\}/)
@@ -225,7 +225,7 @@ describe('point 9: apply of an older run keeps the repository\'s settings', () =
     a.git('checkout', '-q', '--', '.')
     ok(a.xp(['remote', 'add', 'backup', tmpDir('xp-store4-')]))
     a.git('commit', '-qam', 'another remote')
-    ok(a.xp(['apply', 'old']))
+    ok(a.xp(['apply', 'old', '--force']))
     expect(a.git('diff', '--stat', '--', 'xp.yaml')).toBe('')
   })
 })

@@ -64,6 +64,13 @@ describe('point 6: a project per folder', () => {
     expect(rec.params).toEqual({ lr: 0.2 })
     expect(rec.metrics).toEqual({ acc: 1 })
     expect(r.read('svc/params.yaml')).toBe('lr: 0.2\n')
+    // queued runs of the subfolder project run and record the same way
+    r.git('add', '-A')
+    r.git('commit', '-qm', 'svc project')
+    ok(r.xp(['run', '--queue', '-n', 'q', '-S', 'lr=0.3', '--', 'sh', '-c', 'echo \'{"acc": 2}\' > metrics.json'], { cwd: r.path('svc') }))
+    ok(r.xp(['queue', 'start'], { cwd: r.path('svc') }))
+    const q = r.json(['show']).find((x: any) => x.name === 'q')
+    expect(q).toMatchObject({ params: { lr: 0.3 }, metrics: { acc: 2 } })
   })
 
   it('a run from a subfolder that is not a project warns that it records nothing', () => {

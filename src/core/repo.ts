@@ -74,7 +74,7 @@ export function projectPrefix(repo: Pick<Repo, 'root' | 'project'>): string {
 }
 
 /** The nearest folder from `cwd` up to `root` holding an xp.yaml; undefined when only none or root's does. */
-function findProject(root: string, cwd: string): string | undefined {
+export function findProject(root: string, cwd: string): string | undefined {
   if (!isInside(root, cwd)) return undefined
   for (let dir = path.resolve(cwd); dir !== root && isInside(root, dir); dir = path.dirname(dir))
     if (fs.existsSync(path.join(dir, 'xp.yaml'))) return dir

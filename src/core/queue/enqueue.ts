@@ -8,7 +8,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
-import { loadConfig, ensureXpDir } from '../repo.js'
+import { loadConfig, ensureXpDir, projectPrefix } from '../repo.js'
 import { git } from '../git.js'
 import { XpError, EXIT } from '../errors.js'
 import { parseSetArg, checkEdits, type ParamEdit } from '../params.js'
@@ -58,14 +58,14 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   const config = loadConfig(repo)
   if (!commandSpec(opts.command, config.command))
     throw new XpError('XP_NO_COMMAND', 'no command to queue', { hint: 'give one after `--` (xp run --queue -- python train.py) or set `command:` in xp.yaml', exitCode: EXIT.usage })
-  const defaultFile = config.params?.[0] ?? 'params.yaml'
+  const defaultFile = config.params?.[0] ?? path.posix.join(projectPrefix(repo), 'params.yaml')
   const combos = expandGrid(opts.set.map((a) => parseSetArg(a, defaultFile)))
   for (const file of new Set(combos[0].map((e) => e.file))) {
     if (!fs.existsSync(path.resolve(repo.root, file)))
       throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, { hint: 'create it, or name an existing params file as FILE:KEY=VALUE' })
   }
   checkEdits(repo.root, combos[0]) // a misspelled key is refused now, not by every task later
-  const cwd = opts.command.length ? path.relative(repo.root, ctx.cwd) : ''
+  const cwd = opts.command.length ? path.relative(repo.root, ctx.cwd) : projectPrefix(repo)
   if (!isInside(repo.root, ctx.cwd)) throw new XpError('XP_QUEUE_OUTSIDE', 'queue runs from inside the working tree')
 
   const [head, branch] = await Promise.all([

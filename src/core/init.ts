@@ -28,6 +28,6 @@ export function initRepo(repo: Repo): { created: string[]; project: string } {
     fs.writeFileSync(cfg, TEMPLATE)
     created.push(prefix ? `${prefix}/xp.yaml` : 'xp.yaml')
   }
-  ensureXpDir(repo)
+  if (ensureXpDir(repo) || repo.madeXpDir) created.push('.xp/')
   return { created, project }
 }

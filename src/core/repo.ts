@@ -62,6 +62,8 @@ export interface Repo {
    * subdir repos; paths in `xp.yaml` are relative to it. Absent means `root`.
    */
   project?: string
+  /** true when this command created `.xp/` (xp init reports it) */
+  madeXpDir?: boolean
 }
 
 /** The project's `xp.yaml` (absolute). */
@@ -108,15 +110,16 @@ export async function findRepo(ctx: Context): Promise<Repo> {
   // `.xp/` is made here, whole, before any command can make it as a side effect of
   // writing below it (a cache object, the record index): `xp pull` in a fresh clone must
   // leave `git status` clean. A read-only checkout still lists.
+  let madeXpDir = false
   try {
-    ensureXpDir({ xpDir })
+    madeXpDir = ensureXpDir({ xpDir })
     const mainXp = path.join(mainRoot, '.xp')
     if (mainXp !== xpDir && isInside(mainXp, cacheDir)) ensureXpDir({ xpDir: mainXp })
   } catch (e) {
     if (!['EACCES', 'EROFS', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e
   }
   const project = findProject(root, ctx.cwd)
-  return { ctx, root, gitDir, commonDir, xpDir, cacheDir, ...(project ? { project } : {}) }
+  return { ctx, root, gitDir, commonDir, xpDir, cacheDir, ...(project ? { project } : {}), ...(madeXpDir ? { madeXpDir } : {}) }
 }
 
 export function readLocalConfig(xpDir: string): LocalConfig {
@@ -177,18 +180,21 @@ const XP_GITIGNORE = '# xp keeps machine-local state here: run logs, the cache, 
 /**
  * The one function that creates `.xp/`: the folder and its own .gitignore (which ignores
  * everything in it, itself included), so git never sees the cache. Idempotent and cheap
- * (one stat when all is there); `findRepo` calls it for every command.
+ * (one stat when all is there); `findRepo` calls it for every command. True when it made
+ * the .gitignore.
  *
  * @example
  * ensureXpDir(repo) // .xp/.gitignore exists afterwards
  */
-export function ensureXpDir(repo: Pick<Repo, 'xpDir'>): void {
+export function ensureXpDir(repo: Pick<Repo, 'xpDir'>): boolean {
   const ignore = path.join(repo.xpDir, '.gitignore')
-  if (fs.existsSync(ignore)) return
+  if (fs.existsSync(ignore)) return false
   fs.mkdirSync(repo.xpDir, { recursive: true })
   try {
     fs.writeFileSync(ignore, XP_GITIGNORE, { flag: 'wx' })
+    return true
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    return false
   }
 }

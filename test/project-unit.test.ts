@@ -28,3 +28,17 @@ describe('editText keeps every byte it does not edit', () => {
     expect(editText(t, 'xp.yaml', [{ op: 'replaceTop', key: 'remote', source: null }])).toBe('params: [params.yaml]\nremotes:\n  a: {url: /a}\n  b: {url: /b}\n')
   })
 })
+
+describe('editText on the xp.yaml shapes users have', () => {
+  it('adds a remote under a block map with comments, into an empty flow map, and into a file of comments only', () => {
+    const block = 'remotes:\n  # team storage\n  storage: {url: s3://x}\nremote: storage\n'
+    expect(editText(block, 'xp.yaml', [{ op: 'set', path: ['remotes', 'backup'], value: { url: '/b' } }])).toBe('remotes:\n  # team storage\n  storage: {url: s3://x}\n  backup: {url: /b}\nremote: storage\n')
+    expect(editText('remotes: {}\n', 'xp.yaml', [{ op: 'set', path: ['remotes', 'b'], value: { url: '/b' } }])).toBe('remotes: {b: {url: /b}}\n')
+    const template = '# xp project settings\n# params: [params.yaml]\n'
+    expect(editText(template, 'xp.yaml', [{ op: 'set', path: ['remote'], value: 'b' }])).toBe(template + 'remote: b\n')
+  })
+
+  it('refuses, writing nothing, an edit it cannot make exactly', () => {
+    expect(() => editText('a: 1\n', 'p.yaml', [{ op: 'set', path: ['a', 'b'], value: 2 }])).toThrow(/cannot|XP_EDIT_FAILED/)
+  })
+})

@@ -6,9 +6,24 @@ import { spawnSync, spawn, type SpawnSyncReturns } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { inject } from 'vitest'
 
 export const ROOT = path.resolve(import.meta.dirname, '..')
-export const XP = path.join(ROOT, 'bin', 'xp.js')
+/**
+ * The CLI the tests run: the bundle test/global-setup.ts built from the current sources
+ * for this test run (never dist/, which `prepare` may rewrite under a running test).
+ */
+export const XP = testBuild()
+
+function testBuild(): string {
+  try {
+    const bin = inject('xpBin')
+    if (bin) return bin
+  } catch {
+    // not inside a vitest worker
+  }
+  return process.env.XP_TEST_BIN ?? path.join(ROOT, 'bin', 'xp.js')
+}
 
 const tmpRoots: string[] = []
 

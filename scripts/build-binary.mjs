@@ -10,7 +10,8 @@
 //   3. `node --experimental-sea-config` turns it into a blob, postject injects the blob
 //      into a copy of the running node binary.
 //
-// Options: --out FILE (default dist/xp-linux-x64).
+// Options: --out FILE (default dist/xp-linux-x64); --from DIR takes the help and the page
+// from a bundle folder built already (the tests' own) instead of building dist/ again.
 import { build } from 'esbuild'
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -23,11 +24,14 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   console.error(`build:binary makes a Linux x64 executable from the running node; this is ${process.platform} ${process.arch}`)
   process.exit(1)
 }
-const i = process.argv.indexOf('--out')
-const out = path.resolve(i > 0 ? process.argv[i + 1] : path.join(ROOT, 'dist', 'xp-linux-x64'))
+const arg = (name) => {
+  const i = process.argv.indexOf(name)
+  return i > 0 ? process.argv[i + 1] : undefined
+}
+const out = path.resolve(arg('--out') ?? path.join(ROOT, 'dist', 'xp-linux-x64'))
 const started = Date.now()
 
-const dist = await buildAll(path.join(ROOT, 'dist'))
+const dist = arg('--from') ? path.resolve(arg('--from')) : await buildAll(path.join(ROOT, 'dist'))
 const embedded = {}
 for (const name of ['help.txt', 'ui/app.js', 'ui/app.css']) embedded[name] = fs.readFileSync(path.join(dist, name), 'utf8')
 

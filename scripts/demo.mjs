@@ -10,7 +10,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 // XP_BIN=dist/xp-linux-x64 npm run demo: the same steps with the single executable
 const exe = process.env.XP_BIN ? path.resolve(process.env.XP_BIN) : undefined
 const xpBin = path.join(root, 'bin', 'xp.js')
-if (!exe && !fs.existsSync(path.join(root, 'dist', 'bin.js'))) spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' })
+if (!exe) {
+  // the checkout's bundle, built again when the sources changed since
+  const { buildAll, inputsId } = await import('./build.mjs')
+  const built = fs.existsSync(path.join(root, 'dist', 'build-id')) ? fs.readFileSync(path.join(root, 'dist', 'build-id'), 'utf8').trim() : ''
+  if (built !== inputsId()) await buildAll(path.join(root, 'dist'))
+}
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-demo-'))
 const project = path.join(work, 'churn')

@@ -35,28 +35,28 @@ try {
   sh('git', ['init', '-q', '-b', 'main'], { cwd: repo, env })
   sh(process.execPath, [path.join(ROOT, 'bin', 'xp.js'), 'run', '-n', 'one', '--', 'true'], { cwd: repo, env, stdio: 'ignore' })
 
-  const median = (cmd, args) => {
-    const times = []
-    for (let i = 0; i < REPEAT; i++) {
-      const t = performance.now()
-      const r = spawnSync(cmd, args, { cwd: repo, env, stdio: 'ignore' })
-      times.push(performance.now() - t)
-      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`)
-    }
-    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]
+  // each round runs every way once, so a change in the machine's load hits them alike
+  const time = (cmd, args) => {
+    const t = performance.now()
+    const r = spawnSync(cmd, args, { cwd: repo, env, stdio: 'ignore' })
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`)
+    return performance.now() - t
   }
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const ways = [
+    ['floor: node -e 0', process.execPath, ['-e', '0']],
     ['checkout: node bin/xp.js', process.execPath, [path.join(ROOT, 'bin', 'xp.js')]],
     ['package: PREFIX/bin/xp', path.join(prefix, 'bin', 'xp'), []],
     ['single executable', exe, []],
   ]
-  const floor = median(process.execPath, ['-e', '0'])
-  console.log(`\nstart-up, median of ${REPEAT} (floor: node -e 0 = ${floor.toFixed(0)} ms)`)
-  console.log(`${'how'.padEnd(28)} ${'--help'.padStart(8)} ${'--version'.padStart(10)} ${'show'.padStart(8)}`)
-  for (const [name, cmd, pre] of ways) {
-    const cols = [['--help'], ['--version'], ['show']].map((a) => median(cmd, [...pre, ...a]))
-    console.log(`${name.padEnd(28)} ${cols.map((t, i) => `${t.toFixed(0)} ms`.padStart(i === 1 ? 10 : 8)).join(' ')}`)
-  }
+  const commands = [['--help'], ['--version'], ['show']]
+  const times = ways.map(() => commands.map(() => []))
+  for (let i = 0; i < REPEAT; i++)
+    for (const [c, args] of commands.entries())
+      for (const [w, [name, cmd, pre]] of ways.entries()) times[w][c].push(time(cmd, name.startsWith('floor') ? pre : [...pre, ...args]))
+  console.log(`\nstart-up, median of ${REPEAT}, ms (--version runs git --version too; show lists one run)`)
+  console.log(`${'how'.padEnd(28)} ${commands.map((c) => c[0].padStart(10)).join('')}`)
+  for (const [w, [name]] of ways.entries()) console.log(`${name.padEnd(28)} ${times[w].map((t) => median(t).toFixed(0).padStart(10)).join('')}`)
 } finally {
   fs.rmSync(work, { recursive: true, force: true })
 }

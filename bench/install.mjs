@@ -44,19 +44,19 @@ try {
   }
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const ways = [
-    ['floor: node -e 0', process.execPath, ['-e', '0']],
-    ['checkout: node bin/xp.js', process.execPath, [path.join(ROOT, 'bin', 'xp.js')]],
-    ['package: PREFIX/bin/xp', path.join(prefix, 'bin', 'xp'), []],
-    ['single executable', exe, []],
+    { name: 'floor: node -e 0', cmd: process.execPath, pre: ['-e', '0'], floor: true },
+    { name: 'checkout: node bin/xp.js', cmd: process.execPath, pre: [path.join(ROOT, 'bin', 'xp.js')] },
+    { name: 'package: PREFIX/bin/xp', cmd: path.join(prefix, 'bin', 'xp'), pre: [] },
+    { name: 'single executable', cmd: exe, pre: [] },
   ]
-  const commands = [['--help'], ['--version'], ['show']]
+  const commands = ['--help', '--version', 'show']
   const times = ways.map(() => commands.map(() => []))
   for (let i = 0; i < REPEAT; i++)
-    for (const [c, args] of commands.entries())
-      for (const [w, [name, cmd, pre]] of ways.entries()) times[w][c].push(time(cmd, name.startsWith('floor') ? pre : [...pre, ...args]))
+    for (const [c, arg] of commands.entries())
+      for (const [w, way] of ways.entries()) times[w][c].push(time(way.cmd, way.floor ? way.pre : [...way.pre, arg]))
   console.log(`\nstart-up, median of ${REPEAT}, ms (--version runs git --version too; show lists one run)`)
-  console.log(`${'how'.padEnd(28)} ${commands.map((c) => c[0].padStart(10)).join('')}`)
-  for (const [w, [name]] of ways.entries()) console.log(`${name.padEnd(28)} ${times[w].map((t) => median(t).toFixed(0).padStart(10)).join('')}`)
+  console.log(`${'how'.padEnd(28)} ${commands.map((c) => c.padStart(10)).join('')}`)
+  for (const [w, way] of ways.entries()) console.log(`${way.name.padEnd(28)} ${times[w].map((t) => median(t).toFixed(0).padStart(10)).join('')}`)
 } finally {
   fs.rmSync(work, { recursive: true, force: true })
 }

@@ -80,7 +80,8 @@ export async function buildAll(outdir) {
   const tmp = `${outdir}.new-${process.pid}`
   fs.rmSync(tmp, { recursive: true, force: true })
   await build({
-    entryPoints: { bin: path.join(ROOT, 'src/cli/bin.ts') },
+    // main.js: the CLI's main() for in-process callers (the tests' worker); bin.js imports it too
+    entryPoints: { bin: path.join(ROOT, 'src/cli/bin.ts'), main: path.join(ROOT, 'src/cli/index.ts') },
     bundle: true,
     splitting: true,
     format: 'esm',

@@ -233,7 +233,7 @@ function checkKeys(file: string, data: unknown, list: ParamEdit[]): void {
     let cur: unknown = data
     let exists = true
     for (let i = 0; i < parts.length; i++) {
-      if (cur !== null && typeof cur === 'object' && Object.prototype.hasOwnProperty.call(cur, parts[i])) {
+      if (cur !== null && typeof cur === 'object' && Object.hasOwn(cur, parts[i])) {
         cur = (cur as Record<string | number, unknown>)[parts[i]]
         continue
       }

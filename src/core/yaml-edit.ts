@@ -17,6 +17,9 @@ import { XpError } from './errors.js'
 
 export type EditPath = Array<string | number>
 
+/** A parsed document as plain nested values, walked by key. */
+type Tree = { [key: string | number]: unknown }
+
 export type TextEdit =
   /** replace the value at path (it exists) or add it under an existing map (its parent) */
   | { op: 'set'; path: EditPath; value: unknown; raw?: string }
@@ -45,7 +48,7 @@ function plainValue(text: string): unknown {
 
 function editOnce(text: string, file: string, e: TextEdit): string {
   const doc = parse(text)
-  const expected = structuredClone(plainValue(text) ?? (e.op === 'set' ? {} : null)) as any
+  const expected = structuredClone(plainValue(text) ?? (e.op === 'set' ? {} : null)) as Tree
   let out: string
   if (e.op === 'replaceTop') {
     out = replaceTop(text, doc, e.key, e.source)
@@ -69,7 +72,10 @@ function editOnce(text: string, file: string, e: TextEdit): string {
   }
   const want = expected ?? null
   if (!isDeepStrictEqual(normal(got), normal(want)))
-    throw new XpError('XP_EDIT_FAILED', `${file}: this edit cannot be made without changing other parts of the file; nothing was written`, { hint: 'edit the file by hand', data: { file } })
+    throw new XpError('XP_EDIT_FAILED', `${file}: this edit cannot be made without changing other parts of the file; nothing was written`, {
+      hint: 'edit the file by hand',
+      data: { file },
+    })
   return out
 }
 
@@ -78,22 +84,20 @@ function normal(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v ?? null, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)))
 }
 
-function setIn(obj: any, keys: EditPath, value: unknown) {
+function setIn(obj: Tree, keys: EditPath, value: unknown) {
   let cur = obj
   for (let i = 0; i < keys.length - 1; i++) {
     if (cur[keys[i]] === null || typeof cur[keys[i]] !== 'object') cur[keys[i]] = {}
-    cur = cur[keys[i]]
+    cur = cur[keys[i]] as Tree
   }
   cur[keys[keys.length - 1]] = value
 }
 
-function deleteIn(obj: any, keys: EditPath) {
-  let cur = obj
-  for (let i = 0; i < keys.length - 1 && cur; i++) cur = cur[keys[i]]
-  if (cur && typeof cur === 'object') {
-    if (Array.isArray(cur)) cur.splice(Number(keys[keys.length - 1]), 1)
-    else delete cur[keys[keys.length - 1]]
-  }
+function deleteIn(obj: Tree | null, keys: EditPath) {
+  let cur: unknown = obj
+  for (let i = 0; i < keys.length - 1 && cur && typeof cur === 'object'; i++) cur = (cur as Tree)[keys[i]]
+  if (Array.isArray(cur)) cur.splice(Number(keys[keys.length - 1]), 1)
+  else if (cur && typeof cur === 'object') delete (cur as Tree)[keys[keys.length - 1]]
 }
 
 const eolOf = (text: string) => (/\r\n/.test(text) ? '\r\n' : '\n')
@@ -119,7 +123,10 @@ export function valueText(value: unknown, json: boolean, raw?: string, quoted?: 
   }
   if (value === null) return 'null'
   if (Array.isArray(value)) return `[${value.map((v) => valueText(v, false)).join(', ')}]`
-  if (typeof value === 'object') return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${keyText(k, false)}: ${valueText(v, false)}`).join(', ')}}`
+  if (typeof value === 'object')
+    return `{${Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${keyText(k, false)}: ${valueText(v, false)}`)
+      .join(', ')}}`
   if (typeof value === 'number') {
     if (Number.isNaN(value)) return '.nan'
     if (!Number.isFinite(value)) return value > 0 ? '.inf' : '-.inf'
@@ -238,7 +245,7 @@ function deleteAt(text: string, doc: ReturnType<typeof parse>, keys: EditPath): 
   if (idx < 0) return text
   const pair = map.items[idx]
   const kStart = (pair.key as Node).range![0]
-  const vEnd = ((pair.value as Node | null)?.range ?? (pair.key as Node).range!)
+  const vEnd = (pair.value as Node | null)?.range ?? (pair.key as Node).range!
   if (map.flow) {
     const next = map.items[idx + 1]
     if (next) return text.slice(0, kStart) + text.slice((next.key as Node).range![0])

@@ -21,7 +21,12 @@ export function keepRepositoryKeys(runText: string, current: string | null): str
   if (current === null) return runText
   try {
     // the usual case: the run differs from now only in repository keys, so now's file stays
-    const strip = (t: string) => editText(t, 'xp.yaml', REPOSITORY_KEYS.map((key) => ({ op: 'replaceTop' as const, key, source: null })))
+    const strip = (t: string) =>
+      editText(
+        t,
+        'xp.yaml',
+        REPOSITORY_KEYS.map((key) => ({ op: 'replaceTop' as const, key, source: null })),
+      )
     if (strip(runText) === strip(current)) return current
     const keys = REPOSITORY_KEYS.filter((k) => topEntry(runText, k) !== topEntry(current, k))
     // keys the run lacks are appended in the order the current file has them

@@ -65,7 +65,7 @@ export async function remotesHolding(repo: Repo, ids: string[], opts: { timeoutM
     remotes.map(async (remote) => {
       const signal = AbortSignal.timeout(opts.timeoutMs ?? 10_000)
       const res = await git(['ls-remote', remote, ...ids.map((id) => `${RUNS_PREFIX}${id}`)], { cwd: repo.root, env: { ...repo.ctx.env, GIT_TERMINAL_PROMPT: '0' }, allowFail: true, signal }).catch(() => null)
-      if (!res || res.code !== 0) return { remote, ids: [], unreachable: true }
+      if (res?.code !== 0) return { remote, ids: [], unreachable: true }
       const held = new Set(res.stdout.split('\n').map((l) => l.split('\t')[1]?.slice(RUNS_PREFIX.length)).filter(Boolean))
       return { remote, ids: ids.filter((id) => held.has(id)) }
     }),

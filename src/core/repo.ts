@@ -8,6 +8,8 @@ import type { Context } from './context.js'
 import { git } from './git.js'
 import { XpError, EXIT } from './errors.js'
 import { parseStructured } from './params.js'
+import { mergeDvcDefaults } from './dvc/project.js'
+import { readDvcProject } from './dvc/workspace.js'
 
 export interface ArtifactConfig {
   path: string
@@ -101,7 +103,7 @@ const asList = (v: unknown, key: string, file: string): string[] | undefined => 
   throw new XpError('XP_BAD_CONFIG', `${file}: "${key}" must be a path or a list of paths`)
 }
 
-/** Read `xp.yaml` at the repo root; a missing file gives the defaults. */
+/** Read `xp.yaml` at the repo root; a missing file gives the defaults. What it leaves unset, a `dvc.yaml` beside it fills (docs/dvc.md). */
 export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
   const file = path.join(repo.root, 'xp.yaml')
   let raw: Record<string, unknown> = {}
@@ -117,7 +119,7 @@ export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
   const snap = (raw.snapshot ?? {}) as Record<string, unknown>
   const maxSize = snap.max_file_size === undefined ? DEFAULT_MAX_FILE_SIZE : Number(snap.max_file_size)
   if (!Number.isFinite(maxSize) || maxSize < 0) throw new XpError('XP_BAD_CONFIG', 'xp.yaml: snapshot.max_file_size must be a number of bytes')
-  return {
+  return mergeDvcDefaults<ProjectConfig>({
     command: (raw.command as string | undefined) ?? undefined,
     params: asList(raw.params, 'params', 'xp.yaml'),
     metrics: asList(raw.metrics, 'metrics', 'xp.yaml'),
@@ -128,7 +130,7 @@ export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
     remote: typeof raw.remote === 'string' ? raw.remote : undefined,
     remotes: (raw.remotes as ProjectConfig['remotes']) ?? {},
     snapshot: { max_file_size: maxSize },
-  }
+  }, readDvcProject(repo.root), fs.existsSync(path.join(repo.root, 'params.yaml')))
 }
 
 const XP_GITIGNORE = '# xp keeps machine-local state here: run logs, the cache, temporary files.\n*\n'

@@ -1,0 +1,109 @@
+/**
+ * Data that DVC tracks (`.dvc` files, `dvc.lock`), recorded as a run's data versions: each
+ * entry's hash and size become a dep of the run, `{"oid": "md5:<hash>", "size", "files"}`.
+ * xp never reads, hashes, copies or caches DVC's bytes: DVC has them (its cache, its
+ * remote), and `dvc pull` / `dvc checkout` restore them. The `md5:` prefix keeps these
+ * oids apart from xp's own (32 hex characters too): gc, push, pull and fsck skip them.
+ */
+import { parseStructured } from '../params.js'
+import type { DataEntry } from '../runs/record.js'
+
+export const DVC_OID_PREFIX = 'md5:'
+export const DVC_FILE_SUFFIX = '.dvc'
+
+export interface DvcEntry {
+  /** repo-relative, `/`-separated */
+  path: string
+  entry: DataEntry
+}
+
+function posixJoin(dir: string, p: string): string | null {
+  const parts: string[] = dir ? dir.split('/') : []
+  for (const seg of p.replace(/\\/g, '/').split('/')) {
+    if (seg === '' || seg === '.') continue
+    if (seg === '..') {
+      if (!parts.length) return null
+      parts.pop()
+    } else parts.push(seg)
+  }
+  return parts.length ? parts.join('/') : null
+}
+
+/** One DVC output/dependency record (`{path, md5|etag|checksum, size, nfiles}`) as a data entry. */
+function toEntry(dir: string, o: unknown): DvcEntry | null {
+  if (!o || typeof o !== 'object') return null
+  const r = o as Record<string, unknown>
+  if (typeof r.path !== 'string' || /^[a-z][a-z0-9+.-]*:\/\//i.test(r.path)) return null // a URL: not in the repo
+  const path = posixJoin(dir, r.path)
+  if (!path) return null
+  const algo = typeof r.md5 === 'string' ? 'md5' : typeof r.etag === 'string' ? 'etag' : typeof r.checksum === 'string' ? 'checksum' : null
+  if (!algo) return null
+  const entry: DataEntry = { oid: `${algo}:${r[algo] as string}`, size: typeof r.size === 'number' ? r.size : 0 }
+  if (typeof r.nfiles === 'number') entry.files = r.nfiles
+  return { path, entry }
+}
+
+/**
+ * The outs of one `.dvc` file (paths relative to its folder, made repo-relative).
+ *
+ * @example
+ * parseDvcFile('outs:\n- md5: 4e42...\n  size: 40\n  path: model.pkl\n', 'models/model.pkl.dvc')
+ * // [{ path: 'models/model.pkl', entry: { oid: 'md5:4e42...', size: 40 } }]
+ */
+export function parseDvcFile(text: string, rel: string): DvcEntry[] {
+  let doc: unknown
+  try {
+    doc = parseStructured(text, rel)
+  } catch {
+    return [] // a broken .dvc file is DVC's to report
+  }
+  if (!doc || typeof doc !== 'object') return []
+  const dir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : ''
+  const outs = (doc as Record<string, unknown>).outs
+  return (Array.isArray(outs) ? outs : []).map((o) => toEntry(dir, o)).filter((e): e is DvcEntry => e !== null)
+}
+
+/**
+ * The deps and outs of every stage in a `dvc.lock` (DVC 1.x, 2.x and 3.x lock files).
+ *
+ * @example
+ * parseDvcLock('schema: "2.0"\nstages:\n  train:\n    outs:\n    - path: model.pkl\n      md5: ab...\n      size: 9\n')
+ */
+export function parseDvcLock(text: string, rel = 'dvc.lock'): DvcEntry[] {
+  let doc: unknown
+  try {
+    doc = parseStructured(text, rel)
+  } catch {
+    return []
+  }
+  if (!doc || typeof doc !== 'object') return []
+  const d = doc as Record<string, unknown>
+  // schema 2.0: {schema, stages: {name: ...}}; DVC 1.x: {name: ...} at the top
+  const stages = d.stages && typeof d.stages === 'object' ? (d.stages as Record<string, unknown>) : d
+  const dir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : ''
+  const out: DvcEntry[] = []
+  for (const s of Object.values(stages)) {
+    if (!s || typeof s !== 'object') continue
+    for (const key of ['deps', 'outs'] as const) {
+      const list = (s as Record<string, unknown>)[key]
+      for (const o of Array.isArray(list) ? list : []) {
+        const e = toEntry(dir, o)
+        if (e) out.push(e)
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * Merge DVC's entries into a run's deps: only paths git does not hold (DVC's data, not
+ * `train.py` that a lock also names), and never over a dep xp hashed itself. Pure.
+ */
+export function dvcDeps(entries: DvcEntry[], inGit: (path: string) => boolean, own: Record<string, DataEntry> = {}): Record<string, DataEntry> {
+  const out: Record<string, DataEntry> = {}
+  for (const e of entries) {
+    if (own[e.path] || inGit(e.path)) continue
+    out[e.path] = e.entry
+  }
+  return out
+}

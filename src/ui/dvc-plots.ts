@@ -125,9 +125,9 @@ export function confusionChart(p: DataPlot, label: string, color = '#1f77b4'): V
   const { xs, ys, count } = confusionCounts(p.rows, p.x, p.y)
   const normalized = p.template === 'confusion_normalized'
   const cell = Math.max(28, Math.min(64, Math.floor(360 / Math.max(xs.length, ys.length, 1))))
-  const left = 70
-  const top = 44
-  const w = left + cell * xs.length + 16
+  const left = 64
+  const top = 62
+  const w = Math.max(left + cell * xs.length + 16, 220)
   const hgt = top + cell * ys.length + 40
   let max = 0
   for (const v of count.values()) max = Math.max(max, v)
@@ -147,8 +147,9 @@ export function confusionChart(p: DataPlot, label: string, color = '#1f77b4'): V
     })
   })
   xs.forEach((a, i) => parts.push(h('text', { x: left + i * cell + cell / 2, y: top - 6, class: 'tick', 'text-anchor': 'middle' }, a)))
-  parts.push(h('text', { x: left + (cell * xs.length) / 2, y: top - 22, class: 'axis-label', 'text-anchor': 'middle' }, p.x_label))
-  parts.push(h('text', { x: 8, y: top + (cell * ys.length) / 2 + 24, class: 'axis-label' }, p.y_label))
+  parts.push(h('text', { x: left + (cell * xs.length) / 2, y: top - 24, class: 'axis-label', 'text-anchor': 'middle' }, p.x_label))
+  const midY = top + (cell * ys.length) / 2
+  parts.push(h('text', { x: 18, y: midY, class: 'axis-label', 'text-anchor': 'middle', transform: `rotate(-90 18 ${midY})` }, p.y_label))
   return h('svg', { viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, class: 'chart confusion', role: 'img', 'data-template': p.template }, ...parts)
 }
 

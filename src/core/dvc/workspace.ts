@@ -10,6 +10,11 @@ import { git } from '../git.js'
 import { DVC_LOCK, DVC_YAML, parseDvcYaml, type DvcProject } from './project.js'
 import { DVC_FILE_SUFFIX, dvcDeps, parseDvcFile, parseDvcLock, type DvcEntry } from './data.js'
 
+/** True in a DVC project (DVC's `.dvc/` folder at the root of the working tree). */
+export function isDvcProject(root: string): boolean {
+  return fs.existsSync(path.join(root, '.dvc'))
+}
+
 /** `dvc.yaml` at the root of the working tree, parsed; null when there is none or it does not parse (DVC reports that). */
 export function readDvcProject(root: string): DvcProject | null {
   let text: string
@@ -33,7 +38,7 @@ export function readDvcProject(root: string): DvcProject | null {
  * await workspaceDvcDeps(repo, {}) // { 'data/raw': { oid: 'md5:22a1...dir', size: 1234, files: 3 } }
  */
 export async function workspaceDvcDeps(repo: Pick<Repo, 'root' | 'ctx'>, own: Record<string, DataEntry>): Promise<Record<string, DataEntry>> {
-  const hasDvc = fs.existsSync(path.join(repo.root, '.dvc')) || fs.existsSync(path.join(repo.root, DVC_LOCK))
+  const hasDvc = isDvcProject(repo.root) || fs.existsSync(path.join(repo.root, DVC_LOCK))
   if (!hasDvc) return {}
   const opts = { cwd: repo.root, env: repo.ctx.env }
   const listed = await git(['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', `*${DVC_FILE_SUFFIX}`, DVC_LOCK], opts)

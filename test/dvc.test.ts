@@ -188,6 +188,16 @@ describe('a DVC repository with .dvc files and no xp.yaml', () => {
     expect(repo.xp(['gc', '--dry-run']).code).toBe(0)
     expect(repo.xp(['fsck']).code).toBe(0)
   })
+
+  it("feeds dvc.yaml's artifacts to xp model, versioned by dvc.lock; the bytes stay DVC's to fetch", () => {
+    expect(repo.xp(['model', 'register', 'churn', 'dvc-run']).code).toBe(0)
+    expect(repo.json(['model', 'which', 'churn@latest'])).toMatchObject({ artifact: 'churn', path: 'model.bin', oid: MODEL_MD5, size: 5 })
+    const r = repo.xp(['model', 'get', 'churn@latest', '-o', 'out.bin'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('XP_ARTIFACT_IN_DVC')
+    expect(r.stderr).toContain('dvc get')
+    expect(repo.exists('out.bin')).toBe(false)
+  })
 })
 
 describe('xp import dvc', () => {

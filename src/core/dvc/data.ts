@@ -7,9 +7,15 @@
  */
 import { parseStructured } from '../params.js'
 import type { DataEntry } from '../runs/record.js'
+import { DVC_LOCK, DVC_YAML, parseDvcYaml } from './project.js'
 
 export const DVC_OID_PREFIX = 'md5:'
 export const DVC_FILE_SUFFIX = '.dvc'
+
+/** True for a data version DVC recorded (`md5:...`, `etag:...`), which xp's cache never holds. */
+export function isDvcOid(oid: string): boolean {
+  return /^(md5|etag|checksum):/.test(oid)
+}
 
 export interface DvcEntry {
   /** repo-relative, `/`-separated */
@@ -106,4 +112,31 @@ export function dvcDeps(entries: DvcEntry[], inGit: (path: string) => boolean, o
     out[e.path] = e.entry
   }
   return out
+}
+
+/**
+ * Where a DVC project records an artifact declared in its dvc.yaml (`artifacts: {name: {path}}`,
+ * as GTO and DVC Studio read it): the path, relative to the dvc.yaml's folder, and its version
+ * from `PATH.dvc` or the dvc.lock out of that path. `read` returns a file of the commit.
+ *
+ * @example
+ * await dvcArtifact((f) => readBlob(commit, f), '', 'churn') // { path: 'model.pkl', oid: 'md5:4e42...', size: 40 }
+ */
+export async function dvcArtifact(read: (file: string) => Promise<string | null>, dir: string, name: string): Promise<{ path: string; oid: string | null; size: number | null; files?: number } | null> {
+  const join = (p: string) => posixJoin(dir, p)
+  const text = await read(join(DVC_YAML) ?? DVC_YAML)
+  if (text === null) return null
+  let rel: string | undefined
+  try {
+    rel = parseDvcYaml(text).artifacts[name]?.path
+  } catch {
+    return null
+  }
+  const file = rel ? join(rel) : null
+  if (!file) return null
+  const dvcFile = await read(file + DVC_FILE_SUFFIX)
+  const lock = dvcFile === null ? await read(join(DVC_LOCK) ?? DVC_LOCK) : null
+  const entries = dvcFile !== null ? parseDvcFile(dvcFile, file + DVC_FILE_SUFFIX) : lock !== null ? parseDvcLock(lock, join(DVC_LOCK) ?? DVC_LOCK) : []
+  const hit = entries.find((e) => e.path === file)
+  return hit ? { path: file, oid: hit.entry.oid, size: hit.entry.size, ...(hit.entry.files !== undefined ? { files: hit.entry.files } : {}) } : { path: file, oid: null, size: null }
 }

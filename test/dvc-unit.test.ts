@@ -31,6 +31,11 @@ describe('dvc.yaml', () => {
     expect(p.series).toEqual(['logs/**/*.tsv'])
   })
 
+  it('drops paths that would leave the repository', () => {
+    const p = parseDvcYaml('params: [../../etc/passwd, /etc/x.yaml, ok.yaml]\nmetrics: [s3://b/m.json, m.json]\nplots: [~/x.png, {../p.json: {template: confusion}}]\nartifacts:\n  a: {path: ../../m.pkl}\n')
+    expect([p.params, p.metrics, p.plots, p.artifacts]).toEqual([['ok.yaml'], ['m.json'], [], {}])
+  })
+
   it('fills only what xp.yaml leaves unset; xp.yaml artifacts win', () => {
     const dvc = parseDvcYaml('params: [dvclive/params.yaml]\nmetrics: [m.json]\nartifacts:\n  a: {path: x.pkl}\n  b: {path: y.pkl}\n')
     expect(mergeDvcDefaults({ metrics: ['own.json'], artifacts: { a: { path: 'mine' } } }, dvc, true)).toEqual({

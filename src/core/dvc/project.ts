@@ -45,6 +45,11 @@ export interface DvcProject {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v : undefined)
 
+/** A path from dvc.yaml that stays inside the repository: relative, no `..`, not a URL (data never names a file outside). */
+export function insideRepo(p: string): boolean {
+  return !/^([a-z][a-z0-9+.-]*:|[\\/~])/i.test(p) && !p.replace(/\\/g, '/').split('/').includes('..')
+}
+
 /** `[a, {b: {...}}]` -> [['a', {}], ['b', {...}]] (DVC's list-of-paths-with-options form). */
 function entries(v: unknown): Array<[string, Record<string, unknown>]> {
   const list = Array.isArray(v) ? v : v && typeof v === 'object' ? Object.entries(v as object).map(([k, o]) => ({ [k]: o })) : []
@@ -60,6 +65,7 @@ function entries(v: unknown): Array<[string, Record<string, unknown>]> {
 function plotDefs(v: unknown): DvcPlotDef[] {
   const out: DvcPlotDef[] = []
   for (const [id, o] of entries(v)) {
+    if (!insideRepo(id)) continue
     const def: DvcPlotDef = { id }
     for (const k of ['template', 'title', 'x_label', 'y_label'] as const) if (str(o[k])) def[k] = o[k] as string
     // x and y may be a column, or {file: column} for plots that join files
@@ -67,7 +73,7 @@ function plotDefs(v: unknown): DvcPlotDef[] {
       const a = o[k]
       if (str(a)) def[k] = a as string
       else if (a && typeof a === 'object' && !Array.isArray(a)) {
-        const files = Object.keys(a as object)
+        const files = Object.keys(a as object).filter(insideRepo)
         def.files = [...new Set([...(def.files ?? []), ...files])]
         const col = Object.values(a as Record<string, unknown>).flat()[0]
         if (str(col)) def[k] = col as string
@@ -122,14 +128,14 @@ export function parseDvcYaml(text: string, file = DVC_YAML): DvcProject {
   }
   if (d.artifacts && typeof d.artifacts === 'object' && !Array.isArray(d.artifacts)) {
     for (const [name, a] of Object.entries(d.artifacts as Record<string, unknown>)) {
-      if (!a || typeof a !== 'object' || !str((a as Record<string, unknown>).path)) continue
+      if (!a || typeof a !== 'object' || !str((a as Record<string, unknown>).path) || !insideRepo((a as Record<string, unknown>).path as string)) continue
       const art = a as Record<string, unknown>
       project.artifacts[name] = { path: art.path as string, ...(str(art.type) ? { type: art.type as string } : {}), ...(str(art.desc) ? { description: art.desc as string } : {}) }
     }
   }
-  project.params = [...params]
-  project.metrics = [...metrics]
-  project.series = [...series]
+  project.params = [...params].filter(insideRepo)
+  project.metrics = [...metrics].filter(insideRepo)
+  project.series = [...series].filter(insideRepo)
   return project
 }
 

@@ -237,6 +237,7 @@ describe('xp import dvc', () => {
     expect(repo.json(['import', 'dvc', '--all'])).toMatchObject({ imported: [], present: 200, total: 200 })
     expect(repo.git('for-each-ref', 'refs/xp/')).toBe(runs)
     expect(repo.git('for-each-ref', 'refs/exps/')).toBe(exps)
+    expect(repo.git('status', '--porcelain')).toBe('') // nothing in the working tree, .xp/ ignores itself
     const shown = repo.json(['show'])
     expect(shown).toHaveLength(200)
     const ref = exps.split('\n').find((l) => l.endsWith('/mucky-yell'))!.split(/\s+/)[0]

@@ -15,7 +15,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import type { Repo } from '../repo.js'
+import { ensureXpDir, type Repo } from '../repo.js'
 import { git, readObjects } from '../git.js'
 import { XpError } from '../errors.js'
 import { parseStructured, flatten, type Flat } from '../params.js'
@@ -294,6 +294,7 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
     }
   })
   const flatOf = (p: (typeof plans)[number], f: string): Flat | undefined => (p.files.get(f) ? flatByBlob(`${p.files.get(f)} ${f}`) : undefined)
+  ensureXpDir(repo)
   const tmp = path.join(repo.xpDir, 'tmp')
   fs.mkdirSync(tmp, { recursive: true })
   const marksFile = path.join(tmp, `import-marks-${process.pid}-${Date.now()}`)

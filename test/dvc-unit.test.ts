@@ -5,7 +5,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { ROOT } from './helpers.js'
 import { parseDvcYaml, mergeDvcDefaults } from '../src/core/dvc/project.js'
-import { parseDvcFile, parseDvcLock, dvcDeps, isDvcOid } from '../src/core/dvc/data.js'
+import { parseDvcFile, parseDvcLock, dvcDeps, isDvcOid, fastLock, readDvcLock } from '../src/core/dvc/data.js'
+import { parseStructured } from '../src/core/params.js'
 import { ExpRef, globRegExp } from '../src/core/dvc/import.js'
 import { mergeFlat } from '../src/core/runs/record-run.js'
 import { mergeSeries, dvcliveFolder } from '../src/ui/series.js'
@@ -54,6 +55,24 @@ describe("DVC's data versions", () => {
     expect(Oid.isValid('4e426edace896abdb8c5fae9a265c7f4')).toBe(true)
     expect(Oid.isValid('md5:4e426edace896abdb8c5fae9a265c7f4')).toBe(false)
     expect(isDvcOid('md5:4e426edace896abdb8c5fae9a265c7f4')).toBe(true)
+  })
+})
+
+describe('dvc.lock read line by line', () => {
+  const LOCKS = [
+    // DVC 3.28's, from the 201-experiment sample
+    "schema: '2.0'\nstages:\n  train:\n    cmd: python3 train.py\n    deps:\n    - path: train.py\n      hash: md5\n      md5: a0e10889bd500de19cd89506dd79b0e4\n      size: 177\n    params:\n      params.yaml:\n        epochs: 107\n        lr: 0.107\n    outs:\n    - path: metrics.json\n      hash: md5\n      md5: a135ffd124575dcc9ef8a438766a352e\n      size: 30\n",
+    // a list of commands, a folder dep, two stages, a list indented under its key
+    "schema: '2.0'\nstages:\n  train:\n    cmd:\n    - python a.py\n    - python b.py\n    deps:\n    - path: data\n      md5: 22a1a2931c8370d3aeedd7183606fd7f.dir\n      size: 11\n      nfiles: 2\n  eval:\n    cmd: python e.py --out \"x y\"\n    deps:\n      - path: model.bin\n        md5: 6d7f\n",
+    // DVC 1.x: stages at the top
+    'train:\n  cmd: python t.py\n  outs:\n  - path: m\n    md5: 22\n',
+  ]
+  it('reads what the yaml library reads, and hands anything unusual to it', () => {
+    for (const t of LOCKS) expect(fastLock(t)).toEqual(parseStructured(t, 'dvc.lock'))
+    const flow = "stages:\n  a:\n    cmd: |\n      echo hi\n    outs: [{path: x, md5: '1'}]\n"
+    expect(fastLock(flow)).toBeNull()
+    expect(readDvcLock(flow)).toEqual({ entries: [{ path: 'x', entry: { oid: 'md5:1', size: 0 } }], commands: ['echo hi\n'] })
+    expect(readDvcLock(LOCKS[1]).commands).toEqual(['python a.py', 'python b.py', 'python e.py --out "x y"'])
   })
 })
 

@@ -69,36 +69,128 @@ export function parseDvcFile(text: string, rel: string): DvcEntry[] {
   return (Array.isArray(outs) ? outs : []).map((o) => toEntry(dir, o)).filter((e): e is DvcEntry => e !== null)
 }
 
+export interface DvcLock {
+  /** the deps and outs of every stage */
+  entries: DvcEntry[]
+  /** each stage's command, in order */
+  commands: string[]
+}
+
 /**
- * The deps and outs of every stage in a `dvc.lock` (DVC 1.x, 2.x and 3.x lock files).
+ * Read a `dvc.lock` (DVC 1.x, 2.x and 3.x): the deps and outs of every stage, and the
+ * stages' commands.
  *
  * @example
- * parseDvcLock('schema: "2.0"\nstages:\n  train:\n    outs:\n    - path: model.pkl\n      md5: ab...\n      size: 9\n')
+ * readDvcLock('schema: "2.0"\nstages:\n  train:\n    cmd: python train.py\n    outs:\n    - path: model.pkl\n      md5: ab\n      size: 9\n')
+ * // { entries: [{ path: 'model.pkl', entry: { oid: 'md5:ab', size: 9 } }], commands: ['python train.py'] }
  */
-export function parseDvcLock(text: string, rel = 'dvc.lock'): DvcEntry[] {
-  let doc: unknown
-  try {
-    doc = parseStructured(text, rel)
-  } catch {
-    return []
-  }
-  if (!doc || typeof doc !== 'object') return []
+export function readDvcLock(text: string, rel = 'dvc.lock'): DvcLock {
+  const dir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : ''
+  const doc = fastLock(text) ?? yamlLock(text, rel)
+  const out: DvcLock = { entries: [], commands: [] }
+  if (!doc || typeof doc !== 'object') return out
   const d = doc as Record<string, unknown>
   // schema 2.0: {schema, stages: {name: ...}}; DVC 1.x: {name: ...} at the top
   const stages = d.stages && typeof d.stages === 'object' ? (d.stages as Record<string, unknown>) : d
-  const dir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : ''
-  const out: DvcEntry[] = []
   for (const s of Object.values(stages)) {
     if (!s || typeof s !== 'object') continue
+    const st = s as Record<string, unknown>
+    if (typeof st.cmd === 'string') out.commands.push(st.cmd)
+    else if (Array.isArray(st.cmd)) out.commands.push(...st.cmd.filter((c): c is string => typeof c === 'string'))
     for (const key of ['deps', 'outs'] as const) {
-      const list = (s as Record<string, unknown>)[key]
+      const list = st[key]
       for (const o of Array.isArray(list) ? list : []) {
         const e = toEntry(dir, o)
-        if (e) out.push(e)
+        if (e) out.entries.push(e)
       }
     }
   }
   return out
+}
+
+/** The deps and outs of every stage in a `dvc.lock` (see readDvcLock). */
+export function parseDvcLock(text: string, rel = 'dvc.lock'): DvcEntry[] {
+  return readDvcLock(text, rel).entries
+}
+
+function yamlLock(text: string, rel: string): unknown {
+  try {
+    return parseStructured(text, rel)
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The lock as DVC writes it (block mappings, `- ` list items, plain or simply quoted
+ * scalars), read line by line: the yaml library takes most of an import's time on 200
+ * locks. Anything else (flow style, block scalars, anchors, escapes) returns null and the
+ * yaml library reads the file.
+ */
+export function fastLock(text: string): Record<string, unknown> | null {
+  const root: Record<string, unknown> = {}
+  // open containers: a mapping with its keys' column, or a list with its dashes' column
+  const stack: Array<{ indent: number; node: Record<string, unknown> | unknown[] }> = [{ indent: 0, node: root }]
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() && !l.trimStart().startsWith('#'))
+  for (let i = 0; i < lines.length; i++) {
+    let col = lines[i].length - lines[i].trimStart().length
+    let line = lines[i].trimStart()
+    const isItem = line.startsWith('- ')
+    while (stack.length > 1) {
+      const t = stack[stack.length - 1]
+      if (t.indent > col || (!isItem && Array.isArray(t.node) && t.indent === col)) stack.pop()
+      else break
+    }
+    let top = stack[stack.length - 1]
+    if (isItem) {
+      if (!Array.isArray(top.node) || top.indent !== col) return null
+      line = line.slice(2)
+      if (!/^[^'"]*: |^[^'"]*:$/.test(line)) {
+        const v = lockScalar(line)
+        if (v === undefined) return null
+        top.node.push(v)
+        continue
+      }
+      const item: Record<string, unknown> = {}
+      top.node.push(item)
+      col += 2
+      stack.push({ indent: col, node: item })
+      top = stack[stack.length - 1]
+    } else if (Array.isArray(top.node) || top.indent !== col) return null
+    const kv = /^([^\s:'"#-][^:]*|'[^']*'|"[^"\\]*"):(?: (.*))?$/.exec(line)
+    if (!kv) return null
+    const map = top.node as Record<string, unknown>
+    const key = kv[1].replace(/^(['"])(.*)\1$/, '$2')
+    const rest = (kv[2] ?? '').trim()
+    if (rest !== '') {
+      const v = lockScalar(rest)
+      if (v === undefined) return null
+      map[key] = v
+      continue
+    }
+    const next = lines[i + 1] ?? ''
+    const nCol = next.length - next.trimStart().length
+    if (next.trimStart().startsWith('- ') && nCol >= col) {
+      const list: unknown[] = []
+      map[key] = list
+      stack.push({ indent: nCol, node: list })
+    } else if (nCol > col) {
+      const child: Record<string, unknown> = {}
+      map[key] = child
+      stack.push({ indent: nCol, node: child })
+    } else map[key] = null
+  }
+  return root
+}
+
+/** A plain or simply quoted YAML scalar as YAML 1.2's core schema reads it; undefined for anything else. */
+function lockScalar(raw: string): unknown {
+  if (raw === 'null' || raw === '~') return null
+  if (/^'[^']*'$/.test(raw) || /^"[^"\\]*"$/.test(raw)) return raw.slice(1, -1)
+  if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(raw)) return Number(raw)
+  if (/^(true|True|TRUE|false|False|FALSE)$/.test(raw)) return raw.toLowerCase() === 'true'
+  if (/^[\[\]{}&*!|>'"%@`#,?:-]/.test(raw) || /: |\s#|:$/.test(raw)) return undefined
+  return raw
 }
 
 /**

@@ -24,7 +24,7 @@ import { newRunId, RunRef, RUNS_PREFIX, validateRunName } from '../runs/ref.js'
 import { encodeRecord, type RunRecord, type DataEntry } from '../runs/record.js'
 import { DEFAULT_METRICS, DVCLIVE_PARAMS, DVCLIVE_SERIES, mergeFlat } from '../runs/record-run.js'
 import { DVC_LOCK, DVC_PARAMS_DEFAULT, DVC_YAML, mergeDvcDefaults, parseDvcYaml, type DvcProject } from './project.js'
-import { DVC_FILE_SUFFIX, dvcDeps, parseDvcFile, parseDvcLock, type DvcEntry } from './data.js'
+import { DVC_FILE_SUFFIX, dvcDeps, parseDvcFile, readDvcLock, type DvcEntry } from './data.js'
 
 export const EXPS_NAMESPACE = 'refs/exps/'
 /** DVC's namespaces under refs/exps that are not experiments (dvc/repo/experiments/refs.py). */
@@ -245,9 +245,10 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
 
   const dvcByBlob = new Map<string, DvcProject | null>()
   const lockOf = memo((oid) => {
-    const text = blobs.get(oid)?.toString('utf8') ?? ''
-    return { entries: parseDvcLock(text, DVC_LOCK), command: dvcLockCommands(blobs.get(oid)) }
+    const lock = readDvcLock(blobs.get(oid)?.toString('utf8') ?? '', DVC_LOCK)
+    return { entries: lock.entries, command: lock.commands.join(' && ') }
   })
+  const globsOf = memo((key) => (JSON.parse(key) as string[]).map(globRegExp))
   const dvcFileOf = memo((key) => parseDvcFile(blobs.get(key.slice(0, key.indexOf(' ')))?.toString('utf8') ?? '', key.slice(key.indexOf(' ') + 1)))
   const plans = todo.map((e) => {
     const files = listings.get(e.tree)!
@@ -268,7 +269,7 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
     const config = mergeDvcDefaults({ params: list(xp?.params), metrics: list(xp?.metrics), series: list(xp?.series), artifacts: {} }, dvc, files.has(DVC_PARAMS_DEFAULT))
     const params = config.params ?? [...(files.has(DVC_PARAMS_DEFAULT) ? [DVC_PARAMS_DEFAULT] : []), ...(files.has(DVCLIVE_PARAMS) ? [DVCLIVE_PARAMS] : [])]
     const metrics = config.metrics ?? DEFAULT_METRICS.filter((f) => files.has(f))
-    const globs = (config.series ?? [DVCLIVE_SERIES]).map(globRegExp)
+    const globs = globsOf(JSON.stringify(config.series ?? [DVCLIVE_SERIES]))
     const series = [...files.keys()].filter((p) => globs.some((g) => g.test(p))).sort()
     // data versions: .dvc files and dvc.lock of the experiment, for paths its tree does not hold
     const entries: DvcEntry[] = []
@@ -343,13 +344,4 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
   } finally {
     fs.rmSync(marksFile, { force: true })
   }
-}
-
-/** The stage commands of a dvc.lock, joined as a shell line would (`a && b`); '' without one. */
-function dvcLockCommands(buf: Buffer | undefined): string {
-  const doc = decodeYaml(buf, DVC_LOCK) as Record<string, unknown> | undefined
-  if (!doc || typeof doc !== 'object') return ''
-  const stages = doc.stages && typeof doc.stages === 'object' ? (doc.stages as Record<string, Record<string, unknown>>) : {}
-  const cmds = Object.values(stages).flatMap((s) => (typeof s?.cmd === 'string' ? [s.cmd] : Array.isArray(s?.cmd) ? s.cmd.filter((c): c is string => typeof c === 'string') : []))
-  return cmds.join(' && ')
 }

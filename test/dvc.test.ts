@@ -83,6 +83,16 @@ describe('a DVCLive run', () => {
     expect(rec.metrics).toEqual(LIVE_METRICS)
   })
 
+  it("-S never edits DVCLive's params.yaml, even when dvc.yaml lists it first", () => {
+    const r2 = new TestRepo({ files: { 'dvc.yaml': fs.readFileSync(path.join(LIVE, 'dvc.yaml'), 'utf8'), 'dvclive/params.yaml': 'lr: 0.1\n' } })
+    for (const args of [['run', '-S', 'lr=0.5', '--', 'true'], ['run', '--queue', '-S', 'lr=0.5,0.6', '--', 'true']]) {
+      const r = r2.xp(args)
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('XP_PARAMS_FILE_MISSING') // params.yaml, as dvc exp run -S
+      expect(r2.read('dvclive/params.yaml')).toBe('lr: 0.1\n')
+    }
+  })
+
   it('xp plots names nested series as DVC does and draws the image and the confusion matrix', () => {
     const out = repo.path('report.html')
     expect(repo.xp(['plots', 'live', '-o', out]).code).toBe(0)

@@ -101,6 +101,15 @@ function paramFiles(repo: Repo, config: ProjectConfig): string[] {
   return fs.existsSync(path.join(repo.root, 'params.yaml')) ? ['params.yaml'] : []
 }
 
+/**
+ * The file `-S KEY=VALUE` edits: the first params file, unless it is one DVCLive writes
+ * during the run (dvc.yaml lists `dvclive/params.yaml` first when there is no params.yaml),
+ * then params.yaml as in DVC.
+ */
+export function defaultSetFile(files: string[] | undefined): string {
+  return (files ?? []).find((f) => f !== DVCLIVE_PARAMS) ?? 'params.yaml'
+}
+
 /** Parse the -S arguments into edits; a grid (several values) needs the queue. */
 export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
   return set.map((arg) => {
@@ -172,7 +181,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const useShellFromConfig = !opts.command?.length
 
   const params = paramFiles(repo, config)
-  const edits = planEdits(opts.set ?? [], params[0] ?? 'params.yaml')
+  const edits = planEdits(opts.set ?? [], defaultSetFile(params))
 
   const [names, head] = await Promise.all([
     runNames(repo),

@@ -70,6 +70,8 @@ function baseYargs(args: string[], scriptName: string): Argv {
     .option('saved-help', { type: 'boolean', hidden: true })
     .strict()
     .help()
+    // main() returns the exit code instead of exiting (bin.ts exits; tests and the binary call main in-process)
+    .exitProcess(false)
     .alias('h', 'help')
     .version(false)
     .wrap(Math.min(100, process.stdout.columns || 100))

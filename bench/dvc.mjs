@@ -42,7 +42,12 @@ for (let i = 0; i < REPEAT; i++) {
     time(() => {
       spawnSync(process.execPath, ['-e', '0'])
       const refs = execFileSync('git', ['for-each-ref', '--format=%(objectname)', 'refs/exps/'], { cwd: dir, env, encoding: 'utf8' }).trim().split('\n')
-      execFileSync('git', ['cat-file', '--batch'], { cwd: dir, env, input: refs.flatMap((r) => [`${r}:params.yaml`, `${r}:metrics.json`]).join('\n') + '\n', maxBuffer: 1 << 28 })
+      execFileSync('git', ['cat-file', '--batch'], {
+        cwd: dir,
+        env,
+        input: refs.flatMap((r) => [`${r}:params.yaml`, `${r}:metrics.json`]).join('\n') + '\n',
+        maxBuffer: 1 << 28,
+      })
     }),
   )
   let out = ''

@@ -21,19 +21,28 @@ describe('dvc.yaml', () => {
     expect(p.params).toEqual(['dvclive/params.yaml'])
     expect(p.metrics).toEqual(['dvclive/metrics.json'])
     expect(p.series).toEqual(['dvclive/plots/metrics/**/*.tsv', 'dvclive/plots/images/**/*.tsv'])
-    expect(p.plots.find((d) => d.id.endsWith('confusion_matrix.json'))).toMatchObject({ template: 'confusion', x: 'actual', y: 'predicted', title: 'Confusion Matrix' })
+    expect(p.plots.find((d) => d.id.endsWith('confusion_matrix.json'))).toMatchObject({
+      template: 'confusion',
+      x: 'actual',
+      y: 'predicted',
+      title: 'Confusion Matrix',
+    })
     expect(p.artifacts).toEqual({ churn: { path: 'model.pkl', type: 'model' } })
   })
 
   it("reads stages: a param key means params.yaml, {file: keys} a file, metrics with options, DVC 2's live", () => {
-    const p = parseDvcYaml('stages:\n  a:\n    params: [lr, {conf/t.yaml: [x]}]\n    metrics: [{m.json: {cache: false}}]\n    live:\n      logs: {summary: true}\n')
+    const p = parseDvcYaml(
+      'stages:\n  a:\n    params: [lr, {conf/t.yaml: [x]}]\n    metrics: [{m.json: {cache: false}}]\n    live:\n      logs: {summary: true}\n',
+    )
     expect(p.params).toEqual(['params.yaml', 'conf/t.yaml'])
     expect(p.metrics).toEqual(['m.json', 'logs.json'])
     expect(p.series).toEqual(['logs/**/*.tsv'])
   })
 
   it('drops paths that would leave the repository', () => {
-    const p = parseDvcYaml('params: [../../etc/passwd, /etc/x.yaml, ok.yaml]\nmetrics: [s3://b/m.json, m.json]\nplots: [~/x.png, {../p.json: {template: confusion}}]\nartifacts:\n  a: {path: ../../m.pkl}\n')
+    const p = parseDvcYaml(
+      'params: [../../etc/passwd, /etc/x.yaml, ok.yaml]\nmetrics: [s3://b/m.json, m.json]\nplots: [~/x.png, {../p.json: {template: confusion}}]\nartifacts:\n  a: {path: ../../m.pkl}\n',
+    )
     expect([p.params, p.metrics, p.plots, p.artifacts]).toEqual([['ok.yaml'], ['m.json'], [], {}])
   })
 
@@ -49,8 +58,12 @@ describe('dvc.yaml', () => {
 
 describe("DVC's data versions", () => {
   it('reads .dvc outs relative to their folder and lock deps/outs; md5 oids are never xp oids', () => {
-    expect(parseDvcFile('outs:\n- md5: aa.dir\n  size: 3\n  nfiles: 2\n  path: raw\n', 'data/raw.dvc')).toEqual([{ path: 'data/raw', entry: { oid: 'md5:aa.dir', size: 3, files: 2 } }])
-    const lock = parseDvcLock("schema: '2.0'\nstages:\n  t:\n    deps:\n    - path: train.py\n      md5: 11\n      size: 1\n    outs:\n    - path: model.pkl\n      md5: '22'\n      size: 2\n")
+    expect(parseDvcFile('outs:\n- md5: aa.dir\n  size: 3\n  nfiles: 2\n  path: raw\n', 'data/raw.dvc')).toEqual([
+      { path: 'data/raw', entry: { oid: 'md5:aa.dir', size: 3, files: 2 } },
+    ])
+    const lock = parseDvcLock(
+      "schema: '2.0'\nstages:\n  t:\n    deps:\n    - path: train.py\n      md5: 11\n      size: 1\n    outs:\n    - path: model.pkl\n      md5: '22'\n      size: 2\n",
+    )
     expect(dvcDeps(lock, (p) => p === 'train.py')).toEqual({ 'model.pkl': { oid: 'md5:22', size: 2 } })
     expect(Oid.isValid('4e426edace896abdb8c5fae9a265c7f4')).toBe(true)
     expect(Oid.isValid('md5:4e426edace896abdb8c5fae9a265c7f4')).toBe(false)
@@ -63,7 +76,7 @@ describe('dvc.lock read line by line', () => {
     // DVC 3.28's, from the 201-experiment sample
     "schema: '2.0'\nstages:\n  train:\n    cmd: python3 train.py\n    deps:\n    - path: train.py\n      hash: md5\n      md5: a0e10889bd500de19cd89506dd79b0e4\n      size: 177\n    params:\n      params.yaml:\n        epochs: 107\n        lr: 0.107\n    outs:\n    - path: metrics.json\n      hash: md5\n      md5: a135ffd124575dcc9ef8a438766a352e\n      size: 30\n",
     // a list of commands, a folder dep, two stages, a list indented under its key
-    "schema: '2.0'\nstages:\n  train:\n    cmd:\n    - python a.py\n    - python b.py\n    deps:\n    - path: data\n      md5: 22a1a2931c8370d3aeedd7183606fd7f.dir\n      size: 11\n      nfiles: 2\n  eval:\n    cmd: python e.py --out \"x y\"\n    deps:\n      - path: model.bin\n        md5: 6d7f\n",
+    'schema: \'2.0\'\nstages:\n  train:\n    cmd:\n    - python a.py\n    - python b.py\n    deps:\n    - path: data\n      md5: 22a1a2931c8370d3aeedd7183606fd7f.dir\n      size: 11\n      nfiles: 2\n  eval:\n    cmd: python e.py --out "x y"\n    deps:\n      - path: model.bin\n        md5: 6d7f\n',
     // DVC 1.x: stages at the top
     'train:\n  cmd: python t.py\n  outs:\n  - path: m\n    md5: 22\n',
   ]
@@ -81,7 +94,15 @@ describe('experiment refs', () => {
     const b = 'dd2d43e746e228688856074b9e76c2324a923793'
     expect(ExpRef.parse(`refs/exps/dd/${b.slice(2)}/proud-jird`)).toMatchObject({ baseline: b, name: 'proud-jird' })
     expect(String(ExpRef.parse(`refs/exps/dd/${b.slice(2)}/proud-jird`))).toBe(`refs/exps/dd/${b.slice(2)}/proud-jird`)
-    for (const r of ['refs/exps/exec/EXEC_HEAD', 'refs/exps/celery/stash', 'refs/exps/stash', 'refs/exps/apply/ORIG_HEAD', `refs/exps/d/${b}/x`, 'refs/heads/main']) expect(ExpRef.parse(r)).toBeNull()
+    for (const r of [
+      'refs/exps/exec/EXEC_HEAD',
+      'refs/exps/celery/stash',
+      'refs/exps/stash',
+      'refs/exps/apply/ORIG_HEAD',
+      `refs/exps/d/${b}/x`,
+      'refs/heads/main',
+    ])
+      expect(ExpRef.parse(r)).toBeNull()
   })
 
   it('globs as fast-glob does for series', () => {
@@ -93,7 +114,12 @@ describe('experiment refs', () => {
 
 describe('names as DVC shows them', () => {
   it('params and metrics of several files: bare unless two files share a key (the first file stays bare)', () => {
-    expect(mergeFlat([{ file: 'params.yaml', flat: { lr: 1, seed: 2 } }, { file: 'dvclive/params.yaml', flat: { lr: 3, epochs: 5 } }])).toEqual({ lr: 1, seed: 2, 'dvclive/params.yaml:lr': 3, epochs: 5 })
+    expect(
+      mergeFlat([
+        { file: 'params.yaml', flat: { lr: 1, seed: 2 } },
+        { file: 'dvclive/params.yaml', flat: { lr: 3, epochs: 5 } },
+      ]),
+    ).toEqual({ lr: 1, seed: 2, 'dvclive/params.yaml:lr': 3, epochs: 5 })
   })
 
   it("DVCLive's nested series are train/loss and val/loss, not loss and PATH:loss", () => {
@@ -112,19 +138,45 @@ describe("DVC's plot templates", () => {
 
   it('counts a confusion matrix from the {actual, predicted} rows DVCLive writes', () => {
     const p = dataPlot('dvclive/plots/sklearn/confusion_matrix.json', cm, undefined)!
-    expect(p).toMatchObject({ template: 'confusion', x: 'actual', y: 'predicted', title: 'Confusion Matrix', x_label: 'True Label', y_label: 'Predicted Label' })
+    expect(p).toMatchObject({
+      template: 'confusion',
+      x: 'actual',
+      y: 'predicted',
+      title: 'Confusion Matrix',
+      x_label: 'True Label',
+      y_label: 'Predicted Label',
+    })
     const { xs, ys, count } = confusionCounts(p.rows, p.x, p.y)
-    expect([xs, ys]).toEqual([['0', '1'], ['0', '1']])
+    expect([xs, ys]).toEqual([
+      ['0', '1'],
+      ['0', '1'],
+    ])
     expect(Object.fromEntries(count)).toEqual({ '0\u00000': 2, '1\u00001': 4, '1\u00000': 1, '0\u00001': 1 })
     expect(drawDataPlot([{ label: 'a', color: '#000', plot: p }])[0].attrs['data-template']).toBe('confusion')
   })
 
   it("takes ROC's fields from DVCLive's defaults, a dvc.yaml definition over them, and scatter as dots", () => {
-    const roc = dataPlot('dvclive/plots/sklearn/roc.json', { roc: [{ fpr: 0, tpr: 0, threshold: 2 }, { fpr: 0.5, tpr: 1, threshold: 0.5 }] }, undefined)!
+    const roc = dataPlot(
+      'dvclive/plots/sklearn/roc.json',
+      {
+        roc: [
+          { fpr: 0, tpr: 0, threshold: 2 },
+          { fpr: 0.5, tpr: 1, threshold: 0.5 },
+        ],
+      },
+      undefined,
+    )!
     expect(roc).toMatchObject({ template: 'simple', x: 'fpr', y: 'tpr' })
     expect(roc.rows).toHaveLength(2)
     const def = defFor(parseDvcYaml('plots:\n- custom/pts.json:\n    template: scatter\n    x: a\n    y: b\n').plots, 'custom/pts.json')
-    const sc = dataPlot('custom/pts.json', [{ a: 1, b: 2 }, { a: 2, b: 3 }], def)!
+    const sc = dataPlot(
+      'custom/pts.json',
+      [
+        { a: 1, b: 2 },
+        { a: 2, b: 3 },
+      ],
+      def,
+    )!
     const svg = drawDataPlot([{ label: 'r', color: '#000', plot: sc }])[0]
     expect(svg.attrs['data-template']).toBe('scatter')
     expect(svg.children.filter((c) => typeof c !== 'string' && c.tag === 'circle')).toHaveLength(2)

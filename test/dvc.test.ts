@@ -14,7 +14,16 @@ const LIVE = path.join(FIX, 'dvclive-3.3.1')
 const ARTIFACTS = path.join(ROOT, 'test-artifacts')
 // as test/ui.test.ts: Debian's chromium through playwright-core
 const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 /**
  * What DVC shows for the DVCLive sample (DVC 3.28, DVCLive 3.3.1):
@@ -70,7 +79,9 @@ describe('a DVCLive run', () => {
     expect(rec.series).toEqual(['dvclive/plots/metrics/acc.tsv', 'dvclive/plots/metrics/train/loss.tsv', 'dvclive/plots/metrics/val/loss.tsv'])
     // the run's tree holds what DVC reads: dvc.yaml and DVCLive's files
     const tree = repo.git('ls-tree', '-r', '--name-only', run.commit).split('\n')
-    expect(tree).toEqual(expect.arrayContaining(['dvc.yaml', 'dvclive/params.yaml', 'dvclive/plots/images/confusion.png', 'dvclive/plots/sklearn/confusion_matrix.json']))
+    expect(tree).toEqual(
+      expect.arrayContaining(['dvc.yaml', 'dvclive/params.yaml', 'dvclive/plots/images/confusion.png', 'dvclive/plots/sklearn/confusion_matrix.json']),
+    )
   })
 
   it('a second run reads dvc.yaml (now in the working tree) and DVCLive params the run rewrote; -S still edits params.yaml', () => {
@@ -85,7 +96,10 @@ describe('a DVCLive run', () => {
 
   it("-S never edits DVCLive's params.yaml, even when dvc.yaml lists it first", () => {
     const r2 = new TestRepo({ files: { 'dvc.yaml': fs.readFileSync(path.join(LIVE, 'dvc.yaml'), 'utf8'), 'dvclive/params.yaml': 'lr: 0.1\n' } })
-    for (const args of [['run', '-S', 'lr=0.5', '--', 'true'], ['run', '--queue', '-S', 'lr=0.5,0.6', '--', 'true']]) {
+    for (const args of [
+      ['run', '-S', 'lr=0.5', '--', 'true'],
+      ['run', '--queue', '-S', 'lr=0.5,0.6', '--', 'true'],
+    ]) {
       const r = r2.xp(args)
       expect(r.code).toBe(1)
       expect(r.stderr).toContain('XP_PARAMS_FILE_MISSING') // params.yaml, as dvc exp run -S
@@ -101,7 +115,9 @@ describe('a DVCLive run', () => {
     expect(titles.filter((t) => LIVE_SERIES.includes(t)).sort()).toEqual(LIVE_SERIES)
     expect(titles.some((t) => t.includes('plots/metrics') || /^loss$/.test(t))).toBe(false)
     expect(titles).toContain('Confusion Matrix')
-    const cells = Object.fromEntries([...html.matchAll(/data-actual="(\w+)" data-predicted="(\w+)" data-count="(\d+)"/g)].map((m) => [`${m[1]}/${m[2]}`, Number(m[3])]))
+    const cells = Object.fromEntries(
+      [...html.matchAll(/data-actual="(\w+)" data-predicted="(\w+)" data-count="(\d+)"/g)].map((m) => [`${m[1]}/${m[2]}`, Number(m[3])]),
+    )
     expect(cells).toEqual(CONFUSION)
     const png = fs.readFileSync(path.join(LIVE, 'dvclive/plots/images/confusion.png')).toString('base64')
     expect(html).toContain(`src="data:image/png;base64,${png}"`)
@@ -131,11 +147,17 @@ describe('a DVCLive run', () => {
       await page.waitForSelector('.plot-box svg.confusion')
       await page.waitForSelector('figure.plot-image img')
       expect((await page.$$eval('.charts .chart-box', (b) => b.map((x) => x.getAttribute('data-metric')))).sort()).toEqual(LIVE_SERIES)
-      const cells = await page.$$eval('svg.confusion rect.cm-cell', (rs) => Object.fromEntries(rs.map((r) => [`${r.getAttribute('data-actual')}/${r.getAttribute('data-predicted')}`, Number(r.getAttribute('data-count'))])))
+      const cells = await page.$$eval('svg.confusion rect.cm-cell', (rs) =>
+        Object.fromEntries(rs.map((r) => [`${r.getAttribute('data-actual')}/${r.getAttribute('data-predicted')}`, Number(r.getAttribute('data-count'))])),
+      )
       expect(cells).toEqual(CONFUSION)
       expect(await page.$$eval('svg.confusion text.cm-count', (t) => t.map((x) => x.textContent).sort())).toEqual(['1', '1', '2', '4'])
       // the image decoded: an 8x8 PNG drawn, not a broken icon
-      const img = await page.$eval('figure.plot-image img', (i) => ({ w: (i as HTMLImageElement).naturalWidth, h: (i as HTMLImageElement).naturalHeight, alt: i.getAttribute('alt') }))
+      const img = await page.$eval('figure.plot-image img', (i) => ({
+        w: (i as HTMLImageElement).naturalWidth,
+        h: (i as HTMLImageElement).naturalHeight,
+        alt: i.getAttribute('alt'),
+      }))
       expect(img).toEqual({ w: 8, h: 8, alt: 'confusion.png' })
       await page.locator('h3', { hasText: 'Plots and images' }).scrollIntoViewIfNeeded()
       await page.screenshot({ path: path.join(ARTIFACTS, 'dvc-run.png'), fullPage: true })
@@ -219,7 +241,13 @@ describe('xp import dvc', () => {
     expect(res.imported.map((r: any) => r.name)).toEqual(['proud-jird'])
     const [rec] = repo.json(['show'])
     const exp = 'bb7547a282e74e49ff8f9c9a5131bb0d70944c91'
-    expect(rec).toMatchObject({ name: 'proud-jird', status: 'succeeded', baseline: 'dd2d43e746e228688856074b9e76c2324a923793', params: LIVE_PARAMS, metrics: LIVE_METRICS })
+    expect(rec).toMatchObject({
+      name: 'proud-jird',
+      status: 'succeeded',
+      baseline: 'dd2d43e746e228688856074b9e76c2324a923793',
+      params: LIVE_PARAMS,
+      metrics: LIVE_METRICS,
+    })
     expect(rec.started).toBe(new Date(Number(repo.git('log', '-1', '--format=%ct', exp).trim()) * 1000).toISOString())
     expect(rec.deps).toEqual({ 'model.pkl': { oid: 'md5:4e426edace896abdb8c5fae9a265c7f4', size: 40 } })
     expect(repo.git('rev-parse', `${rec.commit}^{tree}`)).toBe(repo.git('rev-parse', `${exp}^{tree}`))
@@ -250,7 +278,10 @@ describe('xp import dvc', () => {
     expect(repo.git('status', '--porcelain')).toBe('') // nothing in the working tree, .xp/ ignores itself
     const shown = repo.json(['show'])
     expect(shown).toHaveLength(200)
-    const ref = exps.split('\n').find((l) => l.endsWith('/mucky-yell'))!.split(/\s+/)[0]
+    const ref = exps
+      .split('\n')
+      .find((l) => l.endsWith('/mucky-yell'))!
+      .split(/\s+/)[0]
     const one = shown.find((r: any) => r.name === 'mucky-yell')
     const files = (f: string) => repo.git('show', `${ref}:${f}`)
     expect(one.params).toEqual({ lr: 0.2, epochs: 200 })
@@ -261,7 +292,12 @@ describe('xp import dvc', () => {
   })
 
   it("reads DVC 2's layout: a checkpoint chain under one ref, DVCLive 1's files, and skips DVC's non-experiment refs", () => {
-    const repo = new TestRepo({ files: { 'params.yaml': 'lr: 0.1\n', 'dvc.yaml': 'stages:\n  train:\n    cmd: python train.py\n    params:\n    - lr\n    live:\n      logs:\n        summary: true\n' } })
+    const repo = new TestRepo({
+      files: {
+        'params.yaml': 'lr: 0.1\n',
+        'dvc.yaml': 'stages:\n  train:\n    cmd: python train.py\n    params:\n    - lr\n    live:\n      logs:\n        summary: true\n',
+      },
+    })
     const baseline = repo.git('rev-parse', 'HEAD').trim()
     repo.git('checkout', '-q', '-b', 'work')
     repo.write('logs.json', '{"loss": 0.5, "step": 0}')

@@ -44,10 +44,24 @@ export const DVCLIVE_PLOT_DIRS = ['dvclive/plots/images', 'dvclive/plots/sklearn
 /** DVCLive's properties for its sklearn plots (dvclive/plots/sklearn.py, get_properties). */
 const SKLEARN: Record<string, Omit<DataPlot, 'path' | 'name' | 'rows'>> = {
   confusion_matrix: { template: 'confusion', x: 'actual', y: 'predicted', title: 'Confusion Matrix', x_label: 'True Label', y_label: 'Predicted Label' },
-  roc: { template: 'simple', x: 'fpr', y: 'tpr', title: 'Receiver operating characteristic (ROC)', x_label: 'False Positive Rate', y_label: 'True Positive Rate' },
+  roc: {
+    template: 'simple',
+    x: 'fpr',
+    y: 'tpr',
+    title: 'Receiver operating characteristic (ROC)',
+    x_label: 'False Positive Rate',
+    y_label: 'True Positive Rate',
+  },
   precision_recall: { template: 'simple', x: 'recall', y: 'precision', title: 'Precision-Recall Curve', x_label: 'Recall', y_label: 'Precision' },
   det: { template: 'simple', x: 'fpr', y: 'fnr', title: 'Detection error tradeoff (DET)', x_label: 'False Positive Rate', y_label: 'False Negative Rate' },
-  calibration: { template: 'simple', x: 'prob_pred', y: 'prob_true', title: 'Calibration Curve', x_label: 'Mean Predicted Probability', y_label: 'Fraction of Positives' },
+  calibration: {
+    template: 'simple',
+    x: 'prob_pred',
+    y: 'prob_true',
+    title: 'Calibration Curve',
+    x_label: 'Mean Predicted Probability',
+    y_label: 'Fraction of Positives',
+  },
 }
 
 export function imageType(path: string): string | undefined {
@@ -78,7 +92,13 @@ export function dataPlot(path: string, doc: unknown, def: DvcPlotDef | undefined
   if (!rows.length) return null
   const stem = path.slice(path.lastIndexOf('/') + 1).replace(/\.[^.]+$/, '')
   // DVCLive names a custom-named sklearn plot by its file; the data's key says its kind
-  const kind = SKLEARN[stem] ? stem : doc && !Array.isArray(doc) && typeof doc === 'object' ? Object.keys(doc).find((k) => SKLEARN[k]) : 'actual' in rows[0] && 'predicted' in rows[0] ? 'confusion_matrix' : undefined
+  const kind = SKLEARN[stem]
+    ? stem
+    : doc && !Array.isArray(doc) && typeof doc === 'object'
+      ? Object.keys(doc).find((k) => SKLEARN[k])
+      : 'actual' in rows[0] && 'predicted' in rows[0]
+        ? 'confusion_matrix'
+        : undefined
   const base = kind ? SKLEARN[kind] : undefined
   const fields = Object.keys(rows[0])
   const x = def?.x ?? base?.x ?? fields[0]
@@ -141,12 +161,40 @@ export function confusionChart(p: DataPlot, label: string, color = '#1f77b4'): V
       const share = normalized ? v : max ? n / max : 0
       const text = normalized ? v.toFixed(2) : String(n)
       parts.push(
-        h('rect', { x: left + i * cell, y: top + j * cell, width: cell - 1, height: cell - 1, fill: color, 'fill-opacity': (0.08 + 0.85 * share).toFixed(3), class: 'cm-cell', 'data-actual': a, 'data-predicted': b, 'data-count': n }, h('title', {}, `${p.x_label} ${a}, ${p.y_label} ${b}: ${text}`)),
-        h('text', { x: left + i * cell + cell / 2, y: top + j * cell + cell / 2, class: 'cm-count', 'text-anchor': 'middle', 'dominant-baseline': 'middle', fill: share > 0.55 ? '#fff' : '#1d2330' }, text),
+        h(
+          'rect',
+          {
+            x: left + i * cell,
+            y: top + j * cell,
+            width: cell - 1,
+            height: cell - 1,
+            fill: color,
+            'fill-opacity': (0.08 + 0.85 * share).toFixed(3),
+            class: 'cm-cell',
+            'data-actual': a,
+            'data-predicted': b,
+            'data-count': n,
+          },
+          h('title', {}, `${p.x_label} ${a}, ${p.y_label} ${b}: ${text}`),
+        ),
+        h(
+          'text',
+          {
+            x: left + i * cell + cell / 2,
+            y: top + j * cell + cell / 2,
+            class: 'cm-count',
+            'text-anchor': 'middle',
+            'dominant-baseline': 'middle',
+            fill: share > 0.55 ? '#fff' : '#1d2330',
+          },
+          text,
+        ),
       )
     })
   })
-  xs.forEach((a, i) => parts.push(h('text', { x: left + i * cell + cell / 2, y: top - 6, class: 'tick', 'text-anchor': 'middle' }, a)))
+  xs.forEach((a, i) => {
+    parts.push(h('text', { x: left + i * cell + cell / 2, y: top - 6, class: 'tick', 'text-anchor': 'middle' }, a))
+  })
   parts.push(h('text', { x: left + (cell * xs.length) / 2, y: top - 24, class: 'axis-label', 'text-anchor': 'middle' }, p.x_label))
   const midY = top + (cell * ys.length) / 2
   parts.push(h('text', { x: 18, y: midY, class: 'axis-label', 'text-anchor': 'middle', transform: `rotate(-90 18 ${midY})` }, p.y_label))
@@ -167,7 +215,9 @@ function scatterOf(p: DataPlot, runs: Array<{ label: string; color: string; plot
   // keep the frame, replace each polyline by its points
   chart.children = chart.children.flatMap((c) => {
     if (typeof c === 'string' || c.tag !== 'polyline') return [c]
-    const pts = String(c.attrs.points ?? '').split(' ').filter(Boolean)
+    const pts = String(c.attrs.points ?? '')
+      .split(' ')
+      .filter(Boolean)
     return pts.map((pt) => {
       const [cx, cy] = pt.split(',')
       return h('circle', { cx, cy, r: 3, fill: c.attrs.stroke, class: 'dot' })
@@ -202,5 +252,10 @@ export function drawDataPlot(runs: Array<{ label: string; color: string; plot: D
 
 /** An image as an <img> with a data: URI (the page's CSP allows `img-src data:`; the report stays one file). */
 export function imageNode(img: ImagePlot, caption: string): VNode {
-  return h('figure', { class: 'plot-image', 'data-path': img.path }, h('img', { src: `data:${img.mime};base64,${img.data}`, alt: img.name }), h('figcaption', {}, caption))
+  return h(
+    'figure',
+    { class: 'plot-image', 'data-path': img.path },
+    h('img', { src: `data:${img.mime};base64,${img.data}`, alt: img.name }),
+    h('figcaption', {}, caption),
+  )
 }

@@ -18,5 +18,14 @@ export async function handler(argv: { source: string; revs?: string[]; all?: boo
   const res = await importDvcExperiments(await cliRepo(), { all: argv.all, revs: (argv.revs ?? []).map(String) })
   if (argv.json) return printJson(res)
   if (!res.total) return info(`no DVC experiments to import${argv.all ? '' : " for HEAD (--all imports every baseline's)"}`)
-  info(`imported ${res.imported.length} DVC experiment${res.imported.length === 1 ? ' as a run' : 's as runs'}, ${res.present} already imported${res.imported.length ? `: ${res.imported.slice(0, 5).map((r) => r.name).join(', ')}${res.imported.length > 5 ? ', ...' : ''}` : ''}`)
+  info(
+    `imported ${res.imported.length} DVC experiment${res.imported.length === 1 ? ' as a run' : 's as runs'}, ${res.present} already imported${
+      res.imported.length
+        ? `: ${res.imported
+            .slice(0, 5)
+            .map((r) => r.name)
+            .join(', ')}${res.imported.length > 5 ? ', ...' : ''}`
+        : ''
+    }`,
+  )
 }

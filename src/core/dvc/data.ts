@@ -131,7 +131,10 @@ export function fastLock(text: string): Record<string, unknown> | null {
   const root: Record<string, unknown> = {}
   // open containers: a mapping with its keys' column, or a list with its dashes' column
   const stack: Array<{ indent: number; node: Record<string, unknown> | unknown[] }> = [{ indent: 0, node: root }]
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() && !l.trimStart().startsWith('#'))
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() && !l.trimStart().startsWith('#'))
   for (let i = 0; i < lines.length; i++) {
     let col = lines[i].length - lines[i].trimStart().length
     let line = lines[i].trimStart()
@@ -189,7 +192,7 @@ function lockScalar(raw: string): unknown {
   if (/^'[^']*'$/.test(raw) || /^"[^"\\]*"$/.test(raw)) return raw.slice(1, -1)
   if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(raw)) return Number(raw)
   if (/^(true|True|TRUE|false|False|FALSE)$/.test(raw)) return raw.toLowerCase() === 'true'
-  if (/^[\[\]{}&*!|>'"%@`#,?:-]/.test(raw) || /: |\s#|:$/.test(raw)) return undefined
+  if (/^[[\]{}&*!|>'"%@`#,?:-]/.test(raw) || /: |\s#|:$/.test(raw)) return undefined
   return raw
 }
 
@@ -214,7 +217,11 @@ export function dvcDeps(entries: DvcEntry[], inGit: (path: string) => boolean, o
  * @example
  * await dvcArtifact((f) => readBlob(commit, f), '', 'churn') // { path: 'model.pkl', oid: 'md5:4e42...', size: 40 }
  */
-export async function dvcArtifact(read: (file: string) => Promise<string | null>, dir: string, name: string): Promise<{ path: string; oid: string | null; size: number | null; files?: number } | null> {
+export async function dvcArtifact(
+  read: (file: string) => Promise<string | null>,
+  dir: string,
+  name: string,
+): Promise<{ path: string; oid: string | null; size: number | null; files?: number } | null> {
   const join = (p: string) => posixJoin(dir, p)
   const text = await read(join(DVC_YAML) ?? DVC_YAML)
   if (text === null) return null
@@ -230,5 +237,7 @@ export async function dvcArtifact(read: (file: string) => Promise<string | null>
   const lock = dvcFile === null ? await read(join(DVC_LOCK) ?? DVC_LOCK) : null
   const entries = dvcFile !== null ? parseDvcFile(dvcFile, file + DVC_FILE_SUFFIX) : lock !== null ? parseDvcLock(lock, join(DVC_LOCK) ?? DVC_LOCK) : []
   const hit = entries.find((e) => e.path === file)
-  return hit ? { path: file, oid: hit.entry.oid, size: hit.entry.size, ...(hit.entry.files !== undefined ? { files: hit.entry.files } : {}) } : { path: file, oid: null, size: null }
+  return hit
+    ? { path: file, oid: hit.entry.oid, size: hit.entry.size, ...(hit.entry.files !== undefined ? { files: hit.entry.files } : {}) }
+    : { path: file, oid: null, size: null }
 }

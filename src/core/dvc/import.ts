@@ -140,7 +140,10 @@ interface Found extends Exp {
  * the repository has: one `for-each-ref` reads both (with each commit's tree, author and
  * committer, so no commit object is read again).
  */
-async function selectExperiments(repo: Pick<Repo, 'root' | 'ctx'>, opts: ImportOptions): Promise<{ exps: Found[]; runRefs: Set<string>; runNames: Set<string> }> {
+async function selectExperiments(
+  repo: Pick<Repo, 'root' | 'ctx'>,
+  opts: ImportOptions,
+): Promise<{ exps: Found[]; runRefs: Set<string>; runNames: Set<string> }> {
   const gopts = { cwd: repo.root, env: repo.ctx.env }
   const format = '%(objectname)%00%(objecttype)%00%(refname)%00%(tree)%00%(parent)%00%(author)%00%(committer)%00%(contents:subject)'
   const { stdout } = await git(['for-each-ref', `--format=${format}`, EXPS_NAMESPACE, RUNS_PREFIX], gopts)
@@ -158,7 +161,8 @@ async function selectExperiments(repo: Pick<Repo, 'root' | 'ctx'>, opts: ImportO
     }
     const ref = type === 'commit' ? ExpRef.parse(refname) : null
     const time = Number(/ (\d+) [-+]\d{4}$/.exec(committer ?? '')?.[1])
-    if (ref && tree && author && committer && Number.isFinite(time)) found.push({ ref, refname, commit, tree, author, committer, time, parents: parent ? parent.split(' ') : [] })
+    if (ref && tree && author && committer && Number.isFinite(time))
+      found.push({ ref, refname, commit, tree, author, committer, time, parents: parent ? parent.split(' ') : [] })
   }
   let chosen = found
   if (!opts.all) {
@@ -174,7 +178,9 @@ async function selectExperiments(repo: Pick<Repo, 'root' | 'ctx'>, opts: ImportO
       const sha = res.code === 0 ? res.stdout.trim() : null
       const of = sha ? found.filter((e) => e.ref.baseline === sha) : []
       if (!sha && rev !== 'HEAD')
-        throw new XpError('XP_DVC_EXP_NOT_FOUND', `no DVC experiment or revision matches "${rev}"`, { hint: 'name an experiment (`dvc exp list --all`), a baseline revision, or use --all' })
+        throw new XpError('XP_DVC_EXP_NOT_FOUND', `no DVC experiment or revision matches "${rev}"`, {
+          hint: 'name an experiment (`dvc exp list --all`), a baseline revision, or use --all',
+        })
       for (const e of of) pick.add(e.refname)
     }
     chosen = found.filter((e) => pick.has(e.refname))
@@ -189,7 +195,12 @@ export function importedRunId(commit: string, timeSeconds: number): string {
 
 /** A DVC experiment name as an xp run name (one ref component of xp's characters). */
 function runNameFor(name: string, taken: Set<string>): string {
-  let base = name.replace(/[^a-zA-Z0-9._-]+/g, '-').replace(/^[^a-zA-Z0-9]+/, '').replace(/\.+$/, '').slice(0, 56) || 'dvc-exp'
+  let base =
+    name
+      .replace(/[^a-zA-Z0-9._-]+/g, '-')
+      .replace(/^[^a-zA-Z0-9]+/, '')
+      .replace(/\.+$/, '')
+      .slice(0, 56) || 'dvc-exp'
   try {
     validateRunName(base)
   } catch {
@@ -232,16 +243,24 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
   const result: ImportResult = { imported: [], present: exps.length - todo.length, total: exps.length }
   if (!todo.length) return result
 
-  const listings = await listTrees(repo, todo.map((e) => e.tree))
+  const listings = await listTrees(
+    repo,
+    todo.map((e) => e.tree),
+  )
   // The files every experiment needs, read once per distinct blob.
   const blobs = new Map<string, Buffer>()
   const readBlobs = async (oids: string[]) => {
     const want = [...new Set(oids)].filter((o) => !blobs.has(o))
     const objs = await readObjects(want, gopts)
-    objs.forEach((o, i) => o && o.type === 'blob' && blobs.set(want[i], o.content))
+    objs.forEach((o, i) => {
+      if (o && o.type === 'blob') blobs.set(want[i], o.content)
+    })
   }
-  const firstPass = (files: Map<string, string>) => [DVC_YAML, 'xp.yaml', DVC_LOCK, DVC_PARAMS_DEFAULT, DVCLIVE_PARAMS, ...DEFAULT_METRICS].map((f) => files.get(f)).filter((o): o is string => !!o)
-  await readBlobs(todo.flatMap((e) => [...firstPass(listings.get(e.tree)!), ...[...listings.get(e.tree)!].filter(([p]) => p.endsWith(DVC_FILE_SUFFIX)).map(([, o]) => o)]))
+  const firstPass = (files: Map<string, string>) =>
+    [DVC_YAML, 'xp.yaml', DVC_LOCK, DVC_PARAMS_DEFAULT, DVCLIVE_PARAMS, ...DEFAULT_METRICS].map((f) => files.get(f)).filter((o): o is string => !!o)
+  await readBlobs(
+    todo.flatMap((e) => [...firstPass(listings.get(e.tree)!), ...[...listings.get(e.tree)!].filter(([p]) => p.endsWith(DVC_FILE_SUFFIX)).map(([, o]) => o)]),
+  )
 
   const dvcByBlob = new Map<string, DvcProject | null>()
   const lockOf = memo((oid) => {
@@ -266,7 +285,11 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
     }
     const xp = decodeYaml(files.get('xp.yaml') ? blobs.get(files.get('xp.yaml')!) : undefined, 'xp.yaml') as Record<string, unknown> | undefined
     const list = (v: unknown) => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined)
-    const config = mergeDvcDefaults({ params: list(xp?.params), metrics: list(xp?.metrics), series: list(xp?.series), artifacts: {} }, dvc, files.has(DVC_PARAMS_DEFAULT))
+    const config = mergeDvcDefaults(
+      { params: list(xp?.params), metrics: list(xp?.metrics), series: list(xp?.series), artifacts: {} },
+      dvc,
+      files.has(DVC_PARAMS_DEFAULT),
+    )
     const params = config.params ?? [...(files.has(DVC_PARAMS_DEFAULT) ? [DVC_PARAMS_DEFAULT] : []), ...(files.has(DVCLIVE_PARAMS) ? [DVCLIVE_PARAMS] : [])]
     const metrics = config.metrics ?? DEFAULT_METRICS.filter((f) => files.has(f))
     const globs = globsOf(JSON.stringify(config.series ?? [DVCLIVE_SERIES]))
@@ -277,7 +300,14 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
       if (p === DVC_LOCK) entries.push(...lockOf(oid).entries)
       else if (p.endsWith(DVC_FILE_SUFFIX)) entries.push(...dvcFileOf(`${oid} ${p}`))
     }
-    const dirs = new Set([...files.keys()].flatMap((p) => p.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))))
+    const dirs = new Set(
+      [...files.keys()].flatMap((p) =>
+        p
+          .split('/')
+          .slice(0, -1)
+          .map((_, i, a) => a.slice(0, i + 1).join('/')),
+      ),
+    )
     const deps = dvcDeps(entries, (p) => files.has(p) || dirs.has(p))
     const stageCmds = files.get(DVC_LOCK) ? lockOf(files.get(DVC_LOCK)!).command : ''
     return { e, files, params, metrics, series, deps, command: stageCmds || 'dvc exp run' }
@@ -301,7 +331,10 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
   const marksFile = path.join(tmp, `import-marks-${process.pid}-${Date.now()}`)
   // the baseline is the experiment's parent (or, for DVC 2's checkpoints, an ancestor): ask git only about the others
   const unsure = [...new Set(plans.filter((p) => !p.e.parents.includes(p.e.ref.baseline)).map((p) => p.e.ref.baseline))]
-  const haveBaseline = new Set([...plans.flatMap((p) => (p.e.parents.includes(p.e.ref.baseline) ? [p.e.ref.baseline] : [])), ...(await readObjects(unsure, gopts)).flatMap((o) => (o && o.type === 'commit' ? [o.oid] : []))])
+  const haveBaseline = new Set([
+    ...plans.flatMap((p) => (p.e.parents.includes(p.e.ref.baseline) ? [p.e.ref.baseline] : [])),
+    ...(await readObjects(unsure, gopts)).flatMap((o) => (o && o.type === 'commit' ? [o.oid] : [])),
+  ])
   const chunks: Buffer[] = []
   const made: Array<{ id: string; name: string; exp: Exp }> = []
   plans.forEach((p, i) => {
@@ -332,13 +365,23 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
     // root, its author and committer) and creates the refs; `M 040000 <tree> ""` sets the root
     const message = Buffer.from(encodeRecord(record))
     const baseline = haveBaseline.has(p.e.ref.baseline) ? `from ${p.e.ref.baseline}\n` : ''
-    chunks.push(Buffer.from(`commit ${RunRef.fromId(p.e.id).toString()}\nmark :${i + 1}\nauthor ${p.e.author}\ncommitter ${p.e.committer}\ndata ${message.length}\n`), message, Buffer.from(`\n${baseline}M 040000 ${p.e.tree} ""\n\n`))
+    chunks.push(
+      Buffer.from(`commit ${RunRef.fromId(p.e.id).toString()}\nmark :${i + 1}\nauthor ${p.e.author}\ncommitter ${p.e.committer}\ndata ${message.length}\n`),
+      message,
+      Buffer.from(`\n${baseline}M 040000 ${p.e.tree} ""\n\n`),
+    )
     made.push({ id: p.e.id, name, exp: p.e })
   })
   chunks.push(Buffer.from('done\n'))
   try {
     await git(['fast-import', '--quiet', '--done', `--export-marks=${marksFile}`], { ...gopts, input: Buffer.concat(chunks), errorCode: 'XP_IMPORT_FAILED' })
-    const marks = new Map(fs.readFileSync(marksFile, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(1, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as [string, string]))
+    const marks = new Map(
+      fs
+        .readFileSync(marksFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(1, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as [string, string]),
+    )
     result.imported = made.map((c, i) => ({ name: c.name, id: c.id, experiment: c.exp.refname, commit: marks.get(String(i + 1)) ?? '' }))
     return result
   } finally {

@@ -57,7 +57,8 @@ function entries(v: unknown): Array<[string, Record<string, unknown>]> {
   for (const e of list) {
     if (typeof e === 'string') out.push([e, {}])
     else if (e && typeof e === 'object')
-      for (const [k, o] of Object.entries(e as Record<string, unknown>)) out.push([k, o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : {}])
+      for (const [k, o] of Object.entries(e as Record<string, unknown>))
+        out.push([k, o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>) : {}])
   }
   return out
 }
@@ -96,7 +97,8 @@ export function parseDvcYaml(text: string, file = DVC_YAML): DvcProject {
   const doc = parseStructured(text, file)
   const project: DvcProject = { params: [], metrics: [], plots: [], series: [], artifacts: {} }
   if (doc === null || doc === undefined) return project
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new XpError('XP_BAD_FILE', `${file}: expected a mapping (stages, params, metrics, plots, artifacts)`, { data: { file } })
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new XpError('XP_BAD_FILE', `${file}: expected a mapping (stages, params, metrics, plots, artifacts)`, { data: { file } })
   const d = doc as Record<string, unknown>
   const params = new Set<string>()
   const metrics = new Set<string>()
@@ -130,7 +132,11 @@ export function parseDvcYaml(text: string, file = DVC_YAML): DvcProject {
     for (const [name, a] of Object.entries(d.artifacts as Record<string, unknown>)) {
       if (!a || typeof a !== 'object' || !str((a as Record<string, unknown>).path) || !insideRepo((a as Record<string, unknown>).path as string)) continue
       const art = a as Record<string, unknown>
-      project.artifacts[name] = { path: art.path as string, ...(str(art.type) ? { type: art.type as string } : {}), ...(str(art.desc) ? { description: art.desc as string } : {}) }
+      project.artifacts[name] = {
+        path: art.path as string,
+        ...(str(art.type) ? { type: art.type as string } : {}),
+        ...(str(art.desc) ? { description: art.desc as string } : {}),
+      }
     }
   }
   project.params = [...params].filter(insideRepo)

@@ -83,7 +83,7 @@ describe('point 6: a project per folder', () => {
   it('a params file named in xp.yaml that is missing is warned about', () => {
     const r = new TestRepo({ files: { 'xp.yaml': 'params: [conf/params.yaml]\n' } })
     const run = r.xp(['run', '--', 'true'])
-    expect(run.stderr).toMatch(/warning: params file conf\/params.yaml \(in xp.yaml\) does not exist/)
+    expect(run.stderr).toMatch(/warning: params file conf\/params.yaml does not exist/)
   })
 })
 

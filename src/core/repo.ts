@@ -10,6 +10,8 @@ import { XpError, EXIT } from './errors.js'
 import { parseStructured } from './params.js'
 import { isInside } from './fsutil.js'
 import { decode, object, optional, string, nonEmptyString, number, refine, record, stringList, withDefault } from './decode.js'
+import { mergeDvcDefaults } from './dvc/project.js'
+import { readDvcProject } from './dvc/workspace.js'
 
 export interface ArtifactConfig {
   path: string
@@ -149,29 +151,44 @@ const ConfigDecoder = object({
 })
 
 /**
- * Read the project's `xp.yaml`; a missing file gives the defaults. Paths in it are relative
- * to the project folder and come back relative to the repository root (`sub/params.yaml`),
- * which is what every other part of core works with.
+ * Read the project's `xp.yaml`; a missing file gives the defaults. What it leaves unset, a
+ * `dvc.yaml` beside it fills (docs/dvc.md). Paths in it are relative to the project folder
+ * and come back relative to the repository root (`sub/params.yaml`), which is what every
+ * other part of core works with.
  */
 export function loadConfig(repo: Pick<Repo, 'root' | 'project'>): ProjectConfig {
   const file = configFile(repo)
+  const dir = repo.project ?? repo.root
   let raw: unknown = {}
   if (fs.existsSync(file)) raw = parseStructured(fs.readFileSync(file, 'utf8'), 'xp.yaml') ?? {}
   const c = decode(ConfigDecoder, raw, { file: 'xp.yaml' })
+  const merged = mergeDvcDefaults<ProjectConfig>(
+    {
+      command: c.command,
+      params: c.params,
+      metrics: c.metrics,
+      series: c.series,
+      deps: c.deps,
+      outs: c.outs,
+      artifacts: c.artifacts,
+      remote: c.remote,
+      remotes: c.remotes,
+      snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE },
+    },
+    readDvcProject(dir),
+    fs.existsSync(path.join(dir, 'params.yaml')),
+  )
   const prefix = projectPrefix(repo)
-  const under = (list: string[] | undefined) => (prefix && list ? list.map((p) => path.posix.join(prefix, p)) : list)
-  const artifacts = prefix ? Object.fromEntries(Object.entries(c.artifacts).map(([k, a]) => [k, { ...a, path: path.posix.join(prefix, a.path) }])) : c.artifacts
+  if (!prefix) return merged
+  const under = (list: string[] | undefined) => list?.map((p) => path.posix.join(prefix, p))
   return {
-    command: c.command,
-    params: under(c.params),
-    metrics: under(c.metrics),
-    series: under(c.series),
-    deps: under(c.deps) ?? [],
-    outs: under(c.outs) ?? [],
-    artifacts,
-    remote: c.remote,
-    remotes: c.remotes,
-    snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE },
+    ...merged,
+    params: under(merged.params),
+    metrics: under(merged.metrics),
+    series: under(merged.series),
+    deps: under(merged.deps) ?? [],
+    outs: under(merged.outs) ?? [],
+    artifacts: Object.fromEntries(Object.entries(merged.artifacts).map(([k, a]) => [k, { ...a, path: path.posix.join(prefix, a.path) }])),
   }
 }
 

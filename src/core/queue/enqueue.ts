@@ -14,7 +14,7 @@ import { XpError, EXIT } from '../errors.js'
 import { parseSetArg, checkEdits, type ParamEdit } from '../params.js'
 import { isInside } from '../fsutil.js'
 import { newRunId, validateRunName, generateName } from '../runs/ref.js'
-import { runNames, writeCommit } from '../runs/record-run.js'
+import { runNames, writeCommit, defaultSetFile } from '../runs/record-run.js'
 import { snapshotTree } from '../runs/snapshot.js'
 import { commandSpec } from '../runs/command.js'
 import { queuePaths, listTasks, writeTask, QUEUE_REF_PREFIX, type Task } from './task.js'
@@ -58,7 +58,7 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   const config = loadConfig(repo)
   if (!commandSpec(opts.command, config.command))
     throw new XpError('XP_NO_COMMAND', 'no command to queue', { hint: 'give one after `--` (xp run --queue -- python train.py) or set `command:` in xp.yaml', exitCode: EXIT.usage })
-  const defaultFile = config.params?.[0] ?? path.posix.join(projectPrefix(repo), 'params.yaml')
+  const defaultFile = defaultSetFile(config.params, path.posix.join(projectPrefix(repo), 'params.yaml'))
   const combos = expandGrid(opts.set.map((a) => parseSetArg(a, defaultFile)))
   for (const file of new Set(combos[0].map((e) => e.file))) {
     if (!fs.existsSync(path.resolve(repo.root, file)))

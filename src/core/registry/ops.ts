@@ -112,7 +112,7 @@ export async function requireArtifactAt(repo: Pick<Repo, 'root' | 'ctx'>, artifa
   const config = colon >= 0 ? `${artifact.slice(0, colon)}/xp.yaml` : 'xp.yaml'
   const name = colon >= 0 ? artifact.slice(colon + 1) : artifact
   if (!data.path)
-    throw new XpError('XP_ARTIFACT_NO_PATH', `commit ${at} does not say where "${artifact}" is: ${config} there has no artifacts: entry for ${name}`, {
+    throw new XpError('XP_ARTIFACT_NO_PATH', `commit ${at} does not say where "${artifact}" is: ${config} there has no artifacts: entry for ${name} (nor has DVC's dvc.yaml)`, {
       hint: `add \`artifacts: {${name}: {path: models/model.pkl}}\` (your model's path) to ${config}, commit it with the model (a run of it does), and register that commit`,
     })
   if (data.oid) return data.path

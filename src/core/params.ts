@@ -4,9 +4,9 @@
  * comments and order (the yaml Document API), as `dvc exp run -S` does.
  */
 import fs from 'node:fs'
-import path from 'node:path'
 import { yaml } from './yaml.js'
 import { XpError } from './errors.js'
+import { guardRead, guardWrite, repoRelative } from './safety/paths.js'
 
 export type Scalar = number | string | boolean | null
 export type Flat = Record<string, Scalar>
@@ -139,7 +139,7 @@ export function flatten(value: unknown, prefix = '', out: Flat = {}, file = ''):
 
 /** Read and flatten one file; missing gives undefined. */
 export function readFlatFile(root: string, rel: string): Flat | undefined {
-  const abs = path.resolve(root, rel)
+  const abs = guardRead(root, repoRelative(rel, rel), rel)
   let text: string
   try {
     text = fs.readFileSync(abs, 'utf8')
@@ -199,7 +199,8 @@ export function editParams(root: string, edits: ParamEdit[]): void {
   for (const e of edits) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e])
   const writes: Array<[string, string]> = []
   for (const [file, list] of byFile) {
-    const abs = path.resolve(root, file)
+    const abs = guardRead(root, repoRelative(file, `-S ${file}`), `-S ${file}`)
+    guardWrite(root, repoRelative(file, `-S ${file}`), `-S ${file}`)
     if (!fs.existsSync(abs))
       throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, { hint: 'create it, or name an existing params file as FILE:KEY=VALUE' })
     const text = fs.readFileSync(abs, 'utf8')
@@ -251,7 +252,7 @@ export function parseSetArg(arg: string, defaultFile: string): { file: string; k
   const left = arg.slice(0, eq)
   const right = arg.slice(eq + 1)
   const colon = left.lastIndexOf(':')
-  const file = colon > 0 ? left.slice(0, colon) : defaultFile
+  const file = colon > 0 ? repoRelative(left.slice(0, colon), `-S ${arg}`) : defaultFile
   const key = colon > 0 ? left.slice(colon + 1) : left
   if (!key || /(^\.|\.\.|\.$)/.test(key)) throw new XpError('XP_BAD_SET', `-S ${JSON.stringify(arg)}: "${key}" is not a valid key`, { exitCode: 2 })
   const values = expandValues(right)

@@ -8,6 +8,7 @@ import type { Context } from './context.js'
 import { git } from './git.js'
 import { XpError, EXIT } from './errors.js'
 import { parseStructured } from './params.js'
+import { repoRelative } from './safety/paths.js'
 
 export interface ArtifactConfig {
   path: string
@@ -34,12 +35,15 @@ export interface ProjectConfig {
   artifacts: Record<string, ArtifactConfig>
   remote?: string
   remotes: Record<string, RemoteConfig>
-  snapshot: { max_file_size: number }
+  /** include: untracked files that look like secrets but belong in runs; exclude: untracked files runs leave out (globs) */
+  snapshot: { max_file_size: number; include: string[]; exclude: string[] }
 }
 
 /** `.xp/config.local.yaml`: this machine only, never tracked. */
 export interface LocalConfig {
   cache?: { dir?: string; type?: string }
+  /** `xp ui` off loopback: a fixed access token instead of a new one at every start */
+  ui?: { token?: string }
   [key: string]: unknown
 }
 
@@ -117,17 +121,21 @@ export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
   const snap = (raw.snapshot ?? {}) as Record<string, unknown>
   const maxSize = snap.max_file_size === undefined ? DEFAULT_MAX_FILE_SIZE : Number(snap.max_file_size)
   if (!Number.isFinite(maxSize) || maxSize < 0) throw new XpError('XP_BAD_CONFIG', 'xp.yaml: snapshot.max_file_size must be a number of bytes')
+  // paths from xp.yaml name files inside the repository only (the path guard, core/safety)
+  const inRepo = (list: string[] | undefined, key: string) => list?.map((p) => repoRelative(p, `xp.yaml ${key}`))
+  const artifacts = (raw.artifacts as ProjectConfig['artifacts']) ?? {}
+  for (const [name, a] of Object.entries(artifacts)) if (a && typeof a === 'object' && typeof a.path === 'string') a.path = repoRelative(a.path, `xp.yaml artifacts.${name}.path`)
   return {
     command: (raw.command as string | undefined) ?? undefined,
-    params: asList(raw.params, 'params', 'xp.yaml'),
-    metrics: asList(raw.metrics, 'metrics', 'xp.yaml'),
-    series: asList(raw.series, 'series', 'xp.yaml'),
+    params: inRepo(asList(raw.params, 'params', 'xp.yaml'), 'params'),
+    metrics: inRepo(asList(raw.metrics, 'metrics', 'xp.yaml'), 'metrics'),
+    series: inRepo(asList(raw.series, 'series', 'xp.yaml'), 'series'),
     deps: asList(raw.deps, 'deps', 'xp.yaml') ?? [],
     outs: asList(raw.outs, 'outs', 'xp.yaml') ?? [],
-    artifacts: (raw.artifacts as ProjectConfig['artifacts']) ?? {},
+    artifacts,
     remote: typeof raw.remote === 'string' ? raw.remote : undefined,
     remotes: (raw.remotes as ProjectConfig['remotes']) ?? {},
-    snapshot: { max_file_size: maxSize },
+    snapshot: { max_file_size: maxSize, include: asList(snap.include, 'snapshot.include', 'xp.yaml') ?? [], exclude: asList(snap.exclude, 'snapshot.exclude', 'xp.yaml') ?? [] },
   }
 }
 

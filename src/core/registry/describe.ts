@@ -3,6 +3,7 @@
  * and the artifact's content address from the pointer file in that commit's tree, the
  * artifact's path coming from `artifacts:` in the `xp.yaml` of that same commit.
  */
+import { repoRelative } from '../safety/paths.js'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { CatFileBatch } from '../git.js'
@@ -81,7 +82,7 @@ export async function artifactData(repo: Pick<Repo, 'root' | 'ctx'>, commit: str
     const parsed = parseStructured(config.content.toString('utf8'), 'xp.yaml') as { artifacts?: Record<string, { path?: unknown }> } | null
     const rel = parsed?.artifacts?.[name]?.path
     if (typeof rel !== 'string') return { path: null, oid: null, size: null }
-    const file = path.posix.join(dir, rel)
+    const file = path.posix.join(dir, repoRelative(rel, `${commit.slice(0, 7)}:${path.posix.join(dir, 'xp.yaml')} artifacts.${name}.path`))
     const pointer = await batch.read(`${commit}:${pointerFileFor(file)}`)
     if (!pointer || pointer.type !== 'blob') return { path: file, oid: null, size: null }
     const p = decodePointer(pointer.content.toString('utf8'), `${commit.slice(0, 7)}:${pointerFileFor(file)}`)

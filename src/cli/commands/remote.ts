@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs'
 import { cliRepo } from '../context.js'
 import { addRemote, listRemotes, removeRemote } from '../../core/sync/remote-config.js'
-import { printJson, info, renderTable } from '../output.js'
+import { printJson, info, renderTable, clean } from '../output.js'
 import { usageError } from '../../core/errors.js'
 
 export const builder = (y: Argv) =>
@@ -35,5 +35,5 @@ export async function handler(argv: { action: string; name?: string; url?: strin
   const list = listRemotes(repo)
   if (argv.json) return printJson(list)
   if (!list.length) return info('no data remotes; add one with `xp remote add NAME URL --default`')
-  process.stdout.write(renderTable(['name', 'url', 'endpoint', 'default'], list.map((r) => [r.name, r.url, r.endpoint ?? '', r.default ? '*' : ''])))
+  process.stdout.write(clean(renderTable(['name', 'url', 'endpoint', 'default'], list.map((r) => [r.name, r.url, r.endpoint ?? '', r.default ? '*' : '']))))
 }

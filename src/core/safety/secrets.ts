@@ -88,9 +88,9 @@ export class Scrubber {
     this.triggerLatin1 = new RegExp([...latin1, TRIGGER].join('|'), 'gi')
   }
 
-  /** A scrubber for this environment's secret values. */
-  static forEnv(env: Context['env']): Scrubber {
-    return new Scrubber(secretValues(env))
+  /** A scrubber for this environment's secret values (and any more values to hide). */
+  static forEnv(env: Context['env'], more: string[] = []): Scrubber {
+    return new Scrubber([...secretValues(env), ...more])
   }
 
   private static compile(literals: string[]): RegExp {
@@ -126,7 +126,8 @@ export class Scrubber {
     return s.replace(re, (...m: unknown[]) => {
       if (m[1] !== undefined) return MASK
       // the first (prefix, secret) pair that matched decides; the prefix is kept
-      for (let i = 2; i < GROUPS; i += 2) if (typeof m[i + 1] === 'string') return `${(m[i] as string) ?? ''}${MASK}`
+      // (a kept prefix may hold a secret of another shape: s3://AKIA...:pw@ masks both)
+      for (let i = 2; i < GROUPS; i += 2) if (typeof m[i + 1] === 'string') return `${m[i] ? this.replaceLine(re, m[i] as string) : ''}${MASK}`
       return MASK
     })
   }
@@ -284,6 +285,25 @@ export function redactCommandLine(line: string, scrubber: Scrubber): string {
     if (red[k] !== w.bare) tokens[w.i] = red[k]
   })
   return scrubber.text(tokens.join(''))
+}
+
+/**
+ * The values `redactArgv` hides, so that the command's output can be scrubbed of them
+ * too (`--token T` is masked in the log wherever T appears).
+ */
+export function argvSecrets(argv: string[]): string[] {
+  const red = redactArgv(argv, new Scrubber())
+  const out: string[] = []
+  argv.forEach((a, i) => {
+    if (red[i] === a) return
+    let pre = 0
+    while (pre < a.length && pre < red[i].length && a[pre] === red[i][pre]) pre++
+    let suf = 0
+    while (suf < a.length - pre && suf < red[i].length - pre && a[a.length - 1 - suf] === red[i][red[i].length - 1 - suf]) suf++
+    const v = a.slice(pre, a.length - suf)
+    if (v.length >= 4) out.push(v)
+  })
+  return out
 }
 
 /** Does this argv carry a secret that `redactArgv` would hide? */

@@ -29,7 +29,7 @@ function lexicalProblem(p: string): string | null {
   if (p === '') return 'empty'
   if (p.includes('\0')) return 'NUL byte'
   if (p.startsWith('/')) return 'absolute'
-  if (/^[a-zA-Z]:/.test(p)) return 'drive letter'
+  if (/^[a-zA-Z]:(?!\s)/.test(p)) return 'drive letter' // C:/x, C:\x, C:x (a name like "a: b" stays a name)
   if (p.includes('\\')) return 'backslash'
   for (const seg of p.split('/')) {
     if (seg === '') return 'empty segment'

@@ -104,3 +104,10 @@ describe('the secret scrubber', () => {
     expect(maskUrl('s3://AKIAX:secret@bucket/p?X-Amz-Signature=abc')).toBe('s3://AKIAX:***@bucket/p?X-Amz-Signature=***')
   })
 })
+
+describe('secret names', () => {
+  it('take tokens and keys, not the author or the desktop session', () => {
+    const env = { GIT_AUTHOR_NAME: 'Test User', XDG_SESSION_DESKTOP: 'ubuntu', XAUTHORITY: '/run/user/1000/gdm/Xauthority', NPM_AUTH_TOKEN: 'npm-secret-1', MY_API_KEY: 'k-123456' }
+    expect(secretValues(env).sort()).toEqual(['k-123456', 'npm-secret-1'])
+  })
+})

@@ -16,9 +16,12 @@ export function clean(s: string): string {
   return scrubber.text(s)
 }
 
-/** The one JSON document a `--json` command writes to stdout. */
+/**
+ * The one JSON document a `--json` command writes to stdout. What it prints was scrubbed
+ * when stored (records, logs); a command printing a URL from config cleans it itself.
+ */
 export function printJson(v: unknown): void {
-  process.stdout.write(clean(JSON.stringify(sortKeys(v), null, 2)) + '\n')
+  process.stdout.write(JSON.stringify(sortKeys(v), null, 2) + '\n')
 }
 
 export const useColor = (stream: NodeJS.WriteStream = process.stdout) => Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'

@@ -14,7 +14,7 @@
 import type { Context } from '../context.js'
 
 /** Variable names whose values are secrets. */
-export const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION|SIGNATURE/i
+export const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|AUTH(?!OR)|PRIVATE|COOKIE|SIGNATURE/i
 /** Values shorter than this are not hunted for by value (a 3-letter value would mask half a log). */
 const MIN_LITERAL = 6
 export const MASK = '***'

@@ -7,6 +7,7 @@
 import type http from 'node:http'
 import os from 'node:os'
 import { timingSafeEqual } from 'node:crypto'
+import type { ErrorCode } from '../core/error-codes.js'
 
 export const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 const COOKIE = 'xp_token'
@@ -20,7 +21,7 @@ export interface AccessPolicy {
   token: string
 }
 
-export type GateResult = { ok: true } | { ok: false; status: number; code: string; message: string } | { ok: false; redirect: string; cookie: string }
+export type GateResult = { ok: true } | { ok: false; status: number; code: ErrorCode; message: string } | { ok: false; redirect: string; cookie: string }
 
 export const isLoopback = (host: string) => LOOPBACK.has(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host)
 

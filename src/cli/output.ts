@@ -6,13 +6,18 @@ import { Scrubber } from '../core/safety/secrets.js'
 export { sortKeys }
 
 let scrubber: Scrubber | undefined
+let scrubberEnv: NodeJS.ProcessEnv | undefined
 /**
  * Everything xp prints passes the secret scrubber (core/safety/secrets.ts): URL passwords,
  * token shapes and the environment's secret values become `***` (`xp push
  * https://bob:pw@host/r.git` fails naming https://bob:***@host/r.git).
  */
 export function clean(s: string): string {
-  scrubber ??= Scrubber.forEnv(process.env)
+  // built once per environment (tests run many commands in one process, each with its own)
+  if (!scrubber || scrubberEnv !== process.env) {
+    scrubber = Scrubber.forEnv(process.env)
+    scrubberEnv = process.env
+  }
   return scrubber.text(s)
 }
 

@@ -254,6 +254,13 @@ describe('path-escape matrix: every writer x every trick, nothing written', () =
       expect([yaml, errorCode(r)]).toEqual([yaml, 'XP_UNSAFE_PATH'])
     }
     expect(repo.git('for-each-ref', 'refs/xp/runs/').trim()).toBe('')
+    // issue 10: a version whose commit declares `path: ../../etc/passwd` gets a coded error, not XP_INTERNAL
+    repo.git('add', '-f', 'xp.yaml')
+    repo.git('commit', '-qm', 'bad artifact path')
+    ok(repo.xp(['model', 'register', 'm']))
+    for (const args of [['model', 'which', 'm@latest'], ['model', 'get', 'm@latest', '-o', path.join(base, 'got')]]) expect([args[1], errorCode(repo.xp(args))]).toEqual([args[1], 'XP_UNSAFE_PATH'])
+    repo.git('rm', '-q', 'xp.yaml')
+    repo.git('commit', '-qm', 'no xp.yaml')
     // a metrics file through a symlinked folder: the run is recorded without it, and without its bytes
     repo.write('xp.yaml', 'metrics: [conf/x.yaml]\n')
     const soon = new Date(Date.now() + 5000)

@@ -111,3 +111,11 @@ describe('secret names', () => {
     expect(secretValues(env).sort()).toEqual(['k-123456', 'npm-secret-1'])
   })
 })
+
+describe('command-line secrets hunted in the output', () => {
+  it('are the values the redaction hid, from an argv or a shell line', async () => {
+    const { argvSecrets, commandLineSecrets } = await import('../src/core/safety/secrets.js')
+    expect(argvSecrets(['t', '--token', 'abcd1234', '--api-key=k-9876', 'mysql', '-pS3cretpw'])).toEqual(['abcd1234', 'k-9876', 'S3cretpw'])
+    expect(commandLineSecrets(`python t.py --password 'pw 1234' --lr 0.1`)).toEqual(['pw 1234'])
+  })
+})

@@ -16,7 +16,7 @@ import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
 import { captureEnv } from './env.js'
-import { Scrubber, argvSecrets, redactArgv, redactCommandLine, type LogScrubber } from '../safety/secrets.js'
+import { Scrubber, argvSecrets, commandLineSecrets, redactArgv, redactCommandLine, type LogScrubber } from '../safety/secrets.js'
 import { snapshotTree, largeUntracked } from './snapshot.js'
 import { commandSpec, shellQuote } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
@@ -184,7 +184,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const logPath = path.join(runDir, 'output.log')
   const log = fs.openSync(logPath, 'w')
   // the log on disk is scrubbed as it streams: nothing under .xp/ holds a secret (core/safety)
-  const scrubber = Scrubber.forEnv(ctx.env, opts.command && opts.command.length > 1 ? argvSecrets(opts.command) : [])
+  const scrubber = Scrubber.forEnv(ctx.env, opts.command && opts.command.length > 1 ? argvSecrets(opts.command) : commandLineSecrets(spec.display))
 
   const envPromise = captureEnv(ctx, { python: looksLikePython(repo, spec.display), cacheFile: path.join(repo.xpDir, 'tmp', 'git-version.json') })
   const started = ctx.now()

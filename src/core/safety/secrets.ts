@@ -269,17 +269,27 @@ export function redactArgv(argv: string[], scrubber: Scrubber): string[] {
   return out.map((a) => (a === MASK ? a : scrubber.text(a)))
 }
 
-/**
- * Redact a command line given as one shell string (`command:` in xp.yaml, a recorded
- * display line): the same rules as `redactArgv` on its words, quotes kept.
- */
-export function redactCommandLine(line: string, scrubber: Scrubber): string {
+function shellWords(line: string): { tokens: string[]; words: Array<{ i: number; raw: string; bare: string }> } {
   // words: quoted strings or runs of non-blanks; separators kept as they are
   const tokens = line.match(/'[^']*'|"(?:[^"\\]|\\.)*"|[^\s'"]+(?:'[^']*'|"(?:[^"\\]|\\.)*"|[^\s'"]+)*|\s+/g) ?? []
   const words: Array<{ i: number; raw: string; bare: string }> = []
   tokens.forEach((t, i) => {
     if (!/^\s+$/.test(t)) words.push({ i, raw: t, bare: t.replace(/^(['"])([\s\S]*)\1$/, '$2') })
   })
+  return { tokens, words }
+}
+
+/** The values `redactCommandLine` hides in a shell line, to hunt them in the output too. */
+export function commandLineSecrets(line: string): string[] {
+  return argvSecrets(shellWords(line).words.map((w) => w.bare))
+}
+
+/**
+ * Redact a command line given as one shell string (`command:` in xp.yaml, a recorded
+ * display line): the same rules as `redactArgv` on its words, quotes kept.
+ */
+export function redactCommandLine(line: string, scrubber: Scrubber): string {
+  const { tokens, words } = shellWords(line)
   const red = redactArgv(words.map((w) => w.bare), new Scrubber())
   words.forEach((w, k) => {
     if (red[k] !== w.bare) tokens[w.i] = red[k]

@@ -10,6 +10,8 @@ import { XpError, EXIT } from './errors.js'
 import { parseStructured } from './params.js'
 import { decode, object, optional, string, nonEmptyString, number, refine, record, stringList, withDefault } from './decode.js'
 import { repoRelative } from './safety/paths.js'
+import { mergeDvcDefaults } from './dvc/project.js'
+import { readDvcProject } from './dvc/workspace.js'
 
 export interface ArtifactConfig {
   path: string
@@ -116,27 +118,32 @@ const ConfigDecoder = object({
   ),
 })
 
-/** Read `xp.yaml` at the repo root; a missing file gives the defaults. */
+/** Read `xp.yaml` at the repo root; a missing file gives the defaults. What it leaves unset, a `dvc.yaml` beside it fills (docs/dvc.md). */
 export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
   const file = path.join(repo.root, 'xp.yaml')
   let raw: unknown = {}
   if (fs.existsSync(file)) raw = parseStructured(fs.readFileSync(file, 'utf8'), 'xp.yaml') ?? {}
   const c = decode(ConfigDecoder, raw, { file: 'xp.yaml' })
-  // paths from xp.yaml name files inside the repository only (the path guard, core/safety)
+  const merged = mergeDvcDefaults<ProjectConfig>(
+    {
+      command: c.command,
+      params: c.params,
+      metrics: c.metrics,
+      series: c.series,
+      deps: c.deps,
+      outs: c.outs,
+      artifacts: c.artifacts,
+      remote: c.remote,
+      remotes: c.remotes,
+      snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE, include: c.snapshot.include ?? [], exclude: c.snapshot.exclude ?? [] },
+    },
+    readDvcProject(repo.root),
+    fs.existsSync(path.join(repo.root, 'params.yaml')),
+  )
+  // paths from xp.yaml (or dvc.yaml) name files inside the repository only (the path guard, core/safety)
   const inRepo = (list: string[] | undefined, key: string) => list?.map((p) => repoRelative(p, `xp.yaml ${key}`))
-  for (const [name, a] of Object.entries(c.artifacts)) a.path = repoRelative(a.path, `xp.yaml artifacts.${name}.path`)
-  return {
-    command: c.command,
-    params: inRepo(c.params, 'params'),
-    metrics: inRepo(c.metrics, 'metrics'),
-    series: inRepo(c.series, 'series'),
-    deps: c.deps,
-    outs: c.outs,
-    artifacts: c.artifacts,
-    remote: c.remote,
-    remotes: c.remotes,
-    snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE, include: c.snapshot.include ?? [], exclude: c.snapshot.exclude ?? [] },
-  }
+  for (const [name, a] of Object.entries(merged.artifacts)) a.path = repoRelative(a.path, `xp.yaml artifacts.${name}.path`)
+  return { ...merged, params: inRepo(merged.params, 'params'), metrics: inRepo(merged.metrics, 'metrics'), series: inRepo(merged.series, 'series') }
 }
 
 const XP_GITIGNORE = '# xp keeps machine-local state here: run logs, the cache, temporary files.\n*\n'

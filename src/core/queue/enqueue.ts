@@ -14,7 +14,7 @@ import { XpError, EXIT } from '../errors.js'
 import { parseSetArg, type ParamEdit } from '../params.js'
 import { isInside } from '../fsutil.js'
 import { newRunId, validateRunName, generateName } from '../runs/ref.js'
-import { runNames, writeCommit } from '../runs/record-run.js'
+import { runNames, writeCommit, defaultSetFile } from '../runs/record-run.js'
 import { snapshotTree } from '../runs/snapshot.js'
 import { commandSpec } from '../runs/command.js'
 import { Scrubber, argvHasSecret } from '../safety/secrets.js'
@@ -66,7 +66,7 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
       hint: `pass it in an environment variable that \`xp queue start\` inherits: xp run --queue -- sh -c 'train --token "$MY_TOKEN"'`,
       exitCode: EXIT.usage,
     })
-  const defaultFile = config.params?.[0] ?? 'params.yaml'
+  const defaultFile = defaultSetFile(config.params)
   const combos = expandGrid(opts.set.map((a) => parseSetArg(a, defaultFile)))
   for (const file of new Set(combos[0].map((e) => e.file))) {
     if (!fs.existsSync(guardRead(repo.root, file, `-S ${file}`)))

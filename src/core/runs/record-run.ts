@@ -20,11 +20,14 @@ import { Scrubber, argvSecrets, commandLineSecrets, redactArgv, redactCommandLin
 import { snapshotTree, largeUntracked } from './snapshot.js'
 import { commandSpec, shellQuote } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
+import { workspaceDvcDeps } from '../dvc/workspace.js'
 
 export const DVCLIVE_METRICS = 'dvclive/metrics.json'
 /** Metrics files read without a `metrics:` setting, when the run wrote them. */
 export const DEFAULT_METRICS = [DVCLIVE_METRICS, 'metrics.json', 'metrics.yaml']
 export const DVCLIVE_SERIES = 'dvclive/plots/metrics/**/*.tsv'
+/** What DVCLive's `log_param` writes; read after the run, beside params.yaml, when xp.yaml names no params. */
+export const DVCLIVE_PARAMS = 'dvclive/params.yaml'
 export const LOG_IN_TREE = '.xp-run/output.log'
 const LOG_TREE_LIMIT = 1024 * 1024
 const TAIL_BYTES = 4096
@@ -99,6 +102,15 @@ function paramFiles(repo: Repo, config: ProjectConfig): string[] {
   return fs.existsSync(path.join(repo.root, 'params.yaml')) ? ['params.yaml'] : []
 }
 
+/**
+ * The file `-S KEY=VALUE` edits: the first params file, unless it is one DVCLive writes
+ * during the run (dvc.yaml lists `dvclive/params.yaml` first when there is no params.yaml),
+ * then params.yaml as in DVC.
+ */
+export function defaultSetFile(files: string[] | undefined): string {
+  return (files ?? []).find((f) => f !== DVCLIVE_PARAMS) ?? 'params.yaml'
+}
+
 /** Parse the -S arguments into edits; a grid (several values) needs the queue. */
 export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
   return set.map((arg) => {
@@ -110,15 +122,30 @@ export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
 }
 
 export function readParams(repo: Pick<Repo, 'root'>, files: string[]): Flat {
-  const params: Flat = {}
+  const read: Array<{ file: string; flat: Flat }> = []
   for (const f of files) {
     const flat = readFlatFile(repo.root, f)
-    if (!flat) continue
-    // params from several files: later files win on a clash, the first file's keys stay bare
-    const prefix = f === files[0] ? '' : `${f}:`
-    for (const [k, v] of Object.entries(flat)) params[prefix + k] = v
+    if (flat) read.push({ file: f, flat })
   }
-  return params
+  return mergeFlat(read)
+}
+
+/**
+ * Values of several files in one flat map, named as `dvc exp show` names its columns: a
+ * key is bare unless another file has it too, then `FILE:key`; the first file's keys
+ * always stay bare (they are what `-S key=value` edits). Pure.
+ *
+ * @example
+ * mergeFlat([{ file: 'params.yaml', flat: { lr: 1 } }, { file: 'b.yaml', flat: { lr: 2, seed: 3 } }]) // { lr: 1, 'b.yaml:lr': 2, seed: 3 }
+ */
+export function mergeFlat(files: Array<{ file: string; flat: Flat }>): Flat {
+  const count = new Map<string, number>()
+  for (const f of files) for (const k of Object.keys(f.flat)) count.set(k, (count.get(k) ?? 0) + 1)
+  const out: Flat = {}
+  files.forEach((f, i) => {
+    for (const [k, v] of Object.entries(f.flat)) out[i === 0 || count.get(k) === 1 ? k : `${f.file}:${k}`] = v
+  })
+  return out
 }
 
 function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => void, started: Date): { metrics: Flat; files: string[] } {
@@ -126,7 +153,7 @@ function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => voi
   // expected, so their absence or age is worth a warning.
   const named = config.metrics !== undefined
   const files = named ? config.metrics! : DEFAULT_METRICS.filter((f) => fs.existsSync(path.join(repo.root, f)) && !writtenBefore(path.join(repo.root, f), started))
-  const metrics: Flat = {}
+  const read: Array<{ file: string; flat: Flat }> = []
   for (const f of files) {
     try {
       if (writtenBefore(path.join(repo.root, f), started)) {
@@ -138,13 +165,13 @@ function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => voi
         warn(`metrics file ${f} was not written by the command; the run has no metrics from it`)
         continue
       }
-      Object.assign(metrics, flat)
+      read.push({ file: f, flat })
     } catch (e) {
       if (e instanceof XpError) warn(`${e.message} (the run is recorded without these metrics)`)
       else throw e
     }
   }
-  return { metrics, files }
+  return { metrics: mergeFlat(read), files }
 }
 
 export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult> {
@@ -155,7 +182,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const useShellFromConfig = !opts.command?.length
 
   const params = paramFiles(repo, config)
-  const edits = planEdits(opts.set ?? [], params[0] ?? 'params.yaml')
+  const edits = planEdits(opts.set ?? [], defaultSetFile(params))
 
   const [names, head] = await Promise.all([
     runNames(repo),
@@ -202,6 +229,10 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
 
   const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
+  // Params files the command wrote (DVCLive's log_param) are read as it left them.
+  const lateParams = config.params ? params.filter((f) => !writtenBefore(path.join(repo.root, f), started)) : fs.existsSync(path.join(repo.root, DVCLIVE_PARAMS)) && !writtenBefore(path.join(repo.root, DVCLIVE_PARAMS), started) ? [DVCLIVE_PARAMS] : []
+  const paramsRead = [...new Set([...params, ...lateParams])]
+  const finalParams = lateParams.length ? readParamsSafe(repo, paramsRead, ctx.warn) ?? paramValues : paramValues
   const seriesGlobs = config.series ?? [DVCLIVE_SERIES]
   const series = await findSeries(repo.root, seriesGlobs)
 
@@ -218,10 +249,10 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     duration_s: Math.round((ended.getTime() - started.getTime())) / 1000,
     baseline,
     branch: opts.branch !== undefined ? opts.branch : currentBranch(repo),
-    params: paramValues,
+    params: finalParams,
     metrics,
     series,
-    deps: before.deps,
+    deps: { ...(await workspaceDvcDeps(repo, before.deps)), ...before.deps },
     outs: {},
     env: await envPromise,
     error_tail: status === 'succeeded' ? undefined : scrubber.text(outcome.tail),
@@ -240,7 +271,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     key: id,
     large,
     maxFileSize: config.snapshot.max_file_size,
-    force: [...params, ...metricFiles, ...series],
+    force: [...paramsRead, ...metricFiles, ...series],
     exclude: after.exclude,
     extra: [{ path: LOG_IN_TREE, content: logText }, ...after.extra],
     include: config.snapshot.include,
@@ -253,6 +284,17 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
+}
+
+/** readParams after the run: a params file the command wrote badly costs its values, not the run. */
+function readParamsSafe(repo: Repo, files: string[], warn: (m: string) => void): Flat | undefined {
+  try {
+    return readParams(repo, files)
+  } catch (e) {
+    if (!(e instanceof XpError)) throw e
+    warn(`${e.message} (the run is recorded with the params read before it)`)
+    return undefined
+  }
 }
 
 /** The branch HEAD names, read from the HEAD file (a spawn saved); null when detached. */

@@ -11,11 +11,28 @@ import { build } from 'esbuild'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const MB = Number(process.env.BENCH_MB ?? 100)
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-scrub-'))
-const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: work, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b', HF_TOKEN: 'hf_bench_secret_value_0123456789', DATABASE_URL: 'postgres://app:benchpw42@db/prod' }
+const env = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  HOME: work,
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@b',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@b',
+  HF_TOKEN: 'hf_bench_secret_value_0123456789',
+  DATABASE_URL: 'postgres://app:benchpw42@db/prod',
+}
 
 try {
   const mod = path.join(work, 'secrets.mjs')
-  await build({ entryPoints: [path.join(root, 'src/core/safety/secrets.ts')], bundle: true, format: 'esm', platform: 'node', outfile: mod, logLevel: 'warning' })
+  await build({
+    entryPoints: [path.join(root, 'src/core/safety/secrets.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    outfile: mod,
+    logLevel: 'warning',
+  })
   const { Scrubber } = await import(mod)
 
   // a log as a training script writes it: progress lines, some metrics, a few secrets
@@ -24,7 +41,8 @@ try {
   const lines = []
   for (let i = 0; i < 2000; i++) {
     if (i % 500 === 7) lines.push(`connecting to postgres://app:benchpw42@db/prod with token hf_bench_secret_value_0123456789`)
-    else if (i % 3 === 0) lines.push(`epoch ${i % 40} step ${i} loss=${(1 / (i + 1)).toFixed(6)} acc=${(i % 100) / 100} lr=0.001 grad_norm=1.2345 tokens_per_s=51234`)
+    else if (i % 3 === 0)
+      lines.push(`epoch ${i % 40} step ${i} loss=${(1 / (i + 1)).toFixed(6)} acc=${(i % 100) / 100} lr=0.001 grad_norm=1.2345 tokens_per_s=51234`)
     else lines.push(`[${new Date(1e12 + i * 1000).toISOString()}] INFO trainer: batch ${i} of 2000 done in 0.0123s (data 0.0011s) mem=1234MiB`)
   }
   const block = Buffer.from(lines.join('\n') + '\n')
@@ -47,14 +65,12 @@ try {
     if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`)
   }
   const scrubber = Scrubber.forEnv(env)
-  let masked = 0
   const scrub = () => {
     const st = scrubber.stream()
     const buf = Buffer.alloc(64 * 1024)
     const inFd = fs.openSync(log, 'r')
     const outFd = fs.openSync('/dev/null', 'w')
     let n
-    masked = 0
     while ((n = fs.readSync(inFd, buf, 0, buf.length, null)) > 0) {
       const out = st.push(buf.subarray(0, n))
       if (out.length) fs.writeSync(outFd, out)

@@ -23,9 +23,33 @@ describe('checkRelPath', () => {
       expect(code(() => checkRelPath(p))).toBe('ok')
   })
   it('refuses escapes, absolute paths, encoded tricks, NUL, drive letters, backslashes and .git in any form', () => {
-    const bad = ['', '../x', 'a/../../x', '/etc/passwd', 'a//b', './a', 'a/.', 'a\0b', 'C:/Windows', 'c:x', 'a\\..\\x', 'a\\b',
-      '.git/config', '.GIT/hooks/x', 'a/.Git', '.git./config', '.git /x', 'git~1/config', '%2e%2e/x', 'a/%2E%2E/%2e%2e/x',
-      '..%2fx', '%2fetc/passwd', '\uff0e\uff0e/x', 'a/.g\u200cit/config', '%00x']
+    const bad = [
+      '',
+      '../x',
+      'a/../../x',
+      '/etc/passwd',
+      'a//b',
+      './a',
+      'a/.',
+      'a\0b',
+      'C:/Windows',
+      'c:x',
+      'a\\..\\x',
+      'a\\b',
+      '.git/config',
+      '.GIT/hooks/x',
+      'a/.Git',
+      '.git./config',
+      '.git /x',
+      'git~1/config',
+      '%2e%2e/x',
+      'a/%2E%2E/%2e%2e/x',
+      '..%2fx',
+      '%2fetc/passwd',
+      '\uff0e\uff0e/x',
+      'a/.g\u200cit/config',
+      '%00x',
+    ]
     for (const p of bad) expect([p, code(() => checkRelPath(p))]).toEqual([p, 'XP_UNSAFE_PATH'])
     expect(code(() => checkRelPath(5))).toBe('XP_UNSAFE_PATH')
   })
@@ -52,9 +76,43 @@ describe('guardWrite and guardRead', () => {
 
 describe('leftOutOfSnapshot', () => {
   it('leaves out files that look like secrets unless included, and whatever exclude names', () => {
-    const files = ['train.py', '.env', '.env.local', '.env.example', 'conf/gcp-credentials.json', 'k.pem', 'keys/id_rsa', 'keys/id_rsa.pub', '.netrc', 'tls.key', 'kubeconfig', '.kube/config', 'notes.md', 'scratch/tmp.bin']
-    expect(leftOutOfSnapshot(files, {})).toEqual(['.env', '.env.local', 'conf/gcp-credentials.json', 'k.pem', 'keys/id_rsa', '.netrc', 'tls.key', 'kubeconfig', '.kube/config'])
-    expect(leftOutOfSnapshot(files, { include: ['tls.key', 'conf/*.json'], exclude: ['scratch/**'] })).toEqual(['.env', '.env.local', 'k.pem', 'keys/id_rsa', '.netrc', 'kubeconfig', '.kube/config', 'scratch/tmp.bin'])
+    const files = [
+      'train.py',
+      '.env',
+      '.env.local',
+      '.env.example',
+      'conf/gcp-credentials.json',
+      'k.pem',
+      'keys/id_rsa',
+      'keys/id_rsa.pub',
+      '.netrc',
+      'tls.key',
+      'kubeconfig',
+      '.kube/config',
+      'notes.md',
+      'scratch/tmp.bin',
+    ]
+    expect(leftOutOfSnapshot(files, {})).toEqual([
+      '.env',
+      '.env.local',
+      'conf/gcp-credentials.json',
+      'k.pem',
+      'keys/id_rsa',
+      '.netrc',
+      'tls.key',
+      'kubeconfig',
+      '.kube/config',
+    ])
+    expect(leftOutOfSnapshot(files, { include: ['tls.key', 'conf/*.json'], exclude: ['scratch/**'] })).toEqual([
+      '.env',
+      '.env.local',
+      'k.pem',
+      'keys/id_rsa',
+      '.netrc',
+      'kubeconfig',
+      '.kube/config',
+      'scratch/tmp.bin',
+    ])
   })
 })
 
@@ -69,7 +127,10 @@ describe('the secret scrubber', () => {
     const cases: Array<[string, string]> = [
       ['connect postgres://u:s3cr3t@h/db now', 'connect postgres://u:***@h/db now'],
       ['https://bob:pw@host/r.git', 'https://bob:***@host/r.git'],
-      ['DefaultEndpointsProtocol=https;AccountName=acc;AccountKey=abc+def/ghi==;EndpointSuffix=core', 'DefaultEndpointsProtocol=https;AccountName=acc;AccountKey=***;EndpointSuffix=core'],
+      [
+        'DefaultEndpointsProtocol=https;AccountName=acc;AccountKey=abc+def/ghi==;EndpointSuffix=core',
+        'DefaultEndpointsProtocol=https;AccountName=acc;AccountKey=***;EndpointSuffix=core',
+      ],
       ['Server=x;User Id=sa;Password=Hunter2!;', 'Server=x;User Id=sa;Password=***;'],
       ['key id AKIAIOSFODNN7EXAMPLE used', 'key id *** used'],
       ['ghp_abcdefghijklmnopqrstuvwxyz0123456789 and glpat-abcdefghijklmnopqrst12', '*** and ***'],
@@ -81,11 +142,17 @@ describe('the secret scrubber', () => {
       ['num_tokens=512 tokenizer=bert max_key=3 lr=0.1', 'num_tokens=512 tokenizer=bert max_key=3 lr=0.1'],
     ]
     for (const [i, o] of cases) expect(s.text(i)).toBe(o)
-    expect(s.text('a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nxyz\n-----END RSA PRIVATE KEY-----\nb')).toBe('a\n-----BEGIN RSA PRIVATE KEY-----\n***\n-----END RSA PRIVATE KEY-----\nb')
+    expect(s.text('a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nxyz\n-----END RSA PRIVATE KEY-----\nb')).toBe(
+      'a\n-----BEGIN RSA PRIVATE KEY-----\n***\n-----END RSA PRIVATE KEY-----\nb',
+    )
   })
   it('streams: tokens split across chunks, key blocks across lines, bytes that are not UTF-8 kept', () => {
     const st = s.stream()
-    const input = Buffer.concat([Buffer.from('x postgres://u:topsecret@h/d\n-----BEGIN PRIVATE KEY-----\nAAAA\nBBBB\n-----END PRIVATE KEY-----\n'), Buffer.from([0xff, 0xfe, 0x0a]), Buffer.from('tail hf_live_value_123456')])
+    const input = Buffer.concat([
+      Buffer.from('x postgres://u:topsecret@h/d\n-----BEGIN PRIVATE KEY-----\nAAAA\nBBBB\n-----END PRIVATE KEY-----\n'),
+      Buffer.from([0xff, 0xfe, 0x0a]),
+      Buffer.from('tail hf_live_value_123456'),
+    ])
     const parts: Buffer[] = []
     for (let i = 0; i < input.length; i += 7) parts.push(st.push(input.subarray(i, i + 7)))
     parts.push(st.end())
@@ -94,20 +161,38 @@ describe('the secret scrubber', () => {
   })
   it('redacts command lines', () => {
     const none = new Scrubber()
-    expect(redactArgv(['python', 'train.py', '--api-key=K1', '--token', 'T1', '--password', 'P1', '--lr', '0.1'], none)).toEqual(['python', 'train.py', '--api-key=***', '--token', '***', '--password', '***', '--lr', '0.1'])
+    expect(redactArgv(['python', 'train.py', '--api-key=K1', '--token', 'T1', '--password', 'P1', '--lr', '0.1'], none)).toEqual([
+      'python',
+      'train.py',
+      '--api-key=***',
+      '--token',
+      '***',
+      '--password',
+      '***',
+      '--lr',
+      '0.1',
+    ])
     expect(redactArgv(['mysql', '-u', 'root', '-pS3cret', 'db'], none)).toEqual(['mysql', '-u', 'root', '-p***', 'db'])
     expect(redactArgv(['sshpass', '-p', 'S3cret', 'ssh', 'h'], none)).toEqual(['sshpass', '-p', '***', 'ssh', 'h'])
     expect(redactArgv(['curl', '-u', 'bob:pw', 'https://x'], none)).toEqual(['curl', '-u', 'bob:***', 'https://x'])
     expect(redactArgv(['git', 'clone', 'https://bob:pw@host/r.git'], none)).toEqual(['git', 'clone', 'https://bob:***@host/r.git'])
     expect(redactArgv(['python', 'serve.py', '-p', '8080'], none)).toEqual(['python', 'serve.py', '-p', '8080'])
-    expect(redactCommandLine(`python train.py --token 'T 1' --db-password=x1 psql postgres://a:b@h/d`, none)).toBe('python train.py --token *** --db-password=*** psql postgres://a:***@h/d')
+    expect(redactCommandLine(`python train.py --token 'T 1' --db-password=x1 psql postgres://a:b@h/d`, none)).toBe(
+      'python train.py --token *** --db-password=*** psql postgres://a:***@h/d',
+    )
     expect(maskUrl('s3://AKIAX:secret@bucket/p?X-Amz-Signature=abc')).toBe('s3://AKIAX:***@bucket/p?X-Amz-Signature=***')
   })
 })
 
 describe('secret names', () => {
   it('take tokens and keys, not the author or the desktop session', () => {
-    const env = { GIT_AUTHOR_NAME: 'Test User', XDG_SESSION_DESKTOP: 'ubuntu', XAUTHORITY: '/run/user/1000/gdm/Xauthority', NPM_AUTH_TOKEN: 'npm-secret-1', MY_API_KEY: 'k-123456' }
+    const env = {
+      GIT_AUTHOR_NAME: 'Test User',
+      XDG_SESSION_DESKTOP: 'ubuntu',
+      XAUTHORITY: '/run/user/1000/gdm/Xauthority',
+      NPM_AUTH_TOKEN: 'npm-secret-1',
+      MY_API_KEY: 'k-123456',
+    }
     expect(secretValues(env).sort()).toEqual(['k-123456', 'npm-secret-1'])
   })
 })

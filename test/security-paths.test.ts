@@ -76,7 +76,10 @@ const insideNever = ['%2e%2e', 'C:escape', '.GIT', 'h']
 
 /** A copy of a run with extra blobs (and raw tree entries) in its tree, under the same ref. */
 function craftRun(repo: TestRepo, runName: string, blobs: Record<string, string>, rawRootEntries: string[] = []): void {
-  const ref = repo.git('for-each-ref', '--format=%(refname) %(objectname) %(contents:subject)', 'refs/xp/runs/').split('\n').find((l) => l.includes(`xp: ${runName} `))!
+  const ref = repo
+    .git('for-each-ref', '--format=%(refname) %(objectname) %(contents:subject)', 'refs/xp/runs/')
+    .split('\n')
+    .find((l) => l.includes(`xp: ${runName} `))!
   const [refname, commit] = ref.split(' ')
   const index = path.join(repo.home, `craft-index-${Date.now()}`)
   const env = { ...repo.env, GIT_INDEX_FILE: index }
@@ -107,11 +110,20 @@ describe('xp apply: the symlink in a run tree (h -> /victim/home beside h/.bashr
       cwd: repo.dir,
       env: repo.env,
       encoding: 'utf8',
-      input: ['.bash_profile.xp', '.bashrc.xp'].map((f) => `100644 blob ${spawnSync('git', ['hash-object', '-w', '--stdin'], { cwd: repo.dir, env: repo.env, input: pointerText(f.slice(0, -3), oid), encoding: 'utf8' }).stdout.trim()}\t${f}`).join('\n') + '\n',
+      input:
+        ['.bash_profile.xp', '.bashrc.xp']
+          .map(
+            (f) =>
+              `100644 blob ${spawnSync('git', ['hash-object', '-w', '--stdin'], { cwd: repo.dir, env: repo.env, input: pointerText(f.slice(0, -3), oid), encoding: 'utf8' }).stdout.trim()}\t${f}`,
+          )
+          .join('\n') + '\n',
     }).stdout.trim()
     craftRun(repo, 'evil', {}, [`120000 blob ${target}\th`, `040000 tree ${sub}\th`])
     const before = outside()
-    for (const args of [['apply', 'evil'], ['apply', 'evil', '--force']]) {
+    for (const args of [
+      ['apply', 'evil'],
+      ['apply', 'evil', '--force'],
+    ]) {
       const r = repo.xp(args)
       expect(r.code).toBe(1)
       expect(errorCode(r)).toBe('XP_UNSAFE_PATH')
@@ -196,15 +208,25 @@ describe('path-escape matrix: every writer x every trick, nothing written', () =
     const before = outside()
     ok(repo.xp(['run', '--queue', '-n', 'q', '--', 'sh', '-c', 'ls -a > listing.txt']))
     ok(repo.xp(['queue', 'start']))
-    const logs = fs.readdirSync(repo.path('.xp/queue/logs')).map((f) => fs.readFileSync(repo.path('.xp/queue/logs', f), 'utf8')).join('\n')
-    for (const name of Object.keys(t)) expect([name, logs]).toEqual([name, expect.stringMatching(new RegExp(`evil-${name}\\.xp: .*(unsafe path|outside the repository|symlink)`))])
+    const logs = fs
+      .readdirSync(repo.path('.xp/queue/logs'))
+      .map((f) => fs.readFileSync(repo.path('.xp/queue/logs', f), 'utf8'))
+      .join('\n')
+    for (const name of Object.keys(t))
+      expect([name, logs]).toEqual([name, expect.stringMatching(new RegExp(`evil-${name}\\.xp: .*(unsafe path|outside the repository|symlink)`))])
     expect(repo.json(['queue', 'status']).tasks[0]).toMatchObject({ state: 'done' })
     expect(outside()).toEqual(before)
   })
 
   it('xp model get -o refuses manifest entries that escape the output folder or go through a symlink there', () => {
     const { repo, base, oid, outside } = setup()
-    const manifest = (entries: string[]) => Buffer.from(`[${entries.sort().map((p) => `{"path":${JSON.stringify(p)},"oid":"${oid}","size":11,"mode":420}`).join(',')}]`)
+    const manifest = (entries: string[]) =>
+      Buffer.from(
+        `[${entries
+          .sort()
+          .map((p) => `{"path":${JSON.stringify(p)},"oid":"${oid}","size":11,"mode":420}`)
+          .join(',')}]`,
+      )
     const put = (bytes: Buffer) => {
       const f = path.join(repo.home, 'm')
       fs.writeFileSync(f, bytes)
@@ -239,7 +261,14 @@ describe('path-escape matrix: every writer x every trick, nothing written', () =
     fs.symlinkSync(path.join(base, 'victim'), repo.path('conf'))
     repo.write('params.yaml', 'lr: 1\n')
     const before = outside()
-    const sets = ['../victim/x.yaml:k=1', `${path.join(base, 'victim', 'x.yaml')}:k=1`, '%2e%2e/victim/x.yaml:k=1', '.GIT/config.yaml:k=1', 'C:x.yaml:k=1', 'conf/x.yaml:k=1']
+    const sets = [
+      '../victim/x.yaml:k=1',
+      `${path.join(base, 'victim', 'x.yaml')}:k=1`,
+      '%2e%2e/victim/x.yaml:k=1',
+      '.GIT/config.yaml:k=1',
+      'C:x.yaml:k=1',
+      'conf/x.yaml:k=1',
+    ]
     for (const s of sets) {
       const r = repo.xp(['run', '-S', s, '--', 'true'])
       expect([s, errorCode(r)]).toEqual([s, 'XP_UNSAFE_PATH'])
@@ -248,7 +277,16 @@ describe('path-escape matrix: every writer x every trick, nothing written', () =
     }
     // a params file that is a symlink to outside: neither read into the record nor edited
     fs.symlinkSync(path.join(base, 'victim', 'x.yaml'), repo.path('p.yaml'))
-    for (const yaml of ['params: [../victim/x.yaml]', 'params: [p.yaml]', 'params: [conf/x.yaml]', `metrics: [${path.join(base, 'victim', 'x.yaml')}]`, 'params: ["%2e%2e/victim/x.yaml"]', 'metrics: [.GIT/x.yaml]', 'series: ["C:x.tsv"]', 'artifacts:\n  m: {path: ../../etc/passwd}']) {
+    for (const yaml of [
+      'params: [../victim/x.yaml]',
+      'params: [p.yaml]',
+      'params: [conf/x.yaml]',
+      `metrics: [${path.join(base, 'victim', 'x.yaml')}]`,
+      'params: ["%2e%2e/victim/x.yaml"]',
+      'metrics: [.GIT/x.yaml]',
+      'series: ["C:x.tsv"]',
+      'artifacts:\n  m: {path: ../../etc/passwd}',
+    ]) {
       repo.write('xp.yaml', yaml + '\n')
       const r = repo.xp(['run', '--', 'true'])
       expect([yaml, errorCode(r)]).toEqual([yaml, 'XP_UNSAFE_PATH'])
@@ -258,7 +296,11 @@ describe('path-escape matrix: every writer x every trick, nothing written', () =
     repo.git('add', '-f', 'xp.yaml')
     repo.git('commit', '-qm', 'bad artifact path')
     ok(repo.xp(['model', 'register', 'm']))
-    for (const args of [['model', 'which', 'm@latest'], ['model', 'get', 'm@latest', '-o', path.join(base, 'got')]]) expect([args[1], errorCode(repo.xp(args))]).toEqual([args[1], 'XP_UNSAFE_PATH'])
+    for (const args of [
+      ['model', 'which', 'm@latest'],
+      ['model', 'get', 'm@latest', '-o', path.join(base, 'got')],
+    ])
+      expect([args[1], errorCode(repo.xp(args))]).toEqual([args[1], 'XP_UNSAFE_PATH'])
     repo.git('rm', '-q', 'xp.yaml')
     repo.git('commit', '-qm', 'no xp.yaml')
     // a metrics file through a symlinked folder: the run is recorded without it, and without its bytes

@@ -55,7 +55,9 @@ function storedText(repo: TestRepo): Array<{ where: string; text: string }> {
 
 describe('the scan: no secret value anywhere xp stores', () => {
   it('environment, command lines, files, printed output, notes, tags, queue: zero hits', () => {
-    const repo = new TestRepo({ files: { 'README.md': 'x\n', 'params.yaml': 'lr: 0.1\n', 'xp.yaml': 'artifacts:\n  m: {path: model.bin}\n', '.gitignore': 'model.bin\n' } })
+    const repo = new TestRepo({
+      files: { 'README.md': 'x\n', 'params.yaml': 'lr: 0.1\n', 'xp.yaml': 'artifacts:\n  m: {path: model.bin}\n', '.gitignore': 'model.bin\n' },
+    })
     repo.env = {
       ...repo.env,
       HF_TOKEN: S.hf,
@@ -85,7 +87,22 @@ describe('the scan: no secret value anywhere xp stores', () => {
     repo.write('train.sh', script + '\n')
     repo.git('add', 'train.sh')
     repo.git('commit', '-qm', 'train')
-    const r = repo.xp(['run', '-n', 'leaky', '-m', `uses ${S.hf}`, '--', 'sh', 'train.sh', `--api-key=${S.cliKey}`, '--token', S.cliToken, '--password', S.cliPw, `https://bob:${S.urlPw}@host/x`])
+    const r = repo.xp([
+      'run',
+      '-n',
+      'leaky',
+      '-m',
+      `uses ${S.hf}`,
+      '--',
+      'sh',
+      'train.sh',
+      `--api-key=${S.cliKey}`,
+      '--token',
+      S.cliToken,
+      '--password',
+      S.cliPw,
+      `https://bob:${S.urlPw}@host/x`,
+    ])
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/left out of the run's snapshot.*\.env.*conf\/gcp-credentials\.json/)
     const run = JSON.parse(ok(repo.xp(['show', 'leaky', '--json'])).stdout)[0]
@@ -194,7 +211,8 @@ describe('xp ui off loopback', () => {
       await new Promise((r) => setTimeout(r, 100))
       expect(ui.stderr()).toMatch(/warning: xp ui listens on 0\.0\.0\.0, reachable from the network/)
       const host = { host: `127.0.0.1:${port}` }
-      for (const p of ['/', '/api/runs', '/assets/app.js', '/api/runs/one/log', '/nothing']) expect([p, (await request(port, p, host)).status]).toEqual([p, 401])
+      for (const p of ['/', '/api/runs', '/assets/app.js', '/api/runs/one/log', '/nothing'])
+        expect([p, (await request(port, p, host)).status]).toEqual([p, 401])
       expect((await request(port, '/api/runs', { ...host, authorization: 'Bearer wrong' })).status).toBe(401)
       expect((await request(port, '/api/runs', { ...host, authorization: `Bearer ${token}` })).status).toBe(200)
       const visit = await request(port, `/?token=${token}`, host)

@@ -36,7 +36,8 @@ export function allowedHosts(policy: Pick<AccessPolicy, 'bind' | 'allowHosts'>):
   const bind = policy.bind.toLowerCase()
   if (bind === '0.0.0.0' || bind === '::' || bind === '[::]') {
     // an IP address in Host cannot be a rebinding attack (that needs a name the attacker resolves)
-    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) out.add(a.family === 'IPv6' ? `[${a.address.toLowerCase()}]` : a.address)
+    for (const list of Object.values(os.networkInterfaces()))
+      for (const a of list ?? []) out.add(a.family === 'IPv6' ? `[${a.address.toLowerCase()}]` : a.address)
   } else out.add(bind.includes(':') && !bind.startsWith('[') ? `[${bind}]` : bind)
   for (const h of policy.allowHosts) out.add(h.toLowerCase())
   return out
@@ -70,7 +71,12 @@ export function accessGate(policy: AccessPolicy): (req: http.IncomingMessage) =>
   return (req) => {
     const host = hostName(String(req.headers.host ?? ''))
     if (!hosts.has(host))
-      return { ok: false, status: 421, code: 'XP_FORBIDDEN', message: `unexpected Host header ${JSON.stringify(host)}; start xp ui with --allow-host ${host || 'NAME'} to allow it` }
+      return {
+        ok: false,
+        status: 421,
+        code: 'XP_FORBIDDEN',
+        message: `unexpected Host header ${JSON.stringify(host)}; start xp ui with --allow-host ${host || 'NAME'} to allow it`,
+      }
     if (!needToken) return { ok: true }
     const auth = String(req.headers.authorization ?? '')
     const bearer = /^Bearer\s+(\S+)$/i.exec(auth)?.[1] ?? ''
@@ -82,6 +88,11 @@ export function accessGate(policy: AccessPolicy): (req: http.IncomingMessage) =>
       url.searchParams.delete('token')
       return { ok: false, redirect: url.pathname + url.search, cookie: `${COOKIE}=${policy.token}; Path=/; HttpOnly; SameSite=Strict` }
     }
-    return { ok: false, status: 401, code: 'XP_UNAUTHORIZED', message: 'this xp ui is reachable from the network and needs its access token: open the URL it printed (?token=...) or send Authorization: Bearer TOKEN' }
+    return {
+      ok: false,
+      status: 401,
+      code: 'XP_UNAUTHORIZED',
+      message: 'this xp ui is reachable from the network and needs its access token: open the URL it printed (?token=...) or send Authorization: Bearer TOKEN',
+    }
   }
 }

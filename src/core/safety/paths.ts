@@ -22,7 +22,9 @@ import { XpError } from '../errors.js'
 const PLAIN = /^(?:[A-Za-z0-9_+@=,-][A-Za-z0-9_+@=,.-]*\/)*[A-Za-z0-9_+@=,-][A-Za-z0-9_+@=,.-]*$/
 
 function unsafe(where: string, p: unknown, why: string): XpError {
-  return new XpError('XP_UNSAFE_PATH', `${where}: unsafe path ${JSON.stringify(p)} (${why})`, { hint: 'paths that come from data must stay inside the repository' })
+  return new XpError('XP_UNSAFE_PATH', `${where}: unsafe path ${JSON.stringify(p)} (${why})`, {
+    hint: 'paths that come from data must stay inside the repository',
+  })
 }
 
 function lexicalProblem(p: string): string | null {
@@ -36,7 +38,10 @@ function lexicalProblem(p: string): string | null {
     if (seg === '..') return '..'
     if (seg === '.') return '. segment'
     // NTFS drops trailing dots and spaces; 8.3 short names; HFS+ ignores some code points
-    const folded = seg.toLowerCase().replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '').replace(/[. ]+$/, '')
+    const folded = seg
+      .toLowerCase()
+      .replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '')
+      .replace(/[. ]+$/, '')
     if (folded === '.git' || folded === 'git~1') return '.git segment'
   }
   return null
@@ -100,7 +105,10 @@ export function guardWrite(base: string, rel: string, where = rel, checked?: Set
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') break
       throw e
     }
-    if (st.isSymbolicLink()) throw new XpError('XP_UNSAFE_PATH', `${where}: ${segs.slice(0, i + 1).join('/')} is a symlink; xp never writes through one`, { hint: 'remove the symlink (or make it a real folder), then run the command again' })
+    if (st.isSymbolicLink())
+      throw new XpError('XP_UNSAFE_PATH', `${where}: ${segs.slice(0, i + 1).join('/')} is a symlink; xp never writes through one`, {
+        hint: 'remove the symlink (or make it a real folder), then run the command again',
+      })
     if (!st.isDirectory()) break // a file where a folder goes: replaced by the writer or refused as a conflict
     checked?.add(cur)
   }
@@ -133,7 +141,10 @@ export function guardRead(root: string, rel: string, where = rel): string {
   }
   const realRoot = fs.realpathSync(root)
   const r = path.relative(realRoot, real)
-  if (r.startsWith('..') || path.isAbsolute(r)) throw new XpError('XP_UNSAFE_PATH', `${where}: ${rel} resolves outside the repository (through a symlink)`, { hint: 'paths that come from data must stay inside the repository' })
+  if (r.startsWith('..') || path.isAbsolute(r))
+    throw new XpError('XP_UNSAFE_PATH', `${where}: ${rel} resolves outside the repository (through a symlink)`, {
+      hint: 'paths that come from data must stay inside the repository',
+    })
   return abs
 }
 
@@ -153,9 +164,36 @@ export function repoRelative(p: string, where: string): string {
  * folder; with one, the whole repo-relative path. `*` stays within a segment, `**` spans them.
  */
 export const SECRET_FILE_GLOBS = [
-  '.env', '.env.*', '*.env', '.envrc', '*credentials*', '*.pem', '*.key', '*.p12', '*.pfx', '*.jks', '*.keystore',
-  'id_rsa*', 'id_dsa*', 'id_ecdsa*', 'id_ed25519*', '.netrc', '_netrc', '.git-credentials', '.pgpass', '.pypirc', '.npmrc',
-  'kubeconfig', '*.kubeconfig', '.kube/config', 'secrets.*', '*.secret', '*.secrets', 'service-account*.json', '*.tfvars', '*.tfstate',
+  '.env',
+  '.env.*',
+  '*.env',
+  '.envrc',
+  '*credentials*',
+  '*.pem',
+  '*.key',
+  '*.p12',
+  '*.pfx',
+  '*.jks',
+  '*.keystore',
+  'id_rsa*',
+  'id_dsa*',
+  'id_ecdsa*',
+  'id_ed25519*',
+  '.netrc',
+  '_netrc',
+  '.git-credentials',
+  '.pgpass',
+  '.pypirc',
+  '.npmrc',
+  'kubeconfig',
+  '*.kubeconfig',
+  '.kube/config',
+  'secrets.*',
+  '*.secret',
+  '*.secrets',
+  'service-account*.json',
+  '*.tfvars',
+  '*.tfstate',
 ]
 // templates people commit on purpose
 const NOT_SECRET = ['.env.example', '.env.sample', '.env.template', '.env.dist', '*.pub']

@@ -215,7 +215,8 @@ export class LogScrubber {
 }
 
 // flags whose next argument (or `=VALUE`) is a secret
-const SECRET_FLAG = /^--?[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pass|pwd|token|secret|api[-_]?key|apikey|access[-_]?key|secret[-_]?key|private[-_]?key|auth|credentials?|client[-_]?secret)$/i
+const SECRET_FLAG =
+  /^--?[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pass|pwd|token|secret|api[-_]?key|apikey|access[-_]?key|secret[-_]?key|private[-_]?key|auth|credentials?|client[-_]?secret)$/i
 // short flags that take a password in known tools: `-p V` / `-pV`
 const TOOL_FLAGS: Record<string, { flag: string; attached: boolean; separate: boolean }> = {
   mysql: { flag: '-p', attached: true, separate: false }, // mysql -p VALUE prompts and takes VALUE as the database
@@ -259,7 +260,7 @@ export function redactArgv(argv: string[], scrubber: Scrubber): string[] {
     const eq = a.indexOf('=')
     if (a.startsWith('-') && eq > 0 && SECRET_FLAG.test(a.slice(0, eq))) out[i] = `${a.slice(0, eq)}=${MASK}`
     else if (SECRET_FLAG.test(a) && i + 1 < out.length && !out[i + 1].startsWith('-')) out[++i] = MASK
-    else if (USER_PASS_FLAG.test(a) && i + 1 < out.length && out[i + 1].includes(':')) out[i + 1] = out[i + 1].replace(/:.*/, `:${MASK}`), i++
+    else if (USER_PASS_FLAG.test(a) && i + 1 < out.length && out[i + 1].includes(':')) (out[i + 1] = out[i + 1].replace(/:.*/, `:${MASK}`)), i++
     else if (tool && TOOL_FLAGS[tool]) {
       const f = TOOL_FLAGS[tool]
       if (f.separate && a === f.flag && i + 1 < out.length) out[++i] = MASK
@@ -290,7 +291,10 @@ export function commandLineSecrets(line: string): string[] {
  */
 export function redactCommandLine(line: string, scrubber: Scrubber): string {
   const { tokens, words } = shellWords(line)
-  const red = redactArgv(words.map((w) => w.bare), new Scrubber())
+  const red = redactArgv(
+    words.map((w) => w.bare),
+    new Scrubber(),
+  )
   words.forEach((w, k) => {
     if (red[k] !== w.bare) tokens[w.i] = red[k]
   })

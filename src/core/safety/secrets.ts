@@ -85,7 +85,9 @@ export class Scrubber {
     this.re = Scrubber.compile(plain)
     this.reLatin1 = Scrubber.compile(latin1)
     this.trigger = new RegExp([...plain, TRIGGER].join('|'), 'gi')
-    this.triggerLatin1 = new RegExp([...latin1, TRIGGER].join('|'), 'gi')
+    // run on lowercased text (latin1 keeps its length when lowercased): V8 matches a
+    // case-sensitive alternation about a fifth faster than a case-insensitive one
+    this.triggerLatin1 = new RegExp([...latin1.map((l) => l.toLowerCase()), TRIGGER].join('|'), 'g')
   }
 
   /** A scrubber for this environment's secret values (and any more values to hide). */
@@ -103,9 +105,10 @@ export class Scrubber {
    * Find lines holding a trigger word (one cheap scan), and run the full pattern over those
    * lines only: most lines of a training log hold none.
    */
-  private replaceWith(re: RegExp, trigger: RegExp, s: string): string {
+  private replaceWith(re: RegExp, trigger: RegExp, s: string, lowered?: string): string {
+    const probe = lowered ?? s
     trigger.lastIndex = 0
-    let m = trigger.exec(s)
+    let m = trigger.exec(probe)
     if (!m) return s
     let out = ''
     let done = 0
@@ -116,7 +119,7 @@ export class Scrubber {
       out += s.slice(done, start) + this.replaceLine(re, s.slice(start, end))
       done = end
       trigger.lastIndex = end
-      m = trigger.exec(s)
+      m = trigger.exec(probe)
     }
     return out + s.slice(done)
   }
@@ -142,7 +145,7 @@ export class Scrubber {
 
   /** Scrub a latin1-decoded line (bytes as chars): used by the stream. */
   latin1Line(s: string): string {
-    return this.replaceWith(this.reLatin1, this.triggerLatin1, s)
+    return this.replaceWith(this.reLatin1, this.triggerLatin1, s, s.toLowerCase())
   }
 
   /** A streaming scrubber over bytes. */

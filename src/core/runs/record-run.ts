@@ -18,6 +18,7 @@ import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
 import { captureEnv } from './env.js'
 import { Scrubber, argvSecrets, commandLineSecrets, redactArgv, redactCommandLine, type LogScrubber } from '../safety/secrets.js'
 import { snapshotTree, largeUntracked } from './snapshot.js'
+import { leftOutOfSnapshot } from '../safety/paths.js'
 import { commandSpec, shellQuote } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
 import { workspaceDvcDeps } from '../dvc/workspace.js'
@@ -260,7 +261,10 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   for (const [k, v] of Object.entries(record.params)) if (typeof v === 'string') record.params[k] = scrubber.text(v)
 
   // The snapshot: what the command left, with large files and data kept out of git.
-  const large = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  // a large file that looks like a secret is left out too, never cached and pushed as data (core/safety)
+  const largeAll = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  const secretLarge = new Set(leftOutOfSnapshot(largeAll.map((l) => l.path), config.snapshot))
+  const large = largeAll.filter((l) => !secretLarge.has(l.path))
   const after = await dataAfterRun(repo, config, large, before)
   record.outs = after.outs
   const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))

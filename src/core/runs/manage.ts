@@ -14,7 +14,7 @@ import { resolveRun } from './resolve.js'
 import { NOTES_REF } from './ref.js'
 import { commitPointers, materializePointers } from '../cache/run-data.js'
 import type { MaterializeOptions } from '../cache/materialize.js'
-import { isInside, writeFileAtomic } from '../fsutil.js'
+import { writeFileAtomic } from '../fsutil.js'
 import { keepRepositoryKeys } from './apply-config.js'
 
 const RUN_META_DIR = '.xp-run/'

@@ -139,7 +139,9 @@ describe('the scan: no secret value anywhere xp stores', () => {
   })
 
   it('snapshot.include keeps a secret-looking file in runs; snapshot.exclude leaves any file out', () => {
-    const repo = new TestRepo({ files: { 'README.md': 'x\n', 'xp.yaml': 'snapshot:\n  include: [conf/*.key]\n  exclude: ["scratch/**"]\n  max_file_size: 100\n' } })
+    const repo = new TestRepo({
+      files: { 'README.md': 'x\n', 'xp.yaml': 'snapshot:\n  include: [conf/*.key]\n  exclude: ["scratch/**"]\n  max_file_size: 100\n' },
+    })
     repo.write('conf/public-test.key', 'not a secret\n')
     // over max_file_size: a secret-looking file is not cached as data either (data is pushed too)
     repo.write('conf/secrets.json', `{"k": "${'LargeSecretScan'.repeat(20)}"}\n`)
@@ -149,7 +151,11 @@ describe('the scan: no secret value anywhere xp stores', () => {
     const files = repo.git('ls-tree', '-r', '--name-only', JSON.parse(r.stdout).commit)
     expect(files).toContain('conf/public-test.key')
     expect(files).not.toMatch(/scratch|\.env|secrets\.json/)
-    expect(storedText(repo).filter((x) => x.text.includes('LargeSecretScan')).map((x) => x.where)).toEqual([])
+    expect(
+      storedText(repo)
+        .filter((x) => x.text.includes('LargeSecretScan'))
+        .map((x) => x.where),
+    ).toEqual([])
     expect(r.stderr).toMatch(/left out of the run's snapshot.*conf\/secrets\.json/)
     expect(r.stderr).toMatch(/left out of the run's snapshot.*scratch\/big\.txt/)
     // a tracked file is the user's choice: it stays

@@ -118,7 +118,7 @@ describe('the scan: no secret value anywhere xp stores', () => {
     // the queue: a secret on its command line is refused (a task file would have to keep it)
     const q = repo.xp(['run', '--queue', '--', 'sh', 'train.sh', '--token', S.cliToken])
     expect(errorCode(q)).toBe('XP_SECRET_IN_COMMAND')
-    ok(repo.xp(['run', '--queue', '-n', 'queued', '--', 'sh', 'train.sh']))
+    ok(repo.xp(['run', '--queue', '-n', 'queued', '-m', `queued with ${S.hf}`, '--', 'sh', 'train.sh']))
     ok(repo.xp(['queue', 'start']))
     // push to a URL with a password: the error names it masked
     const p = repo.xp(['push', `https://bob:${S.pushPw}@127.0.0.1:9/r.git`])

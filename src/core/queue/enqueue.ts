@@ -127,7 +127,7 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
     edits,
     command: opts.command,
     cwd: cwd.split(path.sep).join('/'),
-    message: opts.message,
+    message: opts.message === undefined ? undefined : Scrubber.forEnv(ctx.env).text(opts.message),
     attempts: 0,
   }))
   for (const t of tasks) writeTask(q, t)

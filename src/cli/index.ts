@@ -7,7 +7,7 @@
 import yargs, { type Argv } from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { XpError, EXIT } from '../core/errors.js'
-import { printError } from './output.js'
+import { clean, printError } from './output.js'
 
 export interface CommandModule {
   builder: (y: Argv) => Argv<any>
@@ -127,7 +127,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     } else {
       const err = e as Error
       printError(new XpError('XP_INTERNAL', `internal error: ${err?.message ?? String(e)}`, { hint: 'run again with --debug for the stack, and report it' }), false)
-      if (debug && err?.stack) process.stderr.write(err.stack + '\n')
+      if (debug && err?.stack) process.stderr.write(clean(err.stack) + '\n')
       exitCode = 1
     }
   }

@@ -17,6 +17,7 @@ import { XpError } from '../errors.js'
 import { recordRun, type RunControl } from '../runs/record-run.js'
 import { materializeData } from './data.js'
 import { addWorktree, resetWorktree, removeWorktree, killProcessesIn, POOL_PREFIX } from './worktree.js'
+import { Scrubber } from '../safety/secrets.js'
 import { reapDead } from './reap.js'
 import {
   queuePaths, listTasks, readTask, writeTask, tryClaim, releaseClaim, ownClaim,
@@ -183,6 +184,8 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
     const wtRepo = worktreeRepo(repo, wt, makeContext({ cwd: wt, env: ctx.env, now: ctx.now, warn: (m) => note(`warning: ${m}`) }), task.cwd)
     await materializeData(wtRepo)
     if (cancelled()) throw new XpError('XP_QUEUE_CANCELLED', 'cancelled before it started')
+    // the task's log under .xp/queue/ is scrubbed as it streams, like the run's own (core/safety)
+    const logScrubber = Scrubber.forEnv(ctx.env).stream()
     const res = await recordRun(wtRepo, {
       name: task.name,
       message: task.message,
@@ -190,7 +193,10 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
       cwd: path.join(wt, task.cwd),
       branch: task.branch,
       env: { XP_QUEUE_TASK: task.id },
-      onOutput: (chunk) => fs.writeSync(log, chunk),
+      onOutput: (chunk) => {
+        const clean = logScrubber.push(chunk)
+        if (clean.length) fs.writeSync(log, clean)
+      },
       attach: (c) => {
         live.control = c
         if (cancelled()) {
@@ -199,6 +205,8 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
         }
       },
     })
+    const rest = logScrubber.end()
+    if (rest.length) fs.writeSync(log, rest)
     keepRunDir(wtRepo.xpDir, repo.xpDir, res.record.id)
     const r = res.record
     task.run = { id: r.id, status: r.status, exit_code: r.exit_code, ref: res.ref, commit: res.commit }

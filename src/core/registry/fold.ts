@@ -289,11 +289,22 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   }
 
   // GTO's artifact events: deprecations, then each version's (newest first), stably by
-  // time; its history sorts those, newest first, stably by (time, priority).
-  const artifactAsc = byTime([...deprecations, ...versions.flatMap(versionDesc), ...orphans])
-  const artifactDesc = desc(artifactAsc)
-  const history = [...artifactDesc].sort((a, b) => a.time - b.time || PRIORITY[a.kind] - PRIORITY[b.kind])
-  const newest = artifactDesc[0]
+  // time; its history sorts those, newest first, stably by (time, priority). Only history
+  // and which need that order: it is built when first asked for.
+  const historyOf = () => {
+    const artifactDesc = desc(byTime([...deprecations, ...versions.flatMap(versionDesc), ...orphans]))
+    return artifactDesc.sort((a, b) => a.time - b.time || PRIORITY[a.kind] - PRIORITY[b.kind])
+  }
+  // GTO's newest event is the last of the newest second in that order: any event of a
+  // version (the last such version's), else the last deprecation
+  const newestTime = events.reduce((m, e) => (e.time > m ? e.time : m), -Infinity)
+  let newest: RegistryEvent | undefined
+  for (const d of deprecations) if (d.time === newestTime) newest = d
+  for (const v of versions) {
+    if (v.registrations.some((e) => e.time === newestTime) || v.deregistrations.some((e) => e.time === newestTime)) newest = v.registrations[0] ?? v.deregistrations[0]
+    else for (const st of v.vstages.values()) if (st.assignments.some((e) => e.time === newestTime) || st.unassignments.some((e) => e.time === newestTime)) newest = st.assignments[0] ?? st.unassignments[0]
+  }
+  for (const o of orphans) if (o.time === newestTime) newest = o
 
   // Versions highest first; equal precedence (build metadata differs): the one created later first.
   const keyed = versions.map((v) => ({ v, sv: parseSemVer(v.version) }))
@@ -301,10 +312,12 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   // a commit's hash-named versions are listed as one
   const hashed = new Map<string, VersionAcc>()
   const all: VersionState[] = []
+  const published = new Map<VersionAcc, VersionState>()
   for (const { v } of keyed) {
     if (v.registered || v.registrations.length || v.deregistrations.length) {
       v.stages.sort()
-      all.push(publicVersion(v))
+      published.set(v, publicVersion(v))
+      all.push(published.get(v)!)
       continue
     }
     const first = hashed.get(v.commit)
@@ -321,7 +334,9 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     v.stages.sort()
     all[all.indexOf(v)] = publicVersion(v)
   }
-  const latest = keyed.find(({ v, sv }) => sv && v.registered && v.active)?.v ?? null
+  const found = keyed.find(({ v, sv }) => sv && v.registered && v.active)?.v
+  const latest = found ? published.get(found)! : null
+  let history: RegistryEvent[] | undefined
   return {
     name,
     // GTO: the newest event is not a deprecation (any other event of that second wins)
@@ -330,7 +345,9 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     latest,
     versions: all,
     stages,
-    events: history,
+    get events() {
+      return (history ??= historyOf())
+    },
     newestCommit: newest?.commit ?? null,
   }
 }

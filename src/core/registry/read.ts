@@ -204,6 +204,7 @@ const validOffset = (o: string | undefined) => (o && /^[+-]\d{4}$/.test(o) ? o :
 // faster than JSON, and a line is split only when its tag is looked up. (Tag names hold no
 // spaces: git forbids them.)
 const INDEX_HEADER = 'xp registry tag index 2'
+const INDEX_LINE = /^[0-9a-f]+ (\d+) ([+-]\d{4}) ([0-9a-f]{40}(?:[0-9a-f]{24})?) (\S+)$/
 const indexFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry-tags.txt')
 
 /**
@@ -246,10 +247,10 @@ class TagIndex {
   get(oid: string): Known | undefined {
     const line = this.line(oid)
     if (line === undefined) return undefined
-    const [, time, offset, commit, name, extra] = line.split(' ')
-    if (time === '0' && offset === undefined) return 0
+    if (line.endsWith(' 0') && line.indexOf(' ') === line.length - 2) return 0
     // anything malformed is unknown, so the tag object is read again rather than trusted
-    return extra === undefined && name && /^\d+$/.test(time) && /^[+-]\d{4}$/.test(offset ?? '') && /^[0-9a-f]{40,64}$/.test(commit ?? '') ? [Number(time), commit, offset, name] : undefined
+    const m = INDEX_LINE.exec(line)
+    return m ? [Number(m[1]), m[3], m[2], m[4]] : undefined
   }
 
   get empty(): boolean {

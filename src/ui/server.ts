@@ -19,17 +19,22 @@ import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion } from '.
 import { noteRun } from '../core/runs/manage.js'
 import { registryView } from './registry.js'
 import { escapeHtml } from './html.js'
+import { createMlflowApi } from './mlflow.js'
 
 export interface UiServerOptions {
   port?: number
   host?: string
   /** where app.js and app.css are (default: dist/ui beside the bundle) */
   assetsDir?: URL
+  /** the page's and the MLflow API's token (default: a random one per start) */
+  token?: string
 }
 
 export interface UiServer {
   url: string
   port: number
+  /** what a client off loopback must send (Bearer, or as the basic-auth password) */
+  token: string
   close(): Promise<void>
 }
 
@@ -149,10 +154,13 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     if (!fs.existsSync(file)) throw new XpError('XP_UI_ASSETS_MISSING', `the page's assets are missing (${file.pathname})`, { hint: 'build xp first: npm run build' })
     assets.set(`/assets/${name}`, { type, body: fs.readFileSync(file) })
   }
-  const token = randomBytes(24).toString('hex')
+  const token = opts.token || randomBytes(24).toString('hex')
   const html = page(token, path.basename(repo.root))
   const cache = new RunsCache(repo)
   const loopbackOnly = LOOPBACK.has(host)
+  // The MLflow REST API (src/ui/mlflow.ts): open on loopback, the token beyond it.
+  const mlflow = createMlflowApi(repo, { recorded: async () => (await cache.list()).runs, invalidate: () => cache.invalidate() })
+  await mlflow.service.recover(Number(repo.ctx.env.XP_LIVE_STALE_S ?? 3600) * 1000)
   // One `git cat-file --batch` for every file read (series, logs), made again if it dies.
   let batch: CatFileBatch | null = null
   const reader = () => (batch ??= new CatFileBatch({ cwd: repo.root, env: repo.ctx.env }))
@@ -195,6 +203,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     const url = new URL(req.url ?? '/', 'http://localhost')
     const p = url.pathname
     const method = req.method ?? 'GET'
+    if (await mlflow.handle(req, res, url, { requireToken: loopbackOnly ? undefined : token })) return
     if (method === 'GET' || method === 'HEAD') {
       if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html)
       const asset = assets.get(p)
@@ -262,6 +271,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
   return {
     url: `http://${shown}:${port}/`,
     port,
+    token,
     close: () =>
       new Promise<void>((resolve) => {
         batch?.close()

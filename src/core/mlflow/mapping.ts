@@ -133,7 +133,7 @@ export function runJson(v: RunView): Record<string, unknown> {
   if (tags.length) data.tags = tags.map(([key, value]) => ({ key, value }))
   const out: Record<string, unknown> = { info: runInfo(v), data }
   const inputs = v.live?.extra.filter((x) => x.kind === 'inputs').flatMap((x) => (x.datasets as unknown[]) ?? [])
-  if (inputs?.length) out.inputs = { dataset_inputs: inputs }
+  out.inputs = inputs?.length ? { dataset_inputs: inputs } : {}
   return out
 }
 

@@ -263,6 +263,12 @@ export class MlflowRegistry {
     const name = this.validName(b.name)
     const alias = this.validAlias(b.alias)
     await this.getVersionJson(name, String(b.version ?? ''))
+    // GTO orders same-second assignments of one stage by version, not by time: never make such a tie
+    const holders = (await this.state()).get(name)?.stages[alias] ?? []
+    if (holders[0]?.version === gtoVersion(String(b.version))) return {} // already there: MLflow answers 200
+    const newest = Math.max(0, ...holders.map((h) => ms(h.assigned)))
+    const wait = Math.floor(newest / 1000) * 1000 + 1000 - this.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
     await assign(this.repo, { name, stage: alias, version: gtoVersion(String(b.version)), message: `MLflow: alias ${alias} -> version ${b.version}` })
     return {}
   }

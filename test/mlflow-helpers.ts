@@ -134,3 +134,16 @@ export function keyPaths(v: unknown, pre = ''): Set<string> {
   }
   return out
 }
+
+/** Wait until the server has recorded every run that ended (it records in the background). */
+export async function waitRecorded(r: TestRepo, timeoutMs = 20_000): Promise<void> {
+  const dir = path.join(r.dir, '.xp', 'live')
+  const t0 = Date.now()
+  for (;;) {
+    const left = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl')) : []
+    const ended = left.filter((f) => /"e":"end"/.test(fs.readFileSync(path.join(dir, f), 'utf8')))
+    if (!ended.length) return
+    if (Date.now() - t0 > timeoutMs) throw new Error(`runs not recorded after ${timeoutMs} ms: ${ended.join(', ')}`)
+    await new Promise((res) => setTimeout(res, 50))
+  }
+}

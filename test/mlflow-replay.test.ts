@@ -7,7 +7,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import fs from 'node:fs'
 import { TestRepo, cleanupTmp } from './helpers.js'
-import { startUi, replay, call, readTraffic, keyPaths, FIXTURES, type Ui, type Reply, type Recorded } from './mlflow-helpers.js'
+import { startUi, replay, call, waitRecorded, readTraffic, keyPaths, FIXTURES, type Ui, type Reply, type Recorded } from './mlflow-helpers.js'
 
 let repo: TestRepo
 let ui: Ui
@@ -18,6 +18,7 @@ beforeAll(async () => {
   repo = new TestRepo({ files: { 'README.md': '# churn\n' } })
   ui = await startUi(repo)
   first = await replay(ui.url, ours)
+  await waitRecorded(repo)
 }, 60_000)
 
 afterAll(async () => {
@@ -120,6 +121,7 @@ describe('MLflow client traffic replayed against xp ui', () => {
       ui.url,
       ours.map((c) => (c.method === 'POST' && c.url.endsWith('/registered-models/alias') ? { ...c, req: { ...c.req, version: '2' } } : c)),
     )
+    await waitRecorded(repo)
     const at = (p: string) => second.find(({ rec }) => rec.url.includes(p))!.reply
     expect(at('/experiments/get-by-name').status).toBe(200)
     expect(at('/registered-models/create')).toMatchObject({ status: 400, json: { error_code: 'RESOURCE_ALREADY_EXISTS' } })

@@ -135,8 +135,10 @@ type Handler = (input: Record<string, unknown>) => Promise<unknown>
  * if (await api.handle(req, res, url)) return
  */
 export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
-  const service = new MlflowService(repo, { recorded: opts.recorded, onRecorded: opts.invalidate })
-  const registry = new MlflowRegistry(repo, opts.recorded, () => repo.ctx.now().getTime())
+  // runs recorded here are known to the service at once; the page's listing sees them within its refresh time
+  const service = new MlflowService(repo, { recorded: opts.recorded, refresh: opts.invalidate })
+  const registry = new MlflowRegistry(repo, opts.recorded, () => repo.ctx.now().getTime(), (id) => service.settled(id))
+  registry.onStale = opts.invalidate
   const s = service
   const r = registry
   // "METHOD path" -> handler; GET gets the query, the others the JSON body (plus the query)

@@ -8,7 +8,7 @@ import type { LiveRun } from '../runs/live.js'
 import type { RunStatus } from '../runs/record.js'
 import { finalMetrics } from '../runs/live-record.js'
 import { DEFAULT_EXPERIMENT, experimentId } from './experiments.js'
-import type { SearchRun } from './search.js'
+import { metricNumber, paramText, type SearchRun } from './search.js'
 
 export const RUN_NAME_TAG = 'mlflow.runName'
 export const GIT_COMMIT_TAG = 'mlflow.source.git.commit'
@@ -29,30 +29,23 @@ export function artifactUri(expId: string, runId: string): string {
   return `mlflow-artifacts:/${expId}/${runId}/artifacts`
 }
 
-/** A run as the API sees it; `metrics` hold the latest value per key (for search), `points` the full latest entries. */
+/** A run as the API sees it: recorded runs are views over their listed record (no copies). */
 export interface RunView extends SearchRun {
   live: LiveRun | null
   recorded: ListedRun | null
-  latest: Array<{ key: string; value: number; timestamp: number; step: number }>
   experiment: string
 }
 
-const paramText = (v: unknown): string => (typeof v === 'string' ? v : v === null ? 'None' : typeof v === 'object' ? JSON.stringify(v) : String(v))
+const EMPTY: Record<string, string> = Object.freeze({}) as Record<string, string>
 
 export function liveView(r: LiveRun, lifecycle: string): RunView {
-  const latest: RunView['latest'] = []
   const metrics: Record<string, number> = {}
-  for (const [key, pts] of Object.entries(r.metrics)) {
-    let best = pts[0]
-    for (const p of pts) if (p[0] > best[0] || (p[0] === best[0] && p[2] >= best[2])) best = p
-    latest.push({ key, value: best[1], timestamp: best[2], step: best[0] })
-    metrics[key] = best[1]
-  }
+  for (const m of latestMetrics(r)) metrics[m.key] = m.value
   const expId = experimentId(r.experiment)
   return {
     run_id: r.id,
     run_name: r.tags[RUN_NAME_TAG] ?? r.name,
-    status: r.end ? mlflowStatus(xpStatus(r.end.status) ?? 'succeeded') : 'RUNNING',
+    status: r.end ? mlflowStatus(r.end.status) : 'RUNNING',
     user_id: r.user,
     start_time: r.started,
     end_time: r.end?.ended ?? null,
@@ -60,33 +53,32 @@ export function liveView(r: LiveRun, lifecycle: string): RunView {
     lifecycle_stage: r.deleted ? 'deleted' : lifecycle,
     experiment_id: expId,
     experiment: r.experiment,
-    params: { ...r.params },
+    params: r.params,
     metrics,
-    tags: { ...r.tags },
-    latest,
+    tags: r.tags,
     live: r,
     recorded: null,
   }
+}
+
+/** The latest point of each metric of a live run: highest step, then latest timestamp. */
+function latestMetrics(r: LiveRun): Array<{ key: string; value: number; timestamp: number; step: number }> {
+  const out = []
+  for (const [key, pts] of Object.entries(r.metrics)) {
+    let best = pts[0]
+    for (const p of pts) if (p[0] > best[0] || (p[0] === best[0] && p[2] >= best[2])) best = p
+    out.push({ key, value: best[1], timestamp: best[2], step: best[0] })
+  }
+  return out
 }
 
 export function recordedView(r: ListedRun, lifecycle: string): RunView {
   const experiment = r.experiment ?? DEFAULT_EXPERIMENT
   const expId = experimentId(experiment)
   const end = Date.parse(r.ended)
-  const metrics: Record<string, number> = {}
-  const latest: RunView['latest'] = []
-  for (const [key, v] of Object.entries(r.metrics)) {
-    const n = typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : typeof v === 'string' ? Number(v) : NaN
-    if (typeof v !== 'number' && !/^(nan|-?inf(inity)?)$/i.test(String(v))) continue // MLflow metrics are numbers
-    metrics[key] = n
-    latest.push({ key, value: n, timestamp: Number.isFinite(end) ? end : 0, step: 0 })
-  }
-  const params: Record<string, string> = {}
-  for (const [k, v] of Object.entries(r.params)) params[k] = paramText(v)
-  const tags = { ...(r.tags ?? {}) }
   return {
     run_id: r.id,
-    run_name: tags[RUN_NAME_TAG] ?? r.name,
+    run_name: r.tags?.[RUN_NAME_TAG] ?? r.name,
     status: mlflowStatus(r.status),
     user_id: typeof r.env?.user === 'string' ? r.env.user : '',
     start_time: Date.parse(r.started),
@@ -95,10 +87,9 @@ export function recordedView(r: ListedRun, lifecycle: string): RunView {
     lifecycle_stage: lifecycle,
     experiment_id: expId,
     experiment,
-    params,
-    metrics,
-    tags,
-    latest,
+    params: r.params,
+    metrics: r.metrics,
+    tags: r.tags ?? EMPTY,
     live: null,
     recorded: r,
   }
@@ -126,9 +117,19 @@ const numJson = (n: number): number | string => (Number.isFinite(n) ? n : Number
 /** MLflow's Run: info and data (latest metrics, params, tags as key/value lists). */
 export function runJson(v: RunView): Record<string, unknown> {
   const data: Record<string, unknown> = {}
-  if (v.latest.length) data.metrics = v.latest.map((m) => ({ key: m.key, value: numJson(m.value), timestamp: m.timestamp, step: m.step }))
+  let latest: Array<{ key: string; value: number; timestamp: number; step: number }>
+  if (v.live) latest = latestMetrics(v.live)
+  else {
+    // a record keeps the final value of each metric; its step and time are the run's end
+    latest = []
+    for (const [key, x] of Object.entries(v.metrics)) {
+      const n = metricNumber(x)
+      if (n !== undefined) latest.push({ key, value: n, timestamp: v.end_time ?? v.start_time, step: 0 })
+    }
+  }
+  if (latest.length) data.metrics = latest.map((m) => ({ key: m.key, value: numJson(m.value), timestamp: m.timestamp, step: m.step }))
   const params = Object.entries(v.params)
-  if (params.length) data.params = params.map(([key, value]) => ({ key, value }))
+  if (params.length) data.params = params.map(([key, value]) => ({ key, value: paramText(value) }))
   const tags = Object.entries(v.tags)
   if (tags.length) data.tags = tags.map(([key, value]) => ({ key, value }))
   const out: Record<string, unknown> = { info: runInfo(v), data }

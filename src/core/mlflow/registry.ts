@@ -48,7 +48,15 @@ const ms = (t: number) => (t < 1e11 ? t * 1000 : t)
 
 export class MlflowRegistry {
   private file: string
-  constructor(private repo: Repo, private runs: () => Promise<ListedRun[]>, private now: () => number) {
+  /** make the next listing look at the refs again */
+  onStale?: () => void
+  constructor(
+    private repo: Repo,
+    private runs: () => Promise<ListedRun[]>,
+    private now: () => number,
+    /** wait until a run that is being recorded is (its commit is what gets registered) */
+    private settled: (runId: string) => Promise<void> = async () => {},
+  ) {
     this.file = path.join(repo.xpDir, 'mlflow', 'models.jsonl')
   }
 
@@ -192,8 +200,12 @@ export class MlflowRegistry {
   async createVersion(b: { name?: unknown; source?: unknown; run_id?: unknown; description?: unknown }) {
     const name = this.validName(b.name)
     if (typeof b.run_id !== 'string' || !b.run_id) throw badParam('xp registers a version of a run: give run_id (the run must have finished)')
-    const runs = await this.runs()
-    const run = runs.find((r) => r.id === b.run_id)
+    await this.settled(b.run_id)
+    let run = (await this.runs()).find((r) => r.id === b.run_id)
+    if (!run) {
+      this.onStale?.()
+      run = (await this.runs()).find((r) => r.id === b.run_id)
+    }
     if (!run) throw badParam(`Run ${b.run_id} is not recorded yet: finish it (runs/update) before registering a version of it`)
     const a = (await this.state()).get(name)
     let major = 0

@@ -19,9 +19,23 @@ export interface SearchRun {
   artifact_uri: string
   lifecycle_stage: string
   experiment_id: string
-  params: Record<string, string>
-  metrics: Record<string, number>
+  /** values as recorded (typed); compared as MLflow's strings */
+  params: Record<string, unknown>
+  /** numbers; anything else is not a metric MLflow can compare */
+  metrics: Record<string, unknown>
   tags: Record<string, string>
+}
+
+/** A param as MLflow clients see it: a string (Python's spelling for a missing value). */
+export function paramText(v: unknown): string {
+  return typeof v === 'string' ? v : v === null || v === undefined ? 'None' : typeof v === 'object' ? JSON.stringify(v) : String(v)
+}
+
+/** A metric value as a number: NaN and infinities may be recorded as strings. */
+export function metricNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return v
+  if (typeof v === 'string' && /^(nan|-?inf(inity)?)$/i.test(v)) return Number(v.replace(/inf$/i, 'Infinity'))
+  return undefined
 }
 
 type Entity = 'metric' | 'param' | 'tag' | 'attribute'
@@ -181,8 +195,8 @@ function likeRegex(pattern: string, flags: string): RegExp {
 }
 
 function valueOf(run: SearchRun, entity: Entity, key: string): string | number | null | undefined {
-  if (entity === 'metric') return Object.prototype.hasOwnProperty.call(run.metrics, key) ? run.metrics[key] : undefined
-  if (entity === 'param') return Object.prototype.hasOwnProperty.call(run.params, key) ? run.params[key] : undefined
+  if (entity === 'metric') return Object.prototype.hasOwnProperty.call(run.metrics, key) ? metricNumber(run.metrics[key]) : undefined
+  if (entity === 'param') return Object.prototype.hasOwnProperty.call(run.params, key) ? paramText(run.params[key]) : undefined
   if (entity === 'tag') return Object.prototype.hasOwnProperty.call(run.tags, key) ? run.tags[key] : undefined
   return (run as unknown as Record<string, string | number | null>)[key]
 }

@@ -16,7 +16,7 @@ import { XpError } from '../errors.js'
 import type { ListedRun } from '../runs/list.js'
 import { LiveStore, metricEvent, type LiveEvent, type LiveRun } from '../runs/live.js'
 import { recordLiveRun, seriesFile, parseSeriesText, ARTIFACTS_OUT } from '../runs/live-record.js'
-import { newRunId, RunRef, generateName, isRunId } from '../runs/ref.js'
+import { newRunId, generateName, isRunId } from '../runs/ref.js'
 import { putFile, tempPath, openObject, hasObject } from '../cache/objects.js'
 import { safeRelPath, type ManifestEntry } from '../cache/manifest.js'
 import { wantedEntries } from '../cache/materialize.js'
@@ -24,13 +24,13 @@ import { remoteFetcher } from '../sync/data.js'
 import { badParam, exists, notFound } from './errors.js'
 import { DEFAULT_EXPERIMENT, DEFAULT_EXPERIMENT_ID, ExperimentStore, experimentId } from './experiments.js'
 import { GIT_COMMIT_TAG, RUN_NAME_TAG, liveView, recordedView, runInfo, runJson, xpStatus, type RunView } from './mapping.js'
-import { searchRuns } from './search.js'
+import { searchRuns, metricNumber } from './search.js'
 
 export interface MlflowServiceOptions {
   /** the recorded runs, newest first (the server passes its cached listing) */
   recorded: () => Promise<ListedRun[]>
-  /** called after a run was recorded (the listing must look at the refs again) */
-  onRecorded?: () => void
+  /** make the next `recorded()` look at the refs again (a run may have landed from elsewhere) */
+  refresh?: () => void
 }
 
 type KV = { key?: unknown; value?: unknown }
@@ -88,7 +88,14 @@ export class MlflowService {
   readonly live: LiveStore
   readonly experiments: ExperimentStore
   private lifecycleFile: string
-  private finishing = new Map<string, Promise<unknown>>()
+  /** runs being recorded in the background, by id */
+  private finishing = new Map<string, Promise<void>>()
+  /** one recording at a time (git's ref updates and our objects stay simple to reason about) */
+  private queue: Promise<unknown> = Promise.resolve()
+  /** runs this server recorded, until the listing has them (saves relisting after every run) */
+  private recordedHere = new Map<string, RunView>()
+  /** names in use: from the first listing, then every create */
+  private names: Set<string> | null = null
   private viewCache = new WeakMap<ListedRun[], { views: RunView[]; byId: Map<string, RunView> }>()
 
   constructor(readonly repo: Repo, private opts: MlflowServiceOptions) {
@@ -122,6 +129,9 @@ export class MlflowService {
     return out
   }
 
+  /** the views of the last listing, without asking whether it is still current (null before the first) */
+  private lastViews: { views: RunView[]; byId: Map<string, RunView> } | null = null
+
   private async recordedViews(): Promise<{ views: RunView[]; byId: Map<string, RunView> }> {
     const list = await this.opts.recorded()
     let v = this.viewCache.get(list)
@@ -129,7 +139,9 @@ export class MlflowService {
       const views = list.map((r) => recordedView(r, 'active'))
       v = { views, byId: new Map(views.map((x) => [x.run_id, x])) }
       this.viewCache.set(list, v)
+      for (const id of this.recordedHere.keys()) if (v.byId.has(id)) this.recordedHere.delete(id)
     }
+    this.lastViews = v
     return v
   }
 
@@ -137,8 +149,9 @@ export class MlflowService {
   private async allViews(): Promise<RunView[]> {
     const { views, byId } = await this.recordedViews()
     const deleted = this.deletedRuns()
-    const live = this.live.list().filter((r) => !byId.has(r.id)).map((r) => liveView(r, 'active'))
-    const all = live.concat(views)
+    const live = this.live.list().filter((r) => !byId.has(r.id)).map((r) => liveView(r, r.deleted ? 'deleted' : 'active'))
+    const here = [...this.recordedHere.values()].filter((v) => !byId.has(v.run_id) && !live.some((l) => l.run_id === v.run_id))
+    const all = live.concat(here, views)
     if (!deleted.size) return all
     return all.map((v) => (deleted.has(v.run_id) ? { ...v, lifecycle_stage: 'deleted' } : v))
   }
@@ -147,13 +160,10 @@ export class MlflowService {
     const id = str(runId, 'run_id')
     const l = isRunId(id) ? this.live.get(id) : null
     const deleted = () => this.deletedRuns().has(id)
-    if (l) {
-      const { byId } = await this.recordedViews()
-      if (!byId.has(id)) return liveView(l, deleted() ? 'deleted' : 'active')
-    }
-    let v = (await this.recordedViews()).byId.get(id)
+    if (l) return liveView(l, deleted() ? 'deleted' : 'active')
+    let v = this.recordedHere.get(id) ?? (await this.recordedViews()).byId.get(id)
     if (!v) {
-      this.opts.onRecorded?.()
+      this.opts.refresh?.()
       v = (await this.recordedViews()).byId.get(id)
     }
     if (!v) throw notFound(`Run with id=${id} not found`)
@@ -179,11 +189,17 @@ export class MlflowService {
   }
 
   // ---- experiments ----
-  private async experimentNames(): Promise<Map<string, { created: number; deleted: boolean; tags: Record<string, string> }>> {
+  /**
+   * Every experiment: Default, those made here, those of live and recorded runs. With
+   * `cached`, the last listing is used as it is (the hot path of runs/create and
+   * experiments/get: a name not found that way is looked up again, fresh).
+   */
+  private async experimentNames(cached = false): Promise<Map<string, { created: number; deleted: boolean; tags: Record<string, string> }>> {
     const out = new Map<string, { created: number; deleted: boolean; tags: Record<string, string> }>()
     out.set(DEFAULT_EXPERIMENT, { created: 0, deleted: false, tags: {} })
     for (const r of this.live.list()) if (!out.has(r.experiment)) out.set(r.experiment, { created: r.started, deleted: false, tags: {} })
-    for (const v of (await this.recordedViews()).views) {
+    const views = cached && this.lastViews ? [...this.lastViews.views, ...this.recordedHere.values()] : (await this.recordedViews()).views
+    for (const v of views) {
       const cur = out.get(v.experiment)
       if (!cur) out.set(v.experiment, { created: v.start_time, deleted: false, tags: {} })
       else if (v.start_time < cur.created && v.experiment !== DEFAULT_EXPERIMENT) cur.created = v.start_time
@@ -212,20 +228,21 @@ export class MlflowService {
 
   private async experimentById(id: unknown): Promise<string> {
     const want = str(id, 'experiment_id')
+    for (const name of (await this.experimentNames(true)).keys()) if (experimentId(name) === want) return name
     for (const name of (await this.experimentNames()).keys()) if (experimentId(name) === want) return name
     throw notFound(`No Experiment with id=${want} exists`)
   }
 
   async getExperimentByName(q: { experiment_name?: unknown }) {
     const name = str(q.experiment_name, 'experiment_name')
-    const e = (await this.experimentNames()).get(name)
+    const e = (await this.experimentNames(true)).get(name) ?? (await this.experimentNames()).get(name)
     if (!e) throw notFound(`Could not find experiment with name '${name}'`)
     return { experiment: this.experimentJson(name, e) }
   }
 
   async getExperiment(q: { experiment_id?: unknown }) {
     const name = await this.experimentById(q.experiment_id)
-    return { experiment: this.experimentJson(name, (await this.experimentNames()).get(name)!) }
+    return { experiment: this.experimentJson(name, (await this.experimentNames(true)).get(name) ?? (await this.experimentNames()).get(name)!) }
   }
 
   async createExperiment(b: { name?: unknown; tags?: unknown }) {
@@ -281,8 +298,10 @@ export class MlflowService {
     const tagMap: Record<string, string> = {}
     for (const t of tags) tagMap[t.key] = t.value
     const runName = typeof b.run_name === 'string' && b.run_name ? b.run_name : tagMap[RUN_NAME_TAG]
-    const taken = new Set<string>([...(await this.recordedViews()).views.map((v) => v.recorded!.name), ...this.live.list().map((r) => r.name)])
-    const name = xpName(runName, taken)
+    this.names ??= new Set((await this.recordedViews()).views.map((v) => v.recorded!.name))
+    for (const r of this.live.list()) this.names.add(r.name)
+    const name = xpName(runName, this.names)
+    this.names.add(name)
     tagMap[RUN_NAME_TAG] ??= runName || name
     const started = int(b.start_time, 'start_time', this.now())
     const id = newRunId(new Date(this.now()))
@@ -394,15 +413,32 @@ export class MlflowService {
     const end = xpStatus(status)
     if (end) events.push({ e: 'end', status: end, ended: int(b.end_time, 'end_time', this.now()) })
     if (events.length) this.live.append(id, events)
-    if (!end) return { run_info: runInfo(liveView(this.live.get(id)!, 'active')) }
-    const p = this.finish(id)
+    const now = this.live.get(id)!
+    if (end) this.finishInBackground(id)
+    return { run_info: runInfo(liveView(now, 'active')) }
+  }
+
+  /**
+   * Record a run after answering: its end is in the live file already, so a crash before
+   * the commit is written loses nothing (recover() records it on the next start).
+   */
+  private finishInBackground(id: string): Promise<void> {
+    // the git spawns start on a later turn, after the answer went out
+    const p = (this.queue = this.queue.then(() => new Promise((r) => setImmediate(r))).then(() => this.finish(id))).then(
+      () => void this.finishing.delete(id),
+      (e) => {
+        this.finishing.delete(id)
+        this.repo.ctx.warn(`could not record run ${id} (it stays live; it is recorded on the next start): ${(e as Error).message}`)
+      },
+    )
     this.finishing.set(id, p)
-    try {
-      await p
-    } finally {
-      this.finishing.delete(id)
-    }
-    return { run_info: runInfo(await this.view(id)) }
+    return p
+  }
+
+  /** Wait until the run (or, with no id, every run) being recorded is recorded. */
+  async settled(id?: string): Promise<void> {
+    if (id === undefined) await Promise.all([...this.finishing.values()])
+    else await this.finishing.get(id)
   }
 
   /** Record a live run that has an end (or is given one); idempotent across servers. */
@@ -411,21 +447,20 @@ export class MlflowService {
     if (!r) return
     if (!r.end && forced) r = this.live.append(id, [{ e: 'end', status: forced.status, ended: forced.ended }])
     if (!r.end) return
-    const refExists = (await readObjects([RunRef.fromId(id).toString()], { cwd: this.repo.root, env: this.repo.ctx.env }))[0] !== null
-    if (!refExists) {
+    {
       try {
-        await recordLiveRun(this.repo, r, {
+        const { record, commit, ref } = await recordLiveRun(this.repo, r, {
           status: r.end.status as 'succeeded' | 'failed' | 'interrupted',
           ended: r.end.ended,
           parentHint: r.tags[GIT_COMMIT_TAG],
           command: r.tags['mlflow.source.name'] ? `mlflow: ${r.tags['mlflow.source.name']}` : 'mlflow',
         })
+        this.recordedHere.set(id, recordedView({ ...record, commit, ref }, 'active'))
       } catch (e) {
         if (!(e instanceof XpError && e.code === 'XP_REF_EXISTS')) throw e
       }
     }
     this.live.remove(id)
-    this.opts.onRecorded?.()
   }
 
   /**
@@ -480,7 +515,7 @@ export class MlflowService {
     else if (v.recorded && v.recorded.series.includes(seriesFile(key))) {
       const [obj] = await readObjects([`${v.recorded.commit}:${seriesFile(key)}`], { cwd: this.repo.root, env: this.repo.ctx.env })
       if (obj) pts = parseSeriesText(obj.content.toString('utf8'))
-    } else if (key in v.metrics) pts = [[0, v.metrics[key], v.end_time ?? v.start_time]]
+    } else if (key in v.metrics) pts = [[0, metricNumber(v.metrics[key]) ?? NaN, v.end_time ?? v.start_time]]
     const max = int(q.max_results, 'max_results', 25000)
     const offset = q.page_token ? Number(Buffer.from(String(q.page_token), 'base64').toString()) || 0 : 0
     const page = pts.slice(offset, offset + max)

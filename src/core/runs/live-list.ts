@@ -29,12 +29,13 @@ export function liveListed(r: LiveRun, now: Date): ListedRun {
     xp: 1,
     id: r.id,
     name: r.name,
-    status: 'running',
+    // ended but not recorded yet (being recorded, or after a crash until the next start)
+    status: r.end ? (r.end.status as ListedRun['status']) : 'running',
     exit_code: null,
     command: source ? `mlflow: ${source}` : 'mlflow',
     started: new Date(r.started).toISOString(),
-    ended: '',
-    duration_s: Math.max(0, Math.round(now.getTime() - r.started) / 1000),
+    ended: r.end ? new Date(r.end.ended).toISOString() : '',
+    duration_s: Math.max(0, Math.round((r.end?.ended ?? now.getTime()) - r.started) / 1000),
     baseline: null,
     branch: null,
     experiment: r.experiment,
@@ -61,6 +62,6 @@ export function listLiveRuns(repo: Pick<Repo, 'root' | 'ctx'> & Partial<Pick<Rep
   const now = repo.ctx.now()
   return store
     .list()
-    .filter((r) => !r.end && !r.deleted && !hasRef(repo.commonDir, r.id))
+    .filter((r) => !r.deleted && !hasRef(repo.commonDir, r.id))
     .map((r) => liveListed(r, now))
 }

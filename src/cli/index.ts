@@ -40,6 +40,7 @@ const COMMANDS: Entry[] = [
   { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign, unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
   { command: 'queue <action> [id]', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
   { command: 'plots [runs..]', describe: 'write the series, metrics and params of runs into one HTML file', load: () => import('./commands/plots.js') },
+  { command: 'import <kind> <path>', describe: 'import runs from another tracker: xp import mlflow MLRUNS_DIR', load: () => import('./commands/import.js') },
   { command: 'ui', describe: 'browse, compare and annotate runs in a local web page', load: () => import('./commands/ui.js') },
 ]
 

@@ -71,8 +71,8 @@ function checkKey(k: string, what: string): string {
 const PARAM_VALUE_MAX = 6000
 const TAG_VALUE_MAX = 8000
 
-/** An xp run name from an MLflow run name: one ref component, unique in the repository. */
-function xpName(wanted: string | undefined, taken: Set<string>): string {
+/** An xp run name from an MLflow run name: one ref component, unique among `taken`. */
+export function xpName(wanted: string | undefined, taken: Set<string>): string {
   let base = (wanted ?? '').replace(/[^a-zA-Z0-9._-]+/g, '-').replace(/\.\.+/g, '.').replace(/^[^a-zA-Z0-9]+/, '').replace(/[.-]+$/, '').slice(0, 56)
   if (base.endsWith('.lock') || isRunId(base.toLowerCase())) base = `${base}-run`
   if (!base) {

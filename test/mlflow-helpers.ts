@@ -56,7 +56,7 @@ export function call(base: string, method: string, rawPath: string, body?: unkno
   if (data && !h['content-type']) h['content-type'] = Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json'
   if (data) h['content-length'] = String(data.length)
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method, headers: h }, (res) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method, headers: h, agent: false }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (d) => chunks.push(d))
       res.on('end', () => {

@@ -106,7 +106,7 @@ describe('MLflow client traffic replayed against xp ui', () => {
   })
 
   it('xp gc keeps the artifacts and xp fsck checks them: they are referenced like outs', async () => {
-    expect(repo.xp(['gc']).code).toBe(0)
+    expect(repo.xp(['gc', '--grace', '0']).code).toBe(0)
     expect(repo.xp(['fsck']).code).toBe(0)
     const sgd = repo.json(['show']).find((r: any) => r.name === 'sgd-baseline')
     const exp = first.find(({ rec }) => rec.url.endsWith('/experiments/create'))!.reply.json.experiment_id

@@ -74,17 +74,27 @@ class Limit extends Transform {
   }
 }
 
-async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const d of req as AsyncIterable<Buffer>) {
-    size += d.length
-    if (size > MAX_JSON_BYTES) {
-      throw new XpError('XP_MLFLOW_TOO_LARGE', `the request body is over ${MAX_JSON_BYTES} bytes`, { data: { mlflow: 'INVALID_PARAMETER_VALUE', status: 413 } })
+/** The body, refused past the limit: the answer goes out at once, the rest is discarded and the connection closed. */
+function readBody(req: http.IncomingMessage, res: http.ServerResponse, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (d: Buffer) => {
+      size += d.length
+      if (size <= limit) return void chunks.push(d)
+      req.off('data', onData)
+      req.resume()
+      res.setHeader('connection', 'close')
+      reject(new XpError('XP_MLFLOW_TOO_LARGE', `the request body is over ${limit} bytes`, { data: { mlflow: 'INVALID_PARAMETER_VALUE', status: 413 } }))
     }
-    chunks.push(d)
-  }
-  const text = Buffer.concat(chunks).toString('utf8')
+    req.on('data', onData)
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+async function readJson(req: http.IncomingMessage, res: http.ServerResponse): Promise<Record<string, unknown>> {
+  const text = (await readBody(req, res, MAX_JSON_BYTES)).toString('utf8')
   if (!text.trim()) return {}
   let v: unknown
   try {
@@ -204,7 +214,7 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
         json(res, known ? 405 : 404, { error_code: known ? 'BAD_REQUEST' : 'ENDPOINT_NOT_FOUND', message: known ? `Method ${method} is not allowed on ${url.pathname}` : `No API endpoint ${url.pathname}` })
         return true
       }
-      const input = method === 'GET' || method === 'HEAD' ? queryObject(url) : { ...queryObject(url), ...(await readJson(req)) }
+      const input = method === 'GET' || method === 'HEAD' ? queryObject(url) : { ...queryObject(url), ...(await readJson(req, res)) }
       json(res, 200, await h(input))
     } catch (e) {
       sendMlflowError(res, e)

@@ -528,7 +528,8 @@ export class MlflowService {
   // ---- artifacts ----
   /** `<exp>/<run>/artifacts[/<path>]` to the run and the path inside its artifacts ('' for the root). */
   async artifactTarget(p: string): Promise<{ view: RunView; rel: string }> {
-    const segs = p.split('/').filter((s, i) => s !== '' || i === 0)
+    // one trailing slash names a folder; any other empty segment (an absolute path inside, `a//b`) is refused below
+    const segs = p.replace(/\/$/, '').split('/')
     if (segs.length < 3 || segs[2] !== 'artifacts') throw badParam(`Invalid artifact path ${JSON.stringify(p.slice(0, 200))}: expected EXPERIMENT_ID/RUN_ID/artifacts[/PATH]`)
     const view = await this.view(segs[1])
     if (view.experiment_id !== segs[0]) throw notFound(`Run ${segs[1]} is not in experiment ${segs[0]}`)

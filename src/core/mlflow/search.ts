@@ -248,7 +248,7 @@ export interface OrderKey {
 /** Parse `order_by` clauses: `metrics.acc DESC`, `attributes.start_time`, `params.lr ASC`. */
 export function parseOrderBy(clauses: string[] | undefined): OrderKey[] {
   return (clauses ?? []).map((clause) => {
-    const m = /^\s*(?:([A-Za-z]+)\.)?(`[^`]+`|"[^"]+"|[\w.\-:/ ]+?)\s*(?:\s(ASC|DESC))?\s*$/i.exec(clause)
+    const m = /^\s*(?:([A-Za-z]+)\.)?(`[^`]+`|"[^"]+"|[\w.\-:/]+)(?:\s+(ASC|DESC))?\s*$/i.exec(clause)
     if (!m) throw badParam(`Invalid order_by clause ${JSON.stringify(clause)}: use KEY [ASC|DESC], e.g. metrics.acc DESC`)
     const entity: Entity | undefined = m[1] ? ENTITIES[m[1].toLowerCase()] : 'attribute'
     if (!entity) throw badParam(`Invalid order_by clause ${JSON.stringify(clause)}: unknown key type ${JSON.stringify(m[1])}`)

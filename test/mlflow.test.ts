@@ -50,6 +50,23 @@ describe('live runs', () => {
     expect(repo.git('show', `${run.commit}:.xp-run/metrics/loss.tsv`).trim().split('\n')).toHaveLength(7)
   }, 30_000)
 
+  it("xp ui's page shows a live run and its metrics as they arrive", async () => {
+    const repo = repoWithCommit()
+    const u = await ui(repo)
+    const v0 = (await call(u.url, 'GET', '/api/version')).json.version
+    const id = await createRun(u.url, { run_name: 'watch-me' })
+    await api(u.url, 'POST', 'runs/log-metric', { run_id: id, key: 'loss', value: 0.9, step: 0, timestamp: 1 })
+    const v1 = (await call(u.url, 'GET', '/api/version')).json.version
+    expect(v1).not.toBe(v0)
+    const listed = (await call(u.url, 'GET', '/api/runs')).json
+    expect(listed.version).toBe(v1)
+    expect(listed.runs[0]).toMatchObject({ id, name: 'watch-me', status: 'running', metrics: { loss: 0.9 } })
+    await api(u.url, 'POST', 'runs/log-metric', { run_id: id, key: 'loss', value: 0.4, step: 1, timestamp: 2 })
+    expect((await call(u.url, 'GET', '/api/version')).json.version).not.toBe(v1)
+    expect((await call(u.url, 'GET', `/api/runs/${id}/series`)).json).toEqual({ loss: { x: [0, 1], y: [0.9, 0.4] } })
+    expect((await call(u.url, 'GET', `/api/runs/watch-me`)).json.status).toBe('running')
+  })
+
   it('a torn last line (a write cut short) is skipped and the next write starts a new line', async () => {
     const repo = repoWithCommit()
     const u = await ui(repo)

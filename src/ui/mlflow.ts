@@ -8,13 +8,17 @@
 import type http from 'node:http'
 import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { timingSafeEqual } from 'node:crypto'
 import type { Repo } from '../core/repo.js'
 import type { ListedRun } from '../core/runs/list.js'
 import { MlflowService } from '../core/mlflow/service.js'
 import { MlflowRegistry } from '../core/mlflow/registry.js'
 import { MLFLOW_STATUS, mlflowCode } from '../core/mlflow/errors.js'
 import { XpError } from '../core/errors.js'
+import fs from 'node:fs'
+import path from 'node:path'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { listLiveRuns } from '../core/runs/live-list.js'
+import { thin, type RunSeries } from './series.js'
 
 /** JSON bodies: a log-batch of 1000 metrics is about 100 KB. */
 export const MAX_JSON_BYTES = 16 * 1024 * 1024
@@ -28,7 +32,18 @@ export interface MlflowApiOptions {
   invalidate: () => void
 }
 
+/** Live runs for the page: listed first, their curves from the live store, a version that moves with every write. */
+export interface LiveForPage {
+  /** '' when nothing is live, so the listing's own version stays as it is */
+  version(): string
+  runs(): ListedRun[]
+  /** the curves of a live run, or null when `spec` (id or name) is not live */
+  series(spec: string): RunSeries | null
+  run(spec: string): ListedRun | null
+}
+
 export interface MlflowApi {
+  live: LiveForPage
   /**
    * Answer the request if it is an MLflow route; false when it is not one. With
    * `requireToken`, the request must carry it (mlflowAuthorized) or gets 401.
@@ -264,5 +279,40 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
     json(res, 405, { error_code: 'BAD_REQUEST', message: `Method ${method} is not allowed` })
   }
 
-  return { handle, service }
+  const live: LiveForPage = {
+    version() {
+      let names: string[]
+      try {
+        names = fs.readdirSync(service.live.dir).filter((n) => n.endsWith('.jsonl'))
+      } catch {
+        return ''
+      }
+      if (!names.length) return ''
+      const h = createHash('sha1')
+      for (const n of names.sort()) {
+        try {
+          const st = fs.statSync(path.join(service.live.dir, n))
+          h.update(`${n} ${st.size} ${st.mtimeMs}\n`)
+        } catch {
+          // recorded meanwhile
+        }
+      }
+      return '+' + h.digest('hex').slice(0, 12)
+    },
+    runs: () => listLiveRuns(repo),
+    run: (spec) => listLiveRuns(repo).find((r) => r.id === spec || r.name === spec || (spec.length >= 4 && r.id.startsWith(spec))) ?? null,
+    series(spec) {
+      const r = live.run(spec)
+      const l = r && service.live.get(r.id)
+      if (!l) return null
+      const out: RunSeries = {}
+      for (const [k, pts] of Object.entries(l.metrics)) {
+        const sorted = [...pts].sort((a, b) => a[0] - b[0])
+        out[k] = thin({ x: sorted.map((p) => p[0]), y: sorted.map((p) => p[1]) })
+      }
+      return out
+    },
+  }
+
+  return { handle, service, live }
 }

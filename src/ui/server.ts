@@ -208,8 +208,13 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html)
       const asset = assets.get(p)
       if (asset) return send(res, 200, asset.type, asset.body)
-      if (p === '/api/version') return sendJson(res, 200, { version: await cache.currentVersion() })
-      if (p === '/api/runs') return sendJson(res, 200, (await cache.list()).json)
+      if (p === '/api/version') return sendJson(res, 200, { version: (await cache.currentVersion()) + mlflow.live.version() })
+      if (p === '/api/runs') {
+        const listed = await cache.list()
+        const live = mlflow.live.version() ? mlflow.live.runs() : []
+        // live runs (the MLflow API's, still going) first; their writes move the version, so the page follows them
+        return sendJson(res, 200, live.length ? JSON.stringify({ version: listed.version + mlflow.live.version(), runs: [...live, ...listed.runs].map(slimRun) }) : listed.json)
+      }
       if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
     }
     const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes))?$/.exec(p)
@@ -237,6 +242,8 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         return sendJson(res, 200, { notes })
       }
       if (method === 'GET' || method === 'HEAD') {
+        const live = mlflow.live.run(spec)
+        if (live) return what === 'log' ? send(res, 200, 'text/plain; charset=utf-8', '') : sendJson(res, 200, !what ? live : what === 'series' ? mlflow.live.series(spec) : [])
         const run = await runFor(spec)
         if (!what) return sendJson(res, 200, run)
         if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))

@@ -44,7 +44,7 @@ const proxy = http.createServer((req, res) => {
   })
 })
 proxy.listen(0, '127.0.0.1', () => {
-  const port = proxy.address().port
+  const port = /** @type {import('node:net').AddressInfo} */ (proxy.address()).port
   const child = spawn('/usr/bin/python3', [script], { env: { ...process.env, MLFLOW_TRACKING_URI: `http://127.0.0.1:${port}` }, stdio: 'inherit' })
   child.on('close', (code) => {
     proxy.close()

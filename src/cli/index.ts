@@ -1,7 +1,8 @@
 /**
  * The xp command line. Command modules load only when their command runs (node and yargs
  * start-up are most of a short command's time), and this is the one place that maps
- * errors to exit codes and calls process.exit.
+ * errors to exit codes: main() returns the code, and src/cli/bin.ts, the only caller of
+ * process.exit, exits with it (tests call main() in-process).
  */
 import yargs, { type Argv } from 'yargs'
 import { hideBin } from 'yargs/helpers'
@@ -37,7 +38,7 @@ const COMMANDS: Entry[] = [
   { command: 'remote <action> [name] [url]', describe: 'add, list or remove data remotes (xp.yaml)', load: () => import('./commands/remote.js') },
   { command: 'push [args..]', describe: 'push runs, notes and registry tags to a git remote, their data first', load: () => import('./commands/push.js') },
   { command: 'pull [args..]', describe: 'pull runs, notes and registry tags, then the data of the working tree', load: () => import('./commands/pull.js') },
-  { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign, unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
+  { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign (or promote), unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
   { command: 'queue <action> [id]', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
   { command: 'plots [runs..]', describe: 'write the series, metrics and params of runs into one HTML file', load: () => import('./commands/plots.js') },
   { command: 'import <kind> <path>', describe: 'import runs from another tracker: xp import mlflow MLRUNS_DIR', load: () => import('./commands/import.js') },
@@ -69,6 +70,8 @@ function baseYargs(args: string[], scriptName: string): Argv {
     .option('saved-help', { type: 'boolean', hidden: true })
     .strict()
     .help()
+    // main() returns the exit code instead of exiting (bin.ts exits; tests and the binary call main in-process)
+    .exitProcess(false)
     .alias('h', 'help')
     .version(false)
     .wrap(Math.min(100, process.stdout.columns || 100))
@@ -99,6 +102,7 @@ async function buildCli(args: string[]): Promise<Argv> {
     .usage('xp: experiments as git commits\n\nUsage: xp <command> [options]')
     .demandCommand(1, 'name a command; `xp --help` lists them')
     .recommendCommands()
+    .option('version', { alias: 'V', type: 'boolean', describe: 'print the versions of xp, git and node' })
   for (const e of COMMANDS) cli.command([e.command, ...(e.aliases ?? [])], e.describe, {}, () => {})
   return cli
 }
@@ -106,6 +110,11 @@ async function buildCli(args: string[]): Promise<Argv> {
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   const args = splitRunArgv(argv)
   const debug = args.includes('--debug')
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    const { versionText } = await import('./version.js')
+    process.stdout.write(await versionText(process.env))
+    return 0
+  }
   let exitCode = 0
   try {
     const cli = await buildCli(args)

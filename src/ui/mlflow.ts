@@ -115,9 +115,9 @@ async function readJson(req: http.IncomingMessage, res: http.ServerResponse): Pr
   try {
     v = JSON.parse(text)
   } catch (e) {
-    throw new XpError('XP_MLFLOW_BAD_JSON', `Malformed request body: ${(e as Error).message}`, { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
+    throw new XpError('XP_MLFLOW_BAD_PARAMETER', `Malformed request body: ${(e as Error).message}`, { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new XpError('XP_MLFLOW_BAD_JSON', 'Malformed request body: a JSON object is expected', { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new XpError('XP_MLFLOW_BAD_PARAMETER', 'Malformed request body: a JSON object is expected', { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
   return v as Record<string, unknown>
 }
 
@@ -252,7 +252,7 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
         .map((seg) => decodeURIComponent(seg))
         .join('/')
     } catch {
-      throw new XpError('XP_MLFLOW_BAD_PATH', 'Invalid artifact path: bad percent-encoding', { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
+      throw new XpError('XP_MLFLOW_BAD_PARAMETER', 'Invalid artifact path: bad percent-encoding', { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
     }
     if (method === 'PUT') {
       const declared = Number(req.headers['content-length'] ?? 0)
@@ -275,7 +275,7 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
       await pipeline(a.stream, res)
       return
     }
-    if (method === 'DELETE') throw new XpError('XP_MLFLOW_IMMUTABLE', 'Artifacts of xp runs are immutable (they are part of the run record)', { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
+    if (method === 'DELETE') throw new XpError('XP_MLFLOW_RUN_RECORDED', 'Artifacts of xp runs are immutable (they are part of the run record)', { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
     json(res, 405, { error_code: 'BAD_REQUEST', message: `Method ${method} is not allowed` })
   }
 

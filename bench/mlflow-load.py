@@ -38,4 +38,4 @@ for flt, order, mx in [("metrics.acc > 0.5", ["metrics.acc DESC"], 1000), ("para
     got = client.search_runs([exp], filter_string=flt, order_by=order, max_results=mx)
     searches.append({"filter": flt, "order_by": order, "runs": len(got), "s": time.perf_counter() - a})
 per.sort()
-print(json.dumps({"runs": n, "total_s": total, "per_run_ms": 1000 * total / max(n, 1), "median_ms": 1000 * per[len(per) // 2] if per else 0, "searches": searches}))
+print(json.dumps({"experiment": name, "runs": n, "total_s": total, "per_run_ms": 1000 * total / max(n, 1), "median_ms": 1000 * per[len(per) // 2] if per else 0, "searches": searches}))

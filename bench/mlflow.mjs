@@ -41,6 +41,33 @@ const tree = (pid) => {
   return out
 }
 const rssTree = (pid) => tree(pid).reduce((s, p) => s + rssOf(p), 0)
+/** CPU seconds (user + system) of a process and its children alive now. */
+const cpuOf = (pid) => {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return 0
+  }
+}
+const cpuTree = (pid) => tree(pid).reduce((s, p) => s + cpuOf(p), 0)
+/** The searches of the load, sent raw (no Python client): the server's own time. */
+async function rawSearches(url, expName) {
+  const get = await new Promise((resolve, reject) => {
+    http.get(`${url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(expName)}`, (res) => {
+      const c = []
+      res.on('data', (d) => c.push(d))
+      res.on('end', () => resolve(JSON.parse(Buffer.concat(c).toString())))
+    }).on('error', reject)
+  })
+  const exp = get.experiment.experiment_id
+  const out = []
+  for (const [filter, order_by, max_results] of [['metrics.acc > 0.5', ['metrics.acc DESC'], 1000], ["params.opt = 'adam' and metrics.loss < 0.5", ['attributes.start_time'], 100]]) {
+    const r = await post(url, '/api/2.0/mlflow/runs/search', { experiment_ids: [exp], filter, order_by, max_results, run_view_type: 'ACTIVE_ONLY' })
+    out.push({ s: r.s, runs: r.json.runs?.length ?? 0 })
+  }
+  return out
+}
 const mb = (b) => `${(b / 1e6).toFixed(0)} MB`
 
 function startXp(dir, env) {
@@ -87,7 +114,10 @@ const results = {}
   execFileSync('git', ['add', '-A'], { cwd: dir, env })
   execFileSync('git', ['commit', '-qm', 'init'], { cwd: dir, env })
   const { child, url } = await startXp(dir, env)
+  const cpu0 = cpuTree(child.pid)
   results.xp = load(url, N)
+  results.xp.cpu_ms = ((cpuTree(child.pid) - cpu0) * 1000) / N
+  results.xp.raw = await rawSearches(url, results.xp.experiment)
   results.xp.rss = rssTree(child.pid)
   child.kill('SIGTERM')
   fs.rmSync(dir, { recursive: true, force: true })
@@ -118,7 +148,10 @@ if (NM > 0 && fs.existsSync(path.join(SHARED, 'server.sh'))) {
   fs.rmSync(path.join(MLDIR, 'srv'), { recursive: true, force: true })
   const pid = Number(execFileSync('bash', [path.join(SHARED, 'server.sh'), MLDIR, port], { encoding: 'utf8' }).trim().split('\n')[0])
   try {
+    const cpu0 = cpuTree(pid)
     results.mlflow = load(`http://127.0.0.1:${port}`, NM)
+    results.mlflow.cpu_ms = ((cpuTree(pid) - cpu0) * 1000) / NM
+    results.mlflow.raw = await rawSearches(`http://127.0.0.1:${port}`, results.mlflow.experiment)
     results.mlflow.rss = rssTree(pid)
   } finally {
     for (const p of tree(pid).reverse()) try { process.kill(p, 'SIGTERM') } catch {}
@@ -132,8 +165,11 @@ console.log(`\nMLflow API bench: ${N} runs on xp, ${m ? NM : 0} on MLflow 2.11.3
 row('', 'xp ui', 'mlflow server', 'goal')
 row('per run (create+batch+update)', `${x.per_run_ms.toFixed(1)} ms`, m && `${m.per_run_ms.toFixed(1)} ms`, `xp >= 5x faster${m ? ` (here ${(m.per_run_ms / x.per_run_ms).toFixed(1)}x)` : ''}`)
 row('median run', `${x.median_ms.toFixed(1)} ms`, m && `${m.median_ms.toFixed(1)} ms`, '')
+row('server CPU per run', `${x.cpu_ms.toFixed(1)} ms`, m && `${m.cpu_ms.toFixed(1)} ms`, m ? `(here ${(m.cpu_ms / x.cpu_ms).toFixed(1)}x less)` : '')
 for (let i = 0; i < x.searches.length; i++)
   row(`search ${i + 1} (${x.searches[i].runs} runs)`, `${x.searches[i].s.toFixed(3)} s`, m && `${m.searches[i].s.toFixed(3)} s (${m.searches[i].runs})`, '< 0.3 s')
+for (let i = 0; i < x.raw.length; i++)
+  row(`  same, raw HTTP (no Python client)`, `${x.raw[i].s.toFixed(3)} s`, m && `${m.raw[i].s.toFixed(3)} s (${m.raw[i].runs})`, '< 0.3 s')
 row(`search over 10,000 runs (${results.search10k.runs})`, `${results.search10k.s.toFixed(3)} s`, null, '< 0.3 s')
 row('server RSS after the runs', mb(x.rss), m && mb(m.rss), '< 150 MB')
 row('server RSS, 10,000 runs loaded', mb(results.search10k.rss), null, '< 150 MB')

@@ -88,6 +88,10 @@ describe('MLflow client traffic replayed against xp ui', () => {
     expect(sgd.series).toContain('.xp-run/metrics/val_acc.tsv')
     expect(repo.git('show', `${sgd.commit}:.xp-run/metrics/val_acc.tsv`).split('\n')[0]).toBe('step\tval_acc\ttimestamp')
 
+    // the records the server added to the record index are what git's commits say
+    fs.rmSync(repo.path('.git', 'xp', 'runs-v1.idx'))
+    expect(repo.json(['show'])).toEqual(runs)
+
     const text = repo.xp(['show']).stdout
     expect(text).toMatch(/tags\.team/)
     expect(repo.json(['show', '--filter', "tags.team == 'growth'"]).map((r: any) => r.name)).toEqual(['sgd-baseline'])

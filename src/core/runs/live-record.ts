@@ -14,7 +14,9 @@ import { parseTree } from '../cache/reachable.js'
 import { putBytes } from '../cache/objects.js'
 import { encodeManifest, manifestTotals, MODE_FILE } from '../cache/manifest.js'
 import { encodePointer } from '../cache/pointer.js'
-import { encodeRecord, type DataEntry, type RunRecord, type RunStatus } from './record.js'
+import { encodeRecord, decodeRecord, type DataEntry, type RunRecord, type RunStatus } from './record.js'
+import { addToIndex } from './record-index.js'
+import { canonicalJson } from './list.js'
 import { writeCommit, currentBranch } from './record-run.js'
 import { RunRef } from './ref.js'
 import { objectFormat, writeFileTree } from './git-objects.js'
@@ -141,5 +143,7 @@ export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOp
   const commit = await writeCommit(repo, tree, parent, encodeRecord(record), new Date(run.started))
   const ref = RunRef.fromId(run.id).toString()
   await git(['update-ref', '-m', `xp mlflow ${run.name}`, ref, commit, ''], { cwd: repo.root, env: repo.ctx.env, errorCode: 'XP_REF_EXISTS' })
+  // the listing (xp show, the API's search) then finds it without reading the commit
+  addToIndex(repo.commonDir, [[`${commit} ${ref}`, Buffer.from(canonicalJson({ ...decodeRecord(encodeRecord(record)), commit, ref }))]])
   return { record, commit, ref }
 }

@@ -241,6 +241,32 @@ describe('experiments', () => {
   })
 })
 
+describe('the registry both ways', () => {
+  it('versions xp model register made are visible to MLflow clients; aliases set through the API are GTO stages', async () => {
+    const repo = repoWithCommit()
+    const u = await ui(repo)
+    const id = await createRun(u.url, { run_name: 'to-register' })
+    await api(u.url, 'POST', 'runs/update', { run_id: id, status: 'FINISHED' })
+    await waitRecorded(repo)
+    const reg = repo.xp(['model', 'register', 'churn', 'to-register'])
+    expect(reg.code, reg.stderr).toBe(0)
+    const model = await api(u.url, 'GET', 'registered-models/get?name=churn')
+    expect(model.json.registered_model.latest_versions[0]).toMatchObject({ version: '0.0.1', run_id: id, status: 'READY' })
+    const other = await createRun(u.url, { run_name: 'second' })
+    await api(u.url, 'POST', 'runs/update', { run_id: other, status: 'FINISHED' })
+    const mv = await api(u.url, 'POST', 'model-versions/create', { name: 'churn', source: 'x', run_id: other })
+    expect(mv.json.model_version.version).toBe('1')
+    expect((await api(u.url, 'POST', 'registered-models/alias', { name: 'churn', alias: 'prod', version: '0.0.1' })).status).toBe(200)
+    expect(repo.json(['model', 'ls']).churn.stage.prod).toBe('v0.0.1')
+    expect((await api(u.url, 'GET', 'registered-models/alias?name=churn&alias=prod')).json.model_version.version).toBe('0.0.1')
+    expect((await call(u.url, 'DELETE', '/api/2.0/mlflow/registered-models/alias', { name: 'churn', alias: 'prod' })).status).toBe(200)
+    expect(repo.json(['model', 'ls']).churn.stage.prod ?? null).toBe(null)
+    expect(await api(u.url, 'GET', 'registered-models/alias?name=churn&alias=prod')).toMatchObject({ status: 404, json: { error_code: 'RESOURCE_DOES_NOT_EXIST' } })
+    const search = await api(u.url, 'GET', "model-versions/search?filter=name%3D'churn'")
+    expect(search.json.model_versions.map((v: any) => v.version).sort()).toEqual(['0.0.1', '1'])
+  }, 30_000)
+})
+
 describe('a clone that pulled', () => {
   it('searches runs and downloads an artifact through its own xp ui, fetching the bytes from the data remote', async () => {
     const repo = repoWithCommit()

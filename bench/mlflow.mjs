@@ -54,15 +54,20 @@ const cpuTree = (pid) => tree(pid).reduce((s, p) => s + cpuOf(p), 0)
 /** The searches of the load, sent raw (no Python client): the server's own time. */
 async function rawSearches(url, expName) {
   const get = await new Promise((resolve, reject) => {
-    http.get(`${url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(expName)}`, (res) => {
-      const c = []
-      res.on('data', (d) => c.push(d))
-      res.on('end', () => resolve(JSON.parse(Buffer.concat(c).toString())))
-    }).on('error', reject)
+    http
+      .get(`${url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(expName)}`, (res) => {
+        const c = []
+        res.on('data', (d) => c.push(d))
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(c).toString())))
+      })
+      .on('error', reject)
   })
   const exp = get.experiment.experiment_id
   const out = []
-  for (const [filter, order_by, max_results] of [['metrics.acc > 0.5', ['metrics.acc DESC'], 1000], ["params.opt = 'adam' and metrics.loss < 0.5", ['attributes.start_time'], 100]]) {
+  for (const [filter, order_by, max_results] of [
+    ['metrics.acc > 0.5', ['metrics.acc DESC'], 1000],
+    ["params.opt = 'adam' and metrics.loss < 0.5", ['attributes.start_time'], 100],
+  ]) {
     const r = await post(url, '/api/2.0/mlflow/runs/search', { experiment_ids: [exp], filter, order_by, max_results, run_view_type: 'ACTIVE_ONLY' })
     out.push({ s: r.s, runs: r.json.runs?.length ?? 0 })
   }
@@ -94,11 +99,14 @@ function post(url, p, body) {
     const u = new URL(url)
     const data = JSON.stringify(body)
     const t0 = performance.now()
-    const req = http.request({ host: u.hostname, port: u.port, path: p, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
-      const c = []
-      res.on('data', (d) => c.push(d))
-      res.on('end', () => resolve({ s: (performance.now() - t0) / 1000, json: JSON.parse(Buffer.concat(c).toString()) }))
-    })
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: p, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } },
+      (res) => {
+        const c = []
+        res.on('data', (d) => c.push(d))
+        res.on('end', () => resolve({ s: (performance.now() - t0) / 1000, json: JSON.parse(Buffer.concat(c).toString()) }))
+      },
+    )
     req.on('error', reject)
     req.end(data)
   })
@@ -146,7 +154,11 @@ const results = {}
 if (NM > 0 && fs.existsSync(path.join(SHARED, 'server.sh'))) {
   const port = String(15000 + Math.floor(Math.random() * 1000))
   fs.rmSync(path.join(MLDIR, 'srv'), { recursive: true, force: true })
-  const pid = Number(execFileSync('bash', [path.join(SHARED, 'server.sh'), MLDIR, port], { encoding: 'utf8' }).trim().split('\n')[0])
+  const pid = Number(
+    execFileSync('bash', [path.join(SHARED, 'server.sh'), MLDIR, port], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0],
+  )
   try {
     const cpu0 = cpuTree(pid)
     results.mlflow = load(`http://127.0.0.1:${port}`, NM)
@@ -154,20 +166,35 @@ if (NM > 0 && fs.existsSync(path.join(SHARED, 'server.sh'))) {
     results.mlflow.raw = await rawSearches(`http://127.0.0.1:${port}`, results.mlflow.experiment)
     results.mlflow.rss = rssTree(pid)
   } finally {
-    for (const p of tree(pid).reverse()) try { process.kill(p, 'SIGTERM') } catch {}
+    for (const p of tree(pid).reverse())
+      try {
+        process.kill(p, 'SIGTERM')
+      } catch {}
   }
 }
 
 const x = results.xp
 const m = results.mlflow
 const row = (k, a, b, goal) => console.log(`${k.padEnd(34)} ${String(a).padStart(14)} ${String(b ?? '-').padStart(16)}   ${goal}`)
-console.log(`\nMLflow API bench: ${N} runs on xp, ${m ? NM : 0} on MLflow 2.11.3 + sqlite (real Python client; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)})\n`)
+console.log(
+  `\nMLflow API bench: ${N} runs on xp, ${m ? NM : 0} on MLflow 2.11.3 + sqlite (real Python client; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)})\n`,
+)
 row('', 'xp ui', 'mlflow server', 'goal')
-row('per run (create+batch+update)', `${x.per_run_ms.toFixed(1)} ms`, m && `${m.per_run_ms.toFixed(1)} ms`, `xp >= 5x faster${m ? ` (here ${(m.per_run_ms / x.per_run_ms).toFixed(1)}x)` : ''}`)
+row(
+  'per run (create+batch+update)',
+  `${x.per_run_ms.toFixed(1)} ms`,
+  m && `${m.per_run_ms.toFixed(1)} ms`,
+  `xp >= 5x faster${m ? ` (here ${(m.per_run_ms / x.per_run_ms).toFixed(1)}x)` : ''}`,
+)
 row('median run', `${x.median_ms.toFixed(1)} ms`, m && `${m.median_ms.toFixed(1)} ms`, '')
 row('server CPU per run', `${x.cpu_ms.toFixed(1)} ms`, m && `${m.cpu_ms.toFixed(1)} ms`, m ? `(here ${(m.cpu_ms / x.cpu_ms).toFixed(1)}x less)` : '')
 for (let i = 0; i < x.searches.length; i++)
-  row(`search ${i + 1} (${x.searches[i].runs} runs)`, `${x.searches[i].s.toFixed(3)} s`, m && `${m.searches[i].s.toFixed(3)} s (${m.searches[i].runs})`, '< 0.3 s')
+  row(
+    `search ${i + 1} (${x.searches[i].runs} runs)`,
+    `${x.searches[i].s.toFixed(3)} s`,
+    m && `${m.searches[i].s.toFixed(3)} s (${m.searches[i].runs})`,
+    '< 0.3 s',
+  )
 for (let i = 0; i < x.raw.length; i++)
   row(`  same, raw HTTP (no Python client)`, `${x.raw[i].s.toFixed(3)} s`, m && `${m.raw[i].s.toFixed(3)} s (${m.raw[i].runs})`, '< 0.3 s')
 row(`search over 10,000 runs (${results.search10k.runs})`, `${results.search10k.s.toFixed(3)} s`, null, '< 0.3 s')

@@ -62,12 +62,24 @@ describe('MLflow client traffic replayed against xp ui', () => {
   it('gives back what was logged: params as strings, history, artifacts, the registry', () => {
     const byPath = (p: string) => first.filter(({ rec }) => rec.url.includes(p)).map(({ reply }) => reply.json)
     const run = byPath('/runs/get?')[2].run
-    expect(Object.fromEntries(run.data.params.map((p: any) => [p.key, p.value]))).toEqual({ alpha: '0.0005', epochs: '10', model_type: 'sgd_logreg', penalty: 'l2', seed: '7' })
+    expect(Object.fromEntries(run.data.params.map((p: any) => [p.key, p.value]))).toEqual({
+      alpha: '0.0005',
+      epochs: '10',
+      model_type: 'sgd_logreg',
+      penalty: 'l2',
+      seed: '7',
+    })
     expect(run.info.status).toBe('FINISHED')
     expect(run.data.tags.find((t: any) => t.key === 'team').value).toBe('growth')
     const hist = byPath('/metrics/get-history')[0].metrics
     expect(hist.map((m: any) => m.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
-    expect(byPath('mlflow-artifacts/artifacts?path=')[0].files.map((f: any) => f.path)).toEqual(['config', 'confusion_matrix.csv', 'model', 'notes.txt', 'reports'])
+    expect(byPath('mlflow-artifacts/artifacts?path=')[0].files.map((f: any) => f.path)).toEqual([
+      'config',
+      'confusion_matrix.csv',
+      'model',
+      'notes.txt',
+      'reports',
+    ])
     expect(byPath('/model-versions/create')[0].model_version).toMatchObject({ version: '1', status: 'READY', run_id: run.info.run_id })
     expect(byPath('/registered-models/alias?')[0].model_version).toMatchObject({ version: '1', aliases: ['champion'] })
   })
@@ -133,7 +145,12 @@ describe('MLflow client traffic replayed against xp ui', () => {
     expect(second.find(({ rec }) => rec.url.includes('/registered-models/alias?'))!.reply.json.model_version.version).toBe('2')
     expect(repo.json(['model', 'ls'])['churn-classifier'].stage.champion).toBe('v2.0.0')
     // setting an alias to the version that holds it already is a no-op, as in MLflow
-    const again = await replay(ui.url, second.filter(({ rec }) => rec.method === 'POST' && rec.url.endsWith('/registered-models/alias')).map(({ rec }) => ({ ...rec, req: { ...rec.req, version: '2' } })))
+    const again = await replay(
+      ui.url,
+      second
+        .filter(({ rec }) => rec.method === 'POST' && rec.url.endsWith('/registered-models/alias'))
+        .map(({ rec }) => ({ ...rec, req: { ...rec.req, version: '2' } })),
+    )
     expect(again[0].reply.status).toBe(200)
     // two runs named sgd-baseline in MLflow: xp names the second sgd-baseline-2 and keeps the MLflow name as a tag
     const names = repo.json(['show']).map((r: any) => r.name)

@@ -36,7 +36,18 @@ describe('the filter grammar', () => {
 
   it('compares metrics as numbers and params and tags as strings, joined by AND', () => {
     expect(ids('metrics.acc >= 0.98')).toEqual(['r00199', 'r00198', 'r00099', 'r00098'])
-    expect(ids("metrics.acc > 0.9 and params.opt = 'adam' AND tags.team != 'core'")).toEqual(['r00199', 'r00197', 'r00195', 'r00193', 'r00191', 'r00099', 'r00097', 'r00095', 'r00093', 'r00091'])
+    expect(ids("metrics.acc > 0.9 and params.opt = 'adam' AND tags.team != 'core'")).toEqual([
+      'r00199',
+      'r00197',
+      'r00195',
+      'r00193',
+      'r00191',
+      'r00099',
+      'r00097',
+      'r00095',
+      'r00093',
+      'r00091',
+    ])
     expect(ids("params.lr = '0.1' and metrics.acc < 0.04")).toEqual(['r00102', 'r00003', 'r00000'])
     expect(ids('params.depth = "6" and metrics.acc < 0.3')).toEqual(['r00125', 'r00118', 'r00111', 'r00104', 'r00027', 'r00020', 'r00013', 'r00006'])
   })
@@ -45,7 +56,14 @@ describe('the filter grammar', () => {
     expect(ids("params.opt LIKE 'S%' and metrics.acc < 0.05")).toEqual(['r00104', 'r00102', 'r00100', 'r00004', 'r00002', 'r00000'])
     expect(ids("params.opt ILIKE 's_d' and metrics.acc < 0.03")).toEqual(['r00102', 'r00100', 'r00002', 'r00000'])
     expect(ids("attributes.status IN ('FAILED') and metrics.acc < 0.3")).toEqual(['r00120', 'r00110', 'r00100', 'r00020', 'r00010', 'r00000'])
-    expect(ids("attributes.status NOT IN ('FINISHED') and tags.team = 'core' and metrics.acc < 0.5")).toEqual(['r00140', 'r00120', 'r00100', 'r00040', 'r00020', 'r00000'])
+    expect(ids("attributes.status NOT IN ('FINISHED') and tags.team = 'core' and metrics.acc < 0.5")).toEqual([
+      'r00140',
+      'r00120',
+      'r00100',
+      'r00040',
+      'r00020',
+      'r00000',
+    ])
     expect(ids("tags.`mlflow.runName` = 'run-7'")).toEqual(['r00007'])
     expect(ids("tags.mlflow.runName = 'run-8'")).toEqual(['r00008'])
     expect(ids('tags."mlflow.runName" = \'run-9\'')).toEqual(['r00009'])
@@ -104,7 +122,11 @@ describe('the filter grammar', () => {
   it('filters and orders 10,000 runs well under 0.3 s', () => {
     const many = Array.from({ length: 10_000 }, (_, i) => run(i))
     const t0 = performance.now()
-    const res = searchRuns(many, { filter: "metrics.acc > 0.5 and params.opt = 'adam' and tags.team LIKE 'gr%'", orderBy: ['metrics.acc DESC'], maxResults: 1000 })
+    const res = searchRuns(many, {
+      filter: "metrics.acc > 0.5 and params.opt = 'adam' and tags.team LIKE 'gr%'",
+      orderBy: ['metrics.acc DESC'],
+      maxResults: 1000,
+    })
     const ms = performance.now() - t0
     expect(res.runs).toHaveLength(1000)
     expect(ms).toBeLessThan(300)
@@ -137,8 +159,20 @@ describe('mapping', () => {
   })
 
   it('a final metric is the value at the highest step; series files round-trip every point', () => {
-    expect(finalMetrics({ loss: [[0, 1, 10], [2, 0.2, 5], [1, 0.5, 20]], nan: [[0, NaN, 1]] })).toEqual({ loss: 0.2, nan: 'NaN' })
-    const pts: Array<[number, number, number]> = [[0, 0.1234567890123, 1796063388927], [1, -1e-300, 1796063388930]]
+    expect(
+      finalMetrics({
+        loss: [
+          [0, 1, 10],
+          [2, 0.2, 5],
+          [1, 0.5, 20],
+        ],
+        nan: [[0, NaN, 1]],
+      }),
+    ).toEqual({ loss: 0.2, nan: 'NaN' })
+    const pts: Array<[number, number, number]> = [
+      [0, 0.1234567890123, 1796063388927],
+      [1, -1e-300, 1796063388930],
+    ]
     expect(parseSeriesText(seriesText('a/b', pts))).toEqual(pts)
     expect(seriesFile('a/b%c')).toBe('.xp-run/metrics/a%2Fb%25c.tsv')
   })
@@ -170,7 +204,10 @@ describe('the live store', () => {
     a.create({ id, name: 'n', experiment: 'Default', started: 1 })
     a.append(id, [{ e: 'p', k: 'lr', v: '0.1' }, metricEvent('loss', 0.5, 0, 10)])
     b.append(id, [metricEvent('loss', Infinity, 1, 11)])
-    expect(a.get(id)!.metrics.loss).toEqual([[0, 0.5, 10], [1, Infinity, 11]])
+    expect(a.get(id)!.metrics.loss).toEqual([
+      [0, 0.5, 10],
+      [1, Infinity, 11],
+    ])
     fs.appendFileSync(path.join(dir, 'live', `${id}.jsonl`), '{"e":"p","k":"x","v":"torn')
     expect(b.get(id)!.params).toEqual({ lr: '0.1' })
     b.append(id, [{ e: 't', k: 'team', v: 'growth' }])

@@ -32,7 +32,8 @@ describe('live runs', () => {
     const repo = repoWithCommit()
     let u = await ui(repo)
     const id = await createRun(u.url, { run_name: 'killed' })
-    for (let s = 0; s < 5; s++) expect((await api(u.url, 'POST', 'runs/log-metric', { run_id: id, key: 'loss', value: 1 / (s + 1), step: s, timestamp: 1000 + s })).status).toBe(200)
+    for (let s = 0; s < 5; s++)
+      expect((await api(u.url, 'POST', 'runs/log-metric', { run_id: id, key: 'loss', value: 1 / (s + 1), step: s, timestamp: 1000 + s })).status).toBe(200)
     await api(u.url, 'POST', 'runs/log-parameter', { run_id: id, key: 'lr', value: '0.1' })
     const running = repo.json(['show'])
     expect(running[0]).toMatchObject({ name: 'killed', status: 'running', params: { lr: 0.1 }, metrics: { loss: 0.2 } })
@@ -117,7 +118,14 @@ describe('many clients', () => {
     await Promise.all(
       ids.map(async (id, i) => {
         for (let s = 0; s < STEPS; s++) {
-          const r = await api(u.url, 'POST', s % 2 ? 'runs/log-metric' : 'runs/log-batch', s % 2 ? { run_id: id, key: 'x', value: i * 1000 + s, step: s, timestamp: s } : { run_id: id, metrics: [{ key: 'x', value: i * 1000 + s, step: s, timestamp: s }] })
+          const r = await api(
+            u.url,
+            'POST',
+            s % 2 ? 'runs/log-metric' : 'runs/log-batch',
+            s % 2
+              ? { run_id: id, key: 'x', value: i * 1000 + s, step: s, timestamp: s }
+              : { run_id: id, metrics: [{ key: 'x', value: i * 1000 + s, step: s, timestamp: s }] },
+          )
           expect(r.status).toBe(200)
         }
         await api(u.url, 'POST', 'runs/update', { run_id: id, status: 'FINISHED' })
@@ -139,7 +147,8 @@ describe('many clients', () => {
     const b = await ui(repo)
     const ids = [await createRun(a.url, { run_name: 'from-a' }), await createRun(b.url, { run_name: 'from-b' })]
     for (const id of ids)
-      for (const [s, srv] of [a, b, a, b].entries()) expect((await api(srv.url, 'POST', 'runs/log-metric', { run_id: id, key: 'k', value: s, step: s, timestamp: s })).status).toBe(200)
+      for (const [s, srv] of [a, b, a, b].entries())
+        expect((await api(srv.url, 'POST', 'runs/log-metric', { run_id: id, key: 'k', value: s, step: s, timestamp: s })).status).toBe(200)
     // both servers are asked to end both runs at once
     const ends = await Promise.all(ids.flatMap((id) => [a, b].map((srv) => api(srv.url, 'POST', 'runs/update', { run_id: id, status: 'FINISHED' }))))
     expect(ends.map((e) => e.status)).toEqual([200, 200, 200, 200])
@@ -150,7 +159,12 @@ describe('many clients', () => {
     for (const r of runs) expect(r.metrics.k).toBe(3)
     expect(repo.git('for-each-ref', 'refs/xp/runs/').trim().split('\n')).toHaveLength(2)
     // the server that lost the race leaves at most an unreferenced commit, which git collects
-    expect(repo.git('fsck', '--no-progress').split('\n').filter((l) => l && !l.startsWith('dangling '))).toEqual([])
+    expect(
+      repo
+        .git('fsck', '--no-progress')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('dangling ')),
+    ).toEqual([])
     const seen = await api(b.url, 'GET', `runs/get?run_id=${ids[0]}`)
     expect(seen.json.run.info.status).toBe('FINISHED')
   }, 60_000)
@@ -184,7 +198,17 @@ describe('security and malformed requests', () => {
     const base = `/api/2.0/mlflow-artifacts/artifacts/0/${id}/artifacts`
     const listBefore = await call(u.url, 'GET', `/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(`0/${id}/artifacts`)}`)
     expect(listBefore.json).toEqual({})
-    for (const p of ['../../../../evil.txt', '%2e%2e/%2e%2e/evil.txt', 'a/%2E%2E/%2e%2e/evil.txt', '..%2f..%2fevil.txt', '%2fetc%2fevil.txt', 'a\\..\\..\\evil.txt', 'a/%00/evil.txt', '.git/config', 'sub/../../evil.txt']) {
+    for (const p of [
+      '../../../../evil.txt',
+      '%2e%2e/%2e%2e/evil.txt',
+      'a/%2E%2E/%2e%2e/evil.txt',
+      '..%2f..%2fevil.txt',
+      '%2fetc%2fevil.txt',
+      'a\\..\\..\\evil.txt',
+      'a/%00/evil.txt',
+      '.git/config',
+      'sub/../../evil.txt',
+    ]) {
       // refused as a bad path (400), or, where URL parsing already removed the dot segments, no such route (404)
       const r = await call(u.url, 'PUT', `${base}/${p}`, Buffer.from('evil'))
       expect({ p, refused: [400, 404].includes(r.status) }).toEqual({ p, refused: true })
@@ -208,7 +232,12 @@ describe('security and malformed requests', () => {
       expect({ body, status: r.status, code: r.json?.error_code }).toEqual({ body, status: 400, code: 'INVALID_PARAMETER_VALUE' })
     }
     const id = await createRun(u.url)
-    for (const body of [{ run_id: id, metrics: 'x' }, { run_id: id, metrics: [{ key: 'a', value: 'not a number', step: 0 }] }, { run_id: id, params: [{ key: '../x', value: '1' }] }, { run_id: id, metrics: [{ key: 'a\nb', value: 1 }] }]) {
+    for (const body of [
+      { run_id: id, metrics: 'x' },
+      { run_id: id, metrics: [{ key: 'a', value: 'not a number', step: 0 }] },
+      { run_id: id, params: [{ key: '../x', value: '1' }] },
+      { run_id: id, metrics: [{ key: 'a\nb', value: 1 }] },
+    ]) {
       const r = await api(u.url, 'POST', 'runs/log-batch', body)
       expect({ body, status: r.status, code: r.json?.error_code }).toEqual({ body, status: 400, code: 'INVALID_PARAMETER_VALUE' })
     }
@@ -261,7 +290,10 @@ describe('the registry both ways', () => {
     expect((await api(u.url, 'GET', 'registered-models/alias?name=churn&alias=prod')).json.model_version.version).toBe('0.0.1')
     expect((await call(u.url, 'DELETE', '/api/2.0/mlflow/registered-models/alias', { name: 'churn', alias: 'prod' })).status).toBe(200)
     expect(repo.json(['model', 'ls']).churn.stage.prod ?? null).toBe(null)
-    expect(await api(u.url, 'GET', 'registered-models/alias?name=churn&alias=prod')).toMatchObject({ status: 404, json: { error_code: 'RESOURCE_DOES_NOT_EXIST' } })
+    expect(await api(u.url, 'GET', 'registered-models/alias?name=churn&alias=prod')).toMatchObject({
+      status: 404,
+      json: { error_code: 'RESOURCE_DOES_NOT_EXIST' },
+    })
     const search = await api(u.url, 'GET', "model-versions/search?filter=name%3D'churn'")
     expect(search.json.model_versions.map((v: any) => v.version).sort()).toEqual(['0.0.1', '1'])
   }, 30_000)
@@ -281,7 +313,11 @@ describe('a clone that pulled', () => {
     const u = await ui(repo)
     const exp = (await api(u.url, 'POST', 'experiments/create', { name: 'shared' })).json.experiment_id
     const id = await createRun(u.url, { experiment_id: exp, run_name: 'trained' })
-    await api(u.url, 'POST', 'runs/log-batch', { run_id: id, metrics: [{ key: 'acc', value: 0.9, step: 0, timestamp: 1 }], params: [{ key: 'lr', value: '0.1' }] })
+    await api(u.url, 'POST', 'runs/log-batch', {
+      run_id: id,
+      metrics: [{ key: 'acc', value: 0.9, step: 0, timestamp: 1 }],
+      params: [{ key: 'lr', value: '0.1' }],
+    })
     expect((await call(u.url, 'PUT', `/api/2.0/mlflow-artifacts/artifacts/${exp}/${id}/artifacts/model/weights.bin`, Buffer.from('weights!'))).status).toBe(200)
     await api(u.url, 'POST', 'runs/update', { run_id: id, status: 'FINISHED' })
     await waitRecorded(repo)
@@ -314,7 +350,13 @@ describe('xp import mlflow', () => {
     const runs = repo.json(['show'])
     expect(runs).toHaveLength(3)
     const lr01 = runs.find((r: any) => r.name === 'lr-0.1')
-    expect(lr01).toMatchObject({ status: 'succeeded', experiment: 'churn', params: { lr: 0.1, model: 'sgd', epochs: 3 }, metrics: { acc: 0.8 }, tags: { team: 'growth' } })
+    expect(lr01).toMatchObject({
+      status: 'succeeded',
+      experiment: 'churn',
+      params: { lr: 0.1, model: 'sgd', epochs: 3 },
+      metrics: { acc: 0.8 },
+      tags: { team: 'growth' },
+    })
     expect(lr01.metrics.loss).toBeCloseTo(1 / 3)
     expect(runs.find((r: any) => r.name === 'broken').status).toBe('failed')
     expect(lr01.outs['.xp-run/artifacts'].files).toBe(2)

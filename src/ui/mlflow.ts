@@ -84,7 +84,8 @@ class Limit extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
     this.seen += chunk.length
-    if (this.seen > this.max) return cb(new XpError('XP_MLFLOW_TOO_LARGE', `the upload is over ${this.max} bytes`, { data: { mlflow: 'INVALID_PARAMETER_VALUE', status: 413 } }))
+    if (this.seen > this.max)
+      return cb(new XpError('XP_MLFLOW_TOO_LARGE', `the upload is over ${this.max} bytes`, { data: { mlflow: 'INVALID_PARAMETER_VALUE', status: 413 } }))
     cb(null, chunk)
   }
 }
@@ -117,7 +118,8 @@ async function readJson(req: http.IncomingMessage, res: http.ServerResponse): Pr
   } catch (e) {
     throw new XpError('XP_MLFLOW_BAD_PARAMETER', `Malformed request body: ${(e as Error).message}`, { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new XpError('XP_MLFLOW_BAD_PARAMETER', 'Malformed request body: a JSON object is expected', { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new XpError('XP_MLFLOW_BAD_PARAMETER', 'Malformed request body: a JSON object is expected', { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
   return v as Record<string, unknown>
 }
 
@@ -132,13 +134,32 @@ function queryObject(url: URL): Record<string, unknown> {
 
 function json(res: http.ServerResponse, status: number, v: unknown) {
   const body = JSON.stringify(v)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  })
   res.end(body)
 }
 
 const TYPES: Record<string, string> = {
-  txt: 'text/plain', log: 'text/plain', csv: 'text/plain', tsv: 'text/plain', md: 'text/plain', yaml: 'text/plain', yml: 'text/plain', py: 'text/plain',
-  json: 'application/json', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', svg: 'image/svg+xml', html: 'text/plain', pdf: 'application/pdf',
+  txt: 'text/plain',
+  log: 'text/plain',
+  csv: 'text/plain',
+  tsv: 'text/plain',
+  md: 'text/plain',
+  yaml: 'text/plain',
+  yml: 'text/plain',
+  py: 'text/plain',
+  json: 'application/json',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  svg: 'image/svg+xml',
+  html: 'text/plain',
+  pdf: 'application/pdf',
 }
 
 /** Send the error as MLflow does. */
@@ -162,7 +183,12 @@ type Handler = (input: Record<string, unknown>) => Promise<unknown>
 export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
   // runs recorded here are known to the service at once; the page's listing sees them within its refresh time
   const service = new MlflowService(repo, { recorded: opts.recorded, refresh: opts.invalidate })
-  const registry = new MlflowRegistry(repo, opts.recorded, () => repo.ctx.now().getTime(), (id) => service.settled(id))
+  const registry = new MlflowRegistry(
+    repo,
+    opts.recorded,
+    () => repo.ctx.now().getTime(),
+    (id) => service.settled(id),
+  )
   registry.onStale = opts.invalidate
   const s = service
   const r = registry
@@ -217,7 +243,11 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
     try {
       if (gate.requireToken !== undefined && !mlflowAuthorized(req.headers.authorization, gate.requireToken)) {
         res.setHeader('www-authenticate', 'Bearer realm="xp", Basic realm="xp"')
-        throw new XpError('XP_MLFLOW_UNAUTHENTICATED', 'This xp ui listens beyond loopback: send its token (MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_PASSWORD with any user name)', { data: { mlflow: 'UNAUTHENTICATED' } })
+        throw new XpError(
+          'XP_MLFLOW_UNAUTHENTICATED',
+          'This xp ui listens beyond loopback: send its token (MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_PASSWORD with any user name)',
+          { data: { mlflow: 'UNAUTHENTICATED' } },
+        )
       }
       if (rest.startsWith('mlflow-artifacts/artifacts')) {
         await artifacts(req, res, url, rest.slice('mlflow-artifacts/artifacts'.length), method)
@@ -226,7 +256,10 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
       const h = routes[`${method === 'HEAD' ? 'GET' : method} ${rest}`]
       if (!h) {
         const known = Object.keys(routes).some((k) => k.endsWith(` ${rest}`))
-        json(res, known ? 405 : 404, { error_code: known ? 'BAD_REQUEST' : 'ENDPOINT_NOT_FOUND', message: known ? `Method ${method} is not allowed on ${url.pathname}` : `No API endpoint ${url.pathname}` })
+        json(res, known ? 405 : 404, {
+          error_code: known ? 'BAD_REQUEST' : 'ENDPOINT_NOT_FOUND',
+          message: known ? `Method ${method} is not allowed on ${url.pathname}` : `No API endpoint ${url.pathname}`,
+        })
         return true
       }
       const input = method === 'GET' || method === 'HEAD' ? queryObject(url) : { ...queryObject(url), ...(await readJson(req, res)) }
@@ -256,7 +289,8 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
     }
     if (method === 'PUT') {
       const declared = Number(req.headers['content-length'] ?? 0)
-      if (declared > MAX_ARTIFACT_BYTES) throw new XpError('XP_MLFLOW_TOO_LARGE', `the upload is over ${MAX_ARTIFACT_BYTES} bytes`, { data: { mlflow: 'INVALID_PARAMETER_VALUE', status: 413 } })
+      if (declared > MAX_ARTIFACT_BYTES)
+        throw new XpError('XP_MLFLOW_TOO_LARGE', `the upload is over ${MAX_ARTIFACT_BYTES} bytes`, { data: { mlflow: 'INVALID_PARAMETER_VALUE', status: 413 } })
       const limited = new Limit(MAX_ARTIFACT_BYTES)
       const done = pipeline(req, limited).catch((e) => limited.destroy(e))
       const out = await s.putArtifact(p, limited)
@@ -267,7 +301,13 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
     if (method === 'GET' || method === 'HEAD') {
       const a = await s.openArtifact(p)
       const ext = a.name.includes('.') ? a.name.slice(a.name.lastIndexOf('.') + 1).toLowerCase() : ''
-      res.writeHead(200, { 'content-type': TYPES[ext] ?? 'application/octet-stream', 'content-length': a.size, 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'none'", 'cache-control': 'no-store' })
+      res.writeHead(200, {
+        'content-type': TYPES[ext] ?? 'application/octet-stream',
+        'content-length': a.size,
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': "default-src 'none'",
+        'cache-control': 'no-store',
+      })
       if (method === 'HEAD') {
         a.stream.destroy()
         return res.end()
@@ -275,7 +315,10 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
       await pipeline(a.stream, res)
       return
     }
-    if (method === 'DELETE') throw new XpError('XP_MLFLOW_RUN_RECORDED', 'Artifacts of xp runs are immutable (they are part of the run record)', { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
+    if (method === 'DELETE')
+      throw new XpError('XP_MLFLOW_RUN_RECORDED', 'Artifacts of xp runs are immutable (they are part of the run record)', {
+        data: { mlflow: 'INVALID_PARAMETER_VALUE' },
+      })
     json(res, 405, { error_code: 'BAD_REQUEST', message: `Method ${method} is not allowed` })
   }
 

@@ -17,5 +17,7 @@ export async function handler(argv: { kind: string; path: string; json?: boolean
   const res = await importMlflowStore(repo, { path: argv.path })
   if (argv.json) return printJson(res)
   for (const r of res.imported) process.stdout.write(`imported ${r.name} (${r.id}) from MLflow run ${r.mlflow_run_id} [${r.experiment}]\n`)
-  info(`${res.imported.length} run${res.imported.length === 1 ? '' : 's'} imported, ${res.skipped} already there${res.deleted ? `, ${res.deleted} deleted in MLflow left out` : ''}`)
+  info(
+    `${res.imported.length} run${res.imported.length === 1 ? '' : 's'} imported, ${res.skipped} already there${res.deleted ? `, ${res.deleted} deleted in MLflow left out` : ''}`,
+  )
 }

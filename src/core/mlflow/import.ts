@@ -38,7 +38,14 @@ export interface ImportResult {
 }
 
 /** MLflow's RunStatus as the file store writes it: a number (proto enum) or its name. */
-const STATUS: Record<string, RunStatus> = { '3': 'succeeded', FINISHED: 'succeeded', '4': 'failed', FAILED: 'failed', '5': 'interrupted', KILLED: 'interrupted' }
+const STATUS: Record<string, RunStatus> = {
+  '3': 'succeeded',
+  FINISHED: 'succeeded',
+  '4': 'failed',
+  FAILED: 'failed',
+  '5': 'interrupted',
+  KILLED: 'interrupted',
+}
 
 function readYaml(file: string): Record<string, unknown> | null {
   try {
@@ -81,7 +88,9 @@ export function importedRunId(mlflowRunId: string, started: number): string {
 export async function importMlflowStore(repo: Repo, opts: { path: string }): Promise<ImportResult> {
   const root = path.resolve(repo.ctx.cwd, opts.path)
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory())
-    throw new XpError('XP_MLFLOW_STORE_NOT_FOUND', `no MLflow file store at ${opts.path}`, { hint: 'give the mlruns folder (the one with an experiment id folder per experiment)' })
+    throw new XpError('XP_MLFLOW_STORE_NOT_FOUND', `no MLflow file store at ${opts.path}`, {
+      hint: 'give the mlruns folder (the one with an experiment id folder per experiment)',
+    })
   const refs = await git(['for-each-ref', '--format=%(refname)', RUNS_PREFIX], { cwd: repo.root, env: repo.ctx.env })
   const have = new Set(refs.stdout.split('\n').filter(Boolean))
   const names = new Set(
@@ -98,12 +107,16 @@ export async function importMlflowStore(repo: Repo, opts: { path: string }): Pro
     .filter((d) => d.isDirectory() && d.name !== '.trash' && d.name !== 'models')
     .map((d) => path.join(root, d.name))
   const found = expDirs.map((d) => ({ dir: d, meta: readYaml(path.join(d, 'meta.yaml')) })).filter((e) => e.meta && typeof e.meta.name === 'string')
-  if (!found.length) throw new XpError('XP_MLFLOW_STORE_NOT_FOUND', `${opts.path} holds no MLflow experiment (no <id>/meta.yaml)`, { hint: 'give the mlruns folder of an MLflow file store' })
+  if (!found.length)
+    throw new XpError('XP_MLFLOW_STORE_NOT_FOUND', `${opts.path} holds no MLflow experiment (no <id>/meta.yaml)`, {
+      hint: 'give the mlruns folder of an MLflow file store',
+    })
   for (const { dir, meta } of found) {
     const experiment = String(meta!.name)
     if (meta!.lifecycle_stage === 'deleted') continue
     result.experiments.push(experiment)
-    if (experiment !== DEFAULT_EXPERIMENT && !knownExps.has(experiment)) expStore.append({ e: 'create', name: experiment, created: Number(meta!.creation_time) || 0 })
+    if (experiment !== DEFAULT_EXPERIMENT && !knownExps.has(experiment))
+      expStore.append({ e: 'create', name: experiment, created: Number(meta!.creation_time) || 0 })
     const runDirs = fs
       .readdirSync(dir, { withFileTypes: true })
       .filter((d) => d.isDirectory())
@@ -147,7 +160,19 @@ export async function importMlflowStore(repo: Repo, opts: { path: string }): Pro
       const name = xpName(runName, names)
       names.add(name)
       const ended = Number(rm.end_time) || started
-      const live: LiveRun = { id, name, experiment, started, user: typeof rm.user_id === 'string' ? rm.user_id : '', params, tags, metrics, artifacts, extra: [], touched: ended }
+      const live: LiveRun = {
+        id,
+        name,
+        experiment,
+        started,
+        user: typeof rm.user_id === 'string' ? rm.user_id : '',
+        params,
+        tags,
+        metrics,
+        artifacts,
+        extra: [],
+        touched: ended,
+      }
       await recordLiveRun(repo, live, {
         status: STATUS[String(rm.status)] ?? 'interrupted',
         ended,

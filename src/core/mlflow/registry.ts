@@ -162,7 +162,8 @@ export class MlflowRegistry {
     const m = this.meta().get(name)
     if ((m && !m.deleted) || (a?.active && a.versions.some((v) => v.registered && v.active))) throw exists(`Registered Model (name=${name}) already exists.`)
     const tags: Record<string, string> = {}
-    if (Array.isArray(b.tags)) for (const t of b.tags as Array<{ key?: unknown; value?: unknown }>) if (typeof t?.key === 'string') tags[t.key] = String(t.value ?? '')
+    if (Array.isArray(b.tags))
+      for (const t of b.tags as Array<{ key?: unknown; value?: unknown }>) if (typeof t?.key === 'string') tags[t.key] = String(t.value ?? '')
     this.append({ e: 'create', name, created: this.now(), description: typeof b.description === 'string' ? b.description : undefined, tags })
     const { a: a2, m: m2 } = await this.model(name)
     return { registered_model: await this.modelJson(name, a2, m2) }
@@ -322,6 +323,14 @@ function nameFilter(filter: string): (n: string) => boolean {
   const op = m[1].toUpperCase()
   if (op === '=') return (n) => n === m[3]
   if (op === '!=') return (n) => n !== m[3]
-  const re = new RegExp('^' + m[3].replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.') + '$', op === 'ILIKE' ? 'i' : '')
+  const re = new RegExp(
+    '^' +
+      m[3]
+        .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/%/g, '.*')
+        .replace(/_/g, '.') +
+      '$',
+    op === 'ILIKE' ? 'i' : '',
+  )
   return (n) => re.test(n)
 }

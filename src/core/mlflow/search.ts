@@ -49,14 +49,29 @@ export interface Condition {
 }
 
 const ENTITIES: Record<string, Entity> = {
-  metric: 'metric', metrics: 'metric',
-  param: 'param', params: 'param', parameter: 'param', parameters: 'param',
-  tag: 'tag', tags: 'tag',
-  attribute: 'attribute', attributes: 'attribute', attr: 'attribute', run: 'attribute',
+  metric: 'metric',
+  metrics: 'metric',
+  param: 'param',
+  params: 'param',
+  parameter: 'param',
+  parameters: 'param',
+  tag: 'tag',
+  tags: 'tag',
+  attribute: 'attribute',
+  attributes: 'attribute',
+  attr: 'attribute',
+  run: 'attribute',
 }
 const NUMERIC_ATTRS = new Set(['start_time', 'end_time', 'created'])
 const STRING_ATTRS = new Set(['run_id', 'run_name', 'status', 'user_id', 'artifact_uri', 'lifecycle_stage', 'experiment_id'])
-const ATTR_ALIAS: Record<string, string> = { created: 'start_time', Created: 'start_time', run_uuid: 'run_id', 'run name': 'run_name', 'Run name': 'run_name', runName: 'run_name' }
+const ATTR_ALIAS: Record<string, string> = {
+  created: 'start_time',
+  Created: 'start_time',
+  run_uuid: 'run_id',
+  'run name': 'run_name',
+  'Run name': 'run_name',
+  runName: 'run_name',
+}
 
 interface Tok {
   t: 'id' | 'str' | 'num' | 'op' | 'lp' | 'rp' | 'comma' | 'end'
@@ -64,7 +79,8 @@ interface Tok {
   pos: number
 }
 
-const fail = (pos: number, what: string, expr: string) => badParam(`Invalid filter string at position ${pos}: ${what} (in ${JSON.stringify(expr.length > 200 ? expr.slice(0, 200) + '…' : expr)})`)
+const fail = (pos: number, what: string, expr: string) =>
+  badParam(`Invalid filter string at position ${pos}: ${what} (in ${JSON.stringify(expr.length > 200 ? expr.slice(0, 200) + '…' : expr)})`)
 
 function tokenize(expr: string): Tok[] {
   const out: Tok[] = []
@@ -87,13 +103,13 @@ function tokenize(expr: string): Tok[] {
       i++
       // a quoted name right after `params.` is part of the identifier
       const prev = out.at(-1)
-      if (prev?.t === 'id' && prev.v.endsWith('.') && prev.pos + prev.v.length === start) prev.v += s, (prev as Tok & { quoted?: boolean }).quoted = true
+      if (prev?.t === 'id' && prev.v.endsWith('.') && prev.pos + prev.v.length === start) (prev.v += s), ((prev as Tok & { quoted?: boolean }).quoted = true)
       else out.push({ t: c === '`' ? 'id' : 'str', v: s, pos: start })
       continue
     }
-    if (c === '(') (out.push({ t: 'lp', v: c, pos: i }), i++)
-    else if (c === ')') (out.push({ t: 'rp', v: c, pos: i }), i++)
-    else if (c === ',') (out.push({ t: 'comma', v: c, pos: i }), i++)
+    if (c === '(') out.push({ t: 'lp', v: c, pos: i }), i++
+    else if (c === ')') out.push({ t: 'rp', v: c, pos: i }), i++
+    else if (c === ',') out.push({ t: 'comma', v: c, pos: i }), i++
     else if (/[<>=!]/.test(c)) {
       const two = expr.slice(i, i + 2)
       const op = ['<=', '>=', '!=', '=='].includes(two) ? two : c
@@ -127,7 +143,8 @@ export function parseFilter(expr: string | undefined): Condition[] {
   const conds: Condition[] = []
   for (;;) {
     const idTok = next()
-    if (idTok.t !== 'id') throw fail(idTok.pos, idTok.t === 'end' ? 'expected a key such as metrics.acc' : `expected a key, got ${JSON.stringify(idTok.v)}`, expr)
+    if (idTok.t !== 'id')
+      throw fail(idTok.pos, idTok.t === 'end' ? 'expected a key such as metrics.acc' : `expected a key, got ${JSON.stringify(idTok.v)}`, expr)
     const dot = idTok.v.indexOf('.')
     let entity: Entity
     let key: string
@@ -149,7 +166,7 @@ export function parseFilter(expr: string | undefined): Condition[] {
     let op: Op
     if (opTok.t === 'op') op = opTok.v as Op
     else if (opTok.t === 'id' && /^(like|ilike|in)$/i.test(opTok.v)) op = opTok.v.toUpperCase() as Op
-    else if (opTok.t === 'id' && /^not$/i.test(opTok.v) && peek().t === 'id' && /^in$/i.test(peek().v)) (next(), (op = 'NOT IN'))
+    else if (opTok.t === 'id' && /^not$/i.test(opTok.v) && peek().t === 'id' && /^in$/i.test(peek().v)) next(), (op = 'NOT IN')
     else throw fail(opTok.pos, opTok.t === 'end' ? 'expected a comparison after the key' : `expected a comparison, got ${JSON.stringify(opTok.v)}`, expr)
     const numeric = entity === 'metric' || (entity === 'attribute' && NUMERIC_ATTRS.has(key))
     let value: Condition['value']
@@ -170,7 +187,7 @@ export function parseFilter(expr: string | undefined): Condition[] {
     } else {
       const v = next()
       if (numeric) {
-        if ((op === 'LIKE' || op === 'ILIKE')) throw fail(opTok.pos, `${op} works on strings; compare numbers with = != < <= > >=`, expr)
+        if (op === 'LIKE' || op === 'ILIKE') throw fail(opTok.pos, `${op} works on strings; compare numbers with = != < <= > >=`, expr)
         if (v.t !== 'num') throw fail(v.pos, `expected a number for ${entity === 'metric' ? 'metrics.' : ''}${key}`, expr)
         value = Number(v.v)
       } else {
@@ -194,10 +211,10 @@ function likeRegex(pattern: string, flags: string): RegExp {
   return new RegExp(re + '$', flags + 's')
 }
 
-function valueOf(run: SearchRun, entity: Entity, key: string): string | number | null | undefined {
-  if (entity === 'metric') return Object.prototype.hasOwnProperty.call(run.metrics, key) ? metricNumber(run.metrics[key]) : undefined
-  if (entity === 'param') return Object.prototype.hasOwnProperty.call(run.params, key) ? paramText(run.params[key]) : undefined
-  if (entity === 'tag') return Object.prototype.hasOwnProperty.call(run.tags, key) ? run.tags[key] : undefined
+function fieldValue(run: SearchRun, entity: Entity, key: string): string | number | null | undefined {
+  if (entity === 'metric') return Object.hasOwn(run.metrics, key) ? metricNumber(run.metrics[key]) : undefined
+  if (entity === 'param') return Object.hasOwn(run.params, key) ? paramText(run.params[key]) : undefined
+  if (entity === 'tag') return Object.hasOwn(run.tags, key) ? run.tags[key] : undefined
   return (run as unknown as Record<string, string | number | null>)[key]
 }
 
@@ -206,31 +223,38 @@ export function compileConditions(conds: Condition[]): (run: SearchRun) => boole
   const tests = conds.map((c) => {
     const cmp = (a: number | string, b: number | string): boolean => {
       switch (c.op) {
-        case '=': return a === b
-        case '!=': return a !== b
-        case '<': return a < b
-        case '<=': return a <= b
-        case '>': return a > b
-        case '>=': return a >= b
-        default: return false
+        case '=':
+          return a === b
+        case '!=':
+          return a !== b
+        case '<':
+          return a < b
+        case '<=':
+          return a <= b
+        case '>':
+          return a > b
+        case '>=':
+          return a >= b
+        default:
+          return false
       }
     }
     if (c.op === 'LIKE' || c.op === 'ILIKE') {
       const re = likeRegex(String(c.value), c.op === 'ILIKE' ? 'i' : '')
       return (r: SearchRun) => {
-        const v = valueOf(r, c.entity, c.key)
+        const v = fieldValue(r, c.entity, c.key)
         return typeof v === 'string' && re.test(v)
       }
     }
     if (c.op === 'IN' || c.op === 'NOT IN') {
       const set = new Set(c.value as string[])
       return (r: SearchRun) => {
-        const v = valueOf(r, c.entity, c.key)
+        const v = fieldValue(r, c.entity, c.key)
         return v !== undefined && v !== null && set.has(String(v)) === (c.op === 'IN')
       }
     }
     return (r: SearchRun) => {
-      const v = valueOf(r, c.entity, c.key)
+      const v = fieldValue(r, c.entity, c.key)
       if (v === undefined || v === null) return false
       if (typeof c.value === 'number') return typeof v === 'number' && !Number.isNaN(v) && cmp(v, c.value)
       return cmp(String(v), c.value as string)
@@ -255,7 +279,8 @@ export function parseOrderBy(clauses: string[] | undefined): OrderKey[] {
     let key = m[2].replace(/^[`"]|[`"]$/g, '')
     if (entity === 'attribute') {
       key = ATTR_ALIAS[key] ?? key
-      if (!NUMERIC_ATTRS.has(key) && !STRING_ATTRS.has(key)) throw badParam(`Invalid order_by clause ${JSON.stringify(clause)}: unknown attribute ${JSON.stringify(key)}`)
+      if (!NUMERIC_ATTRS.has(key) && !STRING_ATTRS.has(key))
+        throw badParam(`Invalid order_by clause ${JSON.stringify(clause)}: unknown attribute ${JSON.stringify(key)}`)
     }
     return { entity, key, desc: (m[3] ?? '').toUpperCase() === 'DESC' }
   })
@@ -266,8 +291,8 @@ export function sortRuns<T extends SearchRun>(runs: T[], keys: OrderKey[]): T[] 
   const all = [...keys, { entity: 'attribute' as Entity, key: 'start_time', desc: true }, { entity: 'attribute' as Entity, key: 'run_id', desc: false }]
   return [...runs].sort((a, b) => {
     for (const k of all) {
-      const x = valueOf(a, k.entity, k.key)
-      const y = valueOf(b, k.entity, k.key)
+      const x = fieldValue(a, k.entity, k.key)
+      const y = fieldValue(b, k.entity, k.key)
       const xm = x === undefined || x === null || (typeof x === 'number' && Number.isNaN(x))
       const ym = y === undefined || y === null || (typeof y === 'number' && Number.isNaN(y))
       if (xm && ym) continue
@@ -304,11 +329,15 @@ export function decodePageToken(token: string | undefined): number {
  * @example
  * searchRuns(runs, { filter: 'metrics.acc > 0.5', orderBy: ['metrics.acc DESC'], maxResults: 10 })
  */
-export function searchRuns<T extends SearchRun>(runs: T[], q: { filter?: string; orderBy?: string[]; maxResults?: number; pageToken?: string }): { runs: T[]; nextPageToken?: string } {
+export function searchRuns<T extends SearchRun>(
+  runs: T[],
+  q: { filter?: string; orderBy?: string[]; maxResults?: number; pageToken?: string },
+): { runs: T[]; nextPageToken?: string } {
   const keep = compileConditions(parseFilter(q.filter))
   const order = parseOrderBy(q.orderBy)
   const max = q.maxResults ?? MAX_RESULTS_DEFAULT
-  if (!Number.isInteger(max) || max < 1 || max > MAX_RESULTS_LIMIT) throw badParam(`Invalid value ${max} for parameter 'max_results': it must be at most ${MAX_RESULTS_LIMIT}`)
+  if (!Number.isInteger(max) || max < 1 || max > MAX_RESULTS_LIMIT)
+    throw badParam(`Invalid value ${max} for parameter 'max_results': it must be at most ${MAX_RESULTS_LIMIT}`)
   const offset = decodePageToken(q.pageToken)
   const sorted = sortRuns(runs.filter(keep), order)
   const page = sorted.slice(offset, offset + max)

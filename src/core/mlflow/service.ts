@@ -40,12 +40,14 @@ const str = (v: unknown, name: string, required = true): string => {
     if (required) throw badParam(`Missing value for required parameter '${name}'`)
     return ''
   }
-  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw badParam(`Invalid value ${JSON.stringify(v)} for parameter '${name}': a string is expected`)
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+    throw badParam(`Invalid value ${JSON.stringify(v)} for parameter '${name}': a string is expected`)
   return String(v)
 }
 const num = (v: unknown, name: string): number => {
   if (typeof v === 'number') return v
-  if (typeof v === 'string' && v.trim() !== '' && (Number.isFinite(Number(v)) || /^-?(nan|inf(inity)?)$/i.test(v))) return Number(v.replace(/^(-?)inf$/i, '$1Infinity'))
+  if (typeof v === 'string' && v.trim() !== '' && (Number.isFinite(Number(v)) || /^-?(nan|inf(inity)?)$/i.test(v)))
+    return Number(v.replace(/^(-?)inf$/i, '$1Infinity'))
   throw badParam(`Invalid value ${JSON.stringify(v)} for parameter '${name}': a number is expected`)
 }
 const int = (v: unknown, name: string, dflt: number): number => {
@@ -73,7 +75,12 @@ const TAG_VALUE_MAX = 8000
 
 /** An xp run name from an MLflow run name: one ref component, unique among `taken`. */
 export function xpName(wanted: string | undefined, taken: Set<string>): string {
-  let base = (wanted ?? '').replace(/[^a-zA-Z0-9._-]+/g, '-').replace(/\.\.+/g, '.').replace(/^[^a-zA-Z0-9]+/, '').replace(/[.-]+$/, '').slice(0, 56)
+  let base = (wanted ?? '')
+    .replace(/[^a-zA-Z0-9._-]+/g, '-')
+    .replace(/\.\.+/g, '.')
+    .replace(/^[^a-zA-Z0-9]+/, '')
+    .replace(/[.-]+$/, '')
+    .slice(0, 56)
   if (base.endsWith('.lock') || isRunId(base.toLowerCase())) base = `${base}-run`
   if (!base) {
     base = generateName()
@@ -98,7 +105,10 @@ export class MlflowService {
   private names: Set<string> | null = null
   private viewCache = new WeakMap<ListedRun[], { views: RunView[]; byId: Map<string, RunView> }>()
 
-  constructor(readonly repo: Repo, private opts: MlflowServiceOptions) {
+  constructor(
+    readonly repo: Repo,
+    private opts: MlflowServiceOptions,
+  ) {
     this.live = new LiveStore(repo.xpDir)
     this.experiments = new ExperimentStore(repo.xpDir)
     this.lifecycleFile = path.join(repo.xpDir, 'mlflow', 'lifecycle.jsonl')
@@ -149,7 +159,10 @@ export class MlflowService {
   private async allViews(): Promise<RunView[]> {
     const { views, byId } = await this.recordedViews()
     const deleted = this.deletedRuns()
-    const live = this.live.list().filter((r) => !byId.has(r.id)).map((r) => liveView(r, r.deleted ? 'deleted' : 'active'))
+    const live = this.live
+      .list()
+      .filter((r) => !byId.has(r.id))
+      .map((r) => liveView(r, r.deleted ? 'deleted' : 'active'))
     const here = [...this.recordedHere.values()].filter((v) => !byId.has(v.run_id) && !live.some((l) => l.run_id === v.run_id))
     const all = live.concat(here, views)
     if (!deleted.size) return all
@@ -174,7 +187,9 @@ export class MlflowService {
     const id = str(runId, 'run_id')
     const r = isRunId(id) ? this.live.get(id) : null
     if (!r) {
-      throw new XpError('XP_MLFLOW_RUN_RECORDED', `Run ${id} is not active: it was recorded (finished) or does not exist; a recorded run cannot change`, { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
+      throw new XpError('XP_MLFLOW_RUN_RECORDED', `Run ${id} is not active: it was recorded (finished) or does not exist; a recorded run cannot change`, {
+        data: { mlflow: 'INVALID_PARAMETER_VALUE' },
+      })
     }
     if (r.end) throw badParam(`The run ${id} must be in the 'active' state; it has ended (${r.end.status})`)
     return r
@@ -264,7 +279,15 @@ export class MlflowService {
       const m = /^(?:attributes?\.)?name\s*(=|!=|LIKE|ILIKE)\s*(['"])(.*)\2$/i.exec(filter)
       if (!m) throw badParam(`Invalid filter ${JSON.stringify(filter)}: experiments are searched by name (name = '...', name LIKE '...')`)
       const op = m[1].toUpperCase()
-      const re = new RegExp('^' + m[3].replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.') + '$', op === 'ILIKE' ? 'i' : '')
+      const re = new RegExp(
+        '^' +
+          m[3]
+            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/%/g, '.*')
+            .replace(/_/g, '.') +
+          '$',
+        op === 'ILIKE' ? 'i' : '',
+      )
       list = list.filter(([n]) => (op === '=' ? n === m[3] : op === '!=' ? n !== m[3] : re.test(n)))
     }
     list.sort((a, b2) => b2[1].created - a[1].created || (a[0] < b2[0] ? -1 : 1))
@@ -332,7 +355,12 @@ export class MlflowService {
     const now = this.now()
     const metrics = ((b.metrics as Array<Record<string, unknown>> | undefined) ?? []).map((m, i) => {
       if (!m || typeof m !== 'object') throw badParam(`Invalid value for parameter 'metrics[${i}]'`)
-      return metricEvent(checkKey(str(m.key, `metrics[${i}].key`), 'metric'), num(m.value, `metrics[${i}].value`), int(m.step, `metrics[${i}].step`, 0), int(m.timestamp, `metrics[${i}].timestamp`, now))
+      return metricEvent(
+        checkKey(str(m.key, `metrics[${i}].key`), 'metric'),
+        num(m.value, `metrics[${i}].value`),
+        int(m.step, `metrics[${i}].step`, 0),
+        int(m.timestamp, `metrics[${i}].timestamp`, now),
+      )
     })
     if (params.length > 100 || tags.length > 100 || metrics.length > 1000) throw badParam('A batch may hold at most 1000 metrics, 100 params and 100 tags')
     const run = await this.activeRun(b.run_id ?? b.run_uuid)
@@ -342,7 +370,9 @@ export class MlflowService {
       if (p.value.length > PARAM_VALUE_MAX) throw badParam(`Param value for ${p.key} is longer than ${PARAM_VALUE_MAX} characters`)
       const old = seen.get(p.key) ?? run.params[p.key]
       if (old !== undefined && old !== p.value)
-        throw badParam(`Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${old}' for run ID='${run.id}'. Attempted logging new value '${p.value}'.`)
+        throw badParam(
+          `Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${old}' for run ID='${run.id}'. Attempted logging new value '${p.value}'.`,
+        )
       seen.set(p.key, p.value)
       if (old === undefined) events.push({ e: 'p', k: p.key, v: p.value })
     }
@@ -407,14 +437,15 @@ export class MlflowService {
       return { run_info: runInfo(v) }
     }
     const status = b.status === undefined ? 'RUNNING' : str(b.status, 'status')
-    if (!['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'].includes(status)) throw badParam(`Invalid value ${JSON.stringify(status)} for parameter 'status'`)
+    if (!['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'].includes(status))
+      throw badParam(`Invalid value ${JSON.stringify(status)} for parameter 'status'`)
     const events: LiveEvent[] = []
     if (typeof b.run_name === 'string' && b.run_name) events.push({ e: 't', k: RUN_NAME_TAG, v: b.run_name })
     const end = xpStatus(status)
     if (end) events.push({ e: 'end', status: end, ended: int(b.end_time, 'end_time', this.now()) })
     if (events.length) this.live.append(id, events)
     const now = this.live.get(id)!
-    if (end) this.finishInBackground(id)
+    if (end) void this.finishInBackground(id)
     return { run_info: runInfo(liveView(now, 'active')) }
   }
 
@@ -447,18 +478,16 @@ export class MlflowService {
     if (!r) return
     if (!r.end && forced) r = this.live.append(id, [{ e: 'end', status: forced.status, ended: forced.ended }])
     if (!r.end) return
-    {
-      try {
-        const { record, commit, ref } = await recordLiveRun(this.repo, r, {
-          status: r.end.status as 'succeeded' | 'failed' | 'interrupted',
-          ended: r.end.ended,
-          parentHint: r.tags[GIT_COMMIT_TAG],
-          command: r.tags['mlflow.source.name'] ? `mlflow: ${r.tags['mlflow.source.name']}` : 'mlflow',
-        })
-        this.recordedHere.set(id, recordedView({ ...record, commit, ref }, 'active'))
-      } catch (e) {
-        if (!(e instanceof XpError && e.code === 'XP_REF_EXISTS')) throw e
-      }
+    try {
+      const { record, commit, ref } = await recordLiveRun(this.repo, r, {
+        status: r.end.status as 'succeeded' | 'failed' | 'interrupted',
+        ended: r.end.ended,
+        parentHint: r.tags[GIT_COMMIT_TAG],
+        command: r.tags['mlflow.source.name'] ? `mlflow: ${r.tags['mlflow.source.name']}` : 'mlflow',
+      })
+      this.recordedHere.set(id, recordedView({ ...record, commit, ref }, 'active'))
+    } catch (e) {
+      if (!(e instanceof XpError && e.code === 'XP_REF_EXISTS')) throw e
     }
     this.live.remove(id)
   }
@@ -491,7 +520,14 @@ export class MlflowService {
     return {}
   }
 
-  async searchRuns(b: { experiment_ids?: unknown; filter?: unknown; run_view_type?: unknown; max_results?: unknown; order_by?: unknown; page_token?: unknown }) {
+  async searchRuns(b: {
+    experiment_ids?: unknown
+    filter?: unknown
+    run_view_type?: unknown
+    max_results?: unknown
+    order_by?: unknown
+    page_token?: unknown
+  }) {
     const ids = Array.isArray(b.experiment_ids) ? b.experiment_ids.map(String) : b.experiment_ids === undefined ? [] : [String(b.experiment_ids)]
     const view = typeof b.run_view_type === 'string' ? b.run_view_type : 'ACTIVE_ONLY'
     if (!['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL'].includes(view)) throw badParam(`Invalid value ${JSON.stringify(view)} for parameter 'run_view_type'`)
@@ -500,7 +536,12 @@ export class MlflowService {
       (v) => (!want.size || want.has(v.experiment_id)) && (view === 'ALL' || (view === 'DELETED_ONLY') === (v.lifecycle_stage === 'deleted')),
     )
     const orderBy = b.order_by === undefined ? [] : Array.isArray(b.order_by) ? b.order_by.map(String) : [String(b.order_by)]
-    const res = searchRuns(all, { filter: typeof b.filter === 'string' ? b.filter : undefined, orderBy, maxResults: int(b.max_results, 'max_results', 1000), pageToken: typeof b.page_token === 'string' ? b.page_token : undefined })
+    const res = searchRuns(all, {
+      filter: typeof b.filter === 'string' ? b.filter : undefined,
+      orderBy,
+      maxResults: int(b.max_results, 'max_results', 1000),
+      pageToken: typeof b.page_token === 'string' ? b.page_token : undefined,
+    })
     const out: Record<string, unknown> = {}
     if (res.runs.length) out.runs = res.runs.map(runJson)
     if (res.nextPageToken) out.next_page_token = res.nextPageToken
@@ -530,7 +571,8 @@ export class MlflowService {
   async artifactTarget(p: string): Promise<{ view: RunView; rel: string }> {
     // one trailing slash names a folder; any other empty segment (an absolute path inside, `a//b`) is refused below
     const segs = p.replace(/\/$/, '').split('/')
-    if (segs.length < 3 || segs[2] !== 'artifacts') throw badParam(`Invalid artifact path ${JSON.stringify(p.slice(0, 200))}: expected EXPERIMENT_ID/RUN_ID/artifacts[/PATH]`)
+    if (segs.length < 3 || segs[2] !== 'artifacts')
+      throw badParam(`Invalid artifact path ${JSON.stringify(p.slice(0, 200))}: expected EXPERIMENT_ID/RUN_ID/artifacts[/PATH]`)
     const view = await this.view(segs[1])
     if (view.experiment_id !== segs[0]) throw notFound(`Run ${segs[1]} is not in experiment ${segs[0]}`)
     const rest = segs.slice(3).join('/')
@@ -550,7 +592,8 @@ export class MlflowService {
     if (!rel) throw badParam('An artifact upload needs a file path after artifacts/')
     const run = this.liveRun(view.run_id)
     for (const other of Object.keys(run.artifacts)) {
-      if (other.startsWith(rel + '/') || rel.startsWith(other + '/')) throw badParam(`Artifact ${rel} clashes with ${other}: a path cannot be both a file and a folder`)
+      if (other.startsWith(rel + '/') || rel.startsWith(other + '/'))
+        throw badParam(`Artifact ${rel} clashes with ${other}: a path cannot be both a file and a folder`)
     }
     const tmp = tempPath(this.repo.cacheDir)
     try {

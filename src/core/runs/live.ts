@@ -247,7 +247,19 @@ function fold(l: Loaded | undefined, buf: Buffer, from: number): Loaded | undefi
     if (ev.e === 'create') {
       if (!l)
         l = {
-          run: { id: ev.id, name: ev.name, experiment: ev.experiment, started: ev.started, user: ev.user ?? '', params: {}, tags: { ...(ev.tags ?? {}) }, metrics: {}, artifacts: {}, extra: [], touched: 0 },
+          run: {
+            id: ev.id,
+            name: ev.name,
+            experiment: ev.experiment,
+            started: ev.started,
+            user: ev.user ?? '',
+            params: {},
+            tags: { ...(ev.tags ?? {}) },
+            metrics: {},
+            artifacts: {},
+            extra: [],
+            touched: 0,
+          },
           offset: 0,
           torn: false,
         }

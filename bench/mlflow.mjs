@@ -41,11 +41,12 @@ const tree = (pid) => {
   return out
 }
 const rssTree = (pid) => tree(pid).reduce((s, p) => s + rssOf(p), 0)
-/** CPU seconds (user + system) of a process and its children alive now. */
+/** CPU seconds of a process, its finished children and its children alive now. */
 const cpuOf = (pid) => {
   try {
     const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return (Number(f[11]) + Number(f[12])) / 100
+    // user + system, and the same of children it has waited for (the git processes xp spawns)
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100
   } catch {
     return 0
   }

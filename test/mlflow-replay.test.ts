@@ -99,6 +99,14 @@ describe('MLflow client traffic replayed against xp ui', () => {
     expect(sgd.outs['.xp-run/artifacts'].files).toBe(13)
     expect(sgd.series).toContain('.xp-run/metrics/val_acc.tsv')
     expect(repo.git('show', `${sgd.commit}:.xp-run/metrics/val_acc.tsv`).split('\n')[0]).toBe('step\tval_acc\ttimestamp')
+    // the commit is written in-process, as git would: the user's identity, a parent, a clean fsck
+    expect(repo.git('log', '-1', '--format=%an <%ae>|%P', sgd.commit).trim()).toBe(`Test User <test@example.com>|${repo.git('rev-parse', 'HEAD').trim()}`)
+    expect(
+      repo
+        .git('fsck', '--strict', '--no-progress')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('dangling ')),
+    ).toEqual([])
 
     // the records the server added to the record index are what git's commits say
     fs.rmSync(repo.path('.git', 'xp', 'runs-v1.idx'))

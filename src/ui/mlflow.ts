@@ -185,7 +185,7 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
   const service = new MlflowService(repo, { recorded: opts.recorded, refresh: opts.invalidate })
   const registry = new MlflowRegistry(
     repo,
-    opts.recorded,
+    async () => [...service.recentRuns(), ...(await opts.recorded())],
     () => repo.ctx.now().getTime(),
     (id) => service.settled(id),
   )

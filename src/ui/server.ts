@@ -285,6 +285,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     close: () =>
       new Promise<void>((resolve) => {
         batch?.close()
+        mlflow.service.close()
         server.closeAllConnections()
         server.close(() => resolve())
       }),

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import type { Repo } from '../repo.js'
-import { readObjects } from '../git.js'
+import { readObjects, CatFileBatch } from '../git.js'
 import { XpError } from '../errors.js'
 import type { ListedRun } from '../runs/list.js'
 import { LiveStore, metricEvent, type LiveEvent, type LiveRun } from '../runs/live.js'
@@ -112,6 +112,24 @@ export class MlflowService {
     this.live = new LiveStore(repo.xpDir)
     this.experiments = new ExperimentStore(repo.xpDir)
     this.lifecycleFile = path.join(repo.xpDir, 'mlflow', 'lifecycle.jsonl')
+  }
+
+  private catFile: CatFileBatch | null = null
+  /** one `git cat-file --batch` for every recording, made again if it died */
+  private batch(): CatFileBatch {
+    this.catFile ??= new CatFileBatch({ cwd: this.repo.root, env: this.repo.ctx.env })
+    return this.catFile
+  }
+
+  /** Runs this server recorded that the listing may not show yet (it refreshes every half second). */
+  recentRuns(): ListedRun[] {
+    return [...this.recordedHere.values()].map((v) => v.recorded!).filter(Boolean)
+  }
+
+  /** Stop the helper process (the server calls this when it closes). */
+  close(): void {
+    this.catFile?.close()
+    this.catFile = null
   }
 
   private now(): number {
@@ -484,10 +502,14 @@ export class MlflowService {
         ended: r.end.ended,
         parentHint: r.tags[GIT_COMMIT_TAG],
         command: r.tags['mlflow.source.name'] ? `mlflow: ${r.tags['mlflow.source.name']}` : 'mlflow',
+        batch: this.batch(),
       })
       this.recordedHere.set(id, recordedView({ ...record, commit, ref }, 'active'))
     } catch (e) {
-      if (!(e instanceof XpError && e.code === 'XP_REF_EXISTS')) throw e
+      if (!(e instanceof XpError && e.code === 'XP_REF_EXISTS')) {
+        this.close() // a helper that failed is made again next time
+        throw e
+      }
     }
     this.live.remove(id)
   }

@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { createHash, randomBytes } from 'node:crypto'
-import { git } from '../git.js'
+import { git, fallbackIdentity } from '../git.js'
 import type { Repo } from '../repo.js'
 
 const formats = new Map<string, 'sha1' | 'sha256'>()
@@ -27,7 +27,7 @@ export async function objectFormat(repo: Pick<Repo, 'root' | 'ctx' | 'commonDir'
 }
 
 /** Write one object; returns its id. An object that exists is left as it is. */
-export function writeObject(commonDir: string, format: 'sha1' | 'sha256', type: 'blob' | 'tree', content: Buffer): string {
+export function writeObject(commonDir: string, format: 'sha1' | 'sha256', type: 'blob' | 'tree' | 'commit', content: Buffer): string {
   const full = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content])
   const id = createHash(format).update(full).digest('hex')
   const dir = path.join(commonDir, 'objects', id.slice(0, 2))
@@ -70,4 +70,40 @@ export function writeFileTree(commonDir: string, format: 'sha1' | 'sha256', file
   for (const [name, c] of here) entries.push({ mode: '100644', name, oid: writeObject(commonDir, format, 'blob', c) })
   for (const [name, m] of sub) entries.push({ mode: '40000', name, oid: writeFileTree(commonDir, format, m) })
   return writeObject(commonDir, format, 'tree', encodeTree(entries))
+}
+
+const identities = new Map<string, { author: string; committer: string }>()
+
+/**
+ * `Name <email>` of the author and committer, as git would write them (its config and the
+ * GIT_AUTHOR_* / GIT_COMMITTER_* variables), asked once per repository and process; the
+ * fallback identity when git has none, so a run is never lost for want of user.email.
+ */
+export async function gitIdentity(repo: Pick<Repo, 'root' | 'ctx' | 'commonDir'>): Promise<{ author: string; committer: string }> {
+  let id = identities.get(repo.commonDir)
+  if (!id) {
+    const ask = async (v: string, fallback: [string, string]) => {
+      const res = await git(['var', v], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+      const m = /^(.*<[^>]*>) \d+ [+-]\d{4}$/.exec(res.stdout.trim())
+      return res.code === 0 && m ? m[1] : `${fallback[0]} <${fallback[1]}>`
+    }
+    const fb = fallbackIdentity(repo.ctx.env)
+    id = {
+      author: await ask('GIT_AUTHOR_IDENT', [fb.GIT_AUTHOR_NAME, fb.GIT_AUTHOR_EMAIL]),
+      committer: await ask('GIT_COMMITTER_IDENT', [fb.GIT_COMMITTER_NAME, fb.GIT_COMMITTER_EMAIL]),
+    }
+    identities.set(repo.commonDir, id)
+  }
+  return id
+}
+
+/** Write a commit object (what `git commit-tree` writes, dates in UTC). */
+export function writeCommitObject(
+  commonDir: string,
+  format: 'sha1' | 'sha256',
+  c: { tree: string; parent: string | null; author: string; committer: string; authorDate: Date; commitDate: Date; message: string },
+): string {
+  const when = (d: Date) => `${Math.floor(d.getTime() / 1000)} +0000`
+  const text = `tree ${c.tree}\n${c.parent ? `parent ${c.parent}\n` : ''}author ${c.author} ${when(c.authorDate)}\ncommitter ${c.committer} ${when(c.commitDate)}\n\n${c.message}`
+  return writeObject(commonDir, format, 'commit', Buffer.from(text, 'utf8'))
 }

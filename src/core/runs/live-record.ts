@@ -8,7 +8,7 @@
  * (`.xp-run/mlflow.json`: dataset inputs, logged models).
  */
 import type { Repo } from '../repo.js'
-import { git, readObjects } from '../git.js'
+import { git, readObjects, type CatFileBatch } from '../git.js'
 import { typeValue, type Flat } from '../params.js'
 import { parseTree } from '../cache/reachable.js'
 import { putBytes } from '../cache/objects.js'
@@ -17,9 +17,9 @@ import { encodePointer } from '../cache/pointer.js'
 import { encodeRecord, decodeRecord, type DataEntry, type RunRecord, type RunStatus } from './record.js'
 import { addToIndex } from './record-index.js'
 import { canonicalJson } from './list.js'
-import { writeCommit, currentBranch } from './record-run.js'
+import { currentBranch } from './record-run.js'
 import { RunRef } from './ref.js'
-import { objectFormat, writeFileTree } from './git-objects.js'
+import { objectFormat, writeFileTree, writeCommitObject, gitIdentity } from './git-objects.js'
 import type { LiveRun, Point } from './live.js'
 
 export const ARTIFACTS_OUT = '.xp-run/artifacts'
@@ -33,6 +33,8 @@ export interface RecordLiveOptions {
   parentHint?: string
   /** what to record as the command */
   command: string
+  /** a `git cat-file --batch` to read the parent with (it resolves names afresh on every read) */
+  batch?: CatFileBatch
 }
 
 /**
@@ -89,7 +91,8 @@ export function parseSeriesText(text: string): Point[] {
 export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOptions): Promise<{ record: RunRecord; commit: string; ref: string }> {
   const hint = opts.parentHint && /^[0-9a-f]{7,64}$/i.test(opts.parentHint) ? opts.parentHint : null
   const specs = [...(hint ? [`${hint}^{commit}`, `${hint}^{tree}`] : []), 'HEAD^{commit}', 'HEAD^{tree}']
-  const objs = await readObjects(specs, { cwd: repo.root, env: repo.ctx.env })
+  // a long-lived `cat-file --batch` when the caller has one (the server), else one spawn
+  const objs = opts.batch ? await Promise.all(specs.map((s) => opts.batch!.read(s))) : await readObjects(specs, { cwd: repo.root, env: repo.ctx.env })
   const [commitObj, treeObj] = hint && objs[0] && objs[1] ? [objs[0], objs[1]] : [objs.at(-2), objs.at(-1)]
   const parent = commitObj?.oid ?? null
   const format = await objectFormat(repo)
@@ -140,7 +143,16 @@ export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOp
     outs,
     env: run.user ? { user: run.user } : {},
   }
-  const commit = await writeCommit(repo, tree, parent, encodeRecord(record), new Date(run.started))
+  // the commit object is written here too, as `git commit-tree` would (its identity asked once)
+  const who = await gitIdentity(repo)
+  const commit = writeCommitObject(repo.commonDir, format, {
+    tree,
+    parent,
+    ...who,
+    authorDate: new Date(run.started),
+    commitDate: repo.ctx.now(),
+    message: encodeRecord(record),
+  })
   const ref = RunRef.fromId(run.id).toString()
   await git(['update-ref', '-m', `xp mlflow ${run.name}`, ref, commit, ''], { cwd: repo.root, env: repo.ctx.env, errorCode: 'XP_REF_EXISTS' })
   // the listing (xp show, the API's search) then finds it without reading the commit

@@ -95,7 +95,8 @@ export async function executeTask(repo: Repo, q: QueuePaths, task: Task, live: L
     const r = res.record
     task.run = { id: r.id, status: r.status, exit_code: r.exit_code, ref: res.ref, commit: res.commit }
     if (r.status === 'succeeded') task.state = 'done'
-    else if (r.status === 'interrupted' && cancelled()) task.state = 'cancelled'
+    // a cancel asked for and a run that did not succeed: the signal may reach the command before xp (Slurm signals every process of the job)
+    else if (cancelled()) task.state = 'cancelled'
     else {
       task.state = 'failed'
       task.reason = r.status === 'interrupted' ? 'interrupted: the worker was stopped' : `the command exited with ${r.exit_code}`

@@ -144,7 +144,8 @@ async function submit(repo: Repo, o: SlurmOptions, tasks: Task[], opts: SubmitOp
     const b64 = url ? Buffer.from(JSON.stringify(group)).toString('base64').replace(/.{1,76}/g, '$&\n') : ''
     writeFileAtomic(script, url ? `${REMOTE_SCRIPT}${b64}XP_TASKS\n` : SCRIPT)
     // where the job's output goes: on the shared file system, beside the queue; with a remote, in the job's node-local folder
-    const output = url ? path.join('/tmp', 'xp-slurm-%A_%a.out') : path.join(dir, 'slurm-%A_%a.out')
+    const given = [...base, ...(o.sbatch ?? []), ...(group[0].sbatch ?? [])].filter((a) => /^(--output|-o)=/.test(a)).pop()?.replace(/^[^=]+=/, '')
+    const output = given ?? (url ? path.join('/tmp', 'xp-slurm-%A_%a.out') : path.join(dir, 'slurm-%A_%a.out'))
     const throttle = opts.jobs > 0 && opts.jobs < group.length ? `%${opts.jobs}` : ''
     const args = [
       '--parsable',
@@ -170,7 +171,7 @@ async function submit(repo: Repo, o: SlurmOptions, tasks: Task[], opts: SubmitOp
     const submitted = repo.ctx.now().toISOString()
     group.forEach((t, i) => {
       const fresh = readTask(q, t.id) ?? t
-      fresh.slurm = { job: `${jobId}_${i}`, output: output.replace('%A', jobId).replace('%a', String(i)), submitted, start_sbatch: o.sbatch ?? [], ...(url ? { remote: url } : {}) }
+      fresh.slurm = { job: `${jobId}_${i}`, output: output.replace(/%A/g, jobId).replace(/%a/g, String(i)).replace(/%j/g, jobId), submitted, start_sbatch: o.sbatch ?? [], ...(url ? { remote: url } : {}) }
       delete fresh.resubmit
       writeTask(q, fresh)
       out.push(fresh)

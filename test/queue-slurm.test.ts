@@ -163,6 +163,29 @@ describe('xp queue on Slurm (shared file system)', () => {
   })
 })
 
+describe('xp queue on Slurm: a lost node', () => {
+  it('a job whose node goes down fails with NODE_FAIL and Slurm\'s reason; no worktree or claim is left', async () => {
+    const env = { ...process.env, ...cluster.env }
+    const r = project()
+    expect(r.xp(['run', '--queue', '-n', 'lost', '--', 'sh', '-c', 'echo working; sleep 60']).code).toBe(0)
+    expect(r.xp(['queue', 'start', '--slurm']).code).toBe(0)
+    await waitStatus(r, (ts) => ts[0].slurm?.state === 'RUNNING' && ts[0].state === 'running')
+    try {
+      const down = spawnSync('scontrol', ['update', 'NodeName=localhost', 'State=DOWN', 'Reason=xp-test'], { env, encoding: 'utf8' })
+      expect(down.status, down.stderr).toBe(0)
+      const [t] = await waitStatus(r, (ts) => settled(ts) && ts[0].slurm?.state === 'NODE_FAIL')
+      expect(t.state).toBe('failed')
+      expect(t.reason).toMatch(/^Slurm job \d+_0 NODE_FAIL: its node localhost failed/)
+      await waitStatus(r, () => worktrees(r) === 1, 10_000)
+      expect(fs.readdirSync(r.path('.xp/queue/claims'))).toEqual([])
+    } finally {
+      spawnSync('scontrol', ['update', 'NodeName=localhost', 'State=RESUME'], { env })
+      for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((res) => setTimeout(res, 200)))
+        if (/^idle/m.test(spawnSync('sinfo', ['-h', '-o', '%t'], { env, encoding: 'utf8' }).stdout)) break
+    }
+  }, 45_000)
+})
+
 describe('xp queue on Slurm --via-remote (no shared file system)', () => {
   it('jobs clone the git remote, run, push run and data; status and pull bring them back', async () => {
     const base = tmpDir('xp-slurm-remote-')

@@ -152,6 +152,8 @@ async function submit(repo: Repo, o: SlurmOptions, tasks: Task[], opts: SubmitOp
       `--array=0-${group.length - 1}${throttle}`,
       `--job-name=xp-${group[0].name.replace(/-\d+$/, '')}`.slice(0, 64),
       `--output=${output}`,
+      // a lost node ends the task as NODE_FAIL, for `xp queue retry`; Slurm's own requeue would run it again behind xp's back
+      '--no-requeue',
       ...(url ? [] : [`--chdir=${repo.root}`]),
       ...base,
       ...(o.sbatch ?? []),

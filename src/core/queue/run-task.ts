@@ -68,7 +68,7 @@ export async function runTaskViaRemote(ctx: Repo['ctx'], o: RunTaskOptions & { t
   const url = o.viaRemote!
   const base = ctx.env.XP_SLURM_CLONES || ctx.env.TMPDIR || os.tmpdir()
   const dir = fs.mkdtempSync(path.join(base, `xp-task-${task.id}-`))
-  const g = (args: string[], cwd = dir) => git(args, { cwd, env: ctx.env, errorCode: 'XP_REMOTE_FAILED' })
+  const g = (args: string[], cwd = dir) => git(args, { cwd, env: ctx.env, errorCode: 'XP_GIT_REMOTE_FAILED' })
   try {
     await g(['clone', '-q', '--no-checkout', url, dir], base)
     await g(['fetch', '-q', url, `+${task.ref}:${task.ref}`])

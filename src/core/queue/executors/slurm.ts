@@ -44,7 +44,7 @@ exec "\${XP_SLURM_NODE:-node}" "$XP_SLURM_XP" queue run-task --batch "$XP_SLURM_
 `
 const REMOTE_SCRIPT = `#!/bin/sh
 # xp queue --via-remote: one task of a job array. Generated; the tasks follow as base64.
-exec "\${XP_SLURM_NODE:-node}" "$XP_SLURM_XP" queue run-task --via-remote "$XP_SLURM_REMOTE" --batch - <<'XP_TASKS'
+exec "\${XP_SLURM_NODE:-node}" "$XP_SLURM_XP" queue run-task --via-remote "$XP_SLURM_REMOTE" --batch - <<'END_TASKS'
 `
 
 export interface SlurmOptions {
@@ -99,7 +99,7 @@ async function remoteUrl(repo: Repo, remote: string): Promise<string> {
 async function publishSnapshots(repo: Repo, url: string, tasks: Task[]): Promise<void> {
   const refs = [...new Set(tasks.map((t) => t.ref))]
   const res = await git(['push', '-q', url, ...refs.map((r) => `${r}:${r}`)], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-  if (res.code !== 0) throw new XpError('XP_REMOTE_FAILED', `could not push the queued snapshots to ${url}: ${res.stderr.trim().split('\n').pop()}`, { exitCode: EXIT.remote })
+  if (res.code !== 0) throw new XpError('XP_GIT_REMOTE_FAILED', `could not push the queued snapshots to ${url}: ${res.stderr.trim().split('\n').pop()}`, { exitCode: EXIT.remote })
   const { referencedData, openDataRemote } = await import('../../sync/data.js')
   const { uploadObjects } = await import('../../sync/transfer.js')
   const { loadConfig } = await import('../../repo.js')
@@ -142,7 +142,7 @@ async function submit(repo: Repo, o: SlurmOptions, tasks: Task[], opts: SubmitOp
     const script = path.join(dir, `${batch}.sh`)
     writeFileAtomic(ids, group.map((t) => t.id).join('\n') + '\n')
     const b64 = url ? Buffer.from(JSON.stringify(group)).toString('base64').replace(/.{1,76}/g, '$&\n') : ''
-    writeFileAtomic(script, url ? `${REMOTE_SCRIPT}${b64}XP_TASKS\n` : SCRIPT)
+    writeFileAtomic(script, url ? `${REMOTE_SCRIPT}${b64}END_TASKS\n` : SCRIPT)
     // where the job's output goes: on the shared file system, beside the queue; with a remote, in the job's node-local folder
     const given = [...base, ...(o.sbatch ?? []), ...(group[0].sbatch ?? [])].filter((a) => /^(--output|-o)=/.test(a)).pop()?.replace(/^[^=]+=/, '')
     const output = given ?? (url ? path.join('/tmp', 'xp-slurm-%A_%a.out') : path.join(dir, 'slurm-%A_%a.out'))

@@ -76,8 +76,8 @@ export async function handler(argv: Args) {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     try {
-      const { tasks } = await worker.runQueue(repo, {
-        jobs: argv.jobs,
+      const { localExecutor } = await import('../../core/queue/executors/local.js')
+      const tasks = await localExecutor(repo, {
         reuseWorktrees: argv['reuse-worktrees'],
         signal: ctl.signal,
         // from a terminal, Ctrl-C reached the commands already (same process group)
@@ -87,7 +87,7 @@ export async function handler(argv: Args) {
           else if (type === 'reaped') info(`${red('failed', process.stderr)} ${t.name}: ${t.reason}`)
           else info(`${colour(t.state)} ${t.name}${t.run ? `: run ${t.run.id} ${t.run.status}` : ''}${t.reason && t.state !== 'done' ? ` (${t.reason})` : ''}`)
         },
-      })
+      }).submit([], { jobs: argv.jobs })
       const failed = tasks.filter((t) => t.state === 'failed').length
       if (argv.json) printJson(tasks)
       info(tasks.length ? `queue empty: ${tasks.length} task${tasks.length === 1 ? '' : 's'} run, ${failed} failed` : 'nothing queued')

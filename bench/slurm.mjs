@@ -21,6 +21,11 @@ const arg = (name, dflt) => {
 }
 const TASKS = arg('--tasks', 8)
 
+if (spawnSync('sh', ['-c', 'command -v slurmctld && command -v sbatch && command -v munged'], { stdio: 'ignore' }).status !== 0) {
+  console.log('bench/slurm: Slurm is not installed (Debian: slurmctld slurmd slurm-client munge); skipped')
+  process.exit(0)
+}
+
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-slurm-'))
 let env = benchEnv(path.join(work, 'home'))
 fs.mkdirSync(env.HOME)

@@ -102,6 +102,10 @@ describe('xp queue on Slurm (shared file system)', () => {
     expect(job).toContain('Comment=xp-sweep')
     // the task's output is the job's output file
     expect(r.xp(['queue', 'logs', 'grid-2']).stdout).toMatch(/run grid-2 \(\w+\) succeeded/)
+    // clear takes the tasks, their job outputs and the array's script and task list
+    expect(r.xp(['queue', 'clear']).code).toBe(0)
+    expect(fs.readdirSync(r.path('.xp/queue/slurm'))).toEqual([])
+    expect(r.json<any[]>(['show'])).toHaveLength(4)
   }, 60_000)
 
   it('a failing task is failed with its exit code; cancel stops a running job; retry resubmits', async () => {

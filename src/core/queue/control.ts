@@ -9,6 +9,7 @@ import { git } from '../git.js'
 import { XpError } from '../errors.js'
 import { runNames } from '../runs/record-run.js'
 import { reapDead, cleanupTask } from './reap.js'
+import { isInside } from '../fsutil.js'
 import {
   queuePaths, listTasks, readTask, writeTask, resolveTask, tryClaim, releaseClaim, ownClaim, readClaim, claimAlive,
   cancelFile, logFile, taskFile, TASK_STATES, type Task, type TaskState,
@@ -224,7 +225,13 @@ export async function clearTasks(repo: Repo, opts: { states?: TaskState[] } = {}
   for (const t of gone) {
     fs.rmSync(taskFile(q, t.id), { force: true })
     fs.rmSync(logFile(q, t.id), { force: true })
+    // a Slurm job's output, when it is ours (beside the queue), goes with its task
+    if (t.slurm && isInside(q.dir, t.slurm.output)) fs.rmSync(t.slurm.output, { force: true })
   }
+  // a job array's script and task list go with its last task
+  const batches = new Set(all.filter((t) => !gone.includes(t) && t.slurm?.batch).map((t) => t.slurm!.batch))
+  for (const b of new Set(gone.map((t) => t.slurm?.batch).filter((b): b is string => !!b && !batches.has(b))))
+    for (const ext of ['.sh', '.ids']) fs.rmSync(path.join(q.dir, 'slurm', b + ext), { force: true })
   // a snapshot ref serves a whole batch: it goes with the batch's last task
   const kept = new Set(all.filter((t) => !gone.includes(t)).map((t) => t.ref))
   const refs = [...new Set(gone.map((t) => t.ref))].filter((r) => !kept.has(r))

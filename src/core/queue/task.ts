@@ -67,6 +67,8 @@ export interface Task {
 export interface SlurmInfo {
   /** the array element, `<array job id>_<index>` */
   job: string
+  /** the first task's id, naming the array's script and task list in `.xp/queue/slurm/` */
+  batch?: string
   /** file Slurm writes the job's output to (on the cluster's file system) */
   output: string
   submitted: string

@@ -173,7 +173,7 @@ async function submit(repo: Repo, o: SlurmOptions, tasks: Task[], opts: SubmitOp
     const submitted = repo.ctx.now().toISOString()
     group.forEach((t, i) => {
       const fresh = readTask(q, t.id) ?? t
-      fresh.slurm = { job: `${jobId}_${i}`, output: output.replace(/%A/g, jobId).replace(/%a/g, String(i)).replace(/%j/g, jobId), submitted, start_sbatch: o.sbatch ?? [], ...(url ? { remote: url } : {}) }
+      fresh.slurm = { job: `${jobId}_${i}`, batch, output: output.replace(/%A/g, jobId).replace(/%a/g, String(i)).replace(/%j/g, jobId), submitted, start_sbatch: o.sbatch ?? [], ...(url ? { remote: url } : {}) }
       delete fresh.resubmit
       writeTask(q, fresh)
       out.push(fresh)

@@ -15,7 +15,8 @@ import { startSlurm, type SlurmCluster } from './servers/slurm.js'
 let cluster: SlurmCluster
 
 beforeAll(async () => {
-  cluster = await startSlurm(tmpDir('xp-slurm-'))
+  // 8 CPUs declared on 2 cores: many jobs finish at once, as on a cluster
+  cluster = await startSlurm(tmpDir('xp-slurm-'), { cpus: 8 })
 }, 30_000)
 
 afterAll(async () => {
@@ -107,6 +108,19 @@ describe('xp queue on Slurm (shared file system)', () => {
     expect(fs.readdirSync(r.path('.xp/queue/slurm'))).toEqual([])
     expect(r.json<any[]>(['show'])).toHaveLength(4)
   }, 60_000)
+
+  it('many jobs finishing at once all land their runs in the shared repository', async () => {
+    const r = project()
+    expect(r.xp(['run', '--queue', '-n', 'many', '-S', 'lr=range(1, 9)', '--', 'sh', '-c', 'echo "{\\"score\\": $(grep lr params.yaml | cut -d" " -f2)}" > metrics.json']).code).toBe(0)
+    expect(r.xp(['queue', 'start', '--slurm', '-j', '8']).code).toBe(0)
+    const tasks = await waitStatus(r, settled)
+    expect(tasks.map((t) => t.state)).toEqual(Array(8).fill('done'))
+    const runs = r.json<any[]>(['show'])
+    expect(runs.map((x) => x.metrics.score).sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(r.git('for-each-ref', 'refs/xp/runs/').trim().split('\n')).toHaveLength(8)
+    expect(worktrees(r)).toBe(1)
+    expect(r.git('fsck', '--no-progress', '--no-dangling').trim()).toBe('')
+  }, 45_000)
 
   it('a failing task is failed with its exit code; cancel stops a running job; retry resubmits', async () => {
     const flag = path.join(tmpDir('xp-slurm-flag-'), 'ok')

@@ -31,8 +31,13 @@ function nodeResources(): { cpus: number; mem: number } {
   return { cpus, mem: Math.max(256, Math.floor(mem / 2)) }
 }
 
-/** Start munged, slurmctld and slurmd in `dir`; resolves once the node is idle. */
-export async function startSlurm(dir: string, extraConf: string[] = []): Promise<SlurmCluster> {
+/**
+ * Start munged, slurmctld and slurmd in `dir`; resolves once the node is idle. `cpus`
+ * declares more CPUs than the machine has (slurmd told to trust the config), so that more
+ * one-CPU jobs than cores run at once.
+ */
+export async function startSlurm(dir: string, opts: { cpus?: number; extraConf?: string[] } = {}): Promise<SlurmCluster> {
+  const extraConf = opts.extraConf ?? []
   fs.mkdirSync(dir, { recursive: true })
   const name = `xp${randomBytes(4).toString('hex')}`
   const pids: number[] = []
@@ -59,7 +64,9 @@ export async function startSlurm(dir: string, extraConf: string[] = []): Promise
     daemon('/usr/sbin/munged', ['--foreground', '--force', `--socket=${sock}`, `--key-file=${key}`, `--pid-file=${dir}/munged.pid`, `--log-file=${dir}/munged.log`, `--seed-file=${dir}/munged.seed`])
     await waitFor(() => fs.existsSync(sock), 5000, 'munged socket')
 
-    const { cpus, mem } = nodeResources()
+    const real = nodeResources()
+    const cpus = opts.cpus ?? real.cpus
+    const mem = real.mem
     const [ctldPort, dPort] = [await freePort(), await freePort()]
     const conf = path.join(dir, 'slurm.conf')
     const plug = path.join(dir, 'plugstack.conf')
@@ -102,6 +109,7 @@ export async function startSlurm(dir: string, extraConf: string[] = []): Promise
         // a time limit or scancel: SIGTERM, then SIGKILL this many seconds later
         `KillWait=2`,
         `OverTimeLimit=0`,
+        ...(cpus !== real.cpus ? ['SlurmdParameters=config_overrides'] : []),
         ...extraConf,
         `NodeName=localhost NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem} State=UNKNOWN`,
         `PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP`,

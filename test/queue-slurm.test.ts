@@ -126,9 +126,12 @@ describe('xp queue on Slurm (shared file system)', () => {
     const flag = path.join(tmpDir('xp-slurm-flag-'), 'ok')
     const r = project()
     expect(r.xp(['run', '--queue', '-n', 'bad', '--', 'sh', '-c', `echo trying; test -f ${flag} || exit 3`]).code).toBe(0)
-    expect(r.xp(['run', '--queue', '-n', 'long', '--', 'sh', '-c', 'echo long; sleep 60']).code).toBe(0)
-    expect(r.xp(['queue', 'start', '--slurm', '-j', '2']).code).toBe(0)
-    await waitStatus(r, (ts) => ts.find((t) => t.name === 'long')?.slurm?.state === 'RUNNING' && ts.find((t) => t.name === 'bad')?.state === 'failed')
+    // a task with its own sbatch option goes in its own array
+    expect(r.xp(['run', '--queue', '-n', 'long', '--sbatch', '--comment=long-one', '--', 'sh', '-c', 'echo long; sleep 60']).code).toBe(0)
+    expect(r.xp(['queue', 'start', '--slurm', '-j', '2']).stderr).toMatch(/as job arrays \d+, \d+/)
+    const running = await waitStatus(r, (ts) => ts.find((t) => t.name === 'long')?.slurm?.state === 'RUNNING' && ts.find((t) => t.name === 'bad')?.state === 'failed')
+    const longJob = running.find((t) => t.name === 'long')!.slurm!.job
+    expect(spawnSync('scontrol', ['show', 'job', '-o', longJob.split('_')[0]], { env: { ...process.env, ...cluster.env }, encoding: 'utf8' }).stdout).toContain('Comment=long-one')
     const cancel = r.xp(['queue', 'cancel', 'long', '--json'])
     expect(cancel.code, cancel.stderr).toBe(0)
     expect(JSON.parse(cancel.stdout)).toMatchObject({ name: 'long', state: 'cancelled' })

@@ -114,7 +114,16 @@ try {
   t0 = performance.now()
   xp(local16, 'queue', 'start', '-j', '2')
   const l16 = (performance.now() - t0) / 1000
-  rows.push(['16 one-second tasks at -j 2 on Slurm', `${s16.toFixed(2)} s`, '8 s + start latency (< 1 s)', `local queue: ${l16.toFixed(2)} s`])
+  // the peer: the same array with no xp in it, `sbatch --array=0-15%2 --wrap 'sleep 1'`
+  t0 = performance.now()
+  const bare = run('sbatch', ['--parsable', '--array=0-15%2', `--output=${path.join(work, 'bare-%A_%a.out')}`, '--wrap', 'sleep 1'], work).trim()
+  for (;;) {
+    const states = run('squeue', ['-h', '-r', '-t', 'all', `--jobs=${bare}`, '-o', '%T'], work).trim().split('\n')
+    if (states.length === 16 && states.every((x) => x === 'COMPLETED')) break
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  const bareS = (performance.now() - t0) / 1000
+  rows.push(['16 one-second tasks at -j 2 on Slurm', `${s16.toFixed(2)} s`, '8 s + start latency (< 1 s)', `bare Slurm array of \`sleep 1\`: ${bareS.toFixed(2)} s; local queue: ${l16.toFixed(2)} s`])
 } finally {
   await cluster.stop()
   fs.rmSync(work, { recursive: true, force: true })

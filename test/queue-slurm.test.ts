@@ -166,6 +166,11 @@ describe('xp queue on Slurm (shared file system)', () => {
     expect(res.stderr).toContain('Invalid partition name specified')
     expect(status(r).tasks).toMatchObject([{ name: 'p', state: 'queued' }])
     expect(status(r).tasks[0].slurm).toBeUndefined()
+    // a git remote whose URL holds a password is not written into jobs and task files
+    const secret = r.xp(['queue', 'start', '--slurm', '--via-remote', 'https://me:hunter2@git.example.com/x.git'])
+    expect(errorCode(secret)).toBe('XP_SECRET_IN_URL')
+    expect(secret.stderr).not.toContain('hunter2')
+    expect(JSON.stringify(status(r))).not.toContain('hunter2')
   })
 
   it('without sbatch: a coded error naming the Slurm client package', () => {

@@ -91,6 +91,12 @@ function slurmMessage(stderr: string): string {
 async function remoteUrl(repo: Repo, remote: string): Promise<string> {
   const res = await git(['remote', 'get-url', remote], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
   const url = res.code === 0 ? res.stdout.trim() : remote
+  // the URL travels in the job's environment and the task files: never with a password or token in it
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(url) || /[?&](sig|token|secret|password)=/i.test(url))
+    throw new XpError('XP_SECRET_IN_URL', `${res.code === 0 ? `the git remote ${remote}` : 'the URL given to --via-remote'} carries credentials, which would be written into the jobs' environment and the task files`, {
+      exitCode: EXIT.usage,
+      hint: 'use a URL without them and let the nodes authenticate with an ssh key or a git credential helper',
+    })
   // a path is made absolute: the job runs elsewhere
   return /^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/]+:/i.test(url) ? url : path.resolve(repo.root, url)
 }

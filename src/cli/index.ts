@@ -38,7 +38,7 @@ const COMMANDS: Entry[] = [
   { command: 'remote <action> [name] [url]', describe: 'add, list or remove data remotes (xp.yaml)', load: () => import('./commands/remote.js') },
   { command: 'push [args..]', describe: 'push runs, notes and registry tags to a git remote, their data first', load: () => import('./commands/push.js') },
   { command: 'pull [args..]', describe: 'pull runs, notes and registry tags, then the data of the working tree', load: () => import('./commands/pull.js') },
-  { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign, unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
+  { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign (or promote), unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
   { command: 'queue <action> [id]', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
   { command: 'plots [runs..]', describe: 'write the series, metrics and params of runs into one HTML file', load: () => import('./commands/plots.js') },
   { command: 'ui', describe: 'browse, compare and annotate runs in a local web page', load: () => import('./commands/ui.js') },
@@ -80,6 +80,8 @@ function baseYargs(args: string[], scriptName: string): Argv {
     .option('saved-help', { type: 'boolean', hidden: true })
     .strict()
     .help()
+    // main() returns the exit code instead of exiting (bin.ts exits; tests and the binary call main in-process)
+    .exitProcess(false)
     .alias('h', 'help')
     .version(false)
     .wrap(Math.min(100, process.stdout.columns || 100))
@@ -110,6 +112,7 @@ async function buildCli(args: string[]): Promise<Argv> {
     .usage('xp: experiments as git commits\n\nUsage: xp <command> [options]')
     .demandCommand(1, 'name a command; `xp --help` lists them')
     .recommendCommands()
+    .option('version', { alias: 'V', type: 'boolean', describe: 'print the versions of xp, git and node' })
   for (const e of COMMANDS) cli.command([e.command, ...(e.aliases ?? [])], e.describe, {}, () => {})
   return cli
 }
@@ -117,6 +120,11 @@ async function buildCli(args: string[]): Promise<Argv> {
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   const args = splitRunArgv(joinSbatchArgs(argv))
   const debug = args.includes('--debug')
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    const { versionText } = await import('./version.js')
+    process.stdout.write(await versionText(process.env))
+    return 0
+  }
   let exitCode = 0
   try {
     const cli = await buildCli(args)

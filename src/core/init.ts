@@ -10,6 +10,8 @@ const TEMPLATE = `# xp project settings (see README). Every key is optional.
 # series: [logs/*.tsv]           # step metrics (TSV/CSV with a header, or JSONL)
 # deps: [data/train]             # data inputs, hashed with every run
 # outs: [models/model.bin]       # outputs, cached after every run
+# artifacts:                     # models for the registry (\`xp model register NAME RUN\`)
+#   churn: {path: models/model.bin, type: model, description: churn classifier}
 `
 
 export function initRepo(repo: Repo): { created: string[] } {

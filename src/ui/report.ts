@@ -42,6 +42,8 @@ td.changed{background:#fff4cc}
 export interface ReportResult {
   html: string
   runs: ListedRun[]
+  /** how many runs the repository has (the report may hold fewer) */
+  total: number
 }
 
 function runLabel(r: RunRow, i: number): VNode {
@@ -98,7 +100,8 @@ export function reportTree(runs: RunRow[], series: RunSeries[], generated: strin
 }
 
 /**
- * Build the report for the named runs (ids, prefixes or names), or the latest few.
+ * Build the report for the named runs (ids, prefixes or names), or the latest few
+ * (`latest`: a count, Infinity for all).
  *
  * @example
  * const { html } = await buildReport(repo, { runs: ['brisk-otter', 'calm-heron'] })
@@ -119,5 +122,5 @@ export async function buildReport(repo: Repo, opts: { runs?: string[]; latest?: 
   const rows = runs.map(slimRun)
   const title = toHtml(h('title', {}, `xp report: ${rows.map((r) => r.name).join(', ')}`))
   const html = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">${title}<style>${REPORT_CSS}</style></head>${toHtml(reportTree(rows, series, generated))}</html>\n`
-  return { html, runs }
+  return { html, runs, total: all.length }
 }

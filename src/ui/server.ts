@@ -19,6 +19,7 @@ import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion } from '.
 import { noteRun } from '../core/runs/manage.js'
 import { registryView } from './registry.js'
 import { escapeHtml } from './html.js'
+import { embeddedFile } from '../core/embedded.js'
 
 export interface UiServerOptions {
   port?: number
@@ -147,8 +148,9 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     ['app.css', 'text/css; charset=utf-8'],
   ]) {
     const file = new URL(name, assetsDir)
-    if (!fs.existsSync(file)) throw new XpError('XP_UI_ASSETS_MISSING', `the page's assets are missing (${file.pathname})`, { hint: 'build xp first: npm run build' })
-    assets.set(`/assets/${name}`, { type, body: fs.readFileSync(file) })
+    const built = opts.assetsDir ? undefined : embeddedFile(`ui/${name}`)
+    if (!built && !fs.existsSync(file)) throw new XpError('XP_UI_ASSETS_MISSING', `the page's assets are missing (${file.pathname})`, { hint: 'build xp first: npm run build' })
+    assets.set(`/assets/${name}`, { type, body: built ?? fs.readFileSync(file) })
   }
   const token = randomBytes(24).toString('hex')
   const html = page(token, path.basename(repo.root))

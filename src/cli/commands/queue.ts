@@ -7,6 +7,7 @@ import type { RunControl } from '../../core/runs/record-run.js'
 import { usageError, EXIT } from '../../core/errors.js'
 import type { Task } from '../../core/queue/task.js'
 import { printJson, info, renderTable, green, red, yellow, dim } from '../output.js'
+import { inSingleExecutable } from '../../core/embedded.js'
 
 const ACTIONS = ['start', 'status', 'logs', 'cancel', 'retry', 'clear'] as const
 /** what a Slurm job runs; not for people */
@@ -64,7 +65,7 @@ export async function handler(argv: Args) {
   if (argv.action === 'start') {
     const worker = await import('../../core/queue/worker.js')
     if (argv.detach) {
-      const { pid, log } = worker.startDetached(repo, { execPath: process.execPath, args: [process.argv[1], 'queue', 'start', '-j', String(argv.jobs), ...(argv['reuse-worktrees'] ? ['--reuse-worktrees'] : [])] })
+      const { pid, log } = worker.startDetached(repo, { execPath: process.execPath, args: [...(inSingleExecutable() ? [] : [process.argv[1]]), 'queue', 'start', '-j', String(argv.jobs), ...(argv['reuse-worktrees'] ? ['--reuse-worktrees'] : [])] })
       return info(`worker started in the background (pid ${pid}); its log: ${log}; follow tasks with \`xp queue status\``)
     }
     const ctl = new AbortController()

@@ -63,6 +63,11 @@ function versionOf(cmd: string, args: string[], env: Context['env'], timeoutMs =
   })
 }
 
+/** The version of the `git` on PATH (`2.39.5`), or null when there is none. */
+export function gitVersion(env: Context['env']): Promise<string | null> {
+  return versionOf('git', ['--version'], env)
+}
+
 /** Where `git` is on PATH, with its size and mtime: the key of the version cache. */
 function gitBinaryKey(env: Context['env']): string | null {
   for (const dir of (env.PATH ?? '').split(':')) {

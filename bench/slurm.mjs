@@ -58,13 +58,16 @@ function repo(name) {
 async function allDone(dir, t0, timeoutS = 300) {
   const tasks = path.join(dir, '.xp', 'queue', 'tasks')
   for (;;) {
-    const states = fs.readdirSync(tasks).filter((f) => f.endsWith('.json')).map((f) => {
-      try {
-        return JSON.parse(fs.readFileSync(path.join(tasks, f), 'utf8')).state
-      } catch {
-        return 'queued'
-      }
-    })
+    const states = fs
+      .readdirSync(tasks)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => {
+        try {
+          return JSON.parse(fs.readFileSync(path.join(tasks, f), 'utf8')).state
+        } catch {
+          return 'queued'
+        }
+      })
     if (states.every((s) => s !== 'queued' && s !== 'running')) {
       const failed = states.filter((s) => s !== 'done').length
       if (failed) throw new Error(`${failed} tasks did not succeed; see ${dir}/.xp/queue`)
@@ -100,7 +103,12 @@ try {
   const submitS = (performance.now() - t0) / 1000
   const slurmS = await allDone(slurm, t0)
   rows.push([`${TASKS} trivial tasks at -j 2, per task: local queue`, `${(localS / TASKS).toFixed(2)} s`, '', ''])
-  rows.push([`same on Slurm (submit ${submitS.toFixed(2)} s, first job of a fresh cluster ${first.toFixed(2)} s)`, `${(slurmS / TASKS).toFixed(2)} s`, '', `+${((slurmS - localS) / TASKS).toFixed(2)} s a task over local`])
+  rows.push([
+    `same on Slurm (submit ${submitS.toFixed(2)} s, first job of a fresh cluster ${first.toFixed(2)} s)`,
+    `${(slurmS / TASKS).toFixed(2)} s`,
+    '',
+    `+${((slurmS - localS) / TASKS).toFixed(2)} s a task over local`,
+  ])
 
   // 2. 16 one-second tasks at -j 2
   const sixteen = repo('sixteen')
@@ -118,12 +126,19 @@ try {
   t0 = performance.now()
   const bare = run('sbatch', ['--parsable', '--array=0-15%2', `--output=${path.join(work, 'bare-%A_%a.out')}`, '--wrap', 'sleep 1'], work).trim()
   for (;;) {
-    const states = run('squeue', ['-h', '-r', '-t', 'all', `--jobs=${bare}`, '-o', '%T'], work).trim().split('\n')
+    const states = run('squeue', ['-h', '-r', '-t', 'all', `--jobs=${bare}`, '-o', '%T'], work)
+      .trim()
+      .split('\n')
     if (states.length === 16 && states.every((x) => x === 'COMPLETED')) break
     await new Promise((r) => setTimeout(r, 50))
   }
   const bareS = (performance.now() - t0) / 1000
-  rows.push(['16 one-second tasks at -j 2 on Slurm', `${s16.toFixed(2)} s`, '8 s + start latency (< 1 s)', `bare Slurm array of \`sleep 1\`: ${bareS.toFixed(2)} s; local queue: ${l16.toFixed(2)} s`])
+  rows.push([
+    '16 one-second tasks at -j 2 on Slurm',
+    `${s16.toFixed(2)} s`,
+    '8 s + start latency (< 1 s)',
+    `bare Slurm array of \`sleep 1\`: ${bareS.toFixed(2)} s; local queue: ${l16.toFixed(2)} s`,
+  ])
 } finally {
   await cluster.stop()
   fs.rmSync(work, { recursive: true, force: true })

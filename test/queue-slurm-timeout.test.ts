@@ -18,7 +18,7 @@ afterAll(async () => {
   cleanupTmp()
 }, 30_000)
 
-it('a task over its time limit fails with Slurm\'s reason, its run recorded whole, no worktree left', async () => {
+it("a task over its time limit fails with Slurm's reason, its run recorded whole, no worktree left", async () => {
   const r = new TestRepo({ files: { 'params.yaml': 'lr: 0.1\n' } })
   r.env = { ...r.env, ...cluster.env }
   expect(r.xp(['run', '--queue', '-n', 'slow', '--sbatch', '--time=0:00:05', '--', 'sh', '-c', 'echo started; sleep 300']).code).toBe(0)

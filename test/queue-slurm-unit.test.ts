@@ -23,7 +23,14 @@ describe('Slurm executor, pure parts', () => {
   })
 
   it('takes the word after --sbatch as its value, whatever it starts with', () => {
-    expect(joinSbatchArgs(['queue', 'start', '--slurm', '--sbatch', '--time=1:00', '-j', '2'])).toEqual(['queue', 'start', '--slurm', '--sbatch=--time=1:00', '-j', '2'])
+    expect(joinSbatchArgs(['queue', 'start', '--slurm', '--sbatch', '--time=1:00', '-j', '2'])).toEqual([
+      'queue',
+      'start',
+      '--slurm',
+      '--sbatch=--time=1:00',
+      '-j',
+      '2',
+    ])
     expect(joinSbatchArgs(['run', '--queue', '--', 'x', '--sbatch', 'y'])).toEqual(['run', '--queue', '--', 'x', '--sbatch', 'y'])
   })
 })

@@ -79,15 +79,25 @@ describe('xp queue on Slurm (shared file system)', () => {
 
     const done = await waitStatus(r, settled)
     expect(done.map((t) => [t.name, t.state, t.run?.status])).toEqual([
-      ['grid-1', 'done', 'succeeded'], ['grid-2', 'done', 'succeeded'], ['grid-3', 'done', 'succeeded'], ['grid-4', 'done', 'succeeded'],
+      ['grid-1', 'done', 'succeeded'],
+      ['grid-2', 'done', 'succeeded'],
+      ['grid-3', 'done', 'succeeded'],
+      ['grid-4', 'done', 'succeeded'],
     ])
     const runs = r.json<any[]>(['show'])
     expect(runs.map((x) => [x.name, x.params.lr, x.params.model, x.metrics.score]).sort()).toEqual([
-      ['grid-1', 0.1, 'a', 0.1], ['grid-2', 0.1, 'b', 0.1], ['grid-3', 0.2, 'a', 0.2], ['grid-4', 0.2, 'b', 0.2],
+      ['grid-1', 0.1, 'a', 0.1],
+      ['grid-2', 0.1, 'b', 0.1],
+      ['grid-3', 0.2, 'a', 0.2],
+      ['grid-4', 0.2, 'b', 0.2],
     ])
     // at most two at once, and two did overlap
     const spans = fs.readdirSync(marks).map((f) => {
-      const [s, e] = fs.readFileSync(path.join(marks, f), 'utf8').trim().split('\n').map((l) => Number(l.split(' ')[1]))
+      const [s, e] = fs
+        .readFileSync(path.join(marks, f), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => Number(l.split(' ')[1]))
       return { s, e }
     })
     const overlap = (t: number) => spans.filter((x) => x.s <= t && t < x.e).length
@@ -98,7 +108,10 @@ describe('xp queue on Slurm (shared file system)', () => {
     expect(worktrees(r)).toBe(1)
     expect(fs.readdirSync(r.path('.xp/queue/claims'))).toEqual([])
     // xp.yaml's slurm: and --sbatch reached sbatch
-    const job = spawnSync('scontrol', ['show', 'job', '-o', done[0].slurm!.job.split('_')[0]], { env: { ...process.env, ...cluster.env }, encoding: 'utf8' }).stdout
+    const job = spawnSync('scontrol', ['show', 'job', '-o', done[0].slurm!.job.split('_')[0]], {
+      env: { ...process.env, ...cluster.env },
+      encoding: 'utf8',
+    }).stdout
     expect(job).toContain('TimeLimit=00:10:00')
     expect(job).toContain('Comment=xp-sweep')
     // the task's output is the job's output file
@@ -111,7 +124,20 @@ describe('xp queue on Slurm (shared file system)', () => {
 
   it('many jobs finishing at once all land their runs in the shared repository', async () => {
     const r = project()
-    expect(r.xp(['run', '--queue', '-n', 'many', '-S', 'lr=range(1, 9)', '--', 'sh', '-c', 'echo "{\\"score\\": $(grep lr params.yaml | cut -d" " -f2)}" > metrics.json']).code).toBe(0)
+    expect(
+      r.xp([
+        'run',
+        '--queue',
+        '-n',
+        'many',
+        '-S',
+        'lr=range(1, 9)',
+        '--',
+        'sh',
+        '-c',
+        'echo "{\\"score\\": $(grep lr params.yaml | cut -d" " -f2)}" > metrics.json',
+      ]).code,
+    ).toBe(0)
     expect(r.xp(['queue', 'start', '--slurm', '-j', '8']).code).toBe(0)
     const tasks = await waitStatus(r, settled)
     expect(tasks.map((t) => t.state)).toEqual(Array(8).fill('done'))
@@ -129,9 +155,14 @@ describe('xp queue on Slurm (shared file system)', () => {
     // a task with its own sbatch option goes in its own array
     expect(r.xp(['run', '--queue', '-n', 'long', '--sbatch', '--comment=long-one', '--', 'sh', '-c', 'echo long; sleep 60']).code).toBe(0)
     expect(r.xp(['queue', 'start', '--slurm', '-j', '2']).stderr).toMatch(/as job arrays \d+, \d+/)
-    const running = await waitStatus(r, (ts) => ts.find((t) => t.name === 'long')?.slurm?.state === 'RUNNING' && ts.find((t) => t.name === 'bad')?.state === 'failed')
+    const running = await waitStatus(
+      r,
+      (ts) => ts.find((t) => t.name === 'long')?.slurm?.state === 'RUNNING' && ts.find((t) => t.name === 'bad')?.state === 'failed',
+    )
     const longJob = running.find((t) => t.name === 'long')!.slurm!.job
-    expect(spawnSync('scontrol', ['show', 'job', '-o', longJob.split('_')[0]], { env: { ...process.env, ...cluster.env }, encoding: 'utf8' }).stdout).toContain('Comment=long-one')
+    expect(spawnSync('scontrol', ['show', 'job', '-o', longJob.split('_')[0]], { env: { ...process.env, ...cluster.env }, encoding: 'utf8' }).stdout).toContain(
+      'Comment=long-one',
+    )
     const cancel = r.xp(['queue', 'cancel', 'long', '--json'])
     expect(cancel.code, cancel.stderr).toBe(0)
     expect(JSON.parse(cancel.stdout)).toMatchObject({ name: 'long', state: 'cancelled' })
@@ -157,7 +188,7 @@ describe('xp queue on Slurm (shared file system)', () => {
     expect(again.find((t) => t.name === 'bad-retry')!.run!.status).toBe('succeeded')
   }, 60_000)
 
-  it('a submission Slurm refuses is a coded error with sbatch\'s message, and the tasks stay queued', () => {
+  it("a submission Slurm refuses is a coded error with sbatch's message, and the tasks stay queued", () => {
     const r = project()
     expect(r.xp(['run', '--queue', '-n', 'p', '--', 'true']).code).toBe(0)
     const res = r.xp(['queue', 'start', '--slurm', '--sbatch', '--partition=nosuch'])
@@ -190,7 +221,7 @@ describe('xp queue on Slurm (shared file system)', () => {
 })
 
 describe('xp queue on Slurm: a lost node', () => {
-  it('a job whose node goes down fails with NODE_FAIL and Slurm\'s reason; no worktree or claim is left', async () => {
+  it("a job whose node goes down fails with NODE_FAIL and Slurm's reason; no worktree or claim is left", async () => {
     const env = { ...process.env, ...cluster.env }
     const r = project()
     expect(r.xp(['run', '--queue', '-n', 'lost', '--', 'sh', '-c', 'echo working; sleep 60']).code).toBe(0)
@@ -230,15 +261,25 @@ describe('xp queue on Slurm --via-remote (no shared file system)', () => {
     expect(r.xp(['run', '--queue', '-n', 'far', '-S', 'lr=1,2', '--', 'sh', '-c', cmd]).code).toBe(0)
     // the jobs' own clones live in a folder of ours, not the node's /tmp
     const clones = tmpDir('xp-slurm-clones-')
-    const start = r.xp(['queue', 'start', '--slurm', '-j', '2', '--via-remote', 'origin', '--sbatch', `--output=${clones}/job-%A_%a.out`], { env: { XP_SLURM_CLONES: clones } })
+    const start = r.xp(['queue', 'start', '--slurm', '-j', '2', '--via-remote', 'origin', '--sbatch', `--output=${clones}/job-%A_%a.out`], {
+      env: { XP_SLURM_CLONES: clones },
+    })
     expect(start.code, start.stderr).toBe(0)
     const tasks = await waitStatus(r, settled)
-    expect(tasks.map((t) => [t.name, t.state])).toEqual([['far-1', 'done'], ['far-2', 'done']])
+    expect(tasks.map((t) => [t.name, t.state])).toEqual([
+      ['far-1', 'done'],
+      ['far-2', 'done'],
+    ])
     // the runs came back through the bare repo: its refs, and here
-    const onRemote = spawnSync('git', ['--git-dir', bare, 'for-each-ref', '--format=%(refname)', 'refs/xp/runs/'], { encoding: 'utf8' }).stdout.trim().split('\n')
+    const onRemote = spawnSync('git', ['--git-dir', bare, 'for-each-ref', '--format=%(refname)', 'refs/xp/runs/'], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
     expect(onRemote.sort()).toEqual(tasks.map((t) => `refs/xp/runs/${t.run!.id}`).sort())
     const runs = r.json<any[]>(['show'])
-    expect(runs.map((x) => [x.name, x.metrics.rows]).sort()).toEqual([['far-1', 3], ['far-2', 3]])
+    expect(runs.map((x) => [x.name, x.metrics.rows]).sort()).toEqual([
+      ['far-1', 3],
+      ['far-2', 3],
+    ])
     // the out's bytes are on the data remote; xp pull brings them into the cache
     const oid: string = runs[0].outs['model.bin'].oid
     expect(fs.existsSync(path.join(store, oid.slice(0, 2), oid.slice(2)))).toBe(true)

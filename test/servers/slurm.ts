@@ -61,7 +61,15 @@ export async function startSlurm(dir: string, opts: { cpus?: number; extraConf?:
     if (mk.status !== 0) throw new Error(`mungekey failed: ${mk.stderr}`)
     fs.chmodSync(key, 0o600)
     const sock = path.join(dir, 'munge.sock')
-    daemon('/usr/sbin/munged', ['--foreground', '--force', `--socket=${sock}`, `--key-file=${key}`, `--pid-file=${dir}/munged.pid`, `--log-file=${dir}/munged.log`, `--seed-file=${dir}/munged.seed`])
+    daemon('/usr/sbin/munged', [
+      '--foreground',
+      '--force',
+      `--socket=${sock}`,
+      `--key-file=${key}`,
+      `--pid-file=${dir}/munged.pid`,
+      `--log-file=${dir}/munged.log`,
+      `--seed-file=${dir}/munged.seed`,
+    ])
     await waitFor(() => fs.existsSync(sock), 5000, 'munged socket')
 
     const real = nodeResources()
@@ -120,10 +128,15 @@ export async function startSlurm(dir: string, opts: { cpus?: number; extraConf?:
     const denv = { ...process.env, ...env }
     daemon('/usr/sbin/slurmctld', ['-D', '-i', '-f', conf], denv)
     daemon('/usr/sbin/slurmd', ['-D', '-N', 'localhost', '-f', conf], denv)
-    await waitFor(() => {
-      const r = spawnSync('sinfo', ['-h', '-o', '%t'], { env: denv, encoding: 'utf8' })
-      return r.status === 0 && /^idle/m.test(r.stdout)
-    }, 20_000, 'an idle node (see slurmctld.log)', dir)
+    await waitFor(
+      () => {
+        const r = spawnSync('sinfo', ['-h', '-o', '%t'], { env: denv, encoding: 'utf8' })
+        return r.status === 0 && /^idle/m.test(r.stdout)
+      },
+      20_000,
+      'an idle node (see slurmctld.log)',
+      dir,
+    )
     return { dir, name, env, jobcomp, stop }
   } catch (e) {
     await stop()

@@ -157,7 +157,7 @@ async function submitSlurm(repo: Repo, o: { sbatch?: string[]; viaRemote?: strin
   const { settle } = await import('../../core/queue/control.js')
   await settle(repo)
   const queued = listTasks(queuePaths(repo)).filter((t) => t.state === 'queued' && !t.slurm && (!o.only || o.only.includes(t.id)))
-  const ex = slurmExecutor(repo, { node: process.execPath, xp: path.resolve(process.argv[1]), sbatch: o.sbatch, viaRemote: o.viaRemote })
+  const ex = slurmExecutor(repo, { node: process.execPath, xp: inSingleExecutable() ? '' : path.resolve(process.argv[1]), sbatch: o.sbatch, viaRemote: o.viaRemote })
   return ex.submit(queued, { jobs: o.jobs })
 }
 
@@ -173,7 +173,7 @@ async function runTask(argv: Args) {
   process.on('SIGINT', onSignal)
   const onOutput = (b: Buffer) => process.stdout.write(b)
   try {
-    let res
+    let res: Awaited<ReturnType<typeof runTaskShared>>
     if (argv['via-remote']) {
       const tasksBase64 = argv.batch === '-' || !argv.batch ? fs.readFileSync(0, 'utf8').replace(/\s+/g, '') : fs.readFileSync(argv.batch, 'utf8').replace(/\s+/g, '')
       res = await runTaskViaRemote(cliContext(), { viaRemote: argv['via-remote'], tasksBase64, index, live, onOutput })

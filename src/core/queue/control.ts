@@ -164,7 +164,7 @@ export async function followTaskLog(repo: Repo, spec: string, opts: { onChunk: (
       try {
         const fd = fs.openSync(file, 'r')
         try {
-          for (let n; (n = fs.readSync(fd, buf, 0, buf.length, at)) > 0; at += n) opts.onChunk(Buffer.from(buf.subarray(0, n)))
+          for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, at)) > 0; at += n) opts.onChunk(Buffer.from(buf.subarray(0, n)))
         } finally {
           fs.closeSync(fd)
         }
@@ -189,7 +189,7 @@ export async function followTaskLog(repo: Repo, spec: string, opts: { onChunk: (
       return
     }
     try {
-      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) opts.onChunk(Buffer.from(buf.subarray(0, n)))
+      for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) opts.onChunk(Buffer.from(buf.subarray(0, n)))
     } finally {
       fs.closeSync(fd)
     }

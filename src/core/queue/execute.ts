@@ -38,7 +38,14 @@ export interface TaskSlots {
   give(dir: string): void
 }
 
-export async function executeTask(repo: Repo, q: QueuePaths, task: Task, live: LiveTask, opts: ExecuteOptions = {}, pool: TaskSlots | null = null): Promise<Task> {
+export async function executeTask(
+  repo: Repo,
+  q: QueuePaths,
+  task: Task,
+  live: LiveTask,
+  opts: ExecuteOptions = {},
+  pool: TaskSlots | null = null,
+): Promise<Task> {
   const { ctx } = repo
   const slot = pool ? pool.take() : { dir: worktreeDir(q, task.id), reused: false }
   const wt = slot.dir
@@ -123,7 +130,6 @@ export async function executeTask(repo: Repo, q: QueuePaths, task: Task, live: L
   return task
 }
 
-
 /**
  * The task's worktree as a Repo. Built rather than found: its git dir is named in its
  * `.git` file, and the cache must be the user's (their `.xp/config.local.yaml` or
@@ -146,4 +152,3 @@ function keepRunDir(fromXp: string, toXp: string, id: string): void {
     // the run is recorded with its log in its tree; this copy is a convenience
   }
 }
-

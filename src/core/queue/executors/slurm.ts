@@ -28,7 +28,8 @@ export function configSbatchArgs(repo: Pick<Repo, 'root'>): string[] {
   const raw = parseStructured(fs.readFileSync(file, 'utf8'), 'xp.yaml') as Record<string, unknown> | null
   const s = raw && typeof raw === 'object' ? raw.slurm : undefined
   if (s === undefined || s === null) return []
-  if (typeof s !== 'object' || Array.isArray(s)) throw new XpError('XP_BAD_CONFIG', 'xp.yaml: "slurm" must be a mapping of sbatch options (partition: gpu, time: "4:00:00")')
+  if (typeof s !== 'object' || Array.isArray(s))
+    throw new XpError('XP_BAD_CONFIG', 'xp.yaml: "slurm" must be a mapping of sbatch options (partition: gpu, time: "4:00:00")')
   return Object.entries(s as Record<string, unknown>).map(([k, v]) => {
     const opt = k.replace(/_/g, '-')
     if (!/^[a-z][a-z-]*$/.test(opt) || (typeof v !== 'string' && typeof v !== 'number') || /[\n\0]/.test(String(v)))
@@ -40,15 +41,15 @@ export function configSbatchArgs(repo: Pick<Repo, 'root'>): string[] {
 /** sbatch's own batch script: a constant; what varies comes in exported variables and, for `--via-remote`, base64 lines. */
 const SCRIPT = `#!/bin/sh
 # xp queue: one task of a job array (xp queue start --slurm). Generated; safe to delete once the jobs ended.
-exec "\${XP_SLURM_NODE:-node}" "$XP_SLURM_XP" queue run-task --batch "$XP_SLURM_BATCH"
+exec "\${XP_SLURM_NODE:-node}" \${XP_SLURM_XP:+"$XP_SLURM_XP"} queue run-task --batch "$XP_SLURM_BATCH"
 `
 const REMOTE_SCRIPT = `#!/bin/sh
 # xp queue --via-remote: one task of a job array. Generated; the tasks follow as base64.
-exec "\${XP_SLURM_NODE:-node}" "$XP_SLURM_XP" queue run-task --via-remote "$XP_SLURM_REMOTE" --batch - <<'END_TASKS'
+exec "\${XP_SLURM_NODE:-node}" \${XP_SLURM_XP:+"$XP_SLURM_XP"} queue run-task --via-remote "$XP_SLURM_REMOTE" --batch - <<'END_TASKS'
 `
 
 export interface SlurmOptions {
-  /** node and the xp entry point the jobs run (sbatch exports the environment, so a loaded module's PATH travels) */
+  /** node and the xp entry point the jobs run (sbatch exports the environment, so a loaded module's PATH travels); the single executable is `node` with no entry point */
   node: string
   xp: string
   /** sbatch options from `start` (after xp.yaml's; a task's own come last) */
@@ -63,7 +64,8 @@ interface ToolResult {
   stderr: string
 }
 
-const CLIENT_HINT = 'install the Slurm client (Debian/Ubuntu: apt-get install slurm-client; on a cluster: module load slurm), or run the queue here with `xp queue start`'
+const CLIENT_HINT =
+  'install the Slurm client (Debian/Ubuntu: apt-get install slurm-client; on a cluster: module load slurm), or run the queue here with `xp queue start`'
 
 /** Run a Slurm command (argv, no shell). Missing binary -> XP_SLURM_MISSING naming the package. */
 function slurmTool(repo: Pick<Repo, 'ctx' | 'root'>, tool: string, args: string[], extraEnv: Record<string, string> = {}): Promise<ToolResult> {
@@ -83,7 +85,10 @@ function slurmTool(repo: Pick<Repo, 'ctx' | 'root'>, tool: string, args: string[
 
 /** The last meaningful line of a Slurm command's stderr ("sbatch: error: Batch job submission failed: Invalid partition name specified"). */
 function slurmMessage(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   return (lines.filter((l) => /error/i.test(l)).pop() ?? lines.pop() ?? 'no message').replace(/^\w+: error: /, '')
 }
 
@@ -93,10 +98,14 @@ async function remoteUrl(repo: Repo, remote: string): Promise<string> {
   const url = res.code === 0 ? res.stdout.trim() : remote
   // the URL travels in the job's environment and the task files: never with a password or token in it
   if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(url) || /[?&](sig|token|secret|password)=/i.test(url))
-    throw new XpError('XP_SECRET_IN_URL', `${res.code === 0 ? `the git remote ${remote}` : 'the URL given to --via-remote'} carries credentials, which would be written into the jobs' environment and the task files`, {
-      exitCode: EXIT.usage,
-      hint: 'use a URL without them and let the nodes authenticate with an ssh key or a git credential helper',
-    })
+    throw new XpError(
+      'XP_SECRET_IN_URL',
+      `${res.code === 0 ? `the git remote ${remote}` : 'the URL given to --via-remote'} carries credentials, which would be written into the jobs' environment and the task files`,
+      {
+        exitCode: EXIT.usage,
+        hint: 'use a URL without them and let the nodes authenticate with an ssh key or a git credential helper',
+      },
+    )
   // a path is made absolute: the job runs elsewhere
   return /^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/]+:/i.test(url) ? url : path.resolve(repo.root, url)
 }
@@ -105,14 +114,20 @@ async function remoteUrl(repo: Repo, remote: string): Promise<string> {
 async function publishSnapshots(repo: Repo, url: string, tasks: Task[]): Promise<void> {
   const refs = [...new Set(tasks.map((t) => t.ref))]
   const res = await git(['push', '-q', url, ...refs.map((r) => `${r}:${r}`)], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-  if (res.code !== 0) throw new XpError('XP_GIT_REMOTE_FAILED', `could not push the queued snapshots to ${url}: ${res.stderr.trim().split('\n').pop()}`, { exitCode: EXIT.remote })
+  if (res.code !== 0)
+    throw new XpError('XP_GIT_REMOTE_FAILED', `could not push the queued snapshots to ${url}: ${res.stderr.trim().split('\n').pop()}`, {
+      exitCode: EXIT.remote,
+    })
   const { referencedData, openDataRemote } = await import('../../sync/data.js')
   const { uploadObjects } = await import('../../sync/transfer.js')
   const { loadConfig } = await import('../../repo.js')
   const oids = await referencedData(repo, { commits: [...new Set(tasks.map((t) => t.snapshot))], worktree: false })
   if (!oids.length) return
   const remote = await openDataRemote(repo, loadConfig(repo), undefined)
-  if (!remote) throw new XpError('XP_NO_DATA_REMOTE', `the queued tasks need ${oids.length} data object${oids.length === 1 ? '' : 's'} and no data remote is set`, { hint: 'add one with `xp remote add NAME URL --default`: the jobs fetch their data from it' })
+  if (!remote)
+    throw new XpError('XP_NO_DATA_REMOTE', `the queued tasks need ${oids.length} data object${oids.length === 1 ? '' : 's'} and no data remote is set`, {
+      hint: 'add one with `xp remote add NAME URL --default`: the jobs fetch their data from it',
+    })
   try {
     await uploadObjects(repo.ctx, repo.cacheDir, remote, oids)
   } finally {
@@ -147,10 +162,17 @@ async function submit(repo: Repo, o: SlurmOptions, tasks: Task[], opts: SubmitOp
     const ids = path.join(dir, `${batch}.ids`)
     const script = path.join(dir, `${batch}.sh`)
     writeFileAtomic(ids, group.map((t) => t.id).join('\n') + '\n')
-    const b64 = url ? Buffer.from(JSON.stringify(group)).toString('base64').replace(/.{1,76}/g, '$&\n') : ''
+    const b64 = url
+      ? Buffer.from(JSON.stringify(group))
+          .toString('base64')
+          .replace(/.{1,76}/g, '$&\n')
+      : ''
     writeFileAtomic(script, url ? `${REMOTE_SCRIPT}${b64}END_TASKS\n` : SCRIPT)
     // where the job's output goes: on the shared file system, beside the queue; with a remote, in the job's node-local folder
-    const given = [...base, ...(o.sbatch ?? []), ...(group[0].sbatch ?? [])].filter((a) => /^(--output|-o)=/.test(a)).pop()?.replace(/^[^=]+=/, '')
+    const given = [...base, ...(o.sbatch ?? []), ...(group[0].sbatch ?? [])]
+      .filter((a) => /^(--output|-o)=/.test(a))
+      .pop()
+      ?.replace(/^[^=]+=/, '')
     const output = given ?? (url ? path.join('/tmp', 'xp-slurm-%A_%a.out') : path.join(dir, 'slurm-%A_%a.out'))
     const throttle = opts.jobs > 0 && opts.jobs < group.length ? `%${opts.jobs}` : ''
     const args = [
@@ -179,7 +201,14 @@ async function submit(repo: Repo, o: SlurmOptions, tasks: Task[], opts: SubmitOp
     const submitted = repo.ctx.now().toISOString()
     group.forEach((t, i) => {
       const fresh = readTask(q, t.id) ?? t
-      fresh.slurm = { job: `${jobId}_${i}`, batch, output: output.replace(/%A/g, jobId).replace(/%a/g, String(i)).replace(/%j/g, jobId), submitted, start_sbatch: o.sbatch ?? [], ...(url ? { remote: url } : {}) }
+      fresh.slurm = {
+        job: `${jobId}_${i}`,
+        batch,
+        output: output.replace(/%A/g, jobId).replace(/%a/g, String(i)).replace(/%j/g, jobId),
+        submitted,
+        start_sbatch: o.sbatch ?? [],
+        ...(url ? { remote: url } : {}),
+      }
       delete fresh.resubmit
       writeTask(q, fresh)
       out.push(fresh)
@@ -188,7 +217,19 @@ async function submit(repo: Repo, o: SlurmOptions, tasks: Task[], opts: SubmitOp
   return out
 }
 
-const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'REVOKED', 'SPECIAL_EXIT'])
+const TERMINAL = new Set([
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'TIMEOUT',
+  'NODE_FAIL',
+  'OUT_OF_MEMORY',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+  'REVOKED',
+  'SPECIAL_EXIT',
+])
 export const isTerminal = (state: string) => TERMINAL.has(state.split(' ')[0])
 
 /** Parse `squeue -h -r -o %i|%T|%r|%N`: one line per array element, `<array job>_<index>|STATE|REASON|NODES`. Pure. */
@@ -209,7 +250,8 @@ async function status(repo: Repo, tasks: Task[]): Promise<Map<string, ExecutorSt
   if (!jobs.length) return byTask
   const res = await slurmTool(repo, 'squeue', ['-h', '-r', '-t', 'all', `--jobs=${jobs.join(',')}`, '-o', '%i|%T|%r|%N'])
   // a job Slurm forgot (MinJobAge passed) is an error for squeue; with several jobs it lists the rest
-  if (res.code !== 0 && !/Invalid job id/i.test(res.stderr)) throw new XpError('XP_SLURM_FAILED', `squeue failed: ${slurmMessage(res.stderr)}`, { hint: 'is the Slurm controller reachable? (sinfo)' })
+  if (res.code !== 0 && !/Invalid job id/i.test(res.stderr))
+    throw new XpError('XP_SLURM_FAILED', `squeue failed: ${slurmMessage(res.stderr)}`, { hint: 'is the Slurm controller reachable? (sinfo)' })
   const seen = parseSqueue(res.stdout)
   for (const t of tasks) {
     if (!t.slurm) continue
@@ -272,7 +314,9 @@ export async function reconcileSlurm(repo: Repo, cleanup: (t: Task) => Promise<v
     if (ended && fresh.slurm.remote && (fresh.state === 'queued' || fresh.state === 'running')) remoteDone.push(fresh)
     else if (ended && (fresh.state === 'queued' || fresh.state === 'running')) {
       fresh.state = fs.existsSync(cancelFile(q, fresh.id)) ? 'cancelled' : 'failed'
-      fresh.reason = s ? endedBecause(fresh.slurm.job, s) : `Slurm job ${fresh.slurm.job} ended and Slurm no longer knows it (killed, or its node lost); see ${fresh.slurm.output}`
+      fresh.reason = s
+        ? endedBecause(fresh.slurm.job, s)
+        : `Slurm job ${fresh.slurm.job} ended and Slurm no longer knows it (killed, or its node lost); see ${fresh.slurm.output}`
       fresh.ended = repo.ctx.now().toISOString()
       await cleanup(fresh)
     } else if (ended && s && !['COMPLETED', 'FAILED'].includes(s.state) && fresh.state === 'failed' && !fresh.reason?.startsWith('Slurm job')) {
@@ -320,10 +364,13 @@ async function collectRemote(repo: Repo, q: QueuePaths, tasks: Task[], seen: Map
     if (r && found) {
       t.run = { id: r.id, status: r.status, exit_code: r.exit_code, ref: found.ref, commit: found.commit }
       t.state = r.status === 'succeeded' ? 'done' : 'failed'
-      if (r.status !== 'succeeded') t.reason = s && s.state !== 'COMPLETED' && s.state !== 'FAILED' ? endedBecause(t.slurm!.job, s) : `the command exited with ${r.exit_code}`
+      if (r.status !== 'succeeded')
+        t.reason = s && s.state !== 'COMPLETED' && s.state !== 'FAILED' ? endedBecause(t.slurm!.job, s) : `the command exited with ${r.exit_code}`
     } else {
       t.state = 'failed'
-      t.reason = s ? `${endedBecause(t.slurm!.job, s)}; no run came back through ${t.slurm!.remote}` : `Slurm job ${t.slurm!.job} ended and no run came back through ${t.slurm!.remote}`
+      t.reason = s
+        ? `${endedBecause(t.slurm!.job, s)}; no run came back through ${t.slurm!.remote}`
+        : `Slurm job ${t.slurm!.job} ended and no run came back through ${t.slurm!.remote}`
     }
     t.ended = repo.ctx.now().toISOString()
     writeTask(q, t)

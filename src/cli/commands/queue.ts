@@ -15,7 +15,7 @@ const HIDDEN = ['run-task'] as const
 
 export const builder = (y: Argv) =>
   y
-    .positional('action', { choices: [...ACTIONS, ...HIDDEN], describe: `what to do: ${ACTIONS.join(', ')}` })
+    .positional('action', { type: 'string', describe: `what to do: ${ACTIONS.join(', ')}` })
     .positional('id', { type: 'string', describe: 'a task: id, id prefix or name (logs, cancel, retry)' })
     .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'start: tasks run at once' })
     .option('reuse-worktrees', { type: 'boolean', describe: 'start: keep a worktree per slot between tasks, reset for each (faster where creating files is slow)' })
@@ -51,6 +51,7 @@ export async function handler(argv: Args) {
   const needsId = argv.action === 'logs' || argv.action === 'cancel' || argv.action === 'retry'
   if (needsId && !argv.id) throw usageError('XP_USAGE', `xp queue ${argv.action} needs a task id or name`, 'see `xp queue status`')
   if (argv.jobs < 1 || !Number.isInteger(argv.jobs)) throw usageError('XP_USAGE', '-j takes a whole number of tasks, 1 or more')
+  if (!([...ACTIONS, ...HIDDEN] as string[]).includes(argv.action)) throw usageError('XP_USAGE', `xp queue has no action "${argv.action}"`, `one of: ${ACTIONS.join(', ')}`)
   if (argv.action === 'run-task') return runTask(argv)
   if ((argv.sbatch?.length || argv['via-remote']) && !argv.slurm) throw usageError('XP_USAGE', '--sbatch and --via-remote go with --slurm', 'xp queue start --slurm --sbatch ARG')
   const repo = await cliRepo()

@@ -36,7 +36,9 @@ it("a task over its time limit fails with Slurm's reason, its run recorded whole
   expect(r.xp(['queue', 'status']).stdout).toMatch(/TIMEOUT/)
   // the job had time to record its run (SIGTERM, then SIGKILL after KillWait): a whole record, not a half-written ref
   const runs = r.json<any[]>(['show'])
-  for (const run of runs) expect(run).toMatchObject({ name: 'slow', status: expect.stringMatching(/failed|interrupted/) })
+  expect(runs).toHaveLength(1)
+  expect(runs[0]).toMatchObject({ name: 'slow', status: expect.stringMatching(/failed|interrupted/) })
+  expect(task.run.id).toBe(runs[0].id)
   expect(r.git('worktree', 'list').trim().split('\n')).toHaveLength(1)
   expect(fs.readdirSync(r.path('.xp/queue/claims'))).toEqual([])
 }, 150_000)

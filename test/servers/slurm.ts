@@ -115,7 +115,7 @@ export async function startSlurm(dir: string, opts: { cpus?: number; extraConf?:
         `MinJobAge=3600`,
         `ReturnToService=2`,
         // a time limit or scancel: SIGTERM, then SIGKILL this many seconds later
-        `KillWait=2`,
+        `KillWait=5`,
         `OverTimeLimit=0`,
         ...(cpus !== real.cpus ? ['SlurmdParameters=config_overrides'] : []),
         ...extraConf,

@@ -12,7 +12,7 @@ import { reapDead, cleanupTask } from './reap.js'
 import { isInside } from '../fsutil.js'
 import {
   queuePaths, listTasks, readTask, writeTask, resolveTask, tryClaim, releaseClaim, ownClaim, readClaim, claimAlive,
-  cancelFile, logFile, taskFile, TASK_STATES, type Task, type TaskState,
+  cancelFile, logFile, taskFile, TASK_STATES, type Task, type TaskState, type SlurmInfo,
 } from './task.js'
 
 export interface QueueStatus {
@@ -29,27 +29,31 @@ export function countStates(tasks: Task[]): Record<TaskState, number> {
 
 /**
  * Settle what happened out of sight: tasks handed to Slurm take Slurm's word (one squeue
- * call), then tasks of dead local workers are failed. Slurm out of reach is a warning:
- * the tasks show as last known.
+ * call), then tasks of dead local workers are failed. Returns what Slurm says of the jobs
+ * that may still run (shown, not written: their runners own the task files). Slurm out of
+ * reach is a warning: the tasks show as last known.
  */
-export async function settle(repo: Repo): Promise<Task[]> {
-  const changed: Task[] = []
+export async function settle(repo: Repo): Promise<Map<string, SlurmInfo>> {
+  let live = new Map<string, SlurmInfo>()
   if (listTasks(queuePaths(repo)).some((t) => t.slurm)) {
     const { reconcileSlurm } = await import('./executors/slurm.js')
     try {
-      changed.push(...(await reconcileSlurm(repo, (t) => cleanupTask(repo, t))))
+      live = (await reconcileSlurm(repo, (t) => cleanupTask(repo, t))).live
     } catch (e) {
       if (!(e instanceof XpError) || !/^XP_SLURM_/.test(e.code)) throw e
       repo.ctx.warn(`${e.message}; Slurm tasks show as last known`)
     }
   }
-  changed.push(...(await reapDead(repo)))
-  return changed
+  await reapDead(repo)
+  return live
 }
 
+/** Tasks with what Slurm says now of the jobs that may still run. */
+const withLive = (tasks: Task[], live: Map<string, SlurmInfo>) => tasks.map((t) => (live.has(t.id) ? { ...t, slurm: live.get(t.id) } : t))
+
 export async function queueStatus(repo: Repo): Promise<QueueStatus> {
-  await settle(repo)
-  const tasks = listTasks(queuePaths(repo))
+  const live = await settle(repo)
+  const tasks = withLive(listTasks(queuePaths(repo)), live)
   return { counts: countStates(tasks), tasks }
 }
 
@@ -152,9 +156,9 @@ export async function retryTask(repo: Repo, spec: string): Promise<Task> {
  * Returns the task as it ended (or as it is, when it was not running).
  */
 export async function followTaskLog(repo: Repo, spec: string, opts: { onChunk: (b: Buffer) => void; follow?: boolean; signal?: AbortSignal }): Promise<Task> {
-  await settle(repo)
+  let live = await settle(repo)
   const q = queuePaths(repo)
-  let task = resolveTask(listTasks(q), spec)
+  let task = resolveTask(withLive(listTasks(q), live), spec)
   // a Slurm job's output file, as it grows, until the job ends
   if (task.slurm) {
     const file = task.slurm.output
@@ -175,8 +179,8 @@ export async function followTaskLog(repo: Repo, spec: string, opts: { onChunk: (
       if (task.state === 'queued' && task.slurm?.state === 'PENDING') return task
       if (opts.follow === false || opts.signal?.aborted) return task
       await sleep(500)
-      await settle(repo)
-      task = readTask(q, task.id) ?? task
+      live = await settle(repo)
+      task = withLive([readTask(q, task.id) ?? task], live)[0]
     }
   }
   let pos = 0

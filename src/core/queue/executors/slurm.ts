@@ -18,7 +18,7 @@ import { XpError, EXIT } from '../../errors.js'
 import { parseStructured } from '../../params.js'
 import { writeFileAtomic } from '../../fsutil.js'
 import { git } from '../../git.js'
-import { queuePaths, writeTask, readTask, listTasks, cancelFile, readClaim, claimAlive, type Task, type QueuePaths } from '../task.js'
+import { queuePaths, writeTask, readTask, listTasks, cancelFile, readClaim, claimAlive, type Task, type QueuePaths, type SlurmInfo } from '../task.js'
 import type { Executor, ExecutorStatus, SubmitOptions } from './types.js'
 
 /** sbatch options from `slurm:` in xp.yaml: `{partition: gpu, time: "4:00:00", gres: "gpu:1"}` -> `--partition=gpu`... */
@@ -297,10 +297,11 @@ function endedBecause(job: string, s: ExecutorStatus): string {
  * removed. With `--via-remote`, the runs of ended jobs are fetched from the git remote.
  * Returns the tasks changed.
  */
-export async function reconcileSlurm(repo: Repo, cleanup: (t: Task) => Promise<void>): Promise<Task[]> {
+export async function reconcileSlurm(repo: Repo, cleanup: (t: Task) => Promise<void>): Promise<{ changed: Task[]; live: Map<string, SlurmInfo> }> {
   const q = queuePaths(repo)
   const tasks = listTasks(q).filter((t) => t.slurm && (t.state === 'queued' || t.state === 'running' || !t.slurm.state || !isTerminal(t.slurm.state)))
-  if (!tasks.length) return []
+  const live = new Map<string, SlurmInfo>()
+  if (!tasks.length) return { changed: [], live }
   const seen = await status(repo, tasks)
   const changed: Task[] = []
   const remoteDone: Task[] = []
@@ -311,6 +312,12 @@ export async function reconcileSlurm(repo: Repo, cleanup: (t: Task) => Promise<v
     if (s) Object.assign(fresh.slurm, { state: s.state, reason: s.reason, node: s.node, exit_code: s.exit_code })
     // a job Slurm no longer knows (MinJobAge passed) has ended, once nothing runs it: its runner is gone, or it is long past
     const ended = s ? isTerminal(s.state) : forgotten(repo, q, fresh)
+    // While the job may run, its runner owns the task file: what Slurm says is reported, not
+    // written (a write here could undo the runner's). Once Slurm says it ended, the runner is gone.
+    if (!ended) {
+      live.set(fresh.id, fresh.slurm)
+      continue
+    }
     if (ended && fresh.slurm.remote && (fresh.state === 'queued' || fresh.state === 'running')) remoteDone.push(fresh)
     else if (ended && (fresh.state === 'queued' || fresh.state === 'running')) {
       fresh.state = fs.existsSync(cancelFile(q, fresh.id)) ? 'cancelled' : 'failed'
@@ -327,7 +334,7 @@ export async function reconcileSlurm(repo: Repo, cleanup: (t: Task) => Promise<v
     changed.push(fresh)
   }
   if (remoteDone.length) changed.push(...(await collectRemote(repo, q, remoteDone, seen)))
-  return changed
+  return { changed, live }
 }
 
 function forgotten(repo: Repo, q: QueuePaths, t: Task): boolean {

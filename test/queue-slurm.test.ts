@@ -288,6 +288,8 @@ describe('xp queue on Slurm --via-remote (no shared file system)', () => {
     expect(fs.readFileSync(r.path('.xp/cache', oid.slice(0, 2), oid.slice(2)), 'utf8').trim()).toBe('3')
     // the job's clone was removed; its output says it pushed
     expect(fs.readdirSync(clones).filter((f) => f.startsWith('xp-task-'))).toEqual([])
+    // the node's data cache stays for the next task: the data and both outs are in it
+    expect(fs.existsSync(path.join(clones, 'xp-node-cache', oid.slice(0, 2), oid.slice(2)))).toBe(true)
     expect(r.xp(['queue', 'logs', 'far-1']).stdout).toContain('xp: pushed run')
   }, 60_000)
 })

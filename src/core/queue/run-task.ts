@@ -7,6 +7,7 @@
  * - `--via-remote URL`: the tasks come with the job (base64), the job clones the git
  *   remote into a node-local folder, runs the task there, and pushes the run and its data
  *   (`xp push`); the submitting machine fetches it back (`xp queue status`, `xp pull`).
+ *   The data cache is the node's (`$XP_SLURM_CACHE`, else beside the clones), kept between tasks.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -74,7 +75,10 @@ export async function runTaskViaRemote(ctx: Repo['ctx'], o: RunTaskOptions & { t
     await g(['fetch', '-q', url, `+${task.ref}:${task.ref}`])
     // the root holds the snapshot (xp.yaml: the data remote), the task runs in its own worktree beside it
     await g(['checkout', '-q', '--detach', task.snapshot])
-    const repo = await findRepo({ ...ctx, cwd: dir })
+    // the data cache outlives the clone: one per node (objects are written whole or not at
+    // all, so tasks side by side share it), and the next task on the node fetches nothing twice
+    const cache = ctx.env.XP_SLURM_CACHE || path.join(base, 'xp-node-cache')
+    const repo = await findRepo({ ...ctx, cwd: dir, env: { ...ctx.env, XP_CACHE_DIR: cache } })
     const q = queuePaths(repo)
     fs.mkdirSync(q.tasks, { recursive: true })
     const fresh: Task = { ...task, state: 'queued', attempts: task.attempts ?? 0 }

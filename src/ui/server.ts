@@ -15,7 +15,7 @@ import { XpError, isXpError, type ErrorCode } from '../core/errors.js'
 import { CatFileBatch } from '../core/git.js'
 import { listRuns, type ListedRun } from '../core/runs/list.js'
 import { findRun } from '../core/runs/resolve.js'
-import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion } from './data.js'
+import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion, readRunPlots } from './data.js'
 import { noteRun } from '../core/runs/manage.js'
 import { registryView } from './registry.js'
 import { escapeHtml } from './html.js'
@@ -206,7 +206,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       if (p === '/api/runs') return sendJson(res, 200, (await cache.list()).json)
       if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
     }
-    const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes))?$/.exec(p)
+    const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes|plots))?$/.exec(p)
     if (m) {
       let spec: string
       try {
@@ -236,6 +236,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))
         if (what === 'files') return sendJson(res, 200, await changedFiles(repo, run))
         if (what === 'series') return sendJson(res, 200, await withReader((b) => readRunSeries(repo, run, b)))
+        if (what === 'plots') return sendJson(res, 200, await withReader((b) => readRunPlots(repo, run, b)))
       }
       if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') throw new Http(405, 'method not allowed')
     }

@@ -9,9 +9,10 @@ import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { Repo, ProjectConfig } from '../repo.js'
-import { loadConfig, ensureXpDir } from '../repo.js'
+import { loadConfig, ensureXpDir, projectPrefix } from '../repo.js'
 import { git, gitEnv, gitAsAuthor } from '../git.js'
 import { XpError, EXIT } from '../errors.js'
+import { isInside } from '../fsutil.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
@@ -19,11 +20,14 @@ import { captureEnv, secretValues, scrub } from './env.js'
 import { snapshotTree, largeUntracked } from './snapshot.js'
 import { commandSpec } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
+import { workspaceDvcDeps } from '../dvc/workspace.js'
 
 export const DVCLIVE_METRICS = 'dvclive/metrics.json'
 /** Metrics files read without a `metrics:` setting, when the run wrote them. */
 export const DEFAULT_METRICS = [DVCLIVE_METRICS, 'metrics.json', 'metrics.yaml']
 export const DVCLIVE_SERIES = 'dvclive/plots/metrics/**/*.tsv'
+/** What DVCLive's `log_param` writes; read after the run, beside params.yaml, when xp.yaml names no params. */
+export const DVCLIVE_PARAMS = 'dvclive/params.yaml'
 export const LOG_IN_TREE = '.xp-run/output.log'
 const LOG_TREE_LIMIT = 1024 * 1024
 const TAIL_BYTES = 4096
@@ -95,37 +99,62 @@ export async function runNames(repo: Pick<Repo, 'root' | 'ctx'>): Promise<Set<st
 
 function paramFiles(repo: Repo, config: ProjectConfig): string[] {
   if (config.params) return config.params
-  return fs.existsSync(path.join(repo.root, 'params.yaml')) ? ['params.yaml'] : []
+  const conventional = path.posix.join(projectPrefix(repo), 'params.yaml')
+  return fs.existsSync(path.join(repo.root, conventional)) ? [conventional] : []
+}
+
+/**
+ * The file `-S KEY=VALUE` edits: the first params file, unless it is one DVCLive writes
+ * during the run (dvc.yaml lists `dvclive/params.yaml` first when there is no params.yaml),
+ * then params.yaml as in DVC.
+ */
+export function defaultSetFile(files: string[] | undefined, fallback = 'params.yaml'): string {
+  return (files ?? []).find((f) => f !== DVCLIVE_PARAMS && !f.endsWith(`/${DVCLIVE_PARAMS}`)) ?? fallback
 }
 
 /** Parse the -S arguments into edits; a grid (several values) needs the queue. */
 export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
   return set.map((arg) => {
-    const { file, key, values, raws } = parseSetArg(arg, defaultFile)
+    const { file, key, values, raws, mode } = parseSetArg(arg, defaultFile)
     if (values.length !== 1)
       throw new XpError('XP_GRID_NEEDS_QUEUE', `-S ${arg} gives ${values.length} values; a sweep needs --queue`, { hint: 'add --queue, then `xp queue start`; quote a value that contains a comma', exitCode: EXIT.usage })
-    return { file, key, value: values[0], raw: raws[0] }
+    return { file, key, value: values[0], raw: raws[0], ...(mode ? { mode } : {}) }
   })
 }
 
 export function readParams(repo: Pick<Repo, 'root'>, files: string[]): Flat {
-  const params: Flat = {}
+  const read: Array<{ file: string; flat: Flat }> = []
   for (const f of files) {
     const flat = readFlatFile(repo.root, f)
-    if (!flat) continue
-    // params from several files: later files win on a clash, the first file's keys stay bare
-    const prefix = f === files[0] ? '' : `${f}:`
-    for (const [k, v] of Object.entries(flat)) params[prefix + k] = v
+    if (flat) read.push({ file: f, flat })
   }
-  return params
+  return mergeFlat(read)
+}
+
+/**
+ * Values of several files in one flat map, named as `dvc exp show` names its columns: a
+ * key is bare unless another file has it too, then `FILE:key`; the first file's keys
+ * always stay bare (they are what `-S key=value` edits). Pure.
+ *
+ * @example
+ * mergeFlat([{ file: 'params.yaml', flat: { lr: 1 } }, { file: 'b.yaml', flat: { lr: 2, seed: 3 } }]) // { lr: 1, 'b.yaml:lr': 2, seed: 3 }
+ */
+export function mergeFlat(files: Array<{ file: string; flat: Flat }>): Flat {
+  const count = new Map<string, number>()
+  for (const f of files) for (const k of Object.keys(f.flat)) count.set(k, (count.get(k) ?? 0) + 1)
+  const out: Flat = {}
+  files.forEach((f, i) => {
+    for (const [k, v] of Object.entries(f.flat)) out[i === 0 || count.get(k) === 1 ? k : `${f.file}:${k}`] = v
+  })
+  return out
 }
 
 function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => void, started: Date): { metrics: Flat; files: string[] } {
   // Without `metrics:`, the usual names are taken when this run wrote them; named files are
   // expected, so their absence or age is worth a warning.
   const named = config.metrics !== undefined
-  const files = named ? config.metrics! : DEFAULT_METRICS.filter((f) => fs.existsSync(path.join(repo.root, f)) && !writtenBefore(path.join(repo.root, f), started))
-  const metrics: Flat = {}
+  const files = named ? config.metrics! : DEFAULT_METRICS.map((f) => path.posix.join(projectPrefix(repo), f)).filter((f) => fs.existsSync(path.join(repo.root, f)) && !writtenBefore(path.join(repo.root, f), started))
+  const read: Array<{ file: string; flat: Flat }> = []
   for (const f of files) {
     try {
       if (writtenBefore(path.join(repo.root, f), started)) {
@@ -137,13 +166,13 @@ function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => voi
         warn(`metrics file ${f} was not written by the command; the run has no metrics from it`)
         continue
       }
-      Object.assign(metrics, flat)
+      read.push({ file: f, flat })
     } catch (e) {
       if (e instanceof XpError) warn(`${e.message} (the run is recorded without these metrics)`)
       else throw e
     }
   }
-  return { metrics, files }
+  return { metrics: mergeFlat(read), files }
 }
 
 export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult> {
@@ -154,7 +183,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const useShellFromConfig = !opts.command?.length
 
   const params = paramFiles(repo, config)
-  const edits = planEdits(opts.set ?? [], params[0] ?? 'params.yaml')
+  const edits = planEdits(opts.set ?? [], defaultSetFile(params, path.posix.join(projectPrefix(repo), 'params.yaml')))
 
   const [names, head] = await Promise.all([
     runNames(repo),
@@ -187,7 +216,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const started = ctx.now()
   const outcome = await spawnCommand({
     spec,
-    cwd: opts.cwd ?? (useShellFromConfig ? repo.root : ctx.cwd),
+    cwd: opts.cwd ?? (useShellFromConfig ? (repo.project ?? repo.root) : ctx.cwd),
     env: { ...gitEnv(ctx.env), PYTHONUNBUFFERED: ctx.env.PYTHONUNBUFFERED ?? '1', ...opts.env, XP_RUN_ID: id, XP_RUN_NAME: name },
     log,
     onOutput: opts.onOutput,
@@ -198,7 +227,13 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
 
   const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
-  const seriesGlobs = config.series ?? [DVCLIVE_SERIES]
+  // Params files the command wrote (DVCLive's log_param) are read as it left them.
+  const dvcliveParams = path.posix.join(projectPrefix(repo), DVCLIVE_PARAMS)
+  const lateParams = config.params ? params.filter((f) => !writtenBefore(path.join(repo.root, f), started)) : fs.existsSync(path.join(repo.root, dvcliveParams)) && !writtenBefore(path.join(repo.root, dvcliveParams), started) ? [dvcliveParams] : []
+  const paramsRead = [...new Set([...params, ...lateParams])]
+  const finalParams = lateParams.length ? readParamsSafe(repo, paramsRead, ctx.warn) ?? paramValues : paramValues
+  warnIfEmpty(repo, config, finalParams, metrics)
+  const seriesGlobs = config.series ?? [path.posix.join(projectPrefix(repo), DVCLIVE_SERIES)]
   const series = await findSeries(repo.root, seriesGlobs)
 
   const secrets = secretValues(ctx.env)
@@ -215,10 +250,10 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     duration_s: Math.round((ended.getTime() - started.getTime())) / 1000,
     baseline,
     branch: opts.branch !== undefined ? opts.branch : currentBranch(repo),
-    params: paramValues,
+    params: finalParams,
     metrics,
     series,
-    deps: before.deps,
+    deps: { ...(await workspaceDvcDeps(repo, before.deps)), ...before.deps },
     outs: {},
     env: await envPromise,
     error_tail: status === 'succeeded' ? undefined : scrub(outcome.tail, secrets),
@@ -239,13 +274,43 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     key: id,
     large,
     maxFileSize: config.snapshot.max_file_size,
-    force: [...params, ...metricFiles, ...series],
+    force: [...paramsRead, ...metricFiles, ...series],
     exclude: after.exclude,
     extra: [{ path: LOG_IN_TREE, content: logText }, ...after.extra],
   })
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
+}
+
+/**
+ * A run must not be recorded empty without a word (a run started in a subfolder that is not
+ * a project reads the root's files): a configured params file that is missing, or a run
+ * with no params and no metrics at all, is named, with the folder that would have them.
+ */
+function warnIfEmpty(repo: Repo, config: ProjectConfig, params: Flat, metrics: Flat): void {
+  const { ctx } = repo
+  for (const f of config.params ?? []) if (!fs.existsSync(path.join(repo.root, f))) ctx.warn(`params file ${f} does not exist; the run records no params from it`)
+  if (Object.keys(params).length || Object.keys(metrics).length) return
+  const project = repo.project ?? repo.root
+  const where = projectPrefix(repo) ? `${projectPrefix(repo)}/` : 'the repository root'
+  const here = path.relative(repo.root, ctx.cwd).split(path.sep).join('/')
+  const strayHere = ctx.cwd !== project && isInside(repo.root, ctx.cwd) && ['params.yaml', 'xp.yaml', ...DEFAULT_METRICS].some((f) => fs.existsSync(path.join(ctx.cwd, f)))
+  if (strayHere)
+    ctx.warn(`the run recorded no params and no metrics: the project is ${where}, not ${here}/, whose files are not read; run \`xp init\` in ${here}/ to make it a project of its own`)
+  else
+    ctx.warn(`the run recorded no params and no metrics: ${where} has no params.yaml and the command wrote no ${DEFAULT_METRICS.join(', ')}; name your files under params: and metrics: in xp.yaml`)
+}
+
+/** readParams after the run: a params file the command wrote badly costs its values, not the run. */
+function readParamsSafe(repo: Repo, files: string[], warn: (m: string) => void): Flat | undefined {
+  try {
+    return readParams(repo, files)
+  } catch (e) {
+    if (!(e instanceof XpError)) throw e
+    warn(`${e.message} (the run is recorded with the params read before it)`)
+    return undefined
+  }
 }
 
 /** The branch HEAD names, read from the HEAD file (a spawn saved); null when detached. */

@@ -13,7 +13,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
-import type { Repo } from '../../repo.js'
+import { configFile, type Repo } from '../../repo.js'
 import { XpError, EXIT } from '../../errors.js'
 import { parseStructured } from '../../params.js'
 import { writeFileAtomic } from '../../fsutil.js'
@@ -22,8 +22,8 @@ import { queuePaths, writeTask, readTask, listTasks, cancelFile, readClaim, clai
 import type { Executor, ExecutorStatus, SubmitOptions } from './types.js'
 
 /** sbatch options from `slurm:` in xp.yaml: `{partition: gpu, time: "4:00:00", gres: "gpu:1"}` -> `--partition=gpu`... */
-export function configSbatchArgs(repo: Pick<Repo, 'root'>): string[] {
-  const file = path.join(repo.root, 'xp.yaml')
+export function configSbatchArgs(repo: Pick<Repo, 'root' | 'project'>): string[] {
+  const file = configFile(repo)
   if (!fs.existsSync(file)) return []
   const raw = parseStructured(fs.readFileSync(file, 'utf8'), 'xp.yaml') as Record<string, unknown> | null
   const s = raw && typeof raw === 'object' ? raw.slurm : undefined

@@ -58,7 +58,7 @@ export interface S3RemoteOptions {
 export function parseS3Url(url: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url)
   if (!m || !m[1]) throw new XpError('XP_BAD_REMOTE_URL', `not an S3 URL: ${url}`, { exitCode: EXIT.usage, hint: 'write it as s3://BUCKET/PREFIX' })
-  return { bucket: m[1], prefix: m[2].replace(/\/+$/, '') }
+  return { bucket: m[1], prefix: (m[2] ?? '').replace(/\/+$/, '') }
 }
 
 export class S3Remote implements DataRemote {

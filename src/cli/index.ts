@@ -66,9 +66,10 @@ export function splitRunArgv(args: string[]): string[] {
 export function joinSbatchArgs(args: string[]): string[] {
   const out: string[] = []
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--') return [...out, ...args.slice(i)]
-    if (args[i] === '--sbatch' && i + 1 < args.length) out.push(`--sbatch=${args[++i]}`)
-    else out.push(args[i])
+    const a = args[i] as string
+    if (a === '--') return [...out, ...args.slice(i)]
+    if (a === '--sbatch' && i + 1 < args.length) out.push(`--sbatch=${args[++i]}`)
+    else out.push(a)
   }
   return out
 }

@@ -62,6 +62,18 @@ export function splitRunArgv(args: string[]): string[] {
   return args
 }
 
+/** `--sbatch --time=1:00:00` passes an option to sbatch: its value is the next word, whatever it starts with. */
+export function joinSbatchArgs(args: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string
+    if (a === '--') return [...out, ...args.slice(i)]
+    if (a === '--sbatch' && i + 1 < args.length) out.push(`--sbatch=${args[++i]}`)
+    else out.push(a)
+  }
+  return out
+}
+
 function baseYargs(args: string[], scriptName: string): Argv {
   return yargs(args)
     .scriptName(scriptName)
@@ -108,7 +120,7 @@ async function buildCli(args: string[]): Promise<Argv> {
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
-  const args = splitRunArgv(argv)
+  const args = splitRunArgv(joinSbatchArgs(argv))
   const debug = args.includes('--debug')
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     const { versionText } = await import('./version.js')

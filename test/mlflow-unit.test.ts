@@ -8,7 +8,7 @@ import { experimentId } from '../src/core/mlflow/experiments.js'
 import { mlflowVersion, gtoVersion } from '../src/core/mlflow/registry.js'
 import { typeParam, finalMetrics, seriesFile, seriesText, parseSeriesText } from '../src/core/runs/live-record.js'
 import { LiveStore, metricEvent } from '../src/core/runs/live.js'
-import { mlflowAuthorized } from '../src/ui/mlflow.js'
+import { mlflowAuthorized } from '../src/ui/mlflow-auth.js'
 import { xpName } from '../src/core/mlflow/service.js'
 import { cleanupTmp, tmpDir } from './helpers.js'
 

@@ -173,7 +173,8 @@ describe('many clients', () => {
 describe('security and malformed requests', () => {
   it('off loopback every API call needs the token: Bearer or basic auth', async () => {
     const repo = repoWithCommit()
-    const u = await ui(repo, ['--host', '127.0.0.2'], { XP_UI_TOKEN: 's3cret-token' })
+    repo.write('.xp/config.local.yaml', 'ui:\n  token: s3cret-token\n')
+    const u = await ui(repo, ['--host', '0.0.0.0'])
     for (let i = 0; i < 50 && !u.stderr().includes('MLFLOW_TRACKING_TOKEN='); i++) await new Promise((r) => setTimeout(r, 50))
     expect(u.stderr()).toContain('MLFLOW_TRACKING_TOKEN=s3cret-token')
     const path = '/api/2.0/mlflow/experiments/get?experiment_id=0'

@@ -16,7 +16,7 @@ import { MLFLOW_STATUS, mlflowCode } from '../core/mlflow/errors.js'
 import { XpError } from '../core/errors.js'
 import fs from 'node:fs'
 import path from 'node:path'
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { listLiveRuns } from '../core/runs/live-list.js'
 import { thin, type RunSeries } from './series.js'
 
@@ -26,6 +26,13 @@ export const MAX_JSON_BYTES = 16 * 1024 * 1024
 export const MAX_ARTIFACT_BYTES = 8 * 1024 * 1024 * 1024
 
 const PREFIXES = ['/api/2.0/', '/ajax-api/2.0/']
+
+/** Is this request path (with or without a query) one of the MLflow API's? */
+export function isMlflowPath(p: string): boolean {
+  return PREFIXES.some((pre) => p.startsWith(`${pre}mlflow/`) || p.startsWith(`${pre}mlflow-artifacts/`))
+}
+
+export { mlflowAuthorized } from './mlflow-auth.js'
 
 export interface MlflowApiOptions {
   recorded: () => Promise<ListedRun[]>
@@ -44,37 +51,9 @@ export interface LiveForPage {
 
 export interface MlflowApi {
   live: LiveForPage
-  /**
-   * Answer the request if it is an MLflow route; false when it is not one. With
-   * `requireToken`, the request must carry it (mlflowAuthorized) or gets 401.
-   */
-  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL, opts?: { requireToken?: string }): Promise<boolean>
+  /** Answer the request if it is an MLflow route; false when it is not one. (The server's access gate ran before.) */
+  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<boolean>
   service: MlflowService
-}
-
-/**
- * Does this `Authorization` header carry the token, in a form MLflow's clients send?
- * `Bearer TOKEN` (MLFLOW_TRACKING_TOKEN) or `Basic base64(USER:TOKEN)`
- * (MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD; any user name).
- *
- * @example
- * mlflowAuthorized('Bearer s3cret', 's3cret') // true
- */
-export function mlflowAuthorized(header: string | undefined, token: string): boolean {
-  if (!header || !token) return false
-  let given = ''
-  const m = /^\s*(bearer|basic)\s+(\S+)\s*$/i.exec(header)
-  if (!m) return false
-  if (m[1].toLowerCase() === 'bearer') given = m[2]
-  else {
-    const text = Buffer.from(m[2], 'base64').toString('utf8')
-    const colon = text.indexOf(':')
-    if (colon < 0) return false
-    given = text.slice(colon + 1)
-  }
-  const a = Buffer.from(given)
-  const b = Buffer.from(token)
-  return a.length === b.length && timingSafeEqual(a, b)
 }
 
 class Limit extends Transform {
@@ -234,21 +213,13 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
     'DELETE mlflow/model-versions/delete': (b) => r.deleteVersion(b),
   }
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL, gate: { requireToken?: string } = {}): Promise<boolean> {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<boolean> {
     const prefix = PREFIXES.find((p) => url.pathname.startsWith(p))
     if (!prefix) return false
     const rest = url.pathname.slice(prefix.length)
     if (!rest.startsWith('mlflow/') && !rest.startsWith('mlflow-artifacts/')) return false
     const method = req.method ?? 'GET'
     try {
-      if (gate.requireToken !== undefined && !mlflowAuthorized(req.headers.authorization, gate.requireToken)) {
-        res.setHeader('www-authenticate', 'Bearer realm="xp", Basic realm="xp"')
-        throw new XpError(
-          'XP_MLFLOW_UNAUTHENTICATED',
-          'This xp ui listens beyond loopback: send its token (MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_PASSWORD with any user name)',
-          { data: { mlflow: 'UNAUTHENTICATED' } },
-        )
-      }
       if (rest.startsWith('mlflow-artifacts/artifacts')) {
         await artifacts(req, res, url, rest.slice('mlflow-artifacts/artifacts'.length), method)
         return true

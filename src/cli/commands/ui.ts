@@ -25,7 +25,7 @@ export async function handler(argv: { port: number; host: string; 'allow-host'?:
   // MLflow's clients take the same token as MLFLOW_TRACKING_TOKEN (or as MLFLOW_TRACKING_PASSWORD)
   const address = new URL(ui.url)
   const token = address.searchParams.get('token')
-  info(`MLflow clients: MLFLOW_TRACKING_URI=${address.origin}${token ? ` MLFLOW_TRACKING_TOKEN=${token}` : ''}`)
+  info(`MLflow clients: MLFLOW_TRACKING_URI=${address.origin}${token ? ' with the token of the address above as MLFLOW_TRACKING_TOKEN' : ''}`)
   await new Promise<void>((resolve) => {
     const stop = () => void ui.close().then(resolve)
     process.once('SIGINT', stop)

@@ -66,6 +66,10 @@ describe('live runs', () => {
     expect((await call(u.url, 'GET', '/api/version')).json.version).not.toBe(v1)
     expect((await call(u.url, 'GET', `/api/runs/${id}/series`)).json).toEqual({ loss: { x: [0, 1], y: [0.9, 0.4] } })
     expect((await call(u.url, 'GET', `/api/runs/watch-me`)).json.status).toBe('running')
+    await api(u.url, 'POST', 'runs/set-tag', { run_id: id, key: 'team', value: 'growth' })
+    expect((await call(u.url, 'GET', `/api/runs/watch-me`)).json).toMatchObject({ experiment: 'Default', tags: { team: 'growth' } })
+    // the page's run view renders a Tags section from these (src/ui/app/run-page.ts); the bundle carries it
+    expect((await call(u.url, 'GET', '/assets/app.js')).body.toString()).toContain('kv tags')
   })
 
   it('a torn last line (a write cut short) is skipped and the next write starts a new line', async () => {

@@ -6,7 +6,11 @@ import { usageError } from '../../core/errors.js'
 export const builder = (y: Argv) =>
   y
     .positional('source', { type: 'string', describe: 'where runs come from: dvc (DVC experiments, refs/exps) or mlflow (an MLflow file store, mlruns/)' })
-    .positional('revs', { type: 'string', array: true, describe: "dvc: experiment names, or revisions whose experiments to import (default: HEAD's); mlflow: the mlruns folder" })
+    .positional('revs', {
+      type: 'string',
+      array: true,
+      describe: "dvc: experiment names, or revisions whose experiments to import (default: HEAD's); mlflow: the mlruns folder",
+    })
     .option('all', { alias: 'A', type: 'boolean', describe: 'dvc: every DVC experiment, whatever its baseline' })
     .option('json', { type: 'boolean', describe: 'print the imported runs as JSON' })
     .example('xp import dvc --all', 'every DVC experiment of the repository becomes a run')
@@ -39,5 +43,7 @@ async function importMlflow(argv: { revs?: string[]; json?: boolean }) {
   const res = await importMlflowStore(await cliRepo(), { path: paths[0] })
   if (argv.json) return printJson(res)
   for (const r of res.imported) process.stdout.write(`imported ${r.name} (${r.id}) from MLflow run ${r.mlflow_run_id} [${r.experiment}]\n`)
-  info(`${res.imported.length} run${res.imported.length === 1 ? '' : 's'} imported, ${res.skipped} already there${res.deleted ? `, ${res.deleted} deleted in MLflow left out` : ''}`)
+  info(
+    `${res.imported.length} run${res.imported.length === 1 ? '' : 's'} imported, ${res.skipped} already there${res.deleted ? `, ${res.deleted} deleted in MLflow left out` : ''}`,
+  )
 }

@@ -21,20 +21,7 @@ function dataTable(entries: FullRun['deps']): HTMLElement {
     'table',
     'data',
     el('thead', {}, el('tr', {}, el('th', {}, 'path'), el('th', {}, 'oid'), el('th', {}, 'size'), el('th', {}, 'files'))),
-    el(
-      'tbody',
-      {},
-      ...keys.map((k) =>
-        el(
-          'tr',
-          {},
-          el('td', {}, k),
-          el('td', 'oid', entries[k].oid),
-          el('td', 'num', formatCell(entries[k].size)),
-          el('td', 'num', formatCell(entries[k].files)),
-        ),
-      ),
-    ),
+    el('tbody', {}, ...keys.map((k) => el('tr', {}, el('td', {}, k), el('td', 'oid', entries[k].oid), el('td', 'num', formatCell(entries[k].size)), el('td', 'num', formatCell(entries[k].files))))),
   )
 }
 
@@ -63,12 +50,7 @@ export async function runPage(id: string): Promise<HTMLElement> {
   const grid = el('div', 'two-col')
   grid.append(
     el('div', {}, el('h3', {}, 'Params'), Object.keys(run.params).length ? kvTable(Object.entries(run.params).sort(), 'kv params') : el('p', 'muted', 'none')),
-    el(
-      'div',
-      {},
-      el('h3', {}, 'Metrics'),
-      Object.keys(run.metrics).length ? kvTable(Object.entries(run.metrics).sort(), 'kv metrics') : el('p', 'muted', 'none'),
-    ),
+    el('div', {}, el('h3', {}, 'Metrics'), Object.keys(run.metrics).length ? kvTable(Object.entries(run.metrics).sort(), 'kv metrics') : el('p', 'muted', 'none')),
   )
   root.append(grid)
   // tags (MLflow's set_tag); MLflow's own mlflow.* tags are left out, as in xp show
@@ -79,28 +61,24 @@ export async function runPage(id: string): Promise<HTMLElement> {
   const notes = el('pre', 'notes', run.notes ?? '')
   const input = el('textarea', { attrs: { rows: 2, placeholder: 'add a note (stored as a git note on refs/notes/xp)', 'aria-label': 'note' } })
   const status = el('span', 'muted')
-  const add = el(
-    'button',
-    {
-      class: 'primary add-note',
-      on: {
-        click: async () => {
-          if (!input.value.trim()) return
-          add.disabled = true
-          try {
-            notes.textContent = await api.addNote(run.id, input.value)
-            input.value = ''
-            status.textContent = 'saved'
-          } catch (e) {
-            status.textContent = `not saved: ${(e as Error).message}`
-          } finally {
-            add.disabled = false
-          }
-        },
+  const add = el('button', {
+    class: 'primary add-note',
+    on: {
+      click: async () => {
+        if (!input.value.trim()) return
+        add.disabled = true
+        try {
+          notes.textContent = await api.addNote(run.id, input.value)
+          input.value = ''
+          status.textContent = 'saved'
+        } catch (e) {
+          status.textContent = `not saved: ${(e as Error).message}`
+        } finally {
+          add.disabled = false
+        }
       },
     },
-    'Add note',
-  )
+  }, 'Add note')
   root.append(el('h3', {}, 'Notes'), notes, el('div', 'note-form', input, add, status))
 
   const charts = el('div', 'charts')
@@ -114,16 +92,11 @@ export async function runPage(id: string): Promise<HTMLElement> {
   void api.series(run.id).then((s) => {
     const keys = Object.keys(s).sort()
     if (!keys.length) charts.append(el('p', 'muted', 'none'))
-    for (const k of keys)
-      charts.append(
-        el('div', { class: 'chart-box', attrs: { 'data-metric': k } }, svg(lineChart(k, [{ label: run.name, color: PALETTE[0], x: s[k].x, y: s[k].y }]))),
-      )
+    for (const k of keys) charts.append(el('div', { class: 'chart-box', attrs: { 'data-metric': k } }, svg(lineChart(k, [{ label: run.name, color: PALETTE[0], x: s[k].x, y: s[k].y }]))))
   })
   void api.plots(run.id).then((p) => {
     if (!p.images.length && !p.plots.length) plots.append(el('p', 'muted', 'none'))
-    for (const d of p.plots)
-      for (const v of drawDataPlot([{ label: run.name, color: PALETTE[0], plot: d }]))
-        plots.append(el('div', { class: 'chart-box plot-box', attrs: { 'data-plot': d.path } }, toDom(v)))
+    for (const d of p.plots) for (const v of drawDataPlot([{ label: run.name, color: PALETTE[0], plot: d }])) plots.append(el('div', { class: 'chart-box plot-box', attrs: { 'data-plot': d.path } }, toDom(v)))
     for (const img of p.images) plots.append(toDom(imageNode(img, img.name)))
   })
   void api.files(run.id).then((fs) => {

@@ -39,8 +39,8 @@ const COMMANDS: Entry[] = [
   { command: 'push [args..]', describe: 'push runs, notes and registry tags to a git remote, their data first', load: () => import('./commands/push.js') },
   { command: 'pull [args..]', describe: 'pull runs, notes and registry tags, then the data of the working tree', load: () => import('./commands/pull.js') },
   { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign (or promote), unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
-  { command: 'queue <action> [id]', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
-  { command: 'import <source> [revs..]', describe: 'turn DVC experiments into runs: xp import dvc [--all] [REV...]', load: () => import('./commands/import.js') },
+  { command: 'queue <action>', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
+  { command: 'import <source> [revs..]', describe: 'turn DVC experiments or an MLflow file store into runs: xp import dvc [--all] [REV...] | xp import mlflow MLRUNS', load: () => import('./commands/import.js') },
   { command: 'plots [runs..]', describe: 'write the series, metrics and params of runs into one HTML file', load: () => import('./commands/plots.js') },
   { command: 'ui', describe: 'browse, compare and annotate runs in a local web page', load: () => import('./commands/ui.js') },
 ]
@@ -60,6 +60,18 @@ export function splitRunArgv(args: string[]): string[] {
     return [...args.slice(0, j), '--', ...args.slice(j)]
   }
   return args
+}
+
+/** `--sbatch --time=1:00:00` passes an option to sbatch: its value is the next word, whatever it starts with. */
+export function joinSbatchArgs(args: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string
+    if (a === '--') return [...out, ...args.slice(i)]
+    if (a === '--sbatch' && i + 1 < args.length) out.push(`--sbatch=${args[++i]}`)
+    else out.push(a)
+  }
+  return out
 }
 
 function baseYargs(args: string[], scriptName: string): Argv {
@@ -108,7 +120,7 @@ async function buildCli(args: string[]): Promise<Argv> {
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
-  const args = splitRunArgv(argv)
+  const args = splitRunArgv(joinSbatchArgs(argv))
   const debug = args.includes('--debug')
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     const { versionText } = await import('./version.js')

@@ -26,6 +26,8 @@ export interface QueueOptions {
   set: string[]
   message?: string
   command: string[]
+  /** sbatch options for these tasks when they run on Slurm */
+  sbatch?: string[]
 }
 
 /**
@@ -129,6 +131,7 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
     cwd: cwd.split(path.sep).join('/'),
     message: opts.message === undefined ? undefined : Scrubber.forEnv(ctx.env).text(opts.message),
     attempts: 0,
+    ...(opts.sbatch?.length ? { sbatch: opts.sbatch } : {}),
   }))
   for (const t of tasks) writeTask(q, t)
   return tasks

@@ -132,6 +132,14 @@ export async function requireArtifactAt(repo: Pick<Repo, 'root' | 'ctx'>, artifa
   return data.path
 }
 
+export interface ArtifactCheck {
+  /**
+   * Skip the check that the commit holds the artifact: for versions whose model lives
+   * elsewhere (an MLflow model version points at its `source`). `xp model` never skips it.
+   */
+  anyCommit?: boolean
+}
+
 /** A tag name for kinds whose plain name may be taken already (`@deprecated`, `@vX.Y.Z!`). */
 function freeName(reg: Registry, tag: RegistryTag, artifact: string): RegistryTag {
   return reg.names.has(tag.name) ? tag.withCounter(nextCounter(reg.names, artifact)) : tag
@@ -143,13 +151,13 @@ function freeName(reg: Registry, tag: RegistryTag, artifact: string): RegistryTa
  * @example
  * await register(repo, { name: 'churn', ref: 'brisk-otter' }) // { version: 'v0.0.1', tags: ['churn@v0.0.1'], … }
  */
-export async function register(repo: Repo, opts: { name: string; ref?: string; version?: string; bump?: BumpPart; message?: string }): Promise<WriteResult> {
+export async function register(repo: Repo, opts: { name: string; ref?: string; version?: string; bump?: BumpPart; message?: string } & ArtifactCheck): Promise<WriteResult> {
   const artifact = validateArtifactName(opts.name)
   if (opts.version) validateVersion(opts.version)
   const reg = await loadRegistry(repo)
   const target = await resolveTarget(repo, opts.ref)
   const plan = planRegistration(reg, artifact, target.commit, opts)
-  const file = await requireArtifactAt(repo, artifact, target.commit)
+  const file = opts.anyCommit ? undefined : await requireArtifactAt(repo, artifact, target.commit)
   await waitForNextSecond(repo.ctx, reg.state.artifacts.get(artifact))
   await createTags(repo, [plan])
   return { artifact, version: plan.version, commit: target.commit, tags: [plan.tag.name], run: target.run, path: file }
@@ -162,7 +170,7 @@ export async function register(repo: Repo, opts: { name: string; ref?: string; v
  * @example
  * await assign(repo, { name: 'churn', ref: 'brisk-otter', stage: 'production' })
  */
-export async function assign(repo: Repo, opts: { name: string; stage: string; ref?: string; version?: string; message?: string }): Promise<WriteResult> {
+export async function assign(repo: Repo, opts: { name: string; stage: string; ref?: string; version?: string; message?: string } & ArtifactCheck): Promise<WriteResult> {
   const artifact = validateArtifactName(opts.name)
   const stage = validateStage(opts.stage)
   if (opts.version) validateVersion(opts.version)
@@ -203,7 +211,7 @@ export async function assign(repo: Repo, opts: { name: string; stage: string; re
     throw new XpError('XP_ALREADY_ASSIGNED', `version ${version} of "${artifact}" is already the one in stage ${stage}`, { hint: `see \`xp model history ${artifact}\`` })
   const tag = RegistryTag.assign(artifact, stage, nextCounter(reg.names, artifact))
   plans.push({ tag, commit, message: opts.message || `Assigning stage ${stage} to artifact ${artifact} version ${version}` })
-  const file = await requireArtifactAt(repo, artifact, commit)
+  const file = opts.anyCommit ? undefined : await requireArtifactAt(repo, artifact, commit)
   await waitForNextSecond(repo.ctx, reg.state.artifacts.get(artifact))
   await createTags(repo, plans)
   return { artifact, version, commit, stage, tags: plans.map((p) => p.tag.name), run, path: file }

@@ -131,8 +131,12 @@ export function readTask(q: QueuePaths, id: string): Task | null {
     return null // a task file is written whole or not at all; anything else is not ours
   }
   if (!v || typeof v !== 'object' || (v as { xp_queue?: unknown }).xp_queue !== 1) return null
-  // parse, don't cast: past here every field has the type Task says (XP_BAD_TASK otherwise)
-  return decode(TaskDecoder, v, { file: `.xp/queue/tasks/${id}.json`, code: 'XP_BAD_TASK', hint: 'delete the file, or fix it by hand' }) as Task
+  return decodeTask(v, `.xp/queue/tasks/${id}.json`)
+}
+
+/** Parse, don't cast: past here every field has the type Task says (XP_BAD_TASK otherwise). */
+export function decodeTask(v: unknown, file: string): Task {
+  return decode(TaskDecoder, v, { file, code: 'XP_BAD_TASK', hint: 'delete the file, or fix it by hand' }) as Task
 }
 
 const strings = array(string)
@@ -249,9 +253,12 @@ export function claimAlive(claim: Claim): boolean {
   return claim.ticks === undefined || now.ticks === claim.ticks
 }
 
+const ClaimDecoder = object({ pid: integer, host: string, started: string, ticks: optional(integer) })
+
+/** The claim on a task, or null when there is none (or it is not a claim: then nobody holds the task). */
 export function readClaim(q: QueuePaths, id: string): Claim | null {
   try {
-    return JSON.parse(fs.readFileSync(claimFile(q, id), 'utf8')) as Claim
+    return decode(ClaimDecoder, JSON.parse(fs.readFileSync(claimFile(q, id), 'utf8')), { file: claimFile(q, id) })
   } catch {
     return null
   }

@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   XP_BAD_SORT_KEY: { exit: 'usage', http: 400, meaning: "no run has the key to sort by" },
   XP_BAD_SOURCE: { exit: 'usage', http: 400, meaning: "xp import takes dvc" },
   XP_BAD_STAGE: { exit: 'usage', http: 400, meaning: "a stage name that GTO's grammar refuses" },
+  XP_BAD_TASK: { exit: 'domain', http: 500, meaning: "a queue task file (.xp/queue/tasks/ID.json) of the wrong shape" },
   XP_BAD_VERSION: { exit: 'usage', http: 400, meaning: "a version that is not v + SemVer 2" },
   XP_BRANCH_EXISTS: { exit: 'domain', http: 409, meaning: "a branch of that name exists" },
   XP_CACHE_MISSING: { exit: 'domain', http: 404, meaning: "an object is not in the local cache (xp pull or xp checkout fetches it)" },

@@ -396,3 +396,15 @@ describe("GTO 1.8's answers", () => {
     expect(isoTime(1700000200, '-0530')).toBe('2023-11-14T16:46:40-05:30')
   })
 })
+
+describe("GTO 1.8's tests/test_tag.py: which names are registry tags", () => {
+  it('refuses what test_parse_wrong_names lists and reads what test_parse_correct_names lists', () => {
+    const wrong = ['', '###', '@@@', 'model@v1', 'nn#prod#-1', 'model@v111', 'model-prod', 'model@0.0.1', 'model-prod-v1', 'model#prod#-1', 'model#prod#1-2', 'model#prod?#1-2', 'model#prod@v1.2.3', 'model@v1.2.3#prod', 'model-prod-v1-stage', 'model@prod@v1@stage-1', 'namespace/model@0.0.1', '@namespace/model@0.0.1', 'model#prod#v1#stage#1-', 'model#prod-v1-stage@1-2', 'model#prod-v1-stage@1-2#@']
+    for (const n of wrong) expect(parseRegistryTag(n), n).toBeNull()
+    const right = ['nn#prod', 'nn#prod!', 'nn#prod#1', 'nn@v1.0.0', 'nn#prod!#2', 'nn@v1.0.0!', 'nn@v1.0.0#1', 'nn@v1.0.0!#1', 'nn@v1.0.0-rc.2', 'nn@v1.0.0-alpha', 'nn@v1.0.0-alpha.1', 'nn@v1.0.0-alpha.beta', 'new-artifact@v1.0.1!']
+    for (const n of right) expect(parseRegistryTag(n), n).not.toBeNull()
+    // test_parse_name: path@v1.2.3#5 is a registration with counter 5
+    expect(parseRegistryTag('path@v1.2.3#5')).toEqual({ artifact: 'path', kind: 'register', version: 'v1.2.3', counter: 5 })
+    expect(parseRegistryTag('path#stage!#2')).toEqual({ artifact: 'path', kind: 'unassign', stage: 'stage', counter: 2 })
+  })
+})

@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { TestRepo, cleanupTmp, tmpDir } from './helpers.js'
 import { makeBare } from './servers/git.js'
+import { allFiles } from './journeys-helpers.js'
 import { startUi, api, call, waitRecorded, type Ui } from './mlflow-helpers.js'
 
 const started: Ui[] = []
@@ -19,17 +20,6 @@ afterEach(async () => {
   for (const u of started.splice(0)) await u.stop()
 })
 afterAll(() => cleanupTmp())
-
-/** Every file under dir, recursively. */
-export function allFiles(dir: string): string[] {
-  const out: string[] = []
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name)
-    if (e.isDirectory()) out.push(...allFiles(p))
-    else out.push(p)
-  }
-  return out
-}
 
 /** A run logged as MLflow's Python client logs one (fixtures/mlflow/train-traffic.jsonl's shapes). */
 async function logRun(base: string, exp: string, name: string, lr: string, losses: number[], model: Buffer) {

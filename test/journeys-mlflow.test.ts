@@ -4,7 +4,6 @@
 // tags and cache objects, a pulled clone's own `xp ui` fetching on demand, `xp model ls`.
 import { describe, it, expect, afterAll, afterEach } from 'vitest'
 import fs from 'node:fs'
-import path from 'node:path'
 import { TestRepo, cleanupTmp, tmpDir } from './helpers.js'
 import { makeBare } from './servers/git.js'
 import { allFiles } from './journeys-helpers.js'

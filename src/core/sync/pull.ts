@@ -16,6 +16,7 @@ import { mergeIncomingNotes, INCOMING_NOTES_REF } from './notes.js'
 import { localSharedRefs } from './push.js'
 import { referencedData, fetchObjects } from './data.js'
 import type { TransferSummary } from './transfer.js'
+import { renumberClashingTags } from './tag-clash.js'
 
 export interface PullOptions {
   remote: string
@@ -62,6 +63,13 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
   const wanted = theirs.filter((e) => e.ref !== NOTES_REF && (!picked || !e.ref.startsWith(RUNS_PREFIX) || picked.includes(e)))
   const mine = new Map((await localSharedRefs(repo)).map((e) => [e.ref, e]))
   const changed = changedRefs(wanted, mine)
+  // a registry event made here and one made there under the same name: keep both (tag-clash.ts)
+  const clashes = changed.filter((e) => e.ref.startsWith(TAGS_PREFIX) && mine.has(e.ref)).map((e) => mine.get(e.ref)!)
+  if (clashes.length) {
+    const known = [...theirs, ...mine.values()].filter((e) => e.ref.startsWith(TAGS_PREFIX)).map((e) => e.ref.slice(TAGS_PREFIX.length))
+    for (const [from, to] of await renumberClashingTags(repo, opts.remote, clashes, known))
+      repo.ctx.warn(`registry tag ${from} was made here and on "${opts.remote}" at once: yours is now ${to} (same event), theirs is fetched; push to share it`)
+  }
   // every run: one wildcard (git matches explicit refspecs in quadratic time); else by name
   const newRuns = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
   const refspecs = picked || !newRuns.length ? newRuns.map((e) => `${e.ref}:${e.ref}`) : [`${RUNS_PREFIX}*:${RUNS_PREFIX}*`]

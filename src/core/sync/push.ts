@@ -142,7 +142,9 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     if (fatal.length)
       throw new XpError('XP_PUSH_REJECTED', `git remote "${opts.remote}" rejected ${fatal.length} ref${fatal.length === 1 ? '' : 's'}: ${fatal.slice(0, 3).map((s) => `${s.ref} (${s.summary})`).join(', ')}`, {
         exitCode: EXIT.remote,
-        hint: 'a tag or run with that name already exists there with other content',
+        hint: fatal.every((s) => s.ref.startsWith(TAGS_PREFIX))
+          ? 'a tag with that name already exists there with other content (two clones wrote to the registry at once): `xp pull` keeps both events, then push again'
+          : 'a tag or run with that name already exists there with other content',
         data: { rejected: fatal },
       })
     if (!retry.length) break

@@ -71,6 +71,42 @@ describe('journey: xp import dvc -> push -> clone -> pull -> show, diff, apply',
   }, 60_000)
 })
 
+describe('journey: a DVCLive experiment imported -> push -> clone -> apply', () => {
+  it("the imported run's DVC-versioned data stays DVC's: push, pull and apply carry the run, not DVC's md5 objects", () => {
+    const repo = new TestRepo({ init: false })
+    const bundle = path.join(ROOT, 'fixtures', 'dvc', 'dvclive-exp.bundle')
+    repo.git('clone', '-q', bundle, '.')
+    repo.git('fetch', '-q', bundle, 'refs/exps/*:refs/exps/*')
+    repo.git('checkout', '-q', '-b', 'main', 'dd2d43e746e228688856074b9e76c2324a923793') // the experiment's baseline
+    const store = tmpDir('xp-journey-data-')
+    const bare = makeBare(tmpDir('xp-journey-git-'))
+    repo.git('remote', 'remove', 'origin')
+    repo.git('remote', 'add', 'origin', bare)
+    repo.git('push', '-q', 'origin', 'main')
+    ok(repo.xp(['remote', 'add', 'storage', store, '--default']))
+    expect(repo.json(['import', 'dvc', 'proud-jird']).imported.map((r: any) => r.name)).toEqual(['proud-jird'])
+    const [rec] = repo.json(['show'])
+    const pushed = repo.xp(['push', 'origin'])
+    ok(pushed)
+    expect(allFiles(store)).toEqual([]) // nothing of xp's to upload: model.pkl is DVC's (md5)
+
+    const clone = cloneAndPull(bare)
+    const [got] = clone.json(['show'])
+    expect(got).toEqual({ ...rec, ref: got.ref })
+    const applied = clone.xp(['apply', 'proud-jird'])
+    ok(applied)
+    expect(clone.read('dvclive/metrics.json')).toBe(clone.git('show', `${rec.commit}:dvclive/metrics.json`))
+    expect(clone.read('model.pkl.dvc')).toBe(clone.git('show', `${rec.commit}:model.pkl.dvc`))
+    const changed = clone
+      .git('status', '--porcelain', '--untracked-files=all')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(3))
+      .sort()
+    expect(changed).toEqual(changedFiles(clone, rec.commit))
+  }, 60_000)
+})
+
 /** Paths where a run's tree differs from HEAD's (what applying it may change). */
 function changedFiles(r: TestRepo, commit: string): string[] {
   return r

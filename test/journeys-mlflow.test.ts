@@ -48,6 +48,8 @@ async function logRun(base: string, exp: string, name: string, lr: string, losse
   return id
 }
 
+const ok0 = (r: { code: number; stderr: string }) => expect(r.code, r.stderr).toBe(0)
+
 describe('journey: MLflow client -> push -> fresh clone', () => {
   it("a clone that pulled shows, diffs, searches, downloads and reads the registry the MLflow client made", async () => {
     const origin = new TestRepo({ files: { 'README.md': '# churn\n', 'train.py': 'print(1)\n' } })
@@ -136,5 +138,17 @@ describe('journey: MLflow client -> push -> fresh clone', () => {
     expect(dl.body.equals(weightsA)).toBe(true)
     const champion = await api(c.url, 'GET', 'registered-models/alias?name=churn-classifier&alias=champion')
     expect(champion.json.model_version).toMatchObject({ version: '1', run_id: a })
+    // mlflow.pyfunc.load_model('models:/churn-classifier@champion') in the clone: the download URI, then its files
+    const uri = await api(c.url, 'GET', 'model-versions/get-download-uri?name=churn-classifier&version=1')
+    expect(uri.status, uri.body.toString()).toBe(200)
+    const under = String(uri.json.artifact_uri).replace(/^mlflow-artifacts:\//, '')
+    const files = await call(c.url, 'GET', `/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(under)}`)
+    expect(files.json.files).toEqual([{ path: 'model.pkl', is_dir: false, file_size: weightsA.length }])
+    await c.stop()
+
+    // applying an MLflow run in the clone: the run's files are the baseline's, its own are xp's (.xp-run/)
+    const applied = clone.xp(['apply', 'sgd-a'])
+    ok0(applied)
+    expect(clone.git('status', '--porcelain', '--untracked-files=all')).toBe('')
   }, 60_000)
 })

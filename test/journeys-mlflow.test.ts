@@ -150,5 +150,8 @@ describe('journey: MLflow client -> push -> fresh clone', () => {
     const applied = clone.xp(['apply', 'sgd-a'])
     ok0(applied)
     expect(clone.git('status', '--porcelain', '--untracked-files=all')).toBe('')
+    // what the UI fetched on demand is whole: fsck checks every cached object against its hash
+    ok0(clone.xp(['fsck']))
+    expect(clone.json(['status'])).toEqual([])
   }, 60_000)
 })

@@ -92,6 +92,11 @@ describe('journey: registry across clones', () => {
     expect(a.which).toMatchObject({ version: 'v0.0.2' })
     expect(a.ls.churn.stage.prod).toBe('v0.0.2')
     expect(a.ui.show).toEqual(a.ls.churn)
+    // bob serves what prod holds: the bytes come from the data remote alice pushed to
+    const out = bob.path('served', 'model.bin')
+    ok(bob.xp(['model', 'get', 'churn@prod', '-o', out]))
+    expect(bob.read('served/model.bin')).toBe('model-0.2\n')
+    ok(bob.xp(['fsck']))
   }, 60_000)
 })
 

@@ -8,7 +8,10 @@ import type { Context } from './context.js'
 import { git } from './git.js'
 import { XpError, EXIT } from './errors.js'
 import { parseStructured } from './params.js'
-import { decode, object, optional, string, nonEmptyString, number, refine, record, stringList, withDefault } from './decode.js'
+import { decode, object, optional, string, nonEmptyString, number, boolean, oneOf, refine, record, stringList, withDefault } from './decode.js'
+
+/** Seconds between system-metric samples (core/runs/sysmon.ts) when xp.yaml says nothing. */
+export const DEFAULT_SYSTEM_INTERVAL = 5
 
 export interface ArtifactConfig {
   path: string
@@ -36,6 +39,8 @@ export interface ProjectConfig {
   remote?: string
   remotes: Record<string, RemoteConfig>
   snapshot: { max_file_size: number }
+  /** seconds between system-metric samples while a run's command runs; 0 is off */
+  system_metrics: { interval: number }
 }
 
 /** `.xp/config.local.yaml`: this machine only, never tracked. */
@@ -107,6 +112,8 @@ const ConfigDecoder = object({
   remote: optional(string),
   remotes: withDefault(record(object({ url: nonEmptyString, endpoint: optional(string), region: optional(string), profile: optional(string) })), {}),
   snapshot: withDefault(object({ max_file_size: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'a number of bytes, 0 or more')) }), {}),
+  // `system_metrics: false` turns sampling off; `{interval: 2}` samples every 2 s
+  system_metrics: optional(oneOf(refine(boolean, (b) => (b ? {} : { interval: 0 }), 'true or false'), object({ interval: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'seconds, 0 (off) or more')) }), 'false, or {interval: SECONDS}')),
 })
 
 /** Read `xp.yaml` at the repo root; a missing file gives the defaults. */
@@ -126,6 +133,7 @@ export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
     remote: c.remote,
     remotes: c.remotes,
     snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE },
+    system_metrics: { interval: c.system_metrics?.interval ?? DEFAULT_SYSTEM_INTERVAL },
   }
 }
 

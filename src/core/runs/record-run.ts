@@ -19,6 +19,7 @@ import { captureEnv, secretValues, scrub } from './env.js'
 import { snapshotTree, largeUntracked } from './snapshot.js'
 import { commandSpec } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
+import { startSysMonitor, SYSTEM_SERIES_IN_TREE, type SysMonitor } from './sysmon.js'
 
 export const DVCLIVE_METRICS = 'dvclive/metrics.json'
 /** Metrics files read without a `metrics:` setting, when the run wrote them. */
@@ -185,6 +186,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
 
   const envPromise = captureEnv(ctx, { python: looksLikePython(repo, spec.display), cacheFile: path.join(repo.xpDir, 'tmp', 'git-version.json') })
   const started = ctx.now()
+  const sysFile = path.join(runDir, 'system.jsonl')
+  let monitor: SysMonitor | null = null
   const outcome = await spawnCommand({
     spec,
     cwd: opts.cwd ?? (useShellFromConfig ? repo.root : ctx.cwd),
@@ -192,7 +195,11 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     log,
     onOutput: opts.onOutput,
     attach: opts.attach,
+    onSpawn: (pid) => {
+      if (config.system_metrics.interval > 0) monitor = startSysMonitor({ pid, intervalS: config.system_metrics.interval, file: sysFile, env: ctx.env })
+    },
   })
+  await (monitor as SysMonitor | null)?.stop()
   fs.closeSync(log)
   const ended = ctx.now()
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
@@ -200,6 +207,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
   const seriesGlobs = config.series ?? [DVCLIVE_SERIES]
   const series = await findSeries(repo.root, seriesGlobs)
+  const systemText = fs.existsSync(sysFile) ? fs.readFileSync(sysFile, 'utf8') : ''
 
   const secrets = secretValues(ctx.env)
   const record: RunRecord = {
@@ -217,7 +225,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     branch: opts.branch !== undefined ? opts.branch : currentBranch(repo),
     params: paramValues,
     metrics,
-    series,
+    series: systemText ? [...series, SYSTEM_SERIES_IN_TREE] : series,
     deps: before.deps,
     outs: {},
     env: await envPromise,
@@ -241,7 +249,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     maxFileSize: config.snapshot.max_file_size,
     force: [...params, ...metricFiles, ...series],
     exclude: after.exclude,
-    extra: [{ path: LOG_IN_TREE, content: logText }, ...after.extra],
+    extra: [{ path: LOG_IN_TREE, content: logText }, ...(systemText ? [{ path: SYSTEM_SERIES_IN_TREE, content: systemText }] : []), ...after.extra],
   })
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
@@ -298,6 +306,8 @@ function spawnCommand(o: {
   log: number
   onOutput?: RunOptions['onOutput']
   attach?: RunOptions['attach']
+  /** the command's pid, once it runs */
+  onSpawn?: (pid: number) => void
 }): Promise<Outcome> {
   return new Promise((resolve) => {
     let interrupted = false
@@ -312,6 +322,7 @@ function spawnCommand(o: {
     child.on('error', (e: NodeJS.ErrnoException) => {
       spawnError = e
     })
+    if (child.pid !== undefined) o.onSpawn?.(child.pid)
     child.stdout!.on('data', (d: Buffer) => emit(d, 'stdout'))
     child.stderr!.on('data', (d: Buffer) => emit(d, 'stderr'))
     o.attach?.({

@@ -9,7 +9,8 @@ import { canonicalJson, eachRunEntry, entryJson, entryRun, listRuns, type ListRe
 import { resolveRun } from '../runs/resolve.js'
 import { compileFilter } from './filter.js'
 import { sortRuns, type SortOrder } from './table.js'
-import { diffRuns, type RunDiff } from './diff.js'
+import { diffRuns, diffEnv, type RunDiff, type EnvDiff } from './diff.js'
+import { PACKAGES_IN_TREE, parsePackagesText } from '../runs/python-env.js'
 
 export interface ShowQuery {
   /** run ids, prefixes or names; none means every run */
@@ -118,11 +119,22 @@ export interface DiffQuery {
   all?: boolean
   /** add `git diff --stat` between the two run commits */
   code?: boolean
+  /** add what changed in the environment: recorded facts, variables, Python packages */
+  env?: boolean
 }
 
 export interface DiffResult extends RunDiff<ListedRun> {
   /** `git diff --stat a b`, with `code` */
   code?: string
+  /** with `env` */
+  env?: EnvDiff
+}
+
+/** The Python packages a run recorded (`.xp-run/packages.txt` in its tree), or null. */
+export async function runPackages(repo: ListRepo, run: Pick<ListedRun, 'commit'>): Promise<Record<string, string> | null> {
+  if (!run.commit) return null
+  const res = await git(['cat-file', 'blob', `${run.commit}:${PACKAGES_IN_TREE}`], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+  return res.code === 0 ? parsePackagesText(res.stdout) : null
 }
 
 function notEnough(message: string): XpError {
@@ -157,6 +169,10 @@ export async function diffQuery(repo: ListRepo, q: DiffQuery = {}): Promise<Diff
   if (q.code) {
     const res = await git(['diff', '--stat', '--end-of-options', a.commit, b.commit], { cwd: repo.root, env: repo.ctx.env })
     out.code = res.stdout
+  }
+  if (q.env) {
+    const [pa, pb] = await Promise.all([runPackages(repo, a), runPackages(repo, b)])
+    out.env = diffEnv(a.env as Record<string, unknown>, b.env as Record<string, unknown>, pa, pb, { all: q.all })
   }
   return out
 }

@@ -19,6 +19,7 @@ import { captureEnv, secretValues, scrub } from './env.js'
 import { snapshotTree, largeUntracked } from './snapshot.js'
 import { commandSpec } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
+import { pythonPackages, packagesText, PACKAGES_IN_TREE } from './python-env.js'
 import { startSysMonitor, SYSTEM_SERIES_IN_TREE, type SysMonitor } from './sysmon.js'
 
 export const DVCLIVE_METRICS = 'dvclive/metrics.json'
@@ -185,13 +186,17 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const log = fs.openSync(logPath, 'w')
 
   const envPromise = captureEnv(ctx, { python: looksLikePython(repo, spec.display), cacheFile: path.join(repo.xpDir, 'tmp', 'git-version.json') })
+  const commandCwd = opts.cwd ?? (useShellFromConfig ? repo.root : ctx.cwd)
+  const commandEnv = { ...gitEnv(ctx.env), PYTHONUNBUFFERED: ctx.env.PYTHONUNBUFFERED ?? '1', ...opts.env, XP_RUN_ID: id, XP_RUN_NAME: name }
+  // read while the command runs; from the cache unless the interpreter or its packages changed
+  const packagesPromise = pythonPackages({ spec, cwd: commandCwd, env: commandEnv, cacheFile: path.join(repo.xpDir, 'tmp', 'python-packages.json') }).catch(() => null)
   const started = ctx.now()
   const sysFile = path.join(runDir, 'system.jsonl')
   let monitor: SysMonitor | null = null
   const outcome = await spawnCommand({
     spec,
-    cwd: opts.cwd ?? (useShellFromConfig ? repo.root : ctx.cwd),
-    env: { ...gitEnv(ctx.env), PYTHONUNBUFFERED: ctx.env.PYTHONUNBUFFERED ?? '1', ...opts.env, XP_RUN_ID: id, XP_RUN_NAME: name },
+    cwd: commandCwd,
+    env: commandEnv,
     log,
     onOutput: opts.onOutput,
     attach: opts.attach,
@@ -243,13 +248,14 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   for (const l of leftOut) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)
 
   const logText = scrub(readLogForTree(logPath), secrets)
+  const packages = await packagesPromise
   const snap = await snapshotTree(repo, {
     key: id,
     large,
     maxFileSize: config.snapshot.max_file_size,
     force: [...params, ...metricFiles, ...series],
     exclude: after.exclude,
-    extra: [{ path: LOG_IN_TREE, content: logText }, ...(systemText ? [{ path: SYSTEM_SERIES_IN_TREE, content: systemText }] : []), ...after.extra],
+    extra: [{ path: LOG_IN_TREE, content: logText }, ...(systemText ? [{ path: SYSTEM_SERIES_IN_TREE, content: systemText }] : []), ...(packages ? [{ path: PACKAGES_IN_TREE, content: packagesText(packages) }] : []), ...after.extra],
   })
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })

@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   XP_DATA_MISSING: { exit: 'domain', http: 404, meaning: "objects are in neither the cache nor the data remote" },
   XP_EMPTY_NOTE: { exit: 'usage', http: 400, meaning: "the note is empty" },
   XP_FILE_CHANGED: { exit: 'domain', http: 409, meaning: "a file changed or vanished while it was hashed" },
+  XP_FILE_NOT_FOUND: { exit: 'domain', http: 404, meaning: "the run has no file at that path (xp ui serves only a run's own files)" },
   XP_FORBIDDEN: { exit: 'domain', http: 403, meaning: "a request to xp ui without the right token" },
   XP_GIT_FAILED: { exit: 'domain', http: 500, meaning: "a git command failed (its message is shown)" },
   XP_GIT_MISSING: { exit: 'domain', http: 500, meaning: "git is not installed or not on PATH" },

@@ -20,6 +20,7 @@ import { noteRun } from '../core/runs/manage.js'
 import { registryView } from './registry.js'
 import { escapeHtml } from './html.js'
 import { embeddedFile } from '../core/embedded.js'
+import { runFiles, sendRunFile, type RunFile } from './files.js'
 
 export interface UiServerOptions {
   port?: number
@@ -172,6 +173,19 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     }
   }
 
+  // a run's file listing, by commit (records never change); a few kept
+  const trees = new Map<string, Promise<{ files: RunFile[]; truncated: boolean }>>()
+  function treeOf(run: ListedRun) {
+    let t = trees.get(run.commit)
+    if (!t) {
+      t = withReader((b) => runFiles(repo, run, b))
+      t.catch(() => trees.delete(run.commit))
+      trees.set(run.commit, t)
+      if (trees.size > 32) trees.delete(trees.keys().next().value!)
+    }
+    return t
+  }
+
   async function runFor(spec: string): Promise<ListedRun> {
     let run = findRun((await cache.list()).runs, spec)
     if (!run) {
@@ -206,7 +220,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       if (p === '/api/runs') return sendJson(res, 200, (await cache.list()).json)
       if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
     }
-    const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes))?$/.exec(p)
+    const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes|tree|file))?$/.exec(p)
     if (m) {
       let spec: string
       try {
@@ -236,6 +250,14 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))
         if (what === 'files') return sendJson(res, 200, await changedFiles(repo, run))
         if (what === 'series') return sendJson(res, 200, await withReader((b) => readRunSeries(repo, run, b)))
+        if (what === 'tree') return sendJson(res, 200, await treeOf(run))
+        if (what === 'file') {
+          // only a path of this run's own listing is served (docs/ui.md#files)
+          const want = url.searchParams.get('path') ?? ''
+          const f = (await treeOf(run)).files.find((x) => x.path === want)
+          if (!f) throw new Http(404, `run ${run.name} has no file ${JSON.stringify(want)}`, 'XP_FILE_NOT_FOUND')
+          return sendRunFile(repo, f, res, { download: url.searchParams.get('download') === '1', head: method === 'HEAD' })
+        }
       }
       if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') throw new Http(405, 'method not allowed')
     }

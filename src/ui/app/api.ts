@@ -17,6 +17,16 @@ export interface FullRun extends RunRow {
   ref: string
 }
 
+/** One file of a run (src/ui/files.ts): git's tree with pointers resolved. */
+export interface RunFile {
+  path: string
+  size: number
+  oid: string
+  source: 'git' | 'cache'
+  pointer?: string
+  missing?: boolean
+}
+
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message)
@@ -45,6 +55,7 @@ export const api = {
   log: async (id: string): Promise<string> => (await get(`/api/runs/${enc(id)}/log`)).text(),
   files: async (id: string): Promise<Array<{ status: string; path: string }>> => (await get(`/api/runs/${enc(id)}/files`)).json(),
   series: async (id: string): Promise<RunSeries> => (await get(`/api/runs/${enc(id)}/series`)).json(),
+  tree: async (id: string): Promise<{ files: RunFile[]; truncated: boolean }> => (await get(`/api/runs/${enc(id)}/tree`)).json(),
   registry: async (): Promise<any> => (await get('/api/registry')).json(),
   addNote: async (id: string, text: string): Promise<string> => {
     const token = document.querySelector('meta[name="xp-token"]')?.getAttribute('content') ?? ''

@@ -8,6 +8,7 @@ import { api } from './api.js'
 import { lineChart, scatterChart, PALETTE } from '../chart.js'
 import { changedKeys, columnKeys, formatCell, type RunRow } from '../table.js'
 import type { RunSeries } from '../series.js'
+import { compareImages } from './files-view.js'
 
 export async function compareView(runs: RunRow[], all: RunRow[]): Promise<HTMLElement> {
   const root = el('section', 'compare-view')
@@ -55,6 +56,10 @@ export async function compareView(runs: RunRow[], all: RunRow[]): Promise<HTMLEl
     const lines = runs.flatMap((r, i) => (series[i][k] ? [{ label: r.name, color: color(i), x: series[i][k].x, y: series[i][k].y }] : []))
     charts.append(el('div', { class: 'chart-box', attrs: { 'data-metric': k } }, svg(lineChart(k, lines))))
   }
+
+  // the same image in each run, side by side
+  const images = await compareImages(runs)
+  if (images) root.append(el('h3', {}, 'Images'), images)
 
   // scatter of a param against a metric
   const params = columnKeys(all, 'params').filter((k) => all.some((r) => typeof r.params[k] === 'number'))

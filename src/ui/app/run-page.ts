@@ -5,6 +5,7 @@ import { api, type FullRun } from './api.js'
 import { lineChart, PALETTE } from '../chart.js'
 import { formatCell } from '../table.js'
 import { formatDuration } from '../../core/compare/format.js'
+import { filesSection, packagesSection } from './files-view.js'
 
 type Cell = unknown
 
@@ -79,8 +80,9 @@ export async function runPage(id: string): Promise<HTMLElement> {
   const files = el('div', 'files', el('p', 'muted', 'loading…'))
   const log = el('pre', 'log', 'loading…')
   root.append(el('h3', {}, 'Series'), charts, el('h3', {}, 'Files changed against the baseline'), files)
+  root.append(el('h3', {}, 'Files'), filesSection(run.id))
   root.append(el('h3', {}, 'Deps'), dataTable(run.deps), el('h3', {}, 'Outs'), dataTable(run.outs))
-  root.append(el('h3', {}, 'Output log'), log, el('h3', {}, 'Environment'), el('pre', 'env', JSON.stringify(run.env, null, 2)))
+  root.append(el('h3', {}, 'Output log'), log, el('h3', {}, 'Environment'), el('pre', 'env', JSON.stringify(run.env, null, 2)), el('h3', {}, 'Python packages'), packagesSection(run.id))
 
   void api.series(run.id).then((s) => {
     const keys = Object.keys(s).sort()

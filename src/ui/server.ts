@@ -21,6 +21,7 @@ import { registryView } from './registry.js'
 import { escapeHtml } from './html.js'
 import { embeddedFile } from '../core/embedded.js'
 import { runFiles, sendRunFile, type RunFile } from './files.js'
+import { readAllCurves, type AllCurves } from './curves.js'
 
 export interface UiServerOptions {
   port?: number
@@ -186,6 +187,18 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     return t
   }
 
+  // every run's curves, read once per refs version (the many-curve panel)
+  let curves: { version: string; all: Promise<AllCurves> } | null = null
+  async function allCurves(): Promise<AllCurves> {
+    const { runs, version } = await cache.list()
+    if (!curves || curves.version !== version) {
+      const all = withReader((b) => readAllCurves(runs, b))
+      all.catch(() => (curves = null))
+      curves = { version, all }
+    }
+    return curves.all
+  }
+
   async function runFor(spec: string): Promise<ListedRun> {
     let run = findRun((await cache.list()).runs, spec)
     if (!run) {
@@ -219,6 +232,11 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       if (p === '/api/version') return sendJson(res, 200, { version: await cache.currentVersion() })
       if (p === '/api/runs') return sendJson(res, 200, (await cache.list()).json)
       if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
+      if (p === '/api/curves') {
+        const all = await allCurves()
+        const metric = url.searchParams.get('metric')
+        return sendJson(res, 200, metric === null ? { metrics: all.counts } : { metric, curves: all.byMetric.get(metric) ?? {} })
+      }
     }
     const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes|tree|file))?$/.exec(p)
     if (m) {

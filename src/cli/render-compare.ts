@@ -8,7 +8,7 @@ import type { Change, RunDiff, EnvDiff, EnvChange } from '../core/compare/diff.j
 import { formatCreated, formatNumber, formatValue } from '../core/compare/format.js'
 import { renderTable, bold, dim, green, red, yellow } from './output.js'
 
-const statusColour = (s: string) => (s === 'succeeded' ? green(s) : s === 'failed' ? red(s) : s === 'interrupted' ? yellow(s) : s)
+const statusColour = (s: string) => (s === 'succeeded' ? green(s) : s === 'failed' || s === 'lost' ? red(s) : s === 'interrupted' || s === 'running' ? yellow(s) : s)
 const oneLine = (s: string, max: number) => {
   if (s.length <= max && !s.includes('\n')) return s
   const line = s.split('\n')[0]

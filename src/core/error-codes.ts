@@ -100,6 +100,7 @@ export const ERROR_CODES = {
   XP_RUN_AMBIGUOUS: { exit: 'domain', http: 400, meaning: "several runs match the prefix or name" },
   XP_RUN_NAME_TAKEN: { exit: 'domain', http: 409, meaning: "a run or queued task of that name exists" },
   XP_RUN_NOT_FOUND: { exit: 'domain', http: 404, meaning: "no run matches" },
+  XP_RUN_RUNNING: { exit: 'domain', http: 409, meaning: "the run is still running; only a lost run can be recovered" },
   XP_SECRET_IN_URL: { exit: 'usage', http: 400, meaning: "a URL with credentials, which xp refuses to store" },
   XP_STAGE_EMPTY: { exit: 'domain', http: 404, meaning: "no version is in that stage" },
   XP_TAG_EXISTS: { exit: 'domain', http: 409, meaning: "the registry tag exists already (a concurrent write): run again" },

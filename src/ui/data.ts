@@ -10,6 +10,9 @@ import { NOTES_REF } from '../core/runs/ref.js'
 import { LOG_IN_TREE } from '../core/runs/record-run.js'
 import type { ListedRun } from '../core/runs/list.js'
 import { parseSeries, mergeSeries, type RunSeries } from './series.js'
+import fs from 'node:fs'
+import { liveSeriesFiles, type LiveRunStart } from '../core/runs/live-run.js'
+import { findSeries } from '../core/runs/record-run.js'
 import type { RunRow } from './table.js'
 
 type RepoLike = Pick<Repo, 'root' | 'ctx'>
@@ -73,4 +76,21 @@ export async function changedFiles(repo: RepoLike, run: Pick<ListedRun, 'commit'
 export async function refsVersion(repo: RepoLike): Promise<string> {
   const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/xp/', NOTES_REF, 'refs/tags/'], { cwd: repo.root, env: repo.ctx.env })
   return createHash('sha1').update(stdout).digest('hex').slice(0, 16)
+}
+
+/**
+ * The curves of a live run as they are now: the files it is writing in the working tree and
+ * its system metrics, read at each request (the page polls while the run is running).
+ */
+export async function readLiveSeries(repo: Pick<Repo, 'root' | 'xpDir'>, start: LiveRunStart): Promise<RunSeries> {
+  const files: Array<{ path: string; series: RunSeries }> = []
+  for (const f of await liveSeriesFiles(repo, start, findSeries)) {
+    try {
+      if (fs.statSync(f.abs).size > MAX_SERIES_BYTES) continue
+      files.push({ path: f.path, series: parseSeries(fs.readFileSync(f.abs, 'utf8'), f.path) })
+    } catch {
+      // rotated or removed while we looked
+    }
+  }
+  return mergeSeries(files)
 }

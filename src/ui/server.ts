@@ -22,6 +22,8 @@ import { escapeHtml } from './html.js'
 import { embeddedFile } from '../core/embedded.js'
 import { runFiles, sendRunFile, type RunFile } from './files.js'
 import { readAllCurves, type AllCurves } from './curves.js'
+import { listXpLiveRuns, liveStart, liveLogTail } from '../core/runs/live-run.js'
+import { readLiveSeries } from './data.js'
 
 export interface UiServerOptions {
   port?: number
@@ -199,6 +201,17 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     return curves.all
   }
 
+  /** `xp run`'s live runs (running or lost), and a version that moves when one starts, ends or is lost. */
+  function liveRuns(): { runs: ListedRun[]; version: string } {
+    const runs = listXpLiveRuns(repo)
+    return { runs, version: runs.length ? '+' + runs.map((r) => `${r.id}:${r.status}`).join(',') : '' }
+  }
+
+  function liveFor(spec: string): ListedRun | undefined {
+    const runs = liveRuns().runs
+    return runs.find((r) => r.id === spec || r.name === spec) ?? (spec.length >= 4 ? runs.find((r) => r.id.startsWith(spec)) : undefined)
+  }
+
   async function runFor(spec: string): Promise<ListedRun> {
     let run = findRun((await cache.list()).runs, spec)
     if (!run) {
@@ -229,8 +242,13 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html)
       const asset = assets.get(p)
       if (asset) return send(res, 200, asset.type, asset.body)
-      if (p === '/api/version') return sendJson(res, 200, { version: await cache.currentVersion() })
-      if (p === '/api/runs') return sendJson(res, 200, (await cache.list()).json)
+      if (p === '/api/version') return sendJson(res, 200, { version: (await cache.currentVersion()) + liveRuns().version })
+      if (p === '/api/runs') {
+        const listed = await cache.list()
+        const live = liveRuns()
+        // live runs first; their start, end or loss moves the version, so the page follows them
+        return sendJson(res, 200, live.runs.length ? JSON.stringify({ version: listed.version + live.version, runs: [...live.runs, ...listed.runs].map(slimRun) }) : listed.json)
+      }
       if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
       if (p === '/api/curves') {
         const all = await allCurves()
@@ -263,6 +281,18 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         return sendJson(res, 200, { notes })
       }
       if (method === 'GET' || method === 'HEAD') {
+        const live = liveFor(spec)
+        if (live) {
+          // a live run: its record so far, its series and log as they are now, no files yet
+          if (!what) return sendJson(res, 200, live)
+          if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', liveLogTail(repo, live.id))
+          if (what === 'series') {
+            const start = liveStart(repo, live.id)
+            return sendJson(res, 200, start ? await readLiveSeries(repo, start) : {})
+          }
+          if (what === 'tree') return sendJson(res, 200, { files: [], truncated: false })
+          if (what === 'files') return sendJson(res, 200, [])
+        }
         const run = await runFor(spec)
         if (!what) return sendJson(res, 200, run)
         if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))

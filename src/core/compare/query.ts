@@ -11,6 +11,7 @@ import { compileFilter } from './filter.js'
 import { sortRuns, type SortOrder } from './table.js'
 import { diffRuns, diffEnv, type RunDiff, type EnvDiff } from './diff.js'
 import { PACKAGES_IN_TREE, parsePackagesText } from '../runs/python-env.js'
+import { listXpLiveRuns } from '../runs/live-run.js'
 
 export interface ShowQuery {
   /** run ids, prefixes or names; none means every run */
@@ -66,9 +67,17 @@ async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => vo
   const wanted = (r: ListedRun) => (!onBaseline || onBaseline(r.baseline)) && (!keep || keep(r))
   const limit = q.limit !== undefined && q.limit >= 0 ? q.limit : Infinity
   let total = 0
+  // live runs (`xp run` still going, or lost) are listed first, newest first
+  const live = listXpLiveRuns(repo)
   if (!q.runs?.length && !q.sortBy && q.order !== 'asc') {
     if (limit === 0) return { total }
     let shown = 0
+    for (const r of live) {
+      total++
+      if (!wanted(r)) continue
+      onShown({ run: () => r, json: () => Buffer.from(canonicalJson(r)) })
+      if (++shown >= limit) return { total }
+    }
     await eachRunEntry(repo, (e) => {
       total++
       let parsed: ListedRun | undefined
@@ -79,7 +88,7 @@ async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => vo
     })
     return { total }
   }
-  const all = await listRuns(repo)
+  const all = [...live, ...(await listRuns(repo))]
   total = all.length
   let runs = q.runs?.length ? [...new Set(q.runs.map((spec) => resolveRun(all, spec)))] : all
   runs = runs.filter(wanted)

@@ -20,6 +20,7 @@ import { snapshotTree, largeUntracked } from './snapshot.js'
 import { commandSpec } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
 import { pythonPackages, packagesText, PACKAGES_IN_TREE } from './python-env.js'
+import { beginLiveRun, endLiveRun, liveStart, listXpLiveRuns, type LiveRunStart } from './live-run.js'
 import { startSysMonitor, SYSTEM_SERIES_IN_TREE, type SysMonitor } from './sysmon.js'
 
 export const DVCLIVE_METRICS = 'dvclive/metrics.json'
@@ -73,7 +74,7 @@ function writtenBefore(file: string, t: Date): boolean {
 }
 
 /** Series files matching the globs; fast-glob loads only when a glob's fixed folder exists. */
-async function findSeries(root: string, globs: string[]): Promise<string[]> {
+export async function findSeries(root: string, globs: string[]): Promise<string[]> {
   const live = globs.filter((g) => {
     const segs = g.split('/').slice(0, -1)
     const firstGlob = segs.findIndex((seg) => /[*?[\]{}!]/.test(seg))
@@ -191,6 +192,11 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   // read while the command runs; from the cache unless the interpreter or its packages changed
   const packagesPromise = pythonPackages({ spec, cwd: commandCwd, env: commandEnv, cacheFile: path.join(repo.xpDir, 'tmp', 'python-packages.json') }).catch(() => null)
   const started = ctx.now()
+  const seriesGlobs = config.series ?? [DVCLIVE_SERIES]
+  const branch = opts.branch !== undefined ? opts.branch : currentBranch(repo)
+  const secrets = secretValues(ctx.env)
+  // visible from now on: `xp show` lists it running, `xp ui` follows its files
+  beginLiveRun(repo, { id, name, started: started.getTime(), command: scrub(spec.display, secrets), params: paramValues, series: seriesGlobs, baseline, branch, message: opts.message })
   const sysFile = path.join(runDir, 'system.jsonl')
   let monitor: SysMonitor | null = null
   const outcome = await spawnCommand({
@@ -210,11 +216,9 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
 
   const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
-  const seriesGlobs = config.series ?? [DVCLIVE_SERIES]
   const series = await findSeries(repo.root, seriesGlobs)
   const systemText = fs.existsSync(sysFile) ? fs.readFileSync(sysFile, 'utf8') : ''
 
-  const secrets = secretValues(ctx.env)
   const record: RunRecord = {
     xp: 1,
     id,
@@ -227,7 +231,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     ended: ended.toISOString(),
     duration_s: Math.round((ended.getTime() - started.getTime())) / 1000,
     baseline,
-    branch: opts.branch !== undefined ? opts.branch : currentBranch(repo),
+    branch,
     params: paramValues,
     metrics,
     series: systemText ? [...series, SYSTEM_SERIES_IN_TREE] : series,
@@ -259,7 +263,70 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   })
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
+  endLiveRun(repo, id)
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
+}
+
+/**
+ * `xp run --recover RUN`: record a lost run (its xp process died before recording: kill -9,
+ * a reboot) as failed, with what it left: the working tree as it is, its series so far, its
+ * output log and system metrics. XP_RUN_RUNNING while its process still lives.
+ *
+ * @example
+ * const { record } = await recoverRun(repo, 'brisk-otter') // record.status === 'failed'
+ */
+export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
+  const { ctx } = repo
+  const live = listXpLiveRuns(repo)
+  const match = live.filter((r) => r.id === spec || r.name === spec || (spec.length >= 4 && r.id.startsWith(spec)))
+  if (!match.length) throw new XpError('XP_RUN_NOT_FOUND', `no live run matches ${JSON.stringify(spec)}`, { hint: '`xp show` lists live runs as running or lost' })
+  if (match.length > 1) throw new XpError('XP_RUN_AMBIGUOUS', `${JSON.stringify(spec)} matches ${match.length} live runs: ${match.map((r) => r.name).join(', ')}`, { hint: 'give more of the id' })
+  const run = match[0]
+  if (run.status !== 'lost') throw new XpError('XP_RUN_RUNNING', `run ${run.name} is still running (pid ${run.env.pid} on ${run.env.host})`, { hint: 'wait for it, or stop it; only a lost run can be recovered' })
+  const start = liveStart(repo, run.id) as LiveRunStart
+  const config = loadConfig(repo)
+  const runDir = path.join(repo.xpDir, 'runs', run.id)
+  const logPath = path.join(runDir, 'output.log')
+  const sysFile = path.join(runDir, 'system.jsonl')
+  const secrets = secretValues(ctx.env)
+  const logText = fs.existsSync(logPath) ? scrub(readLogForTree(logPath), secrets) : ''
+  const systemText = fs.existsSync(sysFile) ? fs.readFileSync(sysFile, 'utf8') : ''
+  const series = await findSeries(repo.root, start.series)
+  const ended = ctx.now()
+  const record: RunRecord = {
+    xp: 1,
+    id: run.id,
+    name: run.name,
+    status: 'failed',
+    exit_code: null,
+    command: start.command,
+    message: start.message,
+    started: new Date(start.started).toISOString(),
+    ended: ended.toISOString(),
+    duration_s: Math.max(0, Math.round(ended.getTime() - start.started) / 1000),
+    baseline: start.baseline,
+    branch: start.branch,
+    params: start.params,
+    metrics: {},
+    series: systemText ? [...series, SYSTEM_SERIES_IN_TREE] : series,
+    deps: {},
+    outs: {},
+    env: { host: start.host, recovered: true },
+    error_tail: `xp: the run was lost (its xp process ${start.pid} on ${start.host} ended without recording it); recovered by xp run --recover\n` + logText.slice(-4096),
+  }
+  const large = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  const snap = await snapshotTree(repo, {
+    key: run.id,
+    large,
+    maxFileSize: config.snapshot.max_file_size,
+    force: series,
+    extra: [{ path: LOG_IN_TREE, content: logText }, ...(systemText ? [{ path: SYSTEM_SERIES_IN_TREE, content: systemText }] : [])],
+  })
+  const ref = RunRef.fromId(run.id).toString()
+  const commit = await writeCommit(repo, snap.tree, start.baseline, encodeRecord(record), new Date(start.started))
+  await git(['update-ref', '-m', `xp run --recover ${run.name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
+  endLiveRun(repo, run.id)
+  return { record, commit, ref, exitCode: 0 }
 }
 
 /** The branch HEAD names, read from the HEAD file (a spawn saved); null when detached. */

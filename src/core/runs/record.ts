@@ -4,7 +4,8 @@
  */
 import type { Flat } from '../params.js'
 
-export type RunStatus = 'succeeded' | 'failed' | 'interrupted'
+/** `running` and `lost` are only ever listed (a live run, core/runs/live-run.ts), never recorded. */
+export type RunStatus = 'succeeded' | 'failed' | 'interrupted' | 'running' | 'lost'
 
 export interface DataEntry {
   oid: string

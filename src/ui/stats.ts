@@ -112,15 +112,20 @@ export function meanCurve(curves: Curve[]): Band {
 }
 
 /** A key that is equal for equal curves: runs whose curves coincide share it. */
+const F64 = new Float64Array(1)
+const U32 = new Uint32Array(F64.buffer)
 export function curveKey(c: Curve): string {
+  // FNV-1a over the numbers' bits, two independent 32-bit lanes (collisions: 1 in 2^64)
   let h = 2166136261
+  let g = 374761393
   const mix = (v: number) => {
-    const s = String(v)
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619)
-    h = Math.imul(h ^ 44, 16777619)
+    F64[0] = v
+    h = Math.imul(h ^ U32[0], 16777619)
+    h = Math.imul(h ^ U32[1], 16777619)
+    g = Math.imul(g ^ U32[1], 2246822519) + U32[0]
   }
   for (let i = 0; i < c.x.length; i++) (mix(c.x[i]), mix(c.y[i]))
-  return `${c.x.length}:${(h >>> 0).toString(36)}`
+  return `${c.x.length}:${(h >>> 0).toString(36)}:${(g >>> 0).toString(36)}`
 }
 
 /** Curves grouped by equality, in first-seen order: each group's labels coincide. */

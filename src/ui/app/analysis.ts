@@ -75,13 +75,17 @@ export class Analysis {
   private par = canvas('parallel', 300)
   private axes: Axis[] = []
   private axisX: number[] = []
+  /** axes and every run's position on them, computed once per data or metric change (a drag only re-strokes) */
+  private layout: { base: RunRow[]; metric: string; axes: Axis[]; pos: Float64Array[] } | null = null
+  /** the runs inside every brush, from the last draw: the table's brush is a lookup */
+  private kept = new Set<RunRow>()
   private brushes = new Map<string, [number, number]>()
   private drag: { key: string; from: number; to: number } | null = null
   private curveMetricSel = el('select', { class: 'curve-metric', attrs: { 'aria-label': 'curve metric' } })
   private cv = canvas('curves', 320)
   private curveCache = new Map<string, Promise<Record<string, Curve>>>()
   private curveBase: HTMLCanvasElement | null = null
-  private curveHit: Array<{ key: string; label: string; color: string; x: Float64Array; y: Float64Array }> = []
+  private curveHit: Array<{ key: string; label: string; color: string; x: number[]; y: number[] }> = []
   private curveScale: { sx: (v: number) => number; sy: (v: number) => number } | null = null
   private curveLegend = el('div', 'curve-legend')
   private curveTip = el('div', { class: 'curve-tip', attrs: { role: 'status' } })
@@ -116,14 +120,20 @@ export class Analysis {
   /** The runs the filter keeps (`base`, for the axes) and those the table shows after the brushes. */
   setRuns(base: RunRow[], shown: RunRow[], version: string) {
     const keysChanged = this.base.length !== base.length || this.version !== version
-    this.base = base
+    // the same runs as before (a brush or a sort refreshed the table): nothing to lay out again
+    const same = base.length === this.base.length && base.every((r, i) => r === this.base[i])
+    this.base = same ? this.base : base
     this.shown = shown
     if (version !== this.version) {
       this.version = version
       this.curveCache.clear()
       this.fillSelects()
     } else if (keysChanged) this.fillSelects()
-    if (this.open.parallel) this.drawParallel()
+    if (this.open.parallel && !same) {
+      this.drawParallel()
+      // the brush keeps the runs inside it among the new ones (after this refresh of the table)
+      if (this.brushes.size) queueMicrotask(() => this.applyBrush())
+    }
     if (this.open.curves) this.drawCurves()
     this.drawGroups()
   }
@@ -160,21 +170,28 @@ export class Analysis {
     return keys.map((k) => makeAxis(k, rows.map((r) => cellValue(r, k))))
   }
 
-  private passes(r: RunRow): boolean {
-    for (const a of this.axes) {
-      const b = this.brushes.get(a.key)
-      if (!b) continue
-      const p = axisPos(a, cellValue(r, a.key))
-      if (!(p >= b[0] && p <= b[1])) return false
+  private passes(pos: Float64Array): boolean {
+    for (let i = 0; i < this.axes.length; i++) {
+      const b = this.brushes.get(this.axes[i].key)
+      if (b && !(pos[i] >= b[0] && pos[i] <= b[1])) return false
     }
     return true
+  }
+
+  private lay() {
+    const metric = this.metricSel.value
+    if (this.layout && this.layout.base === this.base && this.layout.metric === metric) return this.layout
+    const axes = this.pickAxes()
+    const pos = this.base.map((r) => Float64Array.from(axes, (a) => axisPos(a, cellValue(r, a.key))))
+    return (this.layout = { base: this.base, metric, axes, pos })
   }
 
   drawParallel() {
     const t0 = performance.now()
     const { ctx, size, c } = this.par
     const { w, h } = size()
-    this.axes = this.pickAxes()
+    const layout = this.lay()
+    this.axes = layout.axes
     for (const k of this.brushes.keys()) if (!this.axes.some((a) => a.key === k)) this.brushes.delete(k)
     const n = this.axes.length
     ctx.clearRect(0, 0, w, h)
@@ -191,16 +208,12 @@ export class Analysis {
     // lines outside the brushes first, grey, in one path; then the kept ones in 12 colour buckets
     const buckets: Array<Path2D | null> = new Array(12).fill(null)
     const faded = new Path2D()
-    let kept = 0
-    const pos = new Float64Array(n)
-    for (const r of this.base) {
-      let any = false
-      for (let i = 0; i < n; i++) {
-        pos[i] = axisPos(this.axes[i], cellValue(r, this.axes[i].key))
-        if (!Number.isNaN(pos[i])) any = true
-      }
-      if (!any) continue
-      const inside = this.passes(r)
+    const kept = new Set<RunRow>()
+    for (let k = 0; k < this.base.length; k++) {
+      const pos = layout.pos[k]
+      const inside = this.passes(pos)
+      if (inside) kept.add(this.base[k])
+      if (!pos.some((v) => !Number.isNaN(v))) continue
       const path = inside ? (buckets[Math.min(11, Math.floor((Number.isNaN(pos[n - 1]) ? 0 : pos[n - 1]) * 12))] ??= new Path2D()) : faded
       let started = false
       for (let i = 0; i < n; i++) {
@@ -212,8 +225,8 @@ export class Analysis {
         else path.moveTo(this.axisX[i], y(pos[i]))
         started = true
       }
-      if (inside) kept++
     }
+    this.kept = kept
     const alpha = Math.max(0.06, Math.min(0.9, 40 / Math.max(1, this.base.length)))
     ctx.lineWidth = 1
     ctx.globalAlpha = Math.min(0.25, alpha)
@@ -257,7 +270,7 @@ export class Analysis {
       }
     })
     c.dataset.axes = JSON.stringify(this.axes.map((a, i) => ({ key: a.key, x: Math.round(this.axisX[i]), top, bottom: top + ih })))
-    c.dataset.kept = String(kept)
+    c.dataset.kept = String(kept.size)
     c.dataset.lines = String(this.base.length)
     c.dataset.ms = String(Math.round(performance.now() - t0))
   }
@@ -292,17 +305,20 @@ export class Analysis {
       const hi = Math.max(d.from, d.to)
       if (hi - lo < 0.01) this.brushes.delete(d.key)
       else this.brushes.set(d.key, [lo, hi])
+      this.drawParallel()
       this.applyBrush()
     })
   }
 
   private applyBrush() {
-    this.host.setBrush(this.brushes.size ? (r) => this.passes(r) : null)
+    const kept = this.kept
+    this.host.setBrush(this.brushes.size ? (r) => kept.has(r) : null)
   }
 
   private clearBrush() {
     if (!this.brushes.size) return
     this.brushes.clear()
+    if (this.open.parallel) this.drawParallel()
     this.applyBrush()
   }
 
@@ -375,7 +391,8 @@ export class Analysis {
         else byKey.set(k, { key: k, label: r.name, color: '', x: cv.x, y: cv.y, members: [r.name] })
       }
       drawn = [...byKey.values()]
-      drawn.forEach((d, i) => (d.color = drawn.length <= PALETTE.length ? PALETTE[i] : ramp(i / Math.max(1, drawn.length - 1))))
+      // few curves: the palette; many: 12 shades, so they stroke in 12 batches
+      drawn.forEach((d, i) => (d.color = drawn.length <= PALETTE.length ? PALETTE[i] : ramp((Math.floor((i / drawn.length) * 12) + 0.5) / 12)))
     }
     let x0 = Infinity
     let x1 = -Infinity
@@ -418,6 +435,10 @@ export class Analysis {
     b.fillText(fmt(x1), w - R, h - 8)
     b.fillText('step', (L + w - R) / 2, h - 8)
     const alpha = this.groupKey ? 0.9 : Math.max(0.08, Math.min(0.9, 30 / Math.max(1, drawn.length)))
+    // Lines batched by colour, 100 curves a stroke, 1 px wide: Chromium's software canvas
+    // strokes 10,000 such curves in ~0.15 s, one 1.2 px path of them all in ~4 s (bench/ui.mjs)
+    const batches: Array<{ colour: string; path: Path2D }> = []
+    const open = new Map<string, { path: Path2D; n: number }>()
     for (const d of drawn) {
       if (d.lo && d.hi && d.x.length) {
         b.globalAlpha = 0.15
@@ -428,15 +449,23 @@ export class Analysis {
         b.closePath()
         b.fill()
       }
-      b.globalAlpha = alpha
-      b.strokeStyle = d.color
-      b.lineWidth = this.groupKey ? 2 : 1.2
-      b.beginPath()
-      d.x.forEach((x, i) => (i ? b.lineTo(sx(x), sy(d.y[i])) : b.moveTo(sx(x), sy(d.y[i]))))
-      b.stroke()
+      let cur = open.get(d.color)
+      if (!cur || cur.n >= 100) {
+        cur = { path: new Path2D(), n: 0 }
+        open.set(d.color, cur)
+        batches.push({ colour: d.color, path: cur.path })
+      }
+      cur.n++
+      for (let i = 0; i < d.x.length; i++) (i ? cur.path.lineTo(sx(d.x[i]), sy(d.y[i])) : cur.path.moveTo(sx(d.x[i]), sy(d.y[i])))
+    }
+    b.globalAlpha = alpha
+    b.lineWidth = this.groupKey ? 2 : drawn.length > 50 ? 1 : 1.5
+    for (const { colour, path } of batches) {
+      b.strokeStyle = colour
+      b.stroke(path)
     }
     b.globalAlpha = 1
-    this.curveHit = drawn.map((d) => ({ key: d.key, label: d.members.length > 1 && !this.groupKey ? d.members.join(' = ') : d.label, color: d.color, x: Float64Array.from(d.x), y: Float64Array.from(d.y) }))
+    this.curveHit = drawn.map((d) => ({ key: d.key, label: d.members.length > 1 && !this.groupKey ? d.members.join(' = ') : d.label, color: d.color, x: d.x, y: d.y }))
     this.paintCurves(null)
     // legend: every group, or the curves that coincide (named together), or a count
     const legend: HTMLElement[] = []

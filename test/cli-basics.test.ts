@@ -45,6 +45,17 @@ describe('xp --version and --help', () => {
     expect(r.stdout).toContain('promote')
     expect(r.stdout).toContain('--version')
   })
+
+  it("a command's --help from main() (in-process, as the binary and the tests call it) prints usage and exits 0 without running the command", () => {
+    const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
+    const r = repo.xp(['run', '--help'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('Usage: xp run')
+    expect(repo.git('for-each-ref', 'refs/xp/runs')).toBe('')
+    const top = repo.xp(['--help'])
+    expect(top.code, top.stderr).toBe(0)
+    expect(top.stdout).toContain('xp show')
+  })
 })
 
 describe('xp init', () => {

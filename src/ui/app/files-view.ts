@@ -124,7 +124,8 @@ export function filesSection(runId: string): HTMLElement {
     ({ files, truncated }) => {
       root.replaceChildren()
       if (!files.length) return root.append(el('p', 'muted', 'no files'))
-      const images = files.filter((f) => IMAGE.test(f.path) && !f.missing && f.size <= INLINE_IMAGE)
+      // DVCLive's plot images are drawn under "Plots and images" already; the list below has them
+      const images = files.filter((f) => IMAGE.test(f.path) && !f.missing && f.size <= INLINE_IMAGE && !/(^|\/)dvclive\/plots\//.test(f.path))
       if (images.length) {
         const gallery = el('div', 'gallery')
         for (const f of images.slice(0, GALLERY)) gallery.append(el('figure', {}, image(runId, f), el('figcaption', {}, f.path)))

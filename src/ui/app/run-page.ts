@@ -3,6 +3,8 @@
 import { el, svg } from './dom.js'
 import { api, type FullRun } from './api.js'
 import { lineChart, PALETTE } from '../chart.js'
+import { drawDataPlot, imageNode } from '../dvc-plots.js'
+import { toDom } from '../html.js'
 import { formatCell } from '../table.js'
 import { formatDuration } from '../../core/compare/format.js'
 import { filesSection, packagesSection } from './files-view.js'
@@ -81,7 +83,8 @@ export async function runPage(id: string): Promise<HTMLElement> {
   const charts = el('div', 'charts')
   const files = el('div', 'files', el('p', 'muted', 'loading…'))
   const log = el('pre', 'log', 'loading…')
-  root.append(el('h3', {}, 'Series'), charts, el('h3', {}, 'Files changed against the baseline'), files)
+  const plots = el('div', 'plots')
+  root.append(el('h3', {}, 'Series'), charts, el('h3', {}, 'Plots and images'), plots, el('h3', {}, 'Files changed against the baseline'), files)
   root.append(el('h3', {}, 'Files'), filesSection(run.id))
   root.append(el('h3', {}, 'Deps'), dataTable(run.deps), el('h3', {}, 'Outs'), dataTable(run.outs))
   root.append(el('h3', {}, 'Output log'), log, el('h3', {}, 'Environment'), el('pre', 'env', JSON.stringify(run.env, null, 2)), el('h3', {}, 'Python packages'), packagesSection(run.id))
@@ -97,6 +100,11 @@ export async function runPage(id: string): Promise<HTMLElement> {
     root.insertBefore(el('p', 'live-note', `running on ${String(run.env.host ?? '')} (pid ${String(run.env.pid ?? '')}); curves and log follow it`), root.children[2] ?? null)
     followLive(root, run.id, drawSeries, (t) => (log.textContent = t || '(no output yet)'))
   } else if (run.status === 'lost') root.insertBefore(el('p', 'warning', `lost: its xp process (pid ${String(run.env.pid ?? '')} on ${String(run.env.host ?? '')}) ended without recording it. \`xp run --recover ${run.name}\` records it as failed with what it left.`), root.children[2] ?? null)
+  void api.plots(run.id).then((p) => {
+    if (!p.images.length && !p.plots.length) plots.append(el('p', 'muted', 'none'))
+    for (const d of p.plots) for (const v of drawDataPlot([{ label: run.name, color: PALETTE[0], plot: d }])) plots.append(el('div', { class: 'chart-box plot-box', attrs: { 'data-plot': d.path } }, toDom(v)))
+    for (const img of p.images) plots.append(toDom(imageNode(img, img.name)))
+  })
   void api.files(run.id).then((fs) => {
     files.replaceChildren(
       fs.length

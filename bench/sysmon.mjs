@@ -21,7 +21,16 @@ const XP = path.join(ROOT, 'bin', 'xp.js')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60)
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-sysmon-'))
-const env = { ...process.env, PATH: `${path.join(ROOT, 'test', 'fake-bin')}:${process.env.PATH}`, HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' }
+const env = {
+  ...process.env,
+  PATH: `${path.join(ROOT, 'test', 'fake-bin')}:${process.env.PATH}`,
+  HOME: dir,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@b',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@b',
+}
 
 // the sampler itself, bundled from the sources
 const mod = path.join(dir, 'sysmon.mjs')
@@ -35,12 +44,15 @@ const cpuMs = () => {
 }
 
 // burns for s seconds, then prints its own CPU time (ms)
-const burnFor = (s) => `const t = Date.now(); let x = 0; while (Date.now() - t < ${s * 1000}) x++; const u = process.cpuUsage(); console.log((u.user + u.system) / 1000)`
+const burnFor = (s) =>
+  `const t = Date.now(); let x = 0; while (Date.now() - t < ${s * 1000}) x++; const u = process.cpuUsage(); console.log((u.user + u.system) / 1000)`
 const rows = []
 
 // 1. cost of one sample
 {
-  const kid = spawn('sh', ['-c', `${process.execPath} -e "setTimeout(()=>{},60000)" & ${process.execPath} -e "setTimeout(()=>{},60000)"; wait`], { stdio: 'ignore' })
+  const kid = spawn('sh', ['-c', `${process.execPath} -e "setTimeout(()=>{},60000)" & ${process.execPath} -e "setTimeout(()=>{},60000)"; wait`], {
+    stdio: 'ignore',
+  })
   await new Promise((r) => setTimeout(r, 500))
   const n = 500
   const c0 = cpuMs()
@@ -69,7 +81,12 @@ for (const interval of [5, 1]) {
   const wall = performance.now() - t0
   const kidCpu = Number(printed.trim())
   const samples = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').length : 0
-  rows.push([`${SECONDS} s CPU-bound command, every ${interval} s (${samples} samples, GPU stand-in on)`, `sampler ${own.toFixed(0)} ms CPU in ${(wall / 1000).toFixed(0)} s`, `${((own / wall) * 100).toFixed(3)}% of a core; ${((own / kidCpu) * 100).toFixed(3)}% of the command's ${(kidCpu / 1000).toFixed(1)} s CPU`, '< 1%'])
+  rows.push([
+    `${SECONDS} s CPU-bound command, every ${interval} s (${samples} samples, GPU stand-in on)`,
+    `sampler ${own.toFixed(0)} ms CPU in ${(wall / 1000).toFixed(0)} s`,
+    `${((own / wall) * 100).toFixed(3)}% of a core; ${((own / kidCpu) * 100).toFixed(3)}% of the command's ${(kidCpu / 1000).toFixed(1)} s CPU`,
+    '< 1%',
+  ])
 }
 
 // 3. `xp run` of fixed work, sampling on and off, alternated
@@ -92,7 +109,12 @@ for (const interval of [5, 1]) {
     }
   const on = median(times.on)
   const off = median(times.off)
-  rows.push([`xp run of fixed work (${REPEAT} pairs, median)`, `on ${on.toFixed(2)} s, off ${off.toFixed(2)} s`, `${(((on - off) / off) * 100).toFixed(2)}%`, 'noise of a shared machine'])
+  rows.push([
+    `xp run of fixed work (${REPEAT} pairs, median)`,
+    `on ${on.toFixed(2)} s, off ${off.toFixed(2)} s`,
+    `${(((on - off) / off) * 100).toFixed(2)}%`,
+    'noise of a shared machine',
+  ])
 }
 
 const load = os.loadavg()[0].toFixed(1)

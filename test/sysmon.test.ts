@@ -25,7 +25,11 @@ function run(repo: TestRepo, args: string[], env: Record<string, string> = {}) {
 }
 
 function lines(text: string): Array<Record<string, number>> {
-  return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
 }
 
 describe('system metrics', () => {

@@ -11,7 +11,16 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { TestRepo, cleanupTmp, ROOT } from './helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 const ARTIFACTS = path.join(ROOT, 'test-artifacts')
 
 // Writes a confusion-matrix-like PNG (drawn by hand: 8x8, a colour from argv), a CSV, an SVG
@@ -46,7 +55,10 @@ const ids: Record<string, string> = {}
 beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true })
   repo = new TestRepo({ files: { 'train.js': TRAIN, 'xp.yaml': 'outs: [model.bin]\n' } })
-  for (const [name, colour] of [['red', '200,30,30'], ['blue', '30,30,200']]) {
+  for (const [name, colour] of [
+    ['red', '200,30,30'],
+    ['blue', '30,30,200'],
+  ]) {
     const r = repo.xp(['run', '--json', '-n', name, '--', 'node', 'train.js', colour])
     expect(r.code, r.stderr).toBe(0)
     ids[name] = JSON.parse(r.stdout).id

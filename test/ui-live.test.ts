@@ -12,7 +12,16 @@ import { TestRepo, cleanupTmp, errorCode, ROOT } from './helpers.js'
 import { processTree } from '../src/core/runs/sysmon.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 const ARTIFACTS = path.join(ROOT, 'test-artifacts')
 
 // One DVCLive row every 150 ms until the file `stop` appears (the test decides when it ends).
@@ -120,7 +129,10 @@ describe('live runs', () => {
     const run = repo.spawnXp(['run', '-n', 'doomed', '--', 'node', 'train.js'])
     children.push(run)
     await until(show, (rs) => rs.some((r) => r.name === 'doomed' && r.status === 'running'))
-    await until(() => (fs.existsSync(repo.path('dvclive/plots/metrics/loss.tsv')) ? repo.read('dvclive/plots/metrics/loss.tsv').split('\n').length : 0), (n) => n > 4)
+    await until(
+      () => (fs.existsSync(repo.path('dvclive/plots/metrics/loss.tsv')) ? repo.read('dvclive/plots/metrics/loss.tsv').split('\n').length : 0),
+      (n) => n > 4,
+    )
     // kill -9 xp (it records nothing) and the command it started
     const tree = [...processTree(run.pid!).keys()]
     for (const pid of tree.reverse()) process.kill(pid, 'SIGKILL')

@@ -11,7 +11,16 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { TestRepo, cleanupTmp, ROOT } from './helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 const ARTIFACTS = path.join(ROOT, 'test-artifacts')
 
 // acc depends on lr and a little on the seed; the loss curve on lr only (seeds coincide)
@@ -107,7 +116,15 @@ describe('many runs', () => {
   it('groups by a param with mean ± std of each metric', async () => {
     await page.selectOption('.group-by', 'params.lr')
     await page.waitForSelector('.group-table tr[data-group]')
-    const groups = await page.$$eval('.group-table tr[data-group]', (rs) => rs.map((r) => [r.getAttribute('data-group'), r.children[1].textContent, r.children[2].getAttribute('data-mean'), r.children[2].getAttribute('data-std'), r.children[2].textContent]))
+    const groups = await page.$$eval('.group-table tr[data-group]', (rs) =>
+      rs.map((r) => [
+        r.getAttribute('data-group'),
+        r.children[1].textContent,
+        r.children[2].getAttribute('data-mean'),
+        r.children[2].getAttribute('data-std'),
+        r.children[2].textContent,
+      ]),
+    )
     expect(groups.map((g) => g.slice(0, 2))).toEqual([
       ['0.1', '3'],
       ['0.5', '3'],
@@ -140,7 +157,11 @@ describe('many runs', () => {
     // grouped by seed: three bands, each the mean ± std over two lrs
     await page.selectOption('.group-by', 'params.seed')
     await page.waitForFunction(() => document.querySelector('canvas.curves')?.getAttribute('data-curves') === '3')
-    expect(await page.$$eval('.curve-legend .legend-item', (ls) => ls.map((l) => l.textContent))).toEqual(['seed=1 (2 runs)', 'seed=2 (2 runs)', 'seed=3 (2 runs)'])
+    expect(await page.$$eval('.curve-legend .legend-item', (ls) => ls.map((l) => l.textContent))).toEqual([
+      'seed=1 (2 runs)',
+      'seed=2 (2 runs)',
+      'seed=3 (2 runs)',
+    ])
     await page.$eval('.curves-box', (e) => e.scrollIntoView())
     await page.screenshot({ path: path.join(ARTIFACTS, 'ui-curves-grouped.png') })
   })

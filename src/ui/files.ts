@@ -17,7 +17,8 @@ import type http from 'node:http'
 import type { Repo } from '../core/repo.js'
 import { git, gitEnv, type CatFileBatch } from '../core/git.js'
 import { decodePointer, POINTER_SUFFIX } from '../core/cache/pointer.js'
-import { decodeManifest, safeRelPath } from '../core/cache/manifest.js'
+import { decodeManifest } from '../core/cache/manifest.js'
+import { checkRelPath } from '../core/safety/paths.js'
 import { hasObject, openObject, readObject } from '../core/cache/objects.js'
 import type { ListedRun } from '../core/runs/list.js'
 
@@ -43,7 +44,11 @@ const MAX_POINTER_BYTES = 4096
  * @example
  * const files = await runFiles(repo, run, batch) // [{ path: 'plots/cm.png', size: 5120, oid: '…', source: 'git' }]
  */
-export async function runFiles(repo: Pick<Repo, 'root' | 'ctx' | 'cacheDir'>, run: Pick<ListedRun, 'commit'>, batch: CatFileBatch): Promise<{ files: RunFile[]; truncated: boolean }> {
+export async function runFiles(
+  repo: Pick<Repo, 'root' | 'ctx' | 'cacheDir'>,
+  run: Pick<ListedRun, 'commit'>,
+  batch: CatFileBatch,
+): Promise<{ files: RunFile[]; truncated: boolean }> {
   if (!run.commit) return { files: [], truncated: false }
   const res = await git(['ls-tree', '-r', '-l', '-z', '--full-tree', run.commit], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
   if (res.code !== 0) return { files: [], truncated: false }
@@ -78,15 +83,23 @@ async function resolvePointer(repo: Pick<Repo, 'cacheDir'>, batch: CatFileBatch,
   try {
     const ptr = decodePointer(obj.content.toString('utf8'), pointerFile)
     const dir = path.posix.dirname(pointerFile)
-    const dataPath = safeRelPath(dir === '.' ? ptr.path : `${dir}/${ptr.path}`, pointerFile)
-    if (!ptr.oid.endsWith('.dir')) return [{ path: dataPath, size: ptr.size, oid: ptr.oid, source: 'cache', pointer: pointerFile, missing: !hasObject(repo.cacheDir, ptr.oid) || undefined }]
-    let entries
+    const dataPath = checkRelPath(dir === '.' ? ptr.path : `${dir}/${ptr.path}`, pointerFile)
+    if (!ptr.oid.endsWith('.dir'))
+      return [{ path: dataPath, size: ptr.size, oid: ptr.oid, source: 'cache', pointer: pointerFile, missing: !hasObject(repo.cacheDir, ptr.oid) || undefined }]
+    let entries: ReturnType<typeof decodeManifest>
     try {
       entries = decodeManifest(readObject(repo.cacheDir, ptr.oid), ptr.oid)
     } catch {
       return [{ path: dataPath, size: ptr.size, oid: ptr.oid, source: 'cache', pointer: pointerFile, missing: true }]
     }
-    return entries.map((e) => ({ path: `${dataPath}/${safeRelPath(e.path, ptr.oid)}`, size: e.size, oid: e.oid, source: 'cache' as const, pointer: pointerFile, missing: !hasObject(repo.cacheDir, e.oid) || undefined }))
+    return entries.map((e) => ({
+      path: `${dataPath}/${checkRelPath(e.path, ptr.oid)}`,
+      size: e.size,
+      oid: e.oid,
+      source: 'cache' as const,
+      pointer: pointerFile,
+      missing: !hasObject(repo.cacheDir, e.oid) || undefined,
+    }))
   } catch {
     return null // not a pointer of ours: listed as the file it is
   }
@@ -144,10 +157,16 @@ export const FILE_HEADERS = {
  * Stream one listed file to the response: a git blob through `git cat-file blob`, data
  * from the cache from its object file. `download` adds Content-Disposition: attachment.
  */
-export function sendRunFile(repo: Pick<Repo, 'root' | 'ctx' | 'cacheDir'>, f: RunFile, res: http.ServerResponse, opts: { download?: boolean; head?: boolean } = {}): void {
+export function sendRunFile(
+  repo: Pick<Repo, 'root' | 'ctx' | 'cacheDir'>,
+  f: RunFile,
+  res: http.ServerResponse,
+  opts: { download?: boolean; head?: boolean } = {},
+): void {
   const type = contentType(f.path)
   const headers: Record<string, string | number> = { ...FILE_HEADERS, 'content-type': type, 'content-length': f.size, etag: `"${f.oid}"` }
-  if (opts.download || type === 'application/octet-stream') headers['content-disposition'] = `attachment; filename="${path.posix.basename(f.path).replace(/[^\w.-]/g, '_')}"`
+  if (opts.download || type === 'application/octet-stream')
+    headers['content-disposition'] = `attachment; filename="${path.posix.basename(f.path).replace(/[^\w.-]/g, '_')}"`
   if (f.source === 'cache') {
     const stream = openObject(repo.cacheDir, f.oid) // XP_CACHE_MISSING before any header is sent
     res.writeHead(200, headers)
@@ -158,7 +177,11 @@ export function sendRunFile(repo: Pick<Repo, 'root' | 'ctx' | 'cacheDir'>, f: Ru
   }
   res.writeHead(200, headers)
   if (opts.head) return void res.end()
-  const child = spawn('git', ['cat-file', 'blob', f.oid], { cwd: repo.root, env: gitEnv(repo.ctx.env) as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'ignore'] })
+  const child = spawn('git', ['cat-file', 'blob', f.oid], {
+    cwd: repo.root,
+    env: gitEnv(repo.ctx.env) as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
   child.stdout.pipe(res)
   child.on('error', () => res.destroy())
   res.on('close', () => child.exitCode === null && child.kill())

@@ -49,7 +49,7 @@ export interface MeanStd {
 export function meanStd(values: unknown[]): MeanStd | null {
   let n = 0
   let sum = 0
-  for (const v of values) if (typeof v === 'number' && Number.isFinite(v)) (n++, (sum += v))
+  for (const v of values) if (typeof v === 'number' && Number.isFinite(v)) n++, (sum += v)
   if (!n) return null
   const mean = sum / n
   let sq = 0
@@ -96,7 +96,12 @@ export interface Band {
  */
 export function meanCurve(curves: Curve[]): Band {
   const at = new Map<number, number[]>()
-  for (const c of curves) c.x.forEach((x, i) => (at.get(x) ?? at.set(x, []).get(x)!).push(c.y[i]))
+  for (const c of curves)
+    for (let i = 0; i < c.x.length; i++) {
+      let ys = at.get(c.x[i])
+      if (!ys) at.set(c.x[i], (ys = []))
+      ys.push(c.y[i])
+    }
   const xs = [...at.keys()].sort((a, b) => a - b)
   const out: Band = { x: [], mean: [], lo: [], hi: [], n: [] }
   for (const x of xs) {
@@ -124,7 +129,7 @@ export function curveKey(c: Curve): string {
     h = Math.imul(h ^ U32[1], 16777619)
     g = Math.imul(g ^ U32[1], 2246822519) + U32[0]
   }
-  for (let i = 0; i < c.x.length; i++) (mix(c.x[i]), mix(c.y[i]))
+  for (let i = 0; i < c.x.length; i++) mix(c.x[i]), mix(c.y[i])
   return `${c.x.length}:${(h >>> 0).toString(36)}:${(g >>> 0).toString(36)}`
 }
 

@@ -18,7 +18,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { XpError } from '../errors.js'
-import { isInside } from '../fsutil.js'
+import { guardRead } from '../safety/paths.js'
 import type { Flat } from '../params.js'
 import type { ListedRun } from './list.js'
 import { isRunId } from './ref.js'
@@ -155,7 +155,10 @@ export function listXpLiveRuns(repoIn: LiveRepo): ListedRun[] {
   const now = repo.ctx.now()
   const host = os.hostname()
   const out: ListedRun[] = []
-  for (const n of names.filter((x) => x.endsWith('.jsonl')).sort().reverse()) {
+  for (const n of names
+    .filter((x) => x.endsWith('.jsonl'))
+    .sort()
+    .reverse()) {
     const s = readStart(path.join(liveDir(repo), n))
     if (!s) continue
     if (recorded(repo, s.id)) {
@@ -201,15 +204,18 @@ export function liveLogTail(repo: Pick<Repo, 'xpDir'>, id: string): string {
  * The files a live run's curves come from, as they are now: its series files in the
  * working tree (inside it, no symlink out) and its system metrics.
  */
-export async function liveSeriesFiles(repo: Pick<Repo, 'root' | 'xpDir'>, s: LiveRunStart, find: (root: string, globs: string[]) => Promise<string[]>): Promise<Array<{ path: string; abs: string }>> {
+export async function liveSeriesFiles(
+  repo: Pick<Repo, 'root' | 'xpDir'>,
+  s: LiveRunStart,
+  find: (root: string, globs: string[]) => Promise<string[]>,
+): Promise<Array<{ path: string; abs: string }>> {
   const out: Array<{ path: string; abs: string }> = []
-  const real = fs.realpathSync(repo.root)
   for (const p of await find(repo.root, s.series)) {
     try {
-      const abs = fs.realpathSync(path.join(repo.root, p))
-      if (isInside(real, abs)) out.push({ path: p, abs })
+      // the path guard (core/safety): relative, no `..`, its real path inside the repository
+      out.push({ path: p, abs: guardRead(repo.root, p, 'series') })
     } catch {
-      // gone since
+      // gone since, or leading out of the repository: not read
     }
   }
   const sys = path.join(repo.xpDir, 'runs', s.id, 'system.jsonl')

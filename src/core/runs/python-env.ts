@@ -50,7 +50,12 @@ export function interpreterWord(spec: CommandSpec, cwd: string): string | null {
 
 /** A word as the command's PATH resolves it (relative to cwd when it has a slash). */
 function resolveExecutable(word: string, cwd: string, env: Context['env']): string | null {
-  const candidates = word.includes('/') ? [path.resolve(cwd, word)] : (env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, word))
+  const candidates = word.includes('/')
+    ? [path.resolve(cwd, word)]
+    : (env.PATH ?? '')
+        .split(':')
+        .filter(Boolean)
+        .map((d) => path.join(d, word))
   for (const c of candidates) {
     try {
       fs.accessSync(c, fs.constants.X_OK)
@@ -106,13 +111,13 @@ function askSysPath(exe: string, env: Context['env'], cwd: string): Promise<{ py
   const code = 'import sys, json; print(json.dumps({"v": sys.version.split()[0], "p": [p for p in sys.path if p]}))'
   return new Promise((resolve) => {
     let out = ''
-    let child
+    let child: ReturnType<typeof spawn>
     try {
       child = spawn(exe, ['-c', code], { cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 })
     } catch {
       return resolve(null)
     }
-    child.stdout.on('data', (d) => (out += d))
+    child.stdout?.on('data', (d) => (out += d))
     child.on('error', () => resolve(null))
     child.on('close', (c) => {
       if (c !== 0) return resolve(null)
@@ -174,7 +179,8 @@ export async function pythonPackages(o: { spec: CommandSpec; cwd: string; env: C
     // none yet
   }
   const hit = cache[exe]
-  if (hit && hit.key === key && hit.sites.every((s) => mtime(s.path) === s.mtime)) return { interpreter: exe, python: hit.python, packages: hit.packages, cached: true }
+  if (hit && hit.key === key && hit.sites.every((s) => mtime(s.path) === s.mtime))
+    return { interpreter: exe, python: hit.python, packages: hit.packages, cached: true }
   const asked = await askSysPath(exe, o.env, o.cwd)
   if (!asked) return null
   const packages = readInstalled(asked.sites)

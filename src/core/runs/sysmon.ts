@@ -160,9 +160,13 @@ export function startSysMonitor(o: { pid: number; intervalS: number; file: strin
   let smi: ChildProcess | null = null
   const smiPath = findOnPath('nvidia-smi', o.env)
   if (smiPath) {
-    const every = o.intervalS >= 1 && Number.isInteger(o.intervalS) ? ['-l', String(o.intervalS)] : ['-lms', String(Math.max(50, Math.round(o.intervalS * 1000)))]
+    const every =
+      o.intervalS >= 1 && Number.isInteger(o.intervalS) ? ['-l', String(o.intervalS)] : ['-lms', String(Math.max(50, Math.round(o.intervalS * 1000)))]
     try {
-      smi = spawn(smiPath, [`--query-gpu=${GPU_QUERY}`, '--format=csv,noheader,nounits', ...every], { stdio: ['ignore', 'pipe', 'ignore'], env: o.env as NodeJS.ProcessEnv })
+      smi = spawn(smiPath, [`--query-gpu=${GPU_QUERY}`, '--format=csv,noheader,nounits', ...every], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        env: o.env as NodeJS.ProcessEnv,
+      })
       let buf = ''
       smi.stdout!.setEncoding('utf8')
       smi.stdout!.on('data', (d: string) => {

@@ -93,14 +93,46 @@ export class Analysis {
 
   constructor(private host: Host) {
     const toggle = (what: 'parallel' | 'curves', text: string) =>
-      el('button', { class: `toggle-${what}`, attrs: { 'aria-pressed': 'false' }, on: { click: (e: Event) => this.toggle(what, e.currentTarget as HTMLButtonElement) } }, text)
+      el(
+        'button',
+        { class: `toggle-${what}`, attrs: { 'aria-pressed': 'false' }, on: { click: (e: Event) => this.toggle(what, e.currentTarget as HTMLButtonElement) } },
+        text,
+      )
     this.metricSel = el('select', { class: 'parallel-metric', attrs: { 'aria-label': 'metric' }, on: { change: () => this.drawParallel() } })
-    this.groupSel = el('select', { class: 'group-by', attrs: { 'aria-label': 'group by' }, on: { change: () => ((this.groupKey = this.groupSel.value), this.drawGroups(), this.drawCurves()) } })
+    this.groupSel = el('select', {
+      class: 'group-by',
+      attrs: { 'aria-label': 'group by' },
+      on: { change: () => ((this.groupKey = this.groupSel.value), this.drawGroups(), this.drawCurves()) },
+    })
     this.curveMetricSel.addEventListener('change', () => this.drawCurves())
-    this.parallelBox = el('div', { class: 'parallel-box', attrs: { hidden: true } }, el('div', 'toolbar', el('label', {}, 'colour by ', this.metricSel), el('button', { class: 'clear-brush', on: { click: () => this.clearBrush() } }, 'Clear brushes'), el('span', 'muted', 'drag along an axis to keep a range; click an axis to drop its range')), this.par.c)
-    this.curvesBox = el('div', { class: 'curves-box', attrs: { hidden: true } }, el('div', 'toolbar', el('label', {}, 'metric ', this.curveMetricSel), el('span', 'muted', 'hover a curve: the rest fade')), el('div', 'curve-wrap', this.cv.c, this.curveTip), this.curveLegend)
+    this.parallelBox = el(
+      'div',
+      { class: 'parallel-box', attrs: { hidden: true } },
+      el(
+        'div',
+        'toolbar',
+        el('label', {}, 'colour by ', this.metricSel),
+        el('button', { class: 'clear-brush', on: { click: () => this.clearBrush() } }, 'Clear brushes'),
+        el('span', 'muted', 'drag along an axis to keep a range; click an axis to drop its range'),
+      ),
+      this.par.c,
+    )
+    this.curvesBox = el(
+      'div',
+      { class: 'curves-box', attrs: { hidden: true } },
+      el('div', 'toolbar', el('label', {}, 'metric ', this.curveMetricSel), el('span', 'muted', 'hover a curve: the rest fade')),
+      el('div', 'curve-wrap', this.cv.c, this.curveTip),
+      this.curveLegend,
+    )
     this.groupBox = el('div', 'group-box')
-    this.root = el('div', 'analysis', el('div', 'toolbar', toggle('parallel', 'Parallel coordinates'), toggle('curves', 'Curves'), el('label', {}, 'group by ', this.groupSel)), this.parallelBox, this.curvesBox, this.groupBox)
+    this.root = el(
+      'div',
+      'analysis',
+      el('div', 'toolbar', toggle('parallel', 'Parallel coordinates'), toggle('curves', 'Curves'), el('label', {}, 'group by ', this.groupSel)),
+      this.parallelBox,
+      this.curvesBox,
+      this.groupBox,
+    )
     this.wireParallel()
     this.wireCurves()
   }
@@ -113,7 +145,7 @@ export class Analysis {
     if (what === 'parallel') {
       if (!this.open.parallel) this.clearBrush()
       else this.drawParallel()
-    } else this.drawCurves()
+    } else void this.drawCurves()
     document.dispatchEvent(new Event('xp-layout'))
   }
 
@@ -134,7 +166,7 @@ export class Analysis {
       // the brush keeps the runs inside it among the new ones (after this refresh of the table)
       if (this.brushes.size) queueMicrotask(() => this.applyBrush())
     }
-    if (this.open.curves) this.drawCurves()
+    if (this.open.curves) void this.drawCurves()
     this.drawGroups()
   }
 
@@ -145,7 +177,10 @@ export class Analysis {
       sel.replaceChildren(...opts.map(([v, t]) => el('option', { attrs: { value: v } }, t)))
       sel.value = opts.some(([v]) => v === cur) ? cur : fallback || (opts[0]?.[0] ?? '')
     }
-    keep(this.metricSel, metrics.map((m) => [`metrics.${m}`, m]))
+    keep(
+      this.metricSel,
+      metrics.map((m) => [`metrics.${m}`, m]),
+    )
     const tagKeys = [...new Set(this.base.flatMap((r) => Object.keys(r.tags ?? {})))].sort()
     const groupable = [...columnKeys(this.base, 'params').map((k) => `params.${k}`), ...tagKeys.map((k) => `tags.${k}`), 'status']
     keep(this.groupSel, [['', '(none)'], ...groupable.map((k): [string, string] => [k, k.startsWith('tags.') ? `tag ${label(k)}` : label(k)])], this.groupKey)
@@ -167,7 +202,12 @@ export class Analysis {
     })
     const keys = [...(varying.length ? varying : params).slice(0, MAX_PARAM_AXES)]
     if (this.metricSel.value) keys.push(this.metricSel.value)
-    return keys.map((k) => makeAxis(k, rows.map((r) => cellValue(r, k))))
+    return keys.map((k) =>
+      makeAxis(
+        k,
+        rows.map((r) => cellValue(r, k)),
+      ),
+    )
   }
 
   private passes(pos: Float64Array): boolean {
@@ -252,8 +292,8 @@ export class Analysis {
       ctx.textAlign = 'center'
       ctx.fillText(label(a.key), x, 14)
       ctx.fillStyle = '#667085'
-      const lo = a.kind === 'number' ? fmt(a.min) : a.cats[0] ?? ''
-      const hi = a.kind === 'number' ? fmt(a.max) : a.cats[a.cats.length - 1] ?? ''
+      const lo = a.kind === 'number' ? fmt(a.min) : (a.cats[0] ?? '')
+      const hi = a.kind === 'number' ? fmt(a.max) : (a.cats[a.cats.length - 1] ?? '')
       ctx.fillText(hi, x, top - 6)
       ctx.fillText(lo, x, top + ih + 14)
       if (a.kind === 'category' && a.cats.length <= 12)
@@ -334,7 +374,11 @@ export class Analysis {
     for (const g of groups.slice(0, GROUP_ROWS)) {
       const cells = metrics.map((m) => {
         const s = meanStd(g.rows.map((r) => r.metrics[m]))
-        return el('td', { class: 'num', attrs: s ? { 'data-mean': s.mean, 'data-std': s.std, 'data-n': s.n } : {} }, s ? (s.n > 1 ? `${fmt(s.mean)} ± ${fmt(s.std)}` : fmt(s.mean)) : '')
+        return el(
+          'td',
+          { class: 'num', attrs: s ? { 'data-mean': s.mean, 'data-std': s.std, 'data-n': s.n } : {} },
+          s ? (s.n > 1 ? `${fmt(s.mean)} ± ${fmt(s.std)}` : fmt(s.mean)) : '',
+        )
       })
       body.append(el('tr', { attrs: { 'data-group': g.key } }, el('td', {}, g.key), el('td', 'num', g.rows.length), ...cells))
     }
@@ -378,7 +422,16 @@ export class Analysis {
     if (this.groupKey) {
       drawn = groupBy(rows, (r) => this.value(r, this.groupKey)).map((g, i) => {
         const b = meanCurve(g.rows.map((r) => all[r.id]))
-        return { key: g.key, label: `${label(this.groupKey)}=${g.key} (${g.rows.length} runs)`, color: PALETTE[i % PALETTE.length], x: b.x, y: b.mean, lo: b.lo, hi: b.hi, members: g.rows.map((r) => r.name) }
+        return {
+          key: g.key,
+          label: `${label(this.groupKey)}=${g.key} (${g.rows.length} runs)`,
+          color: PALETTE[i % PALETTE.length],
+          x: b.x,
+          y: b.mean,
+          lo: b.lo,
+          hi: b.hi,
+          members: g.rows.map((r) => r.name),
+        }
       })
     } else {
       // runs whose curves coincide are drawn once and named together
@@ -392,7 +445,9 @@ export class Analysis {
       }
       drawn = [...byKey.values()]
       // few curves: the palette; many: 12 shades, so they stroke in 12 batches
-      drawn.forEach((d, i) => (d.color = drawn.length <= PALETTE.length ? PALETTE[i] : ramp((Math.floor((i / drawn.length) * 12) + 0.5) / 12)))
+      drawn.forEach((d, i) => {
+        d.color = drawn.length <= PALETTE.length ? PALETTE[i] : ramp((Math.floor((i / drawn.length) * 12) + 0.5) / 12)
+      })
     }
     let x0 = Infinity
     let x1 = -Infinity
@@ -444,7 +499,7 @@ export class Analysis {
         b.globalAlpha = 0.15
         b.fillStyle = d.color
         b.beginPath()
-        d.x.forEach((x, i) => (i ? b.lineTo(sx(x), sy(d.hi![i])) : b.moveTo(sx(x), sy(d.hi![i]))))
+        for (let i = 0; i < d.x.length; i++) (i ? b.lineTo : b.moveTo).call(b, sx(d.x[i]), sy(d.hi![i]))
         for (let i = d.x.length - 1; i >= 0; i--) b.lineTo(sx(d.x[i]), sy(d.lo[i]))
         b.closePath()
         b.fill()
@@ -456,7 +511,7 @@ export class Analysis {
         batches.push({ colour: d.color, path: cur.path })
       }
       cur.n++
-      for (let i = 0; i < d.x.length; i++) (i ? cur.path.lineTo(sx(d.x[i]), sy(d.y[i])) : cur.path.moveTo(sx(d.x[i]), sy(d.y[i])))
+      for (let i = 0; i < d.x.length; i++) i ? cur.path.lineTo(sx(d.x[i]), sy(d.y[i])) : cur.path.moveTo(sx(d.x[i]), sy(d.y[i]))
     }
     b.globalAlpha = alpha
     b.lineWidth = this.groupKey ? 2 : drawn.length > 50 ? 1 : 1.5
@@ -465,7 +520,13 @@ export class Analysis {
       b.stroke(path)
     }
     b.globalAlpha = 1
-    this.curveHit = drawn.map((d) => ({ key: d.key, label: d.members.length > 1 && !this.groupKey ? d.members.join(' = ') : d.label, color: d.color, x: d.x, y: d.y }))
+    this.curveHit = drawn.map((d) => ({
+      key: d.key,
+      label: d.members.length > 1 && !this.groupKey ? d.members.join(' = ') : d.label,
+      color: d.color,
+      x: d.x,
+      y: d.y,
+    }))
     this.paintCurves(null)
     // legend: every group, or the curves that coincide (named together), or a count
     const legend: HTMLElement[] = []
@@ -478,7 +539,14 @@ export class Analysis {
       }
     else legend.push(el('span', 'muted', `${rows.length} runs, ${drawn.length} distinct curves`))
     if (!this.groupKey && same.length && drawn.length > 24)
-      for (const d of same.slice(0, 12)) legend.push(el('span', { class: 'legend-item coincide', attrs: { 'data-key': d.key } }, `identical: ${d.members.slice(0, 8).join(' = ')}${d.members.length > 8 ? ` and ${d.members.length - 8} more` : ''}`))
+      for (const d of same.slice(0, 12))
+        legend.push(
+          el(
+            'span',
+            { class: 'legend-item coincide', attrs: { 'data-key': d.key } },
+            `identical: ${d.members.slice(0, 8).join(' = ')}${d.members.length > 8 ? ` and ${d.members.length - 8} more` : ''}`,
+          ),
+        )
     this.curveLegend.replaceChildren(...legend)
     // a point on the first curve, for tests and keyboardless checks of the hover
     const f = drawn[0]
@@ -513,7 +581,7 @@ export class Analysis {
     ctx.strokeStyle = d.color
     ctx.lineWidth = 2.5
     ctx.beginPath()
-    d.x.forEach((x, i) => (i ? ctx.lineTo(sx(x), sy(d.y[i])) : ctx.moveTo(sx(x), sy(d.y[i]))))
+    for (let i = 0; i < d.x.length; i++) (i ? ctx.lineTo : ctx.moveTo).call(ctx, sx(d.x[i]), sy(d.y[i]))
     ctx.stroke()
     this.curveTip.textContent = d.label
     c.dataset.hover = d.label

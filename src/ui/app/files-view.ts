@@ -19,7 +19,8 @@ const TABLE_ROWS = 50
 /** Images shown at once in the gallery. */
 const GALLERY = 24
 
-export const fileUrl = (runId: string, p: string, download = false) => `/api/runs/${encodeURIComponent(runId)}/file?path=${encodeURIComponent(p)}${download ? '&download=1' : ''}`
+export const fileUrl = (runId: string, p: string, download = false) =>
+  `/api/runs/${encodeURIComponent(runId)}/file?path=${encodeURIComponent(p)}${download ? '&download=1' : ''}`
 
 export function formatSize(n: number): string {
   if (n < 1024) return `${n} B`
@@ -72,7 +73,9 @@ function bigFile(runId: string, f: RunFile): HTMLElement {
     ' · ',
     el('code', 'oid', f.oid),
     ' · ',
-    f.missing ? el('span', 'muted', 'not in this cache: `xp pull` fetches it') : el('a', { attrs: { href: fileUrl(runId, f.path, true), download: f.path.split('/').pop() } }, 'download'),
+    f.missing
+      ? el('span', 'muted', 'not in this cache: `xp pull` fetches it')
+      : el('a', { attrs: { href: fileUrl(runId, f.path, true), download: f.path.split('/').pop() } }, 'download'),
   )
 }
 
@@ -92,7 +95,11 @@ async function preview(runId: string, f: RunFile): Promise<HTMLElement> {
           'table',
           'file-table',
           el('thead', {}, el('tr', {}, ...head.map((h) => el('th', {}, h)))),
-          el('tbody', {}, ...body.slice(0, TABLE_ROWS).map((r) => el('tr', {}, ...r.map((c) => el('td', c !== '' && !Number.isNaN(Number(c)) ? 'num' : '', c))))),
+          el(
+            'tbody',
+            {},
+            ...body.slice(0, TABLE_ROWS).map((r) => el('tr', {}, ...r.map((c) => el('td', c !== '' && !Number.isNaN(Number(c)) ? 'num' : '', c)))),
+          ),
         ),
       )
       if (body.length > TABLE_ROWS || text.split('\n').length > TABLE_ROWS + 2) box.append(el('p', 'muted', `first ${TABLE_ROWS} rows`))
@@ -148,7 +155,14 @@ export function filesSection(runId: string): HTMLElement {
           )
         })
         const where = f.source === 'cache' ? (f.missing ? 'cache (missing)' : 'cache') : 'git'
-        const tr = el('tr', {}, el('td', {}, a), el('td', 'num', formatSize(f.size)), el('td', 'muted', where), el('td', 'muted', f.pointer ? `via ${f.pointer}` : ''))
+        const tr = el(
+          'tr',
+          {},
+          el('td', {}, a),
+          el('td', 'num', formatSize(f.size)),
+          el('td', 'muted', where),
+          el('td', 'muted', f.pointer ? `via ${f.pointer}` : ''),
+        )
         body.append(tr)
       }
       list.append(el('thead', {}, el('tr', {}, el('th', {}, 'path'), el('th', {}, 'size'), el('th', {}, 'from'), el('th', {}, ''))), body)
@@ -181,7 +195,14 @@ export async function compareImages(runs: Array<{ id: string; name: string }>): 
   for (const [p, row] of shared.slice(0, GALLERY)) {
     const cells = row.map((f, i) => el('figure', {}, f ? image(runs[i].id, f) : el('div', 'muted no-image', 'none'), el('figcaption', {}, runs[i].name)))
     const same = row.every((f) => !f || f.oid === row.find(Boolean)!.oid)
-    root.append(el('div', { class: 'image-row', attrs: { 'data-path': p } }, el('h4', {}, p, same ? el('span', 'muted', ' (identical in every run)') : ''), el('div', 'image-cells', ...cells)))
+    root.append(
+      el(
+        'div',
+        { class: 'image-row', attrs: { 'data-path': p } },
+        el('h4', {}, p, same ? el('span', 'muted', ' (identical in every run)') : ''),
+        el('div', 'image-cells', ...cells),
+      ),
+    )
   }
   return root
 }
@@ -193,8 +214,14 @@ export function packagesSection(runId: string): HTMLElement {
     const f = files.find((x) => x.path === '.xp-run/packages.txt')
     if (!f) return root.append(el('p', 'muted', 'none recorded (the command does not start Python)'))
     const text = await (await fetch(fileUrl(runId, f.path))).text()
-    const rows = text.split('\n').filter((l) => l.includes('==')).map((l) => l.split('=='))
-    root.append(el('p', 'muted', `${rows.length} packages`), el('div', 'packages', el('table', 'packages-table', el('tbody', {}, ...rows.map(([n, v]) => el('tr', {}, el('td', {}, n), el('td', {}, v)))))))
+    const rows = text
+      .split('\n')
+      .filter((l) => l.includes('=='))
+      .map((l) => l.split('=='))
+    root.append(
+      el('p', 'muted', `${rows.length} packages`),
+      el('div', 'packages', el('table', 'packages-table', el('tbody', {}, ...rows.map(([n, v]) => el('tr', {}, el('td', {}, n), el('td', {}, v)))))),
+    )
   })
   return root
 }

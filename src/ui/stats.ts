@@ -57,7 +57,7 @@ export function meanStd(values: unknown[]): MeanStd | null {
   return { mean, std: n > 1 ? Math.sqrt(sq / (n - 1)) : 0, n }
 }
 
-/** Runs grouped by the text of one value (`(none)` where a run lacks it), groups sorted by that text (numbers numerically). */
+/** Runs grouped by the text of one value (`(none)` where a run lacks it, last), groups sorted by that text (numbers numerically). */
 export function groupBy<T>(rows: T[], value: (r: T) => unknown): Array<{ key: string; rows: T[] }> {
   const groups = new Map<string, T[]>()
   for (const r of rows) {
@@ -71,6 +71,8 @@ export function groupBy<T>(rows: T[], value: (r: T) => unknown): Array<{ key: st
   return [...groups]
     .map(([key, rows]) => ({ key, rows }))
     .sort((a, b) => {
+      // runs without the value last, as missing values sort in the table
+      if ((a.key === '(none)') !== (b.key === '(none)')) return a.key === '(none)' ? 1 : -1
       const x = num(a.key)
       const y = num(b.key)
       if (!Number.isNaN(x) && !Number.isNaN(y)) return x - y

@@ -143,9 +143,9 @@ export async function refsVersion(repo: RepoLike): Promise<string> {
  * The curves of a live run as they are now: the files it is writing in the working tree and
  * its system metrics, read at each request (the page polls while the run is running).
  */
-export async function readLiveSeries(repo: Pick<Repo, 'root' | 'xpDir'>, start: LiveRunStart): Promise<RunSeries> {
+export async function readLiveSeries(start: LiveRunStart): Promise<RunSeries> {
   const files: Array<{ path: string; series: RunSeries }> = []
-  for (const f of await liveSeriesFiles(repo, start, findSeries)) {
+  for (const f of await liveSeriesFiles(start, findSeries)) {
     try {
       if (fs.statSync(f.abs).size > MAX_SERIES_BYTES) continue
       files.push({ path: f.path, series: parseSeries(fs.readFileSync(f.abs, 'utf8'), f.path) })

@@ -290,11 +290,9 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         if (live) {
           // a live run: its record so far, its series and log as they are now, no files yet
           if (!what) return sendJson(res, 200, live)
-          if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', liveLogTail(repo, live.id))
-          if (what === 'series') {
-            const start = liveStart(repo, live.id)
-            return sendJson(res, 200, start ? await readLiveSeries(repo, start) : {})
-          }
+          const start = liveStart(repo, live.id)
+          if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', start ? liveLogTail(start) : '')
+          if (what === 'series') return sendJson(res, 200, start ? await readLiveSeries(start) : {})
           if (what === 'tree') return sendJson(res, 200, { files: [], truncated: false })
           if (what === 'files') return sendJson(res, 200, [])
           if (what === 'plots') return sendJson(res, 200, { images: [], plots: [] })

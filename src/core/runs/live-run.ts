@@ -47,6 +47,9 @@ export interface LiveRunStart {
   baseline: string | null
   branch: string | null
   message?: string
+  /** the working tree the command writes its files in, and its run folder (absolute; a queued run's are in its worktree) */
+  root: string
+  run_dir: string
 }
 
 type LiveRepo = Pick<Repo, 'root' | 'ctx'> & Partial<Pick<Repo, 'commonDir' | 'xpDir'>>
@@ -180,8 +183,8 @@ export function liveStart(repo: Pick<Repo, 'xpDir'>, id: string): LiveRunStart |
 }
 
 /** The last 64 KiB of a live run's output (what `xp ui` shows as its log tail). */
-export function liveLogTail(repo: Pick<Repo, 'xpDir'>, id: string): string {
-  const file = path.join(repo.xpDir, 'runs', id, 'output.log')
+export function liveLogTail(s: Pick<LiveRunStart, 'run_dir'>): string {
+  const file = path.join(s.run_dir, 'output.log')
   let fd: number
   try {
     fd = fs.openSync(file, 'r')
@@ -205,20 +208,19 @@ export function liveLogTail(repo: Pick<Repo, 'xpDir'>, id: string): string {
  * working tree (inside it, no symlink out) and its system metrics.
  */
 export async function liveSeriesFiles(
-  repo: Pick<Repo, 'root' | 'xpDir'>,
   s: LiveRunStart,
   find: (root: string, globs: string[]) => Promise<string[]>,
 ): Promise<Array<{ path: string; abs: string }>> {
   const out: Array<{ path: string; abs: string }> = []
-  for (const p of await find(repo.root, s.series)) {
+  for (const p of await find(s.root, s.series)) {
     try {
       // the path guard (core/safety): relative, no `..`, its real path inside the repository
-      out.push({ path: p, abs: guardRead(repo.root, p, 'series') })
+      out.push({ path: p, abs: guardRead(s.root, p, 'series') })
     } catch {
       // gone since, or leading out of the repository: not read
     }
   }
-  const sys = path.join(repo.xpDir, 'runs', s.id, 'system.jsonl')
+  const sys = path.join(s.run_dir, 'system.jsonl')
   if (fs.existsSync(sys)) out.push({ path: '.xp-run/system.jsonl', abs: sys })
   return out
 }

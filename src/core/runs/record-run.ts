@@ -59,6 +59,8 @@ export interface RunOptions {
   cwd?: string
   /** the branch to record, when the working tree's HEAD is detached on purpose (the queue's worktrees) */
   branch?: string | null
+  /** where the run is registered as live (default: the repo's .xp; the queue gives its main checkout's) */
+  liveXpDir?: string
 }
 
 export interface RunResult {
@@ -232,7 +234,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   // visible from now on: `xp show` lists it running, `xp ui` follows its files
   const liveParams: Flat = {}
   for (const [k, v] of Object.entries(paramValues)) liveParams[k] = typeof v === 'string' ? scrubber.text(v) : v
-  beginLiveRun(repo, { id, name, started: started.getTime(), command: shownCommand, params: liveParams, series: seriesGlobs, baseline, branch, message: shownMessage })
+  const liveRepo = { xpDir: opts.liveXpDir ?? repo.xpDir }
+  beginLiveRun(liveRepo, { id, name, started: started.getTime(), command: shownCommand, params: liveParams, series: seriesGlobs, baseline, branch, message: shownMessage, root: repo.root, run_dir: runDir })
   const sysFile = path.join(runDir, 'system.jsonl')
   let monitor: SysMonitor | null = null
   const outcome = await spawnCommand({
@@ -313,7 +316,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   }
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
-  endLiveRun(repo, id)
+  endLiveRun(liveRepo, id)
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
 }
 
@@ -335,13 +338,13 @@ export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
   if (run.status !== 'lost') throw new XpError('XP_RUN_RUNNING', `run ${run.name} is still running (pid ${run.env.pid} on ${run.env.host})`, { hint: 'wait for it, or stop it; only a lost run can be recovered' })
   const start = liveStart(repo, run.id) as LiveRunStart
   const config = loadConfig(repo)
-  const runDir = path.join(repo.xpDir, 'runs', run.id)
+  const runDir = start.run_dir
   const logPath = path.join(runDir, 'output.log')
   const sysFile = path.join(runDir, 'system.jsonl')
   // the log on disk was scrubbed as it streamed
   const logText = fs.existsSync(logPath) ? readLogForTree(logPath) : ''
   const systemText = fs.existsSync(sysFile) ? fs.readFileSync(sysFile, 'utf8') : ''
-  const series = await findSeries(repo.root, start.series)
+  const series = start.root === repo.root ? await findSeries(repo.root, start.series) : []
   const ended = ctx.now()
   const record: RunRecord = {
     xp: 1,

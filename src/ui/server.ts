@@ -22,6 +22,7 @@ import { noteRun } from '../core/runs/manage.js'
 import { registryView } from './registry.js'
 import { escapeHtml } from './html.js'
 import { accessGate, isLoopback } from './access.js'
+import { createMlflowApi, isMlflowPath, sendMlflowError } from './mlflow.js'
 import { embeddedFile } from '../core/embedded.js'
 import { runFiles, sendRunFile, type RunFile } from './files.js'
 import { readAllCurves, type AllCurves } from './curves.js'
@@ -166,6 +167,9 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
   const loopback = isLoopback(host)
   const accessToken = opts.accessToken ?? randomBytes(24).toString('base64url')
   const gate = accessGate({ bind: host, allowHosts: opts.allowHosts ?? [], token: accessToken })
+  // The MLflow REST API (src/ui/mlflow.ts), behind the same gate (its Authorization forms: access.ts).
+  const mlflow = createMlflowApi(repo, { recorded: async () => (await cache.list()).runs, invalidate: () => cache.invalidate() })
+  await mlflow.service.recover(Number(repo.ctx.env.XP_LIVE_STALE_S ?? 3600) * 1000)
   // One `git cat-file --batch` for every file read (series, logs), made again if it dies.
   let batch: CatFileBatch | null = null
   const reader = () => (batch ??= new CatFileBatch({ cwd: repo.root, env: repo.ctx.env }))
@@ -243,16 +247,17 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     const url = new URL(req.url ?? '/', 'http://localhost')
     const p = url.pathname
     const method = req.method ?? 'GET'
+    if (await mlflow.handle(req, res, url)) return
     if (method === 'GET' || method === 'HEAD') {
       if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html)
       const asset = assets.get(p)
       if (asset) return send(res, 200, asset.type, asset.body)
-      if (p === '/api/version') return sendJson(res, 200, { version: (await cache.currentVersion()) + liveRuns().version })
+      if (p === '/api/version') return sendJson(res, 200, { version: (await cache.currentVersion()) + mlflow.live.version() + liveRuns().version })
       if (p === '/api/runs') {
         const listed = await cache.list()
-        const live = liveRuns()
-        // live runs first; their start, end or loss moves the version, so the page follows them
-        return sendJson(res, 200, live.runs.length ? JSON.stringify({ version: listed.version + live.version, runs: [...live.runs, ...listed.runs].map(slimRun) }) : listed.json)
+        const live = mlflow.live.version() ? mlflow.live.runs() : []
+        // live runs (the MLflow API's and `xp run`'s, going or lost) first; their writes, ends and losses move the version
+        return sendJson(res, 200, live.length ? JSON.stringify({ version: listed.version + mlflow.live.version() + liveRuns().version, runs: [...live, ...listed.runs].map(slimRun) }) : listed.json)
       }
       if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
       if (p === '/api/curves') {
@@ -297,6 +302,10 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
           if (what === 'files') return sendJson(res, 200, [])
           if (what === 'plots') return sendJson(res, 200, { images: [], plots: [] })
         }
+        const mlLive = mlflow.live.run(spec)
+        if (mlLive && what === 'tree') return sendJson(res, 200, { files: [], truncated: false })
+        if (mlLive && what === 'plots') return sendJson(res, 200, { images: [], plots: [] })
+        if (mlLive) return what === 'log' ? send(res, 200, 'text/plain; charset=utf-8', '') : sendJson(res, 200, !what ? mlLive : what === 'series' ? mlflow.live.series(spec) : [])
         const run = await runFor(spec)
         if (!what) return sendJson(res, 200, run)
         if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))
@@ -325,6 +334,8 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         res.writeHead(302, { location: g.redirect, 'set-cookie': g.cookie, ...SECURITY_HEADERS })
         return res.end()
       }
+      // MLflow clients read MLflow's error shape
+      if (isMlflowPath(req.url ?? '')) return sendMlflowError(res, new XpError(g.code, g.message, { data: { mlflow: g.status === 401 ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED', status: g.status } }))
       throw new Http(g.status, g.message, g.code)
     }
     return route(req, res)
@@ -361,6 +372,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     close: () =>
       new Promise<void>((resolve) => {
         batch?.close()
+        mlflow.service.close()
         server.closeAllConnections()
         server.close(() => resolve())
       }),

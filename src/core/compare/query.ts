@@ -11,7 +11,7 @@ import { compileFilter } from './filter.js'
 import { sortRuns, type SortOrder } from './table.js'
 import { diffRuns, diffEnv, type RunDiff, type EnvDiff } from './diff.js'
 import { PACKAGES_IN_TREE, parsePackagesText } from '../runs/python-env.js'
-import { listXpLiveRuns } from '../runs/live-run.js'
+import { listLiveRuns } from '../runs/live-list.js'
 
 export interface ShowQuery {
   /** run ids, prefixes or names; none means every run */
@@ -67,8 +67,8 @@ async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => vo
   const wanted = (r: ListedRun) => (!onBaseline || onBaseline(r.baseline)) && (!keep || keep(r))
   const limit = q.limit !== undefined && q.limit >= 0 ? q.limit : Infinity
   let total = 0
-  // live runs (`xp run` still going, or lost) are listed first, newest first
-  const live = listXpLiveRuns(repo)
+  // live runs (the MLflow API's and `xp run`'s, still going or lost) are listed first
+  const live = listLiveRuns(repo)
   if (!q.runs?.length && !q.sortBy && q.order !== 'asc') {
     if (limit === 0) return { total }
     let shown = 0

@@ -43,6 +43,7 @@ export async function runPage(id: string): Promise<HTMLElement> {
       ['started', run.started],
       ['ended', run.ended],
       ['duration', formatDuration(run.duration_s)],
+      ...(run.experiment ? ([['experiment', run.experiment]] as Array<[string, Cell]>) : []),
       ['branch', run.branch],
       ['baseline', short(run.baseline)],
       ['commit', short(run.commit)],
@@ -55,6 +56,9 @@ export async function runPage(id: string): Promise<HTMLElement> {
     el('div', {}, el('h3', {}, 'Metrics'), Object.keys(run.metrics).length ? kvTable(Object.entries(run.metrics).sort(), 'kv metrics') : el('p', 'muted', 'none')),
   )
   root.append(grid)
+  // tags (MLflow's set_tag); MLflow's own mlflow.* tags are left out, as in xp show
+  const tags = Object.entries(run.tags ?? {}).filter(([k]) => !k.startsWith('mlflow.'))
+  if (tags.length) root.append(el('h3', {}, 'Tags'), kvTable(tags.sort(), 'kv tags'))
 
   // notes
   const notes = el('pre', 'notes', run.notes ?? '')
@@ -97,7 +101,8 @@ export async function runPage(id: string): Promise<HTMLElement> {
   void api.series(run.id).then(drawSeries)
   // a live run: its curves and log tail grow on the page (live.ts)
   if (run.status === 'running') {
-    root.insertBefore(el('p', 'live-note', `running on ${String(run.env.host ?? '')} (pid ${String(run.env.pid ?? '')}); curves and log follow it`), root.children[2] ?? null)
+    const where = run.env.host ? ` on ${String(run.env.host)} (pid ${String(run.env.pid ?? '')})` : ''
+    root.insertBefore(el('p', 'live-note', `running${where}; curves and log follow it`), root.children[2] ?? null)
     followLive(root, run.id, drawSeries, (t) => (log.textContent = t || '(no output yet)'))
   } else if (run.status === 'lost') root.insertBefore(el('p', 'warning', `lost: its xp process (pid ${String(run.env.pid ?? '')} on ${String(run.env.host ?? '')}) ended without recording it. \`xp run --recover ${run.name}\` records it as failed with what it left.`), root.children[2] ?? null)
   void api.plots(run.id).then((p) => {

@@ -154,4 +154,37 @@ describe('live runs', () => {
     expect(show().find((x) => x.name === 'doomed').status).toBe('failed')
     expect(errorCode(repo.xp(['run', '--recover', 'doomed']))).toBe('XP_RUN_NOT_FOUND')
   })
+
+  it("shares the live store with the MLflow API, which leaves xp run's runs alone", async () => {
+    fs.rmSync(repo.path('stop'), { force: true })
+    fs.rmSync(repo.path('dvclive'), { recursive: true, force: true })
+    const run = repo.spawnXp(['run', '-n', 'long-one', '--', 'node', 'train.js'])
+    children.push(run)
+    await until(show, (rs) => rs.some((r) => r.name === 'long-one' && r.status === 'running'))
+    // a second xp ui starts and recovers the MLflow runs nobody logged to for 0 s: not this one
+    const other = repo.spawnXp(['ui', '--port', '0'], { env: { XP_LIVE_STALE_S: '0' } })
+    children.push(other)
+    let out = ''
+    const otherUrl = await new Promise<string>((resolve, reject) => {
+      other.stdout!.on('data', (d) => {
+        out += d
+        const m = /http:\/\/\S+\//.exec(out)
+        if (m) resolve(m[0])
+      })
+      other.on('exit', (code) => reject(new Error(`xp ui exited ${code}`)))
+    })
+    const listed = (await (await fetch(`${otherUrl}api/runs`)).json()).runs.filter((r: any) => r.name === 'long-one')
+    expect(listed.map((r: any) => r.status)).toEqual(['running'])
+    // the MLflow API does not offer it as one of its runs
+    const search = await (
+      await fetch(`${otherUrl}api/2.0/mlflow/runs/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    ).json()
+    expect((search.runs ?? []).map((r: any) => r.info.run_name)).not.toContain('long-one')
+    other.kill('SIGTERM')
+    await once(other, 'exit')
+    repo.write('stop', '')
+    const [code] = await once(run, 'exit')
+    expect(code).toBe(0)
+    expect(show().find((x) => x.name === 'long-one').status).toBe('succeeded')
+  })
 })

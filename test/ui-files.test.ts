@@ -9,6 +9,7 @@ import { once } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { TestRepo, cleanupTmp, ROOT } from './helpers.js'
+import { api as mlflowApi, call } from './mlflow-helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_ARGS = [
@@ -160,5 +161,22 @@ describe('a run page shows the run files', () => {
     await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('.image-row img')].every((i) => i.complete && i.naturalWidth > 0))
     await page.$eval('.image-compare', (e) => e.scrollIntoView())
     await page.screenshot({ path: path.join(ARTIFACTS, 'ui-compare-images.png'), fullPage: true })
+  })
+
+  it('lists the artifacts of a run logged through the MLflow API, from the cache, and shows its image', async () => {
+    const base = url.replace(/\/$/, '')
+    const png = Buffer.from(await (await fetch(fileUrl(ids.red, 'plots/confusion.png'))).arrayBuffer())
+    const created = await mlflowApi(base, 'POST', 'runs/create', { experiment_id: '0', start_time: Date.now(), run_name: 'from-mlflow' })
+    const id = created.json.run.info.run_id
+    expect((await call(base, 'PUT', `/api/2.0/mlflow-artifacts/artifacts/0/${id}/artifacts/plots/cm.png`, png)).status).toBe(200)
+    expect((await mlflowApi(base, 'POST', 'runs/update', { run_id: id, status: 'FINISHED', end_time: Date.now() })).status).toBe(200)
+    // the page may open while the run is still being recorded: it follows it until it is
+    await page.goto(`${url}#/run/from-mlflow`)
+    await page.waitForSelector('.file-link[data-path=".xp-run/artifacts/plots/cm.png"]')
+    const row = await page.$eval('.file-link[data-path=".xp-run/artifacts/plots/cm.png"]', (a) => [...a.closest('tr')!.children].map((c) => c.textContent))
+    expect(row.slice(2)).toEqual(['cache', 'via .xp-run/artifacts.xp'])
+    await page.waitForFunction(
+      () => (document.querySelector<HTMLImageElement>('.gallery img[data-path=".xp-run/artifacts/plots/cm.png"]')?.naturalWidth ?? 0) > 0,
+    )
   })
 })

@@ -17,7 +17,8 @@ export function followLive(root: HTMLElement, id: string, onSeries: (s: RunSerie
     busy = true
     try {
       const run = await api.run(id)
-      if (run.status !== 'running') {
+      // recorded (it has a commit now) or lost: the live view is over
+      if (run.commit || run.status === 'lost') {
         clearInterval(timer)
         // recorded or lost: draw the page again from what is there now
         if (root.isConnected) window.dispatchEvent(new HashChangeEvent('hashchange'))

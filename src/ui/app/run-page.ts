@@ -100,9 +100,10 @@ export async function runPage(id: string): Promise<HTMLElement> {
   }
   void api.series(run.id).then(drawSeries)
   // a live run: its curves and log tail grow on the page (live.ts)
-  if (run.status === 'running') {
+  if (!run.commit && run.status !== 'lost') {
     const where = run.env.host ? ` on ${String(run.env.host)} (pid ${String(run.env.pid ?? '')})` : ''
-    root.insertBefore(el('p', 'live-note', `running${where}; curves and log follow it`), root.children[2] ?? null)
+    const state = run.status === 'running' ? `running${where}` : 'ended, being recorded'
+    root.insertBefore(el('p', 'live-note', `${state}; curves and log follow it`), root.children[2] ?? null)
     followLive(root, run.id, drawSeries, (t) => (log.textContent = t || '(no output yet)'))
   } else if (run.status === 'lost') root.insertBefore(el('p', 'warning', `lost: its xp process (pid ${String(run.env.pid ?? '')} on ${String(run.env.host ?? '')}) ended without recording it. \`xp run --recover ${run.name}\` records it as failed with what it left.`), root.children[2] ?? null)
   void api.plots(run.id).then((p) => {

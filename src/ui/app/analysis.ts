@@ -77,6 +77,8 @@ export class Analysis {
   private axisX: number[] = []
   /** axes and every run's position on them, computed once per data or metric change (a drag only re-strokes) */
   private layout: { base: RunRow[]; metric: string; axes: Axis[]; pos: Float64Array[] } | null = null
+  /** every line in grey, for the layout and size it was drawn at */
+  private greyLayer: { layout: object; key: string; canvas: HTMLCanvasElement } | null = null
   /** the runs inside every brush, from the last draw: the table's brush is a lookup */
   private kept = new Set<RunRow>()
   private brushes = new Map<string, [number, number]>()
@@ -245,16 +247,10 @@ export class Analysis {
     this.axisX = this.axes.map((_, i) => PAD.left + (i * (w - PAD.left - PAD.right)) / (n - 1))
     const metric = this.axes[n - 1]
     const y = (p: number) => top + ih - p * ih
-    // lines outside the brushes first, grey, in one path; then the kept ones in 12 colour buckets
-    const buckets: Array<Path2D | null> = new Array(12).fill(null)
-    const faded = new Path2D()
-    const kept = new Set<RunRow>()
-    for (let k = 0; k < this.base.length; k++) {
-      const pos = layout.pos[k]
-      const inside = this.passes(pos)
-      if (inside) kept.add(this.base[k])
-      if (!pos.some((v) => !Number.isNaN(v))) continue
-      const path = inside ? (buckets[Math.min(11, Math.floor((Number.isNaN(pos[n - 1]) ? 0 : pos[n - 1]) * 12))] ??= new Path2D()) : faded
+    // Every line in grey, drawn once per layout into an offscreen canvas (a drag only copies
+    // it); then the lines inside the brushes in 12 colour buckets on top.
+    const alpha = Math.max(0.06, Math.min(0.9, 40 / Math.max(1, this.base.length)))
+    const trace = (path: Path2D, pos: Float64Array) => {
       let started = false
       for (let i = 0; i < n; i++) {
         if (Number.isNaN(pos[i])) {
@@ -266,12 +262,37 @@ export class Analysis {
         started = true
       }
     }
+    const key = `${w}x${h}`
+    if (this.brushes.size || this.drag) {
+      if (!this.greyLayer || this.greyLayer.layout !== layout || this.greyLayer.key !== key) {
+        const g = document.createElement('canvas')
+        g.width = c.width
+        g.height = c.height
+        const gx = g.getContext('2d')!
+        gx.setTransform(c.width / w, 0, 0, c.height / h, 0, 0)
+        const grey = new Path2D()
+        for (const pos of layout.pos) trace(grey, pos)
+        gx.lineWidth = 1
+        gx.globalAlpha = Math.min(0.25, alpha)
+        gx.strokeStyle = '#c4c9d2'
+        gx.stroke(grey)
+        this.greyLayer = { layout, key, canvas: g }
+      }
+      ctx.save()
+      ctx.setTransform(1, 0, 0, 1, 0, 0)
+      ctx.drawImage(this.greyLayer.canvas, 0, 0)
+      ctx.restore()
+    }
+    const buckets: Array<Path2D | null> = new Array(12).fill(null)
+    const kept = new Set<RunRow>()
+    for (let k = 0; k < this.base.length; k++) {
+      const pos = layout.pos[k]
+      if (!this.passes(pos)) continue
+      kept.add(this.base[k])
+      trace((buckets[Math.min(11, Math.floor((Number.isNaN(pos[n - 1]) ? 0 : pos[n - 1]) * 12))] ??= new Path2D()), pos)
+    }
     this.kept = kept
-    const alpha = Math.max(0.06, Math.min(0.9, 40 / Math.max(1, this.base.length)))
     ctx.lineWidth = 1
-    ctx.globalAlpha = Math.min(0.25, alpha)
-    ctx.strokeStyle = '#c4c9d2'
-    ctx.stroke(faded)
     ctx.globalAlpha = alpha
     buckets.forEach((p, i) => {
       if (!p) return

@@ -114,7 +114,13 @@ function changes(a: Record<string, string>, b: Record<string, string>, all: bool
  * diffEnv({ node: 'v20.1.0' }, { node: 'v20.2.0' }, { numpy: '1.26.4' }, { numpy: '2.0.0' })
  * // { env: { node: { old: 'v20.1.0', new: 'v20.2.0' } }, packages: { numpy: { old: '1.26.4', new: '2.0.0' } } }
  */
-export function diffEnv(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined, pa: Record<string, string> | null, pb: Record<string, string> | null, opts: { all?: boolean } = {}): EnvDiff {
+export function diffEnv(
+  a: Record<string, unknown> | undefined,
+  b: Record<string, unknown> | undefined,
+  pa: Record<string, string> | null,
+  pb: Record<string, string> | null,
+  opts: { all?: boolean } = {},
+): EnvDiff {
   const out: EnvDiff = { env: changes(flatEnv(a), flatEnv(b), !!opts.all) }
   if (pa || pb) out.packages = changes(pa ?? {}, pb ?? {}, !!opts.all)
   return out

@@ -2,10 +2,10 @@
  * The run record: YAML with one top-level key per line, each value JSON (DESIGN 2.2).
  * Any YAML parser reads it; xp reads it line by line with JSON.parse (80x faster).
  */
-import type { Flat } from '../params.js'
+import type { Flat } from '../values.js'
 
-/** `running` is only ever listed (a live run, core/runs/live.ts), never recorded. */
-export type RunStatus = 'succeeded' | 'failed' | 'interrupted' | 'running'
+/** `running` and `lost` are only ever listed (a live run, core/runs/live.ts and live-run.ts), never recorded. */
+export type RunStatus = 'succeeded' | 'failed' | 'interrupted' | 'running' | 'lost'
 
 export interface DataEntry {
   oid: string
@@ -84,4 +84,11 @@ export function decodeRecord(message: string): RunRecord | null {
   r.outs ??= {}
   r.env ??= {}
   return r
+}
+
+/** A run as listings give it: its record, plus the commit and ref it lives at and its notes. */
+export interface ListedRun extends RunRecord {
+  commit: string
+  ref: string
+  notes?: string
 }

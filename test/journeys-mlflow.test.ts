@@ -4,7 +4,8 @@
 // tags and cache objects, a pulled clone's own `xp ui` fetching on demand, `xp model ls`.
 import { describe, it, expect, afterAll, afterEach } from 'vitest'
 import fs from 'node:fs'
-import { TestRepo, cleanupTmp, tmpDir } from './helpers.js'
+import path from 'node:path'
+import { TestRepo, cleanupTmp, tmpDir, ROOT } from './helpers.js'
 import { makeBare } from './servers/git.js'
 import { allFiles } from './journeys-helpers.js'
 import { startUi, api, call, waitRecorded, type Ui } from './mlflow-helpers.js'
@@ -153,5 +154,49 @@ describe('journey: MLflow client -> push -> fresh clone', () => {
     // what the UI fetched on demand is whole: fsck checks every cached object against its hash
     ok0(clone.xp(['fsck']))
     expect(clone.json(['status'])).toEqual([])
+  }, 60_000)
+})
+
+describe('journey: xp runs, MLflow runs and an imported MLflow store side by side', () => {
+  it('one listing for all three, in xp show, xp diff and runs/search; a clone downloads the imported artifacts', async () => {
+    const repo = new TestRepo({ files: { 'README.md': '# m\n', 'params.yaml': 'lr: 0.5\nmodel: sgd\n' } })
+    const store = tmpDir('xp-journey-data-')
+    const bare = makeBare(tmpDir('xp-journey-git-'))
+    ok0(repo.xp(['remote', 'add', 'storage', store, '--default']))
+    repo.git('add', '-A')
+    repo.git('commit', '-qm', 'project')
+    repo.git('remote', 'add', 'origin', bare)
+    repo.git('push', '-q', 'origin', 'main')
+    // a foreground xp run, then the imported MLflow file store, then a run through the API
+    ok0(repo.xp(['run', '-n', 'cli-run', '--', 'sh', '-c', 'echo \'{"acc": 0.6}\' > metrics.json']))
+    const imported = repo.json(['import', 'mlflow', path.join(ROOT, 'fixtures', 'mlflow', 'mlruns')])
+    expect(imported.imported).toHaveLength(3)
+    const u = await ui(repo)
+    const id = await logRun(u.url, '0', 'api-run', '0.5', [0.7, 0.4], Buffer.from('api model\n'))
+    await waitRecorded(repo)
+
+    const shown = repo.json(['show'])
+    expect(shown.map((r: any) => r.name).sort()).toEqual(['api-run', 'broken', 'cli-run', 'lr-0.01', 'lr-0.1'].sort())
+    // an xp run and an MLflow run compare like any two runs: the same lr, typed the same
+    const d = repo.json(['diff', 'cli-run', 'api-run', '--all'])
+    expect(d.params.lr).toMatchObject({ old: 0.5, new: 0.5 })
+    // MLflow clients see the xp run in Default, its params as strings
+    const found = await api(u.url, 'POST', 'runs/search', { experiment_ids: ['0'], filter: "params.lr = '0.5'", max_results: 10 })
+    expect(found.json.runs.map((r: any) => r.info.run_name).sort()).toEqual(['api-run', 'cli-run'])
+    await u.stop()
+
+    ok0(repo.xp(['push', 'origin']))
+    const clone = new TestRepo({ init: false })
+    clone.git('clone', '-q', '-b', 'main', bare, '.')
+    ok0(clone.xp(['pull', 'origin']))
+    expect(clone.json(['show']).map((r: any) => r.id).sort()).toEqual(shown.map((r: any) => r.id).sort())
+    const c = await ui(clone)
+    const churn = (await api(c.url, 'GET', 'experiments/get-by-name?experiment_name=churn')).json.experiment.experiment_id
+    const lr01 = shown.find((r: any) => r.name === 'lr-0.1')
+    const dl = await call(c.url, 'GET', `/api/2.0/mlflow-artifacts/artifacts/${churn}/${lr01.id}/artifacts/config/params.json`)
+    expect(dl.status).toBe(200)
+    expect(JSON.parse(dl.body.toString())).toEqual({ lr: 0.1 })
+    const mine = await call(c.url, 'GET', `/api/2.0/mlflow-artifacts/artifacts/0/${id}/artifacts/model/model.pkl`)
+    expect(mine.body.toString()).toBe('api model\n')
   }, 60_000)
 })

@@ -1,0 +1,60 @@
+// Journey: a teammate keeps `xp ui` open while pulling: runs, registry changes and notes
+// that another clone pushed appear in the open server (its listing, MLflow search and
+// registry API), with no restart, as `xp show` and `xp model ls` show them.
+import { describe, it, expect, afterAll, afterEach } from 'vitest'
+import { TestRepo, cleanupTmp, tmpDir } from './helpers.js'
+import { makeBare } from './servers/git.js'
+import { startUi, api, call, type Ui } from './mlflow-helpers.js'
+
+const started: Ui[] = []
+afterEach(async () => {
+  for (const u of started.splice(0)) await u.stop()
+})
+afterAll(() => cleanupTmp())
+
+const ok = (r: { code: number; stderr: string }) => expect(r.code, r.stderr).toBe(0)
+
+describe('journey: an open xp ui while pulling', () => {
+  it("shows what the pull brought: runs, a stage moved, a note, without a restart", async () => {
+    const alice = new TestRepo({
+      files: { 'README.md': '# m\n', 'params.yaml': 'lr: 0.1\n', 'xp.yaml': 'params: [params.yaml]\nouts: [model.bin]\nartifacts:\n  churn: {path: model.bin}\n' },
+    })
+    const bare = makeBare(tmpDir('xp-journey-git-'))
+    ok(alice.xp(['remote', 'add', 'storage', tmpDir('xp-journey-data-'), '--default']))
+    alice.git('add', '-A')
+    alice.git('commit', '-qm', 'project')
+    alice.git('remote', 'add', 'origin', bare)
+    alice.git('push', '-q', 'origin', 'main')
+    ok(alice.xp(['run', '-n', 'first', '-S', 'lr=0.2', '--', 'sh', '-c', 'echo 1 > model.bin']))
+    ok(alice.xp(['model', 'assign', 'churn', 'first', '--stage', 'prod']))
+    ok(alice.xp(['push', 'origin']))
+
+    const bob = new TestRepo({ init: false })
+    bob.git('clone', '-q', '-b', 'main', bare, '.')
+    ok(bob.xp(['pull', 'origin']))
+    const u = await startUi(bob)
+    started.push(u)
+    const names = async () => (await call(u.url, 'GET', '/api/runs')).json.runs.map((r: any) => r.name).sort()
+    expect(await names()).toEqual(['first'])
+    const v0 = (await call(u.url, 'GET', '/api/version')).json.version
+    const prodOf = async () => (await call(u.url, 'GET', '/api/registry')).json.artifacts.find((a: any) => a.name === 'churn').show.stage.prod
+    expect(await prodOf()).toBe('v0.0.1')
+
+    ok(alice.xp(['run', '-n', 'second', '-S', 'lr=0.3', '--', 'sh', '-c', 'echo 2 > model.bin']))
+    ok(alice.xp(['model', 'assign', 'churn', 'second', '--stage', 'prod']))
+    ok(alice.xp(['note', 'first', 'superseded by second']))
+    ok(alice.xp(['push', 'origin']))
+    ok(bob.xp(['pull', 'origin']))
+
+    expect((await call(u.url, 'GET', '/api/version')).json.version).not.toBe(v0)
+    expect(await names()).toEqual(['first', 'second'])
+    expect(await prodOf()).toBe('v0.0.2')
+    const found = await api(u.url, 'POST', 'runs/search', { experiment_ids: ['0'], filter: "params.lr = '0.3'" })
+    expect(found.json.runs.map((r: any) => r.info.run_name)).toEqual(['second'])
+    const first = (await call(u.url, 'GET', '/api/runs')).json.runs.find((r: any) => r.name === 'first')
+    expect(JSON.stringify(first)).toContain('superseded by second')
+    expect(bob.json(['model', 'ls']).churn.stage.prod).toBe('v0.0.2')
+    const alias = await api(u.url, 'GET', 'registered-models/alias?name=churn&alias=prod')
+    expect(alias.json.model_version?.version).toBe('0.0.2')
+  }, 60_000)
+})

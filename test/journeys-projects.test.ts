@@ -187,3 +187,36 @@ describe('journey: subfolder project -> queued grid -> push -> clone -> apply', 
     expect(changed).not.toContain('svc/models/model.bin')
   }, 60_000)
 })
+
+describe('journey: a subfolder project registers a model; a clone serves it', () => {
+  it('artifacts declared in the subfolder xp.yaml register as DIR:NAME, travel with push and pull, and model get fetches them in a clone', () => {
+    const repo = new TestRepo({ files: { 'README.md': '# monorepo\n', 'svc/params.yaml': 'lr: 0.1\n', 'svc/train.js': TRAIN } })
+    const svc = repo.path('svc')
+    ok(repo.xp(['init'], { cwd: svc }))
+    repo.write('svc/xp.yaml', `${repo.read('svc/xp.yaml')}\ncommand: node train.js\nparams: [params.yaml]\nmetrics: [metrics.json]\nouts: [models/model.bin]\nartifacts:\n  svc-model: {path: models/model.bin, type: model}\n`)
+    const store = tmpDir('xp-journey-data-')
+    const bare = makeBare(tmpDir('xp-journey-git-'))
+    ok(repo.xp(['remote', 'add', 'storage', store, '--default'], { cwd: svc }))
+    repo.git('add', '-A')
+    repo.git('commit', '-qm', 'svc project')
+    repo.git('remote', 'add', 'origin', bare)
+    repo.git('push', '-q', 'origin', 'main')
+    ok(repo.xp(['run', '-n', 'svc-run', '-S', 'lr=0.5'], { cwd: svc }))
+    // by its plain name the registry looks in the root's xp.yaml; the error says to use GTO's DIR:NAME
+    const plain = repo.xp(['model', 'assign', 'svc-model', 'svc-run', '--stage', 'prod'], { cwd: svc })
+    expect(plain.code).toBe(1)
+    expect(plain.stderr).toContain('svc:svc-model')
+    ok(repo.xp(['model', 'assign', 'svc:svc-model', 'svc-run', '--stage', 'prod'], { cwd: svc }))
+    expect(repo.git('tag', '-l')).toContain('svc=svc-model@v0.0.1')
+    expect(repo.json(['model', 'ls'])['svc:svc-model'].stage.prod).toBe('v0.0.1') // from the root too
+    ok(repo.xp(['push', 'origin'], { cwd: svc }))
+
+    const clone = cloneAndPull(bare)
+    const which = clone.json(['model', 'which', 'svc:svc-model@prod'])
+    expect(which).toMatchObject({ version: 'v0.0.1', path: 'svc/models/model.bin' })
+    // the data remote is the subfolder project's: model get from there fetches the bytes
+    const out = clone.path('svc', 'served.bin')
+    ok(clone.xp(['model', 'get', 'svc:svc-model@prod', '-o', out], { cwd: clone.path('svc') }))
+    expect(fs.readFileSync(out, 'utf8')).toBe(`model trained with lr=0.5\n${'w'.repeat(2000)}`)
+  }, 60_000)
+})

@@ -4,7 +4,7 @@
 import { describe, it, expect, afterAll, afterEach } from 'vitest'
 import { TestRepo, cleanupTmp, tmpDir } from './helpers.js'
 import { makeBare } from './servers/git.js'
-import { startUi, api, call, type Ui } from './mlflow-helpers.js'
+import { startUi, api, call, waitRecorded, type Ui } from './mlflow-helpers.js'
 
 const started: Ui[] = []
 afterEach(async () => {
@@ -46,6 +46,8 @@ describe('journey: an open xp ui while pulling', () => {
     ok(alice.xp(['push', 'origin']))
     ok(bob.xp(['pull', 'origin']))
 
+    // the page polls /api/version; the server looks at the refs again at most every 500 ms
+    for (let i = 0; i < 50 && (await call(u.url, 'GET', '/api/version')).json.version === v0; i++) await new Promise((r) => setTimeout(r, 100))
     expect((await call(u.url, 'GET', '/api/version')).json.version).not.toBe(v0)
     expect(await names()).toEqual(['first', 'second'])
     expect(await prodOf()).toBe('v0.0.2')
@@ -56,5 +58,47 @@ describe('journey: an open xp ui while pulling', () => {
     expect(bob.json(['model', 'ls']).churn.stage.prod).toBe('v0.0.2')
     const alias = await api(u.url, 'GET', 'registered-models/alias?name=churn&alias=prod')
     expect(alias.json.model_version?.version).toBe('0.0.2')
+  }, 60_000)
+})
+
+describe('journey: a live MLflow run while the team pushes and pulls', () => {
+  it('a running run is shown and compared here, not pushed; once ended the next push shares it', async () => {
+    const repo = new TestRepo({ files: { 'README.md': '# m\n', 'params.yaml': 'lr: 0.1\n' } })
+    const bare = makeBare(tmpDir('xp-journey-git-'))
+    ok(repo.xp(['remote', 'add', 'storage', tmpDir('xp-journey-data-'), '--default']))
+    repo.git('add', '-A')
+    repo.git('commit', '-qm', 'project')
+    repo.git('remote', 'add', 'origin', bare)
+    repo.git('push', '-q', 'origin', 'main')
+    ok(repo.xp(['run', '-n', 'done-run', '--', 'sh', '-c', 'echo \'{"acc": 0.5}\' > metrics.json']))
+    const u = await startUi(repo)
+    started.push(u)
+    const id = (await api(u.url, 'POST', 'runs/create', { experiment_id: '0', run_name: 'live-run', start_time: Date.now() })).json.run.info.run_id
+    await api(u.url, 'POST', 'runs/log-batch', { run_id: id, params: [{ key: 'lr', value: '0.2' }], metrics: [{ key: 'acc', value: 0.7, step: 3, timestamp: 1 }] })
+
+    const shown = repo.json(['show'])
+    expect(shown.map((r: any) => [r.name, r.status])).toEqual([
+      ['live-run', 'running'],
+      ['done-run', 'succeeded'],
+    ])
+    const d = repo.xp(['diff', 'done-run', 'live-run', '--json'])
+    ok(d)
+    expect(JSON.parse(d.stdout).metrics.acc).toMatchObject({ old: 0.5, new: 0.7 })
+
+    const pushed = repo.xp(['push', 'origin'])
+    ok(pushed)
+    expect(repo.git('ls-remote', bare, 'refs/xp/runs/*').trim().split('\n')).toHaveLength(1)
+
+    await api(u.url, 'POST', 'runs/update', { run_id: id, status: 'FINISHED', end_time: Date.now() })
+    await waitRecorded(repo)
+    ok(repo.xp(['push', 'origin']))
+    const clone = new TestRepo({ init: false })
+    clone.git('clone', '-q', '-b', 'main', bare, '.')
+    ok(clone.xp(['pull', 'origin']))
+    expect(clone.json(['show']).map((r: any) => [r.name, r.status])).toEqual([
+      ['live-run', 'succeeded'],
+      ['done-run', 'succeeded'],
+    ])
+    expect(clone.json(['diff', 'done-run', 'live-run']).metrics.acc).toMatchObject({ old: 0.5, new: 0.7 })
   }, 60_000)
 })

@@ -144,7 +144,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
         exitCode: EXIT.remote,
         hint: fatal.every((s) => s.ref.startsWith(TAGS_PREFIX))
           ? 'a tag with that name already exists there with other content (two clones wrote to the registry at once): `xp pull` keeps both events, then push again'
-          : 'a tag or run with that name already exists there with other content',
+          : 'a tag or run with that name already exists there with other content (a run: the same history imported in two clones?): to keep theirs, `xp rm` yours and `xp pull`',
         data: { rejected: fatal },
       })
     if (!retry.length) break

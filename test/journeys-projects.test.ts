@@ -220,3 +220,28 @@ describe('journey: a subfolder project registers a model; a clone serves it', ()
     expect(fs.readFileSync(out, 'utf8')).toBe(`model trained with lr=0.5\n${'w'.repeat(2000)}`)
   }, 60_000)
 })
+
+describe('journey: byte-exact -S edits through the queue and a clone', () => {
+  it('a CRLF params file with comments and a JSON config keep every other byte after queue, push, pull and apply', () => {
+    const params = '# training\r\nlr: 0.1   # learning rate\r\nlayers: [64, 32]\r\nname: "base"\r\n'
+    const conf = '{\n    "batch": 32,\n    "opt": {"beta": 0.9}\n}\n'
+    const repo = new TestRepo({
+      files: { 'params.yaml': params, 'conf.json': conf, 'xp.yaml': 'params: [params.yaml, conf.json]\n', '.gitattributes': '* -text\n' },
+    })
+    const bare = makeBare(tmpDir('xp-journey-git-'))
+    ok(repo.xp(['remote', 'add', 'storage', tmpDir('xp-journey-data-'), '--default']))
+    repo.git('add', '-A')
+    repo.git('commit', '-qm', 'project')
+    repo.git('remote', 'add', 'origin', bare)
+    repo.git('push', '-q', 'origin', 'main')
+    ok(repo.xp(['run', '--queue', '-n', 'b', '-S', 'lr=0.02,0.5', '-S', 'conf.json:opt.beta=0.99', '--', 'true']))
+    expect(repo.read('params.yaml')).toBe(params)
+    ok(repo.xp(['queue', 'start']))
+    ok(repo.xp(['push', 'origin']))
+    const clone = cloneAndPull(bare)
+    ok(clone.xp(['apply', 'b-2']))
+    expect(clone.read('params.yaml')).toBe('# training\r\nlr: 0.5   # learning rate\r\nlayers: [64, 32]\r\nname: "base"\r\n')
+    expect(clone.read('conf.json')).toBe('{\n    "batch": 32,\n    "opt": {"beta": 0.99}\n}\n')
+    expect(clone.json(['show', 'b-2'])[0].params).toEqual({ lr: 0.5, 'layers.0': 64, 'layers.1': 32, name: 'base', batch: 32, 'opt.beta': 0.99 })
+  }, 60_000)
+})

@@ -33,7 +33,11 @@ function exchange(alice: TestRepo, bob: TestRepo) {
   ok(pulled)
   if (pushed.code !== 0) ok(bob.xp(['push', 'origin']))
   ok(alice.xp(['pull', 'origin']))
-  const ids = (r: TestRepo) => r.json(['show']).map((x: any) => x.id).sort()
+  const ids = (r: TestRepo) =>
+    r
+      .json(['show'])
+      .map((x: any) => x.id)
+      .sort()
   expect(ids(bob)).toEqual(ids(alice))
   return ids(alice)
 }
@@ -53,13 +57,21 @@ describe('journey: the same MLflow store imported in two clones', () => {
     const pulled = bob.xp(['pull', 'origin'])
     ok(pulled)
     expect(pulled.stderr).toMatch(/3 runs differ here and on "origin" .*kept yours/)
-    const ids = (r: TestRepo) => r.json(['show']).map((x: any) => x.id).sort()
+    const ids = (r: TestRepo) =>
+      r
+        .json(['show'])
+        .map((x: any) => x.id)
+        .sort()
     expect(ids(bob)).toEqual(ids(alice))
     // taking alice's, as the warning says
     ok(bob.xp(['rm', ...ids(bob)]))
     ok(bob.xp(['pull', 'origin']))
     expect(ids(bob)).toEqual(ids(alice))
-    const commits = (r: TestRepo) => r.json(['show']).map((x: any) => x.commit).sort()
+    const commits = (r: TestRepo) =>
+      r
+        .json(['show'])
+        .map((x: any) => x.commit)
+        .sort()
     expect(commits(bob)).toEqual(commits(alice))
     ok(bob.xp(['push', 'origin']))
   }, 60_000)

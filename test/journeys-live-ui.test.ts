@@ -15,9 +15,13 @@ afterAll(() => cleanupTmp())
 const ok = (r: { code: number; stderr: string }) => expect(r.code, r.stderr).toBe(0)
 
 describe('journey: an open xp ui while pulling', () => {
-  it("shows what the pull brought: runs, a stage moved, a note, without a restart", async () => {
+  it('shows what the pull brought: runs, a stage moved, a note, without a restart', async () => {
     const alice = new TestRepo({
-      files: { 'README.md': '# m\n', 'params.yaml': 'lr: 0.1\n', 'xp.yaml': 'params: [params.yaml]\nouts: [model.bin]\nartifacts:\n  churn: {path: model.bin}\n' },
+      files: {
+        'README.md': '# m\n',
+        'params.yaml': 'lr: 0.1\n',
+        'xp.yaml': 'params: [params.yaml]\nouts: [model.bin]\nartifacts:\n  churn: {path: model.bin}\n',
+      },
     })
     const bare = makeBare(tmpDir('xp-journey-git-'))
     ok(alice.xp(['remote', 'add', 'storage', tmpDir('xp-journey-data-'), '--default']))
@@ -74,7 +78,11 @@ describe('journey: a live MLflow run while the team pushes and pulls', () => {
     const u = await startUi(repo)
     started.push(u)
     const id = (await api(u.url, 'POST', 'runs/create', { experiment_id: '0', run_name: 'live-run', start_time: Date.now() })).json.run.info.run_id
-    await api(u.url, 'POST', 'runs/log-batch', { run_id: id, params: [{ key: 'lr', value: '0.2' }], metrics: [{ key: 'acc', value: 0.7, step: 3, timestamp: 1 }] })
+    await api(u.url, 'POST', 'runs/log-batch', {
+      run_id: id,
+      params: [{ key: 'lr', value: '0.2' }],
+      metrics: [{ key: 'acc', value: 0.7, step: 3, timestamp: 1 }],
+    })
 
     const shown = repo.json(['show'])
     expect(shown.map((r: any) => [r.name, r.status])).toEqual([

@@ -38,7 +38,15 @@ async function logRun(base: string, exp: string, name: string, lr: string, losse
   const id = created.json.run.info.run_id as string
   const ok = (r: { status: number; body: Buffer }) => expect(r.status, r.body.toString()).toBe(200)
   ok(await api(base, 'POST', 'runs/log-parameter', { run_uuid: id, run_id: id, key: 'model_type', value: 'sgd' }))
-  ok(await api(base, 'POST', 'runs/log-batch', { run_id: id, params: [{ key: 'lr', value: lr }, { key: 'epochs', value: String(losses.length) }] }))
+  ok(
+    await api(base, 'POST', 'runs/log-batch', {
+      run_id: id,
+      params: [
+        { key: 'lr', value: lr },
+        { key: 'epochs', value: String(losses.length) },
+      ],
+    }),
+  )
   ok(await api(base, 'POST', 'runs/set-tag', { run_uuid: id, run_id: id, key: 'team', value: 'growth' }))
   for (const [step, value] of losses.entries())
     ok(await api(base, 'POST', 'runs/log-metric', { run_uuid: id, run_id: id, key: 'train_loss', value, timestamp: 1000 + step, step }))
@@ -52,7 +60,7 @@ async function logRun(base: string, exp: string, name: string, lr: string, losse
 const ok0 = (r: { code: number; stderr: string }) => expect(r.code, r.stderr).toBe(0)
 
 describe('journey: MLflow client -> push -> fresh clone', () => {
-  it("a clone that pulled shows, diffs, searches, downloads and reads the registry the MLflow client made", async () => {
+  it('a clone that pulled shows, diffs, searches, downloads and reads the registry the MLflow client made', async () => {
     const origin = new TestRepo({ files: { 'README.md': '# churn\n', 'train.py': 'print(1)\n' } })
     const store = tmpDir('xp-journey-data-')
     const bare = makeBare(tmpDir('xp-journey-git-'))
@@ -71,7 +79,11 @@ describe('journey: MLflow client -> push -> fresh clone', () => {
     await waitRecorded(origin)
     // the registry, as mlflow.register_model + set_registered_model_alias send it
     expect((await api(u.url, 'POST', 'registered-models/create', { name: 'churn-classifier', tags: [{ key: 'owner', value: 'growth' }] })).status).toBe(200)
-    const mv = await api(u.url, 'POST', 'model-versions/create', { name: 'churn-classifier', source: `mlflow-artifacts:/${exp}/${a}/artifacts/model`, run_id: a })
+    const mv = await api(u.url, 'POST', 'model-versions/create', {
+      name: 'churn-classifier',
+      source: `mlflow-artifacts:/${exp}/${a}/artifacts/model`,
+      run_id: a,
+    })
     expect(mv.status, mv.body.toString()).toBe(200)
     expect(mv.json.model_version.version).toBe('1')
     const alias = await api(u.url, 'POST', 'registered-models/alias', { name: 'churn-classifier', alias: 'champion', version: '1' })
@@ -81,7 +93,13 @@ describe('journey: MLflow client -> push -> fresh clone', () => {
     const shown = origin.json(['show'])
     const runA = shown.find((r: any) => r.id === a)
     const runB = shown.find((r: any) => r.id === b)
-    expect(runA).toMatchObject({ name: 'sgd-a', status: 'succeeded', experiment: 'churn', params: { lr: 0.1, epochs: 3, model_type: 'sgd' }, tags: { team: 'growth' } })
+    expect(runA).toMatchObject({
+      name: 'sgd-a',
+      status: 'succeeded',
+      experiment: 'churn',
+      params: { lr: 0.1, epochs: 3, model_type: 'sgd' },
+      tags: { team: 'growth' },
+    })
     expect(runA.metrics.train_loss).toBe(0.3)
     expect(runA.metrics.acc).toBeCloseTo(0.7)
     expect(runB).toMatchObject({ name: 'sgd-b', params: { lr: 0.01, epochs: 4 }, metrics: { train_loss: 0.35 } })
@@ -116,15 +134,31 @@ describe('journey: MLflow client -> push -> fresh clone', () => {
     expect(clone.json(['diff', 'sgd-a', 'sgd-b'])).toEqual(d)
     expect(clone.json(['model', 'ls'])['churn-classifier'].stage.champion).toBe('v1.0.0')
     // the clone pulled records, not data: artifacts come from the data remote when asked for
-    expect(fs.existsSync(clone.path('.xp', 'cache')) ? allFiles(clone.path('.xp', 'cache')).map((f) => fs.readFileSync(f)).some((x) => x.equals(weightsA)) : false).toBe(false)
+    expect(
+      fs.existsSync(clone.path('.xp', 'cache'))
+        ? allFiles(clone.path('.xp', 'cache'))
+            .map((f) => fs.readFileSync(f))
+            .some((x) => x.equals(weightsA))
+        : false,
+    ).toBe(false)
 
     const c = await ui(clone)
-    const found = await api(c.url, 'POST', 'runs/search', { experiment_ids: [exp], filter: 'metrics.acc > 0.5', order_by: ['metrics.acc DESC'], max_results: 50 })
+    const found = await api(c.url, 'POST', 'runs/search', {
+      experiment_ids: [exp],
+      filter: 'metrics.acc > 0.5',
+      order_by: ['metrics.acc DESC'],
+      max_results: 50,
+    })
     expect(found.status, found.body.toString()).toBe(200)
     expect(found.json.runs.map((r: any) => r.info.run_id)).toEqual([a, b])
     const first = found.json.runs[0]
     expect(first.info.run_name).toBe('sgd-a')
-    expect(first.data.params).toEqual(expect.arrayContaining([{ key: 'lr', value: '0.1' }, { key: 'model_type', value: 'sgd' }]))
+    expect(first.data.params).toEqual(
+      expect.arrayContaining([
+        { key: 'lr', value: '0.1' },
+        { key: 'model_type', value: 'sgd' },
+      ]),
+    )
     expect(first.data.tags).toEqual(expect.arrayContaining([{ key: 'team', value: 'growth' }]))
     const hist = await api(c.url, 'GET', `metrics/get-history?run_id=${a}&metric_key=train_loss`)
     expect(hist.json.metrics.map((m: any) => [m.step, m.value])).toEqual([
@@ -189,7 +223,12 @@ describe('journey: xp runs, MLflow runs and an imported MLflow store side by sid
     const clone = new TestRepo({ init: false })
     clone.git('clone', '-q', '-b', 'main', bare, '.')
     ok0(clone.xp(['pull', 'origin']))
-    expect(clone.json(['show']).map((r: any) => r.id).sort()).toEqual(shown.map((r: any) => r.id).sort())
+    expect(
+      clone
+        .json(['show'])
+        .map((r: any) => r.id)
+        .sort(),
+    ).toEqual(shown.map((r: any) => r.id).sort())
     const c = await ui(clone)
     const churn = (await api(c.url, 'GET', 'experiments/get-by-name?experiment_name=churn')).json.experiment.experiment_id
     const lr01 = shown.find((r: any) => r.name === 'lr-0.1')

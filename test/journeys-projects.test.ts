@@ -126,7 +126,7 @@ fs.writeFileSync('metrics.json', JSON.stringify({ acc: 1 - lr }))
 `
 
 describe('journey: subfolder project -> queued grid -> push -> clone -> apply', () => {
-  it("queued runs of a subfolder project record outs as pointers; a clone applies one, fetching its data", () => {
+  it('queued runs of a subfolder project record outs as pointers; a clone applies one, fetching its data', () => {
     const repo = new TestRepo({
       files: {
         'README.md': '# monorepo\n',
@@ -169,7 +169,12 @@ describe('journey: subfolder project -> queued grid -> push -> clone -> apply', 
     expect(allFiles(store).some((f) => fs.readFileSync(f).equals(model))).toBe(true)
 
     const clone = cloneAndPull(bare)
-    expect(clone.json(['show']).map((r: any) => r.name).sort()).toEqual(['grid-1', 'grid-2', 'grid-3'])
+    expect(
+      clone
+        .json(['show'])
+        .map((r: any) => r.name)
+        .sort(),
+    ).toEqual(['grid-1', 'grid-2', 'grid-3'])
     expect(clone.json(['diff', 'grid-1', 'grid-3']).params.lr).toMatchObject({ old: 0.2, new: 0.5 })
     const applied = clone.xp(['apply', 'grid-3'], { cwd: clone.path('svc') })
     ok(applied)
@@ -193,7 +198,10 @@ describe('journey: a subfolder project registers a model; a clone serves it', ()
     const repo = new TestRepo({ files: { 'README.md': '# monorepo\n', 'svc/params.yaml': 'lr: 0.1\n', 'svc/train.js': TRAIN } })
     const svc = repo.path('svc')
     ok(repo.xp(['init'], { cwd: svc }))
-    repo.write('svc/xp.yaml', `${repo.read('svc/xp.yaml')}\ncommand: node train.js\nparams: [params.yaml]\nmetrics: [metrics.json]\nouts: [models/model.bin]\nartifacts:\n  svc-model: {path: models/model.bin, type: model}\n`)
+    repo.write(
+      'svc/xp.yaml',
+      `${repo.read('svc/xp.yaml')}\ncommand: node train.js\nparams: [params.yaml]\nmetrics: [metrics.json]\nouts: [models/model.bin]\nartifacts:\n  svc-model: {path: models/model.bin, type: model}\n`,
+    )
     const store = tmpDir('xp-journey-data-')
     const bare = makeBare(tmpDir('xp-journey-git-'))
     ok(repo.xp(['remote', 'add', 'storage', store, '--default'], { cwd: svc }))

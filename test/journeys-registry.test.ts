@@ -79,7 +79,13 @@ describe('journey: registry across clones', () => {
 
     const tagsOf = (r: TestRepo) => r.git('for-each-ref', '--format=%(refname) %(objectname)', 'refs/tags/').trim().split('\n').sort()
     expect(tagsOf(alice)).toEqual(tagsOf(bob))
-    expect(alice.git('ls-remote', '--tags', bare).trim().split('\n').filter((l) => !l.endsWith('^{}')).length).toBe(tagsOf(alice).length)
+    expect(
+      alice
+        .git('ls-remote', '--tags', bare)
+        .trim()
+        .split('\n')
+        .filter((l) => !l.endsWith('^{}')).length,
+    ).toBe(tagsOf(alice).length)
     // both assignments are events of the registry, wherever they were made
     const prodTags = tagsOf(alice).filter((t) => t.startsWith('refs/tags/churn#prod#'))
     expect(prodTags).toHaveLength(3)

@@ -88,7 +88,15 @@ describe('journey: secrets through queue, MLflow, registry and notes -> push', (
     started.push(u)
     const created = await api(u.url, 'POST', 'runs/create', { experiment_id: '0', run_name: 'mlflow-run', start_time: Date.now() })
     const id = created.json.run.info.run_id
-    ok2(await api(u.url, 'POST', 'runs/log-batch', { run_id: id, params: [{ key: 'hub_token', value: HF_TOKEN }, { key: 'lr', value: '0.1' }] }))
+    ok2(
+      await api(u.url, 'POST', 'runs/log-batch', {
+        run_id: id,
+        params: [
+          { key: 'hub_token', value: HF_TOKEN },
+          { key: 'lr', value: '0.1' },
+        ],
+      }),
+    )
     ok2(await api(u.url, 'POST', 'runs/set-tag', { run_id: id, key: 'openai', value: OPENAI_KEY }))
     ok2(await api(u.url, 'POST', 'runs/set-tag', { run_id: id, key: 'note', value: `pushed by ${GH_TOKEN}` }))
     ok2(await api(u.url, 'POST', 'runs/log-metric', { run_id: id, key: 'acc', value: 0.5, step: 0, timestamp: 1 }))

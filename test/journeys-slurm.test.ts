@@ -57,7 +57,10 @@ describe('journey: subfolder project on Slurm --via-remote -> teammate clone', (
     repo.env = { ...repo.env, ...cluster.env, WANDB_API_KEY: SECRET }
     const svc = repo.path('svc')
     ok(repo.xp(['init'], { cwd: svc }))
-    repo.write('svc/xp.yaml', `${repo.read('svc/xp.yaml')}\ncommand: node train.js\nparams: [params.yaml]\nmetrics: [metrics.json]\ndeps: [data]\nouts: [models/model.bin]\n`)
+    repo.write(
+      'svc/xp.yaml',
+      `${repo.read('svc/xp.yaml')}\ncommand: node train.js\nparams: [params.yaml]\nmetrics: [metrics.json]\ndeps: [data]\nouts: [models/model.bin]\n`,
+    )
     const store = tmpDir('xp-journey-data-')
     const bare = makeBare(tmpDir('xp-journey-git-'))
     ok(repo.xp(['remote', 'add', 'storage', store, '--default'], { cwd: svc }))
@@ -76,7 +79,15 @@ describe('journey: subfolder project on Slurm --via-remote -> teammate clone', (
     })
     ok(start)
     const tasks = await waitSettled(repo, svc)
-    if (tasks.some((t) => t.state !== 'done')) console.log('TASKS', JSON.stringify(tasks, null, 1), allFiles(clones).filter((f) => f.endsWith('.out')).map((f) => fs.readFileSync(f, 'utf8')).join('\n----\n'))
+    if (tasks.some((t) => t.state !== 'done'))
+      console.log(
+        'TASKS',
+        JSON.stringify(tasks, null, 1),
+        allFiles(clones)
+          .filter((f) => f.endsWith('.out'))
+          .map((f) => fs.readFileSync(f, 'utf8'))
+          .join('\n----\n'),
+      )
     expect(tasks.map((t) => [t.name, t.state])).toEqual([
       ['sweep-1', 'done'],
       ['sweep-2', 'done'],
@@ -108,7 +119,9 @@ describe('journey: subfolder project on Slurm --via-remote -> teammate clone', (
     // the jobs' log says what they pushed, with the key masked; no remote holds the key
     const log = repo.git('show', `${s2.commit}:.xp-run/output.log`)
     expect(log).toContain('job with key ***')
-    const objects = spawnSync('git', ['--git-dir', bare, 'cat-file', '--batch-all-objects', '--batch'], { maxBuffer: 64 * 1024 * 1024 }).stdout.toString('latin1')
+    const objects = spawnSync('git', ['--git-dir', bare, 'cat-file', '--batch-all-objects', '--batch'], { maxBuffer: 64 * 1024 * 1024 }).stdout.toString(
+      'latin1',
+    )
     expect(objects.includes(SECRET)).toBe(false)
     expect(allFiles(store).some((f) => fs.readFileSync(f, 'latin1').includes(SECRET))).toBe(false)
   }, 60_000)

@@ -2,6 +2,7 @@
 // that another clone pushed appear in the open server (its listing, MLflow search and
 // registry API), with no restart, as `xp show` and `xp model ls` show them.
 import { describe, it, expect, afterAll, afterEach } from 'vitest'
+import fs from 'node:fs'
 import { TestRepo, cleanupTmp, tmpDir } from './helpers.js'
 import { makeBare } from './servers/git.js'
 import { startUi, api, call, waitRecorded, type Ui } from './mlflow-helpers.js'
@@ -108,5 +109,53 @@ describe('journey: a live MLflow run while the team pushes and pulls', () => {
       ['done-run', 'succeeded'],
     ])
     expect(clone.json(['diff', 'done-run', 'live-run']).metrics.acc).toMatchObject({ old: 0.5, new: 0.7 })
+  }, 60_000)
+})
+
+describe('journey: a queued run followed while it runs', () => {
+  it('xp show, xp diff and the open UI (its curve too) see the queued run live, then recorded', async () => {
+    const repo = new TestRepo({
+      files: {
+        'README.md': '# m\n',
+        'params.yaml': 'lr: 0.1\n',
+        'xp.yaml': 'params: [params.yaml]\n',
+        // writes a first point, then waits for the test to let it finish
+        'train.sh':
+          'mkdir -p dvclive/plots/metrics\nprintf "step\\tloss\\n0\\t0.9\\n" > dvclive/plots/metrics/loss.tsv\necho \'{"loss": 0.9}\' > dvclive/metrics.json\nwhile [ ! -f "$GO" ]; do sleep 0.1; done\nprintf "step\\tloss\\n0\\t0.9\\n1\\t0.4\\n" > dvclive/plots/metrics/loss.tsv\necho \'{"loss": 0.4}\' > dvclive/metrics.json\n',
+      },
+    })
+    const go = `${tmpDir('xp-journey-go-')}/go`
+    repo.env = { ...repo.env, GO: go }
+    ok(repo.xp(['run', '-n', 'before', '--', 'sh', '-c', 'mkdir -p dvclive && echo \'{"loss": 1}\' > dvclive/metrics.json']))
+    ok(repo.xp(['run', '--queue', '-n', 'q', '-S', 'lr=0.3', '--', 'sh', 'train.sh']))
+    const u = await startUi(repo)
+    started.push(u)
+    const worker = repo.spawnXp(['queue', 'start'])
+    const exited = new Promise((r) => worker.once('exit', r))
+    try {
+      const until = Date.now() + 20_000
+      let live: any
+      while (Date.now() < until) {
+        live = repo.json(['show']).find((r: any) => r.name === 'q')
+        if (live) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(live).toMatchObject({ status: 'running', params: { lr: 0.3 } })
+      expect(repo.json(['diff', 'before', 'q']).params.lr).toMatchObject({ old: 0.1, new: 0.3 })
+      const listed = (await call(u.url, 'GET', '/api/runs')).json.runs.find((r: any) => r.name === 'q')
+      expect(listed?.status).toBe('running')
+      // the page follows its curve from the worktree the queue runs it in
+      let series: any = null
+      for (let i = 0; i < 100 && !series?.loss; i++) {
+        series = (await call(u.url, 'GET', `/api/runs/${live.id}/series`)).json
+        if (!series?.loss) await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(series.loss).toEqual({ x: [0], y: [0.9] })
+    } finally {
+      fs.writeFileSync(go, '')
+      await exited
+    }
+    const done = repo.json(['show']).find((r: any) => r.name === 'q')
+    expect(done).toMatchObject({ status: 'succeeded', params: { lr: 0.3 }, metrics: { loss: 0.4 } })
   }, 60_000)
 })

@@ -112,6 +112,8 @@ describe('journey: MLflow client -> push -> fresh clone', () => {
     expect(d.params.model_type).toBeUndefined() // unchanged params are left out without --all
     expect(origin.json(['model', 'ls'])['churn-classifier'].stage.champion).toBe('v1.0.0')
     await u.stop()
+    // gc keeps what runs reference: the artifacts the API streamed into the cache
+    ok0(origin.xp(['gc']))
 
     const pushed = origin.xp(['push', 'origin'])
     expect(pushed.code, pushed.stderr).toBe(0)
@@ -187,6 +189,11 @@ describe('journey: MLflow client -> push -> fresh clone', () => {
     expect(clone.git('status', '--porcelain', '--untracked-files=all')).toBe('')
     // what the UI fetched on demand is whole: fsck checks every cached object against its hash
     ok0(clone.xp(['fsck']))
+    // and in the clone, gc keeps what the UI fetched for a pulled run
+    ok0(clone.xp(['gc']))
+    const c2 = await ui(clone)
+    const again = await call(c2.url, 'GET', `/api/2.0/mlflow-artifacts/artifacts/${exp}/${a}/artifacts/model/model.pkl`)
+    expect(again.body.equals(weightsA)).toBe(true)
     expect(clone.json(['status'])).toEqual([])
   }, 60_000)
 })

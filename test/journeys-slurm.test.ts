@@ -59,7 +59,7 @@ describe('journey: subfolder project on Slurm --via-remote -> teammate clone', (
     ok(repo.xp(['init'], { cwd: svc }))
     repo.write(
       'svc/xp.yaml',
-      `${repo.read('svc/xp.yaml')}\ncommand: node train.js\nparams: [params.yaml]\nmetrics: [metrics.json]\ndeps: [data]\nouts: [models/model.bin]\n`,
+      `${repo.read('svc/xp.yaml')}\ncommand: node train.js\nparams: [params.yaml]\nmetrics: [metrics.json]\ndeps: [data]\nouts: [models/model.bin]\nartifacts:\n  model: {path: models/model.bin, type: model}\n`,
     )
     const store = tmpDir('xp-journey-data-')
     const bare = makeBare(tmpDir('xp-journey-git-'))
@@ -98,6 +98,10 @@ describe('journey: subfolder project on Slurm --via-remote -> teammate clone', (
     expect(s2.metrics.acc).toBeCloseTo(1.2) // 3 lines of data (the node fetched it) x lr
     expect(repo.git('ls-tree', '-r', '--name-only', s2.commit)).toContain('svc/models/model.bin.xp')
 
+    // the run a node made is promoted here, though its model's bytes never were on this machine
+    ok(repo.xp(['model', 'assign', 'svc:model', 'sweep-2', '--stage', 'prod'], { cwd: svc }))
+    ok(repo.xp(['push', 'origin'], { cwd: svc }))
+
     // a teammate: fresh clone, pull, compare, apply (the out comes from the data remote)
     const mate = new TestRepo({ init: false })
     mate.git('clone', '-q', '-b', 'main', bare, '.')
@@ -115,6 +119,8 @@ describe('journey: subfolder project on Slurm --via-remote -> teammate clone', (
     expect(changed).toEqual(['svc/metrics.json', 'svc/models/.gitignore', 'svc/models/model.bin.xp', 'svc/params.yaml'].filter((f) => changed.includes(f)))
     expect(changed).toContain('svc/params.yaml')
     expect(changed).not.toContain('svc/models/model.bin')
+    ok(mate.xp(['model', 'get', 'svc:model@prod', '-o', mate.path('svc', 'prod.bin')], { cwd: mate.path('svc') }))
+    expect(mate.read('svc/prod.bin')).toBe('rows=3 lr=0.4\n')
 
     // the jobs' log says what they pushed, with the key masked; no remote holds the key
     const log = repo.git('show', `${s2.commit}:.xp-run/output.log`)

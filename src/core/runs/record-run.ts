@@ -16,7 +16,7 @@ import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
 import { captureEnv, secretValues, scrub } from './env.js'
-import { snapshotTree, largeUntracked } from './snapshot.js'
+import { snapshotTree, worktreeChanges } from './snapshot.js'
 import { commandSpec } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
 import { workspaceDvcDeps } from '../dvc/workspace.js'
@@ -88,12 +88,48 @@ async function findSeries(root: string, globs: string[]): Promise<string[]> {
 /** Names already used by runs in this repository (from the commit subjects: cheap). */
 export async function runNames(repo: Pick<Repo, 'root' | 'ctx'>): Promise<Set<string>> {
   const { stdout } = await git(['for-each-ref', '--format=%(contents:subject)', RUNS_PREFIX], { cwd: repo.root, env: repo.ctx.env })
+  return namesFrom(stdout.split('\n'))
+}
+
+function namesFrom(subjects: string[]): Set<string> {
   const names = new Set<string>()
-  for (const line of stdout.split('\n')) {
+  for (const line of subjects) {
     const m = /^xp: (\S+) /.exec(line)
     if (m) names.add(m[1])
   }
   return names
+}
+
+/**
+ * The run names taken and the commit HEAD is at (null on an unborn branch), from one
+ * `for-each-ref`: HEAD is read from its file and its branch listed beside the runs, where a
+ * `rev-parse HEAD` cost a second git process.
+ */
+export async function namesAndHead(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'>): Promise<{ names: Set<string>; head: string | null }> {
+  let headText = ''
+  try {
+    headText = fs.readFileSync(path.join(repo.gitDir, 'HEAD'), 'utf8').trim()
+  } catch {
+    // no HEAD file (reftable or an odd layout): ask git
+  }
+  const symref = /^ref: (refs\/\S+)$/.exec(headText)?.[1]
+  const detached = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(headText) ? headText : null
+  if (!symref && !detached) {
+    const [names, head] = await Promise.all([runNames(repo), git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { cwd: repo.root, env: repo.ctx.env, allowFail: true })])
+    return { names, head: head.code === 0 ? head.stdout.trim() : null }
+  }
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)%00%(contents:subject)', RUNS_PREFIX, ...(symref ? [symref] : [])], { cwd: repo.root, env: repo.ctx.env })
+  let head = detached
+  const subjects: string[] = []
+  for (const line of stdout.split('\n')) {
+    const nul = line.indexOf('\0')
+    if (nul < 0) continue
+    const sp = line.indexOf(' ')
+    const ref = line.slice(sp + 1, nul)
+    if (ref === symref) head = line.slice(0, sp)
+    else if (ref.startsWith(RUNS_PREFIX)) subjects.push(line.slice(nul + 1))
+  }
+  return { names: namesFrom(subjects), head }
 }
 
 function paramFiles(repo: Repo, config: ProjectConfig): string[] {
@@ -183,10 +219,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const params = paramFiles(repo, config)
   const edits = planEdits(opts.set ?? [], defaultSetFile(params))
 
-  const [names, head] = await Promise.all([
-    runNames(repo),
-    git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { cwd: repo.root, env: ctx.env, allowFail: true }),
-  ])
+  const { names, head } = await namesAndHead(repo)
   let name: string
   if (opts.name !== undefined) {
     name = validateRunName(opts.name)
@@ -203,7 +236,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   ensureXpDir(repo)
   const id = newRunId(ctx.now())
   const ref = RunRef.fromId(id).toString()
-  const baseline = head.code === 0 ? head.stdout.trim() : null
+  const baseline = head
   const before = await dataBeforeRun(repo, config)
   const runDir = path.join(repo.xpDir, 'runs', id)
   fs.mkdirSync(runDir, { recursive: true })
@@ -259,7 +292,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   }
 
   // The snapshot: what the command left, with large files and data kept out of git.
-  const large = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  const changes = await worktreeChanges(repo, config.snapshot.max_file_size)
+  const large = changes.large
   const after = await dataAfterRun(repo, config, large, before)
   record.outs = after.outs
   const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))
@@ -269,6 +303,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const snap = await snapshotTree(repo, {
     key: id,
     large,
+    changes,
     maxFileSize: config.snapshot.max_file_size,
     force: [...paramsRead, ...metricFiles, ...series],
     exclude: after.exclude,

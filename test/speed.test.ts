@@ -1,0 +1,125 @@
+/**
+ * Issue 16: the fast paths give the same results as the slow ones they replaced, and use
+ * the few git processes they claim (counted with a logging `git` first on PATH). Never a
+ * time assertion: the bench (bench/speed.mjs) measures time.
+ */
+import { describe, it, expect, afterAll } from 'vitest'
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { TestRepo, tmpDir, cleanupTmp } from './helpers.js'
+
+afterAll(cleanupTmp)
+
+/** A `git` that logs its arguments (one line a call) and runs the real one. */
+function gitLogger(): { dir: string; log: string; calls: () => string[] } {
+  const dir = tmpDir('xp-gitlog-')
+  const log = path.join(dir, 'calls.log')
+  const real = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim()
+  fs.writeFileSync(path.join(dir, 'git'), `#!/bin/sh\necho "$1" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 })
+  return { dir, log, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []) }
+}
+
+const treeOf = (repo: TestRepo, commit: string) =>
+  repo
+    .git('ls-tree', '-r', commit)
+    .trim()
+    .split('\n')
+    .filter((l) => !l.endsWith('\t.xp-run/output.log'))
+
+/** What `git add -A` would make of the working tree, through a throwaway index. */
+function addAllTree(repo: TestRepo): string {
+  const index = path.join(repo.dir, '.git', 'index-check')
+  fs.copyFileSync(path.join(repo.dir, '.git', 'index'), index)
+  const env = { ...repo.env, GIT_INDEX_FILE: index }
+  spawnSync('git', ['add', '-A'], { cwd: repo.dir, env })
+  const tree = spawnSync('git', ['write-tree'], { cwd: repo.dir, env, encoding: 'utf8' }).stdout.trim()
+  fs.rmSync(index)
+  return tree
+}
+
+describe('xp run snapshot through one update-index', () => {
+  it('records what `git add -A` would, with ignored params forced in and a large file behind a pointer, the user index untouched', () => {
+    const repo = new TestRepo({
+      files: {
+        'a.txt': 'a\n',
+        'gone.txt': 'bye\n',
+        'becomes-dir': 'file\n',
+        'dir/becomes-file/x.txt': 'x\n',
+        'same.txt': 'same\n',
+        'run.sh': '#!/bin/sh\n',
+        '.gitignore': 'params.yaml\n*.log\n',
+      },
+    })
+    fs.writeFileSync(path.join(repo.dir, 'params.yaml'), 'lr: 0.1\n')
+    repo.write('a.txt', 'changed\n')
+    fs.rmSync(path.join(repo.dir, 'gone.txt'))
+    fs.rmSync(path.join(repo.dir, 'becomes-dir'))
+    repo.write('becomes-dir/inner.txt', 'inner\n')
+    fs.rmSync(path.join(repo.dir, 'dir', 'becomes-file'), { recursive: true })
+    repo.write('dir/becomes-file', 'now a file\n')
+    repo.write('new dir/with space.txt', 'new\n')
+    repo.write('debug.log', 'ignored\n')
+    fs.chmodSync(path.join(repo.dir, 'run.sh'), 0o755)
+    fs.writeFileSync(path.join(repo.dir, 'big.bin'), Buffer.alloc(2048, 1))
+    fs.writeFileSync(path.join(repo.dir, 'xp.yaml'), 'snapshot: {max_file_size: 1000}\n')
+    const index = fs.readFileSync(path.join(repo.dir, '.git', 'index'))
+    // the same tree as git add -A, but for the large file
+    fs.renameSync(path.join(repo.dir, 'big.bin'), path.join(repo.home, 'big.bin'))
+    const expected = addAllTree(repo)
+    fs.renameSync(path.join(repo.home, 'big.bin'), path.join(repo.dir, 'big.bin'))
+
+    const r = repo.xp(['run', '-n', 'snap', '--', 'true'])
+    expect(r.code).toBe(0)
+    expect(fs.readFileSync(path.join(repo.dir, '.git', 'index')).equals(index)).toBe(true)
+    const commit = repo.git('rev-parse', 'refs/xp/runs/' + repo.json(['show'])[0].id).trim()
+    const got = treeOf(repo, commit)
+    // params.yaml is ignored, yet a run keeps its params; the large file is cached behind a pointer
+    expect(got.some((l) => l.endsWith('\tparams.yaml'))).toBe(true)
+    expect(got.some((l) => l.endsWith('\tbig.bin.xp'))).toBe(true)
+    expect(got.filter((l) => !/\t(params\.yaml|big\.bin\.xp)$/.test(l))).toEqual(treeOf(repo, expected))
+    expect(got.find((l) => l.endsWith('\trun.sh'))).toMatch(/^100755 /)
+    expect(repo.git('show', `${commit}:.xp-run/output.log`)).toBe('')
+    expect(spawnSync('git', ['fsck', '--strict', '--no-dangling'], { cwd: repo.dir, env: repo.env }).status).toBe(0)
+  })
+
+  it('writes the output log as a blob git reads back, in a SHA-1 and a SHA-256 repository', () => {
+    for (const format of ['sha1', 'sha256']) {
+      const repo = new TestRepo({ init: false })
+      repo.git('init', '-q', '-b', 'main', `--object-format=${format}`)
+      repo.write('f.txt', 'f\n')
+      repo.git('add', '-A')
+      repo.git('commit', '-q', '-m', 'init')
+      const r = repo.xp(['run', '--', 'node', '-e', 'console.log("hello from " + process.argv[1])', format])
+      expect(r.code).toBe(0)
+      const [rec] = repo.json(['show'])
+      expect(repo.git('show', `refs/xp/runs/${rec.id}:.xp-run/output.log`)).toBe(`hello from ${format}\n`)
+      expect(spawnSync('git', ['fsck', '--strict', '--no-dangling'], { cwd: repo.dir, env: repo.env }).status).toBe(0)
+    }
+  })
+
+  it('records a run in a detached HEAD and on an unborn branch', () => {
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    const head = repo.git('rev-parse', 'HEAD').trim()
+    repo.git('checkout', '-q', '--detach')
+    expect(repo.xp(['run', '-n', 'detached', '--', 'true']).code).toBe(0)
+    const unborn = new TestRepo()
+    unborn.write('b.txt', 'b\n')
+    expect(unborn.xp(['run', '-n', 'first', '--', 'true']).code).toBe(0)
+    expect(repo.json(['show'])[0]).toMatchObject({ name: 'detached', baseline: head, branch: null })
+    const [first] = unborn.json(['show'])
+    expect(first).toMatchObject({ name: 'first', baseline: null, branch: 'main' })
+    expect(unborn.git('ls-tree', '--name-only', first.commit)).toContain('b.txt')
+  })
+
+  it('takes seven git processes where it took eleven', () => {
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    expect(repo.xp(['run', '--', 'true']).code).toBe(0) // caches `git --version`
+    const g = gitLogger()
+    repo.write('a.txt', 'b\n')
+    const r = repo.xp(['run', '--', 'true'], { env: { PATH: `${g.dir}:${repo.env.PATH}` } })
+    expect(r.code).toBe(0)
+    // (a new git binary on PATH: its version is asked once more)
+    expect(g.calls().filter((c) => c !== '--version')).toEqual(['rev-parse', 'for-each-ref', 'ls-files', 'update-index', 'write-tree', 'commit-tree', 'update-ref'])
+  })
+})

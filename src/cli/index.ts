@@ -51,7 +51,7 @@ export function splitRunArgv(args: string[]): string[] {
   if (i < 0 || args.slice(0, i).some((a) => !a.startsWith('-'))) return args
   const withValue = new Set(['-n', '--name', '-S', '--set', '-m', '--message', '-j'])
   for (let j = i + 1; j < args.length; j++) {
-    const a = args[j]
+    const a = args[j]!
     if (a === '--') return args
     if (a.startsWith('-')) {
       if (withValue.has(a)) j++

@@ -27,7 +27,7 @@ export const visibleLength = (s: string) => s.replace(ANSI, '').length
 export function renderTable(header: string[], rows: string[][], opts: { rightAlign?: boolean[] } = {}): string {
   const widths = header.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))))
   const pad = (s: string, i: number) => {
-    const fill = ' '.repeat(Math.max(0, widths[i] - visibleLength(s)))
+    const fill = ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(s)))
     return opts.rightAlign?.[i] ? fill + s : s + fill
   }
   const lines = [header.map((h, i) => pad(bold(h), i)).join('  ').trimEnd(), ...rows.map((r) => r.map((c, i) => pad(c ?? '', i)).join('  ').trimEnd())]

@@ -106,7 +106,7 @@ function missingOrUnreachable(r: FsRemote, oid: string, e: unknown): XpError {
   const code = (e as NodeJS.ErrnoException).code
   if (code === 'ENOENT' && !fs.existsSync(r.root))
     return new XpError('XP_REMOTE_UNREACHABLE', `data remote "${r.name}": folder ${r.root} does not exist`, { exitCode: EXIT.remote, hint: 'is the share mounted? check the URL with `xp remote list`' })
-  if (code === 'ENOENT') return new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${r.name}" has no object ${oid}`, { exitCode: EXIT.remote, data: { oid } })
+  if (code === 'ENOENT') return new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${r.name}" has no object ${oid}`, { exitCode: EXIT.remote, hint: `push it there from the clone that has it (\`xp push -r ${r.name}\`)`, data: { oid } })
   return remoteIoError(r, e)
 }
 

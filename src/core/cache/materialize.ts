@@ -67,7 +67,9 @@ async function ensurePresent(cacheDir: string, oids: string[], fetch?: Materiali
   }
   if (miss.length)
     throw new XpError('XP_CACHE_MISSING', `${miss.length} object${miss.length === 1 ? ' is' : 's are'} not in the cache (${miss[0]}${miss.length > 1 ? ', ...' : ''})`, {
-      hint: 'fetch them with `xp pull`, or re-add the data where it was made',
+      hint: fetch
+        ? 'the data remote lacks them too: push them from the clone that made them (`xp push`), or re-add the data there'
+        : 'no data remote is set: add the one they were pushed to (`xp remote add NAME URL --default`) and run this again (it fetches what it needs)',
       data: { oids: miss },
     })
 }

@@ -8,10 +8,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
-import { loadConfig, ensureXpDir } from '../repo.js'
+import { loadConfig, ensureXpDir, projectPrefix } from '../repo.js'
 import { git } from '../git.js'
 import { XpError, EXIT } from '../errors.js'
-import { parseSetArg, type ParamEdit } from '../params.js'
+import { parseSetArg, checkEdits, type ParamEdit } from '../params.js'
 import { isInside } from '../fsutil.js'
 import { newRunId, validateRunName, generateName } from '../runs/ref.js'
 import { runNames, writeCommit, defaultSetFile } from '../runs/record-run.js'
@@ -32,11 +32,11 @@ export interface QueueOptions {
  * @example
  * expandGrid([{ file: 'p.yaml', key: 'lr', values: [1, 2] }, { file: 'p.yaml', key: 'm', values: ['a', 'b'] }]).length // 4
  */
-export function expandGrid(axes: Array<{ file: string; key: string; values: unknown[] }>): ParamEdit[][] {
+export function expandGrid(axes: Array<{ file: string; key: string; values: unknown[]; mode?: ParamEdit['mode'] }>): ParamEdit[][] {
   let combos: ParamEdit[][] = [[]]
   for (const axis of axes) {
     if (!axis.values.length) throw new XpError('XP_BAD_SET', `-S ${axis.key}: the grid has no values`, { exitCode: EXIT.usage })
-    combos = combos.flatMap((c) => axis.values.map((value) => [...c, { file: axis.file, key: axis.key, value }]))
+    combos = combos.flatMap((c) => axis.values.map((value) => [...c, { file: axis.file, key: axis.key, value, ...(axis.mode ? { mode: axis.mode } : {}) }]))
   }
   return combos
 }
@@ -58,13 +58,14 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   const config = loadConfig(repo)
   if (!commandSpec(opts.command, config.command))
     throw new XpError('XP_NO_COMMAND', 'no command to queue', { hint: 'give one after `--` (xp run --queue -- python train.py) or set `command:` in xp.yaml', exitCode: EXIT.usage })
-  const defaultFile = defaultSetFile(config.params)
+  const defaultFile = defaultSetFile(config.params, path.posix.join(projectPrefix(repo), 'params.yaml'))
   const combos = expandGrid(opts.set.map((a) => parseSetArg(a, defaultFile)))
   for (const file of new Set(combos[0].map((e) => e.file))) {
     if (!fs.existsSync(path.resolve(repo.root, file)))
       throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, { hint: 'create it, or name an existing params file as FILE:KEY=VALUE' })
   }
-  const cwd = opts.command.length ? path.relative(repo.root, ctx.cwd) : ''
+  checkEdits(repo.root, combos[0]) // a misspelled key is refused now, not by every task later
+  const cwd = opts.command.length ? path.relative(repo.root, ctx.cwd) : projectPrefix(repo)
   if (!isInside(repo.root, ctx.cwd)) throw new XpError('XP_QUEUE_OUTSIDE', 'queue runs from inside the working tree')
 
   const [head, branch] = await Promise.all([

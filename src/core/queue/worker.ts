@@ -10,7 +10,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
-import type { Repo } from '../repo.js'
+import { findProject, type Repo } from '../repo.js'
 import { makeContext, type Context } from '../context.js'
 import { editParams } from '../params.js'
 import { XpError } from '../errors.js'
@@ -180,7 +180,7 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
     else await addWorktree(repo, wt, task.baseline, task.tree)
     poolable = true
     if (task.edits.length) editParams(wt, task.edits)
-    const wtRepo = worktreeRepo(repo, wt, makeContext({ cwd: wt, env: ctx.env, now: ctx.now, warn: (m) => note(`warning: ${m}`) }))
+    const wtRepo = worktreeRepo(repo, wt, makeContext({ cwd: wt, env: ctx.env, now: ctx.now, warn: (m) => note(`warning: ${m}`) }), task.cwd)
     await materializeData(wtRepo)
     if (cancelled()) throw new XpError('XP_QUEUE_CANCELLED', 'cancelled before it started')
     const res = await recordRun(wtRepo, {
@@ -235,10 +235,12 @@ async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: 
  * `.git` file, and the cache must be the user's (their `.xp/config.local.yaml` or
  * XP_CACHE_DIR may move it), which the worktree's own `.xp` knows nothing of.
  */
-function worktreeRepo(main: Repo, wt: string, ctx: Context): Repo {
+function worktreeRepo(main: Repo, wt: string, ctx: Context, cwd = ''): Repo {
   const m = /^gitdir: (.+)$/m.exec(fs.readFileSync(path.join(wt, '.git'), 'utf8'))
   if (!m) throw new XpError('XP_QUEUE_WORKTREE', `${wt}/.git does not name a git dir`)
-  return { ctx, root: wt, gitDir: path.resolve(wt, m[1].trim()), commonDir: main.commonDir, xpDir: path.join(wt, '.xp'), cacheDir: main.cacheDir }
+  // a project in a subfolder (its own xp.yaml) is found from where the task runs, as findRepo does
+  const project = findProject(wt, path.resolve(wt, cwd))
+  return { ctx, root: wt, gitDir: path.resolve(wt, m[1].trim()), commonDir: main.commonDir, xpDir: path.join(wt, '.xp'), cacheDir: main.cacheDir, ...(project ? { project } : {}) }
 }
 
 /** The run's own log folder (`.xp/runs/<id>/`) moves from the worktree to the user's `.xp`, as `xp run` leaves it. */

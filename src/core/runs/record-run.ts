@@ -9,9 +9,10 @@ import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { Repo, ProjectConfig } from '../repo.js'
-import { loadConfig, ensureXpDir } from '../repo.js'
+import { loadConfig, ensureXpDir, projectPrefix } from '../repo.js'
 import { git, gitEnv, gitAsAuthor } from '../git.js'
 import { XpError, EXIT } from '../errors.js'
+import { isInside } from '../fsutil.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
@@ -134,7 +135,8 @@ export async function namesAndHead(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'>):
 
 function paramFiles(repo: Repo, config: ProjectConfig): string[] {
   if (config.params) return config.params
-  return fs.existsSync(path.join(repo.root, 'params.yaml')) ? ['params.yaml'] : []
+  const conventional = path.posix.join(projectPrefix(repo), 'params.yaml')
+  return fs.existsSync(path.join(repo.root, conventional)) ? [conventional] : []
 }
 
 /**
@@ -142,17 +144,17 @@ function paramFiles(repo: Repo, config: ProjectConfig): string[] {
  * during the run (dvc.yaml lists `dvclive/params.yaml` first when there is no params.yaml),
  * then params.yaml as in DVC.
  */
-export function defaultSetFile(files: string[] | undefined): string {
-  return (files ?? []).find((f) => f !== DVCLIVE_PARAMS) ?? 'params.yaml'
+export function defaultSetFile(files: string[] | undefined, fallback = 'params.yaml'): string {
+  return (files ?? []).find((f) => f !== DVCLIVE_PARAMS && !f.endsWith(`/${DVCLIVE_PARAMS}`)) ?? fallback
 }
 
 /** Parse the -S arguments into edits; a grid (several values) needs the queue. */
 export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
   return set.map((arg) => {
-    const { file, key, values, raws } = parseSetArg(arg, defaultFile)
+    const { file, key, values, raws, mode } = parseSetArg(arg, defaultFile)
     if (values.length !== 1)
       throw new XpError('XP_GRID_NEEDS_QUEUE', `-S ${arg} gives ${values.length} values; a sweep needs --queue`, { hint: 'add --queue, then `xp queue start`; quote a value that contains a comma', exitCode: EXIT.usage })
-    return { file, key, value: values[0], raw: raws[0] }
+    return { file, key, value: values[0], raw: raws[0], ...(mode ? { mode } : {}) }
   })
 }
 
@@ -187,7 +189,7 @@ function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => voi
   // Without `metrics:`, the usual names are taken when this run wrote them; named files are
   // expected, so their absence or age is worth a warning.
   const named = config.metrics !== undefined
-  const files = named ? config.metrics! : DEFAULT_METRICS.filter((f) => fs.existsSync(path.join(repo.root, f)) && !writtenBefore(path.join(repo.root, f), started))
+  const files = named ? config.metrics! : DEFAULT_METRICS.map((f) => path.posix.join(projectPrefix(repo), f)).filter((f) => fs.existsSync(path.join(repo.root, f)) && !writtenBefore(path.join(repo.root, f), started))
   const read: Array<{ file: string; flat: Flat }> = []
   for (const f of files) {
     try {
@@ -217,7 +219,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const useShellFromConfig = !opts.command?.length
 
   const params = paramFiles(repo, config)
-  const edits = planEdits(opts.set ?? [], defaultSetFile(params))
+  const edits = planEdits(opts.set ?? [], defaultSetFile(params, path.posix.join(projectPrefix(repo), 'params.yaml')))
 
   const { names, head } = await namesAndHead(repo)
   let name: string
@@ -247,7 +249,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const started = ctx.now()
   const outcome = await spawnCommand({
     spec,
-    cwd: opts.cwd ?? (useShellFromConfig ? repo.root : ctx.cwd),
+    cwd: opts.cwd ?? (useShellFromConfig ? (repo.project ?? repo.root) : ctx.cwd),
     env: { ...gitEnv(ctx.env), PYTHONUNBUFFERED: ctx.env.PYTHONUNBUFFERED ?? '1', ...opts.env, XP_RUN_ID: id, XP_RUN_NAME: name },
     log,
     onOutput: opts.onOutput,
@@ -259,10 +261,12 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
 
   const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
   // Params files the command wrote (DVCLive's log_param) are read as it left them.
-  const lateParams = config.params ? params.filter((f) => !writtenBefore(path.join(repo.root, f), started)) : fs.existsSync(path.join(repo.root, DVCLIVE_PARAMS)) && !writtenBefore(path.join(repo.root, DVCLIVE_PARAMS), started) ? [DVCLIVE_PARAMS] : []
+  const dvcliveParams = path.posix.join(projectPrefix(repo), DVCLIVE_PARAMS)
+  const lateParams = config.params ? params.filter((f) => !writtenBefore(path.join(repo.root, f), started)) : fs.existsSync(path.join(repo.root, dvcliveParams)) && !writtenBefore(path.join(repo.root, dvcliveParams), started) ? [dvcliveParams] : []
   const paramsRead = [...new Set([...params, ...lateParams])]
   const finalParams = lateParams.length ? readParamsSafe(repo, paramsRead, ctx.warn) ?? paramValues : paramValues
-  const seriesGlobs = config.series ?? [DVCLIVE_SERIES]
+  warnIfEmpty(repo, config, finalParams, metrics)
+  const seriesGlobs = config.series ?? [path.posix.join(projectPrefix(repo), DVCLIVE_SERIES)]
   const series = await findSeries(repo.root, seriesGlobs)
 
   const secrets = secretValues(ctx.env)
@@ -312,6 +316,25 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
+}
+
+/**
+ * A run must not be recorded empty without a word (a run started in a subfolder that is not
+ * a project reads the root's files): a configured params file that is missing, or a run
+ * with no params and no metrics at all, is named, with the folder that would have them.
+ */
+function warnIfEmpty(repo: Repo, config: ProjectConfig, params: Flat, metrics: Flat): void {
+  const { ctx } = repo
+  for (const f of config.params ?? []) if (!fs.existsSync(path.join(repo.root, f))) ctx.warn(`params file ${f} does not exist; the run records no params from it`)
+  if (Object.keys(params).length || Object.keys(metrics).length) return
+  const project = repo.project ?? repo.root
+  const where = projectPrefix(repo) ? `${projectPrefix(repo)}/` : 'the repository root'
+  const here = path.relative(repo.root, ctx.cwd).split(path.sep).join('/')
+  const strayHere = ctx.cwd !== project && isInside(repo.root, ctx.cwd) && ['params.yaml', 'xp.yaml', ...DEFAULT_METRICS].some((f) => fs.existsSync(path.join(ctx.cwd, f)))
+  if (strayHere)
+    ctx.warn(`the run recorded no params and no metrics: the project is ${where}, not ${here}/, whose files are not read; run \`xp init\` in ${here}/ to make it a project of its own`)
+  else
+    ctx.warn(`the run recorded no params and no metrics: ${where} has no params.yaml and the command wrote no ${DEFAULT_METRICS.join(', ')}; name your files under params: and metrics: in xp.yaml`)
 }
 
 /** readParams after the run: a params file the command wrote badly costs its values, not the run. */

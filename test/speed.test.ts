@@ -112,7 +112,7 @@ describe('xp run snapshot through one update-index', () => {
     expect(unborn.git('ls-tree', '--name-only', first.commit)).toContain('b.txt')
   })
 
-  it('takes seven git processes where it took eleven', () => {
+  it('takes six git processes where it took eleven', () => {
     const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
     expect(repo.xp(['run', '--', 'true']).code).toBe(0) // caches `git --version`
     const g = gitLogger()
@@ -120,6 +120,36 @@ describe('xp run snapshot through one update-index', () => {
     const r = repo.xp(['run', '--', 'true'], { env: { PATH: `${g.dir}:${repo.env.PATH}` } })
     expect(r.code).toBe(0)
     // (a new git binary on PATH: its version is asked once more)
-    expect(g.calls().filter((c) => c !== '--version')).toEqual(['rev-parse', 'for-each-ref', 'ls-files', 'update-index', 'write-tree', 'commit-tree', 'update-ref'])
+    expect(g.calls().filter((c) => c !== '--version')).toEqual(['for-each-ref', 'ls-files', 'update-index', 'write-tree', 'commit-tree', 'update-ref'])
+  })
+})
+
+describe('finding the repository without git rev-parse', () => {
+  it('finds what git finds: subfolder, symlinked path, linked worktree, and defers to git for a submodule, a bare repository or GIT_DIR', async () => {
+    const { locateRepo } = await import('../src/core/repo.js')
+    const repo = new TestRepo({ files: { 'sub/deep/f.txt': 'f\n' } })
+    const asGit = (cwd: string, env = repo.env) => {
+      const r = spawnSync('git', ['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'], { cwd, env, encoding: 'utf8' })
+      const [root, gitDir, common] = r.stdout.trim().split('\n')
+      // git names the common dir relative to a cwd that may run through a symlink: compare real paths
+      return { root, gitDir, commonDir: fs.realpathSync(path.resolve(cwd, common)) }
+    }
+    const link = path.join(repo.home, 'link')
+    fs.symlinkSync(repo.dir, link)
+    repo.git('worktree', 'add', '-q', path.join(repo.home, 'wt'))
+    const sub = new TestRepo({ files: { 'x.txt': 'x\n' } })
+    spawnSync('git', ['-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', sub.dir, 'mod'], { cwd: repo.dir, env: repo.env })
+    expect(fs.statSync(path.join(repo.dir, 'mod', '.git')).isFile()).toBe(true)
+    for (const cwd of [repo.dir, path.join(repo.dir, 'sub', 'deep'), path.join(link, 'sub'), path.join(repo.home, 'wt', 'sub')]) {
+      expect(locateRepo({ cwd, env: repo.env }), cwd).toEqual(asGit(cwd))
+    }
+    // a submodule's git dir sets core.worktree: git decides
+    expect(locateRepo({ cwd: path.join(repo.dir, 'mod'), env: repo.env })).toBeNull()
+    const bare = path.join(repo.home, 'bare.git')
+    repo.git('init', '-q', '--bare', bare)
+    expect(locateRepo({ cwd: bare, env: repo.env })).toBeNull()
+    expect(locateRepo({ cwd: path.join(repo.dir, '.git'), env: repo.env })).toBeNull()
+    expect(locateRepo({ cwd: repo.dir, env: { ...repo.env, GIT_DIR: path.join(repo.dir, '.git') } })).toBeNull()
+    expect(locateRepo({ cwd: repo.home, env: repo.env })).toBeNull()
   })
 })

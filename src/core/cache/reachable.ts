@@ -139,7 +139,9 @@ async function walkTrees(opts: { cwd: string; env: Record<string, string | undef
 }
 
 /** Every working tree of this repository (they share the cache). */
-export async function worktreeRoots(repo: Pick<Repo, 'root' | 'ctx'>): Promise<string[]> {
+export async function worktreeRoots(repo: Pick<Repo, 'root' | 'ctx'> & { commonDir?: string }): Promise<string[]> {
+  // no `worktrees/` in the common git dir: no linked worktree, and no `git worktree list` to ask
+  if (repo.commonDir && !fs.existsSync(path.join(repo.commonDir, 'worktrees'))) return [repo.root]
   const res = await git(['worktree', 'list', '--porcelain'], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
   const roots = res.code === 0 ? res.stdout.split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice(9)) : []
   if (!roots.includes(repo.root)) roots.unshift(repo.root)

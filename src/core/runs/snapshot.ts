@@ -6,7 +6,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
-import { gitWith, writeBlobs } from '../git.js'
+import { gitWith } from '../git.js'
+import { writeBlobs } from '../git-objects.js'
 
 export interface ExtraFile {
   /** path in the tree, `/`-separated */

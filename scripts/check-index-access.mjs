@@ -16,7 +16,7 @@ try {
   const errors = r.stdout.split('\n').filter((l) => /^src\/.*error TS/.test(l) && STRICT.some((s) => (typeof s === 'string' ? l.startsWith(s) : s.test(l))))
   if (errors.length) {
     process.stderr.write(`noUncheckedIndexedAccess: ${errors.length} error(s) in folders that must stay clean:\n${errors.join('\n')}\n`)
-    process.exit(1)
+    process.exitCode = 1
   }
 } finally {
   fs.rmSync(config, { force: true })

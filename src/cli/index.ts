@@ -6,7 +6,7 @@
  */
 import type { Argv } from 'yargs'
 import { XpError, EXIT } from '../core/errors.js'
-import { printError } from './output.js'
+import { clean, printError } from './output.js'
 
 export interface CommandModule {
   builder: (y: Argv) => Argv<any>
@@ -38,7 +38,7 @@ const COMMANDS: Entry[] = [
   { command: 'push [args..]', describe: 'push runs, notes and registry tags to a git remote, their data first', load: () => import('./commands/push.js') },
   { command: 'pull [args..]', describe: 'pull runs, notes and registry tags, then the data of the working tree', load: () => import('./commands/pull.js') },
   { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign (or promote), unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
-  { command: 'queue <action> [id]', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
+  { command: 'queue <action>', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
   { command: 'import <source> [revs..]', describe: 'turn DVC experiments into runs: xp import dvc [--all] [REV...]', load: () => import('./commands/import.js') },
   { command: 'plots [runs..]', describe: 'write the series, metrics and params of runs into one HTML file', load: () => import('./commands/plots.js') },
   { command: 'ui', describe: 'browse, compare and annotate runs in a local web page', load: () => import('./commands/ui.js') },
@@ -59,6 +59,18 @@ export function splitRunArgv(args: string[]): string[] {
     return [...args.slice(0, j), '--', ...args.slice(j)]
   }
   return args
+}
+
+/** `--sbatch --time=1:00:00` passes an option to sbatch: its value is the next word, whatever it starts with. */
+export function joinSbatchArgs(args: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string
+    if (a === '--') return [...out, ...args.slice(i)]
+    if (a === '--sbatch' && i + 1 < args.length) out.push(`--sbatch=${args[++i]}`)
+    else out.push(a)
+  }
+  return out
 }
 
 async function baseYargs(args: string[], scriptName: string): Promise<Argv> {
@@ -127,7 +139,7 @@ export function fastArgv(args: string[]): { command: string; argv: Record<string
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
-  const args = splitRunArgv(argv)
+  const args = splitRunArgv(joinSbatchArgs(argv))
   const debug = args.includes('--debug')
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     const { versionText } = await import('./version.js')
@@ -148,7 +160,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     } else {
       const err = e as Error
       printError(new XpError('XP_INTERNAL', `internal error: ${err?.message ?? String(e)}`, { hint: 'run again with --debug for the stack, and report it' }), false)
-      if (debug && err?.stack) process.stderr.write(err.stack + '\n')
+      if (debug && err?.stack) process.stderr.write(clean(err.stack) + '\n')
       exitCode = 1
     }
   }

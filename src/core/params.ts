@@ -4,11 +4,11 @@
  * comments and order (the yaml Document API), as `dvc exp run -S` does.
  */
 import fs from 'node:fs'
-import path from 'node:path'
 import { yaml } from './yaml.js'
 import { XpError, EXIT } from './errors.js'
 import { editText } from './yaml-edit.js'
 import { writeFileAtomic } from './fsutil.js'
+import { guardRead, guardWrite, repoRelative } from './safety/paths.js'
 
 export type Scalar = number | string | boolean | null
 export type Flat = Record<string, Scalar>
@@ -142,7 +142,7 @@ export function flatten(value: unknown, prefix = '', out: Flat = {}, file = ''):
 
 /** Read and flatten one file; missing gives undefined. */
 export function readFlatFile(root: string, rel: string): Flat | undefined {
-  const abs = path.resolve(root, rel)
+  const abs = guardRead(root, repoRelative(rel, rel), rel)
   let text: string
   try {
     text = fs.readFileSync(abs, 'utf8')
@@ -264,7 +264,9 @@ function checkKeys(file: string, data: unknown, list: ParamEdit[]): void {
 
 /** Read a params file for editing; XP_PARAMS_FILE_MISSING when absent. */
 function readForEdit(root: string, file: string): { abs: string; text: string; data: unknown } {
-  const abs = path.resolve(root, file)
+  // the path guard (core/safety): inside the repository, never read or written through a symlink out
+  const abs = guardRead(root, repoRelative(file, `-S ${file}`), `-S ${file}`)
+  guardWrite(root, repoRelative(file, `-S ${file}`), `-S ${file}`)
   if (!fs.existsSync(abs))
     throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, { hint: 'create it, or name an existing params file as FILE:KEY=VALUE' })
   const text = fs.readFileSync(abs, 'utf8')
@@ -313,7 +315,7 @@ export function parseSetArg(arg: string, defaultFile: string): { file: string; k
   const left = arg.slice(0, eq)
   const right = arg.slice(eq + 1)
   const colon = left.lastIndexOf(':')
-  const file = colon > 0 ? left.slice(0, colon) : defaultFile
+  const file = colon > 0 ? repoRelative(left.slice(0, colon), `-S ${arg}`) : defaultFile
   let key = colon > 0 ? left.slice(colon + 1) : left
   const mode = key.startsWith('++') ? 'upsert' : key.startsWith('+') ? 'add' : undefined
   key = key.replace(/^\+{1,2}/, '')

@@ -10,6 +10,7 @@ import { XpError, EXIT } from './errors.js'
 import { parseStructured } from './params.js'
 import { isInside } from './fsutil.js'
 import { decode, object, optional, string, nonEmptyString, number, refine, record, stringList, withDefault } from './decode.js'
+import { repoRelative } from './safety/paths.js'
 import { mergeDvcDefaults } from './dvc/project.js'
 import { readDvcProject } from './dvc/workspace.js'
 
@@ -38,12 +39,15 @@ export interface ProjectConfig {
   artifacts: Record<string, ArtifactConfig>
   remote?: string
   remotes: Record<string, RemoteConfig>
-  snapshot: { max_file_size: number }
+  /** include: untracked files that look like secrets but belong in runs; exclude: untracked files runs leave out (globs) */
+  snapshot: { max_file_size: number; include: string[]; exclude: string[] }
 }
 
 /** `.xp/config.local.yaml`: this machine only, never tracked. */
 export interface LocalConfig {
   cache?: { dir?: string; type?: string }
+  /** `xp ui` off loopback: a fixed access token instead of a new one at every start */
+  ui?: { token?: string }
   [key: string]: unknown
 }
 
@@ -182,7 +186,7 @@ export function readLocalConfig(xpDir: string): LocalConfig {
   return decode(LocalConfigDecoder, parseStructured(text, file) ?? {}, { file: '.xp/config.local.yaml' })
 }
 
-const LocalConfigDecoder = object({ cache: optional(object({ dir: optional(string), type: optional(string) })) })
+const LocalConfigDecoder = object({ cache: optional(object({ dir: optional(string), type: optional(string) })), ui: optional(object({ token: optional(nonEmptyString) })) })
 
 const ConfigDecoder = object({
   command: optional(string),
@@ -194,7 +198,10 @@ const ConfigDecoder = object({
   artifacts: withDefault(record(object({ path: nonEmptyString, type: optional(string), description: optional(string) })), {}),
   remote: optional(string),
   remotes: withDefault(record(object({ url: nonEmptyString, endpoint: optional(string), region: optional(string), profile: optional(string) })), {}),
-  snapshot: withDefault(object({ max_file_size: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'a number of bytes, 0 or more')) }), {}),
+  snapshot: withDefault(
+    object({ max_file_size: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'a number of bytes, 0 or more')), include: withDefault(stringList, []), exclude: withDefault(stringList, []) }),
+    { include: [], exclude: [] },
+  ),
 })
 
 /**
@@ -220,22 +227,26 @@ export function loadConfig(repo: Pick<Repo, 'root' | 'project'>): ProjectConfig 
       artifacts: c.artifacts,
       remote: c.remote,
       remotes: c.remotes,
-      snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE },
+      snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE, include: c.snapshot.include ?? [], exclude: c.snapshot.exclude ?? [] },
     },
     readDvcProject(dir),
     fs.existsSync(path.join(dir, 'params.yaml')),
   )
+  // paths from xp.yaml (or dvc.yaml) name files inside the project's folder (the path guard, core/safety)
+  const inRepo = (list: string[] | undefined, key: string) => list?.map((p) => repoRelative(p, `xp.yaml ${key}`))
+  for (const [name, a] of Object.entries(merged.artifacts)) a.path = repoRelative(a.path, `xp.yaml artifacts.${name}.path`)
+  const checked = { ...merged, params: inRepo(merged.params, 'params'), metrics: inRepo(merged.metrics, 'metrics'), series: inRepo(merged.series, 'series') }
   const prefix = projectPrefix(repo)
-  if (!prefix) return merged
+  if (!prefix) return checked
   const under = (list: string[] | undefined) => list?.map((p) => path.posix.join(prefix, p))
   return {
-    ...merged,
-    params: under(merged.params),
-    metrics: under(merged.metrics),
-    series: under(merged.series),
-    deps: under(merged.deps) ?? [],
-    outs: under(merged.outs) ?? [],
-    artifacts: Object.fromEntries(Object.entries(merged.artifacts).map(([k, a]) => [k, { ...a, path: path.posix.join(prefix, a.path) }])),
+    ...checked,
+    params: under(checked.params),
+    metrics: under(checked.metrics),
+    series: under(checked.series),
+    deps: under(checked.deps) ?? [],
+    outs: under(checked.outs) ?? [],
+    artifacts: Object.fromEntries(Object.entries(checked.artifacts).map(([k, a]) => [k, { ...a, path: path.posix.join(prefix, a.path) }])),
   }
 }
 

@@ -12,6 +12,7 @@ import type { Repo } from '../repo.js'
 import { readLocalConfig } from '../repo.js'
 import { XpError } from '../errors.js'
 import { isInside, tempNameFor } from '../fsutil.js'
+import { guardWrite } from '../safety/paths.js'
 import { hashFile } from './hash.js'
 import { Oid, objectPath, oidFromPath } from './oid.js'
 import { hasObject, readObject } from './objects.js'
@@ -127,8 +128,12 @@ export async function materialize(
   const cacheDir = repo.cacheDir
   const absDest = path.resolve(repo.root, dest)
   const types = linkTypes(opts.link ?? configuredLink(repo))
-  const want = await wantedEntries(cacheDir, entry, opts.fetchMissing)
   const inRepo = isInside(repo.root, absDest)
+  // the path guard before anything is read or written: no symlinked folder on the way (core/safety)
+  if (inRepo && absDest !== repo.root) guardWrite(repo.root, path.relative(repo.root, absDest).split(path.sep).join('/'), dest)
+  const want = await wantedEntries(cacheDir, entry, opts.fetchMissing)
+  const provenDirs = new Set<string>()
+  for (const w of want) if (w.path) guardWrite(absDest, w.path, `${dest}/${w.path}`, provenDirs)
   const state = inRepo ? (opts.state ?? StatCache.load(repo.xpDir)) : null
   if (!state?.isComplete(entry.oid)) {
     await ensurePresent(cacheDir, want.map((w) => w.oid), opts.fetchMissing)

@@ -17,6 +17,8 @@ import { newRunId, validateRunName, generateName } from '../runs/ref.js'
 import { runNames, writeCommit, defaultSetFile } from '../runs/record-run.js'
 import { snapshotTree } from '../runs/snapshot.js'
 import { commandSpec } from '../runs/command.js'
+import { Scrubber, argvHasSecret } from '../safety/secrets.js'
+import { guardRead } from '../safety/paths.js'
 import { queuePaths, listTasks, writeTask, QUEUE_REF_PREFIX, type Task } from './task.js'
 
 export interface QueueOptions {
@@ -24,6 +26,8 @@ export interface QueueOptions {
   set: string[]
   message?: string
   command: string[]
+  /** sbatch options for these tasks when they run on Slurm */
+  sbatch?: string[]
 }
 
 /**
@@ -58,10 +62,16 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   const config = loadConfig(repo)
   if (!commandSpec(opts.command, config.command))
     throw new XpError('XP_NO_COMMAND', 'no command to queue', { hint: 'give one after `--` (xp run --queue -- python train.py) or set `command:` in xp.yaml', exitCode: EXIT.usage })
+  // a task file keeps the argv to run it later: a secret in it would sit in .xp/ (core/safety)
+  if (argvHasSecret(opts.command, Scrubber.forEnv(ctx.env)))
+    throw new XpError('XP_SECRET_IN_COMMAND', 'the command line holds a secret (a password, token or key), which a queued task would have to store', {
+      hint: `pass it in an environment variable that \`xp queue start\` inherits: xp run --queue -- sh -c 'train --token "$MY_TOKEN"'`,
+      exitCode: EXIT.usage,
+    })
   const defaultFile = defaultSetFile(config.params, path.posix.join(projectPrefix(repo), 'params.yaml'))
   const combos = expandGrid(opts.set.map((a) => parseSetArg(a, defaultFile)))
   for (const file of new Set(combos[0].map((e) => e.file))) {
-    if (!fs.existsSync(path.resolve(repo.root, file)))
+    if (!fs.existsSync(guardRead(repo.root, file, `-S ${file}`)))
       throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, { hint: 'create it, or name an existing params file as FILE:KEY=VALUE' })
   }
   checkEdits(repo.root, combos[0]) // a misspelled key is refused now, not by every task later
@@ -96,7 +106,8 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   ensureXpDir(repo)
   const now = ctx.now()
   const ids = combos.map(() => newRunId(now))
-  const snap = await snapshotTree(repo, { key: `queue-${ids[0]}`, maxFileSize: config.snapshot.max_file_size })
+  const snap = await snapshotTree(repo, { key: `queue-${ids[0]}`, maxFileSize: config.snapshot.max_file_size, include: config.snapshot.include, excludeGlobs: config.snapshot.exclude })
+  if (snap.leftOut.length) ctx.warn(`left out of the queued working tree (they look like secrets or match snapshot.exclude): ${snap.leftOut.slice(0, 10).join(', ')}${snap.leftOut.length > 10 ? ` and ${snap.leftOut.length - 10} more` : ''}; list them in snapshot.include in xp.yaml to keep them`)
   for (const l of snap.large) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is untracked and over snapshot.max_file_size: queued tasks will not see it; track it with \`xp add\``)
   const snapshot = await writeCommit(repo, snap.tree, baseline, `xp queue: the working tree for ${combos.length} task${combos.length === 1 ? '' : 's'}\n`, now)
   // one ref per batch keeps the snapshot alive for all its tasks (1,000 loose refs cost seconds)
@@ -118,8 +129,9 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
     edits,
     command: opts.command,
     cwd: cwd.split(path.sep).join('/'),
-    message: opts.message,
+    message: opts.message === undefined ? undefined : Scrubber.forEnv(ctx.env).text(opts.message),
     attempts: 0,
+    ...(opts.sbatch?.length ? { sbatch: opts.sbatch } : {}),
   }))
   for (const t of tasks) writeTask(q, t)
   return tasks

@@ -3,6 +3,7 @@
  * and the artifact's content address from the pointer file in that commit's tree, the
  * artifact's path coming from `artifacts:` in the `xp.yaml` of that same commit.
  */
+import { repoRelative } from '../safety/paths.js'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { CatFileBatch } from '../git.js'
@@ -83,9 +84,11 @@ export async function artifactData(repo: Pick<Repo, 'root' | 'ctx'>, commit: str
     if (typeof rel !== 'string') {
       // not in xp.yaml: DVC's dvc.yaml declares it (as GTO reads it), its .dvc file or dvc.lock versions it
       const blob = async (f: string) => ((o) => (o?.type === 'blob' ? o.content.toString('utf8') : null))(await batch.read(`${commit}:${f}`))
-      return (await dvcArtifact(blob, dir, name)) ?? { path: null, oid: null, size: null }
+      const fromDvc = (await dvcArtifact(blob, dir, name)) ?? { path: null, oid: null, size: null }
+      if (fromDvc.path) repoRelative(fromDvc.path, `${commit.slice(0, 7)}:${path.posix.join(dir, 'dvc.yaml')} artifacts.${name}.path`)
+      return fromDvc
     }
-    const file = path.posix.join(dir, rel)
+    const file = path.posix.join(dir, repoRelative(rel, `${commit.slice(0, 7)}:${path.posix.join(dir, 'xp.yaml')} artifacts.${name}.path`))
     const pointer = await batch.read(`${commit}:${pointerFileFor(file)}`)
     if (!pointer || pointer.type !== 'blob') return { path: file, oid: null, size: null }
     const p = decodePointer(pointer.content.toString('utf8'), `${commit.slice(0, 7)}:${pointerFileFor(file)}`)

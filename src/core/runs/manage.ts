@@ -7,12 +7,14 @@ import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { git, gitWith, gitAsAuthor } from '../git.js'
 import { XpError, EXIT } from '../errors.js'
+import { checkRelPath, guardWrite } from '../safety/paths.js'
+import { Scrubber } from '../safety/secrets.js'
 import { listRuns, type ListedRun } from './list.js'
 import { resolveRun } from './resolve.js'
 import { NOTES_REF } from './ref.js'
 import { commitPointers, materializePointers } from '../cache/run-data.js'
 import type { MaterializeOptions } from '../cache/materialize.js'
-import { isInside, writeFileAtomic } from '../fsutil.js'
+import { writeFileAtomic } from '../fsutil.js'
 import { keepRepositoryKeys } from './apply-config.js'
 
 const RUN_META_DIR = '.xp-run/'
@@ -56,7 +58,6 @@ export async function applyRun(repo: Repo, opts: { run: string; force?: boolean;
   for (let i = 0; i + 1 < parts.length; i += 2) {
     const [status, file] = [parts[i], parts[i + 1]]
     if (file.startsWith(RUN_META_DIR)) continue
-    if (!isInside(repo.root, path.resolve(repo.root, file))) continue
     ;(status === 'D' ? deleted : written).push(file)
   }
   // xp.yaml: the run's settings, the repository's (remotes, artifacts) as they are now
@@ -86,6 +87,10 @@ export async function applyRun(repo: Repo, opts: { run: string; force?: boolean;
     })
   // data first checked (objects present, no uncached local changes), then written last
   const pointers = await commitPointers(repo, run.commit)
+  // the path guard over every path before anything is written: the run's tree may hold a
+  // symlink that its own files or data would then be written through (h -> /victim/home
+  // beside h/.bashrc.xp), and the working tree may hold one too
+  await guardTreeWrites(repo, run.commit, [...written, ...deleted, ...configs.keys(), ...pointers.map((p) => p.dataPath)])
   await materializePointers(repo, pointers, { force: opts.force, dryRun: true, fetchMissing: opts.fetchMissing })
   if (written.length) {
     const index = path.join(repo.xpDir, 'tmp', `apply-index-${process.pid}`)
@@ -101,6 +106,30 @@ export async function applyRun(repo: Repo, opts: { run: string; force?: boolean;
   for (const f of deleted) fs.rmSync(path.join(repo.root, f), { force: true })
   const data = await materializePointers(repo, pointers, { force: opts.force, fetchMissing: opts.fetchMissing })
   return { run, written, deleted, data }
+}
+
+/**
+ * Refuse (XP_UNSAFE_PATH) any path that is lexically unsafe, that lies under a symlink of
+ * the commit's own tree, or under a symlinked folder of the working tree.
+ */
+async function guardTreeWrites(repo: Repo, commit: string, paths: string[]): Promise<void> {
+  const { stdout } = await git(['ls-tree', '-r', '-z', commit], { cwd: repo.root, env: repo.ctx.env })
+  const links = new Set<string>()
+  for (const line of stdout.split('\0')) {
+    const tab = line.indexOf('\t')
+    if (tab > 0 && line.startsWith('120000 ')) links.add(line.slice(tab + 1))
+  }
+  const proven = new Set<string>()
+  for (const p of paths) {
+    const where = `run ${commit.slice(0, 12)}: ${p}`
+    checkRelPath(p, where)
+    const segs = p.split('/')
+    for (let i = 1; i < segs.length; i++) {
+      const prefix = segs.slice(0, i).join('/')
+      if (links.has(prefix)) throw new XpError('XP_UNSAFE_PATH', `${where}: ${prefix} is a symlink in the run's tree; xp never writes through one`, { hint: 'this run cannot be applied; inspect it with `git ls-tree -r` on its commit' })
+    }
+    guardWrite(repo.root, p, where, proven)
+  }
 }
 
 function readOrNull(file: string): string | null {
@@ -165,7 +194,8 @@ export async function removeRuns(repo: Repo, opts: { runs: string[] }): Promise<
 export async function noteRun(repo: Repo, opts: { run: string; text: string }): Promise<{ run: ListedRun; notes: string }> {
   if (!opts.text.trim()) throw new XpError('XP_EMPTY_NOTE', 'the note is empty', { exitCode: EXIT.usage })
   const [run] = await resolveRuns(repo, [opts.run])
-  await gitAsAuthor(['notes', `--ref=${NOTES_REF}`, 'append', '-m', opts.text, run.commit], { cwd: repo.root, env: repo.ctx.env })
+  // notes are pushed with the runs: the text passes the secret scrubber (core/safety)
+  await gitAsAuthor(['notes', `--ref=${NOTES_REF}`, 'append', '-m', Scrubber.forEnv(repo.ctx.env).text(opts.text), run.commit], { cwd: repo.root, env: repo.ctx.env })
   const { stdout } = await git(['notes', `--ref=${NOTES_REF}`, 'show', run.commit], { cwd: repo.root, env: repo.ctx.env })
   return { run, notes: stdout.trim() }
 }

@@ -16,9 +16,11 @@ import { isInside } from '../fsutil.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
-import { captureEnv, secretValues, scrub } from './env.js'
+import { captureEnv } from './env.js'
+import { Scrubber, argvSecrets, commandLineSecrets, redactArgv, redactCommandLine, type LogScrubber } from '../safety/secrets.js'
 import { snapshotTree, worktreeChanges } from './snapshot.js'
-import { commandSpec } from './command.js'
+import { leftOutOfSnapshot } from '../safety/paths.js'
+import { commandSpec, shellQuote } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
 import { workspaceDvcDeps } from '../dvc/workspace.js'
 
@@ -244,6 +246,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   fs.mkdirSync(runDir, { recursive: true })
   const logPath = path.join(runDir, 'output.log')
   const log = fs.openSync(logPath, 'w')
+  // the log on disk is scrubbed as it streams: nothing under .xp/ holds a secret (core/safety)
+  const scrubber = Scrubber.forEnv(ctx.env, opts.command && opts.command.length > 1 ? argvSecrets(opts.command) : commandLineSecrets(spec.display))
 
   const envPromise = captureEnv(ctx, { python: looksLikePython(repo, spec.display), cacheFile: path.join(repo.xpDir, 'tmp', 'git-version.json') })
   const started = ctx.now()
@@ -252,6 +256,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     cwd: opts.cwd ?? (useShellFromConfig ? (repo.project ?? repo.root) : ctx.cwd),
     env: { ...gitEnv(ctx.env), PYTHONUNBUFFERED: ctx.env.PYTHONUNBUFFERED ?? '1', ...opts.env, XP_RUN_ID: id, XP_RUN_NAME: name },
     log,
+    logScrubber: scrubber.stream(),
     onOutput: opts.onOutput,
     attach: opts.attach,
   })
@@ -269,15 +274,14 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const seriesGlobs = config.series ?? [path.posix.join(projectPrefix(repo), DVCLIVE_SERIES)]
   const series = await findSeries(repo.root, seriesGlobs)
 
-  const secrets = secretValues(ctx.env)
   const record: RunRecord = {
     xp: 1,
     id,
     name,
     status,
     exit_code: outcome.exitCode,
-    command: scrub(spec.display, secrets),
-    message: opts.message,
+    command: opts.command && opts.command.length > 1 ? redactArgv(opts.command, scrubber).map(shellQuoteMasked).join(' ') : redactCommandLine(spec.display, scrubber),
+    message: opts.message === undefined ? undefined : scrubber.text(opts.message),
     started: started.toISOString(),
     ended: ended.toISOString(),
     duration_s: Math.round((ended.getTime() - started.getTime())) / 1000,
@@ -289,21 +293,23 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     deps: { ...(await workspaceDvcDeps(repo, before.deps)), ...before.deps },
     outs: {},
     env: await envPromise,
-    error_tail: status === 'succeeded' ? undefined : scrub(outcome.tail, secrets),
+    error_tail: status === 'succeeded' ? undefined : scrubber.text(outcome.tail),
   }
-  if (secrets.length) {
-    for (const [k, v] of Object.entries(record.params)) if (typeof v === 'string') record.params[k] = scrub(v, secrets)
-  }
+  for (const [k, v] of Object.entries(record.params)) if (typeof v === 'string') record.params[k] = scrubber.text(v)
 
   // The snapshot: what the command left, with large files and data kept out of git.
+  // one ls-files: what changed, the untracked files, the large ones (the snapshot reuses it)
   const changes = await worktreeChanges(repo, config.snapshot.max_file_size)
-  const large = changes.large
+  // a large file that looks like a secret is left out too, never cached and pushed as data (core/safety)
+  const largeAll = changes.large
+  const secretLarge = new Set(leftOutOfSnapshot(largeAll.map((l) => l.path), config.snapshot))
+  const large = largeAll.filter((l) => !secretLarge.has(l.path))
   const after = await dataAfterRun(repo, config, large, before)
   record.outs = after.outs
   const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))
   for (const l of leftOut) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)
 
-  const logText = scrub(readLogForTree(logPath), secrets)
+  const logText = readLogForTree(logPath)
   const snap = await snapshotTree(repo, {
     key: id,
     large,
@@ -312,7 +318,13 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     force: [...paramsRead, ...metricFiles, ...series],
     exclude: after.exclude,
     extra: [{ path: LOG_IN_TREE, content: logText }, ...after.extra],
+    include: config.snapshot.include,
+    excludeGlobs: config.snapshot.exclude,
   })
+  if (snap.leftOut.length) {
+    record.left_out = snap.leftOut
+    ctx.warn(`left out of the run's snapshot (they look like secrets or match snapshot.exclude): ${snap.leftOut.slice(0, 10).join(', ')}${snap.leftOut.length > 10 ? ` and ${snap.leftOut.length - 10} more` : ''}; list them in snapshot.include in xp.yaml to keep them`)
+  }
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
@@ -377,6 +389,11 @@ function readLogForTree(logPath: string): string {
   }
 }
 
+/** Quote a redacted argument for display; the mask itself needs no quotes. */
+function shellQuoteMasked(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./*-]+$/.test(arg) ? arg : shellQuote(arg)
+}
+
 /** `git commit-tree` with the user's identity, or a fallback one so a run is never lost. */
 export async function writeCommit(repo: Pick<Repo, 'root' | 'ctx'>, tree: string, parent: string | null, message: string, date?: Date): Promise<string> {
   const args = ['commit-tree', tree, ...(parent ? ['-p', parent] : [])]
@@ -396,6 +413,7 @@ function spawnCommand(o: {
   cwd: string
   env: Record<string, string>
   log: number
+  logScrubber: LogScrubber
   onOutput?: RunOptions['onOutput']
   attach?: RunOptions['attach']
 }): Promise<Outcome> {
@@ -403,7 +421,8 @@ function spawnCommand(o: {
     let interrupted = false
     let tail = Buffer.alloc(0)
     const emit = (chunk: Buffer, stream: 'stdout' | 'stderr') => {
-      fs.writeSync(o.log, chunk)
+      const clean = o.logScrubber.push(chunk)
+      if (clean.length) fs.writeSync(o.log, clean)
       tail = Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES)
       o.onOutput?.(chunk, stream)
     }
@@ -424,6 +443,8 @@ function spawnCommand(o: {
       },
     })
     child.on('close', (code, signal) => {
+      const rest = o.logScrubber.end()
+      if (rest.length) fs.writeSync(o.log, rest)
       if (spawnError) {
         const what = spawnError.code === 'ENOENT' ? `command not found: ${o.spec.file}` : `could not start ${o.spec.file}: ${spawnError.message}`
         emit(Buffer.from(`xp: ${what}\n`), 'stderr')

@@ -33,9 +33,11 @@ export interface RunRecord {
   env: Record<string, unknown>
   /** tail of the output when the run did not succeed */
   error_tail?: string
+  /** untracked files the snapshot left out (they look like secrets, or snapshot.exclude) */
+  left_out?: string[]
 }
 
-const ORDER: Array<keyof RunRecord> = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'params', 'metrics', 'series', 'deps', 'outs', 'env', 'error_tail']
+const ORDER: Array<keyof RunRecord> = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'params', 'metrics', 'series', 'deps', 'outs', 'env', 'error_tail', 'left_out']
 
 /** The commit message: a subject line, a blank line, the record. */
 export function encodeRecord(r: RunRecord): string {

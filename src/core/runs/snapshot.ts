@@ -8,6 +8,7 @@ import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { gitWith } from '../git.js'
 import { writeBlobs } from '../git-objects.js'
+import { guardRead, leftOutOfSnapshot } from '../safety/paths.js'
 
 export interface ExtraFile {
   /** path in the tree, `/`-separated */
@@ -28,12 +29,17 @@ export interface SnapshotOptions {
   extra?: ExtraFile[]
   /** untracked files over maxFileSize, when the caller listed them already */
   large?: Array<{ path: string; size: number }>
+  /** `snapshot.include` / `snapshot.exclude` of xp.yaml: globs over untracked files (secrets are left out by default) */
+  include?: string[]
+  excludeGlobs?: string[]
 }
 
 export interface Snapshot {
   tree: string
   /** untracked files over the size limit that were left out */
   large: Array<{ path: string; size: number }>
+  /** untracked files left out because they look like secrets or match snapshot.exclude */
+  leftOut: string[]
 }
 
 const literal = (p: string) => `:(literal)${p}`
@@ -49,6 +55,8 @@ export interface WorktreeChanges {
   large: Array<{ path: string; size: number }>
   /** tracked files that are now folders: their entries go, the files inside come in */
   replaced: string[]
+  /** every untracked, non-ignored path (large ones too) */
+  others: string[]
 }
 
 /**
@@ -63,11 +71,13 @@ export async function worktreeChanges(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'
   const paths = new Set<string>()
   const large: Array<{ path: string; size: number }> = []
   const replaced = new Set<string>()
+  const others: string[] = []
   for (const item of stdout.split('\0')) {
     if (item.length < 3) continue
     // an untracked repository inside is listed as `sub/`; `update-index --add sub` makes it a gitlink, as `git add` does
     const rel = item.slice(2).replace(/\/$/, '')
     if (item[0] === '?') {
+      others.push(rel)
       try {
         const st = fs.lstatSync(path.join(repo.root, rel))
         if (st.isFile() && st.size > max) {
@@ -84,7 +94,7 @@ export async function worktreeChanges(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'
     }
     paths.add(rel)
   }
-  return { paths: [...paths], large, replaced: [...replaced] }
+  return { paths: [...paths], large, replaced: [...replaced], others }
 }
 
 /** Untracked, non-ignored files over `max` bytes, found with one `ls-files`. */
@@ -117,14 +127,25 @@ export async function snapshotTree(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 
     }
     const changes = opts.changes ?? (await worktreeChanges(repo, opts.maxFileSize, index))
     const large = opts.large ?? changes.large
-    const skip = [...large.map((l) => l.path), ...(opts.exclude ?? [])]
+    // untracked files that look like secrets stay out unless snapshot.include names them (core/safety)
+    const forced = new Set(opts.force ?? [])
+    const leftOut = leftOutOfSnapshot(changes.others.filter((p) => !forced.has(p)), { include: opts.include, exclude: opts.excludeGlobs })
+    const skip = [...large.map((l) => l.path), ...(opts.exclude ?? []), ...leftOut]
     const skipped = (p: string) => skip.some((x) => p === x || p.startsWith(x + '/'))
     if (opts.exclude?.length) {
       // tracked files that are now data behind pointers leave the tree
       await run(['rm', '-r', '--cached', '-q', '--ignore-unmatch', '--pathspec-from-file=-', '--pathspec-file-nul'], opts.exclude.map(literal).join('\0'))
     }
     // files to include even if ignored (params, metrics, series) are staged like the rest
-    const force = (opts.force ?? []).filter((f) => !skip.includes(f) && isFile(path.join(repo.root, f)))
+    const force = (opts.force ?? []).filter((f) => {
+      if (skip.includes(f)) return false
+      try {
+        guardRead(repo.root, f) // never the bytes of a file outside the repository (a symlinked folder)
+      } catch {
+        return false
+      }
+      return isFile(path.join(repo.root, f))
+    })
     const paths = [...new Set([...changes.paths.filter((p) => !skipped(p)), ...force])]
     const blobs = await writeBlobs(repo, (opts.extra ?? []).map((x) => x.content))
     const cacheinfo = (opts.extra ?? []).flatMap((x, i) => ['--cacheinfo', `100644,${blobs[i]},${x.path}`])
@@ -132,7 +153,7 @@ export async function snapshotTree(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 
     const gone = replaced.length ? ['--force-remove', ...replaced, '--no-force-remove'] : []
     if (paths.length || cacheinfo.length || gone.length) await run(['update-index', '--add', '--remove', '--replace', ...cacheinfo, ...gone, '-z', '--stdin'], paths.map((p) => p + '\0').join(''))
     const { stdout } = await run(['write-tree'])
-    return { tree: stdout.trim(), large }
+    return { tree: stdout.trim(), large, leftOut }
   } finally {
     fs.rmSync(index, { force: true })
     fs.rmSync(index + '.lock', { force: true })

@@ -3,7 +3,9 @@
 // timed in the same loop, alternately, and the medians printed with the load average: the
 // machine is shared, so wall times swing, and a ratio of two figures taken side by side is
 // the steadier number. `--all` runs every earlier bench too (their own tables follow).
-// Usage: npm run build && node bench/speed.mjs [--small] [--all] [--only ROW,ROW]
+// Usage: npm run build && node bench/speed.mjs [--small] [--all] [--only ROW,ROW] [--before DIR]
+// --before DIR: another checkout's build (e.g. the commit before a change) timed in the same
+// loop, as a column of its own: before and after under the same load.
 // Rows: add, noop, status, big, run, show, push, folder, clone (never fails on time).
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -18,6 +20,8 @@ const small = process.argv.includes('--small')
 const onlyArg = process.argv.indexOf('--only')
 const only = onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : null
 const want = (row) => !only || only.includes(row)
+const beforeArg = process.argv.indexOf('--before')
+const BEFORE = beforeArg > 0 ? path.resolve(process.argv[beforeArg + 1], 'bin', 'xp.js') : null
 const N = Number(process.env.BENCH_REPEAT ?? (small ? 3 : 5))
 const NSMALL = small ? 1000 : 5000
 const BIGPART = small ? 32 * 2 ** 20 : 256 * 2 ** 20
@@ -32,7 +36,8 @@ function sh(cmd, args, cwd = work, extra = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status}: ${r.stderr}`)
   return Number(process.hrtime.bigint() - t) / 1e9
 }
-const xp = (cwd, ...args) => sh(process.execPath, [XP, ...args], cwd)
+let bin = XP
+const xp = (cwd, ...args) => sh(process.execPath, [bin, ...args], cwd)
 const git = (cwd, ...args) => sh('git', args, cwd)
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rm = (p) => fs.rmSync(p, { recursive: true, force: true })
@@ -44,19 +49,29 @@ const rm = (p) => fs.rmSync(p, { recursive: true, force: true })
 function pair({ floor, xp: x, prepFloor = () => {}, prepXp = () => {}, n = N }) {
   const f = []
   const s = []
+  const b = []
   for (let i = 0; i < n; i++) {
     prepFloor(i)
     f.push(floor(i))
+    if (BEFORE) {
+      bin = BEFORE
+      try {
+        prepXp(i)
+        b.push(x(i))
+      } finally {
+        bin = XP
+      }
+    }
     prepXp(i)
     s.push(x(i))
   }
-  return { floor: median(f), xp: median(s) }
+  return { floor: median(f), xp: median(s), before: BEFORE ? median(b) : undefined }
 }
 
 const rows = []
 function row(what, r, floorName, peer, goal) {
-  rows.push({ what, xp: r.xp, floor: r.floor, floorName, peer, goal })
-  console.error(`  ${what}: xp ${r.xp.toFixed(3)} s, floor ${r.floor.toFixed(3)} s`)
+  rows.push({ what, xp: r.xp, floor: r.floor, before: r.before, floorName, peer, goal })
+  console.error(`  ${what}: xp ${r.xp.toFixed(3)} s${r.before === undefined ? '' : ` (before ${r.before.toFixed(3)} s)`}, floor ${r.floor.toFixed(3)} s`)
 }
 
 function makeData(dir) {
@@ -184,12 +199,17 @@ function runRows() {
   const b = make('run-git')
   const change = (d, i) => fs.writeFileSync(path.join(d, 'src', 'm0', 'f0.py'), `# change ${i}\n`)
   xp(a, 'run', '--', 'true') // the git version cache, as after a first run
+  if (BEFORE) {
+    bin = BEFORE
+    xp(a, 'run', '--', 'true')
+    bin = XP
+  }
   row('run overhead, 1,000 files (`xp run -- true`)', pair({
     floor: () => sh(process.execPath, ['-e', '0']) + sh('sh', ['-c', 'git add -A && git commit -q -m change'], b),
     prepFloor: (i) => change(b, i),
     xp: () => xp(a, 'run', '--', 'true'),
     prepXp: (i) => change(a, i),
-  }), 'node start + `git add -A` + `git commit`', 1.64 - 0.13, 2)
+  }), 'node start + `git add -A` + `git commit`', '1.64 (with the command)', 2)
   const py = spawnSync('python3', ['-c', '0']).status === 0
   if (py)
     row('run `python3 -c 0`, 1,000 files', pair({
@@ -213,15 +233,16 @@ function runsRows() {
     }), 'node start + `git for-each-ref` of the records', 5.38)
   if (want('push')) {
     let k = 0
+    let j = 0
     row('push 200 runs to a bare repo', pair({
       floor: () => git(dir, 'push', '-q', path.join(work, `pf${k}.git`), 'refs/xp/runs/*:refs/xp/runs/*', 'refs/notes/xp:refs/notes/xp'),
       prepFloor: () => { k++; git(work, 'init', '-q', '--bare', `pf${k}.git`) },
-      xp: () => xp(dir, 'push', path.join(work, `px${k}.git`)),
-      prepXp: () => git(work, 'init', '-q', '--bare', `px${k}.git`),
+      xp: () => xp(dir, 'push', path.join(work, `px${j}.git`)),
+      prepXp: () => git(work, 'init', '-q', '--bare', `px${++j}.git`),
     }), '`git push` of the same refs', 1.42, 1.5)
     row('no-op push (200 runs up to date)', pair({
       floor: () => git(dir, 'push', '-q', path.join(work, `pf${k}.git`), 'refs/xp/runs/*:refs/xp/runs/*', 'refs/notes/xp:refs/notes/xp'),
-      xp: () => xp(dir, 'push', path.join(work, `px${k}.git`)),
+      xp: () => xp(dir, 'push', path.join(work, `px${j}.git`)),
     }), 'no-op `git push`', undefined, 0.3 / 0.1)
   }
   rm(dir)
@@ -234,9 +255,13 @@ try {
   if (want('show') || want('push')) runsRows()
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' ')
   console.log(`\nbench/speed.mjs: issue 16's table (median of ${N} alternating rounds, ${os.cpus().length} cores, load average ${load}${small ? ', --small data' : ''})\n`)
-  console.log('| operation | xp s | floor s | floor | xp / floor | goal | DVC 3.28 s (issue) |')
-  console.log('|---|---:|---:|---|---:|---:|---:|')
-  for (const r of rows) console.log(`| ${r.what} | ${r.xp.toFixed(3)} | ${r.floor.toFixed(3)} | ${r.floorName} | ${(r.xp / r.floor).toFixed(2)} | ${r.goal ? `<= ${r.goal.toFixed(1)}` : ''} | ${r.peer ?? ''} |`)
+  const b = BEFORE ? ' before s | before / floor |' : ''
+  console.log(`| operation |${b} xp s | floor s | floor | xp / floor | goal | DVC 3.28 s (issue) |`)
+  console.log(`|---|${BEFORE ? '---:|---:|' : ''}---:|---:|---|---:|---:|---:|`)
+  for (const r of rows) {
+    const bc = BEFORE ? ` ${r.before.toFixed(3)} | ${(r.before / r.floor).toFixed(2)} |` : ''
+    console.log(`| ${r.what} |${bc} ${r.xp.toFixed(3)} | ${r.floor.toFixed(3)} | ${r.floorName} | ${(r.xp / r.floor).toFixed(2)} | ${r.goal ? `<= ${r.goal.toFixed(1)}` : ''} | ${r.peer ?? ''} |`)
+  }
 } finally {
   rm(work)
 }

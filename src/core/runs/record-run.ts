@@ -313,7 +313,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const snap = await snapshotTree(repo, {
     key: id,
     large,
-    changes,
+    // outs get a .gitignore line after the listing: then the snapshot lists again
+    changes: Object.keys(after.outs).length ? undefined : changes,
     maxFileSize: config.snapshot.max_file_size,
     force: [...paramsRead, ...metricFiles, ...series],
     exclude: after.exclude,

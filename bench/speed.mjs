@@ -53,7 +53,7 @@ function pair({ floor, xp: x, prepFloor = () => {}, prepXp = () => {}, n = N }) 
   for (let i = 0; i < n; i++) {
     prepFloor(i)
     f.push(floor(i))
-    if (BEFORE) {
+    const before = () => {
       bin = BEFORE
       try {
         prepXp(i)
@@ -62,8 +62,11 @@ function pair({ floor, xp: x, prepFloor = () => {}, prepXp = () => {}, n = N }) 
         bin = XP
       }
     }
+    // before and after take turns going first: the one after a big write pays its writeback
+    if (BEFORE && i % 2 === 0) before()
     prepXp(i)
     s.push(x(i))
+    if (BEFORE && i % 2 === 1) before()
   }
   return { floor: median(f), xp: median(s), before: BEFORE ? median(b) : undefined }
 }

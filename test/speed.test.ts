@@ -198,3 +198,21 @@ describe('the everyday calls skip yargs', () => {
     expect(p.xp(['push', bare, '--debug']).stderr).toMatch(/0 runs pushed, 1 up to date/)
   })
 })
+
+describe('flat params files without the yaml library', () => {
+  it('reads exactly what the yaml library reads, and leaves everything unusual to it', async () => {
+    const { flatYaml } = await import('../src/core/params.js')
+    const { yaml } = await import('../src/core/yaml.js')
+    const docs = [
+      'lr: 0.1\n',
+      '# training params\nlr: 1e-3\nepochs: 10\nseed: -4\nmodel: rf\nuse_gpu: false\npath: data/train.csv\nname: v1.2-beta_3\n\n',
+      'a: 0\nb: 1.50\nc: 2E+3\n',
+      'flag: yes\nmode: on\nx: nan\ny: inf\n',
+    ]
+    for (const d of docs) expect(flatYaml(d), d).toEqual(yaml().parse(d))
+    // left to the library: nesting, lists, quotes, comments after values, YAML's other
+    // spellings of numbers, booleans and null, duplicate keys, CRLF, tabs, a document marker
+    const unusual = ['model:\n  depth: 3\n', 'xs: [1, 2]\n', "a: 'x'\n", 'a: 1 # c\n', 'a: 007\n', 'a: +1\n', 'a: .5\n', 'a: 1.\n', 'a: 0x1f\n', 'a: .inf\n', 'a: True\n', 'a: null\n', 'a: ~\n', 'a:\n', 'a: 1\na: 2\n', 'a: 1\r\n', 'a:\t1\n', '---\na: 1\n', '__proto__: 1\n', 'a: b: c\n', 'a: x y\n', '']
+    for (const d of unusual) expect(flatYaml(d), JSON.stringify(d)).toBeUndefined()
+  })
+})

@@ -30,11 +30,27 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-speed-'))
 const env = benchEnv(path.join(work, 'home'))
 fs.mkdirSync(env.HOME)
 
+/** CPU seconds (user + system of the command and its children) of the timed calls since the last reset. */
+let cpuAcc = 0
+const secs = (x) => {
+  const m = /(\d+)m([\d.]+)s/.exec(x)
+  return m ? Number(m[1]) * 60 + Number(m[2]) : 0
+}
+/** Run a command; returns its wall seconds and adds its CPU seconds (from bash's `times`) to cpuAcc. */
 function sh(cmd, args, cwd = work, extra = {}) {
   const t = process.hrtime.bigint()
-  const r = spawnSync(cmd, args, { cwd, env: { ...env, ...extra }, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] })
+  const r = spawnSync('bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bash', cmd, ...args], { cwd, env: { ...env, ...extra }, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] })
+  const wall = Number(process.hrtime.bigint() - t) / 1e9
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status}: ${r.stderr}`)
-  return Number(process.hrtime.bigint() - t) / 1e9
+  const [u, sy] = r.stderr.trim().split('\n').pop().split(/\s+/)
+  cpuAcc += secs(u) + secs(sy)
+  return wall
+}
+/** fn's wall seconds and CPU seconds. */
+function timed(fn, i, walls, cpus) {
+  cpuAcc = 0
+  walls.push(fn(i))
+  cpus.push(cpuAcc)
 }
 let bin = XP
 const xp = (cwd, ...args) => sh(process.execPath, [bin, ...args], cwd)
@@ -47,17 +63,15 @@ const rm = (p) => fs.rmSync(p, { recursive: true, force: true })
  * Returns the medians in seconds.
  */
 function pair({ floor, xp: x, prepFloor = () => {}, prepXp = () => {}, n = N }) {
-  const f = []
-  const s = []
-  const b = []
+  const [f, fc, s, sc, b, bc] = [[], [], [], [], [], []]
   for (let i = 0; i < n; i++) {
     prepFloor(i)
-    f.push(floor(i))
+    timed(floor, i, f, fc)
     const before = () => {
       bin = BEFORE
       try {
         prepXp(i)
-        b.push(x(i))
+        timed(x, i, b, bc)
       } finally {
         bin = XP
       }
@@ -65,15 +79,15 @@ function pair({ floor, xp: x, prepFloor = () => {}, prepXp = () => {}, n = N }) 
     // before and after take turns going first: the one after a big write pays its writeback
     if (BEFORE && i % 2 === 0) before()
     prepXp(i)
-    s.push(x(i))
+    timed(x, i, s, sc)
     if (BEFORE && i % 2 === 1) before()
   }
-  return { floor: median(f), xp: median(s), before: BEFORE ? median(b) : undefined }
+  return { floor: median(f), xp: median(s), before: BEFORE ? median(b) : undefined, floorCpu: median(fc), xpCpu: median(sc), beforeCpu: BEFORE ? median(bc) : undefined }
 }
 
 const rows = []
 function row(what, r, floorName, peer, goal) {
-  rows.push({ what, xp: r.xp, floor: r.floor, before: r.before, floorName, peer, goal })
+  rows.push({ what, ...r, floorName, peer, goal })
   console.error(`  ${what}: xp ${r.xp.toFixed(3)} s${r.before === undefined ? '' : ` (before ${r.before.toFixed(3)} s)`}, floor ${r.floor.toFixed(3)} s`)
 }
 
@@ -258,12 +272,16 @@ try {
   if (want('show') || want('push')) runsRows()
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' ')
   console.log(`\nbench/speed.mjs: issue 16's table (median of ${N} alternating rounds, ${os.cpus().length} cores, load average ${load}${small ? ', --small data' : ''})\n`)
+  // wall / CPU seconds; ratios of both (CPU is the steadier under load)
+  const wc = (w, c) => `${w.toFixed(3)} / ${c.toFixed(3)}`
+  const ratio = (x, xc, r) => `${(x / r.floor).toFixed(2)} / ${(xc / r.floorCpu).toFixed(2)}`
   const b = BEFORE ? ' before s | before / floor |' : ''
+  console.log('wall / CPU seconds (CPU: user + system of the whole process tree)\n')
   console.log(`| operation |${b} xp s | floor s | floor | xp / floor | goal | DVC 3.28 s (issue) |`)
   console.log(`|---|${BEFORE ? '---:|---:|' : ''}---:|---:|---|---:|---:|---:|`)
   for (const r of rows) {
-    const bc = BEFORE ? ` ${r.before.toFixed(3)} | ${(r.before / r.floor).toFixed(2)} |` : ''
-    console.log(`| ${r.what} |${bc} ${r.xp.toFixed(3)} | ${r.floor.toFixed(3)} | ${r.floorName} | ${(r.xp / r.floor).toFixed(2)} | ${r.goal ? `<= ${r.goal.toFixed(1)}` : ''} | ${r.peer ?? ''} |`)
+    const bc = BEFORE ? ` ${wc(r.before, r.beforeCpu)} | ${ratio(r.before, r.beforeCpu, r)} |` : ''
+    console.log(`| ${r.what} |${bc} ${wc(r.xp, r.xpCpu)} | ${wc(r.floor, r.floorCpu)} | ${r.floorName} | ${ratio(r.xp, r.xpCpu, r)} | ${r.goal ? `<= ${r.goal.toFixed(1)}` : ''} | ${r.peer ?? ''} |`)
   }
 } finally {
   rm(work)

@@ -216,3 +216,27 @@ describe('flat params files without the yaml library', () => {
     for (const d of unusual) expect(flatYaml(d), JSON.stringify(d)).toBeUndefined()
   })
 })
+
+describe('push walks the runs over one git process', () => {
+  it('finds the data of runs in nested folders with one cat-file, and uploads it with the refs', () => {
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    repo.write('deep/er/still/data/x.csv', '1\n')
+    expect(repo.xp(['add', 'deep/er/still/data']).code).toBe(0)
+    expect(repo.xp(['remote', 'add', 'store', path.join(repo.home, 'store'), '--default']).code).toBe(0)
+    repo.git('add', '-A')
+    repo.git('commit', '-q', '-m', 'data')
+    for (const n of ['one', 'two']) expect(repo.xp(['run', '-n', n, '--', 'true']).code).toBe(0)
+    // the working tree moves on: only the runs' trees still name the first version
+    repo.write('deep/er/still/data/x.csv', '2\n')
+    expect(repo.xp(['add', 'deep/er/still/data']).code).toBe(0)
+    const bare = path.join(repo.home, 'bare.git')
+    repo.git('init', '-q', '--bare', bare)
+    const g = gitLogger()
+    const r = repo.xp(['push', bare], { env: { PATH: `${g.dir}:${repo.env.PATH}` } })
+    expect(r.stderr).toMatch(/2 runs pushed.*4 objects uploaded/)
+    expect(g.calls().filter((c) => c === 'cat-file')).toHaveLength(1)
+    // both versions are on the data remote: the runs' and the working tree's
+    const objects = fs.readdirSync(path.join(repo.home, 'store'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    expect(objects).toHaveLength(4)
+  })
+})

@@ -39,7 +39,7 @@ const COMMANDS: Entry[] = [
   { command: 'pull [args..]', describe: 'pull runs, notes and registry tags, then the data of the working tree', load: () => import('./commands/pull.js') },
   { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign (or promote), unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
   { command: 'queue <action>', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
-  { command: 'import <source> [revs..]', describe: 'turn DVC experiments into runs: xp import dvc [--all] [REV...]', load: () => import('./commands/import.js') },
+  { command: 'import <source> [revs..]', describe: 'turn DVC experiments or an MLflow file store into runs: xp import dvc [--all] [REV...] | xp import mlflow MLRUNS', load: () => import('./commands/import.js') },
   { command: 'plots [runs..]', describe: 'write the series, metrics and params of runs into one HTML file', load: () => import('./commands/plots.js') },
   { command: 'ui', describe: 'browse, compare and annotate runs in a local web page', load: () => import('./commands/ui.js') },
 ]
@@ -48,7 +48,7 @@ const COMMANDS: Entry[] = [
 export function splitRunArgv(args: string[]): string[] {
   const i = args.indexOf('run')
   if (i < 0 || args.slice(0, i).some((a) => !a.startsWith('-'))) return args
-  const withValue = new Set(['-n', '--name', '-S', '--set', '-m', '--message', '-j'])
+  const withValue = new Set(['-n', '--name', '-S', '--set', '-m', '--message', '-j', '--recover'])
   for (let j = i + 1; j < args.length; j++) {
     const a = args[j]!
     if (a === '--') return args

@@ -4,11 +4,11 @@
  */
 import type { ListedRun } from '../core/runs/list.js'
 import type { ShowTable } from '../core/compare/table.js'
-import type { Change, RunDiff } from '../core/compare/diff.js'
+import type { Change, RunDiff, EnvDiff, EnvChange } from '../core/compare/diff.js'
 import { formatCreated, formatNumber, formatValue } from '../core/compare/format.js'
 import { renderTable, bold, dim, green, red, yellow } from './output.js'
 
-const statusColour = (s: string) => (s === 'succeeded' ? green(s) : s === 'failed' ? red(s) : s === 'interrupted' ? yellow(s) : s)
+const statusColour = (s: string) => (s === 'succeeded' ? green(s) : s === 'failed' || s === 'lost' ? red(s) : s === 'interrupted' || s === 'running' ? yellow(s) : s)
 const oneLine = (s: string, max: number) => {
   if (s.length <= max && !s.includes('\n')) return s
   const line = s.split('\n')[0] ?? ''
@@ -127,14 +127,35 @@ function changeText(c: Change): string {
 
 const side = (v: unknown, present: boolean) => (present ? formatValue(v) : '-')
 
-function diffRows(changes: Record<string, Change>, a: ListedRun, b: ListedRun, group: 'params' | 'metrics'): string[][] {
-  return Object.entries(changes).map(([k, c]) => [k, side(c.old, k in a[group]), side(c.new, k in b[group]), changeText(c)])
+function diffRows(changes: Record<string, Change> | undefined, a: ListedRun, b: ListedRun, group: 'params' | 'metrics' | 'tags'): string[][] {
+  return Object.entries(changes ?? {}).map(([k, c]) => [k, side(c.old, k in (a[group] ?? {})), side(c.new, k in (b[group] ?? {})), changeText(c)])
 }
 
 const runLabel = (r: ListedRun) => `${r.name} (${r.id})`
 
 /** The side-by-side text of `xp diff`. */
-export function diffText(d: RunDiff<ListedRun> & { code?: string }, opts: { all?: boolean } = {}): string {
+function envRows(changes: Record<string, EnvChange>): string[][] {
+  return Object.entries(changes).map(([k, c]) => [k, c.old ?? '-', c.new ?? '-', c.old === null ? 'added' : c.new === null ? 'removed' : c.old === c.new ? '' : 'changed'])
+}
+
+/** The environment part of `xp diff --env`, as text tables or markdown. */
+function envText(e: EnvDiff, names: string[], md: boolean): string[] {
+  const out: string[] = []
+  const groups: Array<[string, Record<string, EnvChange> | undefined]> = [['environment', e.env], ['package', e.packages]]
+  for (const [label, ch] of groups) {
+    if (!ch) continue
+    const rows = envRows(ch)
+    if (!rows.length) {
+      out.push(label === 'package' ? 'no Python package changed' : 'no environment fact changed', '')
+      continue
+    }
+    out.push(md ? mdTable([label === 'package' ? 'Package' : 'Environment', ...names, 'Change'], rows, [false, false, false, false]) : renderTable([label, ...names, 'change'], rows).trimEnd(), '')
+  }
+  if (!e.packages) out.push('neither run recorded Python packages', '')
+  return out
+}
+
+export function diffText(d: RunDiff<ListedRun> & { code?: string; env?: EnvDiff }, opts: { all?: boolean } = {}): string {
   const out: string[] = []
   for (const [tag, r] of [['a', d.a], ['b', d.b]] as const) {
     out.push(`${bold(tag + ':')} ${runLabel(r)}  ${dim(formatCreated(r.started))}  ${statusColour(r.status)}`)
@@ -143,30 +164,32 @@ export function diffText(d: RunDiff<ListedRun> & { code?: string }, opts: { all?
   out.push('')
   const header = (group: string) => [group, d.a.name === d.b.name ? 'a' : d.a.name, d.a.name === d.b.name ? 'b' : d.b.name, 'change']
   let any = false
-  for (const group of ['metrics', 'params'] as const) {
+  for (const group of ['metrics', 'params', 'tags'] as const) {
     const rows = diffRows(d[group], d.a, d.b, group)
     if (!rows.length) continue
     any = true
-    out.push(renderTable(header(group === 'metrics' ? 'metric' : 'param'), rows, { rightAlign: [false, true, true, true] }).trimEnd(), '')
+    out.push(renderTable(header(group === 'metrics' ? 'metric' : group === 'params' ? 'param' : 'tag'), rows, { rightAlign: [false, true, true, true] }).trimEnd(), '')
   }
   if (!any) out.push(opts.all ? 'neither run has params or metrics' : 'no param or metric changed (--all shows unchanged ones too)', '')
   if (d.code !== undefined) out.push(bold('code:'), d.code.trimEnd() || 'no file changed', '')
+  if (d.env) out.push(...envText(d.env, [d.a.name === d.b.name ? 'a' : d.a.name, d.a.name === d.b.name ? 'b' : d.b.name], false))
   return out.join('\n')
 }
 
 /** `xp diff --md`: a pull-request comment. */
-export function diffMarkdown(d: RunDiff<ListedRun> & { code?: string }): string {
+export function diffMarkdown(d: RunDiff<ListedRun> & { code?: string; env?: EnvDiff }): string {
   const out: string[] = [`**xp diff** \`${d.a.name}\` (${d.a.id}) → \`${d.b.name}\` (${d.b.id})`, '']
   for (const r of [d.a, d.b]) if (r.notes) out.push(`> **${mdCell(r.name)}**: ${mdCell(r.notes)}`, '')
   const names = [d.a.name === d.b.name ? 'a' : d.a.name, d.a.name === d.b.name ? 'b' : d.b.name]
   let any = false
-  for (const group of ['metrics', 'params'] as const) {
+  for (const group of ['metrics', 'params', 'tags'] as const) {
     const rows = diffRows(d[group], d.a, d.b, group)
     if (!rows.length) continue
     any = true
-    out.push(mdTable([group === 'metrics' ? 'Metric' : 'Param', ...names, 'Change'], rows, [false, true, true, true]))
+    out.push(mdTable([group === 'metrics' ? 'Metric' : group === 'params' ? 'Param' : 'Tag', ...names, 'Change'], rows, [false, true, true, true]))
   }
   if (!any) out.push('No param or metric changed.', '')
   if (d.code !== undefined) out.push('```', d.code.trimEnd() || 'no file changed', '```', '')
+  if (d.env) out.push(...envText(d.env, names, true))
   return out.join('\n').trimEnd() + '\n'
 }

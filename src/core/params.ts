@@ -10,8 +10,8 @@ import { editText } from './yaml-edit.js'
 import { writeFileAtomic } from './fsutil.js'
 import { guardRead, guardWrite, repoRelative } from './safety/paths.js'
 
-export type Scalar = number | string | boolean | null
-export type Flat = Record<string, Scalar>
+import type { Flat } from './values.js'
+export type { Flat, Scalar } from './values.js'
 
 /** Longest value a param may have: params are hyperparameters, not data. */
 export const MAX_VALUE_BYTES = 64 * 1024

@@ -3,13 +3,15 @@
  * (core/compare: key values, sorting, formatting), plus the keys that differ between N
  * runs. Free of node imports.
  */
-import type { ListedRun } from '../core/runs/list.js'
+import type { ListedRun } from '../core/runs/record.js'
 import { keyValue } from '../core/compare/filter.js'
 import { sortRuns } from '../core/compare/table.js'
 import { formatValue } from '../core/compare/format.js'
 
 /** A run as the table gets it from /api/runs (a slim ListedRun). */
-export type RunRow = Pick<ListedRun, 'id' | 'name' | 'status' | 'started' | 'duration_s' | 'commit' | 'baseline' | 'params' | 'metrics' | 'notes'>
+export type RunRow = Pick<ListedRun, 'id' | 'name' | 'status' | 'started' | 'duration_s' | 'commit' | 'baseline' | 'params' | 'metrics' | 'notes'> & {
+  tags?: Record<string, string>
+}
 
 /** Keys present in any run, sorted. */
 export function columnKeys(runs: RunRow[], group: 'params' | 'metrics'): string[] {

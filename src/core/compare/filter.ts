@@ -15,7 +15,7 @@
  * true when its value is `true`.
  */
 import { XpError, EXIT } from '../errors.js'
-import type { ListedRun } from '../runs/list.js'
+import type { ListedRun } from '../runs/record.js'
 
 type Scalar = string | number | boolean | null
 
@@ -240,6 +240,7 @@ export const FIELD_KEYS: Record<string, (run: ListedRun) => unknown> = {
   notes: (r) => r.notes,
   branch: (r) => r.branch,
   baseline: (r) => r.baseline,
+  experiment: (r) => r.experiment ?? 'Default',
   commit: (r) => r.commit,
 }
 
@@ -258,6 +259,10 @@ export function keyValue(run: ListedRun, key: string): unknown {
   if (key.startsWith('metrics.')) {
     const k = key.slice(8)
     return own(run.metrics, k) ? run.metrics[k] : undefined
+  }
+  if (key.startsWith('tags.')) {
+    const k = key.slice(5)
+    return run.tags && own(run.tags, k) ? run.tags[k] : undefined
   }
   const field = own(FIELD_KEYS, key) ? FIELD_KEYS[key] : undefined
   if (field) return field(run)

@@ -2,9 +2,10 @@
  * The run record: YAML with one top-level key per line, each value JSON (DESIGN 2.2).
  * Any YAML parser reads it; xp reads it line by line with JSON.parse (80x faster).
  */
-import type { Flat } from '../params.js'
+import type { Flat } from '../values.js'
 
-export type RunStatus = 'succeeded' | 'failed' | 'interrupted'
+/** `running` and `lost` are only ever listed (a live run, core/runs/live.ts and live-run.ts), never recorded. */
+export type RunStatus = 'succeeded' | 'failed' | 'interrupted' | 'running' | 'lost'
 
 export interface DataEntry {
   oid: string
@@ -25,8 +26,12 @@ export interface RunRecord {
   duration_s: number
   baseline: string | null
   branch: string | null
+  /** the MLflow experiment the run belongs to (absent: `Default`) */
+  experiment?: string
   params: Flat
   metrics: Flat
+  /** free-form string tags (MLflow's `set_tag`); absent in records made before them */
+  tags?: Record<string, string>
   series: string[]
   deps: Record<string, DataEntry>
   outs: Record<string, DataEntry>
@@ -37,7 +42,7 @@ export interface RunRecord {
   left_out?: string[]
 }
 
-const ORDER: Array<keyof RunRecord> = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'params', 'metrics', 'series', 'deps', 'outs', 'env', 'error_tail', 'left_out']
+const ORDER: Array<keyof RunRecord> = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'experiment', 'params', 'metrics', 'tags', 'series', 'deps', 'outs', 'env', 'error_tail', 'left_out']
 
 /** The commit message: a subject line, a blank line, the record. */
 export function encodeRecord(r: RunRecord): string {
@@ -79,4 +84,11 @@ export function decodeRecord(message: string): RunRecord | null {
   r.outs ??= {}
   r.env ??= {}
   return r
+}
+
+/** A run as listings give it: its record, plus the commit and ref it lives at and its notes. */
+export interface ListedRun extends RunRecord {
+  commit: string
+  ref: string
+  notes?: string
 }

@@ -404,12 +404,14 @@ export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
     env: { host: start.host, recovered: true },
     error_tail: `xp: the run was lost (its xp process ${start.pid} on ${start.host} ended without recording it); recovered by xp run --recover\n` + logText.slice(-4096),
   }
-  const largeAll = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  const changes = await worktreeChanges(repo, config.snapshot.max_file_size)
+  const largeAll = changes.large
   const secretLarge = new Set(leftOutOfSnapshot(largeAll.map((l) => l.path), config.snapshot))
   const large = largeAll.filter((l) => !secretLarge.has(l.path))
   const snap = await snapshotTree(repo, {
     key: run.id,
     large,
+    changes,
     maxFileSize: config.snapshot.max_file_size,
     include: config.snapshot.include,
     excludeGlobs: config.snapshot.exclude,

@@ -39,7 +39,13 @@ const secs = (x) => {
 /** Run a command; returns its wall seconds and adds its CPU seconds (from bash's `times`) to cpuAcc. */
 function sh(cmd, args, cwd = work, extra = {}) {
   const t = process.hrtime.bigint()
-  const r = spawnSync('bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bash', cmd, ...args], { cwd, env: { ...env, ...extra }, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] })
+  const r = spawnSync('bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bash', cmd, ...args], {
+    cwd,
+    env: { ...env, ...extra },
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   const wall = Number(process.hrtime.bigint() - t) / 1e9
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status}: ${r.stderr}`)
   const [u, sy] = r.stderr.trim().split('\n').pop().split(/\s+/)
@@ -82,7 +88,14 @@ function pair({ floor, xp: x, prepFloor = () => {}, prepXp = () => {}, n = N }) 
     timed(x, i, s, sc)
     if (BEFORE && i % 2 === 1) before()
   }
-  return { floor: median(f), xp: median(s), before: BEFORE ? median(b) : undefined, floorCpu: median(fc), xpCpu: median(sc), beforeCpu: BEFORE ? median(bc) : undefined }
+  return {
+    floor: median(f),
+    xp: median(s),
+    before: BEFORE ? median(b) : undefined,
+    floorCpu: median(fc),
+    xpCpu: median(sc),
+    beforeCpu: BEFORE ? median(bc) : undefined,
+  }
 }
 
 const rows = []
@@ -97,7 +110,7 @@ function makeData(dir) {
     const sub = path.join(dir, 'small', String(i % 100).padStart(2, '0'))
     if (i < 100) fs.mkdirSync(sub, { recursive: true })
     const size = 4096 + ((i * 2654435761) % (60 * 1024))
-    const buf = Buffer.from(pool.subarray(i % 16, i % 16 + size))
+    const buf = Buffer.from(pool.subarray(i % 16, (i % 16) + size))
     buf.writeUInt32LE(i, 0)
     fs.writeFileSync(path.join(sub, `f${i}.bin`), buf)
   }
@@ -127,15 +140,30 @@ function dataRows() {
   const files = NSMALL + 1
   warm(src)
   if (want('add'))
-    row(`add ${files} files / ${((NSMALL * 34 * 1024 + BIGPART) / 2 ** 20).toFixed(0)} MiB`, pair({
-      floor: () => sh('cp', ['-r', src, path.join(work, 'cp')]),
-      prepFloor: () => rm(path.join(work, 'cp')),
-      xp: () => xp(repo, 'add', 'data'),
-      prepXp: () => { rm(path.join(repo, '.xp')); rm(path.join(repo, 'data')); rm(path.join(repo, 'data.xp')); fs.cpSync(src, path.join(repo, 'data'), { recursive: true }); warm(path.join(repo, 'data')) },
-      n: Math.min(N, 3),
-    }), '`cp -r`', 14.75, 1.5)
+    row(
+      `add ${files} files / ${((NSMALL * 34 * 1024 + BIGPART) / 2 ** 20).toFixed(0)} MiB`,
+      pair({
+        floor: () => sh('cp', ['-r', src, path.join(work, 'cp')]),
+        prepFloor: () => rm(path.join(work, 'cp')),
+        xp: () => xp(repo, 'add', 'data'),
+        prepXp: () => {
+          rm(path.join(repo, '.xp'))
+          rm(path.join(repo, 'data'))
+          rm(path.join(repo, 'data.xp'))
+          fs.cpSync(src, path.join(repo, 'data'), { recursive: true })
+          warm(path.join(repo, 'data'))
+        },
+        n: Math.min(N, 3),
+      }),
+      '`cp -r`',
+      14.75,
+      1.5,
+    )
   rm(path.join(work, 'cp'))
-  if (!fs.existsSync(path.join(repo, 'data.xp'))) { fs.cpSync(src, path.join(repo, 'data'), { recursive: true }); xp(repo, 'add', 'data') }
+  if (!fs.existsSync(path.join(repo, 'data.xp'))) {
+    fs.cpSync(src, path.join(repo, 'data'), { recursive: true })
+    xp(repo, 'add', 'data')
+  }
   // the floor of a no-op: one lstat per file (find -printf %s needs the stat)
   const statAll = () => sh('sh', ['-c', 'find data -type f -printf "%s\\n" > /dev/null'], repo)
   if (want('noop')) row('no-op re-add', pair({ floor: statAll, xp: () => xp(repo, 'add', 'data') }), 'stat of all files', 12.1)
@@ -149,25 +177,46 @@ function dataRows() {
   git(repo, 'add', 'xp.yaml')
   git(repo, 'commit', '-q', '-m', 'remote')
   if (want('folder'))
-    row(`push ${files} objects to a folder remote`, pair({
-      floor: () => sh('cp', ['-r', path.join(repo, '.xp', 'cache'), path.join(work, 'cp')]),
-      prepFloor: () => rm(path.join(work, 'cp')),
-      xp: () => xp(repo, 'push', lastBare),
-      prepXp: () => { rm(remote); bare() },
-      n: Math.min(N, 3),
-    }), '`cp -r`', 6.96, 2)
+    row(
+      `push ${files} objects to a folder remote`,
+      pair({
+        floor: () => sh('cp', ['-r', path.join(repo, '.xp', 'cache'), path.join(work, 'cp')]),
+        prepFloor: () => rm(path.join(work, 'cp')),
+        xp: () => xp(repo, 'push', lastBare),
+        prepXp: () => {
+          rm(remote)
+          bare()
+        },
+        n: Math.min(N, 3),
+      }),
+      '`cp -r`',
+      6.96,
+      2,
+    )
   if (!fs.existsSync(remote)) xp(repo, 'push', bare())
   git(repo, 'remote', 'add', 'origin', lastBare)
   rm(path.join(work, 'cp'))
   // a fresh clone: pull the data, check it out (floor: cp -r remote -> cache, cache -> data)
   if (want('clone'))
-    row('fresh clone: pull + checkout', pair({
-      floor: () => sh('cp', ['-r', remote, path.join(work, 'cp1')]) + sh('cp', ['-r', path.join(work, 'cp1'), path.join(work, 'cp2')]),
-      prepFloor: () => { rm(path.join(work, 'cp1')); rm(path.join(work, 'cp2')) },
-      xp: () => xp(path.join(work, 'clone'), 'pull') + xp(path.join(work, 'clone'), 'checkout'),
-      prepXp: () => { rm(path.join(work, 'clone')); git(work, 'clone', '-q', repo, 'clone') },
-      n: Math.min(N, 3),
-    }), '`cp -r` twice', 13.94, 2)
+    row(
+      'fresh clone: pull + checkout',
+      pair({
+        floor: () => sh('cp', ['-r', remote, path.join(work, 'cp1')]) + sh('cp', ['-r', path.join(work, 'cp1'), path.join(work, 'cp2')]),
+        prepFloor: () => {
+          rm(path.join(work, 'cp1'))
+          rm(path.join(work, 'cp2'))
+        },
+        xp: () => xp(path.join(work, 'clone'), 'pull') + xp(path.join(work, 'clone'), 'checkout'),
+        prepXp: () => {
+          rm(path.join(work, 'clone'))
+          git(work, 'clone', '-q', repo, 'clone')
+        },
+        n: Math.min(N, 3),
+      }),
+      '`cp -r` twice',
+      13.94,
+      2,
+    )
   rm(path.join(work, 'cp1'))
   rm(path.join(work, 'cp2'))
   rm(path.join(work, 'clone'))
@@ -179,13 +228,24 @@ function dataRows() {
     const brepo = repoWith('big-repo')
     const big = path.join(work, 'big.bin')
     writeBig(big, GIB)
-    row(`add one ${(GIB / 2 ** 30).toFixed(GIB < 2 ** 30 ? 2 : 0)} GiB file`, pair({
-      floor: () => sh('cp', [big, path.join(work, 'big.cp')]),
-      prepFloor: () => rm(path.join(work, 'big.cp')),
-      xp: () => xp(brepo, 'add', 'big.bin'),
-      prepXp: () => { rm(path.join(brepo, '.xp')); rm(path.join(brepo, 'big.bin.xp')); rm(path.join(brepo, 'big.bin')); fs.copyFileSync(big, path.join(brepo, 'big.bin')) },
-      n: Math.min(N, 3),
-    }), '`cp`', 3.84, 1.5)
+    row(
+      `add one ${(GIB / 2 ** 30).toFixed(GIB < 2 ** 30 ? 2 : 0)} GiB file`,
+      pair({
+        floor: () => sh('cp', [big, path.join(work, 'big.cp')]),
+        prepFloor: () => rm(path.join(work, 'big.cp')),
+        xp: () => xp(brepo, 'add', 'big.bin'),
+        prepXp: () => {
+          rm(path.join(brepo, '.xp'))
+          rm(path.join(brepo, 'big.bin.xp'))
+          rm(path.join(brepo, 'big.bin'))
+          fs.copyFileSync(big, path.join(brepo, 'big.bin'))
+        },
+        n: Math.min(N, 3),
+      }),
+      '`cp`',
+      3.84,
+      1.5,
+    )
     rm(brepo)
     rm(big)
     rm(path.join(work, 'big.cp'))
@@ -221,19 +281,30 @@ function runRows() {
     xp(a, 'run', '--', 'true')
     bin = XP
   }
-  row('run overhead, 1,000 files (`xp run -- true`)', pair({
-    floor: () => sh(process.execPath, ['-e', '0']) + sh('sh', ['-c', 'git add -A && git commit -q -m change'], b),
-    prepFloor: (i) => change(b, i),
-    xp: () => xp(a, 'run', '--', 'true'),
-    prepXp: (i) => change(a, i),
-  }), 'node start + `git add -A` + `git commit`', '1.64 (with the command)', 2)
+  row(
+    'run overhead, 1,000 files (`xp run -- true`)',
+    pair({
+      floor: () => sh(process.execPath, ['-e', '0']) + sh('sh', ['-c', 'git add -A && git commit -q -m change'], b),
+      prepFloor: (i) => change(b, i),
+      xp: () => xp(a, 'run', '--', 'true'),
+      prepXp: (i) => change(a, i),
+    }),
+    'node start + `git add -A` + `git commit`',
+    '1.64 (with the command)',
+    2,
+  )
   const py = spawnSync('python3', ['-c', '0']).status === 0
   if (py)
-    row('run `python3 -c 0`, 1,000 files', pair({
-      floor: () => sh('python3', ['-c', '0']),
-      xp: () => xp(a, 'run', '--', 'python3', '-c', '0'),
-      prepXp: (i) => change(a, i + 100),
-    }), 'the command alone', 1.64)
+    row(
+      'run `python3 -c 0`, 1,000 files',
+      pair({
+        floor: () => sh('python3', ['-c', '0']),
+        xp: () => xp(a, 'run', '--', 'python3', '-c', '0'),
+        prepXp: (i) => change(a, i + 100),
+      }),
+      'the command alone',
+      1.64,
+    )
   rm(a)
   rm(b)
 }
@@ -243,35 +314,65 @@ function runsRows() {
   fs.mkdirSync(dir)
   makeRunsRepo(dir, env, 200)
   if (want('show'))
-    row('show --json, 200 runs, cold', pair({
-      floor: () => sh(process.execPath, ['-e', '0']) + sh('git', ['for-each-ref', '--format=%(objectname) %(contents)', 'refs/xp/runs/'], dir),
-      xp: () => xp(dir, 'show', '--json'),
-      prepXp: () => rm(path.join(dir, '.xp')),
-    }), 'node start + `git for-each-ref` of the records', 5.38)
+    row(
+      'show --json, 200 runs, cold',
+      pair({
+        floor: () => sh(process.execPath, ['-e', '0']) + sh('git', ['for-each-ref', '--format=%(objectname) %(contents)', 'refs/xp/runs/'], dir),
+        xp: () => xp(dir, 'show', '--json'),
+        prepXp: () => rm(path.join(dir, '.xp')),
+      }),
+      'node start + `git for-each-ref` of the records',
+      5.38,
+    )
   if (want('push')) {
     let k = 0
     let j = 0
-    row('push 200 runs to a bare repo', pair({
-      floor: () => git(dir, 'push', '-q', path.join(work, `pf${k}.git`), 'refs/xp/runs/*:refs/xp/runs/*', 'refs/notes/xp:refs/notes/xp'),
-      prepFloor: () => { k++; git(work, 'init', '-q', '--bare', `pf${k}.git`) },
-      xp: () => xp(dir, 'push', path.join(work, `px${j}.git`)),
-      prepXp: () => git(work, 'init', '-q', '--bare', `px${++j}.git`),
-    }), '`git push` of the same refs', 1.42, 1.5)
-    row('no-op push (200 runs up to date)', pair({
-      floor: () => git(dir, 'push', '-q', path.join(work, `pf${k}.git`), 'refs/xp/runs/*:refs/xp/runs/*', 'refs/notes/xp:refs/notes/xp'),
-      xp: () => xp(dir, 'push', path.join(work, `px${j}.git`)),
-    }), 'no-op `git push`', undefined, 0.3 / 0.1)
+    row(
+      'push 200 runs to a bare repo',
+      pair({
+        floor: () => git(dir, 'push', '-q', path.join(work, `pf${k}.git`), 'refs/xp/runs/*:refs/xp/runs/*', 'refs/notes/xp:refs/notes/xp'),
+        prepFloor: () => {
+          k++
+          git(work, 'init', '-q', '--bare', `pf${k}.git`)
+        },
+        xp: () => xp(dir, 'push', path.join(work, `px${j}.git`)),
+        prepXp: () => git(work, 'init', '-q', '--bare', `px${++j}.git`),
+      }),
+      '`git push` of the same refs',
+      1.42,
+      1.5,
+    )
+    row(
+      'no-op push (200 runs up to date)',
+      pair({
+        floor: () => git(dir, 'push', '-q', path.join(work, `pf${k}.git`), 'refs/xp/runs/*:refs/xp/runs/*', 'refs/notes/xp:refs/notes/xp'),
+        xp: () => xp(dir, 'push', path.join(work, `px${j}.git`)),
+      }),
+      'no-op `git push`',
+      undefined,
+      0.3 / 0.1,
+    )
   }
   rm(dir)
 }
 
 try {
-  console.error(`bench/speed.mjs: ${N} rounds${small ? ' [--small]' : ''}; load average before: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`)
+  console.error(
+    `bench/speed.mjs: ${N} rounds${small ? ' [--small]' : ''}; load average before: ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  )
   if (['add', 'noop', 'status', 'folder', 'clone', 'big'].some(want)) dataRows()
   if (want('run')) runRows()
   if (want('show') || want('push')) runsRows()
-  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ')
-  console.log(`\nbench/speed.mjs: issue 16's table (median of ${N} alternating rounds, ${os.cpus().length} cores, load average ${load}${small ? ', --small data' : ''})\n`)
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')
+  console.log(
+    `\nbench/speed.mjs: issue 16's table (median of ${N} alternating rounds, ${os.cpus().length} cores, load average ${load}${small ? ', --small data' : ''})\n`,
+  )
   // wall / CPU seconds; ratios of both (CPU is the steadier under load)
   const wc = (w, c) => `${w.toFixed(3)} / ${c.toFixed(3)}`
   const ratio = (x, xc, r) => `${(x / r.floor).toFixed(2)} / ${(xc / r.floorCpu).toFixed(2)}`
@@ -281,7 +382,9 @@ try {
   console.log(`|---|${BEFORE ? '---:|---:|' : ''}---:|---:|---|---:|---:|---:|`)
   for (const r of rows) {
     const bc = BEFORE ? ` ${wc(r.before, r.beforeCpu)} | ${ratio(r.before, r.beforeCpu, r)} |` : ''
-    console.log(`| ${r.what} |${bc} ${wc(r.xp, r.xpCpu)} | ${wc(r.floor, r.floorCpu)} | ${r.floorName} | ${ratio(r.xp, r.xpCpu, r)} | ${r.goal ? `<= ${r.goal.toFixed(1)}` : ''} | ${r.peer ?? ''} |`)
+    console.log(
+      `| ${r.what} |${bc} ${wc(r.xp, r.xpCpu)} | ${wc(r.floor, r.floorCpu)} | ${r.floorName} | ${ratio(r.xp, r.xpCpu, r)} | ${r.goal ? `<= ${r.goal.toFixed(1)}` : ''} | ${r.peer ?? ''} |`,
+    )
   }
 } finally {
   rm(work)
@@ -289,7 +392,10 @@ try {
 
 if (process.argv.includes('--all')) {
   // every earlier bench, with its own floors and peers (one after another: two cores)
-  for (const f of fs.readdirSync(import.meta.dirname).filter((f) => f.endsWith('.mjs') && !['all.mjs', 'speed.mjs'].includes(f)).sort()) {
+  for (const f of fs
+    .readdirSync(import.meta.dirname)
+    .filter((f) => f.endsWith('.mjs') && !['all.mjs', 'speed.mjs'].includes(f))
+    .sort()) {
     console.log(`\n=== bench/${f}`)
     spawnSync(process.execPath, [path.join(import.meta.dirname, f), ...(small ? ['--small'] : [])], { stdio: 'inherit' })
   }

@@ -157,12 +157,26 @@ describe('finding the repository without git rev-parse', () => {
 describe('the everyday calls skip yargs', () => {
   it('parses only the obvious forms, and leaves every option and --help to yargs', async () => {
     const { fastArgv } = await import('../src/cli/index.js')
-    expect(fastArgv(['run', '--', 'python', 'train.py', '--lr', '1'])).toEqual({ command: 'run', argv: { _: [], command: [], '--': ['python', 'train.py', '--lr', '1'] } })
+    expect(fastArgv(['run', '--', 'python', 'train.py', '--lr', '1'])).toEqual({
+      command: 'run',
+      argv: { _: [], command: [], '--': ['python', 'train.py', '--lr', '1'] },
+    })
     expect(fastArgv(['status'])).toEqual({ command: 'status', argv: { _: [], paths: undefined } })
     expect(fastArgv(['status', 'data', '--json'])).toEqual({ command: 'status', argv: { _: [], paths: ['data'], json: true } })
     expect(fastArgv(['add', 'a', 'b'])).toEqual({ command: 'add', argv: { _: [], paths: ['a', 'b'] } })
     expect(fastArgv(['push', 'origin'])).toEqual({ command: 'push', argv: { _: [], args: ['origin'], data: true } })
-    for (const args of [['add'], ['run', '-n', 'x', '--', 'true'], ['run', '--'], ['status', '--help'], ['add', '-h', 'x'], ['push', '-r', 's'], ['push', '--no-data'], ['status', '--json', '--json'], ['show'], []])
+    for (const args of [
+      ['add'],
+      ['run', '-n', 'x', '--', 'true'],
+      ['run', '--'],
+      ['status', '--help'],
+      ['add', '-h', 'x'],
+      ['push', '-r', 's'],
+      ['push', '--no-data'],
+      ['status', '--json', '--json'],
+      ['show'],
+      [],
+    ])
       expect(fastArgv(args), args.join(' ')).toBeNull()
   })
 
@@ -212,7 +226,30 @@ describe('flat params files without the yaml library', () => {
     for (const d of docs) expect(flatYaml(d), d).toEqual(yaml().parse(d))
     // left to the library: nesting, lists, quotes, comments after values, YAML's other
     // spellings of numbers, booleans and null, duplicate keys, CRLF, tabs, a document marker
-    const unusual = ['model:\n  depth: 3\n', 'xs: [1, 2]\n', "a: 'x'\n", 'a: 1 # c\n', 'a: 007\n', 'a: +1\n', 'a: .5\n', 'a: 1.\n', 'a: 0x1f\n', 'a: .inf\n', 'a: True\n', 'a: null\n', 'a: ~\n', 'a:\n', 'a: 1\na: 2\n', 'a: 1\r\n', 'a:\t1\n', '---\na: 1\n', '__proto__: 1\n', 'a: b: c\n', 'a: x y\n', '']
+    const unusual = [
+      'model:\n  depth: 3\n',
+      'xs: [1, 2]\n',
+      "a: 'x'\n",
+      'a: 1 # c\n',
+      'a: 007\n',
+      'a: +1\n',
+      'a: .5\n',
+      'a: 1.\n',
+      'a: 0x1f\n',
+      'a: .inf\n',
+      'a: True\n',
+      'a: null\n',
+      'a: ~\n',
+      'a:\n',
+      'a: 1\na: 2\n',
+      'a: 1\r\n',
+      'a:\t1\n',
+      '---\na: 1\n',
+      '__proto__: 1\n',
+      'a: b: c\n',
+      'a: x y\n',
+      '',
+    ]
     for (const d of unusual) expect(flatYaml(d), JSON.stringify(d)).toBeUndefined()
   })
 })

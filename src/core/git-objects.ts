@@ -19,7 +19,10 @@ import { git } from './git.js'
  * @example
  * const [oid] = await writeBlobs(repo, ['hello\n']) // 'ce013625030ba8dba906f756967f9e9ca394464a'
  */
-export async function writeBlobs(repo: { root: string; commonDir: string; ctx: { env: Record<string, string | undefined> } }, contents: Array<string | Buffer>): Promise<string[]> {
+export async function writeBlobs(
+  repo: { root: string; commonDir: string; ctx: { env: Record<string, string | undefined> } },
+  contents: Array<string | Buffer>,
+): Promise<string[]> {
   if (!contents.length) return []
   if (!looseSha1(repo.commonDir, repo.ctx.env)) {
     const out: string[] = []

@@ -67,8 +67,9 @@ const rm = (p) => fs.rmSync(p, { recursive: true, force: true })
 /**
  * Floor and xp alternately, N times; each side's `prepare` runs untimed before it.
  * Returns the medians in seconds.
+ * @param {{ floor: (i: number) => number, xp: (i: number) => number, prepFloor?: (i: number) => void, prepXp?: (i: number) => void, n?: number }} o
  */
-function pair({ floor, xp: x, prepFloor = () => {}, prepXp = () => {}, n = N }) {
+function pair({ floor, xp: x, prepFloor = (_i) => {}, prepXp = (_i) => {}, n = N }) {
   const [f, fc, s, sc, b, bc] = [[], [], [], [], [], []]
   for (let i = 0; i < n; i++) {
     prepFloor(i)

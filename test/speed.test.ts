@@ -151,6 +151,9 @@ describe('finding the repository without git rev-parse', () => {
     expect(locateRepo({ cwd: path.join(repo.dir, '.git'), env: repo.env })).toBeNull()
     expect(locateRepo({ cwd: repo.dir, env: { ...repo.env, GIT_DIR: path.join(repo.dir, '.git') } })).toBeNull()
     expect(locateRepo({ cwd: repo.home, env: repo.env })).toBeNull()
+    // settings that move the working tree: git decides
+    repo.git('config', 'extensions.worktreeConfig', 'true')
+    expect(locateRepo({ cwd: repo.dir, env: repo.env })).toBeNull()
   })
 })
 

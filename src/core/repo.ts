@@ -168,7 +168,7 @@ export function locateRepo(ctx: Pick<Context, 'cwd' | 'env'>): { root: string; g
         if (!fs.existsSync(path.join(gitDir, 'HEAD')) || !fs.existsSync(path.join(commonDir, 'objects'))) return null
         if (uid !== undefined && (fs.statSync(dir).uid !== uid || fs.statSync(gitDir).uid !== uid)) return null
         const config = fs.readFileSync(path.join(commonDir, 'config'), 'utf8')
-        if (/^\s*(worktree|bare\s*=\s*true)\b/im.test(config) || /^\s*\[\s*include/im.test(config)) return null
+        if (/^\s*(worktree|bare\s*=\s*true)\b/im.test(config) || /^\s*\[\s*include/im.test(config) || /worktreeconfig/i.test(config)) return null
         return { root: dir, gitDir, commonDir }
       }
       const parent = path.dirname(dir)

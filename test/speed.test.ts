@@ -168,6 +168,7 @@ describe('the everyday calls skip yargs', () => {
     expect(fastArgv(['status', 'data', '--json'])).toEqual({ command: 'status', argv: { _: [], paths: ['data'], json: true } })
     expect(fastArgv(['add', 'a', 'b'])).toEqual({ command: 'add', argv: { _: [], paths: ['a', 'b'] } })
     expect(fastArgv(['push', 'origin'])).toEqual({ command: 'push', argv: { _: [], args: ['origin'], data: true } })
+    expect(fastArgv(['model', 'ls', '--json'])).toEqual({ command: 'model', handler: 'lsHandler', argv: { _: ['ls'], json: true } })
     for (const args of [
       ['add'],
       ['run', '-n', 'x', '--', 'true'],
@@ -178,12 +179,14 @@ describe('the everyday calls skip yargs', () => {
       ['push', '--no-data'],
       ['status', '--json', '--json'],
       ['show'],
+      ['model', 'ls', '-a'],
+      ['model', 'history', 'x'],
       [],
     ])
       expect(fastArgv(args), args.join(' ')).toBeNull()
   })
 
-  it('gives the same results as the yargs path (forced with --debug) for add, status, run and push', () => {
+  it('gives the same results as the yargs path (forced with --debug) for add, status, run, push and model ls', () => {
     const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
     repo.write('data/x.csv', '1\n')
     const add = repo.xp(['add', 'data', '--json'])
@@ -196,6 +199,15 @@ describe('the everyday calls skip yargs', () => {
       expect(head(repo.xp([...args, '--debug'])), args.join(' ')).toEqual(head(repo.xp(args)))
     }
     expect(repo.xp(['add', 'nope']).code).toBe(repo.xp(['add', 'nope', '--debug']).code)
+    repo.git('tag', '-a', '-m', 'Registering artifact churn version v1.0.0', 'churn@v1.0.0', 'HEAD')
+    for (const args of [
+      ['model', 'ls'],
+      ['model', 'ls', '--json'],
+    ]) {
+      const fast = repo.xp(args)
+      expect(fast.stdout).toContain('churn')
+      expect(repo.xp([...args, '--debug']), args.join(' ')).toEqual(fast)
+    }
     const run = repo.xp(['run', '--', 'sh', '-c', 'echo "$@"', 'sh', '--x', '-y'])
     expect(run.stdout).toBe('--x -y\n')
     expect(repo.json(['show'])[0].command).toBe(`sh -c 'echo "$@"' sh --x -y`)

@@ -123,11 +123,13 @@ async function buildCli(args: string[]): Promise<Argv> {
 /**
  * The everyday calls whose parse is obvious, as yargs would give them to the handler:
  * `run -- CMD...`, `status [PATH...] [--json]`, `add PATH... [--json]`, `push [REMOTE]
- * [RUN...]`. Loading and running yargs costs about 60 ms of CPU, a third of a no-op
+ * [RUN...]`, `model ls [--json]`. Loading and running yargs costs about 60 ms of CPU, a third of a no-op
  * `xp status` (issue 16). Anything else (any other option, `--help`) goes to yargs.
  */
-export function fastArgv(args: string[]): { command: string; argv: Record<string, unknown> } | null {
+export function fastArgv(args: string[]): { command: string; argv: Record<string, unknown>; handler?: string } | null {
   const [command, ...rest] = args
+  if (command === 'model' && rest[0] === 'ls' && (rest.length === 1 || (rest.length === 2 && rest[1] === '--json')))
+    return { command, handler: 'lsHandler', argv: { _: ['ls'], ...(rest[1] ? { json: true } : {}) } }
   const plain = (xs: string[]) => xs.every((a) => !a.startsWith('-'))
   if (command === 'run' && rest[0] === '--' && rest.length > 1) return { command, argv: { _: [], command: [], '--': rest.slice(1) } }
   const json = rest.filter((a) => a === '--json').length
@@ -150,7 +152,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   try {
     const fast = fastArgv(args)
     const entry = fast && COMMANDS.find((e) => e.command.split(' ')[0] === fast.command)
-    if (fast && entry) await (await entry.load()).handler(fast.argv)
+    if (fast && entry) {
+      const mod = (await entry.load()) as CommandModule & Record<string, CommandModule['handler']>
+      await mod[fast.handler ?? 'handler'](fast.argv)
+    }
     else await (await buildCli(args)).parseAsync()
     exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode)
   } catch (e) {

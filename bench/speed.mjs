@@ -3,7 +3,7 @@
 // timed in the same loop, alternately, and the medians printed with the load average: the
 // machine is shared, so wall times swing, and a ratio of two figures taken side by side is
 // the steadier number. `--all` runs every earlier bench too (their own tables follow).
-// Usage: npm run build && node bench/speed.mjs [--small] [--all] [--only ROW,ROW] [--before DIR]
+// Usage: npm run build && node bench/speed.mjs [--small] [--all] [--only ROW,ROW] [--before DIR] [--profile]
 // --before DIR: another checkout's build (e.g. the commit before a change) timed in the same
 // loop, as a column of its own: before and after under the same load.
 // Rows: add, noop, status, big, run, show, push, folder, clone (never fails on time).
@@ -20,6 +20,8 @@ const small = process.argv.includes('--small')
 const onlyArg = process.argv.indexOf('--only')
 const only = onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : null
 const want = (row) => !only || only.includes(row)
+// --profile: one more xp call per row under `node --cpu-prof`, its top functions printed under the table
+const PROFILE = process.argv.includes('--profile')
 const beforeArg = process.argv.indexOf('--before')
 const BEFORE = beforeArg > 0 ? path.resolve(process.argv[beforeArg + 1], 'bin', 'xp.js') : null
 const N = Number(process.env.BENCH_REPEAT ?? (small ? 3 : 5))
@@ -59,7 +61,9 @@ function timed(fn, i, walls, cpus) {
   cpus.push(cpuAcc)
 }
 let bin = XP
-const xp = (cwd, ...args) => sh(process.execPath, [bin, ...args], cwd)
+/** node options for the next xp calls (--profile sets --cpu-prof; NODE_OPTIONS may not carry it) */
+let nodeFlags = []
+const xp = (cwd, ...args) => sh(process.execPath, [...nodeFlags, bin, ...args], cwd)
 const git = (cwd, ...args) => sh('git', args, cwd)
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rm = (p) => fs.rmSync(p, { recursive: true, force: true })
@@ -89,6 +93,18 @@ function pair({ floor, xp: x, prepFloor = (_i) => {}, prepXp = (_i) => {}, n = N
     timed(x, i, s, sc)
     if (BEFORE && i % 2 === 1) before()
   }
+  let profile
+  if (PROFILE) {
+    const dir = fs.mkdtempSync(path.join(work, 'prof-'))
+    prepXp(n)
+    nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${dir}`]
+    try {
+      x(n)
+    } finally {
+      nodeFlags = []
+    }
+    profile = summarize(dir)
+  }
   return {
     floor: median(f),
     xp: median(s),
@@ -96,7 +112,26 @@ function pair({ floor, xp: x, prepFloor = (_i) => {}, prepXp = (_i) => {}, n = N
     floorCpu: median(fc),
     xpCpu: median(sc),
     beforeCpu: BEFORE ? median(bc) : undefined,
+    profile,
   }
+}
+
+/** The heaviest functions (self time) of the CPU profiles in `dir`, as one line. */
+function summarize(dir) {
+  const self = new Map()
+  let total = 0
+  for (const f of fs.readdirSync(dir)) {
+    const p = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))
+    const byId = new Map(p.nodes.map((n) => [n.id, n]))
+    p.samples.forEach((id, i) => {
+      const cf = byId.get(id).callFrame
+      const key = `${cf.functionName || '(anonymous)'} ${cf.url.split('/').pop()}`.trim()
+      self.set(key, (self.get(key) ?? 0) + p.timeDeltas[i] / 1000)
+      total += p.timeDeltas[i] / 1000
+    })
+  }
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 8)
+  return `${total.toFixed(0)} ms sampled: ` + top.map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(', ')
 }
 
 const rows = []
@@ -386,6 +421,10 @@ try {
     console.log(
       `| ${r.what} |${bc} ${wc(r.xp, r.xpCpu)} | ${wc(r.floor, r.floorCpu)} | ${r.floorName} | ${ratio(r.xp, r.xpCpu, r)} | ${r.goal ? `<= ${r.goal.toFixed(1)}` : ''} | ${r.peer ?? ''} |`,
     )
+  }
+  if (PROFILE) {
+    console.log('\nCPU profiles of one xp call per row (self time, ms; (idle) is waiting for git or the disk):\n')
+    for (const r of rows) if (r.profile) console.log(`- ${r.what}: ${r.profile}`)
   }
 } finally {
   rm(work)

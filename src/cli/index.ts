@@ -153,10 +153,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     const fast = fastArgv(args)
     const entry = fast && COMMANDS.find((e) => e.command.split(' ')[0] === fast.command)
     if (fast && entry) {
-      const mod = (await entry.load()) as CommandModule & Record<string, CommandModule['handler']>
-      await mod[fast.handler ?? 'handler'](fast.argv)
-    }
-    else await (await buildCli(args)).parseAsync()
+      const mod = (await entry.load()) as CommandModule & Record<string, CommandModule['handler'] | undefined>
+      const run = mod[fast.handler ?? 'handler']
+      if (!run) throw new XpError('XP_INTERNAL', `the ${fast.command} command has no ${fast.handler} handler`)
+      await run(fast.argv)
+    } else await (await buildCli(args)).parseAsync()
     exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode)
   } catch (e) {
     if (e instanceof XpError) {

@@ -89,7 +89,7 @@ export function generate(seed: number, o: GenOptions): Op[] {
     [10, () => ({ k: 'status' })],
     [6, () => ({ k: 'checkout', force: r.next() < 0.5 })],
     [5, () => ({ k: 'gc' })],
-    [5, () => ({ k: 'run' })],
+    [3, () => ({ k: 'run' })],
     [3, () => ({ k: 'apply', run: r.int(8) })],
     [2, () => ({ k: 'rmrun', run: r.int(8) })],
     [4, () => ({ k: 'push' })],
@@ -336,8 +336,8 @@ export class World {
     }
   }
 
-  /** The invariants that hold after every step. */
-  async checkInvariants() {
+  /** The invariants that hold after every step; `fsck` also runs fsck and compares (the costly part: a few git processes). */
+  async checkInvariants(fsck = true) {
     const cache = this.repoA.cacheDir
     const refs = await this.expand(this.a, cache, this.references())
     const localBad: string[] = []
@@ -356,6 +356,7 @@ export class World {
     for (const o of this.cacheObjects(this.repoB.cacheDir)) if (!(await this.intactAt(o.file, o.oid))) this.fail(`object ${o.oid} in clone B's cache is corrupt`)
     this.checkTreeClean(this.a, 'A')
     this.checkTreeClean(this.b, 'B')
+    if (!fsck) return
     // fsck agrees: all good exactly when every object is intact and every reference present
     const f = (await fsckCache(this.repoA)) as { corrupt: unknown[]; missing?: unknown[] }
     const fsckOk = f.corrupt.length === 0 && (f.missing?.length ?? 0) === 0
@@ -546,14 +547,26 @@ export interface Outcome {
 }
 
 /** Run one sequence in a fresh world; the first violated invariant (or unexpected error) ends it. */
+/** Milliseconds spent per step kind and in the checks (XP_SOAK_PROFILE=1 prints them). */
+export const timings = new Map<string, number>()
+const timed = async (k: string, p: Promise<unknown>) => {
+  const t = performance.now()
+  await p
+  timings.set(k, (timings.get(k) ?? 0) + performance.now() - t)
+}
+
+const EACH_FSCK = process.env.XP_SOAK_FSCK === 'each'
+
 export async function runSequence(ops: Op[]): Promise<Outcome> {
   const w = new World()
   try {
-    await w.init()
+    await timed('init', w.init())
     for (let i = 0; i < ops.length; i++) {
       try {
-        await w.step(ops[i])
-        await w.checkInvariants()
+        await timed(ops[i].k, w.step(ops[i]))
+        // fsck after the steps that change what it should say, and at the end (XP_SOAK_FSCK=each: after every step)
+        const fsck = EACH_FSCK || i === ops.length - 1 || ['damage', 'gc', 'kill', 'add', 'pull', 'push'].includes(ops[i].k)
+        await timed('check', w.checkInvariants(fsck))
       } catch (e) {
         return { ok: false, failedAt: i, message: e instanceof Violation ? e.message : `unexpected ${(e as Error).stack ?? e}` }
       }

@@ -4,12 +4,12 @@
  * of seeds; `npm run soak` runs thousands (XP_SOAK_SEQUENCES, XP_SOAK_SEED).
  */
 import { describe, it, expect } from 'vitest'
-import { generate, runSequence, shrink, report } from './integrity-model.js'
+import { generate, runSequence, shrink, report, timings } from './integrity-model.js'
 
-const SEQUENCES = Number(process.env.XP_SOAK_SEQUENCES ?? 120)
+const SEQUENCES = Number(process.env.XP_SOAK_SEQUENCES ?? 300)
 const FIRST_SEED = Number(process.env.XP_SOAK_SEED ?? 1)
-const LENGTH = Number(process.env.XP_SOAK_LENGTH ?? 14)
-const BUDGET_MS = Number(process.env.XP_SOAK_BUDGET_MS ?? 0)
+const LENGTH = Number(process.env.XP_SOAK_LENGTH ?? 12)
+const BUDGET_MS = Number(process.env.XP_SOAK_BUDGET_MS ?? (process.env.XP_SOAK_SEQUENCES ? 0 : 45_000))
 
 describe('data integrity under random sequences of commands and faults', () => {
   it(
@@ -30,6 +30,7 @@ describe('data integrity under random sequences of commands and faults', () => {
         }
       }
       const s = (Date.now() - t0) / 1000
+      if (process.env.XP_SOAK_PROFILE) process.stderr.write([...timings].map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}s`).join(', ') + '\n')
       process.stderr.write(`integrity: ${ran} sequences, ${steps} steps in ${s.toFixed(1)} s (${(steps / s).toFixed(0)} steps/s)\n`)
     },
     600_000,

@@ -5,7 +5,7 @@
  */
 import yargs, { type Argv } from 'yargs'
 import { hideBin } from 'yargs/helpers'
-import { XpError, EXIT } from '../core/errors.js'
+import { XpError, EXIT, diskError } from '../core/errors.js'
 import { printError } from './output.js'
 
 export interface CommandModule {
@@ -110,7 +110,9 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     const cli = await buildCli(args)
     await cli.parseAsync()
     exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode)
-  } catch (e) {
+  } catch (caught) {
+    // a full or read-only disk anywhere is a coded error naming the path, never a stack
+    const e = diskError(caught)
     if (e instanceof XpError) {
       printError(e, debug)
       exitCode = e.exitCode

@@ -126,8 +126,13 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       out.push({ path: rel, pointer, oid: h.oid, size: h.size, files: h.files })
     }
   } finally {
-    // rows are set only once their object is written, so a failed add saves a true cache
-    state.save()
+    // rows are set only once their object is written, so a failed add saves a true cache;
+    // a state that cannot be saved (a full disk) only costs a rehash next time
+    try {
+      state.save()
+    } catch {
+      // the original error, if any, is the one to report
+    }
   }
   const ignored = await git(['check-ignore', '-z', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: out.map((a) => a.pointer).join('\0') + '\0', allowFail: true })
   for (const p of ignored.stdout.split('\0').filter(Boolean))

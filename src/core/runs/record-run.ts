@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import type { Repo, ProjectConfig } from '../repo.js'
 import { loadConfig, ensureXpDir } from '../repo.js'
 import { git, gitEnv, gitAsAuthor } from '../git.js'
-import { XpError, EXIT } from '../errors.js'
+import { XpError, EXIT, diskError } from '../errors.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
@@ -177,11 +177,19 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const id = newRunId(ctx.now())
   const ref = RunRef.fromId(id).toString()
   const baseline = head.code === 0 ? head.stdout.trim() : null
+  checkNotInterrupted(ctx.signal)
   const before = await dataBeforeRun(repo, config)
   const runDir = path.join(repo.xpDir, 'runs', id)
-  fs.mkdirSync(runDir, { recursive: true })
   const logPath = path.join(runDir, 'output.log')
-  const log = fs.openSync(logPath, 'w')
+  const log = openLog(runDir, logPath, ctx.warn)
+  // a signal during the preparation (hashing a large dep) means the command never starts
+  try {
+    checkNotInterrupted(ctx.signal)
+  } catch (e) {
+    log.close()
+    fs.rmSync(runDir, { recursive: true, force: true })
+    throw e
+  }
 
   const envPromise = captureEnv(ctx, { python: looksLikePython(repo, spec.display), cacheFile: path.join(repo.xpDir, 'tmp', 'git-version.json') })
   const started = ctx.now()
@@ -193,7 +201,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     onOutput: opts.onOutput,
     attach: opts.attach,
   })
-  fs.closeSync(log)
+  log.close()
   const ended = ctx.now()
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
 
@@ -234,7 +242,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))
   for (const l of leftOut) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)
 
-  const logText = scrub(readLogForTree(logPath), secrets)
+  const logText = scrub(log.notice() + readLogForTree(logPath, outcome.tail), secrets)
   const snap = await snapshotTree(repo, {
     key: id,
     large,
@@ -264,8 +272,71 @@ function looksLikePython(repo: Repo, command: string): boolean {
   return ['pyproject.toml', 'requirements.txt', 'setup.py', 'environment.yml'].some((f) => fs.existsSync(path.join(repo.root, f)))
 }
 
-function readLogForTree(logPath: string): string {
-  const size = fs.statSync(logPath).size
+/**
+ * The run's log file. A full disk (or `.xp/` deleted under the run) stops the log, never
+ * the run: the output keeps streaming to the caller, the run is recorded, and its log in
+ * the tree says where it was cut.
+ */
+interface RunLog {
+  write(chunk: Buffer): void
+  close(): void
+  /** a first line for the log in the tree when it was cut, else '' */
+  notice(): string
+}
+
+function openLog(runDir: string, logPath: string, warn: (m: string) => void): RunLog {
+  let fd = -1
+  let written = 0
+  let cut: string | null = null
+  const stop = (e: unknown) => {
+    const err = diskError(e, logPath)
+    cut = err instanceof XpError ? err.message.replace(/; nothing partial was kept$/, '') : `${(e as Error).message}`
+    warn(`the run's log stopped at ${written} bytes: ${cut}; the run goes on and is recorded`)
+    if (fd >= 0) {
+      try {
+        fs.closeSync(fd)
+      } catch {
+        // gone
+      }
+    }
+    fd = -1
+  }
+  try {
+    fs.mkdirSync(runDir, { recursive: true })
+    fd = fs.openSync(logPath, 'w')
+  } catch (e) {
+    stop(e)
+  }
+  return {
+    write(chunk) {
+      if (fd < 0) return
+      try {
+        fs.writeSync(fd, chunk)
+        written += chunk.length
+      } catch (e) {
+        stop(e)
+      }
+    },
+    close() {
+      if (fd >= 0) fs.closeSync(fd)
+      fd = -1
+    },
+    notice: () => (cut ? `[xp: the log was cut after ${written} bytes (${cut}); what follows is all that was kept]\n` : ''),
+  }
+}
+
+function checkNotInterrupted(signal: AbortSignal | undefined) {
+  if (signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted before the command started; it was not run and nothing was recorded', { exitCode: EXIT.interrupted })
+}
+
+function readLogForTree(logPath: string, tail: string): string {
+  let size: number
+  try {
+    size = fs.statSync(logPath).size
+  } catch {
+    // the log file went away (`.xp/` deleted under the run): its tail was kept in memory
+    return `[xp: the log file ${logPath} was removed during the run; this is the tail of the output]\n${tail}`
+  }
   if (size <= LOG_TREE_LIMIT) return fs.readFileSync(logPath, 'utf8')
   const fd = fs.openSync(logPath, 'r')
   try {
@@ -295,7 +366,7 @@ function spawnCommand(o: {
   spec: NonNullable<ReturnType<typeof commandSpec>>
   cwd: string
   env: Record<string, string>
-  log: number
+  log: RunLog
   onOutput?: RunOptions['onOutput']
   attach?: RunOptions['attach']
 }): Promise<Outcome> {
@@ -303,7 +374,7 @@ function spawnCommand(o: {
     let interrupted = false
     let tail = Buffer.alloc(0)
     const emit = (chunk: Buffer, stream: 'stdout' | 'stderr') => {
-      fs.writeSync(o.log, chunk)
+      o.log.write(chunk)
       tail = Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES)
       o.onOutput?.(chunk, stream)
     }
@@ -329,7 +400,7 @@ function spawnCommand(o: {
         emit(Buffer.from(`xp: ${what}\n`), 'stderr')
         return resolve({ exitCode: spawnError.code === 'ENOENT' ? 127 : 126, interrupted, tail: tail.toString('utf8') })
       }
-      if (signal === 'SIGINT') interrupted = true
+      if (signal === 'SIGINT' || signal === 'SIGTERM' || signal === 'SIGHUP') interrupted = true
       const signum = signal ? ({ SIGINT: 2, SIGTERM: 15, SIGKILL: 9, SIGHUP: 1 } as Record<string, number>)[signal] ?? 1 : 0
       resolve({ exitCode: code ?? 128 + signum, interrupted, tail: tail.toString('utf8') })
     })

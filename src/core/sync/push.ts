@@ -18,6 +18,7 @@ import { remoteRefs, gitRemoteError } from './git-remote.js'
 import { fetchAndMergeNotes } from './notes.js'
 import { referencedData, openDataRemote } from './data.js'
 import { uploadObjects, type TransferSummary } from './transfer.js'
+import { FsRemote } from '../../remotes/fs.js'
 
 export interface PushOptions {
   /** git remote name or URL */
@@ -29,6 +30,8 @@ export interface PushOptions {
   jobs?: number
   /** push refs without uploading their data */
   noData?: boolean
+  /** create a folder data remote that does not exist yet (its parent must) */
+  createRemote?: boolean
 }
 
 export interface PushResult {
@@ -90,6 +93,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
         hint: 'add one with `xp remote add NAME URL --default`, or push the refs alone with --no-data',
       })
     try {
+      if (opts.createRemote && remote instanceof FsRemote) remote.create()
       const s = await uploadObjects(repo.ctx, repo.cacheDir, remote, oids, { jobs: opts.jobs })
       result.data = result.data ? { ...s, transferred: result.data.transferred + s.transferred, bytes: result.data.bytes + s.bytes, remote: remote.name } : { ...s, remote: remote.name }
     } finally {

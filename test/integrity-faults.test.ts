@@ -1,0 +1,276 @@
+/**
+ * Issue 10's faults, each as a user meets it through the CLI: stat cache trust, verify on
+ * read, fsck of references, push of damaged copies, folder remotes that must exist, full
+ * disks (a real tmpfs), signals around `xp run`.
+ */
+import { describe, it, expect, afterAll, afterEach } from 'vitest'
+import fs from 'node:fs'
+import path from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { TestRepo, errorCode, cleanupTmp, tmpDir } from './helpers.js'
+
+afterAll(cleanupTmp)
+
+const mounts: string[] = []
+afterEach(() => {
+  for (const m of mounts.splice(0)) spawnSync('umount', ['-l', m])
+})
+
+/** A tmpfs of `size` at dir (root only); false when it cannot be mounted here. */
+function tmpfs(dir: string, size: string): boolean {
+  fs.mkdirSync(dir, { recursive: true })
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
+  if (r.status !== 0) return false
+  mounts.push(dir)
+  return true
+}
+
+function objects(repo: TestRepo): Map<string, string> {
+  const out = new Map<string, string>()
+  const cache = repo.path('.xp/cache')
+  if (!fs.existsSync(cache)) return out
+  for (const top of fs.readdirSync(cache)) {
+    if (!/^[0-9a-f]{2}$/.test(top)) continue
+    for (const name of fs.readdirSync(path.join(cache, top))) out.set(top + name, path.join(cache, top, name))
+  }
+  return out
+}
+
+const oidOf = (repo: TestRepo, pointer: string) => /^oid: (\S+)$/m.exec(repo.read(pointer))![1]
+
+function damage(file: string, how: 'flip' | 'append' | 'delete') {
+  fs.chmodSync(file, 0o644)
+  if (how === 'delete') fs.rmSync(file)
+  else if (how === 'append') fs.appendFileSync(file, 'CORRUPT')
+  else {
+    const fd = fs.openSync(file, 'r+')
+    fs.writeSync(fd, '#', 0)
+    fs.closeSync(fd)
+  }
+}
+
+function withRemotes() {
+  const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+  const origin = tmpDir('xp-origin-')
+  spawnSync('git', ['init', '-q', '--bare', origin])
+  repo.git('remote', 'add', 'origin', origin)
+  const store = tmpDir('xp-store-')
+  expect(repo.xp(['remote', 'add', 'store', store, '--default']).code).toBe(0)
+  return { repo, origin, store }
+}
+
+describe('the stat cache says "file has hash H", never "H is stored"', () => {
+  it('status then add stores the changed file; the data survives losing the working copy', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    repo.write('data/f', 'v1\n')
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    repo.write('data/f', 'v1\nv2\n')
+    expect(repo.xp(['status']).code).toBe(0)
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    const fsck = repo.xp(['fsck'])
+    expect(fsck.code).toBe(0)
+    fs.rmSync(repo.path('data'), { recursive: true })
+    expect(repo.xp(['checkout']).code).toBe(0)
+    expect(repo.read('data/f')).toBe('v1\nv2\n')
+  })
+
+  it('adding again heals an object deleted or truncated by hand', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    repo.write('m.bin', 'model\n')
+    expect(repo.xp(['add', 'm.bin']).code).toBe(0)
+    const file = objects(repo).get(oidOf(repo, 'm.bin.xp'))!
+    damage(file, 'delete')
+    expect(repo.xp(['add', 'm.bin']).code).toBe(0)
+    expect(fs.readFileSync(file, 'utf8')).toBe('model\n')
+    damage(file, 'append')
+    expect(repo.xp(['add', 'm.bin']).code).toBe(0)
+    expect(fs.readFileSync(file, 'utf8')).toBe('model\n')
+  })
+})
+
+describe('every byte leaving the cache is verified', () => {
+  it('checkout never writes a corrupt object: XP_CACHE_CORRUPT, the object removed, pull or add repairs', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    repo.write('data/a', 'alpha\n')
+    repo.write('data/b', 'beta\n')
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    const objs = objects(repo)
+    const aOid = [...objs.keys()].find((o) => fs.readFileSync(objs.get(o)!, 'utf8') === 'alpha\n')!
+    damage(objs.get(aOid)!, 'flip')
+    fs.rmSync(repo.path('data/a'))
+    const r = repo.xp(['checkout', '--force'])
+    expect(r.code).toBe(1)
+    expect(errorCode(r)).toBe('XP_CACHE_CORRUPT')
+    expect(r.stderr).toMatch(/xp pull/)
+    expect(repo.exists('data/a')).toBe(false)
+    expect(objects(repo).has(aOid)).toBe(false)
+  })
+
+  it('a missing object on a hardlink checkout says it is missing and how to get it back, not a link type', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    repo.write('data/a', 'alpha\n')
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    repo.write('.xp/config.local.yaml', 'cache:\n  type: hardlink\n')
+    expect(repo.xp(['checkout']).code).toBe(0)
+    const objs = objects(repo)
+    const file = [...objs.entries()].find(([o]) => !o.endsWith('.dir'))![1]
+    fs.rmSync(repo.path('data/a'))
+    damage(file, 'delete')
+    const r = repo.xp(['checkout'])
+    expect(errorCode(r)).toBe('XP_CACHE_MISSING')
+    expect(r.stderr).toMatch(/xp pull/)
+    expect(r.stderr).not.toMatch(/cache\.type/)
+  })
+
+  it('push never uploads a corrupt object, and re-sends one the remote holds damaged', () => {
+    const { repo, store } = withRemotes()
+    repo.write('m.bin', 'model v1\n')
+    expect(repo.xp(['add', 'm.bin']).code).toBe(0)
+    expect(repo.xp(['push']).code).toBe(0)
+    const oid = oidOf(repo, 'm.bin.xp')
+    const remoteFile = path.join(store, oid.slice(0, 2), oid.slice(2))
+    damage(remoteFile, 'append')
+    expect(repo.xp(['push']).code).toBe(0)
+    expect(fs.readFileSync(remoteFile, 'utf8')).toBe('model v1\n')
+
+    repo.write('n.bin', 'model v2\n')
+    expect(repo.xp(['add', 'n.bin']).code).toBe(0)
+    const n = oidOf(repo, 'n.bin.xp')
+    damage(objects(repo).get(n)!, 'flip')
+    const r = repo.xp(['push'])
+    expect(errorCode(r)).toBe('XP_CACHE_CORRUPT')
+    expect(fs.existsSync(path.join(store, n.slice(0, 2), n.slice(2)))).toBe(false)
+  })
+})
+
+describe('xp fsck checks references', () => {
+  it('names the run and the pointer that need a missing object, the repair, and exits 1; --remote checks the data remote', () => {
+    const { repo } = withRemotes()
+    repo.write('xp.yaml', 'deps: [data]\n' + repo.read('xp.yaml'))
+    repo.write('data/a', 'alpha\n')
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    const run = JSON.parse(repo.xp(['run', '-n', 'first', '--json', '--', 'true']).stdout)
+    expect(repo.xp(['fsck']).code).toBe(0)
+    const remote = repo.xp(['fsck', '--remote', '--json'])
+    expect(remote.code).toBe(1)
+    expect(JSON.parse(remote.stdout).remote_missing.length).toBeGreaterThan(0)
+    expect(repo.xp(['push']).code).toBe(0)
+    expect(repo.xp(['fsck', '--remote']).code).toBe(0)
+
+    const objs = objects(repo)
+    const file = [...objs.entries()].find(([o]) => !o.endsWith('.dir'))!
+    damage(file[1], 'delete')
+    const r = repo.xp(['fsck'])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(`missing: ${file[0]}`)
+    expect(r.stdout).toContain(`run ${run.id}`)
+    expect(r.stdout).toContain('worktree data.xp')
+    expect(r.stdout).toMatch(/repair: .*xp pull/)
+    const j = JSON.parse(repo.xp(['fsck', '--json']).stdout)
+    expect(j.missing[0].oid).toBe(file[0])
+  })
+})
+
+describe('a folder data remote must exist', () => {
+  it('push to an absent folder fails with XP_REMOTE_UNREACHABLE and creates nothing; --create-remote makes it when the parent exists', () => {
+    const { repo, origin } = withRemotes()
+    repo.write('m.bin', 'model\n')
+    expect(repo.xp(['add', 'm.bin']).code).toBe(0)
+    const deep = path.join(tmpDir('xp-share-'), 'not', 'mounted')
+    const r = repo.xp(['push', '-r', deep])
+    expect(r.code).toBe(4)
+    expect(errorCode(r)).toBe('XP_REMOTE_UNREACHABLE')
+    expect(fs.existsSync(path.dirname(deep))).toBe(false)
+    expect(spawnSync('git', ['for-each-ref'], { cwd: origin, encoding: 'utf8' }).stdout).toBe('')
+    expect(errorCode(repo.xp(['push', '-r', deep, '--create-remote']))).toBe('XP_REMOTE_UNREACHABLE')
+    const shallow = path.join(tmpDir('xp-share-'), 'new')
+    expect(repo.xp(['push', '-r', shallow, '--create-remote']).code).toBe(0)
+    expect(fs.readdirSync(shallow).length).toBeGreaterThan(0)
+    expect(repo.xp(['remote', 'add', 'made', deep, '--create']).code).toBe(0)
+    expect(fs.existsSync(deep)).toBe(true)
+  })
+})
+
+describe('a full disk is a coded error naming the path, leaving nothing partial', () => {
+  it('xp add of a big file and of many small files on a full cache: XP_DISK_FULL, no object, no pointer, no temporary', (ctx) => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    if (!tmpfs(repo.path('.xp/cache'), '2m')) return ctx.skip()
+    repo.write('big.bin', Buffer.alloc(3 * 1024 * 1024, 7))
+    let r = repo.xp(['add', 'big.bin'])
+    expect(r.code).toBe(1)
+    expect(errorCode(r)).toBe('XP_DISK_FULL')
+    expect(r.stderr).toContain('big.bin')
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(repo.exists('big.bin.xp')).toBe(false)
+    for (let i = 0; i < 40; i++) repo.write(`small/${i}`, Buffer.alloc(64 * 1024, i))
+    r = repo.xp(['add', 'small'])
+    expect(errorCode(r)).toBe('XP_DISK_FULL')
+    expect(repo.exists('small.xp')).toBe(false)
+    expect(fs.readdirSync(repo.path('.xp/cache/tmp'))).toEqual([])
+    for (const [oid, file] of objects(repo)) {
+      const got = spawnSync('xxhsum', ['-H2', file], { encoding: 'utf8' }).stdout.split(/\s+/)[0]
+      expect(got).toBe(oid.replace(/\.dir$/, ''))
+    }
+  })
+
+  it('xp run whose log fills the disk still records the run, its log cut with a notice', (ctx) => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    if (!tmpfs(repo.path('.xp/runs'), '1m')) return ctx.skip()
+    const r = repo.xp(['run', '-n', 'loud', '--json', '--', 'sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" x; echo; echo done'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/log stopped at/)
+    const rec = JSON.parse(r.stdout)
+    expect(rec.status).toBe('succeeded')
+    const log = repo.git('show', `${rec.ref}:.xp-run/output.log`)
+    expect(log).toMatch(/^\[xp: the log was cut after \d+ bytes \(no space left/)
+  })
+})
+
+describe('xp run and signals', () => {
+  const waitFor = async (cond: () => boolean, ms = 10_000) => {
+    const t = Date.now()
+    while (!cond()) {
+      if (Date.now() - t > ms) throw new Error('timed out')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  it('a signal while deps are hashed stops the run before the command starts: nothing runs, nothing is recorded', async () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n', 'xp.yaml': 'deps: [data]\n' } })
+    for (let i = 0; i < 3000; i++) repo.write(`data/${i}`, `row ${i}\n`.repeat(20))
+    const child = repo.spawnXp(['run', '--', 'touch', 'started'])
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    // once hashing has begun (objects arrive in the cache), Ctrl-C
+    await waitFor(() => fs.existsSync(repo.path('.xp/cache')) && fs.readdirSync(repo.path('.xp/cache')).length > 3, 20_000)
+    child.kill('SIGINT')
+    const code = await new Promise<number | null>((r) => child.on('close', r))
+    expect(code).toBe(130)
+    expect(err).toContain('XP_INTERRUPTED')
+    expect(repo.exists('started')).toBe(false)
+    expect(repo.git('for-each-ref', 'refs/xp/runs')).toBe('')
+  })
+
+  for (const signal of ['SIGHUP', 'SIGTERM'] as const) {
+    it(`${signal} while the command runs: recorded interrupted, xp stays to record it`, async () => {
+      const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+      const child = repo.spawnXp(['run', '-n', 'long', '--', 'sh', '-c', 'echo started > started; exec sleep 30'])
+      await waitFor(() => repo.exists('started'))
+      child.kill(signal)
+      const code = await new Promise<number | null>((r) => child.on('close', r))
+      expect(code).toBe(130)
+      const runs = repo.json(['show'])
+      expect(runs).toHaveLength(1)
+      expect(runs[0].status).toBe('interrupted')
+    })
+  }
+
+  it('a command that deletes .xp/ mid-run is still recorded', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    const r = repo.xp(['run', '-n', 'wipe', '--json', '--', 'sh', '-c', 'echo before; rm -rf .xp; echo after'])
+    expect(r.code).toBe(0)
+    const rec = JSON.parse(r.stdout)
+    expect(rec.status).toBe('succeeded')
+    expect(repo.git('show', `${rec.ref}:.xp-run/output.log`)).toContain('after')
+  })
+})

@@ -21,6 +21,10 @@ function median(xs) {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.floor(s.length / 2)]
 }
+/**
+ * @param {(i: number) => void} fn
+ * @param {(i: number) => void} [before]
+ */
 function time(fn, before = () => {}) {
   const xs = []
   for (let i = 0; i < N; i++) {

@@ -108,11 +108,12 @@ function peakMB(args) {
 }
 
 const built = buildRepo()
-const check = JSON.parse(time(process.execPath, [XP, 'show', '--json']).stdout)
+const check = JSON.parse(String(time(process.execPath, [XP, 'show', '--json']).stdout))
 if (check.length !== N) throw new Error(`xp show --json listed ${check.length} runs, expected ${N}`)
 
 // The machine may be shared: floor and xp are timed in turns, so a busy moment hits both.
 const dropIndex = () => fs.rmSync(path.join(dir, '.git', 'xp'), { recursive: true, force: true })
+/** @type {Array<[string, string, string[], (() => void)?]>} */
 const cases = [
   ['node -e 0', process.execPath, ['-e', '0']],
   ['git for-each-ref', 'git', ['for-each-ref', '--format=%(objectname) %(contents)', 'refs/xp/runs/']],

@@ -62,8 +62,8 @@ try {
   for (const col of ['metrics.acc', 'metrics.acc', 'params.lr', 'name', 'params.model', 'duration_s', 'metrics.loss']) {
     sorts.push(await page.evaluate(async (c) => {
       const t0 = performance.now()
-      document.querySelector(`.th[data-col="${c}"]`).click()
-      await new Promise((r) => requestAnimationFrame(() => r()))
+      document.querySelector(`.th[data-col="${c}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true }))
+      await new Promise((r) => requestAnimationFrame(() => r(undefined)))
       return performance.now() - t0
     }, col))
   }
@@ -77,21 +77,25 @@ try {
   }, N)
   // Filter: typing an expression to the redrawn table.
   results.filter = await page.evaluate(async () => {
-    const input = document.querySelector('.filter')
+    const input = /** @type {HTMLInputElement} */ (document.querySelector('.filter'))
     const t0 = performance.now()
     input.value = 'metrics.acc > 0.9 and params.model == "rf"'
     input.dispatchEvent(new Event('input'))
-    await new Promise((r) => requestAnimationFrame(() => r()))
+    await new Promise((r) => requestAnimationFrame(() => r(undefined)))
     return performance.now() - t0
   })
   results.filtered = await page.textContent('.count')
   // Scroll to the end: only the rows in view are in the DOM.
-  await page.evaluate(() => (document.querySelector('.filter').value = '', document.querySelector('.filter').dispatchEvent(new Event('input'))))
+  await page.evaluate(() => {
+    const input = /** @type {HTMLInputElement} */ (document.querySelector('.filter'))
+    input.value = ''
+    input.dispatchEvent(new Event('input'))
+  })
   results.scroll = await page.evaluate(async () => {
     const s = document.querySelector('.table-scroll')
     const t0 = performance.now()
     s.scrollTop = s.scrollHeight
-    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())))
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(undefined))))
     return performance.now() - t0
   })
   results.domRows = await page.$$eval('.tbody .tr', (rs) => rs.length)

@@ -4,7 +4,8 @@ import { rmSync } from 'node:fs'
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true })
 await build({
-  entryPoints: { bin: 'src/cli/bin.ts' },
+  // main.js: the CLI's main() for in-process callers (the tests' worker); bin.js imports it too
+  entryPoints: { bin: 'src/cli/bin.ts', main: 'src/cli/index.ts' },
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -6,6 +6,7 @@ import { spawnSync, spawn, type SpawnSyncReturns } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 
 export const ROOT = path.resolve(import.meta.dirname, '..')
 export const XP = path.join(ROOT, 'bin', 'xp.js')
@@ -91,8 +92,12 @@ export class TestRepo {
     return r.stdout
   }
 
-  /** Run the built xp CLI. */
+  /**
+   * Run the built xp CLI: in-process (see inProcessXp) unless the call needs a process of
+   * its own (stdin) or XP_TEST_SPAWN=1 asks for one everywhere.
+   */
   xp(args: string[], opts: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Result {
+    if (opts.input === undefined && process.env.XP_TEST_SPAWN !== '1') return inProcessXp(args, { cwd: opts.cwd ?? this.dir, env: { ...this.env, ...opts.env } })
     const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [XP, ...args], {
       cwd: opts.cwd ?? this.dir,
       env: { ...this.env, ...opts.env },
@@ -114,6 +119,36 @@ export class TestRepo {
   spawnXp(args: string[], opts: { env?: Record<string, string> } = {}) {
     return spawn(process.execPath, [XP, ...args], { cwd: this.dir, env: { ...this.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] })
   }
+}
+
+let cli: { port: MessagePort; flag: Int32Array; worker: Worker } | undefined
+
+/**
+ * Run xp's main() in a worker thread that keeps the built CLI loaded, and wait for it
+ * synchronously (Atomics.wait), so `repo.xp()` stays a plain call while skipping Node's
+ * start-up and the bundle's load for every command (most of a short command's time).
+ * The worker gives each call its own argv, cwd, env, captured output and exit code.
+ */
+export function inProcessXp(args: string[], opts: { cwd: string; env: Record<string, string> }): Result {
+  if (!cli) {
+    const flag = new Int32Array(new SharedArrayBuffer(4))
+    const { port1, port2 } = new MessageChannel()
+    const worker = new Worker(new URL('./cli-worker.mjs', import.meta.url), {
+      workerData: { port: port2, flag, dist: path.join(ROOT, 'dist') },
+      transferList: [port2],
+      stdout: true,
+      stderr: true,
+    })
+    worker.unref()
+    port1.unref()
+    cli = { port: port1, flag, worker }
+  }
+  Atomics.store(cli.flag, 0, 0)
+  cli.port.postMessage({ args, cwd: opts.cwd, env: opts.env })
+  const waited = Atomics.wait(cli.flag, 0, 0, 180_000)
+  const msg = receiveMessageOnPort(cli.port)
+  if (waited === 'timed-out' || !msg) throw new Error(`xp ${args.join(' ')}: no answer from the in-process CLI in 180 s`)
+  return msg.message as Result
 }
 
 /** The error code xp printed, from `... [XP_CODE]`. */

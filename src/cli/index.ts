@@ -1,7 +1,8 @@
 /**
  * The xp command line. Command modules load only when their command runs (node and yargs
  * start-up are most of a short command's time), and this is the one place that maps
- * errors to exit codes and calls process.exit.
+ * errors to exit codes: main() returns the code, and src/cli/bin.ts, the only caller of
+ * process.exit, exits with it (tests call main() in-process).
  */
 import yargs, { type Argv } from 'yargs'
 import { hideBin } from 'yargs/helpers'

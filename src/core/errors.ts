@@ -1,35 +1,56 @@
 /**
  * The one error class of xp. Every failure a user can act on carries a stable upper-case
- * `code` (tests assert it), a one-line message, a hint that says what to do, and the
- * process exit code the CLI uses (DESIGN 3: 1 domain, 2 usage, 3 not a repo, 4 remote).
+ * `code` from the catalog (src/core/error-codes.ts; tests assert it), a one-line message, a
+ * hint that says what to do, and the process exit code the CLI uses, which comes from the
+ * catalog (docs/architecture.md#errors: 1 domain, 2 usage, 3 not a repo, 4 remote).
  *
  * @example
  * throw new XpError('XP_RUN_NOT_FOUND', `no run matches "${ref}"`, { hint: 'list runs with `xp show`' })
  */
+import { ERROR_CODES, type ErrorCode, type ExitClass } from './error-codes.js'
+
+export type { ErrorCode } from './error-codes.js'
+
+export const EXIT = { ok: 0, domain: 1, usage: 2, notRepo: 3, remote: 4, interrupted: 130 } as const satisfies Record<ExitClass | 'ok', number>
+
 export class XpError extends Error {
-  readonly code: string
+  readonly code: ErrorCode
   readonly hint?: string
   readonly exitCode: number
   readonly data?: Record<string, unknown>
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
-    opts: { hint?: string; exitCode?: number; data?: Record<string, unknown>; cause?: unknown } = {},
+    opts: {
+      hint?: string
+      /** only where one code means a usage error in one place and a domain error in another */
+      exitCode?: number
+      data?: Record<string, unknown>
+      cause?: unknown
+    } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = 'XpError'
     this.code = code
     this.hint = opts.hint
-    this.exitCode = opts.exitCode ?? 1
+    this.exitCode = opts.exitCode ?? EXIT[ERROR_CODES[code].exit]
     this.data = opts.data
+  }
+
+  /** The HTTP status `xp ui` answers with for this error. */
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http
   }
 }
 
-export const EXIT = { ok: 0, domain: 1, usage: 2, notRepo: 3, remote: 4, interrupted: 130 } as const
+/** Is `s` a code of the catalog? (for codes read back from JSON, e.g. by the page) */
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && Object.hasOwn(ERROR_CODES, s)
+}
 
 /** A usage error: the call's words are wrong (exit 2). */
-export function usageError(code: string, message: string, hint?: string): XpError {
+export function usageError(code: ErrorCode, message: string, hint?: string): XpError {
   return new XpError(code, message, { hint, exitCode: EXIT.usage })
 }
 

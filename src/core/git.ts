@@ -5,7 +5,7 @@
  * array handed to spawn: no shell ever sees a user's string.
  */
 import { spawn } from 'node:child_process'
-import { XpError, EXIT } from './errors.js'
+import { XpError, EXIT, type ErrorCode } from './errors.js'
 
 export interface GitOptions {
   cwd: string
@@ -16,7 +16,7 @@ export interface GitOptions {
   allowFail?: boolean
   signal?: AbortSignal
   /** error code to throw with on failure (default XP_GIT_FAILED) */
-  errorCode?: string
+  errorCode?: ErrorCode
   exitCode?: number
   /** variables set for this call only, after the caller's env is cleaned (e.g. GIT_INDEX_FILE) */
   extraEnv?: Record<string, string | undefined>

@@ -8,6 +8,7 @@ import type { Context } from './context.js'
 import { git } from './git.js'
 import { XpError, EXIT } from './errors.js'
 import { parseStructured } from './params.js'
+import { decode, object, optional, string, nonEmptyString, number, refine, record, stringList, withDefault } from './decode.js'
 
 export interface ArtifactConfig {
   path: string
@@ -90,44 +91,41 @@ export function readLocalConfig(xpDir: string): LocalConfig {
   } catch {
     return {}
   }
-  const v = parseStructured(text, file)
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as LocalConfig) : {}
+  return decode(LocalConfigDecoder, parseStructured(text, file) ?? {}, { file: '.xp/config.local.yaml' })
 }
 
-const asList = (v: unknown, key: string, file: string): string[] | undefined => {
-  if (v === undefined || v === null) return undefined
-  if (typeof v === 'string') return [v]
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v
-  throw new XpError('XP_BAD_CONFIG', `${file}: "${key}" must be a path or a list of paths`)
-}
+const LocalConfigDecoder = object({ cache: optional(object({ dir: optional(string), type: optional(string) })) })
+
+const ConfigDecoder = object({
+  command: optional(string),
+  params: optional(stringList),
+  metrics: optional(stringList),
+  series: optional(stringList),
+  deps: withDefault(stringList, []),
+  outs: withDefault(stringList, []),
+  artifacts: withDefault(record(object({ path: nonEmptyString, type: optional(string), description: optional(string) })), {}),
+  remote: optional(string),
+  remotes: withDefault(record(object({ url: nonEmptyString, endpoint: optional(string), region: optional(string), profile: optional(string) })), {}),
+  snapshot: withDefault(object({ max_file_size: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'a number of bytes, 0 or more')) }), {}),
+})
 
 /** Read `xp.yaml` at the repo root; a missing file gives the defaults. */
 export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
   const file = path.join(repo.root, 'xp.yaml')
-  let raw: Record<string, unknown> = {}
-  if (fs.existsSync(file)) {
-    const v = parseStructured(fs.readFileSync(file, 'utf8'), 'xp.yaml')
-    if (v !== null && v !== undefined) {
-      if (typeof v !== 'object' || Array.isArray(v)) throw new XpError('XP_BAD_CONFIG', 'xp.yaml must be a mapping of settings')
-      raw = v as Record<string, unknown>
-    }
-  }
-  if (raw.command !== undefined && raw.command !== null && typeof raw.command !== 'string')
-    throw new XpError('XP_BAD_CONFIG', 'xp.yaml: "command" must be a string')
-  const snap = (raw.snapshot ?? {}) as Record<string, unknown>
-  const maxSize = snap.max_file_size === undefined ? DEFAULT_MAX_FILE_SIZE : Number(snap.max_file_size)
-  if (!Number.isFinite(maxSize) || maxSize < 0) throw new XpError('XP_BAD_CONFIG', 'xp.yaml: snapshot.max_file_size must be a number of bytes')
+  let raw: unknown = {}
+  if (fs.existsSync(file)) raw = parseStructured(fs.readFileSync(file, 'utf8'), 'xp.yaml') ?? {}
+  const c = decode(ConfigDecoder, raw, { file: 'xp.yaml' })
   return {
-    command: (raw.command as string | undefined) ?? undefined,
-    params: asList(raw.params, 'params', 'xp.yaml'),
-    metrics: asList(raw.metrics, 'metrics', 'xp.yaml'),
-    series: asList(raw.series, 'series', 'xp.yaml'),
-    deps: asList(raw.deps, 'deps', 'xp.yaml') ?? [],
-    outs: asList(raw.outs, 'outs', 'xp.yaml') ?? [],
-    artifacts: (raw.artifacts as ProjectConfig['artifacts']) ?? {},
-    remote: typeof raw.remote === 'string' ? raw.remote : undefined,
-    remotes: (raw.remotes as ProjectConfig['remotes']) ?? {},
-    snapshot: { max_file_size: maxSize },
+    command: c.command,
+    params: c.params,
+    metrics: c.metrics,
+    series: c.series,
+    deps: c.deps,
+    outs: c.outs,
+    artifacts: c.artifacts,
+    remote: c.remote,
+    remotes: c.remotes,
+    snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE },
   }
 }
 

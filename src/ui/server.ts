@@ -11,7 +11,7 @@ import path from 'node:path'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { Repo } from '../core/repo.js'
-import { XpError, isXpError } from '../core/errors.js'
+import { XpError, isXpError, type ErrorCode } from '../core/errors.js'
 import { CatFileBatch } from '../core/git.js'
 import { listRuns, type ListedRun } from '../core/runs/list.js'
 import { findRun } from '../core/runs/resolve.js'
@@ -47,8 +47,9 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 }
 
+/** A protocol-level answer (404 for an unknown route, 413, 415...) with its code. */
 class Http extends Error {
-  constructor(readonly status: number, message: string, readonly code = 'XP_HTTP') {
+  constructor(readonly status: number, message: string, readonly code: ErrorCode = 'XP_HTTP') {
     super(message)
   }
 }
@@ -243,7 +244,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     route(req, res).catch((e: unknown) => {
       if (res.headersSent) return res.destroy()
       if (e instanceof Http) return sendJson(res, e.status, { error: { code: e.code, message: e.message } })
-      if (isXpError(e)) return sendJson(res, e.exitCode === 2 || e.code === 'XP_RUN_AMBIGUOUS' ? 400 : 500, { error: { code: e.code, message: e.message } })
+      if (isXpError(e)) return sendJson(res, e.httpStatus, { error: { code: e.code, message: e.message } })
       sendJson(res, 500, { error: { code: 'XP_INTERNAL', message: (e as Error)?.message ?? String(e) } })
     })
   })

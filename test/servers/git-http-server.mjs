@@ -56,5 +56,5 @@ const server = http.createServer((req, res) => {
     res.end()
   })
 })
-server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`))
+server.listen(0, '127.0.0.1', () => process.stdout.write(`${/** @type {import('node:net').AddressInfo} */ (server.address()).port}\n`))
 process.on('SIGTERM', () => process.exit(0))

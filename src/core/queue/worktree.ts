@@ -21,7 +21,7 @@ const RACE = /failed to read .*worktrees|could not lock|already exists|unable to
 
 export async function addWorktree(repo: Pick<Repo, 'root' | 'ctx'>, dir: string, baseline: string, tree: string): Promise<void> {
   fs.mkdirSync(path.dirname(dir), { recursive: true })
-  const opts = { cwd: repo.root, env: repo.ctx.env, errorCode: 'XP_QUEUE_WORKTREE' }
+  const opts = { cwd: repo.root, env: repo.ctx.env, errorCode: 'XP_QUEUE_WORKTREE' as const }
   const add = async () => {
     for (let attempt = 0; ; attempt++) {
       const res = await git(['worktree', 'add', '-q', '--detach', '--no-checkout', dir, baseline], { ...opts, allowFail: true })
@@ -48,7 +48,7 @@ export async function addWorktree(repo: Pick<Repo, 'root' | 'ctx'>, dir: string,
  * then HEAD back to the baseline).
  */
 export async function resetWorktree(repo: Pick<Repo, 'ctx'>, dir: string, snapshot: string, baseline: string): Promise<void> {
-  const opts = { cwd: dir, env: repo.ctx.env, errorCode: 'XP_QUEUE_WORKTREE' }
+  const opts = { cwd: dir, env: repo.ctx.env, errorCode: 'XP_QUEUE_WORKTREE' as const }
   await git(['reset', '-q', '--hard', snapshot], opts)
   await git(['clean', '-ffdxq'], opts)
   await git(['reset', '-q', '--soft', baseline], opts)

@@ -58,7 +58,7 @@ export function isXpError(e: unknown): e is XpError {
   return e instanceof XpError
 }
 
-const DISK_CODES: Record<string, [string, string]> = {
+const DISK_CODES: Record<string, [ErrorCode, string]> = {
   ENOSPC: ['XP_DISK_FULL', 'no space left on the device'],
   EDQUOT: ['XP_DISK_FULL', 'disk quota exceeded'],
   EROFS: ['XP_DISK_READ_ONLY', 'the file system is read-only'],

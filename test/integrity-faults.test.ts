@@ -274,3 +274,34 @@ describe('xp run and signals', () => {
     expect(repo.git('show', `${rec.ref}:.xp-run/output.log`)).toContain('after')
   })
 })
+
+describe('what xp add refuses, and the .gitignore lines it writes', () => {
+  it('escapes wildcards, escapes and trailing spaces: exactly the added path is ignored', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    for (const n of ['a[1]', 'b*', 'c ', '!d', 'a1', 'bb']) repo.write(`${n}/x`, 'x\n')
+    for (const n of ['a[1]', 'b*', 'c ', '!d']) expect(repo.xp(['add', `./${n}`]).code).toBe(0)
+    const ignored = (p: string) => spawnSync('git', ['check-ignore', '-q', '--', p], { cwd: repo.dir, env: repo.env }).status === 0
+    for (const n of ['a[1]', 'b*', 'c ', '!d']) expect(ignored(`${n}/x`)).toBe(true)
+    expect(ignored('a1/x')).toBe(false)
+    expect(ignored('bb/x')).toBe(false)
+    repo.write('n/x\ny', 'x\n')
+    expect(errorCode(repo.xp(['add', 'n/x\ny']))).toBe('XP_UNSAFE_PATH')
+  })
+
+  it('refuses overlapping data and .gitignore, writing nothing', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    repo.write('data/sub/x', 'x\n')
+    repo.write('data/y', 'y\n')
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    const r = repo.xp(['add', 'data/sub'])
+    expect(errorCode(r)).toBe('XP_OVERLAPPING_DATA')
+    expect(repo.exists('data/sub.xp')).toBe(false)
+    expect(errorCode(repo.xp(['add', 'other', 'other/in']))).toBeDefined()
+    repo.write('two/in/x', 'x\n')
+    expect(errorCode(repo.xp(['add', 'two', 'two/in']))).toBe('XP_OVERLAPPING_DATA')
+    expect(repo.exists('two.xp')).toBe(false)
+    repo.write('.gitignore', 'node_modules\n')
+    expect(errorCode(repo.xp(['add', '.gitignore']))).toBe('XP_NOT_DATA')
+    expect(repo.exists('.gitignore.xp')).toBe(false)
+  })
+})

@@ -305,3 +305,48 @@ describe('what xp add refuses, and the .gitignore lines it writes', () => {
     expect(repo.exists('.gitignore.xp')).toBe(false)
   })
 })
+
+describe('records and values from outside', () => {
+  it('NaN and ±Infinity in metrics.json, .nan/.inf/1e999 and huge integers in params are read, kept and shown', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n', 'params.yaml': 'lr: .nan\nhi: .inf\nlo: -.inf\nover: 1e999\nseed: 123456789012345678901234567890\nn: 3\n' } })
+    const py = 'import json; json.dump({"loss": float("nan"), "acc": 0.5, "up": float("inf"), "down": float("-inf")}, open("metrics.json", "w"))'
+    const r = repo.xp(['run', '-n', 'odd', '--', 'python3', '-c', py])
+    expect(r.code).toBe(0)
+    expect(r.stderr).not.toMatch(/warning/)
+    const record = repo.git('log', '-1', '--format=%B', 'refs/xp/runs/' + repo.git('for-each-ref', '--format=%(refname:lstrip=3)', 'refs/xp/runs').trim())
+    expect(record).toContain('metrics: {"loss":NaN,"acc":0.5,"up":Infinity,"down":-Infinity}')
+    expect(record).toContain('"seed":"123456789012345678901234567890"')
+    const shown = repo.xp(['show', '--json']).stdout
+    expect(shown).toMatch(/"loss": ?NaN/)
+    expect(shown).toMatch(/"up": ?Infinity/)
+    expect(shown).toMatch(/"over": ?Infinity/)
+    const table = repo.xp(['show']).stdout
+    expect(table).toMatch(/nan/i)
+    expect(table).toContain('123456789012345678901234567890')
+  })
+
+  it('a malformed record (metrics: "notamap") is listed as damaged by show and diff, not a crash', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    expect(repo.xp(['run', '-n', 'good', '--', 'true']).code).toBe(0)
+    const tree = repo.git('rev-parse', 'HEAD^{tree}').trim()
+    const id = '01m8zzzzzzzzzzzzzzzz'
+    const msg = `xp: bad succeeded: true\n\nxp: 1\nid: "${id}"\nname: "bad"\nstatus: "succeeded"\nparams: [1,2]\nmetrics: "notamap"\n`
+    const commit = spawnSync('git', ['commit-tree', tree, '-m', msg], { cwd: repo.dir, env: repo.env, encoding: 'utf8' }).stdout.trim()
+    repo.git('update-ref', `refs/xp/runs/${id}`, commit)
+    const show = repo.xp(['show', '--json'])
+    expect(show.code).toBe(0)
+    const bad = JSON.parse(show.stdout).find((r: any) => r.name === 'bad')
+    expect(bad.damaged).toEqual(['params', 'metrics'])
+    expect(repo.xp(['show']).code).toBe(0)
+    expect(repo.xp(['diff', 'good', 'bad']).code).toBe(0)
+  })
+
+  it('a filter of 5,000 nested parentheses is a coded usage error', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    expect(repo.xp(['run', '-n', 'one', '--', 'true']).code).toBe(0)
+    const r = repo.xp(['show', '--filter', '('.repeat(5000) + 'status == "succeeded"' + ')'.repeat(5000)])
+    expect(r.code).toBe(2)
+    expect(errorCode(r)).toBe('XP_BAD_FILTER')
+    expect(repo.xp(['show', '--filter', '((status == "succeeded"))']).code).toBe(0)
+  })
+})

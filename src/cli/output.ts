@@ -1,12 +1,12 @@
 /** Rendering shared by commands: JSON with sorted keys, tables, colour only on a TTY. */
 import { XpError } from '../core/errors.js'
-import { sortKeys } from '../core/json.js'
+import { sortKeys, stringifyJson } from '../core/json.js'
 
 export { sortKeys }
 
 /** The one JSON document a `--json` command writes to stdout. */
 export function printJson(v: unknown): void {
-  process.stdout.write(JSON.stringify(sortKeys(v), null, 2) + '\n')
+  process.stdout.write(stringifyJson(sortKeys(v), 2) + '\n')
 }
 
 export const useColor = (stream: NodeJS.WriteStream = process.stdout) => Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'

@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { yaml } from './yaml.js'
 import { XpError } from './errors.js'
+import { parseJson } from './json.js'
 
 export type Scalar = number | string | boolean | null
 export type Flat = Record<string, Scalar>
@@ -77,10 +78,11 @@ export function jsonErrorOffset(t: string): number {
  * @example
  * parseStructured('lr: 0.1\n', 'params.yaml') // { lr: 0.1 }
  */
-export function parseStructured(text: string, file: string): unknown {
+export function parseStructured(text: string, file: string, opts: { bigInts?: boolean } = {}): unknown {
   if (file.endsWith('.json')) {
     try {
-      return JSON.parse(text)
+      // NaN and ±Infinity as Python's json.dump writes them (DVCLive's metrics.json) are read too
+      return parseJson(text)
     } catch (e) {
       const m = /position (\d+)/.exec(String((e as Error).message))
       // Node 20 names no position for most errors: find it ourselves.
@@ -90,7 +92,7 @@ export function parseStructured(text: string, file: string): unknown {
   }
   try {
     // maxAliasCount bounds "billion laughs" expansion; yaml throws past it.
-    return yaml().parse(text, { maxAliasCount: 100, prettyErrors: false, uniqueKeys: true })
+    return yaml().parse(text, { maxAliasCount: 100, prettyErrors: false, uniqueKeys: true, intAsBigInt: Boolean(opts.bigInts) })
   } catch (e) {
     if (e instanceof yaml().YAMLParseError) {
       const line = e.pos?.[0] !== undefined ? lineOf(text, e.pos[0]) : undefined
@@ -131,7 +133,8 @@ export function flatten(value: unknown, prefix = '', out: Flat = {}, file = ''):
       hint: 'keep large data in a file (track it with `xp add`) and put its path in params',
       data: { file, key: prefix },
     })
-  if (typeof value === 'bigint') out[prefix] = Number(value)
+  // an integer a double cannot hold exactly is kept as its digits (a string), not rounded
+  if (typeof value === 'bigint') out[prefix] = Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
   else if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') out[prefix] = value
   else out[prefix] = String(value)
   return out
@@ -147,7 +150,7 @@ export function readFlatFile(root: string, rel: string): Flat | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw e
   }
-  const v = parseStructured(text, rel)
+  const v = parseStructured(text, rel, { bigInts: true })
   if (v === null || v === undefined) return {}
   if (typeof v !== 'object') throw new XpError('XP_BAD_FILE', `${rel}: expected a mapping of names to values`, { data: { file: rel } })
   return flatten(v, '', {}, rel)

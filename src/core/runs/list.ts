@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { StringDecoder } from 'node:string_decoder'
 import { git, gitEnv, CatFileBatch } from '../git.js'
 import { XpError } from '../errors.js'
-import { sortKeys } from '../json.js'
+import { sortKeys, stringifyJson, parseJson } from '../json.js'
 import { decodeRecord, type RunRecord } from './record.js'
 import { RUNS_PREFIX, NOTES_REF, RunRef } from './ref.js'
 import { loadIndex, saveIndex, NOT_A_RECORD } from './record-index.js'
@@ -32,7 +32,7 @@ export interface RunEntry {
 
 /** The run an entry holds. */
 export function entryRun(e: RunEntry): ListedRun {
-  const r = JSON.parse(e.json.toString('utf8')) as ListedRun
+  const r = parseJson(e.json.toString('utf8')) as ListedRun
   if (e.notes !== undefined) r.notes = e.notes
   return r
 }
@@ -44,7 +44,7 @@ export function entryJson(e: RunEntry): Buffer {
 
 /** JSON with the keys of every object sorted (arrays keep their order). */
 export function canonicalJson(v: unknown): string {
-  return JSON.stringify(sortKeys(v))
+  return stringifyJson(sortKeys(v))
 }
 
 /**

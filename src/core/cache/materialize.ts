@@ -281,3 +281,66 @@ function missingObject(oid: string, target: string): XpError {
     data: { oids: [oid] },
   })
 }
+
+/**
+ * Before a command that may write runs (`xp run`), replace every file under `rels` that IS
+ * a cache object (a `hardlink` or `symlink` checkout) by its own copy (a reflink where the
+ * file system can), so that nothing the command does can change the cache: 0444 does not
+ * stop root, nor an owner who chmods. Returns how many files were unshared.
+ *
+ * @example
+ * await unshareLinks(repo, ['data/train', 'model.bin'])
+ */
+export async function unshareLinks(repo: Pick<Repo, 'root' | 'cacheDir' | 'xpDir'>, rels: string[]): Promise<number> {
+  if (!fs.existsSync(repo.cacheDir)) return 0
+  const realCache = fs.realpathSync(repo.cacheDir)
+  const state = StatCache.load(repo.xpDir)
+  let n = 0
+  const unshare = async (abs: string, key: string, st: fs.Stats) => {
+    let obj: string | null = null
+    if (st.isSymbolicLink()) {
+      let real: string
+      try {
+        real = fs.realpathSync(abs)
+      } catch {
+        return
+      }
+      if (oidFromPath(realCache, real)) obj = real
+    } else if (st.isFile() && st.nlink > 1) {
+      const oid = state.get(key, st) ?? (await hashFile(abs)).hash
+      const candidate = objectPath(repo.cacheDir, oid)
+      try {
+        if (fs.statSync(candidate).ino === st.ino) obj = candidate
+      } catch {
+        // not stored: not the cache's file
+      }
+    }
+    if (!obj) return
+    const mode = st.isSymbolicLink() ? 0o644 : (st.mode & 0o100 ? 0o755 : 0o644)
+    const tmp = tempNameFor(abs)
+    try {
+      fs.copyFileSync(obj, tmp, fs.constants.COPYFILE_FICLONE)
+      fs.chmodSync(tmp, mode)
+      fs.renameSync(tmp, abs)
+    } catch (e) {
+      fs.rmSync(tmp, { force: true })
+      throw e
+    }
+    state.set(key, fs.statSync(abs), oidFromPath(realCache, fs.realpathSync(obj)) ?? '')
+    n++
+  }
+  const walk = async (abs: string, key: string) => {
+    let st: fs.Stats
+    try {
+      st = fs.lstatSync(abs)
+    } catch {
+      return
+    }
+    if (st.isDirectory()) {
+      for (const d of fs.readdirSync(abs)) await walk(path.join(abs, d), `${key}/${d}`)
+    } else await unshare(abs, key, st)
+  }
+  for (const rel of rels) await walk(path.join(repo.root, rel), rel)
+  state.save()
+  return n
+}

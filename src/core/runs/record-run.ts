@@ -19,6 +19,7 @@ import { captureEnv, secretValues, scrub } from './env.js'
 import { snapshotTree, largeUntracked } from './snapshot.js'
 import { commandSpec } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
+import { unshareLinks } from '../cache/materialize.js'
 
 export const DVCLIVE_METRICS = 'dvclive/metrics.json'
 /** Metrics files read without a `metrics:` setting, when the run wrote them. */
@@ -179,6 +180,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const baseline = head.code === 0 ? head.stdout.trim() : null
   checkNotInterrupted(ctx.signal)
   const before = await dataBeforeRun(repo, config)
+  // the command may write its deps and outs: none of them may be a cache object (hardlink, symlink)
+  await unshareLinks(repo, [...Object.keys(before.deps), ...config.outs])
   const runDir = path.join(repo.xpDir, 'runs', id)
   const logPath = path.join(runDir, 'output.log')
   const log = openLog(runDir, logPath, ctx.warn)

@@ -221,7 +221,7 @@ describe('a full disk is a coded error naming the path, leaving nothing partial'
     expect(r.stderr).toMatch(/log stopped at/)
     const rec = JSON.parse(r.stdout)
     expect(rec.status).toBe('succeeded')
-    const log = repo.git('show', `${rec.ref}:.xp-run/output.log`)
+    const log = spawnSync('git', ['show', `${rec.ref}:.xp-run/output.log`], { cwd: repo.dir, env: repo.env, encoding: 'utf8', maxBuffer: 64 << 20 }).stdout
     expect(log).toMatch(/^\[xp: the log was cut after \d+ bytes \(no space left/)
   })
 })

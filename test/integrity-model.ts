@@ -161,6 +161,15 @@ const gitq = (cwd: string, env: Record<string, string>, ...args: string[]) => {
   return r.stdout
 }
 
+/** Worlds live in memory when they can (/dev/shm): thousands of small repositories are created and removed. */
+const SCRATCH = process.env.XP_MODEL_TMP ?? (fs.existsSync('/dev/shm') && fs.statSync('/dev/shm').isDirectory() ? '/dev/shm' : os.tmpdir())
+const removing: Array<Promise<void>> = []
+
+/** Wait for the worlds still being removed in the background. */
+export async function drainCleanup(): Promise<void> {
+  await Promise.allSettled(removing.splice(0))
+}
+
 /** One world: repository A (with a bare git remote and a folder data remote) and clone B. */
 export class World {
   base: string
@@ -181,7 +190,7 @@ export class World {
   log: string[] = []
 
   constructor() {
-    this.base = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-model-'))
+    this.base = fs.mkdtempSync(path.join(SCRATCH, 'xp-model-'))
     this.a = path.join(this.base, 'a')
     this.b = path.join(this.base, 'b')
     this.remoteDir = path.join(this.base, 'store')
@@ -189,27 +198,38 @@ export class World {
     this.env = testEnv(path.join(this.base, 'home'))
   }
 
+  /** Build the starting world once (eight git processes), then copy it for every sequence: its paths are all relative. */
+  private static template: string | undefined
+
+  private static makeTemplate(env: Record<string, string>): string {
+    const base = fs.mkdtempSync(path.join(SCRATCH, 'xp-model-template-'))
+    const a = path.join(base, 'a')
+    fs.mkdirSync(a)
+    fs.mkdirSync(path.join(base, 'store'))
+    gitq(base, env, 'init', '-q', '--bare', '-b', 'main', 'origin.git')
+    gitq(a, env, 'init', '-q', '-b', 'main')
+    fs.writeFileSync(path.join(a, 'xp.yaml'), 'deps: [d]\nouts: [o]\nremote: store\nremotes:\n  store: {url: ../store}\n')
+    gitq(a, env, 'add', 'xp.yaml')
+    gitq(a, env, 'commit', '-q', '-m', 'init')
+    gitq(a, env, 'remote', 'add', 'origin', '../origin.git')
+    gitq(a, env, 'push', '-q', 'origin', 'main')
+    gitq(base, env, 'clone', '-q', 'origin.git', 'b')
+    gitq(path.join(base, 'b'), env, 'remote', 'set-url', 'origin', '../origin.git')
+    process.on('exit', () => fs.rmSync(base, { recursive: true, force: true }))
+    return base
+  }
+
   async init() {
     const env = this.env
-    fs.mkdirSync(this.a)
-    fs.mkdirSync(this.remoteDir)
-    gitq(this.base, env, 'init', '-q', '--bare', '-b', 'main', 'origin.git')
-    gitq(this.a, env, 'init', '-q', '-b', 'main')
-    fs.writeFileSync(
-      path.join(this.a, 'xp.yaml'),
-      `deps: [d]\nouts: [o]\nremote: store\nremotes:\n  store: {url: ${JSON.stringify(this.remoteDir)}}\n`,
-    )
-    gitq(this.a, env, 'add', 'xp.yaml')
-    gitq(this.a, env, 'commit', '-q', '-m', 'init')
-    gitq(this.a, env, 'remote', 'add', 'origin', path.join(this.base, 'origin.git'))
-    gitq(this.a, env, 'push', '-q', 'origin', 'main')
-    gitq(this.base, env, 'clone', '-q', path.join(this.base, 'origin.git'), 'b')
+    World.template ??= World.makeTemplate(env)
+    for (const d of ['a', 'b', 'store', 'origin.git']) fs.cpSync(path.join(World.template, d), path.join(this.base, d), { recursive: true })
     this.repoA = await findRepo(makeContext({ cwd: this.a, env, warn: (m) => this.warnings.push(m) }))
     this.repoB = await findRepo(makeContext({ cwd: this.b, env, warn: (m) => this.warnings.push(m) }))
   }
 
+  /** Removed in the background, overlapping the next sequence (drainCleanup waits). */
   cleanup() {
-    fs.rmSync(this.base, { recursive: true, force: true })
+    removing.push(fs.promises.rm(this.base, { recursive: true, force: true }))
   }
 
   // ---- reading the truth from disk ----
@@ -358,7 +378,7 @@ export class World {
     this.checkTreeClean(this.b, 'B')
     if (!fsck) return
     // fsck agrees: all good exactly when every object is intact and every reference present
-    const f = (await fsckCache(this.repoA)) as { corrupt: unknown[]; missing?: unknown[] }
+    const f = (await fsckCache(this.repoA, { names: false })) as { corrupt: unknown[]; missing?: unknown[] }
     const fsckOk = f.corrupt.length === 0 && (f.missing?.length ?? 0) === 0
     const truthOk = localBad.length === 0 && corruptInCache.length === 0
     if (fsckOk && !truthOk) this.fail(`fsck says all good, but ${localBad.length ? `referenced ${localBad[0]} is missing or corrupt` : `${corruptInCache[0]} is corrupt`}`)
@@ -563,17 +583,23 @@ export async function runSequence(ops: Op[]): Promise<Outcome> {
     await timed('init', w.init())
     for (let i = 0; i < ops.length; i++) {
       try {
-        await timed(ops[i].k, w.step(ops[i]))
+        const t0 = performance.now()
+        await w.step(ops[i])
+        timings.set(ops[i].k, (timings.get(ops[i].k) ?? 0) + performance.now() - t0)
         // fsck after the steps that change what it should say, and at the end (XP_SOAK_FSCK=each: after every step)
         const fsck = EACH_FSCK || i === ops.length - 1 || ['damage', 'gc', 'kill', 'add', 'pull', 'push'].includes(ops[i].k)
-        await timed('check', w.checkInvariants(fsck))
+        const t1 = performance.now()
+        await w.checkInvariants(fsck)
+        timings.set('check', (timings.get('check') ?? 0) + performance.now() - t1)
       } catch (e) {
         return { ok: false, failedAt: i, message: e instanceof Violation ? e.message : `unexpected ${(e as Error).stack ?? e}` }
       }
     }
     return { ok: true }
   } finally {
+    const t = performance.now()
     w.cleanup()
+    timings.set('cleanup', (timings.get('cleanup') ?? 0) + performance.now() - t)
   }
 }
 

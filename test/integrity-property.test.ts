@@ -4,7 +4,7 @@
  * of seeds; `npm run soak` runs thousands (XP_SOAK_SEQUENCES, XP_SOAK_SEED).
  */
 import { describe, it, expect } from 'vitest'
-import { generate, runSequence, shrink, report, timings } from './integrity-model.js'
+import { generate, runSequence, shrink, report, timings, drainCleanup } from './integrity-model.js'
 
 const SEQUENCES = Number(process.env.XP_SOAK_SEQUENCES ?? 300)
 const FIRST_SEED = Number(process.env.XP_SOAK_SEED ?? 1)
@@ -26,9 +26,11 @@ describe('data integrity under random sequences of commands and faults', () => {
         steps += ops.length
         if (!out.ok) {
           const small = await shrink(ops, out)
+          await drainCleanup()
           expect.fail(report(seed, small.ops, small.outcome))
         }
       }
+      await drainCleanup()
       const s = (Date.now() - t0) / 1000
       if (process.env.XP_SOAK_PROFILE) process.stderr.write([...timings].map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}s`).join(', ') + '\n')
       process.stderr.write(`integrity: ${ran} sequences, ${steps} steps in ${s.toFixed(1)} s (${(steps / s).toFixed(0)} steps/s)\n`)

@@ -40,7 +40,7 @@ const MAX_NAMED = 50
  * @example
  * const res = await fsckCache(repo) // res.corrupt, res.missing: [] when all is well
  */
-export async function fsckCache(repo: Repo, opts: { remote?: DataRemote } = {}): Promise<FsckResult> {
+export async function fsckCache(repo: Repo, opts: { remote?: DataRemote; /** name who needs each missing object (default true) */ names?: boolean } = {}): Promise<FsckResult> {
   cleanTemp(repo.cacheDir)
   const h = await hasher()
   const res: FsckResult = { checked: 0, bytes: 0, corrupt: [], missing: [] }
@@ -70,11 +70,12 @@ export async function fsckCache(repo: Repo, opts: { remote?: DataRemote } = {}):
   const referenced = await referencedOids(repo, { commits: [...tips.keys()], worktree: true })
   const bad = new Set(res.corrupt.map((c) => c.oid))
   const localMissing = [...referenced].filter((o) => bad.has(o) || !hasObject(repo.cacheDir, o))
-  res.missing = await whoNeeds(repo, tips, localMissing)
+  const named = (missing: string[]) => (opts.names === false ? Promise.resolve(missing.map((oid) => ({ oid, needed_by: [] }))) : whoNeeds(repo, tips, missing))
+  res.missing = await named(localMissing)
   if (opts.remote) {
     res.remote = opts.remote.name
     const there = await opts.remote.has([...referenced], { signal: repo.ctx.signal })
-    res.remote_missing = await whoNeeds(repo, tips, [...referenced].filter((o) => !there.has(o)))
+    res.remote_missing = await named([...referenced].filter((o) => !there.has(o)))
   }
   const fixes: string[] = []
   if (res.corrupt.length || res.missing.length) fixes.push('`xp pull` fetches missing objects from the data remote; `xp add PATH` stores them again where the data still exists (a corrupt object is removed when xp reads it)')

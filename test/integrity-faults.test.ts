@@ -213,6 +213,18 @@ describe('a full disk is a coded error naming the path, leaving nothing partial'
     }
   })
 
+  it('a read-only cache is XP_DISK_READ_ONLY naming it, no pointer written', (ctx) => {
+    const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
+    if (!tmpfs(repo.path('.xp/cache'), '2m')) return ctx.skip()
+    if (spawnSync('mount', ['-o', 'remount,ro', repo.path('.xp/cache')]).status !== 0) return ctx.skip()
+    repo.write('m.bin', 'model\n')
+    const r = repo.xp(['add', 'm.bin'])
+    expect(r.code).toBe(1)
+    expect(errorCode(r)).toBe('XP_DISK_READ_ONLY')
+    expect(r.stderr).toContain('.xp/cache')
+    expect(repo.exists('m.bin.xp')).toBe(false)
+  })
+
   it('xp run whose log fills the disk still records the run, its log cut with a notice', (ctx) => {
     const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
     if (!tmpfs(repo.path('.xp/runs'), '1m')) return ctx.skip()

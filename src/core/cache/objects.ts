@@ -32,7 +32,17 @@ export interface StagedPut extends PutResult {
 
 function mkdirOnce(dir: string) {
   if (madeDirs.has(dir)) return
-  fs.mkdirSync(dir, { recursive: true })
+  try {
+    fs.mkdirSync(dir, { recursive: true })
+  } catch (e) {
+    // a recursive mkdir on a read-only or full file system says ENOENT: ask once more for the real reason
+    try {
+      fs.mkdirSync(dir)
+    } catch (again) {
+      throw diskError(again, dir)
+    }
+    throw diskError(e, dir)
+  }
   madeDirs.add(dir)
 }
 

@@ -6,6 +6,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
+// the benchmarks run the checkout's bin/xp.js: build dist/ from the current sources first
+spawnSync(process.execPath, [path.join(here, '..', 'scripts', 'build.mjs')], { stdio: 'inherit' })
 const only = process.argv.slice(2)
 const files = fs.readdirSync(here).filter((f) => f.endsWith('.mjs') && f !== 'all.mjs' && !f.startsWith('lib')).sort()
 for (const f of files) {

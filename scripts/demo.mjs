@@ -7,8 +7,15 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+// XP_BIN=dist/xp-linux-x64 npm run demo: the same steps with the single executable
+const exe = process.env.XP_BIN ? path.resolve(process.env.XP_BIN) : undefined
 const xpBin = path.join(root, 'bin', 'xp.js')
-if (!fs.existsSync(path.join(root, 'dist', 'bin.js'))) spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' })
+if (!exe) {
+  // the checkout's bundle, built again when the sources changed since
+  const { buildAll, inputsId } = await import('./build.mjs')
+  const built = fs.existsSync(path.join(root, 'dist', 'build-id')) ? fs.readFileSync(path.join(root, 'dist', 'build-id'), 'utf8').trim() : ''
+  if (built !== inputsId()) await buildAll(path.join(root, 'dist'))
+}
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-demo-'))
 const project = path.join(work, 'churn')
@@ -24,7 +31,7 @@ const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s)
 
 function sh(cmd, args, { quiet = false, cwd = project } = {}) {
   if (!quiet) console.log(bold(`\n$ ${[cmd, ...args].map((a) => (/[\s"']/.test(a) ? `'${a}'` : a)).join(' ')}`))
-  const r = spawnSync(cmd === 'xp' ? process.execPath : cmd, cmd === 'xp' ? [xpBin, ...args] : args, { cwd, env, stdio: quiet ? 'pipe' : 'inherit', encoding: 'utf8' })
+  const r = spawnSync(cmd === 'xp' ? (exe ?? process.execPath) : cmd, cmd === 'xp' ? (exe ? args : [xpBin, ...args]) : args, { cwd, env, stdio: quiet ? 'pipe' : 'inherit', encoding: 'utf8' })
   if (r.status !== 0) {
     console.error(`demo: "${cmd} ${args.join(' ')}" exited ${r.status}${quiet ? `\n${r.stderr}` : ''}`)
     process.exit(1)

@@ -9,7 +9,7 @@ import path from 'node:path'
 
 const { port, flag, dist } = workerData
 const { main } = await import(pathToFileURL(path.join(dist, 'main.js')).href)
-const bin = path.join(dist, '..', 'bin', 'xp.js')
+const bin = workerData.bin ?? path.join(dist, '..', 'bin', 'xp.js')
 
 class Exit extends Error {
   constructor(code) {

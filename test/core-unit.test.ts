@@ -5,7 +5,8 @@ import { encodeRecord, decodeRecord, type RunRecord } from '../src/core/runs/rec
 import { newRunId, isRunId, RunRef, validateRunName, generateName } from '../src/core/runs/ref.js'
 import { resolveRun, findRun } from '../src/core/runs/resolve.js'
 import { commandSpec, shellQuote } from '../src/core/runs/command.js'
-import { recordedVars, scrub, secretValues } from '../src/core/runs/env.js'
+import { recordedVars } from '../src/core/runs/env.js'
+import { Scrubber, secretValues } from '../src/core/safety/secrets.js'
 import { XpError } from '../src/core/errors.js'
 
 const code = (f: () => unknown) => {
@@ -174,6 +175,6 @@ describe('commands and environment', () => {
     const env = { CUDA_VISIBLE_DEVICES: '0', HOME: '/root', WANDB_API_KEY: 'abcdefgh', WANDB_MODE: 'offline' }
     expect(recordedVars(env)).toEqual({ CUDA_VISIBLE_DEVICES: '0' })
     expect(recordedVars({ ...env, XP_ENV_VARS: 'WANDB_*' })).toEqual({ WANDB_API_KEY: '***', WANDB_MODE: 'offline' })
-    expect(scrub('key=abcdefgh!', secretValues(env))).toBe('key=***!')
+    expect(new Scrubber(secretValues(env)).text('key=abcdefgh!')).toBe('key=***!')
   })
 })

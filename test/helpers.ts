@@ -7,9 +7,24 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
+import { inject } from 'vitest'
 
 export const ROOT = path.resolve(import.meta.dirname, '..')
-export const XP = path.join(ROOT, 'bin', 'xp.js')
+/**
+ * The CLI the tests run: the bundle test/global-setup.ts built from the current sources
+ * for this test run (never dist/, which `prepare` may rewrite under a running test).
+ */
+export const XP = testBuild()
+
+function testBuild(): string {
+  try {
+    const bin = inject('xpBin')
+    if (bin) return bin
+  } catch {
+    // not inside a vitest worker
+  }
+  return process.env.XP_TEST_BIN ?? path.join(ROOT, 'bin', 'xp.js')
+}
 
 const tmpRoots: string[] = []
 
@@ -134,7 +149,8 @@ export function inProcessXp(args: string[], opts: { cwd: string; env: Record<str
     const flag = new Int32Array(new SharedArrayBuffer(4))
     const { port1, port2 } = new MessageChannel()
     const worker = new Worker(new URL('./cli-worker.mjs', import.meta.url), {
-      workerData: { port: port2, flag, dist: path.join(ROOT, 'dist') },
+      // the test run's own bundle (test/global-setup.ts), and its bin.js as argv[1]
+      workerData: { port: port2, flag, dist: path.dirname(XP), bin: XP },
       transferList: [port2],
       stdout: true,
       stderr: true,

@@ -65,9 +65,9 @@ describe('xp run', () => {
     expect(spawnSync('git', ['fsck', '--strict', '--no-dangling'], { cwd: repo.dir, env: repo.env }).status).toBe(0)
   })
 
-  it('-S edits params in place keeping comments and order, with typed and nested values', () => {
+  it('-S edits params in place keeping comments and order, with typed and nested values (new keys with +KEY)', () => {
     const repo = project()
-    const r = repo.xp(['run', '-S', 'lr=1e-3', '-S', 'model.depth=8', '-S', 'model.name=xgb', '-S', 'model.deep=true', '--', 'node', 'train.cjs'])
+    const r = repo.xp(['run', '-S', 'lr=1e-3', '-S', 'model.depth=8', '-S', 'model.name=xgb', '-S', '+model.deep=true', '--', 'node', 'train.cjs'])
     expect(r.code).toBe(0)
     expect(repo.read('params.yaml')).toBe('# training params\nlr: 1e-3 # learning rate\nmodel:\n  depth: 8\n  name: xgb\n  deep: true\n')
     const [rec] = repo.json(['show'])

@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import { embeddedFile } from '../core/embedded.js'
 
 // `xp show --json | head`: a reader that goes away is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -11,22 +12,24 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 const args = process.argv.slice(2)
 if (args.length === 1 && (args[0] === '--help' || args[0] === '-h') && (process.stdout.columns ?? 100) >= 100) {
   try {
-    process.stdout.write(fs.readFileSync(new URL('./help.txt', import.meta.url)))
+    process.stdout.write(embeddedFile('help.txt') ?? fs.readFileSync(new URL('./help.txt', import.meta.url)))
     process.exit(0)
   } catch {
     // no saved help (a build in progress): fall through to yargs
   }
 }
 
-const { main } = await import('./index.js')
-main().then(
-  (code) => {
-    // Let stdout drain before exiting: a large --json must not be cut off in a pipe.
-    if (process.stdout.writableLength) process.stdout.once('drain', () => process.exit(code))
-    else process.exit(code)
-  },
-  (e) => {
-    process.stderr.write(`xp: error: ${e?.stack ?? e}\n`)
-    process.exit(1)
-  },
-)
+// No top-level await: the single executable's bundle is CommonJS (scripts/build-binary.mjs).
+import('./index.js')
+  .then(({ main }) => main())
+  .then(
+    (code) => {
+      // Let stdout drain before exiting: a large --json must not be cut off in a pipe.
+      if (process.stdout.writableLength) process.stdout.once('drain', () => process.exit(code))
+      else process.exit(code)
+    },
+    (e) => {
+      process.stderr.write(`xp: error: ${e?.stack ?? e}\n`)
+      process.exit(1)
+    },
+  )

@@ -7,7 +7,7 @@
 import yargs, { type Argv } from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { XpError, EXIT, diskError } from '../core/errors.js'
-import { printError } from './output.js'
+import { clean, printError } from './output.js'
 
 export interface CommandModule {
   builder: (y: Argv) => Argv<any>
@@ -38,8 +38,9 @@ const COMMANDS: Entry[] = [
   { command: 'remote <action> [name] [url]', describe: 'add, list or remove data remotes (xp.yaml)', load: () => import('./commands/remote.js') },
   { command: 'push [args..]', describe: 'push runs, notes and registry tags to a git remote, their data first', load: () => import('./commands/push.js') },
   { command: 'pull [args..]', describe: 'pull runs, notes and registry tags, then the data of the working tree', load: () => import('./commands/pull.js') },
-  { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign, unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
+  { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign (or promote), unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
   { command: 'queue <action> [id]', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
+  { command: 'import <source> [revs..]', describe: 'turn DVC experiments into runs: xp import dvc [--all] [REV...]', load: () => import('./commands/import.js') },
   { command: 'plots [runs..]', describe: 'write the series, metrics and params of runs into one HTML file', load: () => import('./commands/plots.js') },
   { command: 'ui', describe: 'browse, compare and annotate runs in a local web page', load: () => import('./commands/ui.js') },
 ]
@@ -50,7 +51,7 @@ export function splitRunArgv(args: string[]): string[] {
   if (i < 0 || args.slice(0, i).some((a) => !a.startsWith('-'))) return args
   const withValue = new Set(['-n', '--name', '-S', '--set', '-m', '--message', '-j'])
   for (let j = i + 1; j < args.length; j++) {
-    const a = args[j]
+    const a = args[j]!
     if (a === '--') return args
     if (a.startsWith('-')) {
       if (withValue.has(a)) j++
@@ -61,6 +62,18 @@ export function splitRunArgv(args: string[]): string[] {
   return args
 }
 
+/** `--sbatch --time=1:00:00` passes an option to sbatch: its value is the next word, whatever it starts with. */
+export function joinSbatchArgs(args: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string
+    if (a === '--') return [...out, ...args.slice(i)]
+    if (a === '--sbatch' && i + 1 < args.length) out.push(`--sbatch=${args[++i]}`)
+    else out.push(a)
+  }
+  return out
+}
+
 function baseYargs(args: string[], scriptName: string): Argv {
   return yargs(args)
     .scriptName(scriptName)
@@ -69,6 +82,8 @@ function baseYargs(args: string[], scriptName: string): Argv {
     .option('saved-help', { type: 'boolean', hidden: true })
     .strict()
     .help()
+    // main() returns the exit code instead of exiting (bin.ts exits; tests and the binary call main in-process)
+    .exitProcess(false)
     .alias('h', 'help')
     .version(false)
     .wrap(Math.min(100, process.stdout.columns || 100))
@@ -99,13 +114,19 @@ async function buildCli(args: string[]): Promise<Argv> {
     .usage('xp: experiments as git commits\n\nUsage: xp <command> [options]')
     .demandCommand(1, 'name a command; `xp --help` lists them')
     .recommendCommands()
+    .option('version', { alias: 'V', type: 'boolean', describe: 'print the versions of xp, git and node' })
   for (const e of COMMANDS) cli.command([e.command, ...(e.aliases ?? [])], e.describe, {}, () => {})
   return cli
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
-  const args = splitRunArgv(argv)
+  const args = splitRunArgv(joinSbatchArgs(argv))
   const debug = args.includes('--debug')
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    const { versionText } = await import('./version.js')
+    process.stdout.write(await versionText(process.env))
+    return 0
+  }
   let exitCode = 0
   try {
     const cli = await buildCli(args)
@@ -120,7 +141,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     } else {
       const err = e as Error
       printError(new XpError('XP_INTERNAL', `internal error: ${err?.message ?? String(e)}`, { hint: 'run again with --debug for the stack, and report it' }), false)
-      if (debug && err?.stack) process.stderr.write(err.stack + '\n')
+      if (debug && err?.stack) process.stderr.write(clean(err.stack) + '\n')
       exitCode = 1
     }
   }

@@ -11,7 +11,7 @@ import { renderTable, bold, dim, green, red, yellow } from './output.js'
 const statusColour = (s: string) => (s === 'succeeded' ? green(s) : s === 'failed' ? red(s) : s === 'interrupted' ? yellow(s) : s)
 const oneLine = (s: string, max: number) => {
   if (s.length <= max && !s.includes('\n')) return s
-  const line = s.split('\n')[0]
+  const line = s.split('\n')[0] ?? ''
   return line.length > max || s.includes('\n') ? line.slice(0, max - 1) + '…' : line
 }
 
@@ -20,13 +20,13 @@ const oneLine = (s: string, max: number) => {
  * status, duration) until the table fits `width`; returns the labels left out.
  */
 export function fitColumns(t: ShowTable, width: number): { table: ShowTable; hidden: string[] } {
-  const widths = t.columns.map((c, i) => Math.min(40, Math.max(c.label.length, ...t.text.map((r) => r[i].length))))
+  const widths = t.columns.map((c, i) => Math.min(40, Math.max(c.label.length, ...t.text.map((r) => r[i]?.length ?? 0))))
   let keep = t.columns.length
   let total = widths.reduce((a, w) => a + w + 2, -2)
-  const droppable = (i: number) => t.columns[i].kind !== 'field' || t.columns[i].key === 'notes'
+  const droppable = (i: number) => t.columns[i]?.kind !== 'field' || t.columns[i]?.key === 'notes'
   while (total > width && keep > 0 && droppable(keep - 1)) {
     keep--
-    total -= widths[keep] + 2
+    total -= (widths[keep] ?? 0) + 2
   }
   if (keep === t.columns.length) return { table: t, hidden: [] }
   return {
@@ -40,7 +40,7 @@ export function showText(t: ShowTable): string {
   const header = t.columns.map((c) => c.label)
   const rows = t.text.map((row) =>
     row.map((cell, i) => {
-      const key = t.columns[i].key
+      const key = t.columns[i]?.key
       if (key === 'status') return statusColour(cell)
       // long strings (paths, commands) would push every other column off the screen
       return oneLine(cell, 40)
@@ -59,7 +59,9 @@ export function showCsv(t: ShowTable): string {
   const cols = [{ key: 'id' }, ...t.columns]
   const raw = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v))
   const lines = [cols.map((c) => csvField(c.key)).join(',')]
-  t.runs.forEach((r, i) => lines.push([r.id, ...t.values[i]].map((v) => csvField(raw(v))).join(',')))
+  t.runs.forEach((r, i) => {
+    lines.push([r.id, ...(t.values[i] ?? [])].map((v) => csvField(raw(v))).join(','))
+  })
   return lines.join('\r\n') + '\r\n'
 }
 

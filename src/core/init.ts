@@ -1,7 +1,14 @@
-/** `xp init`: `xp.yaml` when absent and `.xp/` with its own .gitignore. Idempotent. */
+/**
+ * `xp init`: `xp.yaml` in the current folder when absent, and `.xp/` (with its own
+ * .gitignore) at the repository root. Run in a subfolder, it makes that folder a project
+ * of its own (a monorepo holds several, as DVC's subdir repos): commands run below it read
+ * its xp.yaml, and paths in it are relative to it. The cache and the runs stay the
+ * repository's. Idempotent.
+ */
 import fs from 'node:fs'
 import path from 'node:path'
 import { ensureXpDir, type Repo } from './repo.js'
+import { isInside } from './fsutil.js'
 
 const TEMPLATE = `# xp project settings (see README). Every key is optional.
 # command: python train.py       # what \`xp run\` runs when given no command
@@ -10,16 +17,19 @@ const TEMPLATE = `# xp project settings (see README). Every key is optional.
 # series: [logs/*.tsv]           # step metrics (TSV/CSV with a header, or JSONL)
 # deps: [data/train]             # data inputs, hashed with every run
 # outs: [models/model.bin]       # outputs, cached after every run
+# artifacts:                     # models for the registry (\`xp model register NAME RUN\`)
+#   churn: {path: models/model.bin, type: model, description: churn classifier}
 `
 
-export function initRepo(repo: Repo): { created: string[] } {
+export function initRepo(repo: Repo): { created: string[]; project: string } {
   const created: string[] = []
-  const cfg = path.join(repo.root, 'xp.yaml')
+  const project = isInside(repo.root, repo.ctx.cwd) ? path.resolve(repo.ctx.cwd) : repo.root
+  const prefix = path.relative(repo.root, project).split(path.sep).join('/')
+  const cfg = path.join(project, 'xp.yaml')
   if (!fs.existsSync(cfg)) {
     fs.writeFileSync(cfg, TEMPLATE)
-    created.push('xp.yaml')
+    created.push(prefix ? `${prefix}/xp.yaml` : 'xp.yaml')
   }
-  if (!fs.existsSync(path.join(repo.xpDir, '.gitignore'))) created.push('.xp/')
-  ensureXpDir(repo)
-  return { created }
+  if (ensureXpDir(repo) || repo.madeXpDir) created.push('.xp/')
+  return { created, project }
 }

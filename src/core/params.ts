@@ -4,10 +4,12 @@
  * comments and order (the yaml Document API), as `dvc exp run -S` does.
  */
 import fs from 'node:fs'
-import path from 'node:path'
 import { yaml } from './yaml.js'
-import { XpError } from './errors.js'
+import { XpError, EXIT } from './errors.js'
 import { parseJson } from './json.js'
+import { editText } from './yaml-edit.js'
+import { writeFileAtomic } from './fsutil.js'
+import { guardRead, guardWrite, repoRelative } from './safety/paths.js'
 
 export type Scalar = number | string | boolean | null
 export type Flat = Record<string, Scalar>
@@ -79,6 +81,7 @@ export function jsonErrorOffset(t: string): number {
  * parseStructured('lr: 0.1\n', 'params.yaml') // { lr: 0.1 }
  */
 export function parseStructured(text: string, file: string, opts: { bigInts?: boolean } = {}): unknown {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1) // a BOM (Windows editors write one)
   if (file.endsWith('.json')) {
     try {
       // NaN and ±Infinity as Python's json.dump writes them (DVCLive's metrics.json) are read too
@@ -142,7 +145,7 @@ export function flatten(value: unknown, prefix = '', out: Flat = {}, file = ''):
 
 /** Read and flatten one file; missing gives undefined. */
 export function readFlatFile(root: string, rel: string): Flat | undefined {
-  const abs = path.resolve(root, rel)
+  const abs = guardRead(root, repoRelative(rel, rel), rel)
   let text: string
   try {
     text = fs.readFileSync(abs, 'utf8')
@@ -191,74 +194,137 @@ export interface ParamEdit {
   value: unknown
   /** the text the user typed, to keep its form (1e-3 stays 1e-3) */
   raw?: string
+  /** `+key=v` adds a key the file lacks; `++key=v` sets it whether or not it exists (Hydra's grammar) */
+  mode?: 'add' | 'upsert'
+}
+
+/** Edit distance, for naming the keys closest to a misspelled one. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = cur
+    }
+  }
+  return row[b.length]
+}
+
+/** The existing keys most like `key` (at most 3), for a hint. */
+export function closestKeys(key: string, keys: string[]): string[] {
+  const lower = key.toLowerCase()
+  return keys
+    .map((k) => ({ k, d: distance(lower, k.toLowerCase()) - (k.endsWith(key.split('.').pop()!) ? 1 : 0) }))
+    .filter((x) => x.d <= Math.max(2, Math.ceil(key.length / 2)))
+    .sort((a, b) => a.d - b.d || (a.k < b.k ? -1 : 1))
+    .slice(0, 3)
+    .map((x) => x.k)
 }
 
 /**
- * Apply `-S` edits to params files in place. YAML keeps comments and key order; JSON is
- * rewritten with two-space indent. A missing file is an error and nothing is written.
+ * Check edits against a params file's current content (parsed): a key the file lacks is
+ * refused unless written `+key` (a misspelling must not add a key silently), `+key` for a
+ * key it has is refused, and a path through a value (`depth.x` where depth is 3) is refused.
  */
-export function editParams(root: string, edits: ParamEdit[]): void {
-  const byFile = new Map<string, ParamEdit[]>()
-  for (const e of edits) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e])
-  const writes: Array<[string, string]> = []
-  for (const [file, list] of byFile) {
-    const abs = path.resolve(root, file)
-    if (!fs.existsSync(abs))
-      throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, { hint: 'create it, or name an existing params file as FILE:KEY=VALUE' })
-    const text = fs.readFileSync(abs, 'utf8')
-    if (file.endsWith('.json')) {
-      const obj = (parseStructured(text, file) ?? {}) as Record<string, unknown>
-      for (const e of list) setIn(obj, keyPath(e.key), e.value)
-      writes.push([abs, JSON.stringify(obj, null, 2) + '\n'])
-    } else {
-      parseStructured(text, file) // for the error with a line number
-      const { parseDocument, isMap, isSeq, isScalar } = yaml()
-      const doc = parseDocument(text)
-      if (doc.contents !== null && !isMap(doc.contents) && !isSeq(doc.contents))
-        throw new XpError('XP_BAD_FILE', `${file}: expected a mapping of params`, { data: { file } })
-      for (const e of list) {
-        const node = doc.getIn(keyPath(e.key), true)
-        if (isScalar(node) && (e.value === null || typeof e.value !== 'object')) {
-          // edit the scalar in place so its comment stays, and write numbers as the user typed them
-          node.value = e.value
-          node.format = typeof e.value === 'number' && /e/i.test(e.raw ?? '') ? 'EXP' : undefined
-          node.type = undefined
-        } else doc.setIn(keyPath(e.key), doc.createNode(e.value, { flow: true }))
+function checkKeys(file: string, data: unknown, list: ParamEdit[]): void {
+  const keys = Object.keys(flatten(data ?? {}, '', {}, file))
+  for (const e of list) {
+    const parts = keyPath(e.key)
+    let cur: unknown = data
+    let exists = true
+    for (let i = 0; i < parts.length; i++) {
+      if (cur !== null && typeof cur === 'object' && Object.hasOwn(cur, parts[i])) {
+        cur = (cur as Record<string | number, unknown>)[parts[i]]
+        continue
       }
-      writes.push([abs, doc.toString({ lineWidth: 0 })])
+      if (cur !== null && cur !== undefined && typeof cur !== 'object' && i > 0) {
+        const at = parts.slice(0, i).join('.')
+        throw new XpError('XP_PARAM_NOT_A_MAP', `-S ${e.key}: ${at} in ${file} is a value (${JSON.stringify(cur)}), not a mapping of keys`, {
+          hint: `set ${at} itself (-S ${at}=...), or make it a mapping in ${file} first`,
+          exitCode: EXIT.usage,
+          data: { file, key: e.key },
+        })
+      }
+      if (Array.isArray(cur) && e.mode) throw new XpError('XP_BAD_SET', `-S +${e.key}: cannot add an item to a list in ${file}; set the whole list (-S ${parts.slice(0, i).join('.')}=[...])`, { exitCode: EXIT.usage })
+      exists = false
+      break
     }
-  }
-  for (const [abs, text] of writes) {
-    const tmp = `${abs}.xp-tmp-${process.pid}`
-    fs.writeFileSync(tmp, text)
-    fs.renameSync(tmp, abs)
+    if (!exists && !e.mode) {
+      const near = closestKeys(e.key, keys)
+      throw new XpError('XP_PARAM_UNKNOWN', `-S ${e.key}: ${file} has no key "${e.key}"${near.length ? `; did you mean ${near.join(', ')}?` : ''}`, {
+        hint: `to add a new key, write -S +${e.key}=...`,
+        exitCode: EXIT.usage,
+        data: { file, key: e.key, closest: near },
+      })
+    }
+    if (exists && e.mode === 'add')
+      throw new XpError('XP_PARAM_EXISTS', `-S +${e.key}: ${file} has "${e.key}" already`, { hint: `drop the + to change it (-S ${e.key}=...), or write ++${e.key} to set it either way`, exitCode: EXIT.usage, data: { file, key: e.key } })
   }
 }
 
-function setIn(obj: Record<string, unknown> | unknown[], keys: Array<string | number>, value: unknown) {
-  let cur: any = obj
-  for (let i = 0; i < keys.length - 1; i++) {
-    if (cur[keys[i]] === null || typeof cur[keys[i]] !== 'object') cur[keys[i]] = typeof keys[i + 1] === 'number' ? [] : {}
-    cur = cur[keys[i]]
+/** Read a params file for editing; XP_PARAMS_FILE_MISSING when absent. */
+function readForEdit(root: string, file: string): { abs: string; text: string; data: unknown } {
+  // the path guard (core/safety): inside the repository, never read or written through a symlink out
+  const abs = guardRead(root, repoRelative(file, `-S ${file}`), `-S ${file}`)
+  guardWrite(root, repoRelative(file, `-S ${file}`), `-S ${file}`)
+  if (!fs.existsSync(abs))
+    throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, { hint: 'create it, or name an existing params file as FILE:KEY=VALUE' })
+  const text = fs.readFileSync(abs, 'utf8')
+  const data = parseStructured(text.replace(/^\uFEFF/, ''), file)
+  if (data !== null && data !== undefined && (typeof data !== 'object' || Array.isArray(data)))
+    throw new XpError('XP_BAD_FILE', `${file}: expected a mapping of params`, { data: { file } })
+  return { abs, text, data }
+}
+
+function groupByFile(edits: ParamEdit[]): Map<string, ParamEdit[]> {
+  const byFile = new Map<string, ParamEdit[]>()
+  for (const e of edits) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e])
+  return byFile
+}
+
+/** Validate edits against the params files as they are, writing nothing (the queue checks before queueing). */
+export function checkEdits(root: string, edits: ParamEdit[]): void {
+  for (const [file, list] of groupByFile(edits)) checkKeys(file, readForEdit(root, file).data, list)
+}
+
+/**
+ * Apply `-S` edits to params files in place, as text: every byte the edits do not touch
+ * stays (comments, order, quoting, flow lists, CRLF, a BOM, JSON's indentation). All or
+ * nothing: every file's new text is built and read back (parsed, flattened, sizes checked)
+ * before any file is written, so a refused edit leaves every file as it was.
+ */
+export function editParams(root: string, edits: ParamEdit[]): void {
+  const writes: Array<[string, string]> = []
+  for (const [file, list] of groupByFile(edits)) {
+    const { abs, text, data } = readForEdit(root, file)
+    checkKeys(file, data, list)
+    const out = editText(text, file, list.map((e) => ({ op: 'set' as const, path: keyPath(e.key), value: e.value, raw: e.raw })))
+    flatten(parseStructured(out.replace(/^\uFEFF/, ''), file), '', {}, file) // too large a value fails here, before any write
+    writes.push([abs, out])
   }
-  cur[keys[keys.length - 1]] = value
+  for (const [abs, text] of writes) writeFileAtomic(abs, text)
 }
 
 /**
  * Split a `-S` argument `[FILE:]KEY=VALUE` (VALUE may be a comma grid or `range(a, b, s)`).
  * Values with commas can be quoted: `-S 'name="a,b"'`.
  */
-export function parseSetArg(arg: string, defaultFile: string): { file: string; key: string; values: unknown[]; raws: string[] } {
+export function parseSetArg(arg: string, defaultFile: string): { file: string; key: string; values: unknown[]; raws: string[]; mode?: 'add' | 'upsert' } {
   const eq = arg.indexOf('=')
   if (eq <= 0) throw new XpError('XP_BAD_SET', `-S ${JSON.stringify(arg)}: expected KEY=VALUE or FILE:KEY=VALUE`, { exitCode: 2 })
   const left = arg.slice(0, eq)
   const right = arg.slice(eq + 1)
   const colon = left.lastIndexOf(':')
-  const file = colon > 0 ? left.slice(0, colon) : defaultFile
-  const key = colon > 0 ? left.slice(colon + 1) : left
+  const file = colon > 0 ? repoRelative(left.slice(0, colon), `-S ${arg}`) : defaultFile
+  let key = colon > 0 ? left.slice(colon + 1) : left
+  const mode = key.startsWith('++') ? 'upsert' : key.startsWith('+') ? 'add' : undefined
+  key = key.replace(/^\+{1,2}/, '')
   if (!key || /(^\.|\.\.|\.$)/.test(key)) throw new XpError('XP_BAD_SET', `-S ${JSON.stringify(arg)}: "${key}" is not a valid key`, { exitCode: 2 })
   const values = expandValues(right)
-  return { file, key, values, raws: values.length === 1 ? [right.trim()] : values.map((v) => String(v)) }
+  return { file, key, values, raws: values.length === 1 ? [right.trim()] : values.map((v) => String(v)), ...(mode ? { mode } : {}) }
 }
 
 /** `0.1,0.01` -> [0.1, 0.01]; `range(1, 4)` -> [1, 2, 3]; quotes and brackets protect commas. */
@@ -301,5 +367,7 @@ export function expandValues(raw: string): unknown[] {
     } else cur += ch
   }
   parts.push(cur)
+  if (parts.length > 1 && parts.some((p) => p.trim() === ''))
+    throw new XpError('XP_BAD_SET', `${JSON.stringify(raw)}: a grid value is empty (two commas, or one at an end)`, { hint: "give every value, or quote a value that holds a comma: 'a,b'", exitCode: 2 })
   return parts.map(typeValue)
 }

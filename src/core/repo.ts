@@ -8,7 +8,11 @@ import type { Context } from './context.js'
 import { git } from './git.js'
 import { XpError, EXIT } from './errors.js'
 import { parseStructured } from './params.js'
+import { isInside } from './fsutil.js'
 import { decode, object, optional, string, nonEmptyString, number, refine, record, stringList, withDefault } from './decode.js'
+import { repoRelative } from './safety/paths.js'
+import { mergeDvcDefaults } from './dvc/project.js'
+import { readDvcProject } from './dvc/workspace.js'
 
 export interface ArtifactConfig {
   path: string
@@ -35,12 +39,15 @@ export interface ProjectConfig {
   artifacts: Record<string, ArtifactConfig>
   remote?: string
   remotes: Record<string, RemoteConfig>
-  snapshot: { max_file_size: number }
+  /** include: untracked files that look like secrets but belong in runs; exclude: untracked files runs leave out (globs) */
+  snapshot: { max_file_size: number; include: string[]; exclude: string[] }
 }
 
 /** `.xp/config.local.yaml`: this machine only, never tracked. */
 export interface LocalConfig {
   cache?: { dir?: string; type?: string }
+  /** `xp ui` off loopback: a fixed access token instead of a new one at every start */
+  ui?: { token?: string }
   [key: string]: unknown
 }
 
@@ -55,6 +62,32 @@ export interface Repo {
   xpDir: string
   /** the content-addressed cache, shared by every worktree of the repository */
   cacheDir: string
+  /**
+   * The project folder: the nearest folder from the cwd up to `root` that holds an
+   * `xp.yaml` (`root` when none does). A monorepo holds one project per folder, as DVC's
+   * subdir repos; paths in `xp.yaml` are relative to it. Absent means `root`.
+   */
+  project?: string
+  /** true when this command created `.xp/` (xp init reports it) */
+  madeXpDir?: boolean
+}
+
+/** The project's `xp.yaml` (absolute). */
+export function configFile(repo: Pick<Repo, 'root' | 'project'>): string {
+  return path.join(repo.project ?? repo.root, 'xp.yaml')
+}
+
+/** The project folder relative to the repository root, `/`-separated; '' at the root. */
+export function projectPrefix(repo: Pick<Repo, 'root' | 'project'>): string {
+  return repo.project ? path.relative(repo.root, repo.project).split(path.sep).join('/') : ''
+}
+
+/** The nearest folder from `cwd` up to `root` holding an xp.yaml; undefined when only none or root's does. */
+export function findProject(root: string, cwd: string): string | undefined {
+  if (!isInside(root, cwd)) return undefined
+  for (let dir = path.resolve(cwd); dir !== root && isInside(root, dir); dir = path.dirname(dir))
+    if (fs.existsSync(path.join(dir, 'xp.yaml'))) return dir
+  return undefined
 }
 
 export const DEFAULT_MAX_FILE_SIZE = 10 * 1000 * 1000
@@ -79,8 +112,20 @@ export async function findRepo(ctx: Context): Promise<Repo> {
   const xpDir = path.join(root, '.xp')
   const mainRoot = path.basename(commonDir) === '.git' ? path.dirname(commonDir) : root
   const local = readLocalConfig(xpDir)
-  const cacheDir = ctx.env.XP_CACHE_DIR || local.cache?.dir || path.join(mainRoot, '.xp', 'cache')
-  return { ctx, root, gitDir, commonDir, xpDir, cacheDir: path.resolve(root, cacheDir) }
+  const cacheDir = path.resolve(root, ctx.env.XP_CACHE_DIR || local.cache?.dir || path.join(mainRoot, '.xp', 'cache'))
+  // `.xp/` is made here, whole, before any command can make it as a side effect of
+  // writing below it (a cache object, the record index): `xp pull` in a fresh clone must
+  // leave `git status` clean. A read-only checkout still lists.
+  let madeXpDir = false
+  try {
+    madeXpDir = ensureXpDir({ xpDir })
+    const mainXp = path.join(mainRoot, '.xp')
+    if (mainXp !== xpDir && isInside(mainXp, cacheDir)) ensureXpDir({ xpDir: mainXp })
+  } catch (e) {
+    if (!['EACCES', 'EROFS', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e
+  }
+  const project = findProject(root, ctx.cwd)
+  return { ctx, root, gitDir, commonDir, xpDir, cacheDir, ...(project ? { project } : {}), ...(madeXpDir ? { madeXpDir } : {}) }
 }
 
 export function readLocalConfig(xpDir: string): LocalConfig {
@@ -94,7 +139,7 @@ export function readLocalConfig(xpDir: string): LocalConfig {
   return decode(LocalConfigDecoder, parseStructured(text, file) ?? {}, { file: '.xp/config.local.yaml' })
 }
 
-const LocalConfigDecoder = object({ cache: optional(object({ dir: optional(string), type: optional(string) })) })
+const LocalConfigDecoder = object({ cache: optional(object({ dir: optional(string), type: optional(string) })), ui: optional(object({ token: optional(nonEmptyString) })) })
 
 const ConfigDecoder = object({
   command: optional(string),
@@ -106,34 +151,78 @@ const ConfigDecoder = object({
   artifacts: withDefault(record(object({ path: nonEmptyString, type: optional(string), description: optional(string) })), {}),
   remote: optional(string),
   remotes: withDefault(record(object({ url: nonEmptyString, endpoint: optional(string), region: optional(string), profile: optional(string) })), {}),
-  snapshot: withDefault(object({ max_file_size: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'a number of bytes, 0 or more')) }), {}),
+  snapshot: withDefault(
+    object({ max_file_size: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'a number of bytes, 0 or more')), include: withDefault(stringList, []), exclude: withDefault(stringList, []) }),
+    { include: [], exclude: [] },
+  ),
 })
 
-/** Read `xp.yaml` at the repo root; a missing file gives the defaults. */
-export function loadConfig(repo: Pick<Repo, 'root'>): ProjectConfig {
-  const file = path.join(repo.root, 'xp.yaml')
+/**
+ * Read the project's `xp.yaml`; a missing file gives the defaults. What it leaves unset, a
+ * `dvc.yaml` beside it fills (docs/dvc.md). Paths in it are relative to the project folder
+ * and come back relative to the repository root (`sub/params.yaml`), which is what every
+ * other part of core works with.
+ */
+export function loadConfig(repo: Pick<Repo, 'root' | 'project'>): ProjectConfig {
+  const file = configFile(repo)
+  const dir = repo.project ?? repo.root
   let raw: unknown = {}
   if (fs.existsSync(file)) raw = parseStructured(fs.readFileSync(file, 'utf8'), 'xp.yaml') ?? {}
   const c = decode(ConfigDecoder, raw, { file: 'xp.yaml' })
+  const merged = mergeDvcDefaults<ProjectConfig>(
+    {
+      command: c.command,
+      params: c.params,
+      metrics: c.metrics,
+      series: c.series,
+      deps: c.deps,
+      outs: c.outs,
+      artifacts: c.artifacts,
+      remote: c.remote,
+      remotes: c.remotes,
+      snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE, include: c.snapshot.include ?? [], exclude: c.snapshot.exclude ?? [] },
+    },
+    readDvcProject(dir),
+    fs.existsSync(path.join(dir, 'params.yaml')),
+  )
+  // paths from xp.yaml (or dvc.yaml) name files inside the project's folder (the path guard, core/safety)
+  const inRepo = (list: string[] | undefined, key: string) => list?.map((p) => repoRelative(p, `xp.yaml ${key}`))
+  for (const [name, a] of Object.entries(merged.artifacts)) a.path = repoRelative(a.path, `xp.yaml artifacts.${name}.path`)
+  const checked = { ...merged, params: inRepo(merged.params, 'params'), metrics: inRepo(merged.metrics, 'metrics'), series: inRepo(merged.series, 'series') }
+  const prefix = projectPrefix(repo)
+  if (!prefix) return checked
+  const under = (list: string[] | undefined) => list?.map((p) => path.posix.join(prefix, p))
   return {
-    command: c.command,
-    params: c.params,
-    metrics: c.metrics,
-    series: c.series,
-    deps: c.deps,
-    outs: c.outs,
-    artifacts: c.artifacts,
-    remote: c.remote,
-    remotes: c.remotes,
-    snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE },
+    ...checked,
+    params: under(checked.params),
+    metrics: under(checked.metrics),
+    series: under(checked.series),
+    deps: under(checked.deps) ?? [],
+    outs: under(checked.outs) ?? [],
+    artifacts: Object.fromEntries(Object.entries(checked.artifacts).map(([k, a]) => [k, { ...a, path: path.posix.join(prefix, a.path) }])),
   }
 }
 
 const XP_GITIGNORE = '# xp keeps machine-local state here: run logs, the cache, temporary files.\n*\n'
 
-/** Create `.xp/` with its own .gitignore; idempotent. */
-export function ensureXpDir(repo: Pick<Repo, 'xpDir'>): void {
-  fs.mkdirSync(repo.xpDir, { recursive: true })
+/**
+ * The one function that creates `.xp/`: the folder and its own .gitignore (which ignores
+ * everything in it, itself included), so git never sees the cache. Idempotent and cheap
+ * (one stat when all is there); `findRepo` calls it for every command. True when it made
+ * the .gitignore.
+ *
+ * @example
+ * ensureXpDir(repo) // .xp/.gitignore exists afterwards
+ */
+export function ensureXpDir(repo: Pick<Repo, 'xpDir'>): boolean {
   const ignore = path.join(repo.xpDir, '.gitignore')
-  if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, XP_GITIGNORE)
+  if (fs.existsSync(ignore)) return false
+  fs.mkdirSync(repo.xpDir, { recursive: true })
+  try {
+    fs.writeFileSync(ignore, XP_GITIGNORE, { flag: 'wx' })
+    return true
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    return false
+  }
 }

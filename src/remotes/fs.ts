@@ -143,7 +143,7 @@ export function unreachable(r: { name: string; root: string }): XpError {
 function missingOrUnreachable(r: FsRemote, oid: string, e: unknown): XpError {
   const code = (e as NodeJS.ErrnoException).code
   if (code === 'ENOENT' && !fs.existsSync(r.root)) return unreachable(r)
-  if (code === 'ENOENT') return new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${r.name}" has no object ${oid}`, { exitCode: EXIT.remote, data: { oid } })
+  if (code === 'ENOENT') return new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${r.name}" has no object ${oid}`, { exitCode: EXIT.remote, hint: `push it there from the clone that has it (\`xp push -r ${r.name}\`)`, data: { oid } })
   return remoteIoError(r, e)
 }
 

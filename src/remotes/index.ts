@@ -30,7 +30,7 @@ export function defaultRemoteName(config: Pick<ProjectConfig, 'remote' | 'remote
   if (asked) return asked
   if (config.remote) return config.remote
   const names = Object.keys(config.remotes ?? {})
-  return names.length === 1 ? names[0] : null
+  return names.length === 1 ? (names[0] ?? null) : null
 }
 
 /** Resolve a name (or URL) to its settings. */

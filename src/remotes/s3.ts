@@ -58,7 +58,7 @@ export interface S3RemoteOptions {
 export function parseS3Url(url: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url)
   if (!m || !m[1]) throw new XpError('XP_BAD_REMOTE_URL', `not an S3 URL: ${url}`, { exitCode: EXIT.usage, hint: 'write it as s3://BUCKET/PREFIX' })
-  return { bucket: m[1], prefix: m[2].replace(/\/+$/, '') }
+  return { bucket: m[1], prefix: (m[2] ?? '').replace(/\/+$/, '') }
 }
 
 export class S3Remote implements DataRemote {
@@ -228,7 +228,7 @@ export class S3Remote implements DataRemote {
       } catch (e) {
         const s = (e as XpError).data?.status
         if (s === 404 || (e as XpError).data?.s3code === 'NoSuchKey')
-          throw new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${this.name}" has no object ${oid}`, { exitCode: EXIT.remote, data: { oid } })
+          throw new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${this.name}" has no object ${oid}`, { exitCode: EXIT.remote, hint: `push it there from the clone that has it (\`xp push -r ${this.name}\`)`, data: { oid } })
         opts.onBytes?.(-moved)
         if (e instanceof XpError || attempt + 1 >= RETRIES || opts.signal?.aborted) throw this.toXpError(e, `download ${oid}`)
         await sleep(150 * 3 ** attempt)

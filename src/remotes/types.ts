@@ -43,7 +43,7 @@ export function objectKey(oid: string): string {
 /** The oid a key names, or null (temporary files, foreign files). */
 export function oidFromKey(key: string): string | null {
   const m = /(?:^|\/)([0-9a-f]{2})\/([0-9a-f]{30}(?:\.dir)?)$/.exec(key)
-  return m ? m[1] + m[2] : null
+  return m ? `${m[1]}${m[2]}` : null
 }
 
 /**
@@ -73,7 +73,7 @@ export async function pool<T>(items: T[], jobs: number, fn: (item: T, index: num
       if (signal?.aborted) throw signal.reason ?? new Error('aborted')
       const i = next++
       try {
-        await fn(items[i], i)
+        await fn(items[i]!, i)
       } catch (e) {
         if (failed === null) failed = e
       }

@@ -11,6 +11,8 @@ import { LOG_IN_TREE } from '../core/runs/record-run.js'
 import type { ListedRun } from '../core/runs/list.js'
 import { parseSeries, mergeSeries, type RunSeries } from './series.js'
 import type { RunRow } from './table.js'
+import { DVC_YAML, parseDvcYaml, type DvcPlotDef } from '../core/dvc/project.js'
+import { DVCLIVE_PLOT_DIRS, dataPlot, defFor, imageType, type RunPlots } from './dvc-plots.js'
 
 type RepoLike = Pick<Repo, 'root' | 'ctx'>
 
@@ -38,6 +40,65 @@ export async function readRunSeries(repo: RepoLike, run: Pick<ListedRun, 'commit
       files.push({ path: p, series: parseSeries(obj.content.toString('utf8'), p) })
     }
     return mergeSeries(files)
+  } finally {
+    if (!batch) own.close()
+  }
+}
+
+/** An image above this size is listed as too large rather than inlined. */
+const MAX_IMAGE_BYTES = 8 * 1024 * 1024
+/** A data plot above this size is not drawn (a confusion matrix of a million rows is a table, not a plot). */
+const MAX_PLOT_BYTES = 16 * 1024 * 1024
+
+/**
+ * The images and template plots of a run, from its commit: the files under DVCLive's plot
+ * folders and the plots the commit's dvc.yaml defines (tabular step series excepted: they
+ * are the run's series).
+ *
+ * @example
+ * const { images, plots } = await readRunPlots(repo, run) // plots[0].template === 'confusion'
+ */
+export async function readRunPlots(repo: RepoLike, run: Pick<ListedRun, 'commit' | 'series'>, batch?: CatFileBatch): Promise<RunPlots> {
+  const own = batch ?? new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
+  const out: RunPlots = { images: [], plots: [] }
+  try {
+    let defs: DvcPlotDef[] = []
+    const dvcYaml = await own.read(`${run.commit}:${DVC_YAML}`)
+    if (dvcYaml?.type === 'blob') {
+      try {
+        defs = parseDvcYaml(dvcYaml.content.toString('utf8')).plots
+      } catch {
+        // a dvc.yaml that does not parse defines no plots
+      }
+    }
+    const roots = [...new Set([...DVCLIVE_PLOT_DIRS, ...defs.flatMap((d) => d.files ?? [d.id])])].filter((r) => r && !r.startsWith('/') && !r.split('/').includes('..'))
+    const res = await git(['ls-tree', '-r', '-z', '--name-only', run.commit, '--', ...roots.map((r) => `:(literal)${r}`)], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+    const series = new Set(run.series ?? [])
+    for (const file of res.stdout.split('\0').filter(Boolean).sort()) {
+      if (series.has(file)) continue
+      const mime = imageType(file)
+      const def = defFor(defs, file)
+      if (mime) {
+        const obj = await own.read(`${run.commit}:${file}`)
+        if (!obj || obj.type !== 'blob' || obj.content.length > MAX_IMAGE_BYTES) continue
+        const dir = DVCLIVE_PLOT_DIRS[0] + '/'
+        out.images.push({ path: file, name: file.startsWith(dir) ? file.slice(dir.length) : file, mime, data: obj.content.toString('base64') })
+        continue
+      }
+      // tabular files without a template are step series; JSON (and templated files) are plots
+      if (!/\.json$/i.test(file) && !def?.template) continue
+      const obj = await own.read(`${run.commit}:${file}`)
+      if (!obj || obj.type !== 'blob' || obj.content.length > MAX_PLOT_BYTES) continue
+      let doc: unknown
+      try {
+        doc = JSON.parse(obj.content.toString('utf8'))
+      } catch {
+        continue
+      }
+      const p = dataPlot(file, doc, def)
+      if (p) out.plots.push(p)
+    }
+    return out
   } finally {
     if (!batch) own.close()
   }

@@ -8,7 +8,8 @@ import { XpError } from '../core/errors.js'
 import { CatFileBatch } from '../core/git.js'
 import { listRuns, type ListedRun } from '../core/runs/list.js'
 import { resolveRun } from '../core/runs/resolve.js'
-import { readRunSeries, slimRun } from './data.js'
+import { readRunSeries, readRunPlots, slimRun } from './data.js'
+import { drawDataPlot, imageNode, type RunPlots } from './dvc-plots.js'
 import { h, toHtml, type VNode } from './html.js'
 import { lineChart, PALETTE } from './chart.js'
 import { changedKeys, columnKeys, formatCell, type RunRow } from './table.js'
@@ -37,11 +38,18 @@ td.changed{background:#fff4cc}
 .chart .tick,.chart .axis-label{font-size:10px;fill:#667}
 .chart .chart-title{font-size:13px;font-weight:600;fill:#1d2330}
 .chart .legend{font-size:11px}
+.chart .cm-count{font-size:12px}
+.plots{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+.plot-image{margin:0;border:1px solid #e3e6ec;border-radius:6px;padding:8px}
+.plot-image img{display:block;min-width:160px;max-width:480px;image-rendering:pixelated}
+.plot-image figcaption{color:#667;font-size:12px;margin-top:4px}
 `
 
 export interface ReportResult {
   html: string
   runs: ListedRun[]
+  /** how many runs the repository has (the report may hold fewer) */
+  total: number
 }
 
 function runLabel(r: RunRow, i: number): VNode {
@@ -49,7 +57,28 @@ function runLabel(r: RunRow, i: number): VNode {
 }
 
 /** The report's body, from runs and their series (pure). */
-export function reportTree(runs: RunRow[], series: RunSeries[], generated: string): VNode {
+/** DVC's plots and images of the runs: one chart per plot file (runs overlaid, or one matrix each), images side by side. */
+function plotsSection(runs: RunRow[], plots: RunPlots[]): VNode[] {
+  const paths = [...new Set(plots.flatMap((p) => p.plots.map((d) => d.path)))].sort()
+  const images = [...new Set(plots.flatMap((p) => p.images.map((i) => i.path)))].sort()
+  if (!paths.length && !images.length) return []
+  const nodes: VNode[] = []
+  for (const path of paths) {
+    const with_ = runs.flatMap((r, i) => {
+      const plot = plots[i].plots.find((d) => d.path === path)
+      return plot ? [{ label: r.name, color: PALETTE[i % PALETTE.length], plot }] : []
+    })
+    nodes.push(...drawDataPlot(with_))
+  }
+  for (const path of images)
+    runs.forEach((r, i) => {
+      const img = plots[i].images.find((m) => m.path === path)
+      if (img) nodes.push(imageNode(img, `${img.name} (${r.name})`))
+    })
+  return [h('h2', {}, 'Plots and images'), h('div', { class: 'plots' }, ...nodes)]
+}
+
+export function reportTree(runs: RunRow[], series: RunSeries[], generated: string, plots: RunPlots[] = []): VNode {
   const metricKeys = columnKeys(runs, 'metrics')
   const changedMetrics = changedKeys(runs, 'metrics')
   const changedParams = [...changedKeys(runs, 'params')]
@@ -89,6 +118,7 @@ export function reportTree(runs: RunRow[], series: RunSeries[], generated: strin
       h('p', {}, ...runs.map((r, i) => h('span', { class: 'legend-item' }, h('span', { class: 'swatch', style: `background:${PALETTE[i % PALETTE.length]}` }), r.name))),
       h('h2', {}, 'Series'),
       keys.length ? h('div', { class: 'charts' }, ...charts) : h('p', {}, 'These runs recorded no series.'),
+      ...plotsSection(runs, plots),
       h('h2', {}, 'Metrics'),
       metricsTable,
       h('h2', {}, 'Params that differ'),
@@ -98,7 +128,8 @@ export function reportTree(runs: RunRow[], series: RunSeries[], generated: strin
 }
 
 /**
- * Build the report for the named runs (ids, prefixes or names), or the latest few.
+ * Build the report for the named runs (ids, prefixes or names), or the latest few
+ * (`latest`: a count, Infinity for all).
  *
  * @example
  * const { html } = await buildReport(repo, { runs: ['brisk-otter', 'calm-heron'] })
@@ -109,15 +140,17 @@ export async function buildReport(repo: Repo, opts: { runs?: string[]; latest?: 
   if (!runs.length) throw new XpError('XP_NO_RUNS', 'there are no runs to report on', { hint: 'record one with `xp run -- COMMAND`' })
   const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
   let series: RunSeries[]
+  const plots: RunPlots[] = []
   try {
     series = []
     for (const r of runs) series.push(await readRunSeries(repo, r, batch))
+    for (const r of runs) plots.push(await readRunPlots(repo, r, batch))
   } finally {
     batch.close()
   }
   const generated = repo.ctx.now().toISOString().slice(0, 19).replace('T', ' ') + ' UTC'
   const rows = runs.map(slimRun)
   const title = toHtml(h('title', {}, `xp report: ${rows.map((r) => r.name).join(', ')}`))
-  const html = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">${title}<style>${REPORT_CSS}</style></head>${toHtml(reportTree(rows, series, generated))}</html>\n`
-  return { html, runs }
+  const html = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">${title}<style>${REPORT_CSS}</style></head>${toHtml(reportTree(rows, series, generated, plots))}</html>\n`
+  return { html, runs, total: all.length }
 }

@@ -115,15 +115,32 @@ export function parseSeries(text: string, path: string): RunSeries {
 }
 
 /**
- * Merge the curves of a run's files. A metric name already taken by an earlier file is
- * kept apart as `path:name`, so two files never overwrite each other.
+ * The name prefix of a DVCLive metrics file: the folders between `plots/metrics/` (DVCLive
+ * 2-3; `scalars/` in 1.x) and the file, as `live.log_metric("train/loss")` wrote them.
+ *
+ * @example
+ * dvcliveFolder('dvclive/plots/metrics/train/loss.tsv') // 'train/'
+ */
+export function dvcliveFolder(path: string): string {
+  const m = /(?:^|\/)(?:plots\/metrics|scalars)\/(.+\/)?[^/]+$/.exec(path)
+  return m?.[1] ?? ''
+}
+
+/**
+ * Merge the curves of a run's files. A curve from DVCLive's folders is named as DVCLive
+ * logged it and DVC's plots title it (`train/loss`, `val/loss`, `acc`); a name already
+ * taken by an earlier file is kept apart as `path:name`, so two files never overwrite
+ * each other.
  */
 export function mergeSeries(files: Array<{ path: string; series: RunSeries }>): RunSeries {
   const out: RunSeries = {}
-  for (const f of files)
-    for (const [k, c] of Object.entries(f.series)) {
-      if (out[k]) out[`${f.path}:${k}`] = c
+  for (const f of files) {
+    const prefix = dvcliveFolder(f.path)
+    for (const [col, c] of Object.entries(f.series)) {
+      const k = prefix + col
+      if (out[k]) out[`${f.path}:${col}`] = c
       else out[k] = c
     }
+  }
   return out
 }

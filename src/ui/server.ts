@@ -2,8 +2,10 @@
  * `xp ui`: a local HTTP server over the repository's refs, no database. It serves the
  * bundled page (dist/ui/), a JSON API, and nothing else: routes are matched exactly, so
  * no URL reaches the file system. It is read-only except for adding a note, which needs
- * the page's token and a same-origin request. Bound to 127.0.0.1 unless told otherwise;
- * on a loopback address the Host header must be a loopback name (DNS rebinding).
+ * the page's token and a same-origin request. Bound to 127.0.0.1 unless told otherwise.
+ * Every request passes one gate first (./access.ts): the Host header must be an allowed
+ * name (DNS rebinding), and off loopback every request needs the access token. Routes
+ * added to this server get that gate for free: they are reached only through `serve`.
  */
 import http from 'node:http'
 import fs from 'node:fs'
@@ -15,26 +17,34 @@ import { XpError, isXpError, type ErrorCode } from '../core/errors.js'
 import { CatFileBatch } from '../core/git.js'
 import { listRuns, type ListedRun } from '../core/runs/list.js'
 import { findRun } from '../core/runs/resolve.js'
-import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion } from './data.js'
+import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion, readRunPlots } from './data.js'
 import { noteRun } from '../core/runs/manage.js'
 import { registryView } from './registry.js'
 import { escapeHtml } from './html.js'
+import { accessGate, isLoopback } from './access.js'
+import { embeddedFile } from '../core/embedded.js'
 
 export interface UiServerOptions {
   port?: number
   host?: string
   /** where app.js and app.css are (default: dist/ui beside the bundle) */
   assetsDir?: URL
+  /** Host header names allowed besides loopback and the bound address (`--allow-host`) */
+  allowHosts?: string[]
+  /** the token every request needs off loopback (default: a random one, in `url`) */
+  accessToken?: string
 }
 
 export interface UiServer {
+  /** the address to open; off loopback it carries `?token=` */
   url: string
+  /** false when bound off loopback: every request then needs the token */
+  loopback: boolean
   port: number
   close(): Promise<void>
 }
 
 export const DEFAULT_PORT = 8390
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 /** How long a computed refs version is trusted before git is asked again. */
 const VERSION_TTL_MS = 500
 /** Notes are short text; a bigger body is refused before git sees it. */
@@ -125,11 +135,6 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   })
 }
 
-function hostName(hostHeader: string): string {
-  const m = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(hostHeader)
-  return (m?.[1] ?? '').toLowerCase()
-}
-
 /**
  * Start the server; resolves once it listens.
  *
@@ -147,13 +152,16 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     ['app.css', 'text/css; charset=utf-8'],
   ]) {
     const file = new URL(name, assetsDir)
-    if (!fs.existsSync(file)) throw new XpError('XP_UI_ASSETS_MISSING', `the page's assets are missing (${file.pathname})`, { hint: 'build xp first: npm run build' })
-    assets.set(`/assets/${name}`, { type, body: fs.readFileSync(file) })
+    const built = opts.assetsDir ? undefined : embeddedFile(`ui/${name}`)
+    if (!built && !fs.existsSync(file)) throw new XpError('XP_UI_ASSETS_MISSING', `the page's assets are missing (${file.pathname})`, { hint: 'build xp first: npm run build' })
+    assets.set(`/assets/${name}`, { type, body: built ?? fs.readFileSync(file) })
   }
   const token = randomBytes(24).toString('hex')
   const html = page(token, path.basename(repo.root))
   const cache = new RunsCache(repo)
-  const loopbackOnly = LOOPBACK.has(host)
+  const loopback = isLoopback(host)
+  const accessToken = opts.accessToken ?? randomBytes(24).toString('base64url')
+  const gate = accessGate({ bind: host, allowHosts: opts.allowHosts ?? [], token: accessToken })
   // One `git cat-file --batch` for every file read (series, logs), made again if it dies.
   let batch: CatFileBatch | null = null
   const reader = () => (batch ??= new CatFileBatch({ cwd: repo.root, env: repo.ctx.env }))
@@ -192,7 +200,6 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
   }
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse) {
-    if (loopbackOnly && !LOOPBACK.has(hostName(String(req.headers.host ?? '')))) throw new Http(421, 'unexpected Host header', 'XP_FORBIDDEN')
     const url = new URL(req.url ?? '/', 'http://localhost')
     const p = url.pathname
     const method = req.method ?? 'GET'
@@ -204,7 +211,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       if (p === '/api/runs') return sendJson(res, 200, (await cache.list()).json)
       if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
     }
-    const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes))?$/.exec(p)
+    const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes|plots))?$/.exec(p)
     if (m) {
       let spec: string
       try {
@@ -234,14 +241,28 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))
         if (what === 'files') return sendJson(res, 200, await changedFiles(repo, run))
         if (what === 'series') return sendJson(res, 200, await withReader((b) => readRunSeries(repo, run, b)))
+        if (what === 'plots') return sendJson(res, 200, await withReader((b) => readRunPlots(repo, run, b)))
       }
       if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') throw new Http(405, 'method not allowed')
     }
     throw new Http(404, 'not found')
   }
 
+  /** The one entry of every request: the access gate, then the routes. */
+  async function serve(req: http.IncomingMessage, res: http.ServerResponse) {
+    const g = gate(req)
+    if (!g.ok) {
+      if ('redirect' in g) {
+        res.writeHead(302, { location: g.redirect, 'set-cookie': g.cookie, ...SECURITY_HEADERS })
+        return res.end()
+      }
+      throw new Http(g.status, g.message, g.code)
+    }
+    return route(req, res)
+  }
+
   const server = http.createServer((req, res) => {
-    route(req, res).catch((e: unknown) => {
+    serve(req, res).catch((e: unknown) => {
       if (res.headersSent) return res.destroy()
       if (e instanceof Http) return sendJson(res, e.status, { error: { code: e.code, message: e.message } })
       if (isXpError(e)) return sendJson(res, e.httpStatus, { error: { code: e.code, message: e.message } })
@@ -261,7 +282,8 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
   const port = (server.address() as AddressInfo).port
   const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
   return {
-    url: `http://${shown}:${port}/`,
+    url: `http://${shown}:${port}/${loopback ? '' : `?token=${accessToken}`}`,
+    loopback,
     port,
     close: () =>
       new Promise<void>((resolve) => {

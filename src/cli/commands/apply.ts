@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs'
 import { cliRepo } from '../context.js'
 import { applyRun } from '../../core/runs/manage.js'
+import { remoteFetcher } from '../../core/sync/data.js'
 import { printJson, info } from '../output.js'
 
 export const builder = (y: Argv) =>
@@ -10,7 +11,9 @@ export const builder = (y: Argv) =>
     .option('json', { type: 'boolean' })
 
 export async function handler(argv: { run: string; force?: boolean; json?: boolean }) {
-  const res = await applyRun(await cliRepo(), { run: String(argv.run), force: argv.force })
+  const repo = await cliRepo()
+  // what the run's data needs comes from the default data remote on demand, as for checkout
+  const res = await applyRun(repo, { run: String(argv.run), force: argv.force, fetchMissing: remoteFetcher(repo) })
   if (argv.json) return printJson({ run: res.run.id, name: res.run.name, written: res.written, deleted: res.deleted, data: res.data })
   info(`applied ${res.run.name} (${res.run.id}): ${res.written.length} file(s) written, ${res.deleted.length} deleted, ${res.data.length} data path(s) from the cache; HEAD and the index are unchanged`)
 }

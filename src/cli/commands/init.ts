@@ -8,6 +8,7 @@ export const builder = (y: Argv) => y.option('json', { type: 'boolean', describe
 export async function handler(argv: { json?: boolean }) {
   const repo = await cliRepo()
   const res = initRepo(repo)
-  if (argv.json) return printJson({ root: repo.root, created: res.created })
-  info(res.created.length ? `initialized in ${repo.root} (created ${res.created.join(', ')})` : `already initialized in ${repo.root}`)
+  if (argv.json) return printJson({ root: repo.root, project: res.project, created: res.created })
+  const where = res.project === repo.root ? repo.root : `${res.project} (a project of its own inside the repository ${repo.root}; runs and the cache are the repository's)`
+  info(res.created.length ? `initialized in ${where} (created ${res.created.join(', ')})` : `already initialized in ${where}`)
 }

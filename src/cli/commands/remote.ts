@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs'
 import { cliRepo } from '../context.js'
 import { addRemote, listRemotes, removeRemote } from '../../core/sync/remote-config.js'
-import { printJson, info, renderTable } from '../output.js'
+import { printJson, info, renderTable, clean } from '../output.js'
 import { usageError } from '../../core/errors.js'
 
 export const builder = (y: Argv) =>
@@ -31,7 +31,7 @@ export async function handler(argv: { action: string; name?: string; url?: strin
       const remote = await openRemote(repo.ctx, loadConfig(repo), r.name, { root: repo.root })
       if (remote instanceof FsRemote) remote.create({ parents: true })
     }
-    if (argv.json) return printJson(r)
+    if (argv.json) return printJson({ ...r, url: clean(r.url) })
     return info(`added data remote ${r.name} (${r.url})${r.default ? ', the default' : ''}`)
   }
   if (argv.action === 'remove' || argv.action === 'rm') {
@@ -41,7 +41,7 @@ export async function handler(argv: { action: string; name?: string; url?: strin
     return info(`removed data remote ${argv.name}`)
   }
   const list = listRemotes(repo)
-  if (argv.json) return printJson(list)
+  if (argv.json) return printJson(list.map((r) => ({ ...r, url: clean(r.url), ...(r.endpoint ? { endpoint: clean(r.endpoint) } : {}) })))
   if (!list.length) return info('no data remotes; add one with `xp remote add NAME URL --default`')
-  process.stdout.write(renderTable(['name', 'url', 'endpoint', 'default'], list.map((r) => [r.name, r.url, r.endpoint ?? '', r.default ? '*' : ''])))
+  process.stdout.write(clean(renderTable(['name', 'url', 'endpoint', 'default'], list.map((r) => [r.name, r.url, r.endpoint ?? '', r.default ? '*' : '']))))
 }

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs'
 import { cliRepo } from '../context.js'
+import { usageError } from '../../core/errors.js'
 import { recordRun, type RunControl } from '../../core/runs/record-run.js'
 import { printJson, info, green, red, yellow } from '../output.js'
 
@@ -10,21 +11,23 @@ export const builder = (y: Argv) =>
     .option('set', { alias: 'S', type: 'string', array: true, describe: 'set a param: [FILE:]KEY=VALUE (edits the params file)' })
     .option('message', { alias: 'm', type: 'string', describe: 'a message recorded with the run' })
     .option('queue', { type: 'boolean', describe: 'queue the run (a grid of -S values queues one per combination)' })
+    .option('sbatch', { type: 'string', array: true, describe: 'with --queue: an sbatch option for this task on Slurm (--sbatch --gres=gpu:2)' })
     .option('json', { type: 'boolean', describe: "print the run record as JSON (the command's output goes to stderr)" })
     .example('xp run -- python train.py', 'run and record')
     .example('xp run -n deep -S model.depth=8 -- python train.py', 'name the run and change a param')
 
-export async function handler(argv: { command?: string[]; '--'?: string[]; name?: string; set?: string[]; message?: string; queue?: boolean; json?: boolean }) {
+export async function handler(argv: { command?: string[]; '--'?: string[]; name?: string; set?: string[]; message?: string; queue?: boolean; sbatch?: string[]; json?: boolean }) {
   const repo = await cliRepo()
   const command = [...(argv.command ?? []), ...(argv['--'] ?? [])].map(String)
   if (argv.queue) {
     const { queueRuns } = await import('../../core/queue/enqueue.js')
-    const tasks = await queueRuns(repo, { name: argv.name, set: argv.set ?? [], message: argv.message, command })
+    const tasks = await queueRuns(repo, { name: argv.name, set: argv.set ?? [], message: argv.message, command, sbatch: argv.sbatch })
     if (argv.json) return printJson(tasks)
     const shown = tasks.length > 10 ? [...tasks.slice(0, 8).map((t) => t.name), '...', tasks[tasks.length - 1].name] : tasks.map((t) => t.name)
     info(`queued ${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${shown.join(', ')}; start them with \`xp queue start\``)
     return
   }
+  if (argv.sbatch?.length) throw usageError('XP_USAGE', '--sbatch applies to queued runs', 'add --queue, then `xp queue start --slurm`')
   // Signals are taken from the first moment: before the command starts, one aborts the
   // preparation (the command never starts); while it runs, INT, TERM and HUP all mark the
   // run interrupted, reach the command, and xp stays to record it.

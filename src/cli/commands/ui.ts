@@ -1,19 +1,25 @@
 import type { Argv } from 'yargs'
 import { cliRepo } from '../context.js'
 import { startUiServer, DEFAULT_PORT } from '../../ui/server.js'
-import { info } from '../output.js'
+import { info, warn } from '../output.js'
+import { readLocalConfig } from '../../core/repo.js'
 import { usageError } from '../../core/errors.js'
 
 export const builder = (y: Argv) =>
   y
     .option('port', { alias: 'p', type: 'number', default: DEFAULT_PORT, describe: 'port to listen on (0 picks a free one)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind (another than 127.0.0.1 exposes your runs to the network)' })
+    .option('allow-host', { type: 'string', array: true, describe: 'a Host name the browser may use besides loopback and the bound address (repeatable)' })
     .example('xp ui', 'open http://127.0.0.1:8390/ in a browser')
+    .example('xp ui --host 0.0.0.0 --allow-host box.lan', 'serve the network; every request needs the printed token')
 
-export async function handler(argv: { port: number; host: string }) {
+export async function handler(argv: { port: number; host: string; 'allow-host'?: string[] }) {
   if (!Number.isInteger(argv.port) || argv.port < 0 || argv.port > 65535) throw usageError('XP_BAD_PORT', `not a port: ${argv.port}`, 'use --port N with 0 <= N <= 65535')
   const repo = await cliRepo()
-  const ui = await startUiServer(repo, { port: argv.port, host: argv.host })
+  // off loopback: a fixed token from .xp/config.local.yaml (ui: {token: ...}), else a new one per start
+  const configured = readLocalConfig(repo.xpDir).ui?.token
+  const ui = await startUiServer(repo, { port: argv.port, host: argv.host, allowHosts: (argv['allow-host'] ?? []).map(String), accessToken: typeof configured === 'string' && configured ? configured : undefined })
+  if (!ui.loopback) warn(`xp ui listens on ${argv.host}, reachable from the network: every request needs the token in the URL below (or Authorization: Bearer TOKEN); Host names other than its addresses need --allow-host`)
   process.stdout.write(`${ui.url}\n`)
   info(`serving the runs of ${repo.root}; stop with Ctrl-C`)
   await new Promise<void>((resolve) => {

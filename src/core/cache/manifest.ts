@@ -6,6 +6,7 @@
  * cannot write outside its folder. `mode` is 493 (0755) for executables, else 420 (0644).
  */
 import { XpError } from '../errors.js'
+import { checkRelPath } from '../safety/paths.js'
 
 export interface ManifestEntry {
   path: string
@@ -22,33 +23,17 @@ export function modeOf(statMode: number): number {
   return statMode & 0o100 ? MODE_EXEC : MODE_FILE
 }
 
+const FILE_OID = /^[0-9a-f]{32}$/
+
 /**
- * Refuse a relative path that could escape the folder it is relative to.
+ * Refuse a relative path that could escape the folder it is relative to (the path guard's
+ * `checkRelPath`, core/safety/paths.ts).
  *
  * @example
  * safeRelPath('a/b.csv') // 'a/b.csv'; safeRelPath('../x') throws XP_UNSAFE_PATH
  */
-const PLAIN_PATH = /^(?:[^/\\\0]+\/)*[^/\\\0]+$/
-const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/
-const FILE_OID = /^[0-9a-f]{32}$/
-// like git, which refuses a `.git` component in a tree: data must not write a repository's config
-const GIT_SEGMENT = /(?:^|\/)\.git(?:\/|$)/i
-
 export function safeRelPath(p: unknown, where = 'path'): string {
-  // the common case in one pass: no empty segment, no backslash or NUL, no . or .. segment
-  if (typeof p === 'string' && PLAIN_PATH.test(p) && !DOT_SEGMENT.test(p) && !GIT_SEGMENT.test(p) && !/^[a-zA-Z]:[/\\]/.test(p)) return p
-  const bad = (why: string) => new XpError('XP_UNSAFE_PATH', `${where}: unsafe path ${JSON.stringify(p)} (${why})`, { hint: 'data paths must stay inside the repository' })
-  if (typeof p !== 'string' || p === '') throw bad('empty')
-  if (p.startsWith('/') || /^[a-zA-Z]:[/\\]/.test(p)) throw bad('absolute')
-  if (p.includes('\\')) throw bad('backslash')
-  if (p.includes('\0')) throw bad('NUL byte')
-  for (const seg of p.split('/')) {
-    if (seg === '') throw bad('empty segment')
-    if (seg === '..') throw bad('..')
-    if (seg === '.') throw bad('. segment')
-    if (seg.toLowerCase() === '.git') throw bad('.git segment')
-  }
-  return p
+  return checkRelPath(p, where)
 }
 
 /** UTF-8 byte order. For text without surrogates (U+D800 and up) it is UTF-16 order, which is cheap. */

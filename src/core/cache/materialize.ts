@@ -12,6 +12,7 @@ import type { Repo } from '../repo.js'
 import { readLocalConfig } from '../repo.js'
 import { XpError } from '../errors.js'
 import { isInside, tempNameFor } from '../fsutil.js'
+import { guardWrite } from '../safety/paths.js'
 import { hashFile } from './hash.js'
 import { Oid, objectPath, oidFromPath } from './oid.js'
 import { hasObject, readVerified, corruptObject } from './objects.js'
@@ -67,7 +68,9 @@ async function ensurePresent(cacheDir: string, oids: string[], fetch?: Materiali
   }
   if (miss.length)
     throw new XpError('XP_CACHE_MISSING', `${miss.length} object${miss.length === 1 ? ' is' : 's are'} not in the cache (${miss[0]}${miss.length > 1 ? ', ...' : ''})`, {
-      hint: 'fetch them with `xp pull`, or re-add the data where it was made',
+      hint: fetch
+        ? 'the data remote lacks them too: push them from the clone that made them (`xp push`), or re-add the data there'
+        : 'no data remote is set: add the one they were pushed to (`xp remote add NAME URL --default`) and run this again (it fetches what it needs)',
       data: { oids: miss },
     })
 }
@@ -125,8 +128,12 @@ export async function materialize(
   const cacheDir = repo.cacheDir
   const absDest = path.resolve(repo.root, dest)
   const types = linkTypes(opts.link ?? configuredLink(repo))
-  const want = await wantedEntries(cacheDir, entry, opts.fetchMissing)
   const inRepo = isInside(repo.root, absDest)
+  // the path guard before anything is read or written: no symlinked folder on the way (core/safety)
+  if (inRepo && absDest !== repo.root) guardWrite(repo.root, path.relative(repo.root, absDest).split(path.sep).join('/'), dest)
+  const want = await wantedEntries(cacheDir, entry, opts.fetchMissing)
+  const provenDirs = new Set<string>()
+  for (const w of want) if (w.path) guardWrite(absDest, w.path, `${dest}/${w.path}`, provenDirs)
   const state = inRepo ? (opts.state ?? StatCache.load(repo.xpDir)) : null
   // checked every time (one lstat per file): no stat-cache row may say "stored"
   await ensurePresent(cacheDir, want.map((w) => w.oid), opts.fetchMissing)

@@ -224,7 +224,7 @@ export async function putBytes(cacheDir: string, bytes: Uint8Array, opts: { dir?
 }
 
 function missing(oid: string): XpError {
-  return new XpError('XP_CACHE_MISSING', `object ${oid} is not in the cache`, { hint: 'fetch it with `xp pull`, or re-add the data with `xp add`', data: { oids: [oid] } })
+  return new XpError('XP_CACHE_MISSING', `object ${oid} is not in the cache`, { hint: 'fetch every run\'s data with `xp pull --all-data` (a data remote must be set), or re-add the data with `xp add`', data: { oids: [oid] } })
 }
 
 /** A read stream over an object; XP_CACHE_MISSING when absent. */

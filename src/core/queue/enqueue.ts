@@ -8,15 +8,17 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
-import { loadConfig, ensureXpDir } from '../repo.js'
+import { loadConfig, ensureXpDir, projectPrefix } from '../repo.js'
 import { git } from '../git.js'
 import { XpError, EXIT } from '../errors.js'
-import { parseSetArg, type ParamEdit } from '../params.js'
+import { parseSetArg, checkEdits, type ParamEdit } from '../params.js'
 import { isInside } from '../fsutil.js'
 import { newRunId, validateRunName, generateName } from '../runs/ref.js'
-import { runNames, writeCommit } from '../runs/record-run.js'
+import { runNames, writeCommit, defaultSetFile } from '../runs/record-run.js'
 import { snapshotTree } from '../runs/snapshot.js'
 import { commandSpec } from '../runs/command.js'
+import { Scrubber, argvHasSecret } from '../safety/secrets.js'
+import { guardRead } from '../safety/paths.js'
 import { queuePaths, listTasks, writeTask, QUEUE_REF_PREFIX, type Task } from './task.js'
 
 export interface QueueOptions {
@@ -24,6 +26,8 @@ export interface QueueOptions {
   set: string[]
   message?: string
   command: string[]
+  /** sbatch options for these tasks when they run on Slurm */
+  sbatch?: string[]
 }
 
 /**
@@ -32,11 +36,11 @@ export interface QueueOptions {
  * @example
  * expandGrid([{ file: 'p.yaml', key: 'lr', values: [1, 2] }, { file: 'p.yaml', key: 'm', values: ['a', 'b'] }]).length // 4
  */
-export function expandGrid(axes: Array<{ file: string; key: string; values: unknown[] }>): ParamEdit[][] {
+export function expandGrid(axes: Array<{ file: string; key: string; values: unknown[]; mode?: ParamEdit['mode'] }>): ParamEdit[][] {
   let combos: ParamEdit[][] = [[]]
   for (const axis of axes) {
     if (!axis.values.length) throw new XpError('XP_BAD_SET', `-S ${axis.key}: the grid has no values`, { exitCode: EXIT.usage })
-    combos = combos.flatMap((c) => axis.values.map((value) => [...c, { file: axis.file, key: axis.key, value }]))
+    combos = combos.flatMap((c) => axis.values.map((value) => [...c, { file: axis.file, key: axis.key, value, ...(axis.mode ? { mode: axis.mode } : {}) }]))
   }
   return combos
 }
@@ -58,13 +62,20 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   const config = loadConfig(repo)
   if (!commandSpec(opts.command, config.command))
     throw new XpError('XP_NO_COMMAND', 'no command to queue', { hint: 'give one after `--` (xp run --queue -- python train.py) or set `command:` in xp.yaml', exitCode: EXIT.usage })
-  const defaultFile = config.params?.[0] ?? 'params.yaml'
+  // a task file keeps the argv to run it later: a secret in it would sit in .xp/ (core/safety)
+  if (argvHasSecret(opts.command, Scrubber.forEnv(ctx.env)))
+    throw new XpError('XP_SECRET_IN_COMMAND', 'the command line holds a secret (a password, token or key), which a queued task would have to store', {
+      hint: `pass it in an environment variable that \`xp queue start\` inherits: xp run --queue -- sh -c 'train --token "$MY_TOKEN"'`,
+      exitCode: EXIT.usage,
+    })
+  const defaultFile = defaultSetFile(config.params, path.posix.join(projectPrefix(repo), 'params.yaml'))
   const combos = expandGrid(opts.set.map((a) => parseSetArg(a, defaultFile)))
   for (const file of new Set(combos[0].map((e) => e.file))) {
-    if (!fs.existsSync(path.resolve(repo.root, file)))
+    if (!fs.existsSync(guardRead(repo.root, file, `-S ${file}`)))
       throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, { hint: 'create it, or name an existing params file as FILE:KEY=VALUE' })
   }
-  const cwd = opts.command.length ? path.relative(repo.root, ctx.cwd) : ''
+  checkEdits(repo.root, combos[0]) // a misspelled key is refused now, not by every task later
+  const cwd = opts.command.length ? path.relative(repo.root, ctx.cwd) : projectPrefix(repo)
   if (!isInside(repo.root, ctx.cwd)) throw new XpError('XP_QUEUE_OUTSIDE', 'queue runs from inside the working tree')
 
   const [head, branch] = await Promise.all([
@@ -95,7 +106,8 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   ensureXpDir(repo)
   const now = ctx.now()
   const ids = combos.map(() => newRunId(now))
-  const snap = await snapshotTree(repo, { key: `queue-${ids[0]}`, maxFileSize: config.snapshot.max_file_size })
+  const snap = await snapshotTree(repo, { key: `queue-${ids[0]}`, maxFileSize: config.snapshot.max_file_size, include: config.snapshot.include, excludeGlobs: config.snapshot.exclude })
+  if (snap.leftOut.length) ctx.warn(`left out of the queued working tree (they look like secrets or match snapshot.exclude): ${snap.leftOut.slice(0, 10).join(', ')}${snap.leftOut.length > 10 ? ` and ${snap.leftOut.length - 10} more` : ''}; list them in snapshot.include in xp.yaml to keep them`)
   for (const l of snap.large) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is untracked and over snapshot.max_file_size: queued tasks will not see it; track it with \`xp add\``)
   const snapshot = await writeCommit(repo, snap.tree, baseline, `xp queue: the working tree for ${combos.length} task${combos.length === 1 ? '' : 's'}\n`, now)
   // one ref per batch keeps the snapshot alive for all its tasks (1,000 loose refs cost seconds)
@@ -117,8 +129,9 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
     edits,
     command: opts.command,
     cwd: cwd.split(path.sep).join('/'),
-    message: opts.message,
+    message: opts.message === undefined ? undefined : Scrubber.forEnv(ctx.env).text(opts.message),
     attempts: 0,
+    ...(opts.sbatch?.length ? { sbatch: opts.sbatch } : {}),
   }))
   for (const t of tasks) writeTask(q, t)
   return tasks

@@ -10,6 +10,16 @@ import type { Repo } from '../repo.js'
 import { removeWorktree, killProcessesIn, POOL_PREFIX } from './worktree.js'
 import { queuePaths, readTask, writeTask, releaseClaim, readClaim, claimAlive, cancelFile, claimFile, worktreeDir, type Task } from './task.js'
 
+/** What a task that ended without finishing leaves is removed: processes in its worktree, the worktree, cancel request, claim. */
+export async function cleanupTask(repo: Repo, task: Task): Promise<void> {
+  const q = queuePaths(repo)
+  const dir = task.worktree ?? worktreeDir(q, task.id)
+  killProcessesIn(dir)
+  await removeWorktree(repo, dir)
+  fs.rmSync(cancelFile(q, task.id), { force: true })
+  releaseClaim(q, task.id)
+}
+
 /**
  * Finish what dead workers left: a task whose claim names a process that is gone is
  * marked failed with the reason, anything still running in its worktree is killed and
@@ -36,6 +46,8 @@ export async function reapDead(repo: Repo): Promise<Task[]> {
       }
     }
     const task = readTask(q, id)
+    // a Slurm job's task is settled by what Slurm says of the job (reconcileSlurm), not by a pid
+    if (task?.slurm && (task.state === 'running' || task.state === 'queued')) continue
     if (task && (task.state === 'running' || task.state === 'queued')) {
       const who = claim ? `pid ${claim.pid} on ${claim.host}` : 'unknown'
       if (task.state === 'running') {

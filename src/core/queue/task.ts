@@ -56,6 +56,31 @@ export interface Task {
   run?: { id: string; status: RunStatus; exit_code: number | null; ref: string; commit: string }
   /** why a task failed or was cancelled, when no run says it */
   reason?: string
+  /** sbatch options of this task (`xp run --queue --sbatch ARG`), after xp.yaml's and `start`'s */
+  sbatch?: string[]
+  /** set when the task was handed to Slurm: the job, and what Slurm last said of it */
+  slurm?: SlurmInfo
+  /** a retried Slurm task: how to submit it again */
+  resubmit?: { remote?: string; sbatch: string[] }
+}
+
+export interface SlurmInfo {
+  /** the array element, `<array job id>_<index>` */
+  job: string
+  /** the first task's id, naming the array's script and task list in `.xp/queue/slurm/` */
+  batch?: string
+  /** file Slurm writes the job's output to (on the cluster's file system) */
+  output: string
+  submitted: string
+  /** results come back through this git remote (no shared file system), else through the repository itself */
+  remote?: string
+  /** the `--sbatch` options of the `xp queue start` that submitted it */
+  start_sbatch?: string[]
+  /** Slurm's state, reason, node and exit code at the last look */
+  state?: string
+  reason?: string
+  node?: string
+  exit_code?: string
 }
 
 export interface Claim {

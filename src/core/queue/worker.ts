@@ -11,19 +11,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
 import type { Repo } from '../repo.js'
-import { makeContext, type Context } from '../context.js'
-import { editParams } from '../params.js'
-import { XpError } from '../errors.js'
-import { recordRun, type RunControl } from '../runs/record-run.js'
-import { materializeData } from './data.js'
-import { addWorktree, resetWorktree, removeWorktree, killProcessesIn, POOL_PREFIX } from './worktree.js'
+import type { RunControl } from '../runs/record-run.js'
+import { removeWorktree, POOL_PREFIX } from './worktree.js'
 import { reapDead } from './reap.js'
-import {
-  queuePaths, listTasks, readTask, writeTask, tryClaim, releaseClaim, ownClaim,
-  cancelFile, claimFile, logFile, worktreeDir, type QueuePaths, type Task,
-} from './task.js'
+import { executeTask, type QueueEvent } from './execute.js'
+import { queuePaths, listTasks, readTask, tryClaim, releaseClaim, ownClaim, cancelFile, claimFile, type QueuePaths, type Task } from './task.js'
 
-export type QueueEvent = { type: 'started'; task: Task } | { type: 'finished'; task: Task } | { type: 'reaped'; task: Task }
+export type { QueueEvent } from './execute.js'
 
 export interface WorkerOptions {
   jobs: number
@@ -107,7 +101,7 @@ export async function runQueue(repo: Repo, opts: WorkerOptions): Promise<{ tasks
         if (!task) break
         const state = { control: undefined as RunControl | undefined, cancelAt: undefined as number | undefined }
         live.set(task.id, state)
-        const p = runTask(repo, q, task, state, opts, pool)
+        const p = executeTask(repo, q, task, state, { onEvent: opts.onEvent }, pool)
           .then((t) => {
             finished.push(t)
           })
@@ -144,112 +138,13 @@ function claimer(q: QueuePaths) {
         const id = pending.shift()!
         if (fs.existsSync(claimFile(q, id)) || !tryClaim(q, id, claim)) continue
         const fresh = readTask(q, id)
-        if (fresh?.state === 'queued') return fresh
+        if (fresh?.state === 'queued' && !fresh.slurm) return fresh
         releaseClaim(q, id)
       }
       if (relisted) return null
-      pending = listTasks(q).filter((t) => t.state === 'queued').map((t) => t.id)
+      // a task handed to Slurm is the scheduler's to run
+      pending = listTasks(q).filter((t) => t.state === 'queued' && !t.slurm).map((t) => t.id)
     }
-  }
-}
-
-async function runTask(repo: Repo, q: QueuePaths, task: Task, live: { control?: RunControl; cancelAt?: number }, opts: WorkerOptions, pool: WorktreePool | null): Promise<Task> {
-  const { ctx } = repo
-  const slot = pool ? pool.take() : { dir: worktreeDir(q, task.id), reused: false }
-  const wt = slot.dir
-  // a pooled worktree goes back to the pool unless setting it up failed half-way
-  let poolable = slot.reused
-  fs.mkdirSync(q.logs, { recursive: true })
-  const log = fs.openSync(logFile(q, task.id), 'a')
-  const note = (msg: string) => fs.writeSync(log, `xp: ${msg}\n`)
-  const cancelled = () => live.cancelAt !== undefined || fs.existsSync(cancelFile(q, task.id))
-  task.state = 'running'
-  task.started = ctx.now().toISOString()
-  task.attempts = (task.attempts ?? 0) + 1
-  task.worker = { pid: process.pid, host: ownClaim(ctx.now()).host }
-  task.worktree = wt
-  delete task.reason
-  delete task.run
-  delete task.ended
-  writeTask(q, task)
-  opts.onEvent?.({ type: 'started', task })
-  try {
-    if (cancelled()) throw new XpError('XP_QUEUE_CANCELLED', 'cancelled before it started')
-    poolable = false
-    if (slot.reused) await resetWorktree(repo, wt, task.snapshot, task.baseline)
-    else await addWorktree(repo, wt, task.baseline, task.tree)
-    poolable = true
-    if (task.edits.length) editParams(wt, task.edits)
-    const wtRepo = worktreeRepo(repo, wt, makeContext({ cwd: wt, env: ctx.env, now: ctx.now, warn: (m) => note(`warning: ${m}`) }))
-    await materializeData(wtRepo)
-    if (cancelled()) throw new XpError('XP_QUEUE_CANCELLED', 'cancelled before it started')
-    const res = await recordRun(wtRepo, {
-      name: task.name,
-      message: task.message,
-      command: task.command,
-      cwd: path.join(wt, task.cwd),
-      branch: task.branch,
-      env: { XP_QUEUE_TASK: task.id },
-      onOutput: (chunk) => fs.writeSync(log, chunk),
-      attach: (c) => {
-        live.control = c
-        if (cancelled()) {
-          live.cancelAt ??= ctx.now().getTime()
-          c.interrupt(true)
-        }
-      },
-    })
-    keepRunDir(wtRepo.xpDir, repo.xpDir, res.record.id)
-    const r = res.record
-    task.run = { id: r.id, status: r.status, exit_code: r.exit_code, ref: res.ref, commit: res.commit }
-    if (r.status === 'succeeded') task.state = 'done'
-    else if (r.status === 'interrupted' && cancelled()) task.state = 'cancelled'
-    else {
-      task.state = 'failed'
-      task.reason = r.status === 'interrupted' ? 'interrupted: the worker was stopped' : `the command exited with ${r.exit_code}`
-    }
-    note(`run ${r.name} (${r.id}) ${r.status}, recorded as ${res.ref}`)
-  } catch (e) {
-    const msg = e instanceof XpError ? e.message : `internal error: ${(e as Error)?.message ?? e}`
-    task.state = cancelled() ? 'cancelled' : 'failed'
-    task.reason = msg
-    note(`error: ${msg}`)
-  } finally {
-    task.ended = ctx.now().toISOString()
-    writeTask(q, task)
-    fs.closeSync(log)
-    if (pool && poolable) {
-      // what the command left running must not run on into the next task's tree
-      killProcessesIn(wt)
-      pool.give(wt)
-    } else if (fs.existsSync(wt)) await removeWorktree(repo, wt)
-    fs.rmSync(cancelFile(q, task.id), { force: true })
-    releaseClaim(q, task.id)
-  }
-  opts.onEvent?.({ type: 'finished', task })
-  return task
-}
-
-/**
- * The task's worktree as a Repo. Built rather than found: its git dir is named in its
- * `.git` file, and the cache must be the user's (their `.xp/config.local.yaml` or
- * XP_CACHE_DIR may move it), which the worktree's own `.xp` knows nothing of.
- */
-function worktreeRepo(main: Repo, wt: string, ctx: Context): Repo {
-  const m = /^gitdir: (.+)$/m.exec(fs.readFileSync(path.join(wt, '.git'), 'utf8'))
-  if (!m) throw new XpError('XP_QUEUE_WORKTREE', `${wt}/.git does not name a git dir`)
-  return { ctx, root: wt, gitDir: path.resolve(wt, m[1].trim()), commonDir: main.commonDir, xpDir: path.join(wt, '.xp'), cacheDir: main.cacheDir }
-}
-
-/** The run's own log folder (`.xp/runs/<id>/`) moves from the worktree to the user's `.xp`, as `xp run` leaves it. */
-function keepRunDir(fromXp: string, toXp: string, id: string): void {
-  const from = path.join(fromXp, 'runs', id)
-  const to = path.join(toXp, 'runs', id)
-  try {
-    fs.mkdirSync(path.dirname(to), { recursive: true })
-    fs.renameSync(from, to)
-  } catch {
-    // the run is recorded with its log in its tree; this copy is a convenience
   }
 }
 

@@ -39,19 +39,31 @@ export async function addWorktree(repo: Pick<Repo, 'root' | 'ctx'>, dir: string,
   addChain = mine.catch(() => {})
   await mine
   await git(['read-tree', '-u', '--reset', tree], { ...opts, cwd: dir })
+  await indexAtBaseline(repo, dir)
+}
+
+/**
+ * The worktree's index back to the baseline, its files kept: what the user had untracked
+ * when queuing is untracked in the task too, as in their working tree, so the run records
+ * it the same way (an out the snapshot carried is cached and left as a pointer, not
+ * committed as if the user tracked it). One recording path means the same inputs to it.
+ */
+async function indexAtBaseline(repo: Pick<Repo, 'ctx'>, dir: string): Promise<void> {
+  await git(['reset', '-q', '--mixed', 'HEAD'], { cwd: dir, env: repo.ctx.env, errorCode: 'XP_QUEUE_WORKTREE' })
 }
 
 /**
  * Make a used worktree the next task's: nothing the last command wrote stays (`clean -ffdx`
  * also removes ignored files and nested repositories), tracked files, index and HEAD as
  * after `addWorktree` (`reset --hard` to the snapshot rewrites only the files that differ,
- * then HEAD back to the baseline).
+ * then HEAD back to the baseline, the index too).
  */
 export async function resetWorktree(repo: Pick<Repo, 'ctx'>, dir: string, snapshot: string, baseline: string): Promise<void> {
   const opts = { cwd: dir, env: repo.ctx.env, errorCode: 'XP_QUEUE_WORKTREE' as const }
   await git(['reset', '-q', '--hard', snapshot], opts)
   await git(['clean', '-ffdxq'], opts)
   await git(['reset', '-q', '--soft', baseline], opts)
+  await indexAtBaseline(repo, dir)
 }
 
 /** `git worktree remove --force`; if that fails, delete the folder and prune. Never throws. */

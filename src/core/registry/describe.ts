@@ -3,6 +3,7 @@
  * and the artifact's content address from the pointer file in that commit's tree, the
  * artifact's path coming from `artifacts:` in the `xp.yaml` of that same commit.
  */
+import { repoRelative } from '../safety/paths.js'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { CatFileBatch } from '../git.js'
@@ -12,6 +13,7 @@ import { decodePointer, pointerFileFor } from '../cache/pointer.js'
 import { loadRegistry, addTagDetails } from './read.js'
 import { findArtifact, parseModelSpec, resolveSpec } from './query.js'
 import { validateArtifactName } from './tag.js'
+import { dvcArtifact } from '../dvc/data.js'
 import type { RunInfo } from './ops.js'
 
 export interface ArtifactData {
@@ -77,11 +79,16 @@ export async function artifactData(repo: Pick<Repo, 'root' | 'ctx'>, commit: str
   const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
   try {
     const config = await batch.read(`${commit}:${path.posix.join(dir, 'xp.yaml')}`)
-    if (!config || config.type !== 'blob') return { path: null, oid: null, size: null }
-    const parsed = parseStructured(config.content.toString('utf8'), 'xp.yaml') as { artifacts?: Record<string, { path?: unknown }> } | null
+    const parsed = config?.type === 'blob' ? (parseStructured(config.content.toString('utf8'), 'xp.yaml') as { artifacts?: Record<string, { path?: unknown }> } | null) : null
     const rel = parsed?.artifacts?.[name]?.path
-    if (typeof rel !== 'string') return { path: null, oid: null, size: null }
-    const file = path.posix.join(dir, rel)
+    if (typeof rel !== 'string') {
+      // not in xp.yaml: DVC's dvc.yaml declares it (as GTO reads it), its .dvc file or dvc.lock versions it
+      const blob = async (f: string) => ((o) => (o?.type === 'blob' ? o.content.toString('utf8') : null))(await batch.read(`${commit}:${f}`))
+      const fromDvc = (await dvcArtifact(blob, dir, name)) ?? { path: null, oid: null, size: null }
+      if (fromDvc.path) repoRelative(fromDvc.path, `${commit.slice(0, 7)}:${path.posix.join(dir, 'dvc.yaml')} artifacts.${name}.path`)
+      return fromDvc
+    }
+    const file = path.posix.join(dir, repoRelative(rel, `${commit.slice(0, 7)}:${path.posix.join(dir, 'xp.yaml')} artifacts.${name}.path`))
     const pointer = await batch.read(`${commit}:${pointerFileFor(file)}`)
     if (!pointer || pointer.type !== 'blob') return { path: file, oid: null, size: null }
     const p = decodePointer(pointer.content.toString('utf8'), `${commit.slice(0, 7)}:${pointerFileFor(file)}`)

@@ -8,6 +8,7 @@ import type { Repo } from '../repo.js'
 import { XpError } from '../errors.js'
 import { materialize, type MaterializeOptions } from '../cache/materialize.js'
 import { whichModel } from './describe.js'
+import { isDvcOid } from '../dvc/data.js'
 
 export interface GetResult {
   artifact: string
@@ -34,6 +35,8 @@ export async function getModel(repo: Repo, opts: { spec: string; output: string;
     throw new XpError('XP_ARTIFACT_NO_POINTER', `commit ${at} has no pointer file ${w.path}.xp, so ${w.artifact} ${w.version} has no data in the cache`, {
       hint: 'list the model under outs: in xp.yaml (runs then cache it), or `xp add` it before committing',
     })
+  if (isDvcOid(w.oid))
+    throw new XpError('XP_ARTIFACT_IN_DVC', `DVC tracks ${w.path} (${w.oid}); its bytes are in DVC's cache, not xp's`, { hint: `get it with DVC: \`dvc get . ${w.path} --rev ${at}\` or \`git checkout ${at} -- ${w.path}.dvc && dvc pull ${w.path}\`` })
   const output = path.resolve(repo.ctx.cwd, opts.output)
   const r = await materialize(repo, { oid: w.oid, size: w.size ?? 0 }, output, { force: opts.force, fetchMissing: opts.fetchMissing })
   return { artifact: w.artifact, version: w.version, commit: w.commit, oid: w.oid, size: w.size ?? 0, output, written: r.written }

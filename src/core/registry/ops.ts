@@ -4,6 +4,7 @@
  * creates annotated tags; if a later tag fails, the earlier ones are deleted again, so a
  * failed command leaves no tag.
  */
+import { Scrubber } from '../safety/secrets.js'
 import type { Repo } from '../repo.js'
 import type { Context } from '../context.js'
 import { git, gitAsAuthor } from '../git.js'
@@ -231,7 +232,8 @@ async function createTags(repo: Pick<Repo, 'root' | 'ctx'>, plans: PlannedTag[])
 
 /** `git tag -a`, tagged by the user's identity, or a fallback one when none is configured. */
 async function createTag(repo: Pick<Repo, 'root' | 'ctx'>, p: PlannedTag): Promise<void> {
-  const args = ['tag', '-a', '-m', p.message, p.tag.name, p.commit]
+  // a tag message is pushed with the registry: it passes the secret scrubber (core/safety)
+  const args = ['tag', '-a', '-m', Scrubber.forEnv(repo.ctx.env).text(p.message), p.tag.name, p.commit]
   const opts = { cwd: repo.root, env: repo.ctx.env, allowFail: true, signal: repo.ctx.signal }
   const res = await gitAsAuthor(args, opts)
   if (res.code === 0) return

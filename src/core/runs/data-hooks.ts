@@ -15,6 +15,7 @@ import { safeRelPath } from '../cache/manifest.js'
 import { cleanTemp, putFile } from '../cache/objects.js'
 import { StatCache } from '../cache/state.js'
 import { hashPath } from '../cache/workspace.js'
+import { ignoreInGit } from '../cache/add.js'
 import { encodePointer, pointerFileFor, resolveDataPath } from '../cache/pointer.js'
 
 export interface DataBefore {
@@ -128,6 +129,10 @@ export async function dataAfterRun(repo: Repo, config: ProjectConfig, large: Arr
   } finally {
     state.save()
   }
+  // outs are git-ignored as `xp add` ignores what it tracks: the next `git add .` must not
+  // commit a model, and the next `xp apply` must not find it in the way
+  const outsIgnored = await ignoredByGit(repo, Object.keys(after.outs))
+  for (const rel of Object.keys(after.outs)) if (after.exclude.includes(rel) && !outsIgnored.has(rel)) ignoreInGit(repo.root, rel)
   // ignored paths never reach the snapshot, and naming them to `git add` is an error
   const ignored = await ignoredByGit(repo, after.exclude)
   after.exclude = after.exclude.filter((p) => !ignored.has(p))

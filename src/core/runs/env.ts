@@ -1,7 +1,7 @@
 /**
  * What a run records of its environment (DESIGN 2.2): host, user, OS, tool versions and
- * allow-listed variables only. Values of secret-looking names are recorded as `***`, and
- * secret values are scrubbed from anything else the record or the log carries.
+ * allow-listed variables only. Values of secret-looking names are recorded as `***`, other
+ * values pass the secret scrubber (core/safety/secrets.ts).
  */
 import os from 'node:os'
 import fs from 'node:fs'
@@ -9,12 +9,13 @@ import path from 'node:path'
 import { writeFileAtomic } from '../fsutil.js'
 import { spawn } from 'node:child_process'
 import type { Context } from '../context.js'
+import { Scrubber, SECRET_NAME } from '../safety/secrets.js'
 
 export const DEFAULT_ENV_VARS = [
   'CUDA_VISIBLE_DEVICES', 'PYTHONHASHSEED', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'CUBLAS_WORKSPACE_CONFIG',
   'TF_DETERMINISTIC_OPS', 'TORCH_DETERMINISTIC', 'SLURM_JOB_ID', 'SLURM_ARRAY_TASK_ID', 'CI', 'GITHUB_RUN_ID', 'GITHUB_SHA',
 ]
-export const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|PRIVATE/i
+export { SECRET_NAME }
 
 function globToRegExp(glob: string): RegExp {
   return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$')
@@ -24,26 +25,13 @@ function globToRegExp(glob: string): RegExp {
 export function recordedVars(env: Context['env']): Record<string, string> {
   const names = env.XP_ENV_VARS !== undefined ? env.XP_ENV_VARS.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_ENV_VARS
   const patterns = names.map(globToRegExp)
+  const scrubber = Scrubber.forEnv(env)
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (v === undefined || !patterns.some((p) => p.test(k))) continue
-    out[k] = SECRET_NAME.test(k) ? '***' : v
+    // by name, then by value: DATABASE_URL=postgres://u:pw@h/db is recorded as postgres://u:***@h/db
+    out[k] = SECRET_NAME.test(k) ? '***' : scrubber.text(v)
   }
-  return out
-}
-
-/** Values of every secret-named variable in the environment, longest first (6+ characters). */
-export function secretValues(env: Context['env']): string[] {
-  return Object.entries(env)
-    .filter(([k, v]) => v !== undefined && v.length >= 6 && SECRET_NAME.test(k))
-    .map(([, v]) => v as string)
-    .sort((a, b) => b.length - a.length)
-}
-
-/** Replace each secret value in `text` by `***`. */
-export function scrub(text: string, secrets: string[]): string {
-  let out = text
-  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***')
   return out
 }
 
@@ -61,6 +49,11 @@ function versionOf(cmd: string, args: string[], env: Context['env'], timeoutMs =
     child.on('error', () => resolve(null))
     child.on('close', (code) => resolve(code === 0 ? out.trim().split('\n')[0].replace(/^(Python|git version) /, '') : null))
   })
+}
+
+/** The version of the `git` on PATH (`2.39.5`), or null when there is none. */
+export function gitVersion(env: Context['env']): Promise<string | null> {
+  return versionOf('git', ['--version'], env)
 }
 
 /** Where `git` is on PATH, with its size and mtime: the key of the version cache. */

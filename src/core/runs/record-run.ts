@@ -9,22 +9,28 @@ import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { Repo, ProjectConfig } from '../repo.js'
-import { loadConfig, ensureXpDir } from '../repo.js'
+import { loadConfig, ensureXpDir, projectPrefix } from '../repo.js'
 import { git, gitEnv, gitAsAuthor } from '../git.js'
 import { XpError, EXIT, diskError } from '../errors.js'
+import { isInside } from '../fsutil.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
-import { captureEnv, secretValues, scrub } from './env.js'
+import { captureEnv } from './env.js'
+import { Scrubber, argvSecrets, commandLineSecrets, redactArgv, redactCommandLine, type LogScrubber } from '../safety/secrets.js'
 import { snapshotTree, largeUntracked } from './snapshot.js'
-import { commandSpec } from './command.js'
+import { leftOutOfSnapshot } from '../safety/paths.js'
+import { commandSpec, shellQuote } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
 import { unshareLinks } from '../cache/materialize.js'
+import { workspaceDvcDeps } from '../dvc/workspace.js'
 
 export const DVCLIVE_METRICS = 'dvclive/metrics.json'
 /** Metrics files read without a `metrics:` setting, when the run wrote them. */
 export const DEFAULT_METRICS = [DVCLIVE_METRICS, 'metrics.json', 'metrics.yaml']
 export const DVCLIVE_SERIES = 'dvclive/plots/metrics/**/*.tsv'
+/** What DVCLive's `log_param` writes; read after the run, beside params.yaml, when xp.yaml names no params. */
+export const DVCLIVE_PARAMS = 'dvclive/params.yaml'
 export const LOG_IN_TREE = '.xp-run/output.log'
 const LOG_TREE_LIMIT = 1024 * 1024
 const TAIL_BYTES = 4096
@@ -96,37 +102,62 @@ export async function runNames(repo: Pick<Repo, 'root' | 'ctx'>): Promise<Set<st
 
 function paramFiles(repo: Repo, config: ProjectConfig): string[] {
   if (config.params) return config.params
-  return fs.existsSync(path.join(repo.root, 'params.yaml')) ? ['params.yaml'] : []
+  const conventional = path.posix.join(projectPrefix(repo), 'params.yaml')
+  return fs.existsSync(path.join(repo.root, conventional)) ? [conventional] : []
+}
+
+/**
+ * The file `-S KEY=VALUE` edits: the first params file, unless it is one DVCLive writes
+ * during the run (dvc.yaml lists `dvclive/params.yaml` first when there is no params.yaml),
+ * then params.yaml as in DVC.
+ */
+export function defaultSetFile(files: string[] | undefined, fallback = 'params.yaml'): string {
+  return (files ?? []).find((f) => f !== DVCLIVE_PARAMS && !f.endsWith(`/${DVCLIVE_PARAMS}`)) ?? fallback
 }
 
 /** Parse the -S arguments into edits; a grid (several values) needs the queue. */
 export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
   return set.map((arg) => {
-    const { file, key, values, raws } = parseSetArg(arg, defaultFile)
+    const { file, key, values, raws, mode } = parseSetArg(arg, defaultFile)
     if (values.length !== 1)
       throw new XpError('XP_GRID_NEEDS_QUEUE', `-S ${arg} gives ${values.length} values; a sweep needs --queue`, { hint: 'add --queue, then `xp queue start`; quote a value that contains a comma', exitCode: EXIT.usage })
-    return { file, key, value: values[0], raw: raws[0] }
+    return { file, key, value: values[0], raw: raws[0], ...(mode ? { mode } : {}) }
   })
 }
 
 export function readParams(repo: Pick<Repo, 'root'>, files: string[]): Flat {
-  const params: Flat = {}
+  const read: Array<{ file: string; flat: Flat }> = []
   for (const f of files) {
     const flat = readFlatFile(repo.root, f)
-    if (!flat) continue
-    // params from several files: later files win on a clash, the first file's keys stay bare
-    const prefix = f === files[0] ? '' : `${f}:`
-    for (const [k, v] of Object.entries(flat)) params[prefix + k] = v
+    if (flat) read.push({ file: f, flat })
   }
-  return params
+  return mergeFlat(read)
+}
+
+/**
+ * Values of several files in one flat map, named as `dvc exp show` names its columns: a
+ * key is bare unless another file has it too, then `FILE:key`; the first file's keys
+ * always stay bare (they are what `-S key=value` edits). Pure.
+ *
+ * @example
+ * mergeFlat([{ file: 'params.yaml', flat: { lr: 1 } }, { file: 'b.yaml', flat: { lr: 2, seed: 3 } }]) // { lr: 1, 'b.yaml:lr': 2, seed: 3 }
+ */
+export function mergeFlat(files: Array<{ file: string; flat: Flat }>): Flat {
+  const count = new Map<string, number>()
+  for (const f of files) for (const k of Object.keys(f.flat)) count.set(k, (count.get(k) ?? 0) + 1)
+  const out: Flat = {}
+  files.forEach((f, i) => {
+    for (const [k, v] of Object.entries(f.flat)) out[i === 0 || count.get(k) === 1 ? k : `${f.file}:${k}`] = v
+  })
+  return out
 }
 
 function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => void, started: Date): { metrics: Flat; files: string[] } {
   // Without `metrics:`, the usual names are taken when this run wrote them; named files are
   // expected, so their absence or age is worth a warning.
   const named = config.metrics !== undefined
-  const files = named ? config.metrics! : DEFAULT_METRICS.filter((f) => fs.existsSync(path.join(repo.root, f)) && !writtenBefore(path.join(repo.root, f), started))
-  const metrics: Flat = {}
+  const files = named ? config.metrics! : DEFAULT_METRICS.map((f) => path.posix.join(projectPrefix(repo), f)).filter((f) => fs.existsSync(path.join(repo.root, f)) && !writtenBefore(path.join(repo.root, f), started))
+  const read: Array<{ file: string; flat: Flat }> = []
   for (const f of files) {
     try {
       if (writtenBefore(path.join(repo.root, f), started)) {
@@ -138,13 +169,13 @@ function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => voi
         warn(`metrics file ${f} was not written by the command; the run has no metrics from it`)
         continue
       }
-      Object.assign(metrics, flat)
+      read.push({ file: f, flat })
     } catch (e) {
       if (e instanceof XpError) warn(`${e.message} (the run is recorded without these metrics)`)
       else throw e
     }
   }
-  return { metrics, files }
+  return { metrics: mergeFlat(read), files }
 }
 
 export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult> {
@@ -155,7 +186,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const useShellFromConfig = !opts.command?.length
 
   const params = paramFiles(repo, config)
-  const edits = planEdits(opts.set ?? [], params[0] ?? 'params.yaml')
+  const edits = planEdits(opts.set ?? [], defaultSetFile(params, path.posix.join(projectPrefix(repo), 'params.yaml')))
 
   const [names, head] = await Promise.all([
     runNames(repo),
@@ -185,6 +216,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const runDir = path.join(repo.xpDir, 'runs', id)
   const logPath = path.join(runDir, 'output.log')
   const log = openLog(runDir, logPath, ctx.warn)
+  // the log on disk is scrubbed as it streams: nothing under .xp/ holds a secret (core/safety)
+  const scrubber = Scrubber.forEnv(ctx.env, opts.command && opts.command.length > 1 ? argvSecrets(opts.command) : commandLineSecrets(spec.display))
   // a signal during the preparation (hashing a large dep) means the command never starts
   try {
     checkNotInterrupted(ctx.signal)
@@ -198,9 +231,10 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const started = ctx.now()
   const outcome = await spawnCommand({
     spec,
-    cwd: opts.cwd ?? (useShellFromConfig ? repo.root : ctx.cwd),
+    cwd: opts.cwd ?? (useShellFromConfig ? (repo.project ?? repo.root) : ctx.cwd),
     env: { ...gitEnv(ctx.env), PYTHONUNBUFFERED: ctx.env.PYTHONUNBUFFERED ?? '1', ...opts.env, XP_RUN_ID: id, XP_RUN_NAME: name },
     log,
+    logScrubber: scrubber.stream(),
     onOutput: opts.onOutput,
     attach: opts.attach,
   })
@@ -209,54 +243,96 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
 
   const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
-  const seriesGlobs = config.series ?? [DVCLIVE_SERIES]
+  // Params files the command wrote (DVCLive's log_param) are read as it left them.
+  const dvcliveParams = path.posix.join(projectPrefix(repo), DVCLIVE_PARAMS)
+  const lateParams = config.params ? params.filter((f) => !writtenBefore(path.join(repo.root, f), started)) : fs.existsSync(path.join(repo.root, dvcliveParams)) && !writtenBefore(path.join(repo.root, dvcliveParams), started) ? [dvcliveParams] : []
+  const paramsRead = [...new Set([...params, ...lateParams])]
+  const finalParams = lateParams.length ? readParamsSafe(repo, paramsRead, ctx.warn) ?? paramValues : paramValues
+  warnIfEmpty(repo, config, finalParams, metrics)
+  const seriesGlobs = config.series ?? [path.posix.join(projectPrefix(repo), DVCLIVE_SERIES)]
   const series = await findSeries(repo.root, seriesGlobs)
 
-  const secrets = secretValues(ctx.env)
   const record: RunRecord = {
     xp: 1,
     id,
     name,
     status,
     exit_code: outcome.exitCode,
-    command: scrub(spec.display, secrets),
-    message: opts.message,
+    command: opts.command && opts.command.length > 1 ? redactArgv(opts.command, scrubber).map(shellQuoteMasked).join(' ') : redactCommandLine(spec.display, scrubber),
+    message: opts.message === undefined ? undefined : scrubber.text(opts.message),
     started: started.toISOString(),
     ended: ended.toISOString(),
     duration_s: Math.round((ended.getTime() - started.getTime())) / 1000,
     baseline,
     branch: opts.branch !== undefined ? opts.branch : currentBranch(repo),
-    params: paramValues,
+    params: finalParams,
     metrics,
     series,
-    deps: before.deps,
+    deps: { ...(await workspaceDvcDeps(repo, before.deps)), ...before.deps },
     outs: {},
     env: await envPromise,
-    error_tail: status === 'succeeded' ? undefined : scrub(outcome.tail, secrets),
+    error_tail: status === 'succeeded' ? undefined : scrubber.text(outcome.tail),
   }
-  if (secrets.length) {
-    for (const [k, v] of Object.entries(record.params)) if (typeof v === 'string') record.params[k] = scrub(v, secrets)
-  }
+  for (const [k, v] of Object.entries(record.params)) if (typeof v === 'string') record.params[k] = scrubber.text(v)
 
   // The snapshot: what the command left, with large files and data kept out of git.
-  const large = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  // a large file that looks like a secret is left out too, never cached and pushed as data (core/safety)
+  const largeAll = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  const secretLarge = new Set(leftOutOfSnapshot(largeAll.map((l) => l.path), config.snapshot))
+  const large = largeAll.filter((l) => !secretLarge.has(l.path))
   const after = await dataAfterRun(repo, config, large, before)
   record.outs = after.outs
   const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))
   for (const l of leftOut) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)
 
-  const logText = scrub(log.notice() + readLogForTree(logPath, outcome.tail), secrets)
+  const logText = log.notice() + readLogForTree(logPath, scrubber.text(outcome.tail))
   const snap = await snapshotTree(repo, {
     key: id,
     large,
     maxFileSize: config.snapshot.max_file_size,
-    force: [...params, ...metricFiles, ...series],
+    force: [...paramsRead, ...metricFiles, ...series],
     exclude: after.exclude,
     extra: [{ path: LOG_IN_TREE, content: logText }, ...after.extra],
+    include: config.snapshot.include,
+    excludeGlobs: config.snapshot.exclude,
   })
+  if (snap.leftOut.length) {
+    record.left_out = snap.leftOut
+    ctx.warn(`left out of the run's snapshot (they look like secrets or match snapshot.exclude): ${snap.leftOut.slice(0, 10).join(', ')}${snap.leftOut.length > 10 ? ` and ${snap.leftOut.length - 10} more` : ''}; list them in snapshot.include in xp.yaml to keep them`)
+  }
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
+}
+
+/**
+ * A run must not be recorded empty without a word (a run started in a subfolder that is not
+ * a project reads the root's files): a configured params file that is missing, or a run
+ * with no params and no metrics at all, is named, with the folder that would have them.
+ */
+function warnIfEmpty(repo: Repo, config: ProjectConfig, params: Flat, metrics: Flat): void {
+  const { ctx } = repo
+  for (const f of config.params ?? []) if (!fs.existsSync(path.join(repo.root, f))) ctx.warn(`params file ${f} does not exist; the run records no params from it`)
+  if (Object.keys(params).length || Object.keys(metrics).length) return
+  const project = repo.project ?? repo.root
+  const where = projectPrefix(repo) ? `${projectPrefix(repo)}/` : 'the repository root'
+  const here = path.relative(repo.root, ctx.cwd).split(path.sep).join('/')
+  const strayHere = ctx.cwd !== project && isInside(repo.root, ctx.cwd) && ['params.yaml', 'xp.yaml', ...DEFAULT_METRICS].some((f) => fs.existsSync(path.join(ctx.cwd, f)))
+  if (strayHere)
+    ctx.warn(`the run recorded no params and no metrics: the project is ${where}, not ${here}/, whose files are not read; run \`xp init\` in ${here}/ to make it a project of its own`)
+  else
+    ctx.warn(`the run recorded no params and no metrics: ${where} has no params.yaml and the command wrote no ${DEFAULT_METRICS.join(', ')}; name your files under params: and metrics: in xp.yaml`)
+}
+
+/** readParams after the run: a params file the command wrote badly costs its values, not the run. */
+function readParamsSafe(repo: Repo, files: string[], warn: (m: string) => void): Flat | undefined {
+  try {
+    return readParams(repo, files)
+  } catch (e) {
+    if (!(e instanceof XpError)) throw e
+    warn(`${e.message} (the run is recorded with the params read before it)`)
+    return undefined
+  }
 }
 
 /** The branch HEAD names, read from the HEAD file (a spawn saved); null when detached. */
@@ -351,6 +427,11 @@ function readLogForTree(logPath: string, tail: string): string {
   }
 }
 
+/** Quote a redacted argument for display; the mask itself needs no quotes. */
+function shellQuoteMasked(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./*-]+$/.test(arg) ? arg : shellQuote(arg)
+}
+
 /** `git commit-tree` with the user's identity, or a fallback one so a run is never lost. */
 export async function writeCommit(repo: Pick<Repo, 'root' | 'ctx'>, tree: string, parent: string | null, message: string, date?: Date): Promise<string> {
   const args = ['commit-tree', tree, ...(parent ? ['-p', parent] : [])]
@@ -370,6 +451,7 @@ function spawnCommand(o: {
   cwd: string
   env: Record<string, string>
   log: RunLog
+  logScrubber: LogScrubber
   onOutput?: RunOptions['onOutput']
   attach?: RunOptions['attach']
 }): Promise<Outcome> {
@@ -377,7 +459,8 @@ function spawnCommand(o: {
     let interrupted = false
     let tail = Buffer.alloc(0)
     const emit = (chunk: Buffer, stream: 'stdout' | 'stderr') => {
-      o.log.write(chunk)
+      const clean = o.logScrubber.push(chunk)
+      if (clean.length) o.log.write(clean)
       tail = Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES)
       o.onOutput?.(chunk, stream)
     }
@@ -398,6 +481,8 @@ function spawnCommand(o: {
       },
     })
     child.on('close', (code, signal) => {
+      const rest = o.logScrubber.end()
+      if (rest.length) o.log.write(rest)
       if (spawnError) {
         const what = spawnError.code === 'ENOENT' ? `command not found: ${o.spec.file}` : `could not start ${o.spec.file}: ${spawnError.message}`
         emit(Buffer.from(`xp: ${what}\n`), 'stderr')

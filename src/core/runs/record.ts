@@ -34,11 +34,13 @@ export interface RunRecord {
   env: Record<string, unknown>
   /** tail of the output when the run did not succeed */
   error_tail?: string
+  /** untracked files the snapshot left out (they look like secrets, or snapshot.exclude) */
+  left_out?: string[]
   /** set when reading: the fields of a malformed record that were dropped (not written by xp) */
   damaged?: string[]
 }
 
-const ORDER: Array<keyof RunRecord> = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'params', 'metrics', 'series', 'deps', 'outs', 'env', 'error_tail']
+const ORDER: Array<keyof RunRecord> = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'params', 'metrics', 'series', 'deps', 'outs', 'env', 'error_tail', 'left_out']
 
 /** The commit message: a subject line, a blank line, the record. */
 export function encodeRecord(r: RunRecord): string {

@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { gitWith, git } from '../git.js'
+import { guardRead, leftOutOfSnapshot } from '../safety/paths.js'
 
 export interface ExtraFile {
   /** path in the tree, `/`-separated */
@@ -27,12 +28,17 @@ export interface SnapshotOptions {
   extra?: ExtraFile[]
   /** untracked files over maxFileSize, when the caller listed them already */
   large?: Array<{ path: string; size: number }>
+  /** `snapshot.include` / `snapshot.exclude` of xp.yaml: globs over untracked files (secrets are left out by default) */
+  include?: string[]
+  excludeGlobs?: string[]
 }
 
 export interface Snapshot {
   tree: string
   /** untracked files over the size limit that were left out */
   large: Array<{ path: string; size: number }>
+  /** untracked files left out because they look like secrets or match snapshot.exclude */
+  leftOut: string[]
 }
 
 const literal = (p: string) => `:(literal)${p}`
@@ -71,7 +77,11 @@ export async function snapshotTree(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
     }
     const large = opts.large ?? (await largeUntracked(repo, opts.maxFileSize, index))
-    const skip = [...large.map((l) => l.path), ...(opts.exclude ?? [])]
+    // untracked files that look like secrets stay out unless snapshot.include names them (core/safety)
+    const { stdout: others } = await run(['ls-files', '-z', '--others', '--exclude-standard'])
+    const forced = new Set(opts.force ?? [])
+    const leftOut = leftOutOfSnapshot(others.split('\0').filter((p) => p && !forced.has(p)), { include: opts.include, exclude: opts.excludeGlobs })
+    const skip = [...large.map((l) => l.path), ...(opts.exclude ?? []), ...leftOut]
     const specs = ['.', ...skip.map(excluded)]
     await run(['add', '-A', '--pathspec-from-file=-', '--pathspec-file-nul'], specs.join('\0'))
     if (opts.exclude?.length) {
@@ -82,6 +92,7 @@ export async function snapshotTree(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 
     // one update-index: two spawns however many there are.
     const force = (opts.force ?? []).filter((f) => !skip.includes(f)).flatMap((f) => {
       try {
+        guardRead(repo.root, f) // never the bytes of a file outside the repository (a symlinked folder)
         const st = fs.lstatSync(path.join(repo.root, f))
         return st.isFile() ? [{ path: f, file: path.join(repo.root, f), mode: st.mode & 0o111 ? '100755' : '100644' }] : []
       } catch {
@@ -105,7 +116,7 @@ export async function snapshotTree(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 
       }
     }
     const { stdout } = await run(['write-tree'])
-    return { tree: stdout.trim(), large }
+    return { tree: stdout.trim(), large, leftOut }
   } finally {
     fs.rmSync(index, { force: true })
     fs.rmSync(index + '.lock', { force: true })

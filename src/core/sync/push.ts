@@ -1,7 +1,8 @@
 /**
- * `xp push`: data first, refs last (DESIGN 1.3). Find which shared refs (runs, notes,
- * registry tags) the git remote lacks, upload every object those commits and the working
- * tree's pointers reference that the data remote lacks, and only then push the refs, by
+ * `xp push`: data first, refs last (DESIGN 1.3). Upload every object that the pushed runs,
+ * registry tags and the working tree's pointers reference and that the data remote lacks
+ * (asked of the data remote, whatever the git remote holds), then push the refs that the
+ * git remote lacks, by
  * explicit name (never a wildcard, so a run recorded meanwhile cannot slip out without its
  * data). A rejected notes push is cured by fetching and merging the remote's notes, then
  * pushing again; a run ref never conflicts.
@@ -81,12 +82,20 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
   }
 
   // 1. data, then 2. refs
-  const uploadFor = async (refs: RefEntry[]) => {
+  const uploadFor = async (refs: RefEntry[], shared: RefEntry[] = []) => {
     if (opts.noData) return
     const oids = await referencedData(repo, { commits: refs.map((e) => e.peeled ?? e.oid), worktree: true })
+    // runs and tags the git remote has already: their data goes too when this clone has
+    // it, and what it lacks is not a reason to hold back the push (their refs are out)
+    const must = new Set(oids)
+    const more = shared.length ? (await referencedData(repo, { commits: shared.map((e) => e.peeled ?? e.oid), worktree: false })).filter((o) => !must.has(o)) : []
+    oids.push(...more)
     if (!oids.length) return
     const config = loadConfig(repo)
-    const remote = await openDataRemote(repo, config, opts.dataRemote, opts.jobs)
+    // only data of refs the git remote has: a clone with no data remote set still pushes
+    const optional = !must.size && !opts.dataRemote
+    const remote = optional ? await openDataRemote(repo, config, undefined, opts.jobs).catch(() => null) : await openDataRemote(repo, config, opts.dataRemote, opts.jobs)
+    if (!remote && optional) return
     if (!remote)
       throw new XpError('XP_NO_DATA_REMOTE', `the runs to push reference ${oids.length} data object${oids.length === 1 ? '' : 's'} and no data remote is set`, {
         exitCode: EXIT.remote,
@@ -94,13 +103,20 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
       })
     try {
       if (opts.createRemote && remote instanceof FsRemote) remote.create()
-      const s = await uploadObjects(repo.ctx, repo.cacheDir, remote, oids, { jobs: opts.jobs })
+      const s = await uploadObjects(repo.ctx, repo.cacheDir, remote, oids, { jobs: opts.jobs, mayLack: new Set(more) })
+      if (s.lost)
+        repo.ctx.warn(`${s.lost} object${s.lost === 1 ? '' : 's'} of runs already on "${opts.remote}" ${s.lost === 1 ? 'is' : 'are'} in neither this cache nor data remote "${remote.name}"; push from a clone that has them, or \`xp pull --all-data\` first`)
       result.data = result.data ? { ...s, transferred: result.data.transferred + s.transferred, bytes: result.data.bytes + s.bytes, remote: remote.name } : { ...s, remote: remote.name }
     } finally {
       remote.close()
     }
   }
-  await uploadFor([...runRefs, ...tagRefs])
+  // Every run and tag being pushed, not only those the git remote lacks: the data remote
+  // may be new (or another one), and what it lacks is asked of it (one batched existence
+  // query in uploadObjects), never inferred from the git remote.
+  const changedSet = new Set(changed.map((e) => e.ref))
+  const shared = chosen.filter((e) => (e.ref.startsWith(RUNS_PREFIX) || e.ref.startsWith(TAGS_PREFIX)) && !changedSet.has(e.ref))
+  await uploadFor([...runRefs, ...tagRefs], shared)
 
   // Every run: one wildcard refspec (git matches explicit refspecs in quadratic time: 10,000
   // of them cost minutes). A run recorded since the listing would ride along without its

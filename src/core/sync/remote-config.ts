@@ -1,15 +1,13 @@
 /**
  * `xp remote add | list | remove`: the `remotes:` and `remote:` keys of xp.yaml, edited
- * through the yaml Document API so the user's comments and key order survive. Nothing
+ * as text (core/yaml-edit.ts) so every byte the edit does not touch survives. Nothing
  * secret is ever written: URLs carrying credentials are refused, and keys come from the
  * AWS chain or the environment at run time.
  */
 import fs from 'node:fs'
-import path from 'node:path'
-import type { Document } from 'yaml'
-import { yaml } from '../yaml.js'
 import type { Repo } from '../repo.js'
-import { loadConfig } from '../repo.js'
+import { loadConfig, configFile } from '../repo.js'
+import { editText, type TextEdit } from '../yaml-edit.js'
 import { parseStructured } from '../params.js'
 import { writeFileAtomic } from '../fsutil.js'
 import { XpError, EXIT, usageError } from '../errors.js'
@@ -44,22 +42,20 @@ export function checkNoSecret(url: string): void {
     throw usageError('XP_SECRET_IN_URL', 'the URL carries credentials, and xp.yaml is tracked by git', 'remove them from the URL; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE instead')
 }
 
-function editConfig(repo: Pick<Repo, 'root'>, edit: (doc: Document) => void): void {
-  const file = path.join(repo.root, 'xp.yaml')
+/** Edit xp.yaml as text: every byte the edits do not touch stays as the user wrote it. */
+function editConfig(repo: Pick<Repo, 'root' | 'project'>, edits: TextEdit[]): void {
+  const file = configFile(repo)
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
-  parseStructured(text, 'xp.yaml') // a broken file fails with its line, before any edit
-  const { parseDocument, isMap } = yaml()
-  const doc = parseDocument(text)
-  if (doc.contents !== null && !isMap(doc.contents)) throw new XpError('XP_BAD_CONFIG', 'xp.yaml must be a mapping of settings')
-  edit(doc)
-  writeFileAtomic(file, doc.toString({ lineWidth: 0 }))
+  const parsed = parseStructured(text, 'xp.yaml') // a broken file fails with its line, before any edit
+  if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new XpError('XP_BAD_CONFIG', 'xp.yaml must be a mapping of settings')
+  writeFileAtomic(file, editText(text, 'xp.yaml', edits))
 }
 
 /**
  * @example
  * addRemote(repo, { name: 'storage', url: 's3://bucket/xp', endpoint: 'http://127.0.0.1:9000', default: true })
  */
-export function addRemote(repo: Pick<Repo, 'root'>, opts: RemoteAddOptions): RemoteListing {
+export function addRemote(repo: Pick<Repo, 'root' | 'project'>, opts: RemoteAddOptions): RemoteListing {
   if (!NAME_RE.test(opts.name)) throw usageError('XP_BAD_REMOTE_NAME', `invalid remote name ${JSON.stringify(opts.name)}`, 'use letters, digits, ".", "_" and "-"')
   checkNoSecret(opts.url)
   remoteKind(opts.url)
@@ -74,26 +70,26 @@ export function addRemote(repo: Pick<Repo, 'root'>, opts: RemoteAddOptions): Rem
   if (opts.endpoint) entry.endpoint = opts.endpoint
   if (opts.region) entry.region = opts.region
   if (opts.profile) entry.profile = opts.profile
-  editConfig(repo, (doc) => {
-    if (!doc.has('remotes') || !yaml().isMap(doc.get('remotes'))) doc.set('remotes', doc.createNode({}))
-    doc.setIn(['remotes', opts.name], doc.createNode(entry, { flow: true }))
-    if (opts.default) doc.set('remote', opts.name)
-  })
+  const raw = (parseStructured(fs.existsSync(configFile(repo)) ? fs.readFileSync(configFile(repo), 'utf8') : '', 'xp.yaml') ?? {}) as Record<string, unknown>
+  const remotesIsMap = raw.remotes !== null && typeof raw.remotes === 'object' && !Array.isArray(raw.remotes)
+  editConfig(repo, [
+    remotesIsMap ? { op: 'set', path: ['remotes', opts.name], value: entry } : { op: 'set', path: ['remotes'], value: { [opts.name]: entry } },
+    ...(opts.default ? [{ op: 'set' as const, path: ['remote'], value: opts.name }] : []),
+  ])
   return listRemotes(repo).find((r) => r.name === opts.name)!
 }
 
-export function removeRemote(repo: Pick<Repo, 'root'>, name: string): void {
+export function removeRemote(repo: Pick<Repo, 'root' | 'project'>, name: string): void {
   const config = loadConfig(repo)
   if (!config.remotes[name]) throw new XpError('XP_REMOTE_NOT_FOUND', `no data remote named "${name}"`, { exitCode: EXIT.domain, hint: 'list them with `xp remote list`' })
-  editConfig(repo, (doc) => {
-    doc.deleteIn(['remotes', name])
-    const rest = doc.get('remotes')
-    if (yaml().isMap(rest) && rest.items.length === 0) doc.delete('remotes')
-    if (doc.get('remote') === name) doc.delete('remote')
-  })
+  const others = Object.keys(config.remotes).filter((n) => n !== name)
+  editConfig(repo, [
+    others.length ? { op: 'delete', path: ['remotes', name] } : { op: 'delete', path: ['remotes'] },
+    ...(config.remote === name ? [{ op: 'delete' as const, path: ['remote'] }] : []),
+  ])
 }
 
-export function listRemotes(repo: Pick<Repo, 'root'>): RemoteListing[] {
+export function listRemotes(repo: Pick<Repo, 'root' | 'project'>): RemoteListing[] {
   const config = loadConfig(repo)
   const names = Object.keys(config.remotes)
   const def = config.remote ?? (names.length === 1 ? names[0] : undefined)

@@ -5,6 +5,7 @@
  * against its oid before it is renamed into the cache: a corrupt object never enters it.
  */
 import fs from 'node:fs'
+import { getMaxListeners, setMaxListeners } from 'node:events'
 import path from 'node:path'
 import type { Context } from '../context.js'
 import { XpError, EXIT } from '../errors.js'
@@ -24,10 +25,26 @@ export interface TransferSummary {
   bytes: number
   /** objects already at the destination */
   present: number
+  /** upload only: objects of `mayLack` found in neither the cache nor the remote */
+  lost?: number
 }
 
 export interface TransferOptions {
   jobs?: number
+  /** upload only: oids that may be in neither place (data of runs the git remote has already); counted in `lost`, not an error */
+  mayLack?: Set<string>
+}
+
+/**
+ * Each transfer in flight listens to the command's one AbortSignal (stream pipelines and
+ * the SDK add a listener per operation): with `jobs` of them Node's default limit of 10
+ * prints MaxListenersExceededWarning, a false alarm. Raise the limit to what the pool
+ * can hold at once.
+ */
+export function allowListeners(signal: AbortSignal | undefined, jobs: number): void {
+  if (!signal) return
+  const want = jobs * 4 + 16
+  if (getMaxListeners(signal) < want) setMaxListeners(want, signal)
 }
 
 function progress(ctx: Context, phase: string, total: number, totalBytes: number) {
@@ -56,6 +73,7 @@ function progress(ctx: Context, phase: string, total: number, totalBytes: number
  */
 export async function uploadObjects(ctx: Context, cacheDir: string, remote: DataRemote, oids: string[], opts: TransferOptions = {}): Promise<TransferSummary> {
   const jobs = opts.jobs ?? DEFAULT_JOBS
+  allowListeners(ctx.signal, jobs)
   const wanted = [...new Set(oids)]
   const onRemote = await remote.has(wanted, { jobs, signal: ctx.signal })
   // a copy the remote holds with the wrong size is damaged: sent again, not counted "there"
@@ -75,7 +93,8 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
     if (size < 0) lost.push(oid)
     else todo.push({ oid, file, size, replace: onRemote.has(oid) })
   }
-  if (lost.length)
+  const excused = opts.mayLack ? lost.filter((o) => opts.mayLack!.has(o)).length : 0
+  if (lost.length > excused)
     throw new XpError('XP_DATA_MISSING', `${lost.length} object${lost.length === 1 ? ' is' : 's are'} in neither the cache nor data remote "${remote.name}": ${lost.slice(0, 3).join(', ')}${lost.length > 3 ? ', …' : ''}`, {
       hint: 'pull them from where they were pushed (`xp pull --all-data`), or push without data (`--no-data`)',
       data: { oids: lost },
@@ -97,7 +116,7 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
     ctx.signal,
   )
   p.end()
-  return { wanted: wanted.length, transferred: todo.length, bytes, present: wanted.length - todo.length }
+  return { wanted: wanted.length, transferred: todo.length, bytes, present: wanted.length - todo.length - lost.length, ...(lost.length ? { lost: lost.length } : {}) }
 }
 
 /**
@@ -107,6 +126,7 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
  */
 export async function downloadObjects(ctx: Context, cacheDir: string, remote: DataRemote, oids: string[], opts: TransferOptions = {}): Promise<TransferSummary> {
   const jobs = opts.jobs ?? DEFAULT_JOBS
+  allowListeners(ctx.signal, jobs)
   const wanted = [...new Set(oids)]
   const todo = wanted.filter((oid) => !hasObject(cacheDir, oid))
   const p = progress(ctx, 'downloading', todo.length, 0)

@@ -2,6 +2,7 @@
 /** The page's side of the server's JSON API. */
 import type { RunRow } from '../table.js'
 import type { RunSeries } from '../series.js'
+import type { RunPlots } from '../dvc-plots.js'
 
 export interface FullRun extends RunRow {
   exit_code: number | null
@@ -45,6 +46,7 @@ export const api = {
   log: async (id: string): Promise<string> => (await get(`/api/runs/${enc(id)}/log`)).text(),
   files: async (id: string): Promise<Array<{ status: string; path: string }>> => (await get(`/api/runs/${enc(id)}/files`)).json(),
   series: async (id: string): Promise<RunSeries> => (await get(`/api/runs/${enc(id)}/series`)).json(),
+  plots: async (id: string): Promise<RunPlots> => (await get(`/api/runs/${enc(id)}/plots`)).json(),
   registry: async (): Promise<any> => (await get('/api/registry')).json(),
   addNote: async (id: string, text: string): Promise<string> => {
     const token = document.querySelector('meta[name="xp-token"]')?.getAttribute('content') ?? ''

@@ -34,6 +34,17 @@ function errorBox(e: unknown): HTMLElement {
   return el('div', { class: 'error', attrs: { role: 'alert' } }, msg)
 }
 
+/**
+ * The runs a compare URL names, as `xp` takes them: ids, names (`#/compare/curve-1,curve-3`)
+ * or unique id prefixes. What is not an id of a listed run is resolved by the server, so
+ * an unknown or ambiguous name is the same error as on the command line.
+ */
+async function resolveRuns(specs: string[]): Promise<RunRow[]> {
+  const byId = new Map(state.runs.map((r) => [r.id, r]))
+  const ids = await Promise.all(specs.map(async (s) => (byId.has(s) ? s : (await api.run(s)).id)))
+  return [...new Set(ids)].map((id) => byId.get(id)).filter((r): r is RunRow => !!r)
+}
+
 async function route() {
   const seq = ++renderSeq
   const hash = location.hash.replace(/^#\/?/, '')
@@ -46,9 +57,8 @@ async function route() {
   }
   try {
     if (view === 'compare') {
-      const ids = arg.split(',').map(decodeURIComponent).filter(Boolean)
-      const byId = new Map(state.runs.map((r) => [r.id, r]))
-      const runs = ids.map((id) => byId.get(id)).filter((r): r is RunRow => !!r)
+      const specs = arg.split(',').map(decodeURIComponent).filter(Boolean)
+      const runs = await resolveRuns(specs)
       if (runs.length < 2) return show(el('div', 'error', 'Select two or more runs to compare.'))
       show(el('p', 'muted', 'loading…'))
       show(await compareView(runs, state.runs))

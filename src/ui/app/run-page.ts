@@ -3,6 +3,8 @@
 import { el, svg } from './dom.js'
 import { api, type FullRun } from './api.js'
 import { lineChart, PALETTE } from '../chart.js'
+import { drawDataPlot, imageNode } from '../dvc-plots.js'
+import { toDom } from '../html.js'
 import { formatCell } from '../table.js'
 import { formatDuration } from '../../core/compare/format.js'
 
@@ -78,7 +80,8 @@ export async function runPage(id: string): Promise<HTMLElement> {
   const charts = el('div', 'charts')
   const files = el('div', 'files', el('p', 'muted', 'loading…'))
   const log = el('pre', 'log', 'loading…')
-  root.append(el('h3', {}, 'Series'), charts, el('h3', {}, 'Files changed against the baseline'), files)
+  const plots = el('div', 'plots')
+  root.append(el('h3', {}, 'Series'), charts, el('h3', {}, 'Plots and images'), plots, el('h3', {}, 'Files changed against the baseline'), files)
   root.append(el('h3', {}, 'Deps'), dataTable(run.deps), el('h3', {}, 'Outs'), dataTable(run.outs))
   root.append(el('h3', {}, 'Output log'), log, el('h3', {}, 'Environment'), el('pre', 'env', JSON.stringify(run.env, null, 2)))
 
@@ -86,6 +89,11 @@ export async function runPage(id: string): Promise<HTMLElement> {
     const keys = Object.keys(s).sort()
     if (!keys.length) charts.append(el('p', 'muted', 'none'))
     for (const k of keys) charts.append(el('div', { class: 'chart-box', attrs: { 'data-metric': k } }, svg(lineChart(k, [{ label: run.name, color: PALETTE[0], x: s[k].x, y: s[k].y }]))))
+  })
+  void api.plots(run.id).then((p) => {
+    if (!p.images.length && !p.plots.length) plots.append(el('p', 'muted', 'none'))
+    for (const d of p.plots) for (const v of drawDataPlot([{ label: run.name, color: PALETTE[0], plot: d }])) plots.append(el('div', { class: 'chart-box plot-box', attrs: { 'data-plot': d.path } }, toDom(v)))
+    for (const img of p.images) plots.append(toDom(imageNode(img, img.name)))
   })
   void api.files(run.id).then((fs) => {
     files.replaceChildren(

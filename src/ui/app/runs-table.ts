@@ -2,7 +2,9 @@
 /**
  * The runs table: virtualized rows (only those in view exist in the DOM, so 10,000 runs
  * scroll and sort smoothly), sort by any column, the filter language, a column chooser,
- * show/hide failed runs, and a selection to compare.
+ * show/hide failed runs, hide the columns that are the same in every run shown, and a
+ * selection to compare. Each column is as wide as its header and values need (measured
+ * once per data load), and the page's spare width goes to the columns still cut.
  */
 import { el, clear } from './dom.js'
 import { columnKeys, cellValue, sortRows, keyRow, formatCell, type RunRow } from '../table.js'
@@ -13,8 +15,18 @@ import type { ListedRun } from '../../core/runs/list.js'
 export const ROW_HEIGHT = 30
 const OVERSCAN = 8
 const FIXED = ['name', 'status', 'created', 'duration_s']
-const WIDTH: Record<string, number> = { select: 34, name: 190, status: 110, created: 168, duration_s: 84 }
-const DEFAULT_WIDTH = 118
+const WIDTH: Record<string, number> = { select: 34, status: 110, created: 168, duration_s: 84 }
+/** A params or metrics column is as wide as its text needs, within these bounds. */
+const MIN_WIDTH = 64
+const MAX_WIDTH = 240
+/** padding either side, and room for the sort arrow */
+const CELL_PAD = 18
+const ARROW = 16
+const NOTE_MARK = 24
+/** values measured per column (the first runs): enough to size it, cheap at 10,000 runs */
+const SAMPLE = 400
+const HEADER_FONT = '600 14px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif'
+const CELL_FONT = '14px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif'
 const COLUMNS_KEY = 'xp.columns'
 /** More columns than this are hidden by default (the chooser shows them). */
 const DEFAULT_MAX_COLUMNS = 14
@@ -27,6 +39,8 @@ export interface TableState {
   selected: Set<string>
   /** columns the user hid (so new keys appear by default) */
   hidden: Set<string>
+  /** hide params and metrics columns whose value is the same in every run shown */
+  onlyDiffering: boolean
 }
 
 export function initialState(): TableState {
@@ -36,7 +50,7 @@ export function initialState(): TableState {
   } catch {
     // a broken saved value: start with every column
   }
-  return { sortCol: 'created', sortDir: 'desc', filter: '', showFailed: true, selected: new Set(), hidden: new Set(Array.isArray(hidden) ? hidden : []) }
+  return { sortCol: 'created', sortDir: 'desc', filter: '', showFailed: true, selected: new Set(), hidden: new Set(Array.isArray(hidden) ? hidden : []), onlyDiffering: false }
 }
 
 const label = (c: string) => (c === 'duration_s' ? 'duration' : c)
@@ -47,6 +61,44 @@ function cellText(r: RunRow, c: string): string {
   return formatCell(cellValue(r, c))
 }
 
+let measureCtx: CanvasRenderingContext2D | null | undefined
+function textWidth(text: string, font: string): number {
+  if (measureCtx === undefined) measureCtx = document.createElement('canvas').getContext('2d')
+  if (!measureCtx) return text.length * 8
+  measureCtx.font = font
+  return measureCtx.measureText(text).width
+}
+
+/** The width the name or a params or metrics column needs to show its header and values whole. */
+function naturalWidth(runs: RunRow[], c: string): number {
+  let longest = ''
+  for (let i = 0; i < runs.length && i < SAMPLE; i++) {
+    const t = cellText(runs[i], c)
+    if (t.length > longest.length) longest = t
+  }
+  const header = textWidth(label(c).replace(/^(metrics|params)\./, ''), HEADER_FONT) + ARROW
+  const note = c === 'name' ? NOTE_MARK : 0
+  return Math.ceil(Math.max(MIN_WIDTH, header, textWidth(longest, CELL_FONT) + note) + CELL_PAD)
+}
+
+/** Params and metrics columns whose value differs between some of the runs. */
+function differing(runs: RunRow[], columns: string[]): Set<string> {
+  const out = new Set<string>()
+  for (const c of columns) {
+    if (!c.startsWith('params.') && !c.startsWith('metrics.')) continue
+    const first = runs.length ? cellValue(runs[0], c) : undefined
+    const key = (v: unknown) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v)
+    const k0 = key(first)
+    for (const r of runs) {
+      if (key(cellValue(r, c)) !== k0) {
+        out.add(c)
+        break
+      }
+    }
+  }
+  return out
+}
+
 export class RunsTable {
   readonly root: HTMLElement
   private runs: RunRow[] = []
@@ -54,6 +106,8 @@ export class RunsTable {
   private allColumns: string[] = []
   private known: RunRow[] = []
   private columns: string[] = []
+  /** the width each column needs (header and values whole), from the last data load */
+  private natural = new Map<string, number>()
   private scroller!: HTMLElement
   private body!: HTMLElement
   private header!: HTMLElement
@@ -64,6 +118,7 @@ export class RunsTable {
   private template = ''
   private renderedRange = ''
   private frame = 0
+  private resized = false
 
   constructor(private state: TableState, private onCompare: (ids: string[]) => void) {
     this.root = el('section', 'runs-view')
@@ -79,6 +134,8 @@ export class RunsTable {
     filterInput.value = this.state.filter
     const failed = el('input', { attrs: { type: 'checkbox', checked: this.state.showFailed }, on: { change: (e: Event) => ((this.state.showFailed = (e.target as HTMLInputElement).checked), this.refresh()) } })
     failed.classList.add('show-failed')
+    const differ = el('input', { attrs: { type: 'checkbox', checked: this.state.onlyDiffering }, on: { change: (e: Event) => ((this.state.onlyDiffering = (e.target as HTMLInputElement).checked), this.refresh()) } })
+    differ.classList.add('only-differing')
     this.compareBtn = el('button', { class: 'compare-btn primary', attrs: { disabled: true }, on: { click: () => this.onCompare([...this.state.selected]) } }, 'Compare')
     this.chooser = el('div', { class: 'chooser', attrs: { hidden: true } })
     const chooserBtn = el('button', { class: 'columns-btn', on: { click: () => this.toggleChooser() } }, 'Columns')
@@ -89,6 +146,7 @@ export class RunsTable {
       'toolbar',
       filterInput,
       el('label', 'toggle', failed, ' failed runs'),
+      el('label', { class: 'toggle', attrs: { title: 'hide the params and metrics columns whose value is the same in every run shown' } }, differ, ' only columns that differ'),
       el('div', 'chooser-wrap', chooserBtn, this.chooser),
       this.compareBtn,
       el('button', { class: 'clear-btn', on: { click: () => (this.state.selected.clear(), this.refresh()) } }, 'Clear selection'),
@@ -97,7 +155,7 @@ export class RunsTable {
     this.header = el('div', { class: 'thead', attrs: { role: 'row' } })
     this.body = el('div', { class: 'tbody', attrs: { role: 'rowgroup' } })
     this.scroller = el('div', { class: 'table-scroll', attrs: { role: 'table' }, on: { scroll: () => this.schedule() } }, this.header, this.body)
-    window.addEventListener('resize', () => this.schedule())
+    window.addEventListener('resize', () => this.schedule(true))
     this.root.append(toolbar, this.filterError, this.scroller)
   }
 
@@ -109,6 +167,7 @@ export class RunsTable {
     const params = columnKeys(runs, 'params').map((k) => `params.${k}`)
     this.allColumns = [...FIXED, ...metrics, ...params]
     this.known = [keyRow(runs)]
+    this.natural = new Map(['name', ...metrics, ...params].map((c) => [c, naturalWidth(runs, c)]))
     // With very many keys, start with the first few; the chooser shows the rest.
     if (!localStorage.getItem(COLUMNS_KEY) && this.allColumns.length > DEFAULT_MAX_COLUMNS) for (const c of this.allColumns.slice(DEFAULT_MAX_COLUMNS)) this.state.hidden.add(c)
     this.refresh()
@@ -135,14 +194,32 @@ export class RunsTable {
     let rows = this.runs.filter((r) => (this.state.showFailed || r.status === 'succeeded') && safe(pred, r))
     rows = sortRows(rows, this.state.sortCol, this.state.sortDir, this.known)
     this.view = rows
-    this.columns = this.allColumns.filter((c) => !this.state.hidden.has(c))
-    this.template = ['select', ...this.columns].map((c) => `${WIDTH[c] ?? DEFAULT_WIDTH}px`).join(' ')
+    const shown = this.allColumns.filter((c) => !this.state.hidden.has(c))
+    const same = this.state.onlyDiffering ? differing(rows, shown) : null
+    this.columns = same ? shown.filter((c) => same.has(c) || !(c.startsWith('params.') || c.startsWith('metrics.'))) : shown
+    this.template = this.widths().map((w) => `${w}px`).join(' ')
     this.drawHeader()
     this.body.style.height = `${rows.length * ROW_HEIGHT}px`
     this.renderedRange = ''
     this.drawRows()
     this.updateCounts()
     if (!this.chooser.hidden) this.drawChooser()
+  }
+
+  /**
+   * Widths of the select box and the shown columns: each as its text needs up to
+   * MAX_WIDTH; what the page has to spare then goes to the columns still cut.
+   */
+  private widths(): number[] {
+    const want = this.columns.map((c) => WIDTH[c] ?? this.natural.get(c) ?? MIN_WIDTH + CELL_PAD)
+    const given = this.columns.map((c, i) => (WIDTH[c] ? want[i] : Math.min(want[i], MAX_WIDTH)))
+    let spare = (this.scroller.clientWidth || 0) - WIDTH.select - given.reduce((a, b) => a + b, 0)
+    for (let i = 0; i < given.length && spare > 0; i++) {
+      const more = Math.min(spare, want[i] - given[i])
+      given[i] += more
+      spare -= more
+    }
+    return [WIDTH.select, ...given]
   }
 
   /** The counters and the compare button, after the selection changed (rows stay in place). */
@@ -180,7 +257,7 @@ export class RunsTable {
           'div',
           {
             class: `th${group}${arrow ? ' sorted' : ''}`,
-            attrs: { 'data-col': c, title: `sort by ${c}`, role: 'columnheader', tabindex: 0, 'aria-sort': sort },
+            attrs: { 'data-col': c, title: `${label(c)}: sort by it`, role: 'columnheader', tabindex: 0, 'aria-sort': sort },
             on: { click: () => this.sortBy(c), keydown: (e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), this.sortBy(c)) },
           },
           label(c).replace(/^(metrics|params)\./, ''),
@@ -195,16 +272,24 @@ export class RunsTable {
     this.refresh()
   }
 
-  private schedule() {
+  private schedule(resized = false) {
+    this.resized ||= resized
     if (this.frame) return
     this.frame = requestAnimationFrame(() => {
       this.frame = 0
-      this.drawRows()
+      if (this.resized) this.redraw()
+      else this.drawRows()
     })
   }
 
-  /** Draw the rows again once the table is back in the page (its size may have changed). */
+  /** Lay out and draw again once the table is back in the page or resized (the spare width changed). */
   redraw() {
+    this.resized = false
+    const template = this.widths().map((w) => `${w}px`).join(' ')
+    if (template !== this.template) {
+      this.template = template
+      this.drawHeader()
+    }
     this.renderedRange = ''
     this.drawRows()
   }

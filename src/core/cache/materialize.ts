@@ -241,7 +241,7 @@ let reflinkWorks = true
 /**
  * Put one object at `target` by the first link type that works, through a temporary name,
  * verified on the way out of the cache: a copy is hashed before it is renamed into place
- * (it is in the page cache: XXH3 reads it at several GB/s), a link's object is hashed
+ * (it is in the page cache, read back in 1 MiB chunks), a link's object is hashed
  * before the link is made. A corrupt object is never written to the working tree
  * (XP_CACHE_CORRUPT, the object removed).
  */

@@ -587,7 +587,7 @@ export async function runSequence(ops: Op[]): Promise<Outcome> {
         await w.step(ops[i])
         timings.set(ops[i].k, (timings.get(ops[i].k) ?? 0) + performance.now() - t0)
         // fsck after the steps that change what it should say, and at the end (XP_SOAK_FSCK=each: after every step)
-        const fsck = EACH_FSCK || i === ops.length - 1 || ['damage', 'gc', 'kill', 'add', 'pull', 'push'].includes(ops[i].k)
+        const fsck = EACH_FSCK || i === ops.length - 1 || ['damage', 'gc', 'kill'].includes(ops[i].k)
         const t1 = performance.now()
         await w.checkInvariants(fsck)
         timings.set('check', (timings.get('check') ?? 0) + performance.now() - t1)

@@ -8,12 +8,12 @@ import { generate, runSequence, shrink, report, timings, drainCleanup } from './
 
 const SEQUENCES = Number(process.env.XP_SOAK_SEQUENCES ?? 300)
 const FIRST_SEED = Number(process.env.XP_SOAK_SEED ?? 1)
-const LENGTH = Number(process.env.XP_SOAK_LENGTH ?? 12)
+const LENGTH = Number(process.env.XP_SOAK_LENGTH ?? 14)
 const BUDGET_MS = Number(process.env.XP_SOAK_BUDGET_MS ?? (process.env.XP_SOAK_SEQUENCES ? 0 : 45_000))
 
 describe('data integrity under random sequences of commands and faults', () => {
   it(
-    `holds every invariant for ${SEQUENCES} seeded sequences`,
+    `holds every invariant for seeded sequences (up to ${SEQUENCES}${BUDGET_MS ? `, within ${BUDGET_MS / 1000} s` : ""})`,
     async () => {
       const t0 = Date.now()
       let ran = 0

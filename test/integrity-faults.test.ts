@@ -321,7 +321,9 @@ describe('what xp add refuses, and the .gitignore lines it writes', () => {
 
 describe('records and values from outside', () => {
   it('NaN and ±Infinity in metrics.json, .nan/.inf/1e999 and huge integers in params are read, kept and shown', () => {
-    const repo = new TestRepo({ files: { 'README.md': 'p\n', 'params.yaml': 'lr: .nan\nhi: .inf\nlo: -.inf\nover: 1e999\nseed: 123456789012345678901234567890\nn: 3\n' } })
+    const repo = new TestRepo({
+      files: { 'README.md': 'p\n', 'params.yaml': 'lr: .nan\nhi: .inf\nlo: -.inf\nover: 1e999\nseed: 123456789012345678901234567890\nn: 3\n' },
+    })
     const py = 'import json; json.dump({"loss": float("nan"), "acc": 0.5, "up": float("inf"), "down": float("-inf")}, open("metrics.json", "w"))'
     const r = repo.xp(['run', '-n', 'odd', '--', 'python3', '-c', py])
     expect(r.code).toBe(0)

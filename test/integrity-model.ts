@@ -315,11 +315,16 @@ export class World {
     const out: Array<{ oid: string; file: string }> = []
     let tops: string[] = []
     try {
-      tops = fs.readdirSync(cacheDir).filter((t) => /^[0-9a-f]{2}$/.test(t)).sort()
+      tops = fs
+        .readdirSync(cacheDir)
+        .filter((t) => /^[0-9a-f]{2}$/.test(t))
+        .sort()
     } catch {
       return out
     }
-    for (const t of tops) for (const n of fs.readdirSync(path.join(cacheDir, t)).sort()) if (/^[0-9a-f]{30}(\.dir)?$/.test(n)) out.push({ oid: t + n, file: path.join(cacheDir, t, n) })
+    for (const t of tops)
+      for (const n of fs.readdirSync(path.join(cacheDir, t)).sort())
+        if (/^[0-9a-f]{30}(\.dir)?$/.test(n)) out.push({ oid: t + n, file: path.join(cacheDir, t, n) })
     return out
   }
 
@@ -371,9 +376,13 @@ export class World {
     }
     const corruptInCache: string[] = []
     for (const o of this.cacheObjects(cache)) if (!(await this.intactAt(o.file, o.oid))) corruptInCache.push(o.oid)
-    for (const o of corruptInCache) if (!this.damaged.has(o)) this.fail(`object ${o} in the cache does not match its name, and nothing damaged it (a partial or wrong object)`)
-    for (const o of this.cacheObjects(this.remoteDir)) if (!(await this.intactAt(o.file, o.oid)) && !this.damagedRemote.has(o.oid)) this.fail(`object ${o.oid} on the remote is corrupt, and the test did not damage it (a corrupt upload)`)
-    for (const o of this.cacheObjects(this.repoB.cacheDir)) if (!(await this.intactAt(o.file, o.oid))) this.fail(`object ${o.oid} in clone B's cache is corrupt`)
+    for (const o of corruptInCache)
+      if (!this.damaged.has(o)) this.fail(`object ${o} in the cache does not match its name, and nothing damaged it (a partial or wrong object)`)
+    for (const o of this.cacheObjects(this.remoteDir))
+      if (!(await this.intactAt(o.file, o.oid)) && !this.damagedRemote.has(o.oid))
+        this.fail(`object ${o.oid} on the remote is corrupt, and the test did not damage it (a corrupt upload)`)
+    for (const o of this.cacheObjects(this.repoB.cacheDir))
+      if (!(await this.intactAt(o.file, o.oid))) this.fail(`object ${o.oid} in clone B's cache is corrupt`)
     this.checkTreeClean(this.a, 'A')
     this.checkTreeClean(this.b, 'B')
     if (!fsck) return
@@ -381,7 +390,8 @@ export class World {
     const f = (await fsckCache(this.repoA, { names: false })) as { corrupt: unknown[]; missing?: unknown[] }
     const fsckOk = f.corrupt.length === 0 && (f.missing?.length ?? 0) === 0
     const truthOk = localBad.length === 0 && corruptInCache.length === 0
-    if (fsckOk && !truthOk) this.fail(`fsck says all good, but ${localBad.length ? `referenced ${localBad[0]} is missing or corrupt` : `${corruptInCache[0]} is corrupt`}`)
+    if (fsckOk && !truthOk)
+      this.fail(`fsck says all good, but ${localBad.length ? `referenced ${localBad[0]} is missing or corrupt` : `${corruptInCache[0]} is corrupt`}`)
     if (!fsckOk && truthOk) this.fail(`fsck reports a problem (${JSON.stringify(f).slice(0, 300)}) where there is none`)
   }
 
@@ -477,10 +487,7 @@ export class World {
         break
       case 'run': {
         const dep = await this.diskOid(this.a, 'd')
-        const res = await this.expectOk(
-          'xp run',
-          recordRun(A, { command: ['sh', '-c', 'cat d/a d/b > o 2>/dev/null; true'] }),
-        )
+        const res = await this.expectOk('xp run', recordRun(A, { command: ['sh', '-c', 'cat d/a d/b > o 2>/dev/null; true'] }))
         if (!res) break
         const deps: Record<string, string> = {}
         const outs: Record<string, string> = {}
@@ -533,7 +540,10 @@ export class World {
         break
       }
       case 'pull': {
-        const res = await this.expectOk('xp pull (clone B)', pullRuns(this.repoB, { remote: 'origin', allData: true }), ['XP_REMOTE_CORRUPT', 'XP_REMOTE_OBJECT_MISSING'])
+        const res = await this.expectOk('xp pull (clone B)', pullRuns(this.repoB, { remote: 'origin', allData: true }), [
+          'XP_REMOTE_CORRUPT',
+          'XP_REMOTE_OBJECT_MISSING',
+        ])
         if (!res) break
         break
       }

@@ -19,7 +19,11 @@ export async function handler(argv: { json?: boolean; remote?: boolean; r?: stri
   const progress = ttyProgress()
   repo.ctx.onProgress = progress.onProgress
   const remote = argv.remote || argv.r ? await openDataRemote(repo, loadConfig(repo), argv.r, undefined) : undefined
-  if ((argv.remote || argv.r) && !remote) throw new XpError('XP_NO_DATA_REMOTE', 'no data remote to check', { exitCode: EXIT.usage, hint: 'add one with `xp remote add NAME URL --default`, or name it with -r' })
+  if ((argv.remote || argv.r) && !remote)
+    throw new XpError('XP_NO_DATA_REMOTE', 'no data remote to check', {
+      exitCode: EXIT.usage,
+      hint: 'add one with `xp remote add NAME URL --default`, or name it with -r',
+    })
   const res = await fsckCache(repo, { remote: remote ?? undefined }).finally(() => {
     progress.done()
     remote?.close()
@@ -29,7 +33,8 @@ export async function handler(argv: { json?: boolean; remote?: boolean; r?: stri
   if (argv.json) return printJson(res)
   for (const c of res.corrupt) process.stdout.write(`${red('corrupt')}: ${c.oid} (${c.problem})\n`)
   for (const m of res.missing) process.stdout.write(`${red('missing')}: ${m.oid} (needed by ${m.needed_by.join('; ') || 'a reference'})\n`)
-  for (const m of res.remote_missing ?? []) process.stdout.write(`${red('missing on remote')} ${res.remote}: ${m.oid} (needed by ${m.needed_by.join('; ') || 'a reference'})\n`)
+  for (const m of res.remote_missing ?? [])
+    process.stdout.write(`${red('missing on remote')} ${res.remote}: ${m.oid} (needed by ${m.needed_by.join('; ') || 'a reference'})\n`)
   const parts = [`${res.corrupt.length} corrupt`, `${res.missing.length} missing`]
   if (res.remote_missing) parts.push(`${res.remote_missing.length} missing on ${res.remote}`)
   process.stdout.write(`checked ${res.checked} objects (${formatBytes(res.bytes)}): ${problems ? parts.join(', ') : 'all good'}\n`)

@@ -40,7 +40,10 @@ const MAX_NAMED = 50
  * @example
  * const res = await fsckCache(repo) // res.corrupt, res.missing: [] when all is well
  */
-export async function fsckCache(repo: Repo, opts: { remote?: DataRemote; /** name who needs each missing object (default true) */ names?: boolean } = {}): Promise<FsckResult> {
+export async function fsckCache(
+  repo: Repo,
+  opts: { remote?: DataRemote /** name who needs each missing object (default true) */; names?: boolean } = {},
+): Promise<FsckResult> {
   cleanTemp(repo.cacheDir)
   const h = await hasher()
   const res: FsckResult = { checked: 0, bytes: 0, corrupt: [], missing: [] }
@@ -78,7 +81,10 @@ export async function fsckCache(repo: Repo, opts: { remote?: DataRemote; /** nam
     res.remote_missing = await named([...referenced].filter((o) => !there.has(o)))
   }
   const fixes: string[] = []
-  if (res.corrupt.length || res.missing.length) fixes.push('`xp pull` fetches missing objects from the data remote; `xp add PATH` stores them again where the data still exists (a corrupt object is removed when xp reads it)')
+  if (res.corrupt.length || res.missing.length)
+    fixes.push(
+      '`xp pull` fetches missing objects from the data remote; `xp add PATH` stores them again where the data still exists (a corrupt object is removed when xp reads it)',
+    )
   if (res.remote_missing?.length) fixes.push(`\`xp push -r ${res.remote}\` uploads what the remote lacks from this cache`)
   if (fixes.length) res.repair = fixes.join('; ')
   return res
@@ -86,7 +92,10 @@ export async function fsckCache(repo: Repo, opts: { remote?: DataRemote; /** nam
 
 /** Commit tips of every ref (tags peeled) and HEAD, each with the names that point at it. */
 async function namedTips(repo: Pick<Repo, 'root' | 'ctx'>): Promise<Map<string, string[]>> {
-  const { stdout } = await git(['for-each-ref', '--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)'], { cwd: repo.root, env: repo.ctx.env })
+  const { stdout } = await git(['for-each-ref', '--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)'], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+  })
   const tips = new Map<string, string[]>()
   const put = (c: string, name: string) => tips.set(c, [...(tips.get(c) ?? []), name])
   for (const line of stdout.split('\n')) {

@@ -39,8 +39,8 @@ const COMMANDS: Entry[] = [
   { command: 'push [args..]', describe: 'push runs, notes and registry tags to a git remote, their data first', load: () => import('./commands/push.js') },
   { command: 'pull [args..]', describe: 'pull runs, notes and registry tags, then the data of the working tree', load: () => import('./commands/pull.js') },
   { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign (or promote), unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
-  { command: 'queue <action> [id]', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
-  { command: 'import <source> [revs..]', describe: 'turn DVC experiments into runs: xp import dvc [--all] [REV...]', load: () => import('./commands/import.js') },
+  { command: 'queue <action>', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
+  { command: 'import <source> [revs..]', describe: 'turn DVC experiments or an MLflow file store into runs: xp import dvc [--all] [REV...] | xp import mlflow MLRUNS', load: () => import('./commands/import.js') },
   { command: 'plots [runs..]', describe: 'write the series, metrics and params of runs into one HTML file', load: () => import('./commands/plots.js') },
   { command: 'ui', describe: 'browse, compare and annotate runs in a local web page', load: () => import('./commands/ui.js') },
 ]

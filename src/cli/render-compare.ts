@@ -127,8 +127,8 @@ function changeText(c: Change): string {
 
 const side = (v: unknown, present: boolean) => (present ? formatValue(v) : '-')
 
-function diffRows(changes: Record<string, Change>, a: ListedRun, b: ListedRun, group: 'params' | 'metrics'): string[][] {
-  return Object.entries(changes).map(([k, c]) => [k, side(c.old, k in a[group]), side(c.new, k in b[group]), changeText(c)])
+function diffRows(changes: Record<string, Change> | undefined, a: ListedRun, b: ListedRun, group: 'params' | 'metrics' | 'tags'): string[][] {
+  return Object.entries(changes ?? {}).map(([k, c]) => [k, side(c.old, k in (a[group] ?? {})), side(c.new, k in (b[group] ?? {})), changeText(c)])
 }
 
 const runLabel = (r: ListedRun) => `${r.name} (${r.id})`
@@ -143,11 +143,11 @@ export function diffText(d: RunDiff<ListedRun> & { code?: string }, opts: { all?
   out.push('')
   const header = (group: string) => [group, d.a.name === d.b.name ? 'a' : d.a.name, d.a.name === d.b.name ? 'b' : d.b.name, 'change']
   let any = false
-  for (const group of ['metrics', 'params'] as const) {
+  for (const group of ['metrics', 'params', 'tags'] as const) {
     const rows = diffRows(d[group], d.a, d.b, group)
     if (!rows.length) continue
     any = true
-    out.push(renderTable(header(group === 'metrics' ? 'metric' : 'param'), rows, { rightAlign: [false, true, true, true] }).trimEnd(), '')
+    out.push(renderTable(header(group === 'metrics' ? 'metric' : group === 'params' ? 'param' : 'tag'), rows, { rightAlign: [false, true, true, true] }).trimEnd(), '')
   }
   if (!any) out.push(opts.all ? 'neither run has params or metrics' : 'no param or metric changed (--all shows unchanged ones too)', '')
   if (d.code !== undefined) out.push(bold('code:'), d.code.trimEnd() || 'no file changed', '')
@@ -160,11 +160,11 @@ export function diffMarkdown(d: RunDiff<ListedRun> & { code?: string }): string 
   for (const r of [d.a, d.b]) if (r.notes) out.push(`> **${mdCell(r.name)}**: ${mdCell(r.notes)}`, '')
   const names = [d.a.name === d.b.name ? 'a' : d.a.name, d.a.name === d.b.name ? 'b' : d.b.name]
   let any = false
-  for (const group of ['metrics', 'params'] as const) {
+  for (const group of ['metrics', 'params', 'tags'] as const) {
     const rows = diffRows(d[group], d.a, d.b, group)
     if (!rows.length) continue
     any = true
-    out.push(mdTable([group === 'metrics' ? 'Metric' : 'Param', ...names, 'Change'], rows, [false, true, true, true]))
+    out.push(mdTable([group === 'metrics' ? 'Metric' : group === 'params' ? 'Param' : 'Tag', ...names, 'Change'], rows, [false, true, true, true]))
   }
   if (!any) out.push('No param or metric changed.', '')
   if (d.code !== undefined) out.push('```', d.code.trimEnd() || 'no file changed', '```', '')

@@ -7,6 +7,7 @@
 import type http from 'node:http'
 import os from 'node:os'
 import { timingSafeEqual } from 'node:crypto'
+import { mlflowAuthorized } from './mlflow-auth.js'
 import type { ErrorCode } from '../core/error-codes.js'
 
 export const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
@@ -79,8 +80,8 @@ export function accessGate(policy: AccessPolicy): (req: http.IncomingMessage) =>
       }
     if (!needToken) return { ok: true }
     const auth = String(req.headers.authorization ?? '')
-    const bearer = /^Bearer\s+(\S+)$/i.exec(auth)?.[1] ?? ''
-    if (bearer && same(bearer, policy.token)) return { ok: true }
+    // Bearer TOKEN, or basic auth with the token as password (MLflow's clients: mlflow-auth.ts)
+    if (mlflowAuthorized(auth, policy.token)) return { ok: true }
     if (same(cookieToken(req.headers.cookie), policy.token)) return { ok: true }
     const url = new URL(req.url ?? '/', 'http://x')
     const q = url.searchParams.get('token')

@@ -22,6 +22,7 @@ import { noteRun } from '../core/runs/manage.js'
 import { registryView } from './registry.js'
 import { escapeHtml } from './html.js'
 import { accessGate, isLoopback } from './access.js'
+import { createMlflowApi, isMlflowPath, sendMlflowError } from './mlflow.js'
 import { embeddedFile } from '../core/embedded.js'
 
 export interface UiServerOptions {
@@ -162,6 +163,9 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
   const loopback = isLoopback(host)
   const accessToken = opts.accessToken ?? randomBytes(24).toString('base64url')
   const gate = accessGate({ bind: host, allowHosts: opts.allowHosts ?? [], token: accessToken })
+  // The MLflow REST API (src/ui/mlflow.ts), behind the same gate (its Authorization forms: access.ts).
+  const mlflow = createMlflowApi(repo, { recorded: async () => (await cache.list()).runs, invalidate: () => cache.invalidate() })
+  await mlflow.service.recover(Number(repo.ctx.env.XP_LIVE_STALE_S ?? 3600) * 1000)
   // One `git cat-file --batch` for every file read (series, logs), made again if it dies.
   let batch: CatFileBatch | null = null
   const reader = () => (batch ??= new CatFileBatch({ cwd: repo.root, env: repo.ctx.env }))
@@ -203,12 +207,18 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     const url = new URL(req.url ?? '/', 'http://localhost')
     const p = url.pathname
     const method = req.method ?? 'GET'
+    if (await mlflow.handle(req, res, url)) return
     if (method === 'GET' || method === 'HEAD') {
       if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html)
       const asset = assets.get(p)
       if (asset) return send(res, 200, asset.type, asset.body)
-      if (p === '/api/version') return sendJson(res, 200, { version: await cache.currentVersion() })
-      if (p === '/api/runs') return sendJson(res, 200, (await cache.list()).json)
+      if (p === '/api/version') return sendJson(res, 200, { version: (await cache.currentVersion()) + mlflow.live.version() })
+      if (p === '/api/runs') {
+        const listed = await cache.list()
+        const live = mlflow.live.version() ? mlflow.live.runs() : []
+        // live runs (the MLflow API's, still going) first; their writes move the version, so the page follows them
+        return sendJson(res, 200, live.length ? JSON.stringify({ version: listed.version + mlflow.live.version(), runs: [...live, ...listed.runs].map(slimRun) }) : listed.json)
+      }
       if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
     }
     const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes|plots))?$/.exec(p)
@@ -236,6 +246,8 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         return sendJson(res, 200, { notes })
       }
       if (method === 'GET' || method === 'HEAD') {
+        const live = mlflow.live.run(spec)
+        if (live) return what === 'log' ? send(res, 200, 'text/plain; charset=utf-8', '') : sendJson(res, 200, !what ? live : what === 'series' ? mlflow.live.series(spec) : [])
         const run = await runFor(spec)
         if (!what) return sendJson(res, 200, run)
         if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))
@@ -256,6 +268,8 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         res.writeHead(302, { location: g.redirect, 'set-cookie': g.cookie, ...SECURITY_HEADERS })
         return res.end()
       }
+      // MLflow clients read MLflow's error shape
+      if (isMlflowPath(req.url ?? '')) return sendMlflowError(res, new XpError(g.code, g.message, { data: { mlflow: g.status === 401 ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED', status: g.status } }))
       throw new Http(g.status, g.message, g.code)
     }
     return route(req, res)
@@ -288,6 +302,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     close: () =>
       new Promise<void>((resolve) => {
         batch?.close()
+        mlflow.service.close()
         server.closeAllConnections()
         server.close(() => resolve())
       }),

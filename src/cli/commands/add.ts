@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs'
+import type { ArgsOf } from '../args.js'
 import { cliRepo } from '../context.js'
 import { addPaths } from '../../core/cache/add.js'
 import { printJson, info } from '../output.js'
@@ -7,11 +8,11 @@ import { ttyProgress } from '../progress.js'
 
 export const builder = (y: Argv) =>
   y
-    .positional('paths', { type: 'string', array: true, describe: 'files or folders to track' })
+    .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'files or folders to track' })
     .option('json', { type: 'boolean', describe: 'print what was added as JSON' })
     .example('xp add data/train', 'cache a folder, write data/train.xp, ignore data/train in git')
 
-export async function handler(argv: { paths: string[]; json?: boolean }) {
+export async function handler(argv: ArgsOf<typeof builder>) {
   const repo = await cliRepo()
   const progress = ttyProgress()
   repo.ctx.onProgress = progress.onProgress

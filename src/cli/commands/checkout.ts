@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs'
+import type { ArgsOf } from '../args.js'
 import { cliRepo } from '../context.js'
 import { checkoutData } from '../../core/cache/checkout.js'
 import { remoteFetcher } from '../../core/sync/data.js'
@@ -10,7 +11,7 @@ export const builder = (y: Argv) =>
     .option('force', { alias: 'f', type: 'boolean', describe: 'overwrite local changes that are not in the cache' })
     .option('json', { type: 'boolean', describe: 'print what was done as JSON' })
 
-export async function handler(argv: { paths?: string[]; force?: boolean; json?: boolean }) {
+export async function handler(argv: ArgsOf<typeof builder>) {
   const repo = await cliRepo()
   const res = await checkoutData(repo, { paths: argv.paths?.map(String), force: argv.force, fetchMissing: remoteFetcher(repo) })
   if (argv.json) return printJson(res)

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs'
+import type { ArgsOf } from '../args.js'
 import { cliRepo } from '../context.js'
 import { gcCache } from '../../core/cache/gc.js'
 import { printJson } from '../output.js'
@@ -11,7 +12,7 @@ export const builder = (y: Argv) =>
     .option('grace', { type: 'number', default: 3600, describe: 'keep unreferenced objects younger than this many seconds (a concurrent add may be writing them); 0 removes them now' })
     .option('json', { type: 'boolean', describe: 'print the result as JSON' })
 
-export async function handler(argv: { 'dry-run'?: boolean; json?: boolean; grace: number }) {
+export async function handler(argv: ArgsOf<typeof builder>) {
   if (!Number.isFinite(argv.grace) || argv.grace < 0) throw usageError('XP_BAD_GRACE', '--grace takes a number of seconds, 0 or more')
   const repo = await cliRepo()
   const res = await gcCache(repo, { dryRun: argv['dry-run'], graceS: argv.grace })

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs'
+import type { ArgsOf } from '../args.js'
 import path from 'node:path'
 import { cliRepo } from '../context.js'
 import { buildReport, DEFAULT_REPORT_RUNS } from '../../ui/report.js'
@@ -18,7 +19,7 @@ export const builder = (y: Argv) =>
     .example('xp plots -n 20', 'the latest 20 runs')
     .example('xp plots brisk-otter calm-heron', 'two runs side by side')
 
-export async function handler(argv: { runs?: string[]; output: string; limit?: number; all?: boolean; json?: boolean }) {
+export async function handler(argv: ArgsOf<typeof builder>) {
   if (argv.limit !== undefined && (!Number.isInteger(argv.limit) || argv.limit < 1)) throw usageError('XP_BAD_LIMIT', `-n takes a whole number of runs, 1 or more (got ${argv.limit})`)
   const named = (argv.runs ?? []).map(String)
   const repo = await cliRepo()

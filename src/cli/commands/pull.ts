@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs'
+import type { ArgsOf } from '../args.js'
 import { syncRepo, transferLine, interruptible } from '../sync.js'
 import { splitRemoteArgs } from '../../core/sync/git-remote.js'
 import { pullRuns } from '../../core/sync/pull.js'
@@ -14,7 +15,7 @@ export const builder = (y: Argv) =>
     .option('json', { type: 'boolean', describe: 'print what was pulled as JSON' })
     .example('xp pull', "fetch runs, notes and registry tags from origin, then the working tree's data")
 
-export async function handler(argv: { args?: string[]; remote?: string; jobs?: number; 'all-data'?: boolean; data?: boolean; json?: boolean }) {
+export async function handler(argv: ArgsOf<typeof builder>) {
   const repo = await syncRepo()
   const { remote, runs } = await splitRemoteArgs(repo, (argv.args ?? []).map(String))
   const res = await interruptible(repo, () => pullRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, allData: argv['all-data'], noData: argv.data === false }))

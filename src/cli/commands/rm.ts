@@ -1,15 +1,16 @@
 import type { Argv } from 'yargs'
+import type { ArgsOf } from '../args.js'
 import { cliRepo } from '../context.js'
 import { removeRuns } from '../../core/runs/manage.js'
 import { printJson, info, warn } from '../output.js'
 
 export const builder = (y: Argv) =>
   y
-    .positional('runs', { type: 'string', array: true })
+    .positional('runs', { type: 'string', array: true, demandOption: true })
     .option('remote', { type: 'string', describe: 'delete the runs on this git remote instead of locally' })
     .option('json', { type: 'boolean' })
 
-export async function handler(argv: { runs: string[]; remote?: string; json?: boolean }) {
+export async function handler(argv: ArgsOf<typeof builder>) {
   if (argv.remote) {
     const { removeRemoteRuns } = await import('../../core/sync/rm-remote.js')
     const res = await removeRemoteRuns(await cliRepo(), { remote: argv.remote, runs: argv.runs.map(String) })

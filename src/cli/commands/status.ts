@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs'
+import type { ArgsOf } from '../args.js'
 import { cliRepo } from '../context.js'
 import { dataStatus } from '../../core/cache/status.js'
 import { printJson, yellow, red } from '../output.js'
@@ -9,7 +10,7 @@ export const builder = (y: Argv) =>
     .positional('paths', { type: 'string', array: true, describe: 'data paths or pointer files (default: all)' })
     .option('json', { type: 'boolean', describe: 'print the status as JSON' })
 
-export async function handler(argv: { paths?: string[]; json?: boolean }) {
+export async function handler(argv: ArgsOf<typeof builder>) {
   const repo = await cliRepo()
   const res = await dataStatus(repo, { paths: argv.paths?.map(String) })
   if (argv.json) return printJson(res)

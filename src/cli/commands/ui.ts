@@ -22,6 +22,9 @@ export async function handler(argv: { port: number; host: string; 'allow-host'?:
   if (!ui.loopback) warn(`xp ui listens on ${argv.host}, reachable from the network: every request needs the token in the URL below (or Authorization: Bearer TOKEN); Host names other than its addresses need --allow-host`)
   process.stdout.write(`${ui.url}\n`)
   info(`serving the runs of ${repo.root}; stop with Ctrl-C`)
+  // MLflow's clients take the same token as MLFLOW_TRACKING_TOKEN (or as MLFLOW_TRACKING_PASSWORD)
+  const address = new URL(ui.url)
+  info(`MLflow clients: MLFLOW_TRACKING_URI=${address.origin}${address.searchParams.get('token') ? ' with the token of the address above as MLFLOW_TRACKING_TOKEN' : ''}`)
   await new Promise<void>((resolve) => {
     const stop = () => void ui.close().then(resolve)
     process.once('SIGINT', stop)

@@ -20,6 +20,8 @@ export interface RunDiff<R> {
   b: R
   params: Record<string, Change>
   metrics: Record<string, Change>
+  /** present when either run has tags (MLflow's set_tag) */
+  tags?: Record<string, Change>
 }
 
 /** Floating-point noise from subtraction (0.3 - 0.1) cut to 12 significant digits. */
@@ -58,6 +60,15 @@ export function diffFlat(a: Flat, b: Flat, opts: { all?: boolean } = {}): Record
  * @example
  * diffRuns(first, best).metrics.acc // { old: 0.81, new: 0.93, diff: 0.12, pct: 14.81... }
  */
-export function diffRuns<R extends { params: Flat; metrics: Flat }>(a: R, b: R, opts: { all?: boolean } = {}): RunDiff<R> {
-  return { a, b, params: diffFlat(a.params, b.params, opts), metrics: diffFlat(a.metrics, b.metrics, opts) }
+export function diffRuns<R extends { params: Flat; metrics: Flat; tags?: Record<string, string> }>(a: R, b: R, opts: { all?: boolean } = {}): RunDiff<R> {
+  const out: RunDiff<R> = { a, b, params: diffFlat(a.params, b.params, opts), metrics: diffFlat(a.metrics, b.metrics, opts) }
+  if (a.tags || b.tags) out.tags = diffFlat(userTags(a.tags), userTags(b.tags), opts)
+  return out
+}
+
+/** Tags a person set: MLflow's own `mlflow.*` tags (source, user, model history) are left out of tables and diffs. */
+export function userTags(tags: Record<string, string> | undefined): Flat {
+  const out: Flat = {}
+  for (const k in tags ?? {}) if (!k.startsWith('mlflow.')) out[k] = tags![k]
+  return out
 }

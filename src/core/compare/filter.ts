@@ -251,6 +251,7 @@ export const FIELD_KEYS: Record<string, (run: ListedRun) => unknown> = {
   notes: (r) => r.notes,
   branch: (r) => r.branch,
   baseline: (r) => r.baseline,
+  experiment: (r) => r.experiment ?? 'Default',
   commit: (r) => r.commit,
 }
 
@@ -269,6 +270,10 @@ export function keyValue(run: ListedRun, key: string): unknown {
   if (key.startsWith('metrics.')) {
     const k = key.slice(8)
     return own(run.metrics, k) ? run.metrics[k] : undefined
+  }
+  if (key.startsWith('tags.')) {
+    const k = key.slice(5)
+    return run.tags && own(run.tags, k) ? run.tags[k] : undefined
   }
   const field = own(FIELD_KEYS, key) ? FIELD_KEYS[key] : undefined
   if (field) return field(run)

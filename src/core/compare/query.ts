@@ -10,6 +10,7 @@ import { resolveRun } from '../runs/resolve.js'
 import { compileFilter } from './filter.js'
 import { sortRuns, type SortOrder } from './table.js'
 import { diffRuns, type RunDiff } from './diff.js'
+import { listLiveRuns } from '../runs/live-list.js'
 
 export interface ShowQuery {
   /** run ids, prefixes or names; none means every run */
@@ -65,9 +66,17 @@ async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => vo
   const wanted = (r: ListedRun) => (!onBaseline || onBaseline(r.baseline)) && (!keep || keep(r))
   const limit = q.limit !== undefined && q.limit >= 0 ? q.limit : Infinity
   let total = 0
+  // live runs (the MLflow API's, still going) are listed first, as `running`
+  const live = listLiveRuns(repo)
   if (!q.runs?.length && !q.sortBy && q.order !== 'asc') {
     if (limit === 0) return { total }
     let shown = 0
+    for (const r of live) {
+      total++
+      if (!wanted(r)) continue
+      onShown({ run: () => r, json: () => Buffer.from(canonicalJson(r)) })
+      if (++shown >= limit) return { total }
+    }
     await eachRunEntry(repo, (e) => {
       total++
       let parsed: ListedRun | undefined
@@ -78,7 +87,7 @@ async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => vo
     })
     return { total }
   }
-  const all = await listRuns(repo)
+  const all = [...live, ...(await listRuns(repo))]
   total = all.length
   let runs = q.runs?.length ? [...new Set(q.runs.map((spec) => resolveRun(all, spec)))] : all
   runs = runs.filter(wanted)

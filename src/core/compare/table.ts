@@ -7,6 +7,7 @@ import { XpError, EXIT } from '../errors.js'
 import type { ListedRun } from '../runs/list.js'
 import { FIELD_KEYS, keyValue } from './filter.js'
 import { formatCreated, formatDuration, formatValue } from './format.js'
+import { userTags } from './diff.js'
 
 export type SortOrder = 'asc' | 'desc'
 
@@ -23,7 +24,7 @@ export interface Column {
   key: string
   /** what a person reads in the header: the key without its group unless that clashes */
   label: string
-  kind: 'field' | 'metric' | 'param'
+  kind: 'field' | 'metric' | 'param' | 'tag'
   numeric: boolean
 }
 
@@ -49,6 +50,7 @@ export function knownKeys(runs: ListedRun[]): Set<string> {
   for (const r of runs) {
     for (const k in r.metrics) keys.add(`metrics.${k}`)
     for (const k in r.params) keys.add(`params.${k}`)
+    for (const k in r.tags ?? {}) keys.add(`tags.${k}`)
   }
   return keys
 }
@@ -158,13 +160,16 @@ function accessor(key: string): (r: ListedRun) => unknown {
 export function buildTable(runs: ListedRun[], opts: { onlyChanged?: boolean } = {}): ShowTable {
   const metricKeys = new Set<string>()
   const paramKeys = new Set<string>()
+  const tagKeys = new Set<string>()
   for (const r of runs) {
     for (const k in r.metrics) metricKeys.add(k)
     for (const k in r.params) paramKeys.add(k)
+    if (r.tags) for (const k in userTags(r.tags)) tagKeys.add(k)
   }
   let dataColumns: Column[] = [
     ...[...metricKeys].sort().map((k): Column => ({ key: `metrics.${k}`, label: paramKeys.has(k) ? `metrics.${k}` : k, kind: 'metric', numeric: true })),
     ...[...paramKeys].sort().map((k): Column => ({ key: `params.${k}`, label: metricKeys.has(k) ? `params.${k}` : k, kind: 'param', numeric: true })),
+    ...[...tagKeys].sort().map((k): Column => ({ key: `tags.${k}`, label: `tags.${k}`, kind: 'tag', numeric: false })),
   ]
   const read = new Map(dataColumns.map((c) => [c.key, accessor(c.key)]))
   if (opts.onlyChanged && runs.length)

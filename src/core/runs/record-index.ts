@@ -101,3 +101,15 @@ export function saveIndex(index: RecordIndex, added: Array<[string, Buffer]>, li
     // a cache that cannot be written (read-only repo, full disk) only costs speed
   }
 }
+
+/**
+ * Add records this process has just written (the MLflow API's runs), so the next listing
+ * reads them from here instead of from git. One append, like any other.
+ *
+ * @example
+ * addToIndex(repo.commonDir, [[`${commit} ${ref}`, Buffer.from(canonicalJson({ ...record, commit, ref }))]])
+ */
+export function addToIndex(commonDir: string, added: Array<[string, Buffer]>): void {
+  const index = loadIndex(commonDir)
+  saveIndex(index, added, new Set([...index.entries.keys(), ...added.map(([k]) => k)]))
+}

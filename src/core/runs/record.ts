@@ -5,7 +5,8 @@
 import type { Flat } from '../params.js'
 import { stringifyJson, parseJson } from '../json.js'
 
-export type RunStatus = 'succeeded' | 'failed' | 'interrupted'
+/** `running` is only ever listed (a live run, core/runs/live.ts), never recorded. */
+export type RunStatus = 'succeeded' | 'failed' | 'interrupted' | 'running'
 
 export interface DataEntry {
   oid: string
@@ -26,8 +27,12 @@ export interface RunRecord {
   duration_s: number
   baseline: string | null
   branch: string | null
+  /** the MLflow experiment the run belongs to (absent: `Default`) */
+  experiment?: string
   params: Flat
   metrics: Flat
+  /** free-form string tags (MLflow's `set_tag`); absent in records made before them */
+  tags?: Record<string, string>
   series: string[]
   deps: Record<string, DataEntry>
   outs: Record<string, DataEntry>
@@ -40,7 +45,7 @@ export interface RunRecord {
   damaged?: string[]
 }
 
-const ORDER: Array<keyof RunRecord> = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'params', 'metrics', 'series', 'deps', 'outs', 'env', 'error_tail', 'left_out']
+const ORDER: Array<keyof RunRecord> = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'experiment', 'params', 'metrics', 'tags', 'series', 'deps', 'outs', 'env', 'error_tail', 'left_out']
 
 /** The commit message: a subject line, a blank line, the record. */
 export function encodeRecord(r: RunRecord): string {

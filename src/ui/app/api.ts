@@ -16,6 +16,9 @@ export interface FullRun extends RunRow {
   env: Record<string, unknown>
   error_tail?: string
   ref: string
+  /** MLflow's experiment and tags, for runs that have them */
+  experiment?: string
+  tags?: Record<string, string>
 }
 
 export class ApiError extends Error {

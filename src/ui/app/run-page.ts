@@ -40,6 +40,7 @@ export async function runPage(id: string): Promise<HTMLElement> {
       ['started', run.started],
       ['ended', run.ended],
       ['duration', formatDuration(run.duration_s)],
+      ...(run.experiment ? ([['experiment', run.experiment]] as Array<[string, Cell]>) : []),
       ['branch', run.branch],
       ['baseline', short(run.baseline)],
       ['commit', short(run.commit)],
@@ -52,6 +53,9 @@ export async function runPage(id: string): Promise<HTMLElement> {
     el('div', {}, el('h3', {}, 'Metrics'), Object.keys(run.metrics).length ? kvTable(Object.entries(run.metrics).sort(), 'kv metrics') : el('p', 'muted', 'none')),
   )
   root.append(grid)
+  // tags (MLflow's set_tag); MLflow's own mlflow.* tags are left out, as in xp show
+  const tags = Object.entries(run.tags ?? {}).filter(([k]) => !k.startsWith('mlflow.'))
+  if (tags.length) root.append(el('h3', {}, 'Tags'), kvTable(tags.sort(), 'kv tags'))
 
   // notes
   const notes = el('pre', 'notes', run.notes ?? '')

@@ -103,6 +103,15 @@ export function decodeRecord(message: string): RunRecord | null {
     damaged.push('series')
     r.series = []
   }
+  // optional fields (the MLflow API's): absent is fine, a wrong shape is damage
+  if (out.tags !== undefined && (typeof out.tags !== 'object' || out.tags === null || Array.isArray(out.tags) || !Object.values(out.tags).every((x) => typeof x === 'string'))) {
+    damaged.push('tags')
+    delete r.tags
+  }
+  if (out.experiment !== undefined && typeof out.experiment !== 'string') {
+    damaged.push('experiment')
+    delete r.experiment
+  }
   for (const k of ['name', 'status', 'command', 'started', 'ended'] as const) {
     if (out[k] !== undefined && typeof out[k] !== 'string') {
       damaged.push(k)

@@ -352,7 +352,9 @@ describe('records and values from outside', () => {
     expect(show.code).toBe(0)
     const bad = JSON.parse(show.stdout).find((r: any) => r.name === 'bad')
     expect(bad.damaged).toEqual(['params', 'metrics'])
-    expect(repo.xp(['show']).code).toBe(0)
+    const table = repo.xp(['show'])
+    expect(table.code).toBe(0)
+    expect(table.stderr).toMatch(/run bad .*damaged \(params, metrics/)
     expect(repo.xp(['diff', 'good', 'bad']).code).toBe(0)
   })
 

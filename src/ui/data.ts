@@ -21,7 +21,7 @@ const MAX_SERIES_BYTES = 64 * 1024 * 1024
 
 /** The columns the runs table needs; env, deps and outs stay on the run page. */
 export function slimRun(r: ListedRun): RunRow {
-  return { id: r.id, name: r.name, status: r.status, started: r.started, duration_s: r.duration_s, commit: r.commit, baseline: r.baseline, params: r.params, metrics: r.metrics, notes: r.notes }
+  return { id: r.id, name: r.name, status: r.status, started: r.started, duration_s: r.duration_s, commit: r.commit, baseline: r.baseline, params: r.params, metrics: r.metrics, notes: r.notes, ...(r.damaged ? { damaged: r.damaged } : {}) }
 }
 
 /**

@@ -31,9 +31,11 @@ export interface RunEntry {
 }
 
 /** The run an entry holds. */
-export function entryRun(e: RunEntry): ListedRun {
+export function entryRun(e: RunEntry, warn?: (m: string) => void): ListedRun {
   const r = parseJson(e.json.toString('utf8')) as ListedRun
   if (e.notes !== undefined) r.notes = e.notes
+  // a malformed record is listed, as damaged: never a failure of the whole listing
+  if (r.damaged && warn) warn(`run ${r.name} (${r.id}): its record is damaged (${r.damaged.join(', ')} of the wrong shape); listed without ${r.damaged.length === 1 ? 'it' : 'them'}`)
   return r
 }
 
@@ -55,7 +57,7 @@ export function canonicalJson(v: unknown): string {
  */
 export async function listRuns(repo: ListRepo, opts: { notes?: boolean } = {}): Promise<ListedRun[]> {
   const runs: ListedRun[] = []
-  await eachRunEntry(repo, (e) => void runs.push(entryRun(e)), opts)
+  await eachRunEntry(repo, (e) => void runs.push(entryRun(e, repo.ctx.warn)), opts)
   return runs
 }
 

@@ -19,7 +19,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-ui-'))
 const repoDir = path.join(dir, 'repo')
 fs.mkdirSync(repoDir)
 const env = benchEnv(dir)
-const built = makeRunsRepo(repoDir, env, N)
+const built = makeRunsRepo(repoDir, env, N, { distinctSeries: true })
 
 const server = spawn(process.execPath, [XP, 'ui', '--port', '0'], { cwd: repoDir, env, stdio: ['ignore', 'pipe', 'inherit'] })
 const url = await new Promise((resolve, reject) => {
@@ -99,6 +99,99 @@ try {
     return performance.now() - t0
   })
   results.domRows = await page.$$eval('.tbody .tr', (rs) => rs.length)
+  await page.evaluate(() => (document.querySelector('.table-scroll').scrollTop = 0))
+
+  // Many runs (issue 17): parallel coordinates, a brush, group by, every curve, hover.
+  results.parallelOpen = await page.evaluate(async () => {
+    const t0 = performance.now()
+    document.querySelector('.toggle-parallel').dispatchEvent(new MouseEvent('click', { bubbles: true }))
+    await new Promise((r) => requestAnimationFrame(() => r(undefined)))
+    return performance.now() - t0
+  })
+  results.parallelLines = await page.getAttribute('canvas.parallel', 'data-lines')
+  const axes = JSON.parse(await page.getAttribute('canvas.parallel', 'data-axes'))
+  const acc = axes.find((a) => a.key === 'metrics.acc')
+  // a brush, timed inside the page: press, drag (each move redraws the canvas), release (the table filters)
+  const brush = await page.evaluate(async ({ ax, top }) => {
+    const c = document.querySelector('canvas.parallel')
+    const r = c.getBoundingClientRect()
+    const frame = () => new Promise((res) => requestAnimationFrame(() => res(undefined)))
+    const at = (y) => ({ clientX: r.left + ax, clientY: r.top + y, bubbles: true })
+    c.dispatchEvent(new MouseEvent('mousedown', at(top + 2)))
+    const moves = []
+    for (let k = 1; k <= 7; k++) {
+      const t0 = performance.now()
+      window.dispatchEvent(new MouseEvent('mousemove', at(top + 2 + k * 18)))
+      await frame()
+      moves.push(performance.now() - t0)
+    }
+    const t1 = performance.now()
+    window.dispatchEvent(new MouseEvent('mouseup', at(top + 2 + 7 * 18)))
+    await frame()
+    return { moves, release: performance.now() - t1 }
+  }, { ax: acc.x, top: acc.top })
+  results.brushMove = median(brush.moves)
+  results.brushMoveCanvas = Number(await page.getAttribute('canvas.parallel', 'data-ms'))
+  results.brushApply = brush.release
+  results.brushed = await page.textContent('.count')
+  results.groupBy = await page.evaluate(async () => {
+    const sel = /** @type {HTMLSelectElement} */ (document.querySelector('.group-by'))
+    const t0 = performance.now()
+    sel.value = 'params.model'
+    sel.dispatchEvent(new Event('change'))
+    await new Promise((r) => requestAnimationFrame(() => r(undefined)))
+    return performance.now() - t0
+  })
+  results.groups = await page.$$eval('.group-table tr[data-group]', (rs) => rs.length)
+  await page.evaluate(() => {
+    const sel = /** @type {HTMLSelectElement} */ (document.querySelector('.group-by'))
+    sel.value = ''
+    sel.dispatchEvent(new Event('change'))
+    document.querySelector('.clear-brush').dispatchEvent(new MouseEvent('click', { bubbles: true }))
+  })
+  // every curve: the first open reads every run's series on the server (once per refs version)
+  const curvesOpen = async () =>
+    page.evaluate(async () => {
+      const c = document.querySelector('canvas.curves')
+      c.removeAttribute('data-curves')
+      const t0 = performance.now()
+      document.querySelector('.toggle-curves').dispatchEvent(new MouseEvent('click', { bubbles: true }))
+      while (!c.getAttribute('data-curves')) await new Promise((r) => setTimeout(r, 5))
+      await new Promise((r) => requestAnimationFrame(() => r(undefined)))
+      return performance.now() - t0
+    })
+  results.curvesCold = await curvesOpen()
+  await page.click('.toggle-curves')
+  results.curvesWarm = await curvesOpen()
+  results.curves = `${await page.getAttribute('canvas.curves', 'data-runs')} runs, ${await page.getAttribute('canvas.curves', 'data-curves')} curves`
+  await page.$eval('.curves-box', (e) => e.scrollIntoView())
+  // hover, timed inside the page: a mouse move to the frame with the nearest curve drawn on top
+  const hovers = await page.evaluate(async () => {
+    const c = document.querySelector('canvas.curves')
+    const r = c.getBoundingClientRect()
+    const out = []
+    for (let k = 0; k < 7; k++) {
+      const t0 = performance.now()
+      c.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + 100 + k * 60, clientY: r.top + 60 + k * 25, bubbles: true }))
+      await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(() => res(undefined))))
+      out.push(performance.now() - t0)
+    }
+    return out
+  })
+  results.hover = median(hovers)
+  const kbox = await (await page.$('canvas.curves')).boundingBox()
+  await page.mouse.move(kbox.x + 400, kbox.y + 120)
+  await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'bench-ui-curves.png') })
+  results.groupedCurves = await page.evaluate(async () => {
+    const sel = /** @type {HTMLSelectElement} */ (document.querySelector('.group-by'))
+    const c = document.querySelector('canvas.curves')
+    const t0 = performance.now()
+    sel.value = 'params.model'
+    sel.dispatchEvent(new Event('change'))
+    while (c.getAttribute('data-curves') !== '4') await new Promise((r) => setTimeout(r, 2))
+    return performance.now() - t0
+  })
+
   const payload = await page.evaluate(async () => (await (await fetch('/api/runs')).text()).length)
 
   const f = (ms) => `${ms.toFixed(0)} ms`
@@ -111,6 +204,14 @@ try {
     ['sort, slowest', f(results.sortMax), '< 200 ms', '', ''],
     ['filter (expression to frame)', f(results.filter), '', '', `${results.filtered}`],
     ['scroll to the end', f(results.scroll), '', '', `${results.domRows} rows in the DOM`],
+    ['parallel coordinates: open', f(results.parallelOpen), '< 1500 ms', '', `${results.parallelLines} lines, canvas`],
+    ['brush: one drag step (mouse to frame)', f(results.brushMove), '< 200 ms', `${f(results.brushMoveCanvas)} (canvas redraw)`, ''],
+    ['brush: release (table filtered)', f(results.brushApply), '< 200 ms', '', `${results.brushed}`],
+    ['group by (select to frame)', f(results.groupBy), '< 200 ms', '', `${results.groups} groups, mean ± std of 5 metrics`],
+    ['curves: first open', f(results.curvesCold), '< 1500 ms', '', `${results.curves}; the server read every series after start`],
+    ['curves: open again', f(results.curvesWarm), '< 1500 ms', '', ''],
+    ['curves: hover (mouse to frame, median of 7)', f(results.hover), '< 200 ms', '', 'nearest of every curve, base layer cached'],
+    ['curves: group by (mean ± std bands)', f(results.groupedCurves), '< 200 ms', '', '4 groups'],
   ]
   const w = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
   for (const r of table) console.log(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd())

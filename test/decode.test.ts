@@ -80,4 +80,23 @@ describe('xp.yaml and .xp/config.local.yaml are decoded, not cast', () => {
       cleanupTmp()
     }
   })
+
+  it('a queue task file of the wrong shape is XP_BAD_TASK naming the file, not a crash deep in the worker', async () => {
+    const { TestRepo, errorCode, cleanupTmp } = await import('./helpers.js')
+    try {
+      const repo = new TestRepo({ files: { 'params.yaml': 'lr: 1\n' } })
+      expect(repo.xp(['run', '--queue', '-S', 'lr=2', '--', 'true']).code).toBe(0)
+      const dir = repo.path('.xp', 'queue', 'tasks')
+      const fs = await import('node:fs')
+      const [file] = fs.readdirSync(dir)
+      const task = JSON.parse(fs.readFileSync(`${dir}/${file}`, 'utf8'))
+      fs.writeFileSync(`${dir}/${file}`, JSON.stringify({ ...task, edits: 'lr=2' }))
+      const st = repo.xp(['queue', 'status'])
+      expect(errorCode(st)).toBe('XP_BAD_TASK')
+      expect(st.stderr).toContain(file)
+      expect(st.stderr).toContain('edits')
+    } finally {
+      cleanupTmp()
+    }
+  })
 })

@@ -278,7 +278,8 @@ describe('experiments', () => {
 
 describe('the registry both ways', () => {
   it('versions xp model register made are visible to MLflow clients; aliases set through the API are GTO stages', async () => {
-    const repo = repoWithCommit()
+    // `xp model register` needs the model in the run's commit, where xp.yaml says it is
+    const repo = new TestRepo({ files: { 'README.md': '# project\n', 'xp.yaml': 'artifacts:\n  churn: {path: model.pkl}\n', 'model.pkl': 'weights\n' } })
     const u = await ui(repo)
     const id = await createRun(u.url, { run_name: 'to-register' })
     await api(u.url, 'POST', 'runs/update', { run_id: id, status: 'FINISHED' })

@@ -211,21 +211,26 @@ describe('the fold', () => {
     expect(foldRegistry([ev('x@created', 1, c1)]).artifacts.size).toBe(0)
   })
 
-  it('two versions of one artifact on one commit: a problem naming both tags, the rest still readable', () => {
+  it('two versions of one artifact on one commit with a stage tag there: a problem naming both and GTO\'s rule, the rest still readable', () => {
+    // GTO: find_version(commit) raises ManyVersions for the stage tag, so `gto show` fails
     const s = foldRegistry([ev('m@v1.0.0', 1, c1), ev('m@v1.1.0', 2, c1), ev('m#prod#1', 3, c1), ev('ok@v1.0.0', 4, c2), ev('ok#prod#1', 5, c2)])
     expect(s.problems).toHaveLength(1)
-    expect(s.problems[0]).toContain('"m@v1.0.0"')
-    expect(s.problems[0]).toContain('"m@v1.1.0"')
+    expect(s.problems[0]).toContain('v1.0.0, v1.1.0')
+    expect(s.problems[0]).toContain('Multiple versions are not allowed on the same Git commit')
     const out = gtoShow(s)
     expect(out.ok).toEqual({ version: 'v1.0.0', stage: { prod: 'v1.0.0' }, registered: true, active: true })
     expect(out.m.version).toBe('v1.1.0')
     expect(out.m.stage.prod).toBeNull()
   })
 
-  it('a deregistered version and a new one on the same commit are not a problem', () => {
-    const s = foldRegistry([ev('m@v1.0.0', 1, c1), ev('m@v1.0.0!', 2, c1), ev('m@v1.0.1', 3, c1), ev('m#prod#1', 4, c1)])
-    expect(s.problems).toEqual([])
-    expect(gtoShow(s).m.stage.prod).toBe('v1.0.1')
+  it('a deregistered version replaced on the same commit: fine without stage tags, a problem with one (GTO fails)', () => {
+    const base = [ev('m@v1.0.0', 1, c1), ev('m@v1.0.0!', 2, c1), ev('m@v1.0.1', 3, c1)]
+    expect(foldRegistry(base).problems).toEqual([])
+    expect(show(base).m.version).toBe('v1.0.1')
+    const s = foldRegistry([...base, ev('m#prod#1', 4, c1)])
+    expect(s.problems).toHaveLength(1)
+    expect(s.problems[0]).toContain('Multiple versions are not allowed on the same Git commit')
+    expect(gtoShow(s).m.stage).toEqual({}) // xp ignores the stage tag there rather than guess
   })
 
   it('the next bump starts from the highest version ever registered', () => {
@@ -259,9 +264,9 @@ describe('model specs', () => {
 describe('tag objects', () => {
   it('reads the commit and tagger time from a tag header', async () => {
     const { parseTagHeader } = await import('../src/core/registry/read.js')
-    expect(parseTagHeader(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger A B <a@x> 1700000010 +0100\n\nmsg\n`)).toEqual([1700000010, c1])
+    expect(parseTagHeader(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger A B <a@x> 1700000010 +0100\n\nmsg\n`)).toEqual([1700000010, c1, '+0100', 'm@v1.0.0'])
     expect(parseTagHeader(`object ${c1}\ntype tree\ntag m@v1.0.0\ntagger A <a@x> 1 +0000\n\nmsg`)).toBe(0)
-    expect(parseTagHeader(`object ${c1}\ntype commit\ntag old\n\nno tagger`)).toEqual([0, c1])
+    expect(parseTagHeader(`object ${c1}\ntype commit\ntag old\n\nno tagger`)).toEqual([0, c1, '+0000', 'old'])
   })
 })
 
@@ -271,5 +276,135 @@ describe('tag details', () => {
     const sig = '-----BEGIN PGP SIGNATURE-----\nabc\n-----END PGP SIGNATURE-----\n'
     expect(parseTagDetails(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger Ada L <ada@x> 1700000010 +0000\n\nhello\nworld\n${sig}`)).toEqual({ tagger: 'Ada L', email: 'ada@x', message: 'hello\nworld' })
     expect(parseTagDetails(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger Ada <ada@x> 1700000010 +0000\n\n`)).toEqual({ tagger: 'Ada', email: 'ada@x', message: '' })
+  })
+})
+
+/**
+ * Vectors rebuilt from GTO 1.8.0's tests (tests/test_api.py, tests/test_cli.py,
+ * tests/conftest.py's showcase, tests/resources) and from its code (gto/base.py, gto/tag.py,
+ * gto/registry.py, gto/api.py), each with what GTO answers and why.
+ */
+describe("GTO 1.8's answers", () => {
+  const a = (events: TagEvent[], name = 'm') => foldRegistry(events).artifacts.get(name)!
+
+  it("conftest's showcase: production rolled back to v1.2.3 by a later assignment, staging on v1.2.4", () => {
+    // rf@v1.2.3, nn@v0.0.1 at t0; sleep(1); rf@v1.2.4, nn#staging#1, rf#production#1 at t1;
+    // rf#staging#2 at t2; rf#production#3 (v1.2.4) at t3; rf#production#4 (v1.2.3, --force) at t4
+    const events = [
+      ev('rf@v1.2.3', 0, c1), ev('nn@v0.0.1', 0, c1),
+      ev('rf@v1.2.4', 1, c2), ev('nn#staging#1', 1, c1), ev('rf#production#1', 1, c1),
+      ev('rf#staging#2', 2, c2), ev('rf#production#3', 3, c2), ev('rf#production#4', 4, c1),
+    ]
+    // test_cli: `gto show rf@greatest --version` is v1.2.4, `rf#production --version` v1.2.3, and
+    // `rf#production --vs -1` lists both (v1.2.4 and v1.2.3, in SemVer order)
+    expect(show(events)).toEqual({
+      nn: { version: 'v0.0.1', stage: { production: null, staging: 'v0.0.1' }, registered: true, active: true },
+      rf: { version: 'v1.2.4', stage: { production: 'v1.2.3', staging: 'v1.2.4' }, registered: true, active: true },
+    })
+    const rf = a(events, 'rf')
+    expect(rf.stages.production.map((h) => h.version)).toEqual(['v1.2.3', 'v1.2.4'])
+    expect(rf.latest!.tag).toBe('rf@v1.2.4') // `gto show rf@latest --ref`
+  })
+
+  it('issue 13.1: two assignments of one stage in one second: the version created first wins, whatever the counters', () => {
+    // Artifact.get_vstages(sort=Timestamp): versions sorted by creation then reversed, their
+    // assignments sorted by time then reversed: a tie keeps the earlier-created version first
+    const base = [ev('m@v0.0.1', 1, c1), ev('m@v0.0.2', 2, c2)]
+    expect(show([...base, ev('m#prod#3', 10, c1), ev('m#prod#4', 10, c2)]).m.stage.prod).toBe('v0.0.1')
+    expect(show([...base, ev('m#prod#3', 10, c2), ev('m#prod#4', 10, c1)]).m.stage.prod).toBe('v0.0.1')
+    // registered in one second too: created in ref-name order (git lists tags sorted), v0.0.1 first
+    expect(show([ev('m@v0.0.2', 1, c2), ev('m@v0.0.1', 1, c1), ev('m#prod#3', 10, c2), ev('m#prod#4', 10, c1)]).m.stage.prod).toBe('v0.0.1')
+    // one second later, the later assignment wins as usual
+    expect(show([...base, ev('m#prod#3', 10, c1), ev('m#prod#4', 11, c2)]).m.stage.prod).toBe('v0.0.2')
+  })
+
+  it('issue 13.2: build metadata has no precedence; among equals, the one registered last is latest', () => {
+    // sort_versions: sorted(key=SemVer) (python-semver ignores build metadata) then reversed
+    expect(show([ev('m@v1.0.0+build.2', 1, c1), ev('m@v1.0.0+build.10', 2, c2), ev('m@v1.0.0+b', 3, c3)]).m.version).toBe('v1.0.0+b')
+    expect(show([ev('m@v1.0.0+b', 1, c1), ev('m@v1.0.0+build.10', 2, c2), ev('m@v1.0.0+build.2', 3, c3)]).m.version).toBe('v1.0.0+build.2')
+    // in one second, in ref-name order: +b, +build.10, +build.2 (the last)
+    expect(show([ev('m@v1.0.0+build.2', 1, c1), ev('m@v1.0.0+build.10', 1, c2), ev('m@v1.0.0+b', 1, c3)]).m.version).toBe('v1.0.0+build.2')
+    // precedence still counts: v1.0.1+a is above every v1.0.0+…
+    expect(show([ev('m@v1.0.1+a', 1, c1), ev('m@v1.0.0+z', 2, c2)]).m.version).toBe('v1.0.1+a')
+    expect(compareSemVer(parseSemVer('v1.0.0+build.2')!, parseSemVer('v1.0.0+build.10')!)).toBe(0)
+  })
+
+  it('issue 13.4: a version is a name on a commit: v1.0.0 deregistered on c1 and registered again on c2 is active', () => {
+    // Artifact.find_version(name, commit_hexsha, create_new=True) keys versions by both
+    const m = a([ev('m@v1.0.0', 1, c1), ev('m@v1.0.0!', 2, c1), ev('m@v1.0.0#1', 3, c2), ev('m#prod#2', 4, c2)])
+    expect(m.latest).toMatchObject({ version: 'v1.0.0', commit: c2, tag: 'm@v1.0.0#1' })
+    expect(m.versions.map((v) => [v.version, v.commit, v.active])).toEqual([['v1.0.0', c2, true], ['v1.0.0', c1, false]])
+    expect(m.stages.prod[0]).toMatchObject({ version: 'v1.0.0', commit: c2 })
+    expect(resolveSpec(foldRegistry([ev('m@v1.0.0', 1, c1), ev('m@v1.0.0!', 2, c1), ev('m@v1.0.0#1', 3, c2)]), parseModelSpec('m@v1.0.0')).version.commit).toBe(c2)
+  })
+
+  it("issue 13.5: history in one second follows GTO's order (lowest counter first, newest first)", () => {
+    // `gto history`: events sorted by (time, priority), stably over the artifact's events,
+    // then reversed. Registration and two assignments of one command, all in one second:
+    const m = a([ev('m@v0.0.1', 1, c1), ev('m@v0.0.2', 5, c2), ev('m#production#2', 5, c2), ev('m#staging#1', 5, c2)])
+    expect([...m.events].reverse().map((e) => e.tag)).toEqual(['m#staging#1', 'm#production#2', 'm@v0.0.2', 'm@v0.0.1'])
+    // two versions assigned to one stage in one second: the lower counter is listed first
+    const n = a([ev('m@v1.0.0', 1, c1), ev('m@v2.0.0', 2, c2), ev('m#prod#3', 10, c1), ev('m#prod#4', 10, c2)])
+    expect([...n.events].reverse().map((e) => e.tag)).toEqual(['m#prod#3', 'm#prod#4', 'm@v2.0.0', 'm@v1.0.0'])
+    // a deregistration and an unassignment after what they cancel, within their second (priority)
+    const d = a([ev('m@v1.0.0', 1, c1), ev('m#prod!#2', 1, c1), ev('m#prod#1', 1, c1), ev('m@v1.0.0!', 1, c1)])
+    expect(d.events.map((e) => e.kind)).toEqual(['register', 'deregister', 'assign', 'unassign'])
+  })
+
+  it('issue 13.8: GTO puts @deprecated on the commit of the newest event, not of the latest version', () => {
+    // GitRegistry.deprecate: rev = find_artifact(name).get_events()[0].commit_hexsha
+    expect(a([ev('m@v1.0.0', 1, c1), ev('m@v2.0.0', 2, c2), ev('m#prod#1', 3, c1)]).newestCommit).toBe(c1)
+    expect(a([ev('m@v1.0.0', 1, c1), ev('m#prod#1', 2, c1), ev('m@v2.0.0', 3, c2)]).newestCommit).toBe(c2)
+  })
+
+  it('ties of one second: a deprecation loses to any event; unassignment and deregistration win', () => {
+    // Artifact.is_active: get_events()[0] (newest; deprecations sort first, so lose ties)
+    expect(show([ev('m@v1.0.0', 5, c1), ev('m#prod#1', 6, c1), ev('m@deprecated', 6, c1)]).m.active).toBe(true)
+    // VStage.is_active / Version.is_active: assignments + unassignments sorted, reversed
+    expect(show([ev('m@v1.0.0', 1, c1), ev('m#prod!#1', 5, c1), ev('m#prod#2', 5, c1)]).m.stage).toEqual({})
+    expect(show([ev('m@v1.0.0', 5, c1), ev('m@v1.0.0!#2', 5, c1), ev('m@v1.0.0#1', 5, c1)]).m.version).toBeNull()
+  })
+
+  it("test_api's register/deregister and unassign: latest falls back, the stage empties", () => {
+    const reg = [ev('model@v1.0.0', 1, c1), ev('model@v1.0.1', 2, c2)]
+    expect(show(reg).model.version).toBe('v1.0.1')
+    expect(show([...reg, ev('model@v1.0.1!', 3, c2)]).model.version).toBe('v1.0.0')
+    const un = [ev('model@v0.0.1', 1, c1), ev('model#dev#1', 2, c1)]
+    expect(show(un).model.stage.dev).toBe('v0.0.1')
+    expect(show([...un, ev('model#dev!#2', 3, c1)]).model.stage).toEqual({})
+  })
+
+  it("test_api's assign_skip_registration: a stage on an unregistered commit shows the commit's hash, never as latest", () => {
+    expect(show([ev('m#staging#1', 1, c1)]).m).toEqual({ version: null, stage: { staging: c1 }, registered: true, active: true })
+  })
+
+  it('an unassignment on an unregistered commit cancels nothing (GTO makes a hash-named version per stage tag)', () => {
+    // index_tag: find_version(commit_hexsha, create_new=True) skips versions without a
+    // registration event, so each stage tag there gets its own version
+    const m = a([ev('m#prod#1', 1, c1), ev('m#prod!#2', 2, c1)])
+    expect(gtoShow(foldRegistry([ev('m#prod#1', 1, c1), ev('m#prod!#2', 2, c1)])).m.stage.prod).toBe(c1)
+    expect(m.versions.map((v) => [v.version, v.stages])).toEqual([[c1, ['prod']]]) // listed once
+    // a registration at that commit binds every stage tag there to it: then it cancels
+    expect(show([ev('m#prod#1', 1, c1), ev('m#prod!#2', 2, c1), ev('m@v1.0.0', 3, c1)]).m.stage).toEqual({})
+  })
+
+  it('isoTime writes Python isoformat() in the tagger offset', async () => {
+    const { isoTime } = await import('../src/core/registry/describe.js')
+    expect(isoTime(1700000200, '+0000')).toBe('2023-11-14T22:16:40+00:00')
+    expect(isoTime(1653608992, '+0300')).toBe('2022-05-27T02:49:52+03:00') // tests/resources: churn#prod#2
+    expect(isoTime(1661489863, '+0545')).toBe('2022-08-26T10:42:43+05:45')
+    expect(isoTime(1700000200, '-0530')).toBe('2023-11-14T16:46:40-05:30')
+  })
+})
+
+describe("GTO 1.8's tests/test_tag.py: which names are registry tags", () => {
+  it('refuses what test_parse_wrong_names lists and reads what test_parse_correct_names lists', () => {
+    const wrong = ['', '###', '@@@', 'model@v1', 'nn#prod#-1', 'model@v111', 'model-prod', 'model@0.0.1', 'model-prod-v1', 'model#prod#-1', 'model#prod#1-2', 'model#prod?#1-2', 'model#prod@v1.2.3', 'model@v1.2.3#prod', 'model-prod-v1-stage', 'model@prod@v1@stage-1', 'namespace/model@0.0.1', '@namespace/model@0.0.1', 'model#prod#v1#stage#1-', 'model#prod-v1-stage@1-2', 'model#prod-v1-stage@1-2#@']
+    for (const n of wrong) expect(parseRegistryTag(n), n).toBeNull()
+    const right = ['nn#prod', 'nn#prod!', 'nn#prod#1', 'nn@v1.0.0', 'nn#prod!#2', 'nn@v1.0.0!', 'nn@v1.0.0#1', 'nn@v1.0.0!#1', 'nn@v1.0.0-rc.2', 'nn@v1.0.0-alpha', 'nn@v1.0.0-alpha.1', 'nn@v1.0.0-alpha.beta', 'new-artifact@v1.0.1!']
+    for (const n of right) expect(parseRegistryTag(n), n).not.toBeNull()
+    // test_parse_name: path@v1.2.3#5 is a registration with counter 5
+    expect(parseRegistryTag('path@v1.2.3#5')).toEqual({ artifact: 'path', kind: 'register', version: 'v1.2.3', counter: 5 })
+    expect(parseRegistryTag('path#stage!#2')).toEqual({ artifact: 'path', kind: 'unassign', stage: 'stage', counter: 2 })
   })
 })

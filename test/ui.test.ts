@@ -83,7 +83,8 @@ async function rowNames(): Promise<string[]> {
 
 beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true })
-  repo = new TestRepo({ files: { 'train.js': TRAIN, 'params.yaml': `lr: 0.1\nsteps: 5\ntag: "${PARAM_HTML}"\n`, '.gitignore': 'node_modules\n' } })
+  // xp.yaml says where the registry's model is (the registry refuses versions that point at nothing)
+  repo = new TestRepo({ files: { 'train.js': TRAIN, 'params.yaml': `lr: 0.1\nsteps: 5\ntag: "${PARAM_HTML}"\n`, '.gitignore': 'node_modules\n', 'xp.yaml': 'artifacts:\n  churn: {path: train.js}\n' } })
   xpRun('a-small', ['lr=0.1', 'steps=7'])
   xpRun('b-large', ['lr=0.5', 'steps=12'])
   xpRun('c-fail', ['lr=1', 'steps=3'], true)

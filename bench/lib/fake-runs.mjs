@@ -15,8 +15,9 @@ export function benchEnv(home) {
 /**
  * Fill `dir` (empty) with a git repo holding `n` runs on one baseline; returns seconds taken.
  * Every run has 5 params, 5 metrics, a series file in its tree (`steps` rows) and 1 in 10 failed.
+ * With `distinctSeries`, each run's loss curve is its own (shaped by its lr), as in a sweep.
  */
-export function makeRunsRepo(dir, env, n, { steps = 50, notes = 10 } = {}) {
+export function makeRunsRepo(dir, env, n, { steps = 50, notes = 10, distinctSeries = false } = {}) {
   const t0 = performance.now()
   const git = (...args) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 30 })
   let seed = 42
@@ -51,7 +52,14 @@ export function makeRunsRepo(dir, env, n, { steps = 50, notes = 10 } = {}) {
     }
     const lines = ORDER.filter((k) => rec[k] !== undefined).map((k) => `${k}: ${JSON.stringify(rec[k])}`)
     const msg = `xp: ${rec.name} ${rec.status}: ${rec.command}\n\n${lines.join('\n')}\n`
-    chunks.push(`commit refs/xp/runs/${rec.id}\ncommitter Bench <bench@example.com> ${Math.floor(ms / 1000)} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}from ${baseline}\nM 100644 :1 dvclive/plots/metrics/loss.tsv\n\n`)
+    let mark = ':1'
+    if (distinctSeries) {
+      let own = 'step\tloss\n'
+      for (let s = 0; s < steps; s++) own += `${s}\t${(1 / (1 + s * rec.params.lr * 3) + rand() * 0.02).toFixed(5)}\n`
+      mark = `:${i + 2}`
+      chunks.push(`blob\nmark ${mark}\ndata ${Buffer.byteLength(own)}\n${own}\n`)
+    }
+    chunks.push(`commit refs/xp/runs/${rec.id}\ncommitter Bench <bench@example.com> ${Math.floor(ms / 1000)} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}from ${baseline}\nM 100644 ${mark} dvclive/plots/metrics/loss.tsv\n\n`)
   }
   const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, env, input: chunks.join(''), maxBuffer: 1 << 30 })
   if (r.status !== 0) throw new Error(`git fast-import failed: ${r.stderr}`)

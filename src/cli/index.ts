@@ -49,7 +49,7 @@ const COMMANDS: Entry[] = [
 export function splitRunArgv(args: string[]): string[] {
   const i = args.indexOf('run')
   if (i < 0 || args.slice(0, i).some((a) => !a.startsWith('-'))) return args
-  const withValue = new Set(['-n', '--name', '-S', '--set', '-m', '--message', '-j'])
+  const withValue = new Set(['-n', '--name', '-S', '--set', '-m', '--message', '-j', '--recover'])
   for (let j = i + 1; j < args.length; j++) {
     const a = args[j]!
     if (a === '--') return args

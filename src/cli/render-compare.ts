@@ -4,11 +4,11 @@
  */
 import type { ListedRun } from '../core/runs/list.js'
 import type { ShowTable } from '../core/compare/table.js'
-import type { Change, RunDiff } from '../core/compare/diff.js'
+import type { Change, RunDiff, EnvDiff, EnvChange } from '../core/compare/diff.js'
 import { formatCreated, formatNumber, formatValue } from '../core/compare/format.js'
 import { renderTable, bold, dim, green, red, yellow } from './output.js'
 
-const statusColour = (s: string) => (s === 'succeeded' ? green(s) : s === 'failed' ? red(s) : s === 'interrupted' ? yellow(s) : s)
+const statusColour = (s: string) => (s === 'succeeded' ? green(s) : s === 'failed' || s === 'lost' ? red(s) : s === 'interrupted' || s === 'running' ? yellow(s) : s)
 const oneLine = (s: string, max: number) => {
   if (s.length <= max && !s.includes('\n')) return s
   const line = s.split('\n')[0] ?? ''
@@ -134,7 +134,28 @@ function diffRows(changes: Record<string, Change> | undefined, a: ListedRun, b: 
 const runLabel = (r: ListedRun) => `${r.name} (${r.id})`
 
 /** The side-by-side text of `xp diff`. */
-export function diffText(d: RunDiff<ListedRun> & { code?: string }, opts: { all?: boolean } = {}): string {
+function envRows(changes: Record<string, EnvChange>): string[][] {
+  return Object.entries(changes).map(([k, c]) => [k, c.old ?? '-', c.new ?? '-', c.old === null ? 'added' : c.new === null ? 'removed' : c.old === c.new ? '' : 'changed'])
+}
+
+/** The environment part of `xp diff --env`, as text tables or markdown. */
+function envText(e: EnvDiff, names: string[], md: boolean): string[] {
+  const out: string[] = []
+  const groups: Array<[string, Record<string, EnvChange> | undefined]> = [['environment', e.env], ['package', e.packages]]
+  for (const [label, ch] of groups) {
+    if (!ch) continue
+    const rows = envRows(ch)
+    if (!rows.length) {
+      out.push(label === 'package' ? 'no Python package changed' : 'no environment fact changed', '')
+      continue
+    }
+    out.push(md ? mdTable([label === 'package' ? 'Package' : 'Environment', ...names, 'Change'], rows, [false, false, false, false]) : renderTable([label, ...names, 'change'], rows).trimEnd(), '')
+  }
+  if (!e.packages) out.push('neither run recorded Python packages', '')
+  return out
+}
+
+export function diffText(d: RunDiff<ListedRun> & { code?: string; env?: EnvDiff }, opts: { all?: boolean } = {}): string {
   const out: string[] = []
   for (const [tag, r] of [['a', d.a], ['b', d.b]] as const) {
     out.push(`${bold(tag + ':')} ${runLabel(r)}  ${dim(formatCreated(r.started))}  ${statusColour(r.status)}`)
@@ -151,11 +172,12 @@ export function diffText(d: RunDiff<ListedRun> & { code?: string }, opts: { all?
   }
   if (!any) out.push(opts.all ? 'neither run has params or metrics' : 'no param or metric changed (--all shows unchanged ones too)', '')
   if (d.code !== undefined) out.push(bold('code:'), d.code.trimEnd() || 'no file changed', '')
+  if (d.env) out.push(...envText(d.env, [d.a.name === d.b.name ? 'a' : d.a.name, d.a.name === d.b.name ? 'b' : d.b.name], false))
   return out.join('\n')
 }
 
 /** `xp diff --md`: a pull-request comment. */
-export function diffMarkdown(d: RunDiff<ListedRun> & { code?: string }): string {
+export function diffMarkdown(d: RunDiff<ListedRun> & { code?: string; env?: EnvDiff }): string {
   const out: string[] = [`**xp diff** \`${d.a.name}\` (${d.a.id}) → \`${d.b.name}\` (${d.b.id})`, '']
   for (const r of [d.a, d.b]) if (r.notes) out.push(`> **${mdCell(r.name)}**: ${mdCell(r.notes)}`, '')
   const names = [d.a.name === d.b.name ? 'a' : d.a.name, d.a.name === d.b.name ? 'b' : d.b.name]
@@ -168,5 +190,6 @@ export function diffMarkdown(d: RunDiff<ListedRun> & { code?: string }): string 
   }
   if (!any) out.push('No param or metric changed.', '')
   if (d.code !== undefined) out.push('```', d.code.trimEnd() || 'no file changed', '```', '')
+  if (d.env) out.push(...envText(d.env, names, true))
   return out.join('\n').trimEnd() + '\n'
 }

@@ -76,6 +76,11 @@ export function optional<T>(d: Decoder<T>): Decoder<T | undefined> {
   return (v, at) => (v === undefined || v === null ? undefined : d(v, at))
 }
 
+/** `null` kept as null (a field that says "none"), `undefined` refused. */
+export function nullable<T>(d: Decoder<T>): Decoder<T | null> {
+  return (v, at) => (v === null ? null : d(v, at))
+}
+
 export function withDefault<T>(d: Decoder<T>, fallback: T): Decoder<T> {
   return (v, at) => (v === undefined || v === null ? fallback : d(v, at))
 }

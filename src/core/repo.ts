@@ -9,10 +9,13 @@ import { git } from './git.js'
 import { XpError, EXIT } from './errors.js'
 import { parseStructured } from './params.js'
 import { isInside } from './fsutil.js'
-import { decode, object, optional, string, nonEmptyString, number, refine, record, stringList, withDefault } from './decode.js'
+import { decode, object, optional, string, nonEmptyString, number, boolean, oneOf, refine, record, stringList, withDefault } from './decode.js'
 import { repoRelative } from './safety/paths.js'
 import { mergeDvcDefaults } from './dvc/project.js'
 import { readDvcProject } from './dvc/workspace.js'
+
+/** Seconds between system-metric samples (core/runs/sysmon.ts) when xp.yaml says nothing. */
+export const DEFAULT_SYSTEM_INTERVAL = 5
 
 export interface ArtifactConfig {
   path: string
@@ -41,6 +44,8 @@ export interface ProjectConfig {
   remotes: Record<string, RemoteConfig>
   /** include: untracked files that look like secrets but belong in runs; exclude: untracked files runs leave out (globs) */
   snapshot: { max_file_size: number; include: string[]; exclude: string[] }
+  /** seconds between system-metric samples while a run's command runs; 0 is off */
+  system_metrics: { interval: number }
 }
 
 /** `.xp/config.local.yaml`: this machine only, never tracked. */
@@ -155,6 +160,8 @@ const ConfigDecoder = object({
     object({ max_file_size: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'a number of bytes, 0 or more')), include: withDefault(stringList, []), exclude: withDefault(stringList, []) }),
     { include: [], exclude: [] },
   ),
+  // `system_metrics: false` turns sampling off; `{interval: 2}` samples every 2 s
+  system_metrics: optional(oneOf(refine(boolean, (b) => (b ? {} : { interval: 0 }), 'true or false'), object({ interval: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'seconds, 0 (off) or more')) }), 'false, or {interval: SECONDS}')),
 })
 
 /**
@@ -181,6 +188,7 @@ export function loadConfig(repo: Pick<Repo, 'root' | 'project'>): ProjectConfig 
       remote: c.remote,
       remotes: c.remotes,
       snapshot: { max_file_size: c.snapshot.max_file_size ?? DEFAULT_MAX_FILE_SIZE, include: c.snapshot.include ?? [], exclude: c.snapshot.exclude ?? [] },
+      system_metrics: { interval: c.system_metrics?.interval ?? DEFAULT_SYSTEM_INTERVAL },
     },
     readDvcProject(dir),
     fs.existsSync(path.join(dir, 'params.yaml')),

@@ -10,6 +10,9 @@ import { NOTES_REF } from '../core/runs/ref.js'
 import { LOG_IN_TREE } from '../core/runs/record-run.js'
 import type { ListedRun } from '../core/runs/list.js'
 import { parseSeries, mergeSeries, type RunSeries } from './series.js'
+import fs from 'node:fs'
+import { liveSeriesFiles, type LiveRunStart } from '../core/runs/live-run.js'
+import { findSeries } from '../core/runs/record-run.js'
 import type { RunRow } from './table.js'
 import { DVC_YAML, parseDvcYaml, type DvcPlotDef } from '../core/dvc/project.js'
 import { DVCLIVE_PLOT_DIRS, dataPlot, defFor, imageType, type RunPlots } from './dvc-plots.js'
@@ -21,7 +24,8 @@ const MAX_SERIES_BYTES = 64 * 1024 * 1024
 
 /** The columns the runs table needs; env, deps and outs stay on the run page. */
 export function slimRun(r: ListedRun): RunRow {
-  return { id: r.id, name: r.name, status: r.status, started: r.started, duration_s: r.duration_s, commit: r.commit, baseline: r.baseline, params: r.params, metrics: r.metrics, notes: r.notes, ...(r.damaged ? { damaged: r.damaged } : {}) }
+  const tags = (r as { tags?: Record<string, string> }).tags
+  return { id: r.id, name: r.name, status: r.status, started: r.started, duration_s: r.duration_s, commit: r.commit, baseline: r.baseline, params: r.params, metrics: r.metrics, notes: r.notes, ...(tags && Object.keys(tags).length ? { tags } : {}), ...(r.damaged ? { damaged: r.damaged } : {}) }
 }
 
 /**
@@ -133,4 +137,21 @@ export async function changedFiles(repo: RepoLike, run: Pick<ListedRun, 'commit'
 export async function refsVersion(repo: RepoLike): Promise<string> {
   const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/xp/', NOTES_REF, 'refs/tags/'], { cwd: repo.root, env: repo.ctx.env })
   return createHash('sha1').update(stdout).digest('hex').slice(0, 16)
+}
+
+/**
+ * The curves of a live run as they are now: the files it is writing in the working tree and
+ * its system metrics, read at each request (the page polls while the run is running).
+ */
+export async function readLiveSeries(start: LiveRunStart): Promise<RunSeries> {
+  const files: Array<{ path: string; series: RunSeries }> = []
+  for (const f of await liveSeriesFiles(start, findSeries)) {
+    try {
+      if (fs.statSync(f.abs).size > MAX_SERIES_BYTES) continue
+      files.push({ path: f.path, series: parseSeries(fs.readFileSync(f.abs, 'utf8'), f.path) })
+    } catch {
+      // rotated or removed while we looked
+    }
+  }
+  return mergeSeries(files)
 }

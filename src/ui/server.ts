@@ -24,6 +24,10 @@ import { escapeHtml } from './html.js'
 import { accessGate, isLoopback } from './access.js'
 import { createMlflowApi, isMlflowPath, sendMlflowError } from './mlflow.js'
 import { embeddedFile } from '../core/embedded.js'
+import { runFiles, sendRunFile, type RunFile } from './files.js'
+import { readAllCurves, type AllCurves } from './curves.js'
+import { listXpLiveRuns, liveStart, liveLogTail } from '../core/runs/live-run.js'
+import { readLiveSeries } from './data.js'
 
 export interface UiServerOptions {
   port?: number
@@ -182,6 +186,42 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     }
   }
 
+  // a run's file listing, by commit (records never change); a few kept
+  const trees = new Map<string, Promise<{ files: RunFile[]; truncated: boolean }>>()
+  function treeOf(run: ListedRun) {
+    let t = trees.get(run.commit)
+    if (!t) {
+      t = withReader((b) => runFiles(repo, run, b))
+      t.catch(() => trees.delete(run.commit))
+      trees.set(run.commit, t)
+      if (trees.size > 32) trees.delete(trees.keys().next().value!)
+    }
+    return t
+  }
+
+  // every run's curves, read once per refs version (the many-curve panel)
+  let curves: { version: string; all: Promise<AllCurves> } | null = null
+  async function allCurves(): Promise<AllCurves> {
+    const { runs, version } = await cache.list()
+    if (!curves || curves.version !== version) {
+      const all = withReader((b) => readAllCurves(runs, b))
+      all.catch(() => (curves = null))
+      curves = { version, all }
+    }
+    return curves.all
+  }
+
+  /** `xp run`'s live runs (running or lost), and a version that moves when one starts, ends or is lost. */
+  function liveRuns(): { runs: ListedRun[]; version: string } {
+    const runs = listXpLiveRuns(repo)
+    return { runs, version: runs.length ? '+' + runs.map((r) => `${r.id}:${r.status}`).join(',') : '' }
+  }
+
+  function liveFor(spec: string): ListedRun | undefined {
+    const runs = liveRuns().runs
+    return runs.find((r) => r.id === spec || r.name === spec) ?? (spec.length >= 4 ? runs.find((r) => r.id.startsWith(spec)) : undefined)
+  }
+
   async function runFor(spec: string): Promise<ListedRun> {
     let run = findRun((await cache.list()).runs, spec)
     if (!run) {
@@ -212,16 +252,21 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html)
       const asset = assets.get(p)
       if (asset) return send(res, 200, asset.type, asset.body)
-      if (p === '/api/version') return sendJson(res, 200, { version: (await cache.currentVersion()) + mlflow.live.version() })
+      if (p === '/api/version') return sendJson(res, 200, { version: (await cache.currentVersion()) + mlflow.live.version() + liveRuns().version })
       if (p === '/api/runs') {
         const listed = await cache.list()
         const live = mlflow.live.version() ? mlflow.live.runs() : []
-        // live runs (the MLflow API's, still going) first; their writes move the version, so the page follows them
-        return sendJson(res, 200, live.length ? JSON.stringify({ version: listed.version + mlflow.live.version(), runs: [...live, ...listed.runs].map(slimRun) }) : listed.json)
+        // live runs (the MLflow API's and `xp run`'s, going or lost) first; their writes, ends and losses move the version
+        return sendJson(res, 200, live.length ? JSON.stringify({ version: listed.version + mlflow.live.version() + liveRuns().version, runs: [...live, ...listed.runs].map(slimRun) }) : listed.json)
       }
       if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
+      if (p === '/api/curves') {
+        const all = await allCurves()
+        const metric = url.searchParams.get('metric')
+        return sendJson(res, 200, metric === null ? { metrics: all.counts } : { metric, curves: all.byMetric.get(metric) ?? {} })
+      }
     }
-    const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes|plots))?$/.exec(p)
+    const m = /^\/api\/runs\/([^/]+)(?:\/(log|files|series|notes|plots|tree|file))?$/.exec(p)
     if (m) {
       let spec: string
       try {
@@ -246,14 +291,35 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         return sendJson(res, 200, { notes })
       }
       if (method === 'GET' || method === 'HEAD') {
-        const live = mlflow.live.run(spec)
-        if (live) return what === 'log' ? send(res, 200, 'text/plain; charset=utf-8', '') : sendJson(res, 200, !what ? live : what === 'series' ? mlflow.live.series(spec) : [])
+        const live = liveFor(spec)
+        if (live) {
+          // a live run: its record so far, its series and log as they are now, no files yet
+          if (!what) return sendJson(res, 200, live)
+          const start = liveStart(repo, live.id)
+          if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', start ? liveLogTail(start) : '')
+          if (what === 'series') return sendJson(res, 200, start ? await readLiveSeries(start) : {})
+          if (what === 'tree') return sendJson(res, 200, { files: [], truncated: false })
+          if (what === 'files') return sendJson(res, 200, [])
+          if (what === 'plots') return sendJson(res, 200, { images: [], plots: [] })
+        }
+        const mlLive = mlflow.live.run(spec)
+        if (mlLive && what === 'tree') return sendJson(res, 200, { files: [], truncated: false })
+        if (mlLive && what === 'plots') return sendJson(res, 200, { images: [], plots: [] })
+        if (mlLive) return what === 'log' ? send(res, 200, 'text/plain; charset=utf-8', '') : sendJson(res, 200, !what ? mlLive : what === 'series' ? mlflow.live.series(spec) : [])
         const run = await runFor(spec)
         if (!what) return sendJson(res, 200, run)
         if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))
         if (what === 'files') return sendJson(res, 200, await changedFiles(repo, run))
         if (what === 'series') return sendJson(res, 200, await withReader((b) => readRunSeries(repo, run, b)))
         if (what === 'plots') return sendJson(res, 200, await withReader((b) => readRunPlots(repo, run, b)))
+        if (what === 'tree') return sendJson(res, 200, await treeOf(run))
+        if (what === 'file') {
+          // only a path of this run's own listing is served (docs/ui.md#files)
+          const want = url.searchParams.get('path') ?? ''
+          const f = (await treeOf(run)).files.find((x) => x.path === want)
+          if (!f) throw new Http(404, `run ${run.name} has no file ${JSON.stringify(want)}`, 'XP_FILE_NOT_FOUND')
+          return sendRunFile(repo, f, res, { download: url.searchParams.get('download') === '1', head: method === 'HEAD' })
+        }
       }
       if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') throw new Http(405, 'method not allowed')
     }
@@ -291,8 +357,12 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     })
     server.listen(opts.port ?? DEFAULT_PORT, host, () => resolve())
   })
-  // Read the runs now, so the first page load does not wait for them.
-  cache.list().catch(() => {})
+  // Read the runs now, so the first page load does not wait for them; every run's curves a
+  // little later (the many-curve panel: ~1.5 s for 10,000 runs here), after the first page.
+  cache
+    .list()
+    .then(() => setTimeout(() => allCurves().catch(() => {}), 1500).unref())
+    .catch(() => {})
   const port = (server.address() as AddressInfo).port
   const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
   return {

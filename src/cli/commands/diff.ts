@@ -10,15 +10,16 @@ export const builder = (y: Argv) =>
     .positional('b', { type: 'string', describe: 'the newer run' })
     .option('all', { type: 'boolean', describe: 'include params and metrics that did not change' })
     .option('code', { type: 'boolean', describe: 'add `git diff --stat` between the two run commits' })
+    .option('env', { type: 'boolean', describe: 'add what changed in the environment: host, versions, variables, Python packages' })
     .option('json', { type: 'boolean', describe: '{a, b, params: {KEY: {old, new, diff}}, metrics: {...}}' })
     .option('md', { type: 'boolean', describe: 'markdown, for a pull-request comment' })
     .conflicts('json', 'md')
     .example('xp diff', 'the latest run against the one before')
     .example('xp diff brisk-otter calm-heron --md', 'two runs, as markdown')
 
-export async function handler(argv: { a?: string; b?: string; all?: boolean; code?: boolean; json?: boolean; md?: boolean }) {
+export async function handler(argv: { a?: string; b?: string; all?: boolean; code?: boolean; env?: boolean; json?: boolean; md?: boolean }) {
   const repo = await cliRepo()
-  const d = await diffQuery(repo, { a: argv.a === undefined ? undefined : String(argv.a), b: argv.b === undefined ? undefined : String(argv.b), all: argv.all, code: argv.code })
+  const d = await diffQuery(repo, { a: argv.a === undefined ? undefined : String(argv.a), b: argv.b === undefined ? undefined : String(argv.b), all: argv.all, code: argv.code, env: argv.env })
   if (argv.json) return printJson(d)
   process.stdout.write(argv.md ? diffMarkdown(d) : diffText(d, { all: argv.all }))
 }

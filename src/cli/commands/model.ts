@@ -47,7 +47,7 @@ const write = (fn: (repo: Repo, a: Args) => Promise<void>) =>
 
 function reportWrite(a: Args, r: WriteResult, what: string) {
   if (a.json) return printJson(r)
-  info(`${what} (tag${r.tags.length > 1 ? 's' : ''} ${r.tags.join(', ')} on ${r.commit.slice(0, 7)}${r.run ? `, run ${r.run.name}` : ''}); share with \`xp push\` or \`git push --tags\``)
+  info(`${what} (tag${r.tags.length > 1 ? 's' : ''} ${r.tags.join(', ')} on ${r.commit.slice(0, 7)}${r.run ? `, run ${r.run.name}` : ''}${r.path ? `, file ${r.path}` : ''}); share with \`xp push\` or \`git push --tags\``)
 }
 
 function bumpOf(a: Args): BumpPart | undefined {
@@ -136,7 +136,7 @@ export const builder = (y: Argv) =>
       act(async (repo, a) => {
         const events = await (await describe()).modelHistory(repo, a.name, { ascending: a.asc })
         if (a.json) return printJson(events)
-        const rows = events.map((e) => [e.timestamp.replace('T', ' ').replace(/\.000Z$/, 'Z'), e.event, shortVersion(e.version), e.stage ?? '', e.commit.slice(0, 7), e.author, e.tag])
+        const rows = events.map((e) => [e.timestamp.replace('T', ' '), e.event, shortVersion(e.version), e.stage ?? '', e.commit.slice(0, 7), e.author, e.tag])
         process.stdout.write(renderTable(['time', 'event', 'version', 'stage', 'commit', 'author', 'tag'], rows))
       }),
     )

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs'
 import { cliRepo } from '../context.js'
 import { usageError } from '../../core/errors.js'
-import { recordRun, type RunControl } from '../../core/runs/record-run.js'
+import { recordRun, recoverRun, type RunControl } from '../../core/runs/record-run.js'
 import { printJson, info, green, red, yellow } from '../output.js'
 
 export const builder = (y: Argv) =>
@@ -13,11 +13,17 @@ export const builder = (y: Argv) =>
     .option('queue', { type: 'boolean', describe: 'queue the run (a grid of -S values queues one per combination)' })
     .option('sbatch', { type: 'string', array: true, describe: 'with --queue: an sbatch option for this task on Slurm (--sbatch --gres=gpu:2)' })
     .option('json', { type: 'boolean', describe: "print the run record as JSON (the command's output goes to stderr)" })
+    .option('recover', { type: 'string', describe: 'record a lost run (its xp process died: `xp show` says lost) as failed, with what it left' })
     .example('xp run -- python train.py', 'run and record')
     .example('xp run -n deep -S model.depth=8 -- python train.py', 'name the run and change a param')
 
-export async function handler(argv: { command?: string[]; '--'?: string[]; name?: string; set?: string[]; message?: string; queue?: boolean; sbatch?: string[]; json?: boolean }) {
+export async function handler(argv: { command?: string[]; '--'?: string[]; name?: string; set?: string[]; message?: string; queue?: boolean; sbatch?: string[]; json?: boolean; recover?: string }) {
   const repo = await cliRepo()
+  if (argv.recover !== undefined) {
+    const res = await recoverRun(repo, String(argv.recover))
+    if (argv.json) return printJson({ ...res.record, commit: res.commit, ref: res.ref })
+    return info(`${red('failed', process.stderr)}: lost run ${res.record.name} (${res.record.id}) recorded as ${res.ref}`)
+  }
   const command = [...(argv.command ?? []), ...(argv['--'] ?? [])].map(String)
   if (argv.queue) {
     const { queueRuns } = await import('../../core/queue/enqueue.js')

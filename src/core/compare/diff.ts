@@ -72,3 +72,56 @@ export function userTags(tags: Record<string, string> | undefined): Flat {
   for (const k in tags ?? {}) if (!k.startsWith('mlflow.')) out[k] = tags![k]
   return out
 }
+
+/** One side's value of an environment fact or a package version; null when that side lacks it. */
+export interface EnvChange {
+  old: string | null
+  new: string | null
+}
+
+export interface EnvDiff {
+  /** host, os, node, python, git, cpus, and the recorded variables as `vars.NAME` */
+  env: Record<string, EnvChange>
+  /** Python packages by name (`xp diff --env`); absent when neither run recorded any */
+  packages?: Record<string, EnvChange>
+}
+
+function flatEnv(env: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env ?? {})) {
+    if (v === null || v === undefined) continue
+    if (k === 'vars' && typeof v === 'object') for (const [n, x] of Object.entries(v as Record<string, unknown>)) out[`vars.${n}`] = String(x)
+    else out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v)
+  }
+  return out
+}
+
+function changes(a: Record<string, string>, b: Record<string, string>, all: boolean): Record<string, EnvChange> {
+  const out: Record<string, EnvChange> = {}
+  for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    const o = a[k] ?? null
+    const n = b[k] ?? null
+    if (all || o !== n) out[k] = { old: o, new: n }
+  }
+  return out
+}
+
+/**
+ * What changed in the environment between two runs: the recorded facts and variables, and
+ * the Python packages (name to version) when either run recorded them.
+ *
+ * @example
+ * diffEnv({ node: 'v20.1.0' }, { node: 'v20.2.0' }, { numpy: '1.26.4' }, { numpy: '2.0.0' })
+ * // { env: { node: { old: 'v20.1.0', new: 'v20.2.0' } }, packages: { numpy: { old: '1.26.4', new: '2.0.0' } } }
+ */
+export function diffEnv(
+  a: Record<string, unknown> | undefined,
+  b: Record<string, unknown> | undefined,
+  pa: Record<string, string> | null,
+  pb: Record<string, string> | null,
+  opts: { all?: boolean } = {},
+): EnvDiff {
+  const out: EnvDiff = { env: changes(flatEnv(a), flatEnv(b), !!opts.all) }
+  if (pa || pb) out.packages = changes(pa ?? {}, pb ?? {}, !!opts.all)
+  return out
+}

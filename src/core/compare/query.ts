@@ -9,7 +9,8 @@ import { canonicalJson, eachRunEntry, entryJson, entryRun, listRuns, type ListRe
 import { resolveRun } from '../runs/resolve.js'
 import { compileFilter } from './filter.js'
 import { sortRuns, type SortOrder } from './table.js'
-import { diffRuns, type RunDiff } from './diff.js'
+import { diffRuns, diffEnv, type RunDiff, type EnvDiff } from './diff.js'
+import { PACKAGES_IN_TREE, parsePackagesText } from '../runs/python-env.js'
 import { listLiveRuns } from '../runs/live-list.js'
 
 export interface ShowQuery {
@@ -66,7 +67,7 @@ async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => vo
   const wanted = (r: ListedRun) => (!onBaseline || onBaseline(r.baseline)) && (!keep || keep(r))
   const limit = q.limit !== undefined && q.limit >= 0 ? q.limit : Infinity
   let total = 0
-  // live runs (the MLflow API's, still going) are listed first, as `running`
+  // live runs (the MLflow API's and `xp run`'s, still going or lost) are listed first
   const live = listLiveRuns(repo)
   if (!q.runs?.length && !q.sortBy && q.order !== 'asc') {
     if (limit === 0) return { total }
@@ -127,11 +128,22 @@ export interface DiffQuery {
   all?: boolean
   /** add `git diff --stat` between the two run commits */
   code?: boolean
+  /** add what changed in the environment: recorded facts, variables, Python packages */
+  env?: boolean
 }
 
 export interface DiffResult extends RunDiff<ListedRun> {
   /** `git diff --stat a b`, with `code` */
   code?: string
+  /** with `env` */
+  env?: EnvDiff
+}
+
+/** The Python packages a run recorded (`.xp-run/packages.txt` in its tree), or null. */
+export async function runPackages(repo: ListRepo, run: Pick<ListedRun, 'commit'>): Promise<Record<string, string> | null> {
+  if (!run.commit) return null
+  const res = await git(['cat-file', 'blob', `${run.commit}:${PACKAGES_IN_TREE}`], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+  return res.code === 0 ? parsePackagesText(res.stdout) : null
 }
 
 function notEnough(message: string): XpError {
@@ -166,6 +178,10 @@ export async function diffQuery(repo: ListRepo, q: DiffQuery = {}): Promise<Diff
   if (q.code) {
     const res = await git(['diff', '--stat', '--end-of-options', a.commit, b.commit], { cwd: repo.root, env: repo.ctx.env })
     out.code = res.stdout
+  }
+  if (q.env) {
+    const [pa, pb] = await Promise.all([runPackages(repo, a), runPackages(repo, b)])
+    out.env = diffEnv(a.env as Record<string, unknown>, b.env as Record<string, unknown>, pa, pb, { all: q.all })
   }
   return out
 }

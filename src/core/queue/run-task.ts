@@ -17,7 +17,7 @@ import { findRepo } from '../repo.js'
 import { git } from '../git.js'
 import { XpError } from '../errors.js'
 import { executeTask, type LiveTask } from './execute.js'
-import { queuePaths, readTask, writeTask, tryClaim, ownClaim, type Task } from './task.js'
+import { queuePaths, readTask, writeTask, tryClaim, ownClaim, decodeTask, type Task } from './task.js'
 
 export interface RunTaskOptions {
   /** a task id, or */
@@ -64,7 +64,13 @@ export async function runTaskShared(repo: Repo, o: RunTaskOptions): Promise<RunT
  * afterwards whatever happened.
  */
 export async function runTaskViaRemote(ctx: Repo['ctx'], o: RunTaskOptions & { tasksBase64: string }): Promise<RunTaskResult> {
-  const tasks = JSON.parse(Buffer.from(o.tasksBase64, 'base64').toString('utf8')) as Task[]
+  let raw: unknown
+  try {
+    raw = JSON.parse(Buffer.from(o.tasksBase64, 'base64').toString('utf8'))
+  } catch {
+    raw = undefined
+  }
+  const tasks = (Array.isArray(raw) ? raw : [raw]).map((t, i) => decodeTask(t, `the job's task list [${i}]`))
   const task = pick(tasks, o.index, 'the job')
   const url = o.viaRemote!
   const base = ctx.env.XP_SLURM_CLONES || ctx.env.TMPDIR || os.tmpdir()

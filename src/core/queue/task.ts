@@ -18,6 +18,7 @@ import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { writeFileAtomic, tempNameFor } from '../fsutil.js'
 import { XpError } from '../errors.js'
+import { decode, object, array, string, nonEmptyString, integer, literal, optional, nullable, withDefault, unknownValue } from '../decode.js'
 import type { ParamEdit } from '../params.js'
 import type { RunStatus } from '../runs/record.js'
 
@@ -123,13 +124,62 @@ export function readTask(q: QueuePaths, id: string): Task | null {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw e
   }
+  let v: unknown
   try {
-    const t = JSON.parse(text) as Task
-    return t && t.xp_queue === 1 ? t : null
+    v = JSON.parse(text)
   } catch {
     return null // a task file is written whole or not at all; anything else is not ours
   }
+  if (!v || typeof v !== 'object' || (v as { xp_queue?: unknown }).xp_queue !== 1) return null
+  return decodeTask(v, `.xp/queue/tasks/${id}.json`)
 }
+
+/** Parse, don't cast: past here every field has the type Task says (XP_BAD_TASK otherwise). */
+export function decodeTask(v: unknown, file: string): Task {
+  return decode(TaskDecoder, v, { file, code: 'XP_BAD_TASK', hint: 'delete the file, or fix it by hand' }) as Task
+}
+
+const strings = array(string)
+const TaskDecoder = object({
+  xp_queue: literal(1),
+  id: nonEmptyString,
+  name: nonEmptyString,
+  state: literal(...TASK_STATES),
+  created: string,
+  index: integer,
+  baseline: string,
+  branch: nullable(string),
+  snapshot: string,
+  tree: string,
+  ref: string,
+  edits: array(object({ file: string, key: string, value: unknownValue, raw: optional(string), mode: optional(literal('add', 'upsert')) })),
+  command: strings,
+  cwd: withDefault(string, ''),
+  message: optional(string),
+  attempts: withDefault(integer, 0),
+  started: optional(string),
+  ended: optional(string),
+  worker: optional(object({ pid: integer, host: string })),
+  worktree: optional(string),
+  run: optional(object({ id: string, status: literal('succeeded', 'failed', 'interrupted', 'running'), exit_code: nullable(integer), ref: string, commit: string })),
+  reason: optional(string),
+  sbatch: optional(strings),
+  slurm: optional(
+    object({
+      job: string,
+      output: string,
+      submitted: string,
+      batch: optional(string),
+      remote: optional(string),
+      start_sbatch: optional(strings),
+      state: optional(string),
+      reason: optional(string),
+      node: optional(string),
+      exit_code: optional(string),
+    }),
+  ),
+  resubmit: optional(object({ remote: optional(string), sbatch: strings })),
+})
 
 /** Run order: the time queued, then the place in the grid. */
 export function compareTasks(a: Task, b: Task): number {
@@ -203,9 +253,12 @@ export function claimAlive(claim: Claim): boolean {
   return claim.ticks === undefined || now.ticks === claim.ticks
 }
 
+const ClaimDecoder = object({ pid: integer, host: string, started: string, ticks: optional(integer) })
+
+/** The claim on a task, or null when there is none (or it is not a claim: then nobody holds the task). */
 export function readClaim(q: QueuePaths, id: string): Claim | null {
   try {
-    return JSON.parse(fs.readFileSync(claimFile(q, id), 'utf8')) as Claim
+    return decode(ClaimDecoder, JSON.parse(fs.readFileSync(claimFile(q, id), 'utf8')), { file: claimFile(q, id) })
   } catch {
     return null
   }

@@ -46,7 +46,7 @@ export interface ModelVersionInfo extends ArtifactData {
 export async function whichModel(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, spec: string): Promise<ModelVersionInfo> {
   const parsed = parseModelSpec(spec)
   const { state } = await loadRegistry(repo)
-  for (const p of state.problems) repo.ctx.warn(p)
+  for (const w of [...state.warnings, ...state.problems]) repo.ctx.warn(w)
   const { artifact, version, stage } = resolveSpec(state, parsed)
   const registration = artifact.events.filter((e) => e.tag === version.tag)
   await addTagDetails(repo, registration)
@@ -63,7 +63,7 @@ export async function whichModel(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, spe
     tag: version.tag ?? null,
     author: registration[0]?.tagger ?? null,
     author_email: registration[0]?.email ?? null,
-    created: Number.isFinite(version.created) ? new Date(version.created * 1000).toISOString() : null,
+    created: Number.isFinite(version.created) ? isoTime(version.created, registration[0]?.offset) : null,
     ...data,
   }
 }
@@ -114,18 +114,33 @@ export interface HistoryEntry {
 const EVENT_NAMES = { register: 'registration', deregister: 'deregistration', assign: 'assignment', unassign: 'unassignment', deprecate: 'deprecation' } as const
 
 /**
- * An artifact's events, newest first (as `gto history` and `git log`), or oldest first.
+ * A tagger date as GTO writes it in JSON (Python's `isoformat()` of the date in the
+ * tagger's own offset): seconds, no fraction, `+HH:MM`.
+ *
+ * @example
+ * isoTime(1700000200, '+0000') // '2023-11-14T22:16:40+00:00'
+ * isoTime(1700000200, '-0530') // '2023-11-14T16:46:40-05:30'
+ */
+export function isoTime(time: number, offset = '+0000'): string {
+  const m = /^([+-])(\d\d)(\d\d)$/.exec(offset) ?? ['+0000', '+', '00', '00']
+  const shift = (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3600 + Number(m[3]) * 60)
+  return new Date((time + shift) * 1000).toISOString().slice(0, 19) + `${m[1]}${m[2]}:${m[3]}`
+}
+
+/**
+ * An artifact's events, newest first (as `gto history` and `git log`), or oldest first,
+ * in GTO's order within a second.
  *
  * @example
  * await modelHistory(repo, 'churn') // [{ event: 'assignment', stage: 'production', version: 'v1.0.0', … }, …]
  */
 export async function modelHistory(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, name: string, opts: { ascending?: boolean } = {}): Promise<HistoryEntry[]> {
   const { state } = await loadRegistry(repo)
-  for (const p of state.problems) repo.ctx.warn(p)
+  for (const w of [...state.warnings, ...state.problems]) repo.ctx.warn(w)
   const a = findArtifact(state, validateArtifactName(name))
   await addTagDetails(repo, a.events)
   const out = a.events.map((e) => ({
-    timestamp: new Date(e.time * 1000).toISOString(),
+    timestamp: isoTime(e.time, e.offset),
     artifact: e.artifact,
     event: EVENT_NAMES[e.kind],
     version: e.version ?? null,

@@ -2,19 +2,28 @@
  * The registry's state, folded from its tags every time (DESIGN 2.6; there is no state
  * file). Pure: takes tag events, returns state plus the warnings and problems to show.
  *
- * Order of events: the tagger date in seconds; at a tie the cancelling event wins
- * (deregister over register, unassign over assign) and registration beats deprecation,
- * which is GTO's priority order: deprecate < register < deregister < assign < unassign.
+ * The fold gives GTO 1.8's answers, ties included (docs/registry.md, "State"). GTO indexes
+ * tags in three passes (deprecations; registrations and deregistrations; assignments and
+ * unassignments), each sorted by tagger second and, within a second, by ref name (git's
+ * listing order). Its versions are keyed by name and commit, and every order it shows
+ * comes from stable sorts by the second over those lists, some reversed: this module
+ * follows the same orders, written as xp's own data, so that a tie breaks as GTO breaks it.
  */
 import { parseRegistryTag, isCreationTag, type ParsedTag, type TagKind } from './tag.js'
 import { parseSemVer, compareSemVer, compareVersionText } from './semver.js'
 
 /** One annotated tag as read from git. */
 export interface TagEvent {
-  /** the tag's name, without refs/tags/ */
+  /** the name stored in the tag object (GTO reads this one, not the ref's) */
   tag: string
+  /** the ref's name under refs/tags/, when it differs from `tag` (`git tag NEW OLD`) */
+  ref?: string
+  /** the tag object's id, when read from git */
+  oid?: string
   /** tagger date, seconds since the epoch */
   time: number
+  /** the tagger's UTC offset as git writes it (`+0000`, `-0530`); `+0000` when unknown */
+  offset?: string
   /** the commit the tag points at */
   commit: string
   tagger: string
@@ -38,7 +47,7 @@ export interface VersionState {
   registered: boolean
   /** its newest registration event is a registration (or, unregistered, it has stage events) */
   active: boolean
-  /** when it was (last) registered; for an unregistered commit, its first stage event */
+  /** when it was (last) registered; for an unregistered commit, its newest stage event */
   created: number
   /** its (newest) registration tag */
   tag?: string
@@ -60,14 +69,16 @@ export interface ArtifactState {
   active: boolean
   /** always true for artifacts known from tags (GTO's flag for artifacts only annotated in files) */
   registered: boolean
-  /** highest active registered version */
+  /** highest active registered version (GTO's latest) */
   latest: VersionState | null
   /** every version, highest SemVer first; commit-hash versions last */
   versions: VersionState[]
-  /** per stage: the active versions holding it, most recently assigned first */
+  /** per stage: the active versions holding it, the one GTO shows first */
   stages: Record<string, StageHolder[]>
-  /** this artifact's events, oldest first */
+  /** this artifact's events in GTO's history order, oldest first (`gto history --ascending`) */
   events: RegistryEvent[]
+  /** the commit GTO puts a new `@deprecated` tag on: that of the artifact's newest event */
+  newestCommit: string | null
 }
 
 export interface RegistryState {
@@ -80,14 +91,27 @@ export interface RegistryState {
   problems: string[]
 }
 
-const PRIORITY: Record<TagKind, number> = { deprecate: 2, register: 3, deregister: 4, assign: 5, unassign: 6 }
+/** GTO's event priorities: the order of `gto history` among events of one second. */
+export const PRIORITY: Record<TagKind, number> = { deprecate: 2, register: 3, deregister: 4, assign: 5, unassign: 6 }
+/** GTO's indexing passes: deprecations, then versions, then stages. */
+const PASS: Record<TagKind, number> = { deprecate: 0, register: 1, deregister: 1, assign: 2, unassign: 2 }
 
-/** Event order: time, then GTO's priority, then counter, then name (for determinism). */
+const refOf = (e: TagEvent) => e.ref ?? e.tag
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** GTO's indexing order: pass, second, ref name. */
 export function compareEvents(a: RegistryEvent, b: RegistryEvent): number {
-  return a.time - b.time || PRIORITY[a.kind] - PRIORITY[b.kind] || (a.counter ?? -1) - (b.counter ?? -1) || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)
+  return PASS[a.kind] - PASS[b.kind] || a.time - b.time || byName(refOf(a), refOf(b))
 }
 
+/** A stable sort by the second (Array.prototype.sort is stable), as GTO's `sorted(key=created_at)`. */
+const byTime = <T extends { time: number }>(list: T[]): T[] => [...list].sort((a, b) => a.time - b.time)
+const desc = <T>(list: T[]): T[] => [...list].reverse()
+
 const short = (commit: string) => commit.slice(0, 7)
+
+/** The rule GTO enforces, quoted in xp's messages. */
+export const GTO_ONE_VERSION_PER_COMMIT = 'GTO: "Multiple versions are not allowed on the same Git commit"'
 
 /**
  * Fold tag events into the registry's state.
@@ -110,13 +134,16 @@ export function foldRegistry(tags: TagEvent[]): RegistryState {
 }
 
 export const creationWarning = (tag: string) =>
-  `ignoring tag "${tag}": GTO's creation tags (NAME@created) are not supported; an artifact exists once it has a version or a stage`
+  `ignoring tag "${tag}": GTO's creation tags (NAME@created) are not supported (GTO itself fails on them); an artifact exists once it has a version or a stage`
 
 /** A tag event with its parsed name; every field set, so that all events share one shape (fast to fold). */
 export function toRegistryEvent(t: TagEvent, p: ParsedTag): RegistryEvent {
   return {
     tag: t.tag,
+    ref: t.ref,
+    oid: t.oid,
     time: t.time,
+    offset: t.offset,
     commit: t.commit,
     tagger: t.tagger,
     email: t.email,
@@ -149,108 +176,186 @@ export function foldEvents(events: RegistryEvent[]): RegistryState {
   return { artifacts, stages: [...used].sort(), warnings: [], problems }
 }
 
-interface VersionAcc extends VersionState {
-  /** the kind of its newest registration event */
-  lastDirect?: 'register' | 'deregister'
+interface VStage {
+  stage: string
+  assignments: RegistryEvent[]
+  unassignments: RegistryEvent[]
 }
 
+interface VersionAcc extends VersionState {
+  /** order of creation (GTO's list of versions) */
+  index: number
+  registrations: RegistryEvent[]
+  deregistrations: RegistryEvent[]
+  /** by stage, in the order stages first appeared */
+  vstages: Map<string, VStage>
+}
+
+/** A stage's events of one version, newest first, unassignment first within a second. */
+const vstageDesc = (s: VStage) => desc(byTime([...s.assignments, ...s.unassignments]))
+/** A version's events, newest first, in GTO's order within a second. */
+const versionDesc = (v: VersionAcc) => desc(byTime([...v.registrations, ...v.deregistrations, ...[...v.vstages.values()].flatMap(vstageDesc)]))
+const maxTime = (list: RegistryEvent[]) => list.reduce((m, e) => (e.time > m ? e.time : m), -Infinity)
+
 function foldArtifact(name: string, events: RegistryEvent[], problems: string[]): ArtifactState {
-  const versions = new Map<string, VersionAcc>()
+  const versions: VersionAcc[] = []
+  const byKey = new Map<string, VersionAcc>()
   const byCommit = new Map<string, VersionAcc[]>()
-  // Versions first: a stage tag belongs to the version registered at its commit, whenever
-  // that registration happened.
-  for (const e of events) {
-    if (e.kind !== 'register' && e.kind !== 'deregister') continue
-    let v = versions.get(e.version!)
-    if (!v) {
-      v = { version: e.version!, commit: e.commit, registered: true, active: false, created: e.time, tag: e.tag, stages: [], lastDirect: e.kind }
-      versions.set(v.version, v)
-      const list = byCommit.get(e.commit) ?? []
-      list.push(v)
-      byCommit.set(e.commit, list)
-    } else if (v.commit !== e.commit) {
-      problems.push(`artifact "${name}": tag "${e.tag}" points at commit ${short(e.commit)} but version ${v.version} is on ${short(v.commit)}; the tag is ignored`)
-      continue
-    }
-    v.lastDirect = e.kind
-    if (e.kind === 'register') {
-      v.created = e.time
-      v.tag = e.tag
-    }
+  const deprecations: RegistryEvent[] = []
+  const orphans: RegistryEvent[] = []
+  const newVersion = (version: string, commit: string, registered: boolean, time: number): VersionAcc => {
+    const v: VersionAcc = { version, commit, registered, active: false, created: time, tag: undefined, stages: [], index: versions.length, registrations: [], deregistrations: [], vstages: new Map() }
+    versions.push(v)
+    return v
   }
-  for (const v of versions.values()) v.active = v.lastDirect === 'register'
-  for (const [commit, list] of byCommit) {
-    const active = list.filter((v) => v.active)
-    if (active.length < 2) continue
-    problems.push(`artifact "${name}" has ${active.length} versions on commit ${short(commit)} (tags ${active.map((v) => `"${v.tag}"`).join(' and ')}); its stage tags there are ignored until one is deregistered (\`xp model deprecate ${name} --version VERSION\`)`)
+  const reported = new Set<string>()
+  for (const e of events) {
+    if (e.kind === 'deprecate') deprecations.push(e)
+    else if (e.kind === 'register' || e.kind === 'deregister') {
+      // a version is its name on its commit: v1.0.0 on c1 and v1.0.0 on c2 are two versions
+      const key = `${e.version}\0${e.commit}`
+      let v = byKey.get(key)
+      if (!v) {
+        byKey.set(key, (v = newVersion(e.version!, e.commit, false, e.time)))
+        const list = byCommit.get(e.commit)
+        if (list) list.push(v)
+        else byCommit.set(e.commit, [v])
+      }
+      ;(e.kind === 'register' ? v.registrations : v.deregistrations).push(e)
+    } else {
+      // a stage tag belongs to the version registered at its commit, whenever registered
+      const list = byCommit.get(e.commit)
+      let v: VersionAcc | undefined
+      // On a commit with no registered version GTO makes a version named by the commit's
+      // hash for each stage tag there, one apiece (its lookup skips versions that have no
+      // registration event). xp reads them so too: an unassignment there cancels nothing.
+      if (!list) v = newVersion(e.commit, e.commit, false, e.time)
+      else if (list.length === 1) v = list[0]
+      else {
+        if (!reported.has(e.commit)) {
+          reported.add(e.commit)
+          problems.push(
+            `artifact "${name}" has ${list.length} versions on commit ${short(e.commit)} (${list.map((x) => x.version).join(', ')}) and stage tags there, which GTO cannot read (${GTO_ONE_VERSION_PER_COMMIT}); xp ignores those stage tags: delete the extra registration tags (\`git tag -d\`)`,
+          )
+        }
+        orphans.push(e)
+        continue
+      }
+      e.version = v.version
+      let s = v.vstages.get(e.stage!)
+      if (!s) v.vstages.set(e.stage!, (s = { stage: e.stage!, assignments: [], unassignments: [] }))
+      ;(e.kind === 'assign' ? s.assignments : s.unassignments).push(e)
+    }
   }
 
-  // The version a stage tag at `commit` refers to.
-  const versionAt = (commit: string, time: number): VersionAcc | null => {
-    const list = byCommit.get(commit)
-    if (!list) {
-      let v = versions.get(commit)
-      // events come oldest first, so the first stage event is its creation
-      if (!v) versions.set(commit, (v = { version: commit, commit, registered: false, active: true, created: time, tag: undefined, stages: [], lastDirect: undefined }))
-      return v
+  for (const v of versions) {
+    const direct = [...v.registrations, ...v.deregistrations]
+    v.registered = v.registrations.length > 0
+    if (direct.length) {
+      // the newest registration event decides; within its second a deregistration wins
+      const newest = desc(byTime(direct))[0]
+      v.active = newest.kind === 'register'
+    } else v.active = v.vstages.size > 0
+    if (v.registrations.length) {
+      v.created = maxTime(v.registrations)
+      v.tag = desc(byTime(v.registrations))[0].tag
+    } else {
+      const stageEvents = [...v.vstages.values()].flatMap((s) => [...s.assignments, ...s.unassignments])
+      v.created = stageEvents.length ? maxTime(stageEvents) : maxTime(v.deregistrations)
     }
-    if (list.length === 1) return list[0]
-    const active = list.filter((v) => v.active)
-    if (active.length === 1) return active[0]
-    if (active.length === 0) return [...list].sort((x, y) => y.created - x.created)[0]
-    return null // ambiguous: reported above
   }
 
-  // Stages: per (version, stage), the newest event decides; holders ordered by their newest assignment.
-  // A version has few stages: a short list beats a map per version.
-  const vstages = new Map<VersionAcc, Array<{ stage: string; last: RegistryEvent; assigned: RegistryEvent | undefined }>>()
-  let lastEvent: RegistryEvent | undefined
-  for (const e of events) {
-    lastEvent = e
-    if (e.kind !== 'assign' && e.kind !== 'unassign') continue
-    const v = versionAt(e.commit, e.time)
-    if (!v) continue
-    e.version = v.version
-    let list = vstages.get(v)
-    if (!list) vstages.set(v, (list = []))
-    const s = list.find((x) => x.stage === e.stage)
-    if (!s) list.push({ stage: e.stage!, last: e, assigned: e.kind === 'assign' ? e : undefined })
-    else {
-      s.last = e
-      if (e.kind === 'assign') s.assigned = e
-    }
-  }
-  const stageEvents: Record<string, Array<{ holder: StageHolder; event: RegistryEvent }>> = {}
-  for (const [v, list] of vstages) {
+  // Stages. A version holds a stage when its newest event there is an assignment (an
+  // unassignment in the same second wins). The one shown is the most recently assigned; in
+  // one second, the version created first (GTO sorts versions by their creation, then
+  // their assignments by time, both stably, and reverses each).
+  const stageHolders: Record<string, Array<{ v: VersionAcc; assigned: RegistryEvent }>> = {}
+  for (const v of versions) {
     if (!v.active) continue
-    for (const s of list) {
-      const stage = s.stage
-      if (s.last.kind !== 'assign') continue
-      v.stages.push(stage)
-      const holder = { version: v.version, commit: v.commit, assigned: s.assigned!.time, tag: s.assigned!.tag }
-      ;(stageEvents[stage] ??= []).push({ holder, event: s.assigned! })
+    for (const s of v.vstages.values()) {
+      const newest = vstageDesc(s)[0]
+      if (newest?.kind !== 'assign') continue
+      v.stages.push(s.stage)
+      ;(stageHolders[s.stage] ??= []).push({ v, assigned: newest })
     }
   }
   const stages: Record<string, StageHolder[]> = {}
-  for (const stage of Object.keys(stageEvents).sort()) stages[stage] = stageEvents[stage].sort((x, y) => compareEvents(y.event, x.event)).map((x) => x.holder)
+  for (const stage of Object.keys(stageHolders).sort()) {
+    const seen = new Set<string>()
+    stages[stage] = stageHolders[stage]
+      .sort((x, y) => y.assigned.time - x.assigned.time || x.v.created - y.v.created || x.v.index - y.v.index)
+      .filter(({ v }) => !seen.has(v.version) && !!seen.add(v.version)) // GTO lists a version name once
+      .map(({ v, assigned }) => ({ version: v.version, commit: v.commit, assigned: assigned.time, tag: assigned.tag }))
+  }
 
-  // Sort highest first, parsing each version once; commit-hash versions go last.
-  const keyed = [...versions.values()].map((v) => ({ v, sv: parseSemVer(v.version) }))
-  keyed.sort((x, y) => (x.sv && y.sv ? compareSemVer(y.sv, x.sv) : x.sv ? -1 : y.sv ? 1 : compareVersionText(y.v.version, x.v.version)))
-  const all: VersionState[] = keyed.map(({ v }) => {
+  // GTO's artifact events: deprecations, then each version's (newest first), stably by
+  // time; its history sorts those, newest first, stably by (time, priority). Only history
+  // and which need that order: it is built when first asked for.
+  const historyOf = () => {
+    const artifactDesc = desc(byTime([...deprecations, ...versions.flatMap(versionDesc), ...orphans]))
+    return artifactDesc.sort((a, b) => a.time - b.time || PRIORITY[a.kind] - PRIORITY[b.kind])
+  }
+  // GTO's newest event is the last of the newest second in that order: any event of a
+  // version (the last such version's), else the last deprecation
+  const newestTime = events.reduce((m, e) => (e.time > m ? e.time : m), -Infinity)
+  let newest: RegistryEvent | undefined
+  for (const d of deprecations) if (d.time === newestTime) newest = d
+  for (const v of versions) {
+    if (v.registrations.some((e) => e.time === newestTime) || v.deregistrations.some((e) => e.time === newestTime)) newest = v.registrations[0] ?? v.deregistrations[0]
+    else for (const st of v.vstages.values()) if (st.assignments.some((e) => e.time === newestTime) || st.unassignments.some((e) => e.time === newestTime)) newest = st.assignments[0] ?? st.unassignments[0]
+  }
+  for (const o of orphans) if (o.time === newestTime) newest = o
+
+  // Versions highest first; equal precedence (build metadata differs): the one created later first.
+  const keyed = versions.map((v) => ({ v, sv: parseSemVer(v.version) }))
+  keyed.sort((x, y) => (x.sv && y.sv ? compareSemVer(y.sv, x.sv) || y.v.index - x.v.index : x.sv ? -1 : y.sv ? 1 : compareVersionText(y.v.version, x.v.version)))
+  // a commit's hash-named versions are listed as one
+  const hashed = new Map<string, VersionAcc>()
+  const all: VersionState[] = []
+  const published = new Map<VersionAcc, VersionState>()
+  for (const { v } of keyed) {
+    if (v.registered || v.registrations.length || v.deregistrations.length) {
+      v.stages.sort()
+      published.set(v, publicVersion(v))
+      all.push(published.get(v)!)
+      continue
+    }
+    const first = hashed.get(v.commit)
+    if (!first) {
+      hashed.set(v.commit, v)
+      all.push(v)
+    } else {
+      first.stages.push(...v.stages.filter((s) => !first.stages.includes(s)))
+      first.active ||= v.active
+      first.created = Math.max(first.created, v.created)
+    }
+  }
+  for (const v of hashed.values()) {
     v.stages.sort()
-    return v
-  })
-  const latest = keyed.find(({ v, sv }) => sv && v.registered && v.active)?.v ?? null
+    all[all.indexOf(v)] = publicVersion(v)
+  }
+  const found = keyed.find(({ v, sv }) => sv && v.registered && v.active)?.v
+  const latest = found ? published.get(found)! : null
+  let history: RegistryEvent[] | undefined
   return {
     name,
-    active: lastEvent !== undefined && lastEvent.kind !== 'deprecate',
+    // GTO: the newest event is not a deprecation (any other event of that second wins)
+    active: newest !== undefined && newest.kind !== 'deprecate',
     registered: true,
     latest,
     versions: all,
     stages,
-    events,
+    get events() {
+      return (history ??= historyOf())
+    },
+    newestCommit: newest?.commit ?? null,
   }
+}
+
+/** A version without the fold's working fields. */
+function publicVersion(v: VersionState): VersionState {
+  const { version, commit, registered, active, created, tag, stages } = v
+  return { version, commit, registered, active, created, tag, stages }
 }
 
 /** Highest version ever registered (active or not): the base for the next bump, so it never collides. */

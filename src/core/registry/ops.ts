@@ -7,15 +7,16 @@
 import { Scrubber } from '../safety/secrets.js'
 import type { Repo } from '../repo.js'
 import type { Context } from '../context.js'
-import { git, gitAsAuthor } from '../git.js'
+import { git, gitAsAuthor, CatFileBatch } from '../git.js'
 import { XpError, EXIT, usageError } from '../errors.js'
 import { listRuns } from '../runs/list.js'
 import { findRun } from '../runs/resolve.js'
 import { RegistryTag, nextCounter, validateArtifactName, validateStage, validateVersion } from './tag.js'
 import { bumpSemVer, parseSemVer, FIRST_VERSION, type BumpPart } from './semver.js'
-import { highestVersion, type ArtifactState, type VersionState } from './fold.js'
+import { highestVersion, GTO_ONE_VERSION_PER_COMMIT, type ArtifactState, type VersionState } from './fold.js'
 import { findArtifact, findVersion } from './query.js'
 import { loadRegistry, type Registry } from './read.js'
+import { artifactData } from './describe.js'
 
 export interface RunInfo {
   id: string
@@ -59,19 +60,36 @@ export interface WriteResult {
   /** tags created, in order */
   tags: string[]
   run?: RunInfo | null
+  /** the file (or folder) the version points at, from `artifacts:` in xp.yaml at its commit */
+  path?: string
 }
 
-const activeAt = (a: ArtifactState | undefined, commit: string): VersionState[] => (a?.versions ?? []).filter((v) => v.registered && v.active && v.commit === commit)
+/** The registered versions (active or deregistered) of `a` on `commit`. */
+const versionsAt = (a: ArtifactState | undefined, commit: string): VersionState[] => (a?.versions ?? []).filter((v) => v.registered && v.commit === commit)
 
-/** Decide the registration tag of `commit` (pure over the registry read). */
+/**
+ * Decide the registration tag of `commit` (pure over the registry read). GTO allows one
+ * version per commit, deregistered ones included: a commit whose version was deregistered
+ * can only register that version again.
+ */
 function planRegistration(reg: Registry, artifact: string, commit: string, opts: { version?: string; bump?: BumpPart; message?: string }): PlannedTag & { version: string } {
   const a = reg.state.artifacts.get(artifact)
-  const onCommit = activeAt(a, commit)
-  if (onCommit.length)
-    throw new XpError('XP_ALREADY_REGISTERED', `commit ${commit.slice(0, 7)} already has version ${onCommit[0].version} of "${artifact}"`, {
-      hint: `assign it a stage with \`xp model assign ${artifact} --version ${onCommit[0].version} --stage STAGE\`, or deregister it first`,
+  const onCommit = versionsAt(a, commit)
+  const active = onCommit.find((v) => v.active)
+  if (active)
+    throw new XpError('XP_ALREADY_REGISTERED', `commit ${commit.slice(0, 7)} already has version ${active.version} of "${artifact}" (${GTO_ONE_VERSION_PER_COMMIT})`, {
+      hint: `assign it a stage with \`xp model assign ${artifact} --version ${active.version} --stage STAGE\`, or register another commit`,
     })
   let version: string
+  if (onCommit.length) {
+    const old = onCommit[0].version
+    if (opts.version && opts.version !== old)
+      throw new XpError('XP_ONE_VERSION_PER_COMMIT', `commit ${commit.slice(0, 7)} had version ${old} of "${artifact}" (deregistered); another version there would break GTO (${GTO_ONE_VERSION_PER_COMMIT})`, {
+        hint: `register ${old} again with \`xp model register ${artifact} ${commit.slice(0, 7)}\`, or register ${opts.version} on another commit`,
+      })
+    version = old
+    return { tag: freeName(reg, RegistryTag.register(artifact, version), artifact), commit, version, message: opts.message || `Registering artifact ${artifact} version ${version}` }
+  }
   if (opts.version) version = validateVersion(opts.version)
   else {
     const highest = highestVersion(a)
@@ -81,6 +99,45 @@ function planRegistration(reg: Registry, artifact: string, commit: string, opts:
   if (a?.versions.some((v) => v.registered && v.version === version) || reg.names.has(tag.name))
     throw new XpError('XP_VERSION_EXISTS', `version ${version} of "${artifact}" exists already (tag ${tag.name})`, { hint: 'choose another with --version, or let xp bump the highest' })
   return { tag, commit, version, message: opts.message || `Registering artifact ${artifact} version ${version}` }
+}
+
+/**
+ * The artifact's path at `commit`, or a coded error: a version must point at a model. The
+ * path comes from `artifacts:` in xp.yaml at that commit; the commit must hold the file
+ * (or folder) there, or its pointer `<path>.xp`, or be a run that recorded it as an out.
+ */
+export async function requireArtifactAt(repo: Pick<Repo, 'root' | 'ctx'>, artifact: string, commit: string): Promise<string> {
+  const at = commit.slice(0, 7)
+  const data = await artifactData(repo, commit, artifact)
+  const colon = artifact.indexOf(':')
+  const config = colon >= 0 ? `${artifact.slice(0, colon)}/xp.yaml` : 'xp.yaml'
+  const name = colon >= 0 ? artifact.slice(colon + 1) : artifact
+  if (!data.path)
+    throw new XpError('XP_ARTIFACT_NO_PATH', `commit ${at} does not say where "${artifact}" is: ${config} there has no artifacts: entry for ${name} (nor has DVC's dvc.yaml)`, {
+      hint: `add \`artifacts: {${name}: {path: models/model.pkl}}\` (your model's path) to ${config}, commit it with the model (a run of it does), and register that commit`,
+    })
+  if (data.oid) return data.path
+  const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
+  let found: boolean
+  try {
+    found = !!(await batch.read(`${commit}:${data.path}`))
+  } finally {
+    batch.close()
+  }
+  if (!found) found = (await listRuns(repo, { notes: false })).some((r) => r.commit === commit && r.outs[data.path!])
+  if (!found)
+    throw new XpError('XP_ARTIFACT_NOT_IN_COMMIT', `commit ${at} holds neither ${data.path} nor its pointer ${data.path}.xp, so a version of "${artifact}" there would point at nothing`, {
+      hint: `register a run that wrote ${data.path} (list it under outs: in xp.yaml), or \`xp add ${data.path}\` and commit before registering`,
+    })
+  return data.path
+}
+
+export interface ArtifactCheck {
+  /**
+   * Skip the check that the commit holds the artifact: for versions whose model lives
+   * elsewhere (an MLflow model version points at its `source`). `xp model` never skips it.
+   */
+  anyCommit?: boolean
 }
 
 /** A tag name for kinds whose plain name may be taken already (`@deprecated`, `@vX.Y.Z!`). */
@@ -94,14 +151,16 @@ function freeName(reg: Registry, tag: RegistryTag, artifact: string): RegistryTa
  * @example
  * await register(repo, { name: 'churn', ref: 'brisk-otter' }) // { version: 'v0.0.1', tags: ['churn@v0.0.1'], … }
  */
-export async function register(repo: Repo, opts: { name: string; ref?: string; version?: string; bump?: BumpPart; message?: string }): Promise<WriteResult> {
+export async function register(repo: Repo, opts: { name: string; ref?: string; version?: string; bump?: BumpPart; message?: string } & ArtifactCheck): Promise<WriteResult> {
   const artifact = validateArtifactName(opts.name)
   if (opts.version) validateVersion(opts.version)
   const reg = await loadRegistry(repo)
   const target = await resolveTarget(repo, opts.ref)
   const plan = planRegistration(reg, artifact, target.commit, opts)
+  const file = opts.anyCommit ? undefined : await requireArtifactAt(repo, artifact, target.commit)
+  await waitForNextSecond(repo.ctx, reg.state.artifacts.get(artifact))
   await createTags(repo, [plan])
-  return { artifact, version: plan.version, commit: target.commit, tags: [plan.tag.name], run: target.run }
+  return { artifact, version: plan.version, commit: target.commit, tags: [plan.tag.name], run: target.run, path: file }
 }
 
 /**
@@ -111,7 +170,7 @@ export async function register(repo: Repo, opts: { name: string; ref?: string; v
  * @example
  * await assign(repo, { name: 'churn', ref: 'brisk-otter', stage: 'production' })
  */
-export async function assign(repo: Repo, opts: { name: string; stage: string; ref?: string; version?: string; message?: string }): Promise<WriteResult> {
+export async function assign(repo: Repo, opts: { name: string; stage: string; ref?: string; version?: string; message?: string } & ArtifactCheck): Promise<WriteResult> {
   const artifact = validateArtifactName(opts.name)
   const stage = validateStage(opts.stage)
   if (opts.version) validateVersion(opts.version)
@@ -131,9 +190,15 @@ export async function assign(repo: Repo, opts: { name: string; stage: string; re
   } else {
     const target = await resolveTarget(repo, opts.ref)
     ;({ commit, run } = target)
-    const onCommit = activeAt(reg.state.artifacts.get(artifact), commit)
+    const onCommit = versionsAt(reg.state.artifacts.get(artifact), commit)
     if (onCommit.length > 1)
-      throw new XpError('XP_AMBIGUOUS_VERSION', `commit ${commit.slice(0, 7)} has ${onCommit.length} versions of "${artifact}": ${onCommit.map((v) => v.version).join(', ')}`, { hint: 'name one with --version' })
+      throw new XpError('XP_AMBIGUOUS_VERSION', `commit ${commit.slice(0, 7)} has ${onCommit.length} versions of "${artifact}": ${onCommit.map((v) => v.version).join(', ')}; a stage tag there would break GTO (${GTO_ONE_VERSION_PER_COMMIT})`, {
+        hint: 'delete the extra registration tags (`git tag -d`), then assign',
+      })
+    if (onCommit.length && !onCommit[0].active)
+      throw new XpError('XP_VERSION_NOT_FOUND', `version ${onCommit[0].version} of "${artifact}" at ${commit.slice(0, 7)} was deregistered`, {
+        hint: `register it again with \`xp model register ${artifact} ${commit.slice(0, 7)}\`, then assign`,
+      })
     if (onCommit.length) version = onCommit[0].version
     else {
       const r = planRegistration(reg, artifact, commit, {})
@@ -146,10 +211,10 @@ export async function assign(repo: Repo, opts: { name: string; stage: string; re
     throw new XpError('XP_ALREADY_ASSIGNED', `version ${version} of "${artifact}" is already the one in stage ${stage}`, { hint: `see \`xp model history ${artifact}\`` })
   const tag = RegistryTag.assign(artifact, stage, nextCounter(reg.names, artifact))
   plans.push({ tag, commit, message: opts.message || `Assigning stage ${stage} to artifact ${artifact} version ${version}` })
-  const unassigned = reg.state.artifacts.get(artifact)?.events.filter((e) => e.kind === 'unassign' && e.stage === stage && e.version === version) ?? []
-  await waitToFollow(repo.ctx, unassigned.at(-1)?.time)
+  const file = opts.anyCommit ? undefined : await requireArtifactAt(repo, artifact, commit)
+  await waitForNextSecond(repo.ctx, reg.state.artifacts.get(artifact))
   await createTags(repo, plans)
-  return { artifact, version, commit, stage, tags: plans.map((p) => p.tag.name), run }
+  return { artifact, version, commit, stage, tags: plans.map((p) => p.tag.name), run, path: file }
 }
 
 /**
@@ -173,8 +238,14 @@ export async function unassign(repo: Repo, opts: { name: string; stage: string; 
     holder = holders.find((h) => h.commit === target.commit)!
     if (!holder) throw new XpError('XP_NOT_IN_STAGE', `no version of "${artifact}" at ${opts.ref} is in stage ${stage}`)
   } else if (!holder) throw new XpError('XP_STAGE_EMPTY', `no version of "${artifact}" is in stage ${JSON.stringify(stage)}`)
+  if (!versionsAt(a, holder.commit).length)
+    throw new XpError('XP_UNREGISTERED_COMMIT', `${stage} holds commit ${holder.commit.slice(0, 7)} of "${artifact}", which has no registered version: GTO ignores an unassignment there`, {
+      hint: `register it first (\`xp model register ${artifact} ${holder.commit.slice(0, 7)}\`), then unassign, or assign another version to ${stage}`,
+    })
   const tag = RegistryTag.unassign(artifact, stage, nextCounter(reg.names, artifact))
-  await createTags(repo, [{ tag, commit: holder.commit, message: opts.message || `Unassigning stage ${stage} from artifact ${artifact} version ${holder.version}` }])
+  await waitForNextSecond(repo.ctx, a)
+  // GTO's own wording, quotes and "to" included
+  await createTags(repo, [{ tag, commit: holder.commit, message: opts.message || `Unassigning stage '${stage}' to artifact '${artifact}' version '${holder.version}'` }])
   return { artifact, version: holder.version, commit: holder.commit, stage, tags: [tag.name] }
 }
 
@@ -190,27 +261,36 @@ export async function deprecate(repo: Repo, opts: { name: string; version?: stri
   if (opts.version) {
     const v = findVersion(a, opts.version)
     const tag = freeName(reg, RegistryTag.deregister(artifact, v.version), artifact)
+    await waitForNextSecond(repo.ctx, a)
     await createTags(repo, [{ tag, commit: v.commit, message: opts.message || `Deregistering artifact ${artifact} version ${v.version}` }])
     return { artifact, version: v.version, commit: v.commit, tags: [tag.name], deprecated: false }
   }
   if (!a.active) throw new XpError('XP_ALREADY_DEPRECATED', `"${artifact}" is deprecated already`, { hint: 'register a new version to revive it' })
-  const commit = a.latest?.commit ?? a.events[a.events.length - 1].commit
+  // GTO puts @deprecated on the commit of the artifact's newest event
+  const commit = a.newestCommit!
   const tag = freeName(reg, RegistryTag.deprecate(artifact), artifact)
-  await waitToFollow(repo.ctx, a.events.at(-1)?.time)
-  await createTags(repo, [{ tag, commit, message: opts.message || `Deprecating artifact ${artifact}` }])
+  await waitForNextSecond(repo.ctx, a)
+  await createTags(repo, [{ tag, commit, message: opts.message || `Deprecating artifact '${artifact}'` }])
   return { artifact, version: a.latest?.version ?? '', commit, tags: [tag.name], deprecated: true }
 }
 
 /**
- * Tag times are seconds, and in one second a deprecation loses to any other event and an
- * assignment to an unassignment (GTO's tie rules). So a tag that must come after the event
- * at `time` waits for the next second rather than lose to it (unless the user fixed the
- * date with GIT_COMMITTER_DATE).
+ * Tag times are seconds, and GTO orders the events of one second by its own rules, not by
+ * when they were made (two assignments of one stage: the version registered first wins).
+ * So xp never writes a tag in a second that already has an event of the same artifact: it
+ * waits for the next one, and says so (not when the user fixed the date with
+ * GIT_COMMITTER_DATE). The tags of one command (a registration and its assignment) share
+ * their second, which GTO reads as meant.
  */
-async function waitToFollow(ctx: Context, time: number | undefined): Promise<void> {
-  if (time === undefined || ctx.env.GIT_COMMITTER_DATE) return
-  const ms = (time + 1) * 1000 - ctx.now().getTime()
-  if (ms > 0 && ms <= 2000) await new Promise((resolve) => setTimeout(resolve, ms))
+async function waitForNextSecond(ctx: Context, a: ArtifactState | undefined): Promise<void> {
+  if (!a?.events.length || ctx.env.GIT_COMMITTER_DATE) return
+  let newest = a.events[0]
+  for (const e of a.events) if (e.time >= newest.time) newest = e
+  const ms = (newest.time + 1) * 1000 - ctx.now().getTime()
+  // a tag dated further ahead is a skewed clock: waiting would not end the tie soon
+  if (ms <= 0 || ms > 3000) return
+  ctx.warn(`waiting ${ms} ms for the next second: tag "${newest.tag}" of "${a.name}" was made in this one, and GTO orders the events of one second by its own rules`)
+  await new Promise((resolve) => setTimeout(resolve, ms + 5))
 }
 
 const interrupted = () => new XpError('XP_INTERRUPTED', 'interrupted before the registry was changed', { exitCode: EXIT.interrupted })

@@ -42,9 +42,13 @@ export function findArtifact(state: RegistryState, name: string): ArtifactState 
   })
 }
 
-/** An active registered version by name, or XP_VERSION_NOT_FOUND. */
+/**
+ * An active registered version by name, or XP_VERSION_NOT_FOUND. Versions are a name on a
+ * commit (GTO's key): of two active ones with the same name, the one registered later.
+ */
 export function findVersion(a: ArtifactState, version: string): VersionState {
-  const v = a.versions.find((x) => x.version === version && x.registered)
+  const same = a.versions.filter((x) => x.version === version && x.registered)
+  const v = same.find((x) => x.active) ?? same[0]
   if (v?.active) return v
   const active = a.versions.filter((x) => x.registered && x.active).map((x) => x.version)
   throw new XpError('XP_VERSION_NOT_FOUND', v ? `version ${version} of "${a.name}" was deregistered` : `"${a.name}" has no version ${version}`, {
@@ -78,6 +82,6 @@ export function resolveSpec(state: RegistryState, spec: ModelSpec): Resolved {
       hint: held.length ? `stages in use: ${held.join(', ')}` : `assign one with \`xp model assign ${artifact.name} --stage ${sel.stage}\``,
     })
   }
-  const version = artifact.versions.find((v) => v.version === holder.version)!
+  const version = artifact.versions.find((v) => v.version === holder.version && v.commit === holder.commit)!
   return { artifact, version, stage: sel.stage }
 }

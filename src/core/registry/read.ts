@@ -29,10 +29,13 @@ export interface RegistryTags {
   warnings: string[]
 }
 
-/** What a tag object says: [tagger time, commit], or 0 when it is not an annotated tag of a commit. */
-type Known = [number, string] | 0
+/**
+ * What a tag object says: [tagger time, commit, tagger's UTC offset, the name stored in
+ * the object], or 0 when it is not an annotated tag of a commit.
+ */
+type Known = [number, string, string, string] | 0
 
-const FULL = ['%(objectname)', '%(refname:strip=2)', '%(objecttype)', '%(*objecttype)', '%(*objectname)', '%(taggerdate:unix)']
+const FULL = ['%(objectname)', '%(refname:strip=2)', '%(objecttype)', '%(*objecttype)', '%(*objectname)', '%(taggerdate:raw)', '%(tag)']
 /** Past this many unseen tags one for-each-ref reading every tag beats asking cat-file for each. */
 const BATCH_LIMIT = 256
 
@@ -84,17 +87,45 @@ export function parseListing(lines: Iterable<string>): { listed: Listed[]; names
 /**
  * The events of listed tags: dates and commits from the index, unseen tag objects read
  * (and added to the index; `present` holds the object ids of every tag that exists, `size` their number).
+ *
+ * An event is named by the name inside its tag object, as GTO names it: a ref made by
+ * `git tag NEW OLD` holds OLD's object and is the event OLD, once (`warn` says so).
  */
-export async function eventsOf(repo: RepoLike, listed: Listed[], present: { has: (oid: string) => boolean; size: number }, preread?: Record<string, Known>): Promise<RegistryEvent[]> {
+export async function eventsOf(
+  repo: RepoLike,
+  listed: Listed[],
+  present: { has: (oid: string) => boolean; size: number },
+  preread?: Record<string, Known>,
+  warn: (ref: string, message: string) => void = () => {},
+): Promise<RegistryEvent[]> {
   const index = TagIndex.read(repo)
   const fresh: Record<string, Known> = preread ?? {}
   const unseen = listed.filter((l) => fresh[l.oid] === undefined && index.get(l.oid) === undefined).map((l) => l.oid)
   if (unseen.length > BATCH_LIMIT) Object.assign(fresh, (await readFull(repo)).known)
   else if (unseen.length) Object.assign(fresh, await readTagObjects(repo, unseen))
   const events: RegistryEvent[] = []
+  const seen = new Set<string>()
   for (const l of listed) {
     const k = fresh[l.oid] ?? index.get(l.oid)
-    if (k) events.push(makeEvent(l.tag, l.parsed, k[0], k[1], '', '', ''))
+    if (!k) continue
+    const [time, commit, offset, inside] = k
+    if (inside === l.tag || !inside) {
+      if (!seen.has(l.oid)) events.push(makeEvent(l.tag, undefined, l.oid, l.parsed, time, offset, commit))
+      seen.add(l.oid)
+      continue
+    }
+    const p = parseRegistryTag(inside)
+    if (!p) {
+      warn(l.tag, `ignoring tag "${l.tag}": its tag object is named "${inside}", which is not a registry tag (GTO fails on such a tag)`)
+      continue
+    }
+    if (p.artifact !== l.parsed.artifact) {
+      warn(l.tag, `ignoring tag "${l.tag}": its tag object is named "${inside}", an event of another artifact`)
+      continue
+    }
+    warn(l.tag, `tag "${l.tag}" holds the tag object "${inside}" (as \`git tag ${l.tag} ${inside}\` makes): read as "${inside}", as GTO reads it`)
+    if (!seen.has(l.oid)) events.push(makeEvent(inside, l.tag, l.oid, p, time, offset, commit))
+    seen.add(l.oid)
   }
   if (unseen.length || preread) writeIndex(repo, index, fresh, (oid) => present.has(oid), present.size)
   return events
@@ -110,13 +141,13 @@ export async function readRegistryTags(repo: RepoLike, opts: { listing?: TagList
   const listing = opts.listing ?? (await listTags(repo))
   const { listed, names, warnings } = parseListing(listing.stdout.split('\n'))
   const present = new Set(listed.map((l) => l.oid))
-  const events = await eventsOf(repo, listed, present, listing.known)
+  const events = await eventsOf(repo, listed, present, listing.known, (_ref, w) => warnings.push(w))
   return { events, names, warnings }
 }
 
-function makeEvent(tag: string, p: ParsedTag, time: number, commit: string, tagger: string, email: string, message: string): RegistryEvent {
+function makeEvent(tag: string, ref: string | undefined, oid: string, p: ParsedTag, time: number, offset: string, commit: string): RegistryEvent {
   // every field, in one order: one object shape for the fold
-  return { tag, time, commit, tagger, email, message, artifact: p.artifact, kind: p.kind, version: p.version, stage: p.stage, counter: p.counter }
+  return { tag, ref, oid, time, offset, commit, tagger: '', email: '', message: '', artifact: p.artifact, kind: p.kind, version: p.version, stage: p.stage, counter: p.counter }
 }
 
 /** One `git for-each-ref` that reads every tag object: the listing, and what each registry tag says. */
@@ -131,7 +162,8 @@ async function readFull(repo: RepoLike): Promise<Required<TagListing>> {
     const tag = parts[i + 1]
     lines.push(`${oid} ${tag}`)
     if (tag.indexOf('@') < 0 && tag.indexOf('#') < 0) continue
-    known[oid] = parts[i + 2] === 'tag' && parts[i + 3] === 'commit' ? [Number(parts[i + 5]) || 0, parts[i + 4]] : 0
+    const [time, offset] = parts[i + 5].split(' ')
+    known[oid] = parts[i + 2] === 'tag' && parts[i + 3] === 'commit' ? [Number(time) || 0, parts[i + 4], validOffset(offset), parts[i + 6]] : 0
   }
   return { stdout: lines.join('\n'), known }
 }
@@ -150,11 +182,11 @@ async function readTagObjects(repo: RepoLike, oids: string[]): Promise<Record<st
 }
 
 /**
- * The commit and tagger time of a tag object, from its header (`object`, `type`, `tag`,
- * `tagger NAME <EMAIL> TIME TZ`); 0 for a tag of anything but a commit.
+ * The commit, tagger time and offset, and own name of a tag object, from its header
+ * (`object`, `type`, `tag`, `tagger NAME <EMAIL> TIME TZ`); 0 for a tag of anything but a commit.
  *
  * @example
- * parseTagHeader('object 1a…\ntype commit\ntag m@v1.0.0\ntagger A <a@x> 1700000010 +0000\n\nmsg') // [1700000010, '1a…']
+ * parseTagHeader('object 1a…\ntype commit\ntag m@v1.0.0\ntagger A <a@x> 1700000010 +0000\n\nmsg') // [1700000010, '1a…', '+0000', 'm@v1.0.0']
  */
 export function parseTagHeader(text: string): Known {
   const end = text.indexOf('\n\n')
@@ -162,13 +194,17 @@ export function parseTagHeader(text: string): Known {
   const field = (k: string) => lines.find((l) => l.startsWith(k + ' '))?.slice(k.length + 1)
   const object = field('object')
   if (!object || field('type') !== 'commit') return 0
-  const time = Number(/ (\d+) [+-]\d{4}$/.exec(field('tagger') ?? '')?.[1] ?? 0)
-  return [time, object]
+  const m = / (\d+) ([+-]\d{4})$/.exec(field('tagger') ?? '')
+  return [Number(m?.[1] ?? 0), object, validOffset(m?.[2]), field('tag') ?? '']
 }
 
-// One line per tag object, `OID TIME COMMIT` (or `OID 0`): plain text parses faster than JSON,
-// and a line is split only when its tag is looked up.
-const INDEX_HEADER = 'xp registry tag index 1'
+const validOffset = (o: string | undefined) => (o && /^[+-]\d{4}$/.test(o) ? o : '+0000')
+
+// One line per tag object, `OID TIME OFFSET COMMIT NAME` (or `OID 0`): plain text parses
+// faster than JSON, and a line is split only when its tag is looked up. (Tag names hold no
+// spaces: git forbids them.)
+const INDEX_HEADER = 'xp registry tag index 2'
+const INDEX_LINE = /^[0-9a-f]+ (\d+) ([+-]\d{4}) ([0-9a-f]{40}(?:[0-9a-f]{24})?) (\S+)$/
 const indexFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry-tags.txt')
 
 /**
@@ -211,10 +247,10 @@ class TagIndex {
   get(oid: string): Known | undefined {
     const line = this.line(oid)
     if (line === undefined) return undefined
-    const [, time, commit, extra] = line.split(' ')
-    if (time === '0' && commit === undefined) return 0
+    if (line.endsWith(' 0') && line.indexOf(' ') === line.length - 2) return 0
     // anything malformed is unknown, so the tag object is read again rather than trusted
-    return extra === undefined && /^\d+$/.test(time) && /^[0-9a-f]{40,64}$/.test(commit ?? '') ? [Number(time), commit] : undefined
+    const m = INDEX_LINE.exec(line)
+    return m ? [Number(m[1]), m[3], m[2], m[4]] : undefined
   }
 
   get empty(): boolean {
@@ -236,7 +272,7 @@ class TagIndex {
  * tags that exist now when it has grown past twice the registry, or had damaged lines.
  */
 function writeIndex(repo: Pick<Repo, 'xpDir'>, index: TagIndex, fresh: Record<string, Known>, present: (oid: string) => boolean, total: number) {
-  const line = (oid: string, k: Known) => (k ? `${oid} ${k[0]} ${k[1]}` : `${oid} 0`)
+  const line = (oid: string, k: Known) => (k ? `${oid} ${k[0]} ${k[2]} ${k[1]} ${k[3]}` : `${oid} 0`)
   const added = Object.keys(fresh)
   try {
     ensureXpDir(repo)
@@ -263,7 +299,7 @@ export async function addTagDetails(repo: Pick<Repo, 'root' | 'ctx'>, events: Re
   if (!events.length) return
   const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
   try {
-    const objs = await Promise.all(events.map((e) => batch.read(`refs/tags/${e.tag}`)))
+    const objs = await Promise.all(events.map((e) => batch.read(e.oid ?? `refs/tags/${e.ref ?? e.tag}`)))
     events.forEach((e, i) => {
       const o = objs[i]
       if (o?.type === 'tag') Object.assign(e, parseTagDetails(o.content.toString('utf8')))
@@ -283,7 +319,8 @@ export function parseTagDetails(text: string): { tagger: string; email: string; 
   const end = text.indexOf('\n\n')
   const header = end < 0 ? text : text.slice(0, end)
   const m = /^tagger (.*?) ?<([^>]*)> \d+ [+-]\d{4}$/m.exec(header)
-  const message = end < 0 ? '' : text.slice(end + 2).replace(SIGNATURE, '').replace(/\n$/, '')
+  // stripped, as GTO strips it
+  const message = end < 0 ? '' : text.slice(end + 2).replace(SIGNATURE, '').trim()
   return { tagger: m?.[1] ?? '', email: m?.[2] ?? '', message }
 }
 

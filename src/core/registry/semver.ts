@@ -51,8 +51,8 @@ function compareIdentifiers(a: string, b: string): number {
 }
 
 /**
- * SemVer 2 precedence: negative when a < b. Build metadata does not count; two versions
- * differing only in build metadata compare by their text so that sorting is stable.
+ * SemVer 2 precedence: negative when a < b. Build metadata does not count: versions that
+ * differ only in it are equal (0), and GTO then orders them by registration (fold.ts).
  *
  * @example
  * compareSemVer(parseSemVer('v1.0.0-rc.1')!, parseSemVer('v1.0.0')!) // < 0
@@ -71,7 +71,7 @@ export function compareSemVer(a: SemVer, b: SemVer): number {
     }
     if (ap.length !== bp.length) return ap.length < bp.length ? -1 : 1
   }
-  return a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0
+  return 0
 }
 
 /** Compare two version strings; valid versions sort before anything else (e.g. commit hashes). */

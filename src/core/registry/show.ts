@@ -37,10 +37,17 @@ const memoFile = (repo: Pick<Repo, 'xpDir'>) => path.join(repo.xpDir, 'registry-
 function readMemo(repo: Pick<Repo, 'xpDir'>): Record<string, Part> {
   try {
     const m = JSON.parse(fs.readFileSync(memoFile(repo), 'utf8'))
-    return m && m.format === 2 && m.parts && typeof m.parts === 'object' ? m.parts : {}
+    return m && m.format === 3 && m.parts && typeof m.parts === 'object' ? m.parts : {}
   } catch {
     return {}
   }
+}
+
+/** The artifact part of a tag name: up to its first `@` or `#`. */
+function prefixOf(tag: string): string {
+  const at = tag.indexOf('@')
+  const hash = tag.indexOf('#')
+  return tag.slice(0, at < 0 ? hash : hash < 0 ? at : Math.min(at, hash))
 }
 
 /**
@@ -89,7 +96,9 @@ export async function showRegistry(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, o
   // a listing that read every tag object (no index yet) leaves the index behind, changes or not
   if (!changed.length && listing.known) await eventsOf(repo, [], present, listing.known)
   if (changed.length) {
-    const state = foldEvents(await eventsOf(repo, changed.flatMap((c) => c.listed), present, listing.known))
+    const byPrefix = new Map(changed.map((c) => [c.prefix, c]))
+    const warn = (ref: string, w: string) => byPrefix.get(prefixOf(ref))?.warnings.push(w)
+    const state = foldEvents(await eventsOf(repo, changed.flatMap((c) => c.listed), present, listing.known, warn))
     for (const c of changed) {
       const name = c.listed[0]?.parsed.artifact ?? c.prefix
       const a = state.artifacts.get(name)
@@ -100,7 +109,7 @@ export async function showRegistry(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, o
   if (changed.length || Object.keys(memo).some((p) => !parts[p])) {
     try {
       ensureXpDir(repo)
-      writeFileAtomic(memoFile(repo), JSON.stringify({ format: 2, parts }))
+      writeFileAtomic(memoFile(repo), JSON.stringify({ format: 3, parts }))
     } catch {
       // a read-only checkout still lists, folding every artifact every time
     }

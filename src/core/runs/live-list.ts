@@ -9,6 +9,7 @@ import type { Flat } from '../params.js'
 import type { ListedRun } from './list.js'
 import { LiveStore, type LiveRun } from './live.js'
 import { finalMetrics, typeParam } from './live-record.js'
+import { listXpLiveRuns } from './live-run.js'
 
 /** Was the run recorded already (a live file left over by a crash between ref and cleanup)? */
 function hasRef(commonDir: string | undefined, id: string): boolean {
@@ -52,7 +53,9 @@ export function liveListed(r: LiveRun, now: Date): ListedRun {
 }
 
 /**
- * The live runs of the repository, newest first.
+ * The live runs of the repository, newest first: the MLflow API's, and `xp run`'s
+ * (running, or lost once its process is gone; core/runs/live-run.ts). One store,
+ * `.xp/live/`, holds both.
  *
  * @example
  * const running = listLiveRuns(repo) // [{ status: 'running', … }]
@@ -60,8 +63,11 @@ export function liveListed(r: LiveRun, now: Date): ListedRun {
 export function listLiveRuns(repo: Pick<Repo, 'root' | 'ctx'> & Partial<Pick<Repo, 'commonDir' | 'xpDir'>>): ListedRun[] {
   const store = new LiveStore(repo.xpDir ?? path.join(repo.root, '.xp'))
   const now = repo.ctx.now()
-  return store
+  const mlflow = store
     .list()
     .filter((r) => !r.deleted && !hasRef(repo.commonDir, r.id))
     .map((r) => liveListed(r, now))
+  const own = listXpLiveRuns(repo)
+  if (!own.length) return mlflow
+  return [...mlflow, ...own].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
 }

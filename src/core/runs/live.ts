@@ -245,6 +245,9 @@ function fold(l: Loaded | undefined, buf: Buffer, from: number): Loaded | undefi
     }
     if (!ev || typeof ev !== 'object') continue
     if (ev.e === 'create') {
+      // a file `xp run` keeps for its own run (core/runs/live-run.ts: `kind`) is not an MLflow run:
+      // the MLflow API neither lists, appends to, nor records it
+      if ((ev as { kind?: string }).kind !== undefined) return undefined
       if (!l)
         l = {
           run: {

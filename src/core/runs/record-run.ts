@@ -23,6 +23,9 @@ import { leftOutOfSnapshot } from '../safety/paths.js'
 import { commandSpec, shellQuote } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
 import { unshareLinks } from '../cache/materialize.js'
+import { pythonPackages, packagesText, PACKAGES_IN_TREE } from './python-env.js'
+import { beginLiveRun, endLiveRun, liveStart, listXpLiveRuns, type LiveRunStart } from './live-run.js'
+import { startSysMonitor, SYSTEM_SERIES_IN_TREE, type SysMonitor } from './sysmon.js'
 import { workspaceDvcDeps } from '../dvc/workspace.js'
 
 export const DVCLIVE_METRICS = 'dvclive/metrics.json'
@@ -57,6 +60,8 @@ export interface RunOptions {
   cwd?: string
   /** the branch to record, when the working tree's HEAD is detached on purpose (the queue's worktrees) */
   branch?: string | null
+  /** where the run is registered as live (default: the repo's .xp; the queue gives its main checkout's) */
+  liveXpDir?: string
 }
 
 export interface RunResult {
@@ -78,7 +83,7 @@ function writtenBefore(file: string, t: Date): boolean {
 }
 
 /** Series files matching the globs; fast-glob loads only when a glob's fixed folder exists. */
-async function findSeries(root: string, globs: string[]): Promise<string[]> {
+export async function findSeries(root: string, globs: string[]): Promise<string[]> {
   const live = globs.filter((g) => {
     const segs = g.split('/').slice(0, -1)
     const firstGlob = segs.findIndex((seg) => /[*?[\]{}!]/.test(seg))
@@ -228,16 +233,35 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   }
 
   const envPromise = captureEnv(ctx, { python: looksLikePython(repo, spec.display), cacheFile: path.join(repo.xpDir, 'tmp', 'git-version.json') })
+  const commandCwd = opts.cwd ?? (useShellFromConfig ? (repo.project ?? repo.root) : ctx.cwd)
+  const commandEnv = { ...gitEnv(ctx.env), PYTHONUNBUFFERED: ctx.env.PYTHONUNBUFFERED ?? '1', ...opts.env, XP_RUN_ID: id, XP_RUN_NAME: name }
+  // read while the command runs; from the cache unless the interpreter or its packages changed
+  const packagesPromise = pythonPackages({ spec, cwd: commandCwd, env: commandEnv, cacheFile: path.join(repo.xpDir, 'tmp', 'python-packages.json') }).catch(() => null)
   const started = ctx.now()
+  const seriesGlobs = config.series ?? [path.posix.join(projectPrefix(repo), DVCLIVE_SERIES)]
+  const branch = opts.branch !== undefined ? opts.branch : currentBranch(repo)
+  const shownCommand = opts.command && opts.command.length > 1 ? redactArgv(opts.command, scrubber).map(shellQuoteMasked).join(' ') : redactCommandLine(spec.display, scrubber)
+  const shownMessage = opts.message === undefined ? undefined : scrubber.text(opts.message)
+  // visible from now on: `xp show` lists it running, `xp ui` follows its files
+  const liveParams: Flat = {}
+  for (const [k, v] of Object.entries(paramValues)) liveParams[k] = typeof v === 'string' ? scrubber.text(v) : v
+  const liveRepo = { xpDir: opts.liveXpDir ?? repo.xpDir }
+  beginLiveRun(liveRepo, { id, name, started: started.getTime(), command: shownCommand, params: liveParams, series: seriesGlobs, baseline, branch, message: shownMessage, root: repo.root, run_dir: runDir })
+  const sysFile = path.join(runDir, 'system.jsonl')
+  let monitor: SysMonitor | null = null
   const outcome = await spawnCommand({
     spec,
-    cwd: opts.cwd ?? (useShellFromConfig ? (repo.project ?? repo.root) : ctx.cwd),
-    env: { ...gitEnv(ctx.env), PYTHONUNBUFFERED: ctx.env.PYTHONUNBUFFERED ?? '1', ...opts.env, XP_RUN_ID: id, XP_RUN_NAME: name },
+    cwd: commandCwd,
+    env: commandEnv,
     log,
     logScrubber: scrubber.stream(),
     onOutput: opts.onOutput,
     attach: opts.attach,
+    onSpawn: (pid) => {
+      if (config.system_metrics.interval > 0) monitor = startSysMonitor({ pid, intervalS: config.system_metrics.interval, file: sysFile, env: ctx.env })
+    },
   })
+  await (monitor as SysMonitor | null)?.stop()
   log.close()
   const ended = ctx.now()
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
@@ -249,8 +273,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const paramsRead = [...new Set([...params, ...lateParams])]
   const finalParams = lateParams.length ? readParamsSafe(repo, paramsRead, ctx.warn) ?? paramValues : paramValues
   warnIfEmpty(repo, config, finalParams, metrics)
-  const seriesGlobs = config.series ?? [path.posix.join(projectPrefix(repo), DVCLIVE_SERIES)]
   const series = await findSeries(repo.root, seriesGlobs)
+  const systemText = fs.existsSync(sysFile) ? fs.readFileSync(sysFile, 'utf8') : ''
 
   const record: RunRecord = {
     xp: 1,
@@ -258,16 +282,16 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     name,
     status,
     exit_code: outcome.exitCode,
-    command: opts.command && opts.command.length > 1 ? redactArgv(opts.command, scrubber).map(shellQuoteMasked).join(' ') : redactCommandLine(spec.display, scrubber),
-    message: opts.message === undefined ? undefined : scrubber.text(opts.message),
+    command: shownCommand,
+    message: shownMessage,
     started: started.toISOString(),
     ended: ended.toISOString(),
     duration_s: Math.round((ended.getTime() - started.getTime())) / 1000,
     baseline,
-    branch: opts.branch !== undefined ? opts.branch : currentBranch(repo),
+    branch,
     params: finalParams,
     metrics,
-    series,
+    series: systemText ? [...series, SYSTEM_SERIES_IN_TREE] : series,
     deps: { ...(await workspaceDvcDeps(repo, before.deps)), ...before.deps },
     outs: {},
     env: await envPromise,
@@ -286,13 +310,14 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   for (const l of leftOut) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)
 
   const logText = log.notice() + readLogForTree(logPath, scrubber.text(outcome.tail))
+  const packages = await packagesPromise
   const snap = await snapshotTree(repo, {
     key: id,
     large,
     maxFileSize: config.snapshot.max_file_size,
     force: [...paramsRead, ...metricFiles, ...series],
     exclude: after.exclude,
-    extra: [{ path: LOG_IN_TREE, content: logText }, ...after.extra],
+    extra: [{ path: LOG_IN_TREE, content: logText }, ...(systemText ? [{ path: SYSTEM_SERIES_IN_TREE, content: systemText }] : []), ...(packages ? [{ path: PACKAGES_IN_TREE, content: packagesText(packages) }] : []), ...after.extra],
     include: config.snapshot.include,
     excludeGlobs: config.snapshot.exclude,
   })
@@ -302,7 +327,74 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   }
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
+  endLiveRun(liveRepo, id)
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
+}
+
+/**
+ * `xp run --recover RUN`: record a lost run (its xp process died before recording: kill -9,
+ * a reboot) as failed, with what it left: the working tree as it is, its series so far, its
+ * output log and system metrics. XP_RUN_RUNNING while its process still lives.
+ *
+ * @example
+ * const { record } = await recoverRun(repo, 'brisk-otter') // record.status === 'failed'
+ */
+export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
+  const { ctx } = repo
+  const live = listXpLiveRuns(repo)
+  const match = live.filter((r) => r.id === spec || r.name === spec || (spec.length >= 4 && r.id.startsWith(spec)))
+  if (!match.length) throw new XpError('XP_RUN_NOT_FOUND', `no live run matches ${JSON.stringify(spec)}`, { hint: '`xp show` lists live runs as running or lost' })
+  if (match.length > 1) throw new XpError('XP_RUN_AMBIGUOUS', `${JSON.stringify(spec)} matches ${match.length} live runs: ${match.map((r) => r.name).join(', ')}`, { hint: 'give more of the id' })
+  const run = match[0]
+  if (run.status !== 'lost') throw new XpError('XP_RUN_RUNNING', `run ${run.name} is still running (pid ${run.env.pid} on ${run.env.host})`, { hint: 'wait for it, or stop it; only a lost run can be recovered' })
+  const start = liveStart(repo, run.id) as LiveRunStart
+  const config = loadConfig(repo)
+  const runDir = start.run_dir
+  const logPath = path.join(runDir, 'output.log')
+  const sysFile = path.join(runDir, 'system.jsonl')
+  // the log on disk was scrubbed as it streamed
+  const logText = fs.existsSync(logPath) ? readLogForTree(logPath, '') : ''
+  const systemText = fs.existsSync(sysFile) ? fs.readFileSync(sysFile, 'utf8') : ''
+  const series = start.root === repo.root ? await findSeries(repo.root, start.series) : []
+  const ended = ctx.now()
+  const record: RunRecord = {
+    xp: 1,
+    id: run.id,
+    name: run.name,
+    status: 'failed',
+    exit_code: null,
+    command: start.command,
+    message: start.message,
+    started: new Date(start.started).toISOString(),
+    ended: ended.toISOString(),
+    duration_s: Math.max(0, Math.round(ended.getTime() - start.started) / 1000),
+    baseline: start.baseline,
+    branch: start.branch,
+    params: start.params,
+    metrics: {},
+    series: systemText ? [...series, SYSTEM_SERIES_IN_TREE] : series,
+    deps: {},
+    outs: {},
+    env: { host: start.host, recovered: true },
+    error_tail: `xp: the run was lost (its xp process ${start.pid} on ${start.host} ended without recording it); recovered by xp run --recover\n` + logText.slice(-4096),
+  }
+  const largeAll = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  const secretLarge = new Set(leftOutOfSnapshot(largeAll.map((l) => l.path), config.snapshot))
+  const large = largeAll.filter((l) => !secretLarge.has(l.path))
+  const snap = await snapshotTree(repo, {
+    key: run.id,
+    large,
+    maxFileSize: config.snapshot.max_file_size,
+    include: config.snapshot.include,
+    excludeGlobs: config.snapshot.exclude,
+    force: series,
+    extra: [{ path: LOG_IN_TREE, content: logText }, ...(systemText ? [{ path: SYSTEM_SERIES_IN_TREE, content: systemText }] : [])],
+  })
+  const ref = RunRef.fromId(run.id).toString()
+  const commit = await writeCommit(repo, snap.tree, start.baseline, encodeRecord(record), new Date(start.started))
+  await git(['update-ref', '-m', `xp run --recover ${run.name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
+  endLiveRun(repo, run.id)
+  return { record, commit, ref, exitCode: 0 }
 }
 
 /**
@@ -454,6 +546,8 @@ function spawnCommand(o: {
   logScrubber: LogScrubber
   onOutput?: RunOptions['onOutput']
   attach?: RunOptions['attach']
+  /** the command's pid, once it runs */
+  onSpawn?: (pid: number) => void
 }): Promise<Outcome> {
   return new Promise((resolve) => {
     let interrupted = false
@@ -469,6 +563,7 @@ function spawnCommand(o: {
     child.on('error', (e: NodeJS.ErrnoException) => {
       spawnError = e
     })
+    if (child.pid !== undefined) o.onSpawn?.(child.pid)
     child.stdout!.on('data', (d: Buffer) => emit(d, 'stdout'))
     child.stderr!.on('data', (d: Buffer) => emit(d, 'stderr'))
     o.attach?.({

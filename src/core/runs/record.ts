@@ -5,8 +5,8 @@
 import type { Flat } from '../params.js'
 import { stringifyJson, parseJson } from '../json.js'
 
-/** `running` is only ever listed (a live run, core/runs/live.ts), never recorded. */
-export type RunStatus = 'succeeded' | 'failed' | 'interrupted' | 'running'
+/** `running` and `lost` are only ever listed (a live run, core/runs/live.ts and live-run.ts), never recorded. */
+export type RunStatus = 'succeeded' | 'failed' | 'interrupted' | 'running' | 'lost'
 
 export interface DataEntry {
   oid: string

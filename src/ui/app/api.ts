@@ -21,6 +21,16 @@ export interface FullRun extends RunRow {
   tags?: Record<string, string>
 }
 
+/** One file of a run (src/ui/files.ts): git's tree with pointers resolved. */
+export interface RunFile {
+  path: string
+  size: number
+  oid: string
+  source: 'git' | 'cache'
+  pointer?: string
+  missing?: boolean
+}
+
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message)
@@ -49,6 +59,7 @@ export const api = {
   log: async (id: string): Promise<string> => (await get(`/api/runs/${enc(id)}/log`)).text(),
   files: async (id: string): Promise<Array<{ status: string; path: string }>> => (await get(`/api/runs/${enc(id)}/files`)).json(),
   series: async (id: string): Promise<RunSeries> => (await get(`/api/runs/${enc(id)}/series`)).json(),
+  tree: async (id: string): Promise<{ files: RunFile[]; truncated: boolean }> => (await get(`/api/runs/${enc(id)}/tree`)).json(),
   plots: async (id: string): Promise<RunPlots> => (await get(`/api/runs/${enc(id)}/plots`)).json(),
   registry: async (): Promise<any> => (await get('/api/registry')).json(),
   addNote: async (id: string, text: string): Promise<string> => {

@@ -8,6 +8,8 @@ import { api } from './api.js'
 import { lineChart, scatterChart, PALETTE } from '../chart.js'
 import { changedKeys, columnKeys, formatCell, type RunRow } from '../table.js'
 import type { RunSeries } from '../series.js'
+import { compareImages } from './files-view.js'
+import { coinciding } from '../stats.js'
 
 export async function compareView(runs: RunRow[], all: RunRow[]): Promise<HTMLElement> {
   const root = el('section', 'compare-view')
@@ -53,8 +55,14 @@ export async function compareView(runs: RunRow[], all: RunRow[]): Promise<HTMLEl
   if (!keys.length) charts.append(el('p', 'muted', 'These runs recorded no series (step metrics).'))
   for (const k of keys) {
     const lines = runs.flatMap((r, i) => (series[i][k] ? [{ label: r.name, color: color(i), x: series[i][k].x, y: series[i][k].y }] : []))
-    charts.append(el('div', { class: 'chart-box', attrs: { 'data-metric': k } }, svg(lineChart(k, lines))))
+    // runs whose curves are the same hide each other: say which
+    const same = coinciding(lines).filter((g) => g.labels.length > 1)
+    charts.append(el('div', { class: 'chart-box', attrs: { 'data-metric': k } }, svg(lineChart(k, lines)), ...same.map((g) => el('p', 'muted coincide', `identical: ${g.labels.join(' = ')}`))))
   }
+
+  // the same image in each run, side by side
+  const images = await compareImages(runs)
+  if (images) root.append(el('h3', {}, 'Images'), images)
 
   // scatter of a param against a metric
   const params = columnKeys(all, 'params').filter((k) => all.some((r) => typeof r.params[k] === 'number'))

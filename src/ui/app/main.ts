@@ -9,6 +9,7 @@ import { RunsTable, initialState } from './runs-table.js'
 import { compareView } from './compare.js'
 import { runPage } from './run-page.js'
 import { registryPage } from './registry-page.js'
+import { Analysis } from './analysis.js'
 import type { RunRow } from '../table.js'
 
 const POLL_MS = 2000
@@ -26,7 +27,13 @@ const nav = el(
 )
 app.append(nav, main)
 
-const table = new RunsTable(state.table, (ids) => (location.hash = `#/compare/${ids.map(encodeURIComponent).join(',')}`))
+const table = new RunsTable(
+  state.table,
+  (ids) => (location.hash = `#/compare/${ids.map(encodeURIComponent).join(',')}`),
+  (base, shown) => analysis.setRuns(base, shown, state.version),
+)
+const analysis = new Analysis({ setBrush: (pred) => table.setBrush(pred) })
+table.addPanel(analysis.root)
 let renderSeq = 0
 
 function errorBox(e: unknown): HTMLElement {

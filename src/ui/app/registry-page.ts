@@ -6,6 +6,8 @@ import type { RegistryView } from '../registry.js'
 import type { RunRow } from '../table.js'
 
 const when = (s: number) => new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ')
+/** A version as `xp model ls` prints it: a commit-hash version shortened. */
+const short = (v: string | null | undefined) => (v ? (/^[0-9a-f]{40}$/.test(v) ? v.slice(0, 7) : v) : '')
 
 export async function registryPage(runs: RunRow[]): Promise<HTMLElement> {
   const reg = (await api.registry()) as RegistryView
@@ -21,7 +23,7 @@ export async function registryPage(runs: RunRow[]): Promise<HTMLElement> {
     root.append(el('p', 'muted', 'No artifact is registered yet. Register one with `xp model register NAME`.'))
     return root
   }
-  // overview: one row per artifact, one column per stage
+  // overview: one row per artifact, one column per stage, exactly `xp model ls --all`
   root.append(
     el(
       'table',
@@ -35,8 +37,8 @@ export async function registryPage(runs: RunRow[]): Promise<HTMLElement> {
             'tr',
             a.active ? '' : 'deprecated',
             el('td', {}, el('a', { attrs: { href: `#/registry/${encodeURIComponent(a.name)}` } }, a.name), a.active ? null : el('span', 'badge interrupted', 'deprecated')),
-            el('td', {}, a.latest ?? ''),
-            ...reg.stages.map((s) => el('td', {}, (a.stages[s] ?? []).map((h) => h.version).join(', '))),
+            el('td', {}, short(a.show.version)),
+            ...reg.stages.map((s) => el('td', { attrs: { 'data-stage': s } }, short(a.show.stage[s]))),
           ),
         ),
       ),
@@ -54,7 +56,7 @@ export async function registryPage(runs: RunRow[]): Promise<HTMLElement> {
           'tbody',
           {},
           ...a.versions.map((v) =>
-            el('tr', v.active ? '' : 'inactive', el('td', {}, v.version, v.active ? null : el('span', 'muted', ' (deregistered)')), el('td', {}, commit(v.commit)), el('td', {}, v.stages.join(', ')), el('td', {}, when(v.created)), el('td', {}, v.author ?? '')),
+            el('tr', v.active ? '' : 'inactive', el('td', {}, v.version, v.active ? null : el('span', 'muted', ' (deregistered)')), el('td', {}, commit(v.commit)), el('td', {}, v.shown.join(', ')), el('td', {}, when(v.created)), el('td', {}, v.author ?? '')),
           ),
         ),
       ),

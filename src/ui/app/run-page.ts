@@ -7,6 +7,9 @@ import { drawDataPlot, imageNode } from '../dvc-plots.js'
 import { toDom } from '../html.js'
 import { formatCell } from '../table.js'
 import { formatDuration } from '../../core/compare/format.js'
+import { filesSection, packagesSection } from './files-view.js'
+import { followLive } from './live.js'
+import type { RunSeries } from '../series.js'
 
 type Cell = unknown
 
@@ -86,14 +89,23 @@ export async function runPage(id: string): Promise<HTMLElement> {
   const log = el('pre', 'log', 'loading…')
   const plots = el('div', 'plots')
   root.append(el('h3', {}, 'Series'), charts, el('h3', {}, 'Plots and images'), plots, el('h3', {}, 'Files changed against the baseline'), files)
+  root.append(el('h3', {}, 'Files'), filesSection(run.id))
   root.append(el('h3', {}, 'Deps'), dataTable(run.deps), el('h3', {}, 'Outs'), dataTable(run.outs))
-  root.append(el('h3', {}, 'Output log'), log, el('h3', {}, 'Environment'), el('pre', 'env', JSON.stringify(run.env, null, 2)))
+  root.append(el('h3', {}, 'Output log'), log, el('h3', {}, 'Environment'), el('pre', 'env', JSON.stringify(run.env, null, 2)), el('h3', {}, 'Python packages'), packagesSection(run.id))
 
-  void api.series(run.id).then((s) => {
+  const drawSeries = (s: RunSeries) => {
     const keys = Object.keys(s).sort()
-    if (!keys.length) charts.append(el('p', 'muted', 'none'))
+    charts.replaceChildren(...(keys.length ? [] : [el('p', 'muted', 'none')]))
     for (const k of keys) charts.append(el('div', { class: 'chart-box', attrs: { 'data-metric': k } }, svg(lineChart(k, [{ label: run.name, color: PALETTE[0], x: s[k].x, y: s[k].y }]))))
-  })
+  }
+  void api.series(run.id).then(drawSeries)
+  // a live run: its curves and log tail grow on the page (live.ts)
+  if (!run.commit && run.status !== 'lost') {
+    const where = run.env.host ? ` on ${String(run.env.host)} (pid ${String(run.env.pid ?? '')})` : ''
+    const state = run.status === 'running' ? `running${where}` : 'ended, being recorded'
+    root.insertBefore(el('p', 'live-note', `${state}; curves and log follow it`), root.children[2] ?? null)
+    followLive(root, run.id, drawSeries, (t) => (log.textContent = t || '(no output yet)'))
+  } else if (run.status === 'lost') root.insertBefore(el('p', 'warning', `lost: its xp process (pid ${String(run.env.pid ?? '')} on ${String(run.env.host ?? '')}) ended without recording it. \`xp run --recover ${run.name}\` records it as failed with what it left.`), root.children[2] ?? null)
   void api.plots(run.id).then((p) => {
     if (!p.images.length && !p.plots.length) plots.append(el('p', 'muted', 'none'))
     for (const d of p.plots) for (const v of drawDataPlot([{ label: run.name, color: PALETTE[0], plot: d }])) plots.append(el('div', { class: 'chart-box plot-box', attrs: { 'data-plot': d.path } }, toDom(v)))

@@ -120,7 +120,15 @@ export class RunsTable {
   private frame = 0
   private resized = false
 
-  constructor(private state: TableState, private onCompare: (ids: string[]) => void) {
+  /** the parallel-coordinates brush (analysis.ts): applied after the filter */
+  private brush: ((r: RunRow) => boolean) | null = null
+
+  constructor(
+    private state: TableState,
+    private onCompare: (ids: string[]) => void,
+    /** told the runs the filter keeps and those shown after the brush, at every refresh */
+    private onView?: (base: RunRow[], shown: RunRow[]) => void,
+  ) {
     this.root = el('section', 'runs-view')
     this.build()
   }
@@ -173,6 +181,17 @@ export class RunsTable {
     this.refresh()
   }
 
+  /** Keep only the runs `pred` accepts (null: all), on top of the filter. */
+  setBrush(pred: ((r: RunRow) => boolean) | null) {
+    this.brush = pred
+    this.refresh()
+  }
+
+  /** Put a panel between the toolbar and the rows. */
+  addPanel(node: HTMLElement) {
+    this.root.insertBefore(node, this.scroller)
+  }
+
   private setFilter(text: string) {
     this.state.filter = text
     this.refresh()
@@ -191,7 +210,8 @@ export class RunsTable {
     } catch (e) {
       this.filterError.textContent = (e as Error).message
     }
-    let rows = this.runs.filter((r) => (this.state.showFailed || r.status === 'succeeded') && safe(pred, r))
+    const base = this.runs.filter((r) => (this.state.showFailed || r.status === 'succeeded') && safe(pred, r))
+    let rows = this.brush ? base.filter(this.brush) : base
     rows = sortRows(rows, this.state.sortCol, this.state.sortDir, this.known)
     this.view = rows
     const shown = this.allColumns.filter((c) => !this.state.hidden.has(c))
@@ -204,6 +224,7 @@ export class RunsTable {
     this.drawRows()
     this.updateCounts()
     if (!this.chooser.hidden) this.drawChooser()
+    this.onView?.(base, rows)
   }
 
   /**

@@ -130,6 +130,7 @@ export const ERROR_CODES = {
   XP_SLURM_MISSING: { exit: 'domain', http: 500, meaning: "sbatch is not on PATH: install the Slurm client (Debian: slurm-client) or load its module" },
   XP_SLURM_SUBMIT: { exit: 'domain', http: 502, meaning: "Slurm refused the job array (sbatch's message is shown); the tasks stay queued" },
   XP_STAGE_EMPTY: { exit: 'domain', http: 404, meaning: "no version is in that stage" },
+  XP_TAG_CONFLICT: { exit: 'domain', http: 409, meaning: "a tag exists here and on the git remote with other content, and is not a numbered registry event xp can renumber" },
   XP_TAG_EXISTS: { exit: 'domain', http: 409, meaning: "the registry tag exists already (a concurrent write): run again" },
   XP_TRACKED_BY_GIT: { exit: 'domain', http: 409, meaning: "the data is tracked by git; git rm --cached it first" },
   XP_UI_ASSETS_MISSING: { exit: 'domain', http: 500, meaning: "the page's built assets are missing: npm run build" },

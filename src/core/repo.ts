@@ -104,6 +104,8 @@ export const DEFAULT_MAX_FILE_SIZE = 10 * 1000 * 1000
  * const repo = await findRepo(ctx); // repo.root === '/home/me/project'
  */
 export async function findRepo(ctx: Context): Promise<Repo> {
+  const found = locateRepo(ctx)
+  if (found) return repoAt(ctx, found.root, found.gitDir, found.commonDir)
   const res = await git(['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'], { cwd: ctx.cwd, env: ctx.env, allowFail: true })
   if (res.code !== 0) {
     if (/not a git repository/i.test(res.stderr))
@@ -113,7 +115,10 @@ export async function findRepo(ctx: Context): Promise<Repo> {
     throw new XpError('XP_GIT_FAILED', `git rev-parse failed: ${res.stderr.trim()}`)
   }
   const [root, gitDir, commonRaw] = res.stdout.split('\n')
-  const commonDir = path.resolve(ctx.cwd, commonRaw)
+  return repoAt(ctx, root, gitDir, path.resolve(ctx.cwd, commonRaw))
+}
+
+function repoAt(ctx: Context, root: string, gitDir: string, commonDir: string): Repo {
   const xpDir = path.join(root, '.xp')
   const mainRoot = path.basename(commonDir) === '.git' ? path.dirname(commonDir) : root
   const local = readLocalConfig(xpDir)
@@ -131,6 +136,48 @@ export async function findRepo(ctx: Context): Promise<Repo> {
   }
   const project = findProject(root, ctx.cwd)
   return { ctx, root, gitDir, commonDir, xpDir, cacheDir, ...(project ? { project } : {}), ...(madeXpDir ? { madeXpDir } : {}) }
+}
+
+/**
+ * The repository around ctx.cwd found the way git finds it (a `.git` folder, or a `.git`
+ * file naming the git dir, and its `commondir`), without a `git rev-parse` process: every
+ * command starts here. Anything unusual (GIT_DIR and friends, core.worktree, a bare
+ * repository, a folder another user owns, which git refuses unless safe.directory allows
+ * it, a cwd inside .git) returns null and git decides.
+ */
+export function locateRepo(ctx: Pick<Context, 'cwd' | 'env'>): { root: string; gitDir: string; commonDir: string } | null {
+  const env = ctx.env
+  if (env.GIT_DIR || env.GIT_WORK_TREE || env.GIT_COMMON_DIR || env.GIT_CEILING_DIRECTORIES || env.GIT_DISCOVERY_ACROSS_FILESYSTEM || env.GIT_CONFIG_PARAMETERS) return null
+  try {
+    let dir = fs.realpathSync(ctx.cwd)
+    if (dir.split(path.sep).includes('.git')) return null
+    const uid = process.getuid?.()
+    for (;;) {
+      const dotgit = path.join(dir, '.git')
+      const st = fs.lstatSync(dotgit, { throwIfNoEntry: false })
+      if (st) {
+        let gitDir = dotgit
+        if (st.isFile()) {
+          const m = /^gitdir: (.+)$/m.exec(fs.readFileSync(dotgit, 'utf8'))
+          if (!m) return null
+          gitDir = fs.realpathSync(path.resolve(dir, m[1].trim()))
+        } else if (!st.isDirectory()) return null
+        let commonDir = gitDir
+        const common = path.join(gitDir, 'commondir')
+        if (fs.existsSync(common)) commonDir = fs.realpathSync(path.resolve(gitDir, fs.readFileSync(common, 'utf8').trim()))
+        if (!fs.existsSync(path.join(gitDir, 'HEAD')) || !fs.existsSync(path.join(commonDir, 'objects'))) return null
+        if (uid !== undefined && (fs.statSync(dir).uid !== uid || fs.statSync(gitDir).uid !== uid)) return null
+        const config = fs.readFileSync(path.join(commonDir, 'config'), 'utf8')
+        if (/^\s*(worktree|bare\s*=\s*true)\b/im.test(config) || /^\s*\[\s*include/im.test(config) || /worktreeconfig/i.test(config)) return null
+        return { root: dir, gitDir, commonDir }
+      }
+      const parent = path.dirname(dir)
+      if (parent === dir) return null
+      dir = parent
+    }
+  } catch {
+    return null
+  }
 }
 
 export function readLocalConfig(xpDir: string): LocalConfig {

@@ -9,7 +9,7 @@
  */
 import { h, type VNode } from './html.js'
 import { lineChart, type Line } from './chart.js'
-import type { DvcPlotDef } from '../core/dvc/project.js'
+import type { DvcPlotDef } from '../core/dvc/plot-def.js'
 
 export interface ImagePlot {
   path: string

@@ -208,6 +208,7 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
     'GET mlflow/registered-models/alias': (q) => r.getByAlias(q),
     'POST mlflow/model-versions/create': (b) => r.createVersion(b),
     'GET mlflow/model-versions/get': (q) => r.getVersion(q),
+    'GET mlflow/model-versions/get-download-uri': (q) => r.getDownloadUri(q),
     'GET mlflow/model-versions/search': (q) => r.searchVersions(q),
     'POST mlflow/model-versions/search': (b) => r.searchVersions(b),
     'DELETE mlflow/model-versions/delete': (b) => r.deleteVersion(b),

@@ -3,7 +3,7 @@
  * (core/compare: key values, sorting, formatting), plus the keys that differ between N
  * runs. Free of node imports.
  */
-import type { ListedRun } from '../core/runs/list.js'
+import type { ListedRun } from '../core/runs/record.js'
 import { keyValue } from '../core/compare/filter.js'
 import { sortRuns } from '../core/compare/table.js'
 import { formatValue } from '../core/compare/format.js'

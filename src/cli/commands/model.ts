@@ -118,16 +118,7 @@ export const builder = (y: Argv) =>
       'ls',
       "every artifact's latest version and what each stage holds",
       (c) => c.option('all', { alias: 'a', type: 'boolean', describe: 'include deprecated artifacts' }).options(json),
-      act(async (repo, a) => {
-        const { showRegistry } = await import('../../core/registry/show.js')
-        const { show, stages, warnings, problems } = await showRegistry(repo, { deprecated: a.all })
-        for (const w of [...warnings, ...problems]) warn(w)
-        if (a.json) return printJson(show)
-        const names = Object.keys(show)
-        if (!names.length) return info('no models registered; register one with `xp model register NAME [RUN]`')
-        const rows = names.map((n) => [show[n].active ? n : `${n} ${dim('(deprecated)')}`, show[n].version ?? '-', ...stages.map((s) => shortVersion(show[n].stage[s]))])
-        process.stdout.write(renderTable(['name', 'latest', ...stages.map((s) => `#${s}`)], rows))
-      }),
+      (a) => lsHandler(a),
     )
     .command(
       'history <name>',
@@ -182,5 +173,17 @@ export const builder = (y: Argv) =>
     .example('xp model which churn@production', 'which version is in production, from which run')
 
 export async function handler() {}
+
+/** `xp model ls`: also called directly, without yargs, for `xp model ls [--json]` (cli/index.ts fastArgv). */
+export const lsHandler = act(async (repo, a) => {
+  const { showRegistry } = await import('../../core/registry/show.js')
+  const { show, stages, warnings, problems } = await showRegistry(repo, { deprecated: a.all })
+  for (const w of [...warnings, ...problems]) warn(w)
+  if (a.json) return printJson(show)
+  const names = Object.keys(show)
+  if (!names.length) return info('no models registered; register one with `xp model register NAME [RUN]`')
+  const rows = names.map((n) => [show[n].active ? n : `${n} ${dim('(deprecated)')}`, show[n].version ?? '-', ...stages.map((s) => shortVersion(show[n].stage[s]))])
+  process.stdout.write(renderTable(['name', 'latest', ...stages.map((s) => `#${s}`)], rows))
+})
 
 const shortVersion = (v: string | null | undefined) => (v ? (/^[0-9a-f]{40}$/.test(v) ? v.slice(0, 7) : v) : '-')

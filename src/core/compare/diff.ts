@@ -2,7 +2,7 @@
  * Compare two runs' params and metrics (`xp diff`). Pure: the shape is DESIGN 3's
  * `{a, b, params: {KEY: {old, new, diff}}, metrics: {...}}`, with `a` the older side.
  */
-import type { Flat, Scalar } from '../params.js'
+import type { Flat, Scalar } from '../values.js'
 
 export interface Change {
   /** the value in run a; null when a lacks the key */

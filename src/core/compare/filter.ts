@@ -15,7 +15,7 @@
  * true when its value is `true`.
  */
 import { XpError, EXIT } from '../errors.js'
-import type { ListedRun } from '../runs/list.js'
+import type { ListedRun } from '../runs/record.js'
 
 type Scalar = string | number | boolean | null
 

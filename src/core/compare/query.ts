@@ -160,14 +160,17 @@ function notEnough(message: string): XpError {
  */
 export async function diffQuery(repo: ListRepo, q: DiffQuery = {}): Promise<DiffResult> {
   const runs = await listRuns(repo)
+  // a run named here may still be live (xp show lists it, so it can be compared); with no
+  // names, the two latest recorded runs are compared
+  const named = [...listLiveRuns(repo), ...runs]
   let a: ListedRun
   let b: ListedRun
   if (q.a !== undefined && q.b !== undefined) {
-    a = resolveRun(runs, q.a)
-    b = resolveRun(runs, q.b)
+    a = resolveRun(named, q.a)
+    b = resolveRun(named, q.b)
   } else if (q.a !== undefined) {
-    b = resolveRun(runs, q.a)
-    const older = runs[runs.indexOf(b) + 1]
+    b = resolveRun(named, q.a)
+    const older = named[named.indexOf(b) + 1]
     if (!older) throw notEnough(`run ${b.name} (${b.id}) is the oldest run: there is no run before it to compare with`)
     a = older
   } else {
@@ -175,7 +178,7 @@ export async function diffQuery(repo: ListRepo, q: DiffQuery = {}): Promise<Diff
     ;[b, a] = runs
   }
   const out: DiffResult = diffRuns(a, b, { all: q.all })
-  if (q.code) {
+  if (q.code && a.commit && b.commit) {
     const res = await git(['diff', '--stat', '--end-of-options', a.commit, b.commit], { cwd: repo.root, env: repo.ctx.env })
     out.code = res.stdout
   }

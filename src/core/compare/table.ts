@@ -4,7 +4,7 @@
  * Pure: the command lists runs, this decides what to show, a renderer prints it.
  */
 import { XpError, EXIT } from '../errors.js'
-import type { ListedRun } from '../runs/list.js'
+import type { ListedRun } from '../runs/record.js'
 import { FIELD_KEYS, keyValue } from './filter.js'
 import { formatCreated, formatDuration, formatValue } from './format.js'
 import { userTags } from './diff.js'

@@ -20,19 +20,8 @@ export const DVC_YAML = 'dvc.yaml'
 export const DVC_LOCK = 'dvc.lock'
 export const DVC_PARAMS_DEFAULT = 'params.yaml'
 
-/** One plot definition of dvc.yaml, with DVC's properties. */
-export interface DvcPlotDef {
-  /** a file or folder path, or a plot id when `files` is set */
-  id: string
-  /** the data files when the id is not a path (`y: {file: column}`) */
-  files?: string[]
-  template?: string
-  x?: string
-  y?: string
-  title?: string
-  x_label?: string
-  y_label?: string
-}
+import type { DvcPlotDef } from './plot-def.js'
+export type { DvcPlotDef } from './plot-def.js'
 
 export interface DvcProject {
   params: string[]

@@ -242,6 +242,12 @@ export class MlflowRegistry {
     return { model_version: await this.getVersionJson(name, String(q.version)) }
   }
 
+  /** `models:/NAME/N` and `models:/NAME@alias` load through this (MLflow's client asks it for the files' URI). */
+  async getDownloadUri(q: { name?: unknown; version?: unknown }) {
+    const { model_version } = await this.getVersion(q)
+    return { artifact_uri: model_version.source }
+  }
+
   async deleteVersion(q: { name?: unknown; version?: unknown }) {
     const name = this.validName(q.name)
     await this.getVersionJson(name, String(q.version))

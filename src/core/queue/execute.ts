@@ -88,6 +88,8 @@ export async function executeTask(
       command: task.command,
       cwd: path.join(wt, task.cwd),
       branch: task.branch,
+      // live in the main checkout's .xp/live, where xp show and xp ui look (not the worktree's)
+      liveXpDir: repo.xpDir,
       env: { XP_QUEUE_TASK: task.id },
       onOutput: (chunk) => {
         const clean = logScrubber.push(chunk)

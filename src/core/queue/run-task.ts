@@ -17,6 +17,7 @@ import { findRepo } from '../repo.js'
 import { git } from '../git.js'
 import { XpError } from '../errors.js'
 import { executeTask, type LiveTask } from './execute.js'
+import { checkRelPath } from '../safety/paths.js'
 import { queuePaths, readTask, writeTask, tryClaim, ownClaim, decodeTask, type Task } from './task.js'
 
 export interface RunTaskOptions {
@@ -84,7 +85,9 @@ export async function runTaskViaRemote(ctx: Repo['ctx'], o: RunTaskOptions & { t
     // the data cache outlives the clone: one per node (objects are written whole or not at
     // all, so tasks side by side share it), and the next task on the node fetches nothing twice
     const cache = ctx.env.XP_SLURM_CACHE || path.join(base, 'xp-node-cache')
-    const repo = await findRepo({ ...ctx, cwd: dir, env: { ...ctx.env, XP_CACHE_DIR: cache } })
+    // from where the task runs: a subfolder project's xp.yaml names the data remote to fetch from and push to
+    const cwd = task.cwd ? path.join(dir, checkRelPath(task.cwd, 'the task\'s folder')) : dir
+    const repo = await findRepo({ ...ctx, cwd, env: { ...ctx.env, XP_CACHE_DIR: cache } })
     const q = queuePaths(repo)
     fs.mkdirSync(q.tasks, { recursive: true })
     const fresh: Task = { ...task, state: 'queued', attempts: task.attempts ?? 0 }

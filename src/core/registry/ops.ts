@@ -5,7 +5,7 @@
  * failed command leaves no tag.
  */
 import { Scrubber } from '../safety/secrets.js'
-import type { Repo } from '../repo.js'
+import { projectPrefix, type Repo } from '../repo.js'
 import type { Context } from '../context.js'
 import { git, gitAsAuthor, CatFileBatch } from '../git.js'
 import { XpError, EXIT, usageError } from '../errors.js'
@@ -106,12 +106,18 @@ function planRegistration(reg: Registry, artifact: string, commit: string, opts:
  * path comes from `artifacts:` in xp.yaml at that commit; the commit must hold the file
  * (or folder) there, or its pointer `<path>.xp`, or be a run that recorded it as an out.
  */
-export async function requireArtifactAt(repo: Pick<Repo, 'root' | 'ctx'>, artifact: string, commit: string): Promise<string> {
+export async function requireArtifactAt(repo: Pick<Repo, 'root' | 'ctx' | 'project'>, artifact: string, commit: string): Promise<string> {
   const at = commit.slice(0, 7)
   const data = await artifactData(repo, commit, artifact)
   const colon = artifact.indexOf(':')
   const config = colon >= 0 ? `${artifact.slice(0, colon)}/xp.yaml` : 'xp.yaml'
   const name = colon >= 0 ? artifact.slice(colon + 1) : artifact
+  // in a subfolder project, an artifact its own xp.yaml declares is GTO's DIR:NAME (tags `DIR=NAME@v...`)
+  const dir = projectPrefix(repo)
+  if (!data.path && colon < 0 && dir && (await artifactData(repo, commit, `${dir}:${name}`)).path)
+    throw new XpError('XP_ARTIFACT_NO_PATH', `"${name}" is declared in ${dir}/xp.yaml, so the registry names it ${dir}:${name} (GTO's name for an artifact of a folder)`, {
+      hint: `use \`${dir}:${name}\`, e.g. xp model register ${dir}:${name}`,
+    })
   if (!data.path)
     throw new XpError('XP_ARTIFACT_NO_PATH', `commit ${at} does not say where "${artifact}" is: ${config} there has no artifacts: entry for ${name} (nor has DVC's dvc.yaml)`, {
       hint: `add \`artifacts: {${name}: {path: models/model.pkl}}\` (your model's path) to ${config}, commit it with the model (a run of it does), and register that commit`,

@@ -282,7 +282,9 @@ function writeIndex(repo: Pick<Repo, 'xpDir'>, index: TagIndex, fresh: Record<st
     }
     const out = [INDEX_HEADER]
     for (const [oid, l] of index.lines()) if (fresh[oid] === undefined && present(oid)) out.push(l)
-    for (const oid of added) if (present(oid)) out.push(line(oid, fresh[oid]))
+    // what was just read came from this listing: present by construction (a fresh clone's
+    // 30,000 tags never build the set of object ids)
+    for (const oid of added) out.push(line(oid, fresh[oid]))
     writeFileAtomic(indexFile(repo), out.join('\n') + '\n')
   } catch {
     // a read-only checkout still reads the registry, at full cost every time

@@ -9,15 +9,11 @@ import { StringDecoder } from 'node:string_decoder'
 import { git, gitEnv, CatFileBatch } from '../git.js'
 import { XpError } from '../errors.js'
 import { sortKeys, stringifyJson, parseJson } from '../json.js'
-import { decodeRecord, type RunRecord } from './record.js'
+import { decodeRecord, type ListedRun } from './record.js'
 import { RUNS_PREFIX, NOTES_REF, RunRef } from './ref.js'
 import { loadIndex, saveIndex, NOT_A_RECORD } from './record-index.js'
 
-export interface ListedRun extends RunRecord {
-  commit: string
-  ref: string
-  notes?: string
-}
+export type { ListedRun } from './record.js'
 
 /** What listing needs of a repo; with `commonDir` the record index is used and kept. */
 export type ListRepo = Pick<Repo, 'root' | 'ctx'> & Partial<Pick<Repo, 'commonDir'>>

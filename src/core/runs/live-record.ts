@@ -21,6 +21,7 @@ import { currentBranch } from './record-run.js'
 import { RunRef } from './ref.js'
 import { objectFormat, writeFileTree, writeCommitObject, gitIdentity } from './git-objects.js'
 import type { LiveRun, Point } from './live.js'
+import { Scrubber } from '../safety/secrets.js'
 
 export const ARTIFACTS_OUT = '.xp-run/artifacts'
 export const LIVE_SERIES_DIR = '.xp-run/metrics'
@@ -114,21 +115,29 @@ export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOp
     outs[ARTIFACTS_OUT] = { oid, size, files: n }
     files.set('artifacts.xp', Buffer.from(encodePointer({ path: 'artifacts', oid, size, files: n })))
   }
-  if (run.extra.length) files.set('mlflow.json', Buffer.from(JSON.stringify({ logged: run.extra }, null, 1) + '\n'))
+  // what a client logged is pushed with the run: string params, tags, the command and the
+  // logged models/inputs pass the secret scrubber, as `xp run`'s record does (core/safety)
+  const scrubber = Scrubber.forEnv(repo.ctx.env)
+  if (run.extra.length) files.set('mlflow.json', Buffer.from(scrubber.text(JSON.stringify({ logged: run.extra }, null, 1) + '\n')))
   const xpRun = files.size ? writeFileTree(repo.commonDir, format, files) : null
   const entries = base.filter((e) => e.name !== '.xp-run')
   if (xpRun) entries.push({ mode: '40000', name: '.xp-run', oid: xpRun })
   const tree = writeFileTree(repo.commonDir, format, new Map(), entries)
 
   const params: Flat = {}
-  for (const [k, v] of Object.entries(run.params)) params[k] = typeParam(v) as Flat[string]
+  for (const [k, v] of Object.entries(run.params)) {
+    const typed = typeParam(v) as Flat[string]
+    params[k] = typeof typed === 'string' ? scrubber.text(typed) : typed
+  }
+  const tags: Record<string, string> = {}
+  for (const [k, v] of Object.entries(run.tags)) tags[k] = scrubber.text(v)
   const record: RunRecord = {
     xp: 1,
     id: run.id,
     name: run.name,
     status: opts.status,
     exit_code: null,
-    command: opts.command,
+    command: scrubber.text(opts.command),
     started: new Date(run.started).toISOString(),
     ended: new Date(opts.ended).toISOString(),
     duration_s: Math.max(0, Math.round(opts.ended - run.started) / 1000),
@@ -137,7 +146,7 @@ export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOp
     experiment: run.experiment,
     params,
     metrics: finalMetrics(run.metrics),
-    tags: { ...run.tags },
+    tags,
     series: series.sort(),
     deps: {},
     outs,

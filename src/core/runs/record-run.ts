@@ -18,7 +18,7 @@ import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './
 import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
 import { captureEnv } from './env.js'
 import { Scrubber, argvSecrets, commandLineSecrets, redactArgv, redactCommandLine, type LogScrubber } from '../safety/secrets.js'
-import { snapshotTree, largeUntracked } from './snapshot.js'
+import { snapshotTree, worktreeChanges } from './snapshot.js'
 import { leftOutOfSnapshot } from '../safety/paths.js'
 import { commandSpec, shellQuote } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
@@ -97,12 +97,48 @@ export async function findSeries(root: string, globs: string[]): Promise<string[
 /** Names already used by runs in this repository (from the commit subjects: cheap). */
 export async function runNames(repo: Pick<Repo, 'root' | 'ctx'>): Promise<Set<string>> {
   const { stdout } = await git(['for-each-ref', '--format=%(contents:subject)', RUNS_PREFIX], { cwd: repo.root, env: repo.ctx.env })
+  return namesFrom(stdout.split('\n'))
+}
+
+function namesFrom(subjects: string[]): Set<string> {
   const names = new Set<string>()
-  for (const line of stdout.split('\n')) {
+  for (const line of subjects) {
     const m = /^xp: (\S+) /.exec(line)
     if (m) names.add(m[1])
   }
   return names
+}
+
+/**
+ * The run names taken and the commit HEAD is at (null on an unborn branch), from one
+ * `for-each-ref`: HEAD is read from its file and its branch listed beside the runs, where a
+ * `rev-parse HEAD` cost a second git process.
+ */
+export async function namesAndHead(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'>): Promise<{ names: Set<string>; head: string | null }> {
+  let headText = ''
+  try {
+    headText = fs.readFileSync(path.join(repo.gitDir, 'HEAD'), 'utf8').trim()
+  } catch {
+    // no HEAD file (reftable or an odd layout): ask git
+  }
+  const symref = /^ref: (refs\/\S+)$/.exec(headText)?.[1]
+  const detached = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(headText) ? headText : null
+  if (!symref && !detached) {
+    const [names, head] = await Promise.all([runNames(repo), git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { cwd: repo.root, env: repo.ctx.env, allowFail: true })])
+    return { names, head: head.code === 0 ? head.stdout.trim() : null }
+  }
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)%00%(contents:subject)', RUNS_PREFIX, ...(symref ? [symref] : [])], { cwd: repo.root, env: repo.ctx.env })
+  let head = detached
+  const subjects: string[] = []
+  for (const line of stdout.split('\n')) {
+    const nul = line.indexOf('\0')
+    if (nul < 0) continue
+    const sp = line.indexOf(' ')
+    const ref = line.slice(sp + 1, nul)
+    if (ref === symref) head = line.slice(0, sp)
+    else if (ref.startsWith(RUNS_PREFIX)) subjects.push(line.slice(nul + 1))
+  }
+  return { names: namesFrom(subjects), head }
 }
 
 function paramFiles(repo: Repo, config: ProjectConfig): string[] {
@@ -193,10 +229,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const params = paramFiles(repo, config)
   const edits = planEdits(opts.set ?? [], defaultSetFile(params, path.posix.join(projectPrefix(repo), 'params.yaml')))
 
-  const [names, head] = await Promise.all([
-    runNames(repo),
-    git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { cwd: repo.root, env: ctx.env, allowFail: true }),
-  ])
+  const { names, head } = await namesAndHead(repo)
   let name: string
   if (opts.name !== undefined) {
     name = validateRunName(opts.name)
@@ -213,7 +246,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   ensureXpDir(repo)
   const id = newRunId(ctx.now())
   const ref = RunRef.fromId(id).toString()
-  const baseline = head.code === 0 ? head.stdout.trim() : null
+  const baseline = head
   checkNotInterrupted(ctx.signal)
   const before = await dataBeforeRun(repo, config)
   // the command may write its deps and outs: none of them may be a cache object (hardlink, symlink)
@@ -300,8 +333,10 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   for (const [k, v] of Object.entries(record.params)) if (typeof v === 'string') record.params[k] = scrubber.text(v)
 
   // The snapshot: what the command left, with large files and data kept out of git.
+  // one ls-files: what changed, the untracked files, the large ones (the snapshot reuses it)
+  const changes = await worktreeChanges(repo, config.snapshot.max_file_size)
   // a large file that looks like a secret is left out too, never cached and pushed as data (core/safety)
-  const largeAll = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  const largeAll = changes.large
   const secretLarge = new Set(leftOutOfSnapshot(largeAll.map((l) => l.path), config.snapshot))
   const large = largeAll.filter((l) => !secretLarge.has(l.path))
   const after = await dataAfterRun(repo, config, large, before)
@@ -314,6 +349,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const snap = await snapshotTree(repo, {
     key: id,
     large,
+    // outs get a .gitignore line after the listing: then the snapshot lists again
+    changes: Object.keys(after.outs).length ? undefined : changes,
     maxFileSize: config.snapshot.max_file_size,
     force: [...paramsRead, ...metricFiles, ...series],
     exclude: after.exclude,
@@ -378,12 +415,14 @@ export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
     env: { host: start.host, recovered: true },
     error_tail: `xp: the run was lost (its xp process ${start.pid} on ${start.host} ended without recording it); recovered by xp run --recover\n` + logText.slice(-4096),
   }
-  const largeAll = await largeUntracked(repo, config.snapshot.max_file_size, path.join(repo.gitDir, 'index'))
+  const changes = await worktreeChanges(repo, config.snapshot.max_file_size)
+  const largeAll = changes.large
   const secretLarge = new Set(leftOutOfSnapshot(largeAll.map((l) => l.path), config.snapshot))
   const large = largeAll.filter((l) => !secretLarge.has(l.path))
   const snap = await snapshotTree(repo, {
     key: run.id,
     large,
+    changes,
     maxFileSize: config.snapshot.max_file_size,
     include: config.snapshot.include,
     excludeGlobs: config.snapshot.exclude,

@@ -2,7 +2,7 @@
  * The run record: YAML with one top-level key per line, each value JSON (DESIGN 2.2).
  * Any YAML parser reads it; xp reads it line by line with JSON.parse (80x faster).
  */
-import type { Flat } from '../params.js'
+import type { Flat } from '../values.js'
 import { stringifyJson, parseJson } from '../json.js'
 
 /** `running` and `lost` are only ever listed (a live run, core/runs/live.ts and live-run.ts), never recorded. */
@@ -121,4 +121,11 @@ export function decodeRecord(message: string): RunRecord | null {
   if (typeof r.name !== 'string') r.name = r.id
   if (damaged.length) r.damaged = damaged
   return r
+}
+
+/** A run as listings give it: its record, plus the commit and ref it lives at and its notes. */
+export interface ListedRun extends RunRecord {
+  commit: string
+  ref: string
+  notes?: string
 }

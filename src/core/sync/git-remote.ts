@@ -53,7 +53,7 @@ export function gitRemoteError(remote: string, res: GitResult, what: string): Xp
       hint: 'check the URL (`git remote -v`), your network and your credentials',
       data: { stderr: res.stderr },
     })
-  return new XpError('XP_GIT_REMOTE_FAILED', `git ${what} to "${remote}" failed: ${detail}`, { exitCode: EXIT.remote, data: { stderr: res.stderr } })
+  return new XpError('XP_GIT_REMOTE_FAILED', `${what} git remote "${remote}" failed: ${detail}`, { exitCode: EXIT.remote, data: { stderr: res.stderr } })
 }
 
 /** The shared refs (runs, notes, tags) a remote has, in one `git ls-remote`. */

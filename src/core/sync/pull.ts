@@ -16,6 +16,7 @@ import { mergeIncomingNotes, INCOMING_NOTES_REF } from './notes.js'
 import { localSharedRefs } from './push.js'
 import { referencedData, fetchObjects } from './data.js'
 import type { TransferSummary } from './transfer.js'
+import { renumberClashingTags } from './tag-clash.js'
 
 export interface PullOptions {
   remote: string
@@ -62,9 +63,27 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
   const wanted = theirs.filter((e) => e.ref !== NOTES_REF && (!picked || !e.ref.startsWith(RUNS_PREFIX) || picked.includes(e)))
   const mine = new Map((await localSharedRefs(repo)).map((e) => [e.ref, e]))
   const changed = changedRefs(wanted, mine)
+  // a registry event made here and one made there under the same name: keep both (tag-clash.ts)
+  const clashes = changed.filter((e) => e.ref.startsWith(TAGS_PREFIX) && mine.has(e.ref)).map((e) => mine.get(e.ref)!)
+  if (clashes.length) {
+    const known = [...theirs, ...mine.values()].filter((e) => e.ref.startsWith(TAGS_PREFIX)).map((e) => e.ref.slice(TAGS_PREFIX.length))
+    for (const [from, to] of await renumberClashingTags(repo, opts.remote, clashes, known))
+      repo.ctx.warn(`registry tag ${from} was made here and on "${opts.remote}" at once: yours is now ${to} (same event), theirs is fetched; push to share it`)
+  }
+  // a run both sides hold with other commits (the same foreign history imported in two
+  // clones: its id derives from the source) is kept as it is here, not fetched: a fetch
+  // would refuse to replace it and take the whole pull down with it
+  const diverged = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX) && mine.has(e.ref))
+  if (diverged.length)
+    repo.ctx.warn(
+      `${diverged.length} run${diverged.length === 1 ? '' : 's'} differ${diverged.length === 1 ? 's' : ''} here and on "${opts.remote}" (${diverged
+        .slice(0, 3)
+        .map((e) => e.ref.slice(RUNS_PREFIX.length))
+        .join(', ')}${diverged.length > 3 ? ', ...' : ''}): kept yours; to take theirs, \`xp rm\` yours and pull again`,
+    )
   // every run: one wildcard (git matches explicit refspecs in quadratic time); else by name
-  const newRuns = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
-  const refspecs = picked || !newRuns.length ? newRuns.map((e) => `${e.ref}:${e.ref}`) : [`${RUNS_PREFIX}*:${RUNS_PREFIX}*`]
+  const newRuns = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX) && !mine.has(e.ref))
+  const refspecs = picked || !newRuns.length || diverged.length ? newRuns.map((e) => `${e.ref}:${e.ref}`) : [`${RUNS_PREFIX}*:${RUNS_PREFIX}*`]
   refspecs.push(...changed.filter((e) => !e.ref.startsWith(RUNS_PREFIX)).map((e) => `${e.ref}:${e.ref}`))
   const notes = theirs.find((e) => e.ref === NOTES_REF)
   if (notes && mine.get(NOTES_REF)?.oid !== notes.oid) refspecs.push(`+${NOTES_REF}:${INCOMING_NOTES_REF}`)
@@ -75,7 +94,7 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
   const notesState = notes ? await mergeIncomingNotes(repo) : 'none'
   // thousands of new loose refs slow every listing: pack them, as git gc would (DESIGN 5)
   if (newRuns.length >= 500) await git(['pack-refs', '--all'], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-  const fetchedRuns = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
+  const fetchedRuns = newRuns
   const result: PullResult = {
     remote: opts.remote,
     runs: { fetched: fetchedRuns.length, upToDate: wanted.filter((e) => e.ref.startsWith(RUNS_PREFIX)).length - fetchedRuns.length },
@@ -93,7 +112,7 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
     const runs = await listRuns(repo, { notes: false })
     commits = opts.runs.map((s) => resolveRun(runs, s).commit)
   }
-  if (opts.allData) commits.push(...(picked ?? remoteRuns).map((e) => e.oid), ...changed.filter((e) => e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid))
+  if (opts.allData) commits.push(...(picked ?? remoteRuns).filter((e) => !diverged.includes(e)).map((e) => e.oid), ...changed.filter((e) => e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid))
   const fetched = await fetchObjects(repo, await referencedData(repo, { commits, worktree: true }), { dataRemote: opts.dataRemote, jobs: opts.jobs })
   result.data = fetched.data
   result.missing = fetched.missing

@@ -61,6 +61,12 @@ export async function localSharedRefs(repo: Pick<Repo, 'root' | 'ctx'>): Promise
  * const res = await pushRuns(repo, { remote: 'origin' })  // res.runs.pushed === 3
  */
 export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResult> {
+  // the local refs, the remote's and the working tree's data are found at once: three
+  // independent git processes waited for together, not one after another
+  const worktreeData = opts.noData ? Promise.resolve([]) : referencedData(repo, { commits: [], worktree: true })
+  worktreeData.catch(() => {}) // awaited below; a failure elsewhere first must not leave it unhandled
+  const theirsP = remoteRefs(repo, opts.remote)
+  theirsP.catch(() => {})
   const local = await localSharedRefs(repo)
   let chosen = local
   if (opts.runs?.length) {
@@ -68,7 +74,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     const wanted = new Set(opts.runs.map((s) => resolveRun(runs, s).ref))
     chosen = local.filter((e) => !e.ref.startsWith(RUNS_PREFIX) || wanted.has(e.ref))
   }
-  const theirs = await remoteRefs(repo, opts.remote)
+  const theirs = await theirsP
   const changed = changedRefs(chosen, theirs)
   const runRefs = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
   const tagRefs = changed.filter((e) => e.ref.startsWith(TAGS_PREFIX))
@@ -82,16 +88,22 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
   }
 
   // 1. data, then 2. refs
-  const uploadFor = async (refs: RefEntry[], shared: RefEntry[] = []) => {
+  const uploadFor = async (refs: RefEntry[], shared: RefEntry[] = [], worktree = false) => {
     if (opts.noData) return
-    const oids = await referencedData(repo, { commits: refs.map((e) => e.peeled ?? e.oid), worktree: true })
+    const oids = refs.length ? await referencedData(repo, { commits: refs.map((e) => e.peeled ?? e.oid), worktree: false }) : []
+    if (worktree) {
+      const seen = new Set(oids)
+      oids.push(...(await worktreeData).filter((o) => !seen.has(o)))
+    }
     // runs and tags the git remote has already: their data goes too when this clone has
     // it, and what it lacks is not a reason to hold back the push (their refs are out)
     const must = new Set(oids)
-    const more = shared.length ? (await referencedData(repo, { commits: shared.map((e) => e.peeled ?? e.oid), worktree: false })).filter((o) => !must.has(o)) : []
+    const config = loadConfig(repo)
+    // with nothing that must go and no data remote to take the rest, their trees need no walk
+    const anyRemote = !!(opts.dataRemote || config.remote || Object.keys(config.remotes ?? {}).length)
+    const more = shared.length && (must.size || anyRemote) ? (await referencedData(repo, { commits: shared.map((e) => e.peeled ?? e.oid), worktree: false })).filter((o) => !must.has(o)) : []
     oids.push(...more)
     if (!oids.length) return
-    const config = loadConfig(repo)
     // only data of refs the git remote has: a clone with no data remote set still pushes
     const optional = !must.size && !opts.dataRemote
     const remote = optional ? await openDataRemote(repo, config, undefined, opts.jobs).catch(() => null) : await openDataRemote(repo, config, opts.dataRemote, opts.jobs)
@@ -116,7 +128,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
   // query in uploadObjects), never inferred from the git remote.
   const changedSet = new Set(changed.map((e) => e.ref))
   const shared = chosen.filter((e) => (e.ref.startsWith(RUNS_PREFIX) || e.ref.startsWith(TAGS_PREFIX)) && !changedSet.has(e.ref))
-  await uploadFor([...runRefs, ...tagRefs], shared)
+  await uploadFor([...runRefs, ...tagRefs], shared, true)
 
   // Every run: one wildcard refspec (git matches explicit refspecs in quadratic time: 10,000
   // of them cost minutes). A run recorded since the listing would ride along without its
@@ -124,7 +136,9 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
   const allRuns = !opts.runs?.length
   const known = new Set(chosen.map((e) => e.ref))
   if (allRuns && runRefs.length) {
-    const late = (await localSharedRefs(repo)).filter((e) => e.ref.startsWith(RUNS_PREFIX) && !known.has(e.ref))
+    // the run refs only (the wildcard carries runs alone): one for-each-ref
+    const { stdout } = await git(['for-each-ref', '--format=%(objectname) commit  %(refname)', RUNS_PREFIX], { cwd: repo.root, env: repo.ctx.env })
+    const late = parseLocalRefs(stdout).filter((e) => !known.has(e.ref))
     if (late.length) await uploadFor(late)
   }
   const refspecs = allRuns ? (runRefs.length ? [`${RUNS_PREFIX}*:${RUNS_PREFIX}*`] : []) : runRefs.map((e) => `${e.ref}:${e.ref}`)
@@ -146,7 +160,9 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     if (fatal.length)
       throw new XpError('XP_PUSH_REJECTED', `git remote "${opts.remote}" rejected ${fatal.length} ref${fatal.length === 1 ? '' : 's'}: ${fatal.slice(0, 3).map((s) => `${s.ref} (${s.summary})`).join(', ')}`, {
         exitCode: EXIT.remote,
-        hint: 'a tag or run with that name already exists there with other content',
+        hint: fatal.every((s) => s.ref.startsWith(TAGS_PREFIX))
+          ? 'a tag with that name already exists there with other content (two clones wrote to the registry at once): `xp pull` keeps both events, then push again'
+          : 'a tag or run with that name already exists there with other content (a run: the same history imported in two clones?): to keep theirs, `xp rm` yours and `xp pull`',
         data: { rejected: fatal },
       })
     if (!retry.length) break

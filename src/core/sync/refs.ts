@@ -4,20 +4,23 @@
  * No I/O here, so all of it is unit-tested without git.
  */
 import { RUNS_PREFIX, NOTES_REF, RunRef } from '../runs/ref.js'
+import { parseRegistryTag } from '../registry/tag.js'
 
 export const TAGS_PREFIX = 'refs/tags/'
 
 /**
  * A GTO registry tag name (DESIGN 2.6): `name@vX.Y.Z[!]`, `name@deprecated`,
- * `name#stage[!]#N`. A coarse check: the registry owns the full grammar; here it only
- * decides which tags travel with the runs.
+ * `name#stage[!]#N`, any of them for an artifact of a folder (`dir=name@v1.0.0`). Decided
+ * by the registry's own parser: a second, coarser grammar here left `dir=name` tags (a
+ * subfolder project's models) behind on push and pull.
  *
  * @example
- * isRegistryTag('churn@v1.2.0') // true
- * isRegistryTag('v1.0')         // false
+ * isRegistryTag('churn@v1.2.0')      // true
+ * isRegistryTag('svc=churn@v1.2.0')  // true
+ * isRegistryTag('v1.0')              // false
  */
 export function isRegistryTag(tag: string): boolean {
-  return /^(?:[a-zA-Z0-9_.-]+:)?[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?(?:@v\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?!?|@deprecated|#[a-zA-Z0-9][a-zA-Z0-9\-/_]*!?#\d+)$/.test(tag)
+  return parseRegistryTag(tag) !== null
 }
 
 export interface RefEntry {

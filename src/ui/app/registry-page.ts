@@ -2,7 +2,7 @@
 /** The model registry (GTO tags): artifacts, their versions, stages and history. */
 import { el } from './dom.js'
 import { api } from './api.js'
-import type { RegistryView } from '../registry.js'
+import type { RegistryView } from '../registry-view.js'
 import type { RunRow } from '../table.js'
 
 const when = (s: number) => new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ')

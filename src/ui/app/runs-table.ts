@@ -10,7 +10,7 @@ import { el, clear } from './dom.js'
 import { columnKeys, cellValue, sortRows, keyRow, formatCell, type RunRow } from '../table.js'
 import { compileFilter } from '../../core/compare/filter.js'
 import { formatCreated, formatDuration } from '../../core/compare/format.js'
-import type { ListedRun } from '../../core/runs/list.js'
+import type { ListedRun } from '../../core/runs/record.js'
 
 export const ROW_HEIGHT = 30
 const OVERSCAN = 8

@@ -363,7 +363,7 @@ describe('get: a version of the model from the cache', () => {
     expect(repo.exists('x.bin')).toBe(false)
     // with a data remote holding the objects, a cache that lacks them fetches them on demand
     fs.cpSync(repo.path('.xp/cache'), repo.path('remote-store'), { recursive: true })
-    expect(repo.xp(['remote', 'add', 'storage', repo.path('remote-store'), '--default']).code).toBe(0)
+    expect(repo.xp(['remote', 'add', 'storage', repo.path('remote-store'), '--default', '--create']).code).toBe(0)
     const fetched = repo.json(['model', 'get', 'churn@production', '-o', 'y.bin'], { env: { XP_CACHE_DIR: repo.path('empty-cache') } })
     expect(fetched).toMatchObject({ version: 'v0.0.2', oid: w.oid })
     expect(repo.read('y.bin')).toBe('weights 2\n')

@@ -211,7 +211,7 @@ describe('faults', () => {
     const store = path.join(root, 'store-dies')
     const a = project()
     a.git('remote', 'add', 'origin', bare)
-    ok(a.xp(['remote', 'add', 'store', store, '--default']))
+    ok(a.xp(['remote', 'add', 'store', store, '--default', '--create']))
     const runs = [1, 2, 3].map((i) => runJson(a, ['-n', `r${i}`, '--', ...TRAIN]))
     // the remote takes the first run's model, then fails on the third's (a folder where
     // its prefix directory should be: ENOTDIR, whoever runs the test)

@@ -31,7 +31,7 @@ export function cloneOf(url: string, env: Record<string, string> = {}): TestRepo
  */
 export function withTrackedData(a: TestRepo, opts: { origin: string; remoteArgs: string[]; files: Record<string, string | Buffer>; add: string[] }): void {
   a.git('remote', 'add', 'origin', opts.origin)
-  ok(a.xp(['remote', 'add', ...opts.remoteArgs, '--default']))
+  ok(a.xp(['remote', 'add', ...opts.remoteArgs, '--default', '--create']))
   for (const [f, c] of Object.entries(opts.files)) a.write(f, c)
   ok(a.xp(['add', ...opts.add]))
   a.git('add', '-A')

@@ -5,7 +5,7 @@
  * process.exit, exits with it (tests call main() in-process).
  */
 import type { Argv } from 'yargs'
-import { XpError, EXIT } from '../core/errors.js'
+import { XpError, EXIT, diskError } from '../core/errors.js'
 import { clean, printError } from './output.js'
 
 export interface CommandModule {
@@ -159,7 +159,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       await run(fast.argv)
     } else await (await buildCli(args)).parseAsync()
     exitCode = process.exitCode === undefined ? 0 : Number(process.exitCode)
-  } catch (e) {
+  } catch (caught) {
+    // a full or read-only disk anywhere is a coded error naming the path, never a stack
+    const e = diskError(caught)
     if (e instanceof XpError) {
       printError(e, debug)
       exitCode = e.exitCode

@@ -1,6 +1,6 @@
 /** Rendering shared by commands: JSON with sorted keys, tables, colour only on a TTY. */
 import { XpError } from '../core/errors.js'
-import { sortKeys } from '../core/json.js'
+import { sortKeys, stringifyJson } from '../core/json.js'
 import { Scrubber } from '../core/safety/secrets.js'
 
 export { sortKeys }
@@ -26,7 +26,7 @@ export function clean(s: string): string {
  * when stored (records, logs); a command printing a URL from config cleans it itself.
  */
 export function printJson(v: unknown): void {
-  process.stdout.write(JSON.stringify(sortKeys(v), null, 2) + '\n')
+  process.stdout.write(stringifyJson(sortKeys(v), 2) + '\n')
 }
 
 export const useColor = (stream: NodeJS.WriteStream = process.stdout) => Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'

@@ -57,3 +57,29 @@ export function usageError(code: ErrorCode, message: string, hint?: string): XpE
 export function isXpError(e: unknown): e is XpError {
   return e instanceof XpError
 }
+
+const DISK_CODES: Record<string, [ErrorCode, string]> = {
+  ENOSPC: ['XP_DISK_FULL', 'no space left on the device'],
+  EDQUOT: ['XP_DISK_FULL', 'disk quota exceeded'],
+  EROFS: ['XP_DISK_READ_ONLY', 'the file system is read-only'],
+}
+
+/**
+ * A full disk, an exceeded quota or a read-only file system as a coded error naming the
+ * path (XP_DISK_FULL, XP_DISK_READ_ONLY); anything else is returned unchanged. Writers
+ * that get one remove what they had half-written before rethrowing.
+ *
+ * @example
+ * catch (e) { throw diskError(e, tmp) }
+ */
+export function diskError(e: unknown, file?: string): unknown {
+  const err = e as NodeJS.ErrnoException & { dest?: string }
+  const known = err && typeof err.code === 'string' ? DISK_CODES[err.code] : undefined
+  if (!known || e instanceof XpError) return e
+  const where = file ?? err.path ?? err.dest
+  return new XpError(known[0], `${known[1]}${where ? ` while writing ${where}` : ''}; nothing partial was kept`, {
+    hint: known[0] === 'XP_DISK_FULL' ? 'free some space (`xp gc` removes unused cache objects) or move the cache (`cache.dir` in .xp/config.local.yaml), then run the command again' : 'remount it read-write, or point xp elsewhere (`cache.dir` in .xp/config.local.yaml)',
+    data: { path: where, errno: err.code },
+    cause: e,
+  })
+}

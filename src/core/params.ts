@@ -6,6 +6,7 @@
 import fs from 'node:fs'
 import { yaml } from './yaml.js'
 import { XpError, EXIT } from './errors.js'
+import { parseJson } from './json.js'
 import { editText } from './yaml-edit.js'
 import { writeFileAtomic } from './fsutil.js'
 import { guardRead, guardWrite, repoRelative } from './safety/paths.js'
@@ -104,6 +105,8 @@ export function flatYaml(text: string): Record<string, number | boolean | string
     if (!m) return undefined
     const [, key, raw] = m
     if (NOT_WORDS.has(key) || Object.hasOwn(out, key)) return undefined
+    // an integer a double cannot hold goes to the library, which keeps its digits (bigInts)
+    if (FLAT_NUMBER.test(raw) && /^-?[0-9]+$/.test(raw) && !Number.isSafeInteger(Number(raw))) return undefined
     if (FLAT_NUMBER.test(raw)) out[key] = Number(raw)
     else if (raw === 'true' || raw === 'false') out[key] = raw === 'true'
     else if (FLAT_WORD.test(raw) && !NOT_WORDS.has(raw)) out[key] = raw
@@ -113,11 +116,12 @@ export function flatYaml(text: string): Record<string, number | boolean | string
   return n ? out : undefined
 }
 
-export function parseStructured(text: string, file: string): unknown {
+export function parseStructured(text: string, file: string, opts: { bigInts?: boolean } = {}): unknown {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1) // a BOM (Windows editors write one)
   if (file.endsWith('.json')) {
     try {
-      return JSON.parse(text)
+      // NaN and ±Infinity as Python's json.dump writes them (DVCLive's metrics.json) are read too
+      return parseJson(text)
     } catch (e) {
       const m = /position (\d+)/.exec(String((e as Error).message))
       // Node 20 names no position for most errors: find it ourselves.
@@ -129,7 +133,7 @@ export function parseStructured(text: string, file: string): unknown {
   if (flat) return flat
   try {
     // maxAliasCount bounds "billion laughs" expansion; yaml throws past it.
-    return yaml().parse(text, { maxAliasCount: 100, prettyErrors: false, uniqueKeys: true })
+    return yaml().parse(text, { maxAliasCount: 100, prettyErrors: false, uniqueKeys: true, intAsBigInt: Boolean(opts.bigInts) })
   } catch (e) {
     if (e instanceof yaml().YAMLParseError) {
       const line = e.pos?.[0] !== undefined ? lineOf(text, e.pos[0]) : undefined
@@ -170,7 +174,8 @@ export function flatten(value: unknown, prefix = '', out: Flat = {}, file = ''):
       hint: 'keep large data in a file (track it with `xp add`) and put its path in params',
       data: { file, key: prefix },
     })
-  if (typeof value === 'bigint') out[prefix] = Number(value)
+  // an integer a double cannot hold exactly is kept as its digits (a string), not rounded
+  if (typeof value === 'bigint') out[prefix] = Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
   else if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') out[prefix] = value
   else out[prefix] = String(value)
   return out
@@ -186,7 +191,7 @@ export function readFlatFile(root: string, rel: string): Flat | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw e
   }
-  const v = parseStructured(text, rel)
+  const v = parseStructured(text, rel, { bigInts: true })
   if (v === null || v === undefined) return {}
   if (typeof v !== 'object') throw new XpError('XP_BAD_FILE', `${rel}: expected a mapping of names to values`, { data: { file: rel } })
   return flatten(v, '', {}, rel)

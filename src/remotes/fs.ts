@@ -52,9 +52,23 @@ export class FsRemote implements DataRemote {
     await pipeline(input, counter(opts.onBytes), fs.createWriteStream(dest), { signal: opts.signal })
   }
 
-  async put(oid: string, src: string, _size: number, opts: OpOptions = {}): Promise<void> {
+  async sizes(oids: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    for (const oid of oids) {
+      try {
+        out.set(oid, fs.statSync(this.file(oid)).size)
+      } catch {
+        // absent
+      }
+    }
+    return out
+  }
+
+  async put(oid: string, src: string, _size: number, opts: OpOptions & { replace?: boolean } = {}): Promise<void> {
     const dest = this.file(oid)
-    if (fs.existsSync(dest)) return
+    if (!opts.replace && fs.existsSync(dest)) return
+    // the folder must exist: an unmounted share must not silently receive the data on the local disk
+    if (!fs.existsSync(this.root)) throw unreachable(this)
     try {
       await fs.promises.mkdir(path.dirname(dest), { recursive: true })
     } catch (e) {
@@ -89,6 +103,22 @@ export class FsRemote implements DataRemote {
     return out
   }
 
+  /**
+   * Make the remote's folder, when asked to (`xp push --create-remote`, `xp remote add
+   * --create`): its parent must exist unless `parents`, so that a path under an unmounted
+   * share is refused rather than created on the local disk.
+   */
+  create(opts: { parents?: boolean } = {}): void {
+    if (fs.existsSync(this.root)) return
+    if (!opts.parents && !fs.existsSync(path.dirname(this.root)))
+      throw new XpError('XP_REMOTE_UNREACHABLE', `data remote "${this.name}": neither ${this.root} nor its parent folder exists`, { exitCode: EXIT.remote, hint: 'is the share mounted? create the parent folder first' })
+    try {
+      fs.mkdirSync(this.root, { recursive: Boolean(opts.parents) })
+    } catch (e) {
+      throw remoteIoError(this, e)
+    }
+  }
+
   close(): void {}
 }
 
@@ -102,10 +132,17 @@ export function counter(onBytes?: (n: number) => void): Transform {
   })
 }
 
+/** The folder of a folder remote is absent: it is never created by a push without being asked. */
+export function unreachable(r: { name: string; root: string }): XpError {
+  return new XpError('XP_REMOTE_UNREACHABLE', `data remote "${r.name}": folder ${r.root} does not exist`, {
+    exitCode: EXIT.remote,
+    hint: 'is the share mounted? check the URL with `xp remote list`; to start a new remote there, `xp push --create-remote` (its parent folder must exist) or `xp remote add NAME URL --create`',
+  })
+}
+
 function missingOrUnreachable(r: FsRemote, oid: string, e: unknown): XpError {
   const code = (e as NodeJS.ErrnoException).code
-  if (code === 'ENOENT' && !fs.existsSync(r.root))
-    return new XpError('XP_REMOTE_UNREACHABLE', `data remote "${r.name}": folder ${r.root} does not exist`, { exitCode: EXIT.remote, hint: 'is the share mounted? check the URL with `xp remote list`' })
+  if (code === 'ENOENT' && !fs.existsSync(r.root)) return unreachable(r)
   if (code === 'ENOENT') return new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${r.name}" has no object ${oid}`, { exitCode: EXIT.remote, hint: `push it there from the clone that has it (\`xp push -r ${r.name}\`)`, data: { oid } })
   return remoteIoError(r, e)
 }

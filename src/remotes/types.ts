@@ -22,8 +22,14 @@ export interface DataRemote {
   has(oids: string[], opts?: OpOptions & { jobs?: number }): Promise<Set<string>>
   /** Write the object's bytes to `dest` (a temporary file the caller verifies and renames). */
   get(oid: string, dest: string, opts?: OpOptions): Promise<void>
-  /** Store a file as the object `oid`; readers never see a partial object. */
-  put(oid: string, src: string, size: number, opts?: OpOptions): Promise<void>
+  /** Store a file as the object `oid`; readers never see a partial object. With `replace`, an existing copy is overwritten (it was found damaged). */
+  put(oid: string, src: string, size: number, opts?: OpOptions & { replace?: boolean }): Promise<void>
+  /**
+   * Optional: the sizes of the stored copies of `oids` (absent ones left out), where the
+   * remote can tell cheaply. Push compares them with the cache and re-uploads a copy whose
+   * size is wrong instead of counting it "already there".
+   */
+  sizes?(oids: string[], opts?: OpOptions): Promise<Map<string, number>>
   /** Every oid on the remote. */
   list(opts?: OpOptions & { jobs?: number }): Promise<Set<string>>
   close(): void

@@ -25,7 +25,7 @@ const MAX_SERIES_BYTES = 64 * 1024 * 1024
 /** The columns the runs table needs; env, deps and outs stay on the run page. */
 export function slimRun(r: ListedRun): RunRow {
   const tags = (r as { tags?: Record<string, string> }).tags
-  return { id: r.id, name: r.name, status: r.status, started: r.started, duration_s: r.duration_s, commit: r.commit, baseline: r.baseline, params: r.params, metrics: r.metrics, notes: r.notes, ...(tags && Object.keys(tags).length ? { tags } : {}) }
+  return { id: r.id, name: r.name, status: r.status, started: r.started, duration_s: r.duration_s, commit: r.commit, baseline: r.baseline, params: r.params, metrics: r.metrics, notes: r.notes, ...(tags && Object.keys(tags).length ? { tags } : {}), ...(r.damaged ? { damaged: r.damaged } : {}) }
 }
 
 /**

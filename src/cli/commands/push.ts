@@ -10,14 +10,15 @@ export const builder = (y: Argv) =>
     .option('remote', { alias: 'r', type: 'string', describe: 'data remote (name in xp.yaml, or URL); default: `remote:`' })
     .option('jobs', { alias: 'j', type: 'number', describe: 'parallel transfers (default 16)' })
     .option('data', { type: 'boolean', default: true, describe: 'upload the data first (--no-data: push the refs alone)' })
+    .option('create-remote', { type: 'boolean', describe: 'create the folder data remote if it does not exist (its parent folder must)' })
     .option('json', { type: 'boolean', describe: 'print what was pushed as JSON' })
     .example('xp push', 'push every run, the notes and registry tags to origin, their data first')
     .example('xp push origin brisk-otter -r storage', 'push one run')
 
-export async function handler(argv: { args?: string[]; remote?: string; jobs?: number; data?: boolean; json?: boolean }) {
+export async function handler(argv: { args?: string[]; remote?: string; jobs?: number; data?: boolean; json?: boolean; 'create-remote'?: boolean }) {
   const repo = await syncRepo()
   const { remote, runs } = await splitRemoteArgs(repo, (argv.args ?? []).map(String))
-  const res = await interruptible(repo, () => pushRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, noData: argv.data === false }))
+  const res = await interruptible(repo, () => pushRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, noData: argv.data === false, createRemote: argv['create-remote'] }))
   if (argv.json) return printJson(res)
   const parts = [`${res.runs.pushed} run${res.runs.pushed === 1 ? '' : 's'} pushed`, `${res.runs.upToDate} up to date`]
   if (res.tags.pushed) parts.push(`${res.tags.pushed} tag${res.tags.pushed === 1 ? '' : 's'}`)

@@ -34,17 +34,36 @@ export async function handler(argv: { command?: string[]; '--'?: string[]; name?
     return
   }
   if (argv.sbatch?.length) throw usageError('XP_USAGE', '--sbatch applies to queued runs', 'add --queue, then `xp queue start --slurm`')
+  // Signals are taken from the first moment: before the command starts, one aborts the
+  // preparation (the command never starts); while it runs, INT, TERM and HUP all mark the
+  // run interrupted, reach the command, and xp stays to record it.
+  const abort = new AbortController()
+  repo.ctx.signal = abort.signal
   let control: RunControl | undefined
   let sigints = 0
+  let hungUp = false
   const onSigint = () => {
     sigints++
+    if (!control) return abort.abort()
     // From a terminal the command got Ctrl-C itself (same process group); forward only when it could not have.
-    if (sigints === 1) control?.interrupt(!process.stdin.isTTY)
-    else if (sigints === 2) control?.interrupt(true)
-    else control?.kill('SIGKILL')
+    if (sigints === 1) control.interrupt(!process.stdin.isTTY)
+    else if (sigints === 2) control.interrupt(true)
+    else control.kill('SIGKILL')
+  }
+  const onOther = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGHUP') hungUp = true // the terminal is gone: stop writing to it
+    if (!control) return abort.abort()
+    control.interrupt(false)
+    control.kill(signal)
   }
   process.on('SIGINT', onSigint)
-  process.on('SIGTERM', () => control?.kill('SIGTERM'))
+  process.on('SIGTERM', onOther)
+  process.on('SIGHUP', onOther)
+  // a closed terminal makes writes fail (EIO, EPIPE): the run is still recorded
+  const ignore = () => {}
+  process.stdout.removeAllListeners('error') // not bin's "exit on EPIPE": the run must be recorded
+  process.stdout.on('error', ignore)
+  process.stderr.on('error', ignore)
   const out = argv.json ? process.stderr : process.stdout
   try {
     const res = await recordRun(repo, {
@@ -52,7 +71,9 @@ export async function handler(argv: { command?: string[]; '--'?: string[]; name?
       set: argv.set,
       message: argv.message,
       command,
-      onOutput: (chunk, stream) => (stream === 'stdout' ? out : process.stderr).write(chunk),
+      onOutput: (chunk, stream) => {
+        if (!hungUp) (stream === 'stdout' ? out : process.stderr).write(chunk)
+      },
       attach: (c) => (control = c),
     })
     const r = res.record
@@ -64,5 +85,7 @@ export async function handler(argv: { command?: string[]; '--'?: string[]; name?
     process.exitCode = res.exitCode
   } finally {
     process.off('SIGINT', onSigint)
+    process.off('SIGTERM', onOther)
+    process.off('SIGHUP', onOther)
   }
 }

@@ -13,6 +13,7 @@ import { isInside } from '../fsutil.js'
 import { cleanTemp } from './objects.js'
 import { StatCache } from './state.js'
 import { hashPath } from './workspace.js'
+import { worktreePointers } from './reachable.js'
 import { pointerFileFor, writePointer, resolveDataPath, POINTER_SUFFIX } from './pointer.js'
 
 export interface AddedPath {
@@ -39,13 +40,52 @@ export function dataPathArg(repo: Pick<Repo, 'root' | 'ctx'>, arg: string): stri
 }
 
 /**
+ * The .gitignore line that ignores exactly the entry `name` beside it: anchored with `/`,
+ * every wildcard and escape character (`* ? [ ] \\`) and a leading `!` or `#` escaped
+ * with a backslash, each trailing space escaped (git drops unescaped ones). A name with a
+ * line break cannot be written as a .gitignore line at all: XP_UNSAFE_PATH.
+ *
+ * @example
+ * gitignoreLine('a[1]') // '/a\\[1\\]'
+ */
+export function gitignoreLine(name: string): string {
+  if (/[\r\n]/.test(name))
+    throw new XpError('XP_UNSAFE_PATH', `${JSON.stringify(name)} has a line break, which a .gitignore line cannot hold`, { hint: 'rename it without the line break', exitCode: EXIT.usage })
+  let s = name.replace(/[\\*?[\]!#]/g, (c) => '\\' + c)
+  const trailing = /( +)$/.exec(s)?.[1].length ?? 0
+  if (trailing) s = s.slice(0, -trailing) + '\\ '.repeat(trailing)
+  return '/' + s
+}
+
+/** Refuse what cannot be data: git's own .gitignore, and a path inside or around data tracked already. */
+function checkNotOverlapping(rels: string[], existing: string[]): void {
+  for (const rel of rels) {
+    if (path.posix.basename(rel) === '.gitignore')
+      throw new XpError('XP_NOT_DATA', `${rel} is git's ignore file, which xp must edit and git must track`, { hint: 'track it with git: git add ' + rel, exitCode: EXIT.usage })
+  }
+  const all = [...rels.map((r) => ({ rel: r, by: 'this add' })), ...existing.map((r) => ({ rel: r, by: `${r}.xp` }))]
+  for (const rel of rels) {
+    for (const o of all) {
+      if (o.rel === rel) continue
+      const inner = rel.startsWith(o.rel + '/') ? rel : o.rel.startsWith(rel + '/') ? o.rel : null
+      if (!inner) continue
+      const outer = inner === rel ? o.rel : rel
+      throw new XpError('XP_OVERLAPPING_DATA', `${inner} is inside ${outer}, which is tracked as one piece of data (${o.by === 'this add' ? 'named twice in this add' : 'by ' + o.by})`, {
+        hint: `track the folder as a whole (xp add ${outer}), or stop tracking it first (remove ${outer}.xp) and add the parts`,
+        data: { path: inner, tracked: outer },
+      })
+    }
+  }
+}
+
+/**
  * Add `/name` to the .gitignore beside a data path, unless it is there. Concurrent adds
  * take turns through a lock file so that neither duplicates nor loses a line.
  */
 export function ignoreInGit(root: string, rel: string): void {
   const dir = path.posix.dirname(rel)
   const file = path.join(root, dir === '.' ? '' : dir, '.gitignore')
-  const line = '/' + path.posix.basename(rel)
+  const line = gitignoreLine(path.posix.basename(rel))
   withLock(file + '.xp-lock', () => {
     let text = ''
     try {
@@ -95,8 +135,12 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
   ensureXpDir(repo)
   cleanTemp(repo.cacheDir)
   const rels = [...new Set(opts.paths.map((p) => dataPathArg(repo, p)))]
-  // Refuse first, write nothing: symlinked folders out of the repo, files git tracks.
+  // Refuse first, write nothing: symlinked folders out of the repo, files git tracks,
+  // .gitignore itself, and data inside (or around) data tracked already.
   for (const rel of rels) resolveDataPath(repo.root, pointerFileFor(rel), path.posix.basename(rel))
+  const existing = (await worktreePointers(repo, { skipBad: true })).map((p) => p.dataPath)
+  checkNotOverlapping(rels, existing)
+  for (const rel of rels) gitignoreLine(path.posix.basename(rel))
   const tracked = await git(['ls-files', '-z', '--', ...rels.map((r) => `:(literal)${r}`)], { cwd: repo.root, env: repo.ctx.env })
   const inGit = tracked.stdout.split('\0').filter(Boolean)
   if (inGit.length)
@@ -126,8 +170,13 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       out.push({ path: rel, pointer, oid: h.oid, size: h.size, files: h.files })
     }
   } finally {
-    // rows are set only once their object is written, so a failed add saves a true cache
-    state.save()
+    // rows are set only once their object is written, so a failed add saves a true cache;
+    // a state that cannot be saved (a full disk) only costs a rehash next time
+    try {
+      state.save()
+    } catch {
+      // the original error, if any, is the one to report
+    }
   }
   const ignored = await git(['check-ignore', '-z', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: out.map((a) => a.pointer).join('\0') + '\0', allowFail: true })
   for (const p of ignored.stdout.split('\0').filter(Boolean))

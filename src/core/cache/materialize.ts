@@ -15,7 +15,7 @@ import { isInside, tempNameFor } from '../fsutil.js'
 import { guardWrite } from '../safety/paths.js'
 import { hashFile } from './hash.js'
 import { Oid, objectPath, oidFromPath } from './oid.js'
-import { hasObject, readObject } from './objects.js'
+import { hasObject, readVerified, corruptObject } from './objects.js'
 import { decodeManifest, MODE_FILE, type ManifestEntry } from './manifest.js'
 import { StatCache } from './state.js'
 
@@ -80,7 +80,7 @@ export async function wantedEntries(cacheDir: string, entry: { oid: string; size
   const oid = Oid.parse(entry.oid)
   if (!oid.isDir) return [{ path: '', oid: entry.oid, size: entry.size, mode: MODE_FILE }]
   await ensurePresent(cacheDir, [entry.oid], fetch)
-  return decodeManifest(readObject(cacheDir, oid), `manifest ${entry.oid}`)
+  return decodeManifest(await readVerified(cacheDir, oid), `manifest ${entry.oid}`)
 }
 
 interface Existing {
@@ -135,10 +135,8 @@ export async function materialize(
   const provenDirs = new Set<string>()
   for (const w of want) if (w.path) guardWrite(absDest, w.path, `${dest}/${w.path}`, provenDirs)
   const state = inRepo ? (opts.state ?? StatCache.load(repo.xpDir)) : null
-  if (!state?.isComplete(entry.oid)) {
-    await ensurePresent(cacheDir, want.map((w) => w.oid), opts.fetchMissing)
-    if (Oid.parse(entry.oid).isDir) state?.markComplete(entry.oid)
-  }
+  // checked every time (one lstat per file): no stat-cache row may say "stored"
+  await ensurePresent(cacheDir, want.map((w) => w.oid), opts.fetchMissing)
   const keyOf = (rel: string) => {
     const r = path.relative(repo.root, absDest).split(path.sep).join('/')
     return rel ? `${r}/${rel}` : r
@@ -210,7 +208,7 @@ export async function materialize(
     if (done.has(w.path)) continue
     const target = w.path ? path.join(absDest, w.path) : absDest
     fs.mkdirSync(path.dirname(target), { recursive: true })
-    place(objectPath(cacheDir, w.oid), target, w.mode, types)
+    await place(cacheDir, w.oid, target, w.mode, types)
     written++
     if (state) state.set(keyOf(w.path), fs.statSync(target), w.oid)
   }
@@ -240,8 +238,16 @@ function pruneEmptyDirs(dir: string): boolean {
 
 let reflinkWorks = true
 
-/** Put one object at `target` by the first link type that works, through a temporary name. */
-function place(obj: string, target: string, mode: number, types: string[]) {
+/**
+ * Put one object at `target` by the first link type that works, through a temporary name,
+ * verified on the way out of the cache: a copy is hashed before it is renamed into place
+ * (it is in the page cache, read back in 1 MiB chunks), a link's object is hashed
+ * before the link is made. A corrupt object is never written to the working tree
+ * (XP_CACHE_CORRUPT, the object removed).
+ */
+async function place(cacheDir: string, oid: string, target: string, mode: number, types: string[]) {
+  const obj = objectPath(cacheDir, oid)
+  if (!fs.existsSync(obj)) throw missingObject(oid, target)
   let last: unknown
   for (const t of types) {
     if (t === 'reflink' && !reflinkWorks) continue
@@ -249,16 +255,99 @@ function place(obj: string, target: string, mode: number, types: string[]) {
     try {
       if (t === 'reflink' || t === 'copy') {
         fs.copyFileSync(obj, tmp, t === 'reflink' ? fs.constants.COPYFILE_FICLONE_FORCE : 0)
+        const got = (await hashFile(tmp)).hash
+        if (got !== Oid.parse(oid).hash) throw corruptObject(cacheDir, oid, got)
         fs.chmodSync(tmp, mode)
-      } else if (t === 'hardlink') fs.linkSync(obj, tmp)
-      else fs.symlinkSync(obj, tmp)
+      } else {
+        await verifyLinked(cacheDir, oid, obj)
+        if (t === 'hardlink') fs.linkSync(obj, tmp)
+        else fs.symlinkSync(obj, tmp)
+      }
       fs.renameSync(tmp, target)
       return
     } catch (e) {
       fs.rmSync(tmp, { force: true })
+      if (e instanceof XpError) throw e
       if (t === 'reflink') reflinkWorks = false
       last = e
     }
   }
+  if ((last as NodeJS.ErrnoException)?.code === 'ENOENT' && !fs.existsSync(obj)) throw missingObject(oid, target)
   throw new XpError('XP_LINK_FAILED', `could not place ${target} by ${types.join(',')}: ${(last as Error)?.message}`, { hint: 'add copy to cache.type in .xp/config.local.yaml' })
+}
+
+async function verifyLinked(cacheDir: string, oid: string, obj: string) {
+  const got = (await hashFile(obj)).hash
+  if (got !== Oid.parse(oid).hash) throw corruptObject(cacheDir, oid, got)
+}
+
+/** An object that vanished between the check and the write: say so, and how to get it back (not a link type). */
+function missingObject(oid: string, target: string): XpError {
+  return new XpError('XP_CACHE_MISSING', `object ${oid} for ${target} is not in the cache`, {
+    hint: 'get it back with `xp pull` (from the data remote), or `xp add PATH` where the data still exists',
+    data: { oids: [oid] },
+  })
+}
+
+/**
+ * Before a command that may write runs (`xp run`), replace every file under `rels` that IS
+ * a cache object (a `hardlink` or `symlink` checkout) by its own copy (a reflink where the
+ * file system can), so that nothing the command does can change the cache: 0444 does not
+ * stop root, nor an owner who chmods. Returns how many files were unshared.
+ *
+ * @example
+ * await unshareLinks(repo, ['data/train', 'model.bin'])
+ */
+export async function unshareLinks(repo: Pick<Repo, 'root' | 'cacheDir' | 'xpDir'>, rels: string[]): Promise<number> {
+  if (!fs.existsSync(repo.cacheDir)) return 0
+  const realCache = fs.realpathSync(repo.cacheDir)
+  const state = StatCache.load(repo.xpDir)
+  let n = 0
+  const unshare = async (abs: string, key: string, st: fs.Stats) => {
+    let obj: string | null = null
+    if (st.isSymbolicLink()) {
+      let real: string
+      try {
+        real = fs.realpathSync(abs)
+      } catch {
+        return
+      }
+      if (oidFromPath(realCache, real)) obj = real
+    } else if (st.isFile() && st.nlink > 1) {
+      const oid = state.get(key, st) ?? (await hashFile(abs)).hash
+      const candidate = objectPath(repo.cacheDir, oid)
+      try {
+        if (fs.statSync(candidate).ino === st.ino) obj = candidate
+      } catch {
+        // not stored: not the cache's file
+      }
+    }
+    if (!obj) return
+    const mode = st.isSymbolicLink() ? 0o644 : (st.mode & 0o100 ? 0o755 : 0o644)
+    const tmp = tempNameFor(abs)
+    try {
+      fs.copyFileSync(obj, tmp, fs.constants.COPYFILE_FICLONE)
+      fs.chmodSync(tmp, mode)
+      fs.renameSync(tmp, abs)
+    } catch (e) {
+      fs.rmSync(tmp, { force: true })
+      throw e
+    }
+    state.set(key, fs.statSync(abs), oidFromPath(realCache, fs.realpathSync(obj)) ?? '')
+    n++
+  }
+  const walk = async (abs: string, key: string) => {
+    let st: fs.Stats
+    try {
+      st = fs.lstatSync(abs)
+    } catch {
+      return
+    }
+    if (st.isDirectory()) {
+      for (const d of fs.readdirSync(abs)) await walk(path.join(abs, d), `${key}/${d}`)
+    } else await unshare(abs, key, st)
+  }
+  for (const rel of rels) await walk(path.join(repo.root, rel), rel)
+  state.save()
+  return n
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
-import { XpError } from '../errors.js'
+import { XpError, diskError } from '../errors.js'
 import { hasher, hashBytes, hashFile, SMALL_FILE } from './hash.js'
 import { Oid, objectPath, DIR_SUFFIX } from './oid.js'
 
@@ -32,7 +32,17 @@ export interface StagedPut extends PutResult {
 
 function mkdirOnce(dir: string) {
   if (madeDirs.has(dir)) return
-  fs.mkdirSync(dir, { recursive: true })
+  try {
+    fs.mkdirSync(dir, { recursive: true })
+  } catch (e) {
+    // a recursive mkdir on a read-only or full file system says ENOENT: ask once more for the real reason
+    try {
+      fs.mkdirSync(dir)
+    } catch (again) {
+      throw diskError(again, dir)
+    }
+    throw diskError(e, dir)
+  }
   madeDirs.add(dir)
 }
 
@@ -53,13 +63,28 @@ export function hasObject(cacheDir: string, oid: Oid | string): boolean {
   return fs.existsSync(objectPath(cacheDir, oid))
 }
 
-/**
- * True when the object is stored already; its mtime is then refreshed, so that a `gc`
- * running at the same moment sees it as recent and keeps it (gc spares young objects).
- */
-function reuseObject(cacheDir: string, oid: string): boolean {
-  const file = objectPath(cacheDir, oid)
+/** The size of a stored object, or -1 when it is absent. */
+export function storedSize(cacheDir: string, oid: Oid | string): number {
   try {
+    return fs.lstatSync(objectPath(cacheDir, oid)).size
+  } catch {
+    return -1
+  }
+}
+
+/**
+ * True when the object is stored already and intact: the same size, and the same bytes
+ * when the caller holds them (`bytes`) or asks for a rehash (`verify`, for a large file
+ * that was just read anyway). Its mtime is then refreshed, so that a `gc` running at the
+ * same moment sees it as recent and keeps it (gc spares young objects). A damaged object
+ * is not reused: the caller writes a good one over it, so adding again heals the cache.
+ */
+async function reuseObject(cacheDir: string, oid: string, check: { size: number; bytes?: Uint8Array; verify?: boolean }): Promise<boolean> {
+  const file = objectPath(cacheDir, oid)
+  if (storedSize(cacheDir, oid) !== check.size) return false
+  try {
+    if (check.bytes && !fs.readFileSync(file).equals(check.bytes)) return false
+    if (check.verify && !check.bytes && (await hashFile(file)).hash !== Oid.parse(oid).hash) return false
     const now = new Date()
     fs.utimesSync(file, now, now)
     return true
@@ -95,7 +120,7 @@ export async function putFile(cacheDir: string, src: string, opts: { move?: bool
       fs.rmSync(src, { force: true }) // a corrupt download is of no use
       throw e
     }
-    if (reuseObject(cacheDir, oid)) {
+    if (await reuseObject(cacheDir, oid, { size })) {
       fs.rmSync(src, { force: true })
       return { oid, size, added: false }
     }
@@ -124,7 +149,7 @@ export async function stageFile(cacheDir: string, src: string, expect?: string):
   if (st.size <= SMALL_FILE) {
     const { hash, size, bytes, stat } = await hashFile(src, { keepSmall: true })
     const oid = checkExpected(hash, expect, src)
-    if (reuseObject(cacheDir, oid)) return { oid, size, added: false, stat, written: done }
+    if (await reuseObject(cacheDir, oid, { size, bytes })) return { oid, size, added: false, stat, written: done }
     const written = writeObjectAsync(cacheDir, oid, bytes!)
     written.catch(() => {}) // handled by whoever awaits it; never an unhandled rejection
     return { oid, size, added: true, stat, written }
@@ -132,6 +157,7 @@ export async function stageFile(cacheDir: string, src: string, expect?: string):
   const tmp = tempPath(cacheDir)
   try {
     const copying = fs.promises.copyFile(src, tmp, fs.constants.COPYFILE_FICLONE)
+    copying.catch(() => {}) // awaited below; a failure while hashing must not be an unhandled rejection
     let hashed: Awaited<ReturnType<typeof hashFile>>
     try {
       hashed = await hashFile(src)
@@ -141,7 +167,7 @@ export async function stageFile(cacheDir: string, src: string, expect?: string):
     await copying
     const oid = checkExpected(hashed.hash, expect, src)
     if (fs.statSync(tmp).size !== hashed.size) throw new XpError('XP_FILE_CHANGED', `${src} changed while it was being added`)
-    if (reuseObject(cacheDir, oid)) {
+    if (await reuseObject(cacheDir, oid, { size: hashed.size, verify: true })) {
       fs.rmSync(tmp, { force: true })
       return { oid, size: hashed.size, added: false, stat: hashed.stat, written: done }
     }
@@ -150,7 +176,7 @@ export async function stageFile(cacheDir: string, src: string, expect?: string):
     return { oid, size: hashed.size, added: true, stat: hashed.stat, written: done }
   } catch (e) {
     fs.rmSync(tmp, { force: true })
-    throw e
+    throw diskError(e, `the cache (${cacheDir}), storing ${src}`)
   }
 }
 
@@ -163,7 +189,7 @@ async function writeObjectAsync(cacheDir: string, oid: string, bytes: Uint8Array
     await fs.promises.rename(tmp, dest)
   } catch (e) {
     fs.rmSync(tmp, { force: true })
-    throw e
+    throw diskError(e, dest)
   }
 }
 
@@ -181,7 +207,7 @@ function writeObject(cacheDir: string, oid: string, bytes: Uint8Array) {
     commit(cacheDir, tmp, oid)
   } catch (e) {
     fs.rmSync(tmp, { force: true })
-    throw e
+    throw diskError(e, objectPath(cacheDir, oid))
   }
 }
 
@@ -193,7 +219,7 @@ function writeObject(cacheDir: string, oid: string, bytes: Uint8Array) {
  */
 export async function putBytes(cacheDir: string, bytes: Uint8Array, opts: { dir?: boolean } = {}): Promise<string> {
   const oid = hashBytes(await hasher(), bytes) + (opts.dir ? DIR_SUFFIX : '')
-  if (!reuseObject(cacheDir, oid)) writeObject(cacheDir, oid, bytes)
+  if (!(await reuseObject(cacheDir, oid, { size: bytes.length, bytes }))) writeObject(cacheDir, oid, bytes)
   return oid
 }
 
@@ -222,6 +248,48 @@ export function readObject(cacheDir: string, oid: Oid | string): Buffer {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw missing(String(oid))
     throw e
   }
+}
+
+/**
+ * The error for an object whose bytes no longer match its name. The object is removed
+ * (its bytes are worth nothing, and gone it can be fetched or added again); the error says
+ * where the bytes can come from.
+ */
+export function corruptObject(cacheDir: string, oid: string, got: string): XpError {
+  fs.rmSync(objectPath(cacheDir, oid), { force: true })
+  return new XpError('XP_CACHE_CORRUPT', `object ${oid} in the cache was corrupt (its bytes hash to ${got}); it was removed and nothing was written from it`, {
+    hint: 'get it back with `xp pull` (from the data remote), or `xp add PATH` where the data still exists; `xp fsck` lists what needs it',
+    data: { oids: [oid] },
+  })
+}
+
+/**
+ * A small object's bytes (manifests), verified against its oid: XP_CACHE_MISSING when
+ * absent, XP_CACHE_CORRUPT (object removed) when its bytes no longer match.
+ *
+ * @example
+ * const entries = decodeManifest(await readVerified(cacheDir, '9f2c...e1.dir'))
+ */
+export async function readVerified(cacheDir: string, oid: Oid | string): Promise<Buffer> {
+  const bytes = readObject(cacheDir, oid)
+  const got = hashBytes(await hasher(), bytes)
+  if (got !== Oid.parse(String(oid)).hash) throw corruptObject(cacheDir, String(oid), got)
+  return bytes
+}
+
+/**
+ * Rehash a stored file (streaming, at XXH3 speed); XP_CACHE_CORRUPT (object removed)
+ * when its bytes no longer match its oid.
+ */
+export async function verifyObject(cacheDir: string, oid: string, file: string = objectPath(cacheDir, oid)): Promise<void> {
+  let got: string
+  try {
+    got = (await hashFile(file)).hash
+  } catch (e) {
+    if (e instanceof XpError && e.code === 'XP_FILE_CHANGED') throw missing(oid)
+    throw e
+  }
+  if (got !== Oid.parse(oid).hash) throw corruptObject(cacheDir, oid, got)
 }
 
 export interface CachedObject {

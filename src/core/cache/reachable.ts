@@ -13,7 +13,7 @@ import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { git, BatchSession } from '../git.js'
 import { Oid } from './oid.js'
-import { readObject, hasObject } from './objects.js'
+import { readVerified, hasObject } from './objects.js'
 import { decodeManifest } from './manifest.js'
 import { decodePointer, readPointer, POINTER_SUFFIX, type LocatedPointer } from './pointer.js'
 
@@ -53,16 +53,16 @@ export async function referencedOids(repo: Pick<Repo, 'root' | 'ctx' | 'cacheDir
   if (opts.worktree ?? true) {
     for (const root of await worktreeRoots(repo)) for (const p of await worktreePointers({ ...repo, root }, { skipBad: true })) add(p.oid)
   }
-  expandDirs(repo.cacheDir, oids)
+  await expandDirs(repo.cacheDir, oids)
   return oids
 }
 
 /** Add the file oids of every manifest in the set that is in the cache. */
-export function expandDirs(cacheDir: string, oids: Set<string>): void {
+export async function expandDirs(cacheDir: string, oids: Set<string>): Promise<void> {
   for (const o of [...oids]) {
     if (!o.endsWith('.dir') || !hasObject(cacheDir, o)) continue
     try {
-      for (const e of decodeManifest(readObject(cacheDir, o), `manifest ${o}`)) oids.add(e.oid)
+      for (const e of decodeManifest(await readVerified(cacheDir, o), `manifest ${o}`)) oids.add(e.oid)
     } catch {
       // a corrupt manifest is fsck's business; its files cannot be named
     }

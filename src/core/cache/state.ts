@@ -5,14 +5,15 @@
  * `lstat` calls. One text file, a line per path (`path TAB ino TAB mtime_us TAB size TAB oid`),
  * loaded once (four times faster to load than the same rows in JSON) and written
  * atomically when it changed: losing it, or a concurrent writer's update, only costs a
- * rehash (DESIGN 1.1).
+ * rehash (DESIGN 1.1). A row says what a file hashes to, never that its object is stored:
+ * whoever stores checks the cache (docs/data.md, invariant 2). Rows `//complete/<oid>` of
+ * older versions are read and ignored.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { writeFileAtomic } from '../fsutil.js'
 
 const HEADER = 'xp-state 2\n'
-const COMPLETE = '//complete/'
 
 export interface StatLike {
   ino: number
@@ -72,21 +73,6 @@ export class StatCache {
     const v = stamp(st) + oid
     if (this.rows.get(rel) === v) return
     this.rows.set(rel, v)
-    this.dirty = true
-  }
-
-  /**
-   * A manifest whose objects were all seen in the cache. Objects leave the cache only
-   * through gc, which drops these rows with the rest (dropOids), so status need not check
-   * 20,000 files one by one each time. The key cannot be a path: paths have no empty segment.
-   */
-  isComplete(manifestOid: string): boolean {
-    return this.rows.has(COMPLETE + manifestOid)
-  }
-
-  markComplete(manifestOid: string): void {
-    if (this.isComplete(manifestOid)) return
-    this.rows.set(COMPLETE + manifestOid, `0\t0\t0\t${manifestOid}`)
     this.dirty = true
   }
 

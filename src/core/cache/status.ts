@@ -8,7 +8,7 @@ import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { XpError } from '../errors.js'
 import { Oid } from './oid.js'
-import { cleanTemp, hasObject, readObject } from './objects.js'
+import { cleanTemp, hasObject, readVerified } from './objects.js'
 import { decodeManifest, type ManifestEntry } from './manifest.js'
 import { StatCache } from './state.js'
 import { hashPath } from './workspace.js'
@@ -80,10 +80,15 @@ export async function dataStatus(repo: Repo, opts: { paths?: string[] } = {}): P
       let missing = 0
       if (!hasObject(repo.cacheDir, oid)) missing++
       else if (oid.isDir) {
-        recorded = decodeManifest(readObject(repo.cacheDir, oid), `manifest ${p.oid}`)
-        if (!state.isComplete(p.oid)) {
+        // checked every time (one lstat per file): no stat-cache row may say "stored"
+        try {
+          recorded = decodeManifest(await readVerified(repo.cacheDir, oid), `manifest ${p.oid}`)
           for (const e of recorded) if (!hasObject(repo.cacheDir, e.oid)) missing++
-          if (!missing) state.markComplete(p.oid)
+        } catch (e) {
+          if (!(e instanceof XpError)) throw e
+          // a damaged manifest was removed: it counts as missing, and the data is still compared by hash
+          repo.ctx.warn(e.message)
+          missing++
         }
       }
       const base = { path: p.dataPath, pointer: p.pointerFile, oid: p.oid, missing }

@@ -7,10 +7,10 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { XpError } from '../errors.js'
+import { XpError, EXIT } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { hashFile, hasher, hashBytes } from './hash.js'
-import { stageFile, putBytes } from './objects.js'
+import { stageFile, putBytes, storedSize } from './objects.js'
 import { oidFromPath, DIR_SUFFIX } from './oid.js'
 import { encodeManifest, manifestTotals, modeOf, type ManifestEntry } from './manifest.js'
 import type { StatCache } from './state.js'
@@ -30,6 +30,8 @@ export interface HashOptions {
   /** copy what is not cached yet into the cache (add); false only hashes (status) */
   store: boolean
   onFile?: (bytes: number) => void
+  /** stop between files when aborted (Ctrl-C while a run hashes its deps): XP_INTERRUPTED */
+  signal?: AbortSignal
   /** the manifest recorded for this folder (status): when nothing differs, its oid is reused without encoding */
   expected?: { oid: string; manifest: ManifestEntry[] }
 }
@@ -77,7 +79,7 @@ export async function hashPath(o: HashOptions, rel: string): Promise<HashedPath>
   if (!st.isFile()) throw new XpError('XP_NOT_A_FILE', `${rel} is not a regular file or a folder`)
   const pending: Pending = []
   const oid = await hashOne(o, rel, abs, st, pending)
-  await Promise.all(pending)
+  await settleAll(pending)
   return { oid, size: st.size }
 }
 
@@ -85,9 +87,21 @@ export async function hashPath(o: HashOptions, rel: string): Promise<HashedPath>
 type Pending = Array<Promise<void>>
 const MAX_PENDING = 32
 
-async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, pending: Pending): Promise<string> {
-  // The stat cache is trusted for the object too: gc removes the rows of what it deletes.
+/**
+ * The oid the stat cache vouches for, when it can be used: a row only says "this file has
+ * hash H", never "H is stored", so when storing, H must also be in the cache with the
+ * file's size (one lstat); otherwise the file is read and stored again. That is how a
+ * second `xp add` heals an object that a `status` hashed but never stored, or that was
+ * deleted or truncated by hand.
+ */
+function knownOid(o: HashOptions, key: string, st: FileStat): string | undefined {
   const known = o.state.get(key, st)
+  if (!known || !o.store) return known
+  return storedSize(o.cacheDir, known) === st.size ? known : undefined
+}
+
+async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, pending: Pending): Promise<string> {
+  const known = knownOid(o, key, st)
   if (known) return known
   o.onFile?.(st.size)
   // The stat as read, so a change during hashing (caught by hashFile) is never cached;
@@ -178,20 +192,20 @@ async function hashDir(o: HashOptions, rel: string, abs: string): Promise<Hashed
   const pending: Pending = []
   try {
     for (const f of files) {
+      if (o.signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted', { exitCode: EXIT.interrupted })
       const key = `${rel}/${f.rel}`
       // the common case (unchanged) stays synchronous: no promise per file
-      const oid = f.cachedOid ?? o.state.get(key, f.st) ?? (await hashOne(o, key, f.abs, f.st, pending))
+      const oid = f.cachedOid ?? knownOid(o, key, f.st) ?? (await hashOne(o, key, f.abs, f.st, pending))
       manifest.push({ path: f.rel, oid, size: f.st.size, mode: modeOf(f.st.mode) })
     }
   } catch (e) {
     await Promise.allSettled(pending)
     throw e
   }
-  await Promise.all(pending)
+  await settleAll(pending)
   if (!o.store && o.expected && sameEntries(o.expected.manifest, manifest)) return { oid: o.expected.oid, ...manifestTotals(manifest), manifest }
   const bytes = encodeManifest(manifest)
   const oid = o.store ? await putBytes(o.cacheDir, bytes, { dir: true }) : hashBytes(await hasher(), bytes) + DIR_SUFFIX
-  if (o.store) o.state.markComplete(oid)
   return { oid, ...manifestTotals(manifest), manifest }
 }
 
@@ -205,4 +219,11 @@ function sameEntries(a: ManifestEntry[], b: ManifestEntry[]): boolean {
     if (x.path !== e.path || x.oid !== e.oid || x.size !== e.size || x.mode !== e.mode) return false
   }
   return true
+}
+
+/** Wait for every pending write, then throw the first failure: none is left half-written behind an early exit. */
+async function settleAll(pending: Pending): Promise<void> {
+  const results = await Promise.allSettled(pending)
+  const failed = results.find((r) => r.status === 'rejected')
+  if (failed) throw (failed as PromiseRejectedResult).reason
 }

@@ -152,9 +152,16 @@ function utcText(s: string): string {
   return t
 }
 
+/** Deepest nesting of parentheses and `not` a filter may have: the parser and evaluator recurse, and a stack overflow is no answer. */
+export const MAX_FILTER_DEPTH = 64
+
 function parse(expr: string): Node {
   const toks = tokenize(expr)
   let p = 0
+  let depth = 0
+  const deeper = (pos: number) => {
+    if (++depth > MAX_FILTER_DEPTH) throw syntaxError(expr, pos, `nested more than ${MAX_FILTER_DEPTH} deep (parentheses and "not"); simplify the expression`)
+  }
   const peek = () => toks[p]
   const next = () => toks[p++]
 
@@ -176,15 +183,19 @@ function parse(expr: string): Node {
   }
   const parseNot = (): Node => {
     if (peek().t === 'not') {
-      next()
-      return { k: 'not', e: parseNot() }
+      deeper(next().pos)
+      const e = parseNot()
+      depth--
+      return { k: 'not', e }
     }
     return parseCmp()
   }
   const parseCmp = (): Node => {
     if (peek().t === '(') {
       const open = next()
+      deeper(open.pos)
       const inner = parseOr()
+      depth--
       if (peek().t !== ')') throw syntaxError(expr, peek().pos, `expected ")" to close the "(" at column ${open.pos + 1}, found ${describe(peek(), expr)}`)
       next()
       if (peek().t === 'op') throw syntaxError(expr, peek().pos, 'a comparison needs a key or value on its left, not a parenthesised expression')

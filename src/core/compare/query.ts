@@ -81,7 +81,7 @@ async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => vo
     await eachRunEntry(repo, (e) => {
       total++
       let parsed: ListedRun | undefined
-      const run = () => (parsed ??= entryRun(e))
+      const run = () => (parsed ??= entryRun(e, repo.ctx.warn))
       if ((keep || onBaseline) && !wanted(run())) return true
       onShown({ run, json: () => entryJson(e) })
       return ++shown < limit

@@ -51,7 +51,7 @@ async function trackedByGit(repo: Repo, rels: string[]): Promise<Set<string>> {
 }
 
 async function cacheEntry(repo: Repo, state: StatCache, rel: string): Promise<DataEntry> {
-  const h = await hashPath({ root: repo.root, cacheDir: repo.cacheDir, state, store: true }, rel)
+  const h = await hashPath({ root: repo.root, cacheDir: repo.cacheDir, state, store: true, signal: repo.ctx.signal }, rel)
   return h.files === undefined ? { oid: h.oid, size: h.size } : { oid: h.oid, size: h.size, files: h.files }
 }
 

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { StringDecoder } from 'node:string_decoder'
 import { git, gitEnv, CatFileBatch } from '../git.js'
 import { XpError } from '../errors.js'
-import { sortKeys } from '../json.js'
+import { sortKeys, stringifyJson, parseJson } from '../json.js'
 import { decodeRecord, type ListedRun } from './record.js'
 import { RUNS_PREFIX, NOTES_REF, RunRef } from './ref.js'
 import { loadIndex, saveIndex, NOT_A_RECORD } from './record-index.js'
@@ -27,9 +27,11 @@ export interface RunEntry {
 }
 
 /** The run an entry holds. */
-export function entryRun(e: RunEntry): ListedRun {
-  const r = JSON.parse(e.json.toString('utf8')) as ListedRun
+export function entryRun(e: RunEntry, warn?: (m: string) => void): ListedRun {
+  const r = parseJson(e.json.toString('utf8')) as ListedRun
   if (e.notes !== undefined) r.notes = e.notes
+  // a malformed record is listed, as damaged: never a failure of the whole listing
+  if (r.damaged && warn) warn(`run ${r.name} (${r.id}): its record is damaged (${r.damaged.join(', ')} of the wrong shape); listed without ${r.damaged.length === 1 ? 'it' : 'them'}`)
   return r
 }
 
@@ -40,7 +42,7 @@ export function entryJson(e: RunEntry): Buffer {
 
 /** JSON with the keys of every object sorted (arrays keep their order). */
 export function canonicalJson(v: unknown): string {
-  return JSON.stringify(sortKeys(v))
+  return stringifyJson(sortKeys(v))
 }
 
 /**
@@ -51,7 +53,7 @@ export function canonicalJson(v: unknown): string {
  */
 export async function listRuns(repo: ListRepo, opts: { notes?: boolean } = {}): Promise<ListedRun[]> {
   const runs: ListedRun[] = []
-  await eachRunEntry(repo, (e) => void runs.push(entryRun(e)), opts)
+  await eachRunEntry(repo, (e) => void runs.push(entryRun(e, repo.ctx.warn)), opts)
   return runs
 }
 

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import type { Repo, ProjectConfig } from '../repo.js'
 import { loadConfig, ensureXpDir, projectPrefix } from '../repo.js'
 import { git, gitEnv, gitAsAuthor } from '../git.js'
-import { XpError, EXIT } from '../errors.js'
+import { XpError, EXIT, diskError } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
@@ -22,6 +22,7 @@ import { snapshotTree, worktreeChanges } from './snapshot.js'
 import { leftOutOfSnapshot } from '../safety/paths.js'
 import { commandSpec, shellQuote } from './command.js'
 import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
+import { unshareLinks } from '../cache/materialize.js'
 import { pythonPackages, packagesText, PACKAGES_IN_TREE } from './python-env.js'
 import { beginLiveRun, endLiveRun, liveStart, listXpLiveRuns, type LiveRunStart } from './live-run.js'
 import { startSysMonitor, SYSTEM_SERIES_IN_TREE, type SysMonitor } from './sysmon.js'
@@ -246,13 +247,23 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const id = newRunId(ctx.now())
   const ref = RunRef.fromId(id).toString()
   const baseline = head
+  checkNotInterrupted(ctx.signal)
   const before = await dataBeforeRun(repo, config)
+  // the command may write its deps and outs: none of them may be a cache object (hardlink, symlink)
+  await unshareLinks(repo, [...Object.keys(before.deps), ...config.outs])
   const runDir = path.join(repo.xpDir, 'runs', id)
-  fs.mkdirSync(runDir, { recursive: true })
   const logPath = path.join(runDir, 'output.log')
-  const log = fs.openSync(logPath, 'w')
+  const log = openLog(runDir, logPath, ctx.warn)
   // the log on disk is scrubbed as it streams: nothing under .xp/ holds a secret (core/safety)
   const scrubber = Scrubber.forEnv(ctx.env, opts.command && opts.command.length > 1 ? argvSecrets(opts.command) : commandLineSecrets(spec.display))
+  // a signal during the preparation (hashing a large dep) means the command never starts
+  try {
+    checkNotInterrupted(ctx.signal)
+  } catch (e) {
+    log.close()
+    fs.rmSync(runDir, { recursive: true, force: true })
+    throw e
+  }
 
   const envPromise = captureEnv(ctx, { python: looksLikePython(repo, spec.display), cacheFile: path.join(repo.xpDir, 'tmp', 'git-version.json') })
   const commandCwd = opts.cwd ?? (useShellFromConfig ? (repo.project ?? repo.root) : ctx.cwd)
@@ -284,7 +295,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     },
   })
   await (monitor as SysMonitor | null)?.stop()
-  fs.closeSync(log)
+  log.close()
   const ended = ctx.now()
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
 
@@ -333,7 +344,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))
   for (const l of leftOut) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)
 
-  const logText = readLogForTree(logPath)
+  const logText = log.notice() + readLogForTree(logPath, scrubber.text(outcome.tail))
   const packages = await packagesPromise
   const snap = await snapshotTree(repo, {
     key: id,
@@ -379,7 +390,7 @@ export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
   const logPath = path.join(runDir, 'output.log')
   const sysFile = path.join(runDir, 'system.jsonl')
   // the log on disk was scrubbed as it streamed
-  const logText = fs.existsSync(logPath) ? readLogForTree(logPath) : ''
+  const logText = fs.existsSync(logPath) ? readLogForTree(logPath, '') : ''
   const systemText = fs.existsSync(sysFile) ? fs.readFileSync(sysFile, 'utf8') : ''
   const series = start.root === repo.root ? await findSeries(repo.root, start.series) : []
   const ended = ctx.now()
@@ -471,8 +482,71 @@ function looksLikePython(repo: Repo, command: string): boolean {
   return ['pyproject.toml', 'requirements.txt', 'setup.py', 'environment.yml'].some((f) => fs.existsSync(path.join(repo.root, f)))
 }
 
-function readLogForTree(logPath: string): string {
-  const size = fs.statSync(logPath).size
+/**
+ * The run's log file. A full disk (or `.xp/` deleted under the run) stops the log, never
+ * the run: the output keeps streaming to the caller, the run is recorded, and its log in
+ * the tree says where it was cut.
+ */
+interface RunLog {
+  write(chunk: Buffer): void
+  close(): void
+  /** a first line for the log in the tree when it was cut, else '' */
+  notice(): string
+}
+
+function openLog(runDir: string, logPath: string, warn: (m: string) => void): RunLog {
+  let fd = -1
+  let written = 0
+  let cut: string | null = null
+  const stop = (e: unknown) => {
+    const err = diskError(e, logPath)
+    cut = err instanceof XpError ? err.message.replace(/; nothing partial was kept$/, '') : `${(e as Error).message}`
+    warn(`the run's log stopped at ${written} bytes: ${cut}; the run goes on and is recorded`)
+    if (fd >= 0) {
+      try {
+        fs.closeSync(fd)
+      } catch {
+        // gone
+      }
+    }
+    fd = -1
+  }
+  try {
+    fs.mkdirSync(runDir, { recursive: true })
+    fd = fs.openSync(logPath, 'w')
+  } catch (e) {
+    stop(e)
+  }
+  return {
+    write(chunk) {
+      if (fd < 0) return
+      try {
+        fs.writeSync(fd, chunk)
+        written += chunk.length
+      } catch (e) {
+        stop(e)
+      }
+    },
+    close() {
+      if (fd >= 0) fs.closeSync(fd)
+      fd = -1
+    },
+    notice: () => (cut ? `[xp: the log was cut after ${written} bytes (${cut}); what follows is all that was kept]\n` : ''),
+  }
+}
+
+function checkNotInterrupted(signal: AbortSignal | undefined) {
+  if (signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted before the command started; it was not run and nothing was recorded', { exitCode: EXIT.interrupted })
+}
+
+function readLogForTree(logPath: string, tail: string): string {
+  let size: number
+  try {
+    size = fs.statSync(logPath).size
+  } catch {
+    // the log file went away (`.xp/` deleted under the run): its tail was kept in memory
+    return `[xp: the log file ${logPath} was removed during the run; this is the tail of the output]\n${tail}`
+  }
   if (size <= LOG_TREE_LIMIT) return fs.readFileSync(logPath, 'utf8')
   const fd = fs.openSync(logPath, 'r')
   try {
@@ -507,7 +581,7 @@ function spawnCommand(o: {
   spec: NonNullable<ReturnType<typeof commandSpec>>
   cwd: string
   env: Record<string, string>
-  log: number
+  log: RunLog
   logScrubber: LogScrubber
   onOutput?: RunOptions['onOutput']
   attach?: RunOptions['attach']
@@ -519,7 +593,7 @@ function spawnCommand(o: {
     let tail = Buffer.alloc(0)
     const emit = (chunk: Buffer, stream: 'stdout' | 'stderr') => {
       const clean = o.logScrubber.push(chunk)
-      if (clean.length) fs.writeSync(o.log, clean)
+      if (clean.length) o.log.write(clean)
       tail = Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES)
       o.onOutput?.(chunk, stream)
     }
@@ -542,13 +616,13 @@ function spawnCommand(o: {
     })
     child.on('close', (code, signal) => {
       const rest = o.logScrubber.end()
-      if (rest.length) fs.writeSync(o.log, rest)
+      if (rest.length) o.log.write(rest)
       if (spawnError) {
         const what = spawnError.code === 'ENOENT' ? `command not found: ${o.spec.file}` : `could not start ${o.spec.file}: ${spawnError.message}`
         emit(Buffer.from(`xp: ${what}\n`), 'stderr')
         return resolve({ exitCode: spawnError.code === 'ENOENT' ? 127 : 126, interrupted, tail: tail.toString('utf8') })
       }
-      if (signal === 'SIGINT') interrupted = true
+      if (signal === 'SIGINT' || signal === 'SIGTERM' || signal === 'SIGHUP') interrupted = true
       const signum = signal ? ({ SIGINT: 2, SIGTERM: 15, SIGKILL: 9, SIGHUP: 1 } as Record<string, number>)[signal] ?? 1 : 0
       resolve({ exitCode: code ?? 128 + signum, interrupted, tail: tail.toString('utf8') })
     })

@@ -36,7 +36,7 @@ export async function openDataRemote(repo: Repo, config: Pick<ProjectConfig, 're
  */
 export async function fetchObjects(repo: Repo, oids: Iterable<string>, opts: { dataRemote?: string; jobs?: number } = {}): Promise<{ data: (TransferSummary & { remote: string }) | null; missing: number }> {
   const set = new Set(oids)
-  expandDirs(repo.cacheDir, set)
+  await expandDirs(repo.cacheDir, set)
   let missing = [...set].filter((o) => !hasObject(repo.cacheDir, o))
   if (!missing.length) return { data: null, missing: 0 }
   const remote = await openDataRemote(repo, loadConfig(repo), opts.dataRemote, opts.jobs)
@@ -48,7 +48,7 @@ export async function fetchObjects(repo: Repo, oids: Iterable<string>, opts: { d
       total.transferred += s.transferred
       total.bytes += s.bytes
       // the manifests that just arrived name files: fetch those too
-      expandDirs(repo.cacheDir, set)
+      await expandDirs(repo.cacheDir, set)
       missing = [...set].filter((o) => !hasObject(repo.cacheDir, o))
     }
   } finally {

@@ -19,6 +19,7 @@ import { remoteRefs, gitRemoteError } from './git-remote.js'
 import { fetchAndMergeNotes } from './notes.js'
 import { referencedData, openDataRemote } from './data.js'
 import { uploadObjects, type TransferSummary } from './transfer.js'
+import { FsRemote } from '../../remotes/fs.js'
 
 export interface PushOptions {
   /** git remote name or URL */
@@ -30,6 +31,8 @@ export interface PushOptions {
   jobs?: number
   /** push refs without uploading their data */
   noData?: boolean
+  /** create a folder data remote that does not exist yet (its parent must) */
+  createRemote?: boolean
 }
 
 export interface PushResult {
@@ -111,6 +114,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
         hint: 'add one with `xp remote add NAME URL --default`, or push the refs alone with --no-data',
       })
     try {
+      if (opts.createRemote && remote instanceof FsRemote) remote.create()
       const s = await uploadObjects(repo.ctx, repo.cacheDir, remote, oids, { jobs: opts.jobs, mayLack: new Set(more) })
       if (s.lost)
         repo.ctx.warn(`${s.lost} object${s.lost === 1 ? '' : 's'} of runs already on "${opts.remote}" ${s.lost === 1 ? 'is' : 'are'} in neither this cache nor data remote "${remote.name}"; push from a clone that has them, or \`xp pull --all-data\` first`)

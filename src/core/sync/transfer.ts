@@ -12,7 +12,7 @@ import { XpError, EXIT } from '../errors.js'
 import { pool, type DataRemote } from '../../remotes/types.js'
 import { hashFile } from '../cache/hash.js'
 import { objectPath, Oid } from '../cache/oid.js'
-import { hasObject, tempPath } from '../cache/objects.js'
+import { hasObject, tempPath, verifyObject } from '../cache/objects.js'
 
 export const DEFAULT_JOBS = 16
 
@@ -76,16 +76,22 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
   allowListeners(ctx.signal, jobs)
   const wanted = [...new Set(oids)]
   const onRemote = await remote.has(wanted, { jobs, signal: ctx.signal })
-  const todo: Array<{ oid: string; file: string; size: number }> = []
+  // a copy the remote holds with the wrong size is damaged: sent again, not counted "there"
+  const remoteSizes = remote.sizes ? await remote.sizes(wanted.filter((o) => onRemote.has(o)), { signal: ctx.signal }) : new Map<string, number>()
+  const todo: Array<{ oid: string; file: string; size: number; replace: boolean }> = []
   const lost: string[] = []
   for (const oid of wanted) {
-    if (onRemote.has(oid)) continue
     const file = objectPath(cacheDir, oid)
+    let size = -1
     try {
-      todo.push({ oid, file, size: fs.statSync(file).size })
+      size = fs.statSync(file).size
     } catch {
-      lost.push(oid)
+      // not here
     }
+    const theirs = remoteSizes.get(oid)
+    if (onRemote.has(oid) && (theirs === undefined || size < 0 || theirs === size)) continue
+    if (size < 0) lost.push(oid)
+    else todo.push({ oid, file, size, replace: onRemote.has(oid) })
   }
   const excused = opts.mayLack ? lost.filter((o) => opts.mayLack!.has(o)).length : 0
   if (lost.length > excused)
@@ -101,7 +107,9 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
     todo,
     jobs,
     async (t) => {
-      await remote.put(t.oid, t.file, t.size, { signal: ctx.signal, onBytes: p.bytes })
+      // verified on the way out: a corrupt object is never uploaded (it is removed, and named)
+      await verifyObject(cacheDir, t.oid, t.file)
+      await remote.put(t.oid, t.file, t.size, { signal: ctx.signal, onBytes: p.bytes, replace: t.replace })
       bytes += t.size
       p.object()
     },

@@ -73,7 +73,8 @@ const DISK_CODES: Record<string, [ErrorCode, string]> = {
  * catch (e) { throw diskError(e, tmp) }
  */
 export function diskError(e: unknown, file?: string): unknown {
-  const err = e as NodeJS.ErrnoException & { dest?: string }
+  // a Node errno error, typed by hand: errors.ts is shared with the page's code (no Node types there)
+  const err = e as Error & { code?: unknown; path?: string; dest?: string }
   const known = err && typeof err.code === 'string' ? DISK_CODES[err.code] : undefined
   if (!known || e instanceof XpError) return e
   const where = file ?? err.path ?? err.dest

@@ -9,7 +9,10 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 // the benchmarks run the checkout's bin/xp.js: build dist/ from the current sources first
 spawnSync(process.execPath, [path.join(here, '..', 'scripts', 'build.mjs')], { stdio: 'inherit' })
 const only = process.argv.slice(2)
-const files = fs.readdirSync(here).filter((f) => f.endsWith('.mjs') && f !== 'all.mjs' && !f.startsWith('lib')).sort()
+const files = fs
+  .readdirSync(here)
+  .filter((f) => f.endsWith('.mjs') && f !== 'all.mjs' && !f.startsWith('lib'))
+  .sort()
 for (const f of files) {
   if (only.length && !only.includes(path.basename(f, '.mjs'))) continue
   console.log(`\n=== bench/${f}`)

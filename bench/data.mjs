@@ -14,7 +14,16 @@ const small = process.argv.includes('--small')
 const BIG = small ? 128 * 1024 * 1024 : 1024 * 1024 * 1024
 const NFILES = small ? 2000 : 20000
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-data-'))
-const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: root, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@x', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@x', NO_COLOR: '1' }
+const env = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  HOME: root,
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@x',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@x',
+  NO_COLOR: '1',
+}
 
 function sh(cmd, args, cwd = root) {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 1 << 28 })
@@ -46,7 +55,10 @@ function measure(cmd, args, cwd = root) {
       const wall = (performance.now() - t) / 1000
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')}: ${err}`))
       const lines = err.trim().split('\n')
-      const secs = (x) => { const m = /(\d+)m([\d.]+)s/.exec(x); return m ? Number(m[1]) * 60 + Number(m[2]) : 0 }
+      const secs = (x) => {
+        const m = /(\d+)m([\d.]+)s/.exec(x)
+        return m ? Number(m[1]) * 60 + Number(m[2]) : 0
+      }
       const [u, sy] = lines[lines.length - 1].split(/\s+/)
       resolve({ s: wall, cpu: secs(u) + secs(sy), rss: hwm })
     })
@@ -83,7 +95,7 @@ function makeMany(dir) {
     const sub = path.join(dir, String(i % 100).padStart(2, '0'))
     if (i < 100) fs.mkdirSync(sub, { recursive: true })
     const size = 4096 + ((i * 2654435761) % (60 * 1024))
-    const buf = Buffer.from(pool.subarray(i % 16, i % 16 + size))
+    const buf = Buffer.from(pool.subarray(i % 16, (i % 16) + size))
     buf.writeUInt32LE(i, 0)
     fs.writeFileSync(path.join(sub, `f${i}.bin`), buf)
     total += size
@@ -164,14 +176,38 @@ try {
   const pad = (s, n) => String(s).padEnd(n)
   console.log(`\nxp data benchmark (${os.cpus().length} cores, warm page cache)${small ? ' [--small]' : ''}\n`)
   console.log('seconds as wall/cpu (cpu = user+sys of all processes; the machine is shared, so wall time varies with load)\n')
-  console.log(pad('set', 24) + pad('cp -r (floor)', 15) + pad('xp add', 12) + pad('xp/cp wall', 11) + pad('git lfs+add', 13) + pad('lfs/xp wall', 12) + pad('no-op add', 11) + pad('status', 11) + pad('1 changed', 11) + 'peak RSS of add')
+  console.log(
+    pad('set', 24) +
+      pad('cp -r (floor)', 15) +
+      pad('xp add', 12) +
+      pad('xp/cp wall', 11) +
+      pad('git lfs+add', 13) +
+      pad('lfs/xp wall', 12) +
+      pad('no-op add', 11) +
+      pad('status', 11) +
+      pad('1 changed', 11) +
+      'peak RSS of add',
+  )
   for (const r of rows) {
     const name = r.label === 'one-file' ? `1 file, ${gib} GiB` : `${NFILES} files, ${(r.bytes / 2 ** 30).toFixed(2)} GiB`
-    console.log(pad(name, 24) + pad(fmt(r.cp), 15) + pad(fmt(r.add), 12) + pad((r.add.s / r.cp.s).toFixed(2) + 'x', 11) + pad(fmt(r.lfs), 13) + pad(r.lfs ? (r.lfs.s / r.add.s).toFixed(1) + 'x' : 'n/a', 12) + pad(fmt(r.noop), 11) + pad(fmt(r.status), 11) + pad(fmt(r.one), 11) + `${(r.add.rss / 2 ** 20).toFixed(0)} MiB`)
+    console.log(
+      pad(name, 24) +
+        pad(fmt(r.cp), 15) +
+        pad(fmt(r.add), 12) +
+        pad((r.add.s / r.cp.s).toFixed(2) + 'x', 11) +
+        pad(fmt(r.lfs), 13) +
+        pad(r.lfs ? (r.lfs.s / r.add.s).toFixed(1) + 'x' : 'n/a', 12) +
+        pad(fmt(r.noop), 11) +
+        pad(fmt(r.status), 11) +
+        pad(fmt(r.one), 11) +
+        `${(r.add.rss / 2 ** 20).toFixed(0)} MiB`,
+    )
   }
   console.log(`\ngoals: xp add <= 1.5x cp -r; >= 5x faster than git lfs; no-op add and status of the many files < 0.3 s`)
   console.log(`memory: xp add of a ${small ? 1 : 4} GiB file: peak RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB (goal < 200 MB), ${fmt(mem)} s`)
-  console.log(`read pattern, ${gib} GiB: readSync into a reused 1 MiB buffer ${(BIG / 1e9 / rp.sync).toFixed(1)} GB/s; createReadStream (64 KiB chunks) ${(BIG / 1e9 / rp.stream).toFixed(1)} GB/s`)
+  console.log(
+    `read pattern, ${gib} GiB: readSync into a reused 1 MiB buffer ${(BIG / 1e9 / rp.sync).toFixed(1)} GB/s; createReadStream (64 KiB chunks) ${(BIG / 1e9 / rp.stream).toFixed(1)} GB/s`,
+  )
 } finally {
   fs.rmSync(root, { recursive: true, force: true })
 }

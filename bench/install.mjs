@@ -25,7 +25,9 @@ try {
   sh('npm', ['install', '-g', tarball, '--prefix', prefix, '--offline', '--no-audit', '--no-fund'])
   const installMs = performance.now() - t0
   const exe = path.join(ROOT, 'dist', 'xp-linux-x64')
-  console.log(`tarball ${packed.filename}: ${mb(fs.statSync(tarball).size)} packed, ${mb(packed.unpackedSize)} unpacked, ${packed.entryCount} files; npm install -g from it: ${(installMs / 1000).toFixed(1)} s`)
+  console.log(
+    `tarball ${packed.filename}: ${mb(fs.statSync(tarball).size)} packed, ${mb(packed.unpackedSize)} unpacked, ${packed.entryCount} files; npm install -g from it: ${(installMs / 1000).toFixed(1)} s`,
+  )
   console.log(`single executable dist/xp-linux-x64: ${mb(fs.statSync(exe).size)} (the node binary it is made from: ${mb(fs.statSync(process.execPath).size)})`)
 
   // a repository with one run, for `xp show`
@@ -52,8 +54,7 @@ try {
   const commands = ['--help', '--version', 'show']
   const times = ways.map(() => commands.map(() => []))
   for (let i = 0; i < REPEAT; i++)
-    for (const [c, arg] of commands.entries())
-      for (const [w, way] of ways.entries()) times[w][c].push(time(way.cmd, way.floor ? way.pre : [...way.pre, arg]))
+    for (const [c, arg] of commands.entries()) for (const [w, way] of ways.entries()) times[w][c].push(time(way.cmd, way.floor ? way.pre : [...way.pre, arg]))
   console.log(`\nstart-up, median of ${REPEAT}, ms (--version runs git --version too; show lists one run)`)
   console.log(`${'how'.padEnd(28)} ${commands.map((c) => c.padStart(10)).join('')}`)
   for (const [w, way] of ways.entries()) console.log(`${way.name.padEnd(28)} ${times[w].map((t) => median(t).toFixed(0).padStart(10)).join('')}`)

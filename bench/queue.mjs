@@ -19,8 +19,14 @@ const WORK_MS = arg('--work-ms', 1500)
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-queue-'))
 const env = {
-  PATH: process.env.PATH, HOME: base, GIT_CONFIG_NOSYSTEM: '1', NO_COLOR: '1',
-  GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.com',
+  PATH: process.env.PATH,
+  HOME: base,
+  GIT_CONFIG_NOSYSTEM: '1',
+  NO_COLOR: '1',
+  GIT_AUTHOR_NAME: 'Bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.com',
+  GIT_COMMITTER_NAME: 'Bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.com',
 }
 
 function sh(cwd, cmd, args) {
@@ -60,7 +66,10 @@ function repo(name, files) {
   }
   fs.writeFileSync(path.join(dir, 'params.yaml'), 'seed: 0\n')
   // a CPU-bound "training": spin for WORK_MS of CPU time
-  fs.writeFileSync(path.join(dir, 'work.js'), `const ms = Number(process.argv[2]); const t = process.cpuUsage(); let x = 0; while ((process.cpuUsage(t).user / 1000) < ms) { for (let i = 0; i < 1e5; i++) x += Math.sqrt(i) } require('fs').writeFileSync('metrics.json', JSON.stringify({ x: x % 7 }))\n`)
+  fs.writeFileSync(
+    path.join(dir, 'work.js'),
+    `const ms = Number(process.argv[2]); const t = process.cpuUsage(); let x = 0; while ((process.cpuUsage(t).user / 1000) < ms) { for (let i = 0; i < 1e5; i++) x += Math.sqrt(i) } require('fs').writeFileSync('metrics.json', JSON.stringify({ x: x % 7 }))\n`,
+  )
   fs.writeFileSync(path.join(dir, 'xp.yaml'), 'metrics: [metrics.json]\n')
   fs.writeFileSync(path.join(dir, '.gitignore'), 'metrics.json\n')
   sh(dir, 'git', ['add', '-A'])
@@ -81,15 +90,26 @@ try {
   const direct = time(() => xp(big, 'run', '-n', 'direct', '--', 'true'))
   const directCpu = cpuNote()
   // the peer inside the figure: what git alone takes to check out and remove 1,000 files
-  const wt = time(() => {
-    for (let i = 0; i < TASKS; i++) {
-      sh(big, 'git', ['worktree', 'add', '-q', '--detach', path.join(base, 'wt'), 'HEAD'])
-      sh(big, 'git', ['worktree', 'remove', '--force', path.join(base, 'wt')])
-    }
-  }) / TASKS
+  const wt =
+    time(() => {
+      for (let i = 0; i < TASKS; i++) {
+        sh(big, 'git', ['worktree', 'add', '-q', '--detach', path.join(base, 'wt'), 'HEAD'])
+        sh(big, 'git', ['worktree', 'remove', '--force', path.join(base, 'wt')])
+      }
+    }) / TASKS
   const wtCpu = cpuNote(TASKS)
-  rows.push([`overhead per task, 1,000 files (-j 1, \`true\`), a worktree per task`, `${queueOverhead.toFixed(3)} s${queueCpu}`, '< 0.5 s', `git worktree add + remove alone: ${wt.toFixed(3)} s${wtCpu}; dvc exp run: 1.73 s`])
-  rows.push([`same, --reuse-worktrees`, `${reuseOverhead.toFixed(3)} s${reuseCpu}`, '< 0.5 s', `xp run -- true (no worktree): ${direct.toFixed(3)} s${directCpu}`])
+  rows.push([
+    `overhead per task, 1,000 files (-j 1, \`true\`), a worktree per task`,
+    `${queueOverhead.toFixed(3)} s${queueCpu}`,
+    '< 0.5 s',
+    `git worktree add + remove alone: ${wt.toFixed(3)} s${wtCpu}; dvc exp run: 1.73 s`,
+  ])
+  rows.push([
+    `same, --reuse-worktrees`,
+    `${reuseOverhead.toFixed(3)} s${reuseCpu}`,
+    '< 0.5 s',
+    `xp run -- true (no worktree): ${direct.toFixed(3)} s${directCpu}`,
+  ])
 
   // 2. throughput of a CPU-bound grid
   const cpu = repo('cpu', 10)
@@ -101,9 +121,14 @@ try {
   const t1 = grid(1)
   const load1 = os.loadavg()[0]
   const t2 = grid(2)
-  rows.push([`CPU-bound grid, ${TASKS} tasks of ${WORK_MS} ms CPU: -j 1`, `${t1.toFixed(2)} s`, '', `floor ${(TASKS * WORK_MS / 1000).toFixed(1)} s of CPU`])
-  rows.push([`same grid at -j 2`, `${t2.toFixed(2)} s`, '', `floor ${(TASKS * WORK_MS / 2000).toFixed(1)} s on 2 free cores`])
-  rows.push(['throughput -j 2 / -j 1', `${(t1 / t2).toFixed(2)}x`, '>= 1.7x', `load average ${load1.toFixed(1)} / ${os.loadavg()[0].toFixed(1)} after each (2 cores, shared)`])
+  rows.push([`CPU-bound grid, ${TASKS} tasks of ${WORK_MS} ms CPU: -j 1`, `${t1.toFixed(2)} s`, '', `floor ${((TASKS * WORK_MS) / 1000).toFixed(1)} s of CPU`])
+  rows.push([`same grid at -j 2`, `${t2.toFixed(2)} s`, '', `floor ${((TASKS * WORK_MS) / 2000).toFixed(1)} s on 2 free cores`])
+  rows.push([
+    'throughput -j 2 / -j 1',
+    `${(t1 / t2).toFixed(2)}x`,
+    '>= 1.7x',
+    `load average ${load1.toFixed(1)} / ${os.loadavg()[0].toFixed(1)} after each (2 cores, shared)`,
+  ])
 
   // 3. status with 1,000 queued tasks
   const many = repo('many', 10)
@@ -130,7 +155,11 @@ try {
 
 const header = ['measure', 'xp', 'floor', 'peer / note']
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()
+const line = (r) =>
+  r
+    .map((c, i) => c.padEnd(widths[i]))
+    .join('  ')
+    .trimEnd()
 console.log(line(header))
 console.log(widths.map((w) => '-'.repeat(w)).join('  '))
 for (const r of rows) console.log(line(r))

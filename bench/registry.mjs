@@ -15,7 +15,15 @@ const RUNS = 5
 const XP = path.resolve(import.meta.dirname, '..', 'bin', 'xp.js')
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-registry-'))
-const env = { ...process.env, HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.com' }
+const env = {
+  ...process.env,
+  HOME: dir,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'Bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.com',
+  GIT_COMMITTER_NAME: 'Bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.com',
+}
 const run = (cmd, args, opts = {}) => {
   const r = spawnSync(cmd, args, { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 30, ...opts })
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`)
@@ -105,11 +113,15 @@ const rows = [
   ['xp model ls --json, after one new tag (its artifact folded)', median(xpChangedT)],
   ['xp model ls --json, no tag changed', median(xpT)],
 ]
-console.log(`registry: ${ARTIFACTS} artifacts x ${VERSIONS} versions x ${STAGES.length} stages = ${tags} annotated tags, packed (set up in ${setup.toFixed(1)} s)`)
+console.log(
+  `registry: ${ARTIFACTS} artifacts x ${VERSIONS} versions x ${STAGES.length} stages = ${tags} annotated tags, packed (set up in ${setup.toFixed(1)} s)`,
+)
 console.log(`median of ${RUNS} runs\n`)
 console.log('what'.padEnd(66) + 'seconds'.padStart(9) + '   x floor')
 for (const [what, s] of rows) console.log(what.padEnd(66) + s.toFixed(3).padStart(9) + (s / floor).toFixed(2).padStart(10))
-console.log(`\nxp model ls --json / floor: ${(median(xpChangedT) / floor).toFixed(2)} after a new tag, ${(median(xpT) / floor).toFixed(2)} unchanged, ${(median(xpAllT) / floor).toFixed(2)} all folded, ${(median(xpColdT) / floor).toFixed(2)} fresh clone (target <= 3.00); artifacts listed: ${Object.keys(shown).length}`)
+console.log(
+  `\nxp model ls --json / floor: ${(median(xpChangedT) / floor).toFixed(2)} after a new tag, ${(median(xpT) / floor).toFixed(2)} unchanged, ${(median(xpAllT) / floor).toFixed(2)} all folded, ${(median(xpColdT) / floor).toFixed(2)} fresh clone (target <= 3.00); artifacts listed: ${Object.keys(shown).length}`,
+)
 const sample = shown['model-0']
 if (!sample || sample.version !== `v2.${RUNS - 1}.0`) console.log('WARNING: unexpected output for model-0:', JSON.stringify(sample))
 if (process.env.XP_BENCH_KEEP) console.log(`kept ${dir}`)

@@ -40,8 +40,17 @@ async function loadServers() {
   // inside the project, so the bundle resolves the SDK from node_modules
   const out = path.join(ROOT, 'node_modules', '.cache', 'xp-bench', 'servers.mjs')
   await build({
-    stdin: { contents: "export * from './test/servers/ceph.ts'; export * from './test/servers/s3rver.ts'; export * from './test/servers/git.ts'", resolveDir: ROOT, loader: 'ts' },
-    bundle: true, platform: 'node', format: 'esm', outfile: out, packages: 'external', logLevel: 'error',
+    stdin: {
+      contents: "export * from './test/servers/ceph.ts'; export * from './test/servers/s3rver.ts'; export * from './test/servers/git.ts'",
+      resolveDir: ROOT,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: out,
+    packages: 'external',
+    logLevel: 'error',
     define: { 'import.meta.dirname': JSON.stringify(path.join(ROOT, 'test', 'servers')) },
   })
   return import(out)
@@ -78,8 +87,14 @@ async function s3Bench(servers) {
     // rclone settings first: it also warms the server up, untimed (the first writes to a
     // fresh Ceph memstore are several times slower, and would penalise whoever goes first)
     const rcloneEnv = {
-      RCLONE_CONFIG: '/dev/null', RCLONE_CONFIG_X_TYPE: 's3', RCLONE_CONFIG_X_PROVIDER: 'Other', RCLONE_CONFIG_X_ENDPOINT: s3.endpoint,
-      RCLONE_CONFIG_X_ACCESS_KEY_ID: s3.accessKeyId, RCLONE_CONFIG_X_SECRET_ACCESS_KEY: s3.secretAccessKey, RCLONE_CONFIG_X_FORCE_PATH_STYLE: 'true', RCLONE_CONFIG_X_REGION: 'us-east-1',
+      RCLONE_CONFIG: '/dev/null',
+      RCLONE_CONFIG_X_TYPE: 's3',
+      RCLONE_CONFIG_X_PROVIDER: 'Other',
+      RCLONE_CONFIG_X_ENDPOINT: s3.endpoint,
+      RCLONE_CONFIG_X_ACCESS_KEY_ID: s3.accessKeyId,
+      RCLONE_CONFIG_X_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      RCLONE_CONFIG_X_FORCE_PATH_STYLE: 'true',
+      RCLONE_CONFIG_X_REGION: 'us-east-1',
     }
     const hasRclone = fs.existsSync('/usr/bin/rclone')
     if (hasRclone) run('rclone', ['copy', '--transfers', '16', data, 'x:xp-bench/warmup'], { env: rcloneEnv })
@@ -89,7 +104,13 @@ async function s3Bench(servers) {
     let rc
     if (hasRclone) rc = run('rclone', ['copy', '--transfers', '16', '--checkers', '16', data, 'x:xp-bench/rclone'], { env: rcloneEnv })
     const mb = totalBytes / 1e6
-    row(`S3 (${s3.kind}): ${N_SMALL} x 16 KiB + ${BIG >> 20} MiB, ${res.data.transferred} objects`, pushed.s, 'rclone copy', rc?.s, `xp ${(mb / pushed.s).toFixed(0)} MB/s, rclone ${rc ? (mb / rc.s).toFixed(0) : '-'} MB/s`)
+    row(
+      `S3 (${s3.kind}): ${N_SMALL} x 16 KiB + ${BIG >> 20} MiB, ${res.data.transferred} objects`,
+      pushed.s,
+      'rclone copy',
+      rc?.s,
+      `xp ${(mb / pushed.s).toFixed(0)} MB/s, rclone ${rc ? (mb / rc.s).toFixed(0) : '-'} MB/s`,
+    )
     const again = xp(['push', '--json'], { cwd: repo, env: s3env })
     row(`S3 (${s3.kind}): push again, nothing new (${N_SMALL + 2} objects checked)`, again.s, '', undefined, 'one listing')
   } finally {
@@ -112,7 +133,9 @@ function makeRuns(repo, n) {
     for (let k = 0; k < 10; k++) (id = ALPHA[x % 32] + id), (x = Math.floor(x / 32))
     for (let k = 0; k < 10; k++) id += ALPHA[Math.floor(Math.random() * 32)]
     const msg = `xp: run-${i} succeeded: python train.py\n\nxp: 1\nid: "${id}"\nname: "run-${i}"\nstatus: "succeeded"\ncommand: "python train.py"\nparams: {"lr": ${i / n}}\nmetrics: {"acc": ${Math.random()}}\n`
-    lines.push(`commit refs/xp/runs/${id}\ncommitter Bench <bench@example.com> ${Math.floor((t + i * 1000) / 1000)} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}from ${base}\nM 100644 inline run.txt\ndata ${String(i).length + 1}\n${i}\n\n`)
+    lines.push(
+      `commit refs/xp/runs/${id}\ncommitter Bench <bench@example.com> ${Math.floor((t + i * 1000) / 1000)} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}from ${base}\nM 100644 inline run.txt\ndata ${String(i).length + 1}\n${i}\n\n`,
+    )
   }
   git(['fast-import', '--quiet'], { cwd: repo, input: lines.join('') })
   git(['pack-refs', '--all'], { cwd: repo })
@@ -145,4 +168,5 @@ try {
 }
 const w = Math.max(...rows.map((r) => r.what.length))
 console.log(`${'benchmark'.padEnd(w)}  ${'xp'.padStart(9)}  ${'peer'.padStart(22)}  note`)
-for (const r of rows) console.log(`${r.what.padEnd(w)}  ${fmt(r.xp).padStart(9)}  ${(r.peerName ? `${r.peerName} ${fmt(r.peer)}` : '').padStart(22)}  ${r.note}`)
+for (const r of rows)
+  console.log(`${r.what.padEnd(w)}  ${fmt(r.xp).padStart(9)}  ${(r.peerName ? `${r.peerName} ${fmt(r.peer)}` : '').padStart(22)}  ${r.note}`)

@@ -11,7 +11,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const xpBin = path.join(root, 'bin', 'xp.js')
 const N = Number(process.env.BENCH_REPEAT ?? 9)
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-run-'))
-const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: work, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' }
+const env = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  HOME: work,
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@b',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@b',
+}
 
 function run(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
@@ -57,8 +65,14 @@ const change = (dir, i) => fs.writeFileSync(path.join(dir, 'src', 'm0', 'f0.py')
 
 const rows = []
 const nodeFloor = time(() => run(process.execPath, ['-e', '0'], work))
-const gitCommit = time(() => run('sh', ['-c', 'git add -A && git commit -q -m change'], b), (i) => change(b, i))
-const xpRun = time(() => run(process.execPath, [xpBin, 'run', '--', 'true'], a), (i) => change(a, i))
+const gitCommit = time(
+  () => run('sh', ['-c', 'git add -A && git commit -q -m change'], b),
+  (i) => change(b, i),
+)
+const xpRun = time(
+  () => run(process.execPath, [xpBin, 'run', '--', 'true'], a),
+  (i) => change(a, i),
+)
 const help = time(() => run(process.execPath, [xpBin, '--help'], work))
 rows.push(['xp run -- true (1,000 files)', xpRun, `git add -A && git commit: ${gitCommit.toFixed(0)} ms`, `${(xpRun / gitCommit).toFixed(2)}x (target <= 2x)`])
 rows.push(['xp --help', help, `node -e 0: ${nodeFloor.toFixed(0)} ms`, `target < 250 ms`])

@@ -20,7 +20,7 @@ const git = (...args) => execFileSync('git', args, { cwd: dir, env, encoding: 'u
 
 // A deterministic pseudo-random source, so every run of the bench builds the same repo.
 let seed = 42
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
 function runId(ms) {
   let t = ms
@@ -35,7 +35,27 @@ function runId(ms) {
 
 // The record format of DESIGN 2.2 (src/core/runs/record.ts): subject, blank line, one
 // `key: JSON` line per field.
-const ORDER = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'params', 'metrics', 'series', 'deps', 'outs', 'env', 'error_tail']
+const ORDER = [
+  'xp',
+  'id',
+  'name',
+  'status',
+  'exit_code',
+  'command',
+  'message',
+  'started',
+  'ended',
+  'duration_s',
+  'baseline',
+  'branch',
+  'params',
+  'metrics',
+  'series',
+  'deps',
+  'outs',
+  'env',
+  'error_tail',
+]
 function encodeRecord(r) {
   const lines = ORDER.filter((k) => r[k] !== undefined).map((k) => `${k}: ${JSON.stringify(r[k])}`)
   return `xp: ${r.name} ${r.status}: ${r.command}\n\n${lines.join('\n')}\n`
@@ -68,7 +88,13 @@ function buildRepo() {
       baseline,
       branch: 'main',
       params: { lr, model: models[i % 4], 'model.depth': 2 + (i % 7), batch: 32 * (1 + (i % 4)), 'optim.name': 'adam' },
-      metrics: { acc, loss: Number((1 - acc).toPrecision(6)), f1: Number((acc - 0.02).toPrecision(6)), precision: Number((acc + 0.01).toPrecision(6)), 'val.loss': Number((1.1 - acc).toPrecision(6)) },
+      metrics: {
+        acc,
+        loss: Number((1 - acc).toPrecision(6)),
+        f1: Number((acc - 0.02).toPrecision(6)),
+        precision: Number((acc + 0.01).toPrecision(6)),
+        'val.loss': Number((1.1 - acc).toPrecision(6)),
+      },
       series: ['logs/train.tsv'],
       deps: { 'data/train': { oid: 'a'.repeat(32) + '.dir', size: 123456, files: 40 } },
       outs: {},
@@ -82,7 +108,8 @@ function buildRepo() {
   git('pack-refs', '--all')
   git('gc', '-q')
   // a few notes, so the notes lookup is part of what is timed
-  for (const ref of git('for-each-ref', '--count=10', '--format=%(refname)', 'refs/xp/runs/').trim().split('\n')) git('notes', '--ref=refs/notes/xp', 'add', '-m', 'a note on this run', ref)
+  for (const ref of git('for-each-ref', '--count=10', '--format=%(refname)', 'refs/xp/runs/').trim().split('\n'))
+    git('notes', '--ref=refs/notes/xp', 'add', '-m', 'a note on this run', ref)
   return (performance.now() - t0) / 1000
 }
 
@@ -132,7 +159,10 @@ for (let i = 0; i < REPEAT; i++)
     samples.get(name).push(time(cmd, args).s)
   }
 const med = (name) => {
-  const xs = samples.get(name).slice().sort((a, b) => a - b)
+  const xs = samples
+    .get(name)
+    .slice()
+    .sort((a, b) => a - b)
   return xs[Math.floor(xs.length / 2)]
 }
 const node0 = med('node -e 0')
@@ -148,7 +178,10 @@ console.log(`xp show over ${N} runs (packed refs; repo built in ${built.toFixed(
 console.log(`floor: node -e 0 ${fmt(node0)} + git for-each-ref ${fmt(feRef)} = ${fmt(floor)}`)
 console.log('')
 console.log(['command'.padEnd(30), 'time'.padStart(9), 'x floor'.padStart(8), 'peak RSS'.padStart(10)].join('  '))
-for (const [name, s, mb] of rows) console.log([name.padEnd(30), fmt(s).padStart(9), (s / floor).toFixed(2).padStart(8), (Number.isNaN(mb) ? '' : `${mb.toFixed(0)} MB`).padStart(10)].join('  '))
+for (const [name, s, mb] of rows)
+  console.log(
+    [name.padEnd(30), fmt(s).padStart(9), (s / floor).toFixed(2).padStart(8), (Number.isNaN(mb) ? '' : `${mb.toFixed(0)} MB`).padStart(10)].join('  '),
+  )
 console.log('')
 console.log(`targets: xp show --json <= 3x floor (${fmt(3 * floor)}) and < 0.5 s; peak RSS < 200 MB`)
 fs.rmSync(RSS_HOOK, { force: true })

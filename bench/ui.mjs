@@ -13,7 +13,16 @@ import { makeRunsRepo, benchEnv } from './lib/fake-runs.mjs'
 const ROOT = path.resolve(import.meta.dirname, '..')
 const XP = path.join(ROOT, 'bin', 'xp.js')
 const N = Number(process.argv[2] ?? 10000)
-const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-ui-'))
 const repoDir = path.join(dir, 'repo')
@@ -51,21 +60,25 @@ try {
   // Floor: fetching and parsing /api/runs alone, with no drawing.
   const fetches = []
   for (let i = 0; i < 3; i++)
-    fetches.push(await page.evaluate(async () => {
-      const t0 = performance.now()
-      await (await fetch('/api/runs')).json()
-      return performance.now() - t0
-    }))
+    fetches.push(
+      await page.evaluate(async () => {
+        const t0 = performance.now()
+        await (await fetch('/api/runs')).json()
+        return performance.now() - t0
+      }),
+    )
   results.fetchFloor = median(fetches)
   // Sort: a click on a header to the next frame, the table redrawn.
   const sorts = []
   for (const col of ['metrics.acc', 'metrics.acc', 'params.lr', 'name', 'params.model', 'duration_s', 'metrics.loss']) {
-    sorts.push(await page.evaluate(async (c) => {
-      const t0 = performance.now()
-      document.querySelector(`.th[data-col="${c}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true }))
-      await new Promise((r) => requestAnimationFrame(() => r(undefined)))
-      return performance.now() - t0
-    }, col))
+    sorts.push(
+      await page.evaluate(async (c) => {
+        const t0 = performance.now()
+        document.querySelector(`.th[data-col="${c}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true }))
+        await new Promise((r) => requestAnimationFrame(() => r(undefined)))
+        return performance.now() - t0
+      }, col),
+    )
   }
   results.sort = median(sorts)
   results.sortMax = Math.max(...sorts)
@@ -112,24 +125,27 @@ try {
   const axes = JSON.parse(await page.getAttribute('canvas.parallel', 'data-axes'))
   const acc = axes.find((a) => a.key === 'metrics.acc')
   // a brush, timed inside the page: press, drag (each move redraws the canvas), release (the table filters)
-  const brush = await page.evaluate(async ({ ax, top }) => {
-    const c = document.querySelector('canvas.parallel')
-    const r = c.getBoundingClientRect()
-    const frame = () => new Promise((res) => requestAnimationFrame(() => res(undefined)))
-    const at = (y) => ({ clientX: r.left + ax, clientY: r.top + y, bubbles: true })
-    c.dispatchEvent(new MouseEvent('mousedown', at(top + 2)))
-    const moves = []
-    for (let k = 1; k <= 7; k++) {
-      const t0 = performance.now()
-      window.dispatchEvent(new MouseEvent('mousemove', at(top + 2 + k * 18)))
+  const brush = await page.evaluate(
+    async ({ ax, top }) => {
+      const c = document.querySelector('canvas.parallel')
+      const r = c.getBoundingClientRect()
+      const frame = () => new Promise((res) => requestAnimationFrame(() => res(undefined)))
+      const at = (y) => ({ clientX: r.left + ax, clientY: r.top + y, bubbles: true })
+      c.dispatchEvent(new MouseEvent('mousedown', at(top + 2)))
+      const moves = []
+      for (let k = 1; k <= 7; k++) {
+        const t0 = performance.now()
+        window.dispatchEvent(new MouseEvent('mousemove', at(top + 2 + k * 18)))
+        await frame()
+        moves.push(performance.now() - t0)
+      }
+      const t1 = performance.now()
+      window.dispatchEvent(new MouseEvent('mouseup', at(top + 2 + 7 * 18)))
       await frame()
-      moves.push(performance.now() - t0)
-    }
-    const t1 = performance.now()
-    window.dispatchEvent(new MouseEvent('mouseup', at(top + 2 + 7 * 18)))
-    await frame()
-    return { moves, release: performance.now() - t1 }
-  }, { ax: acc.x, top: acc.top })
+      return { moves, release: performance.now() - t1 }
+    },
+    { ax: acc.x, top: acc.top },
+  )
   results.brushMove = median(brush.moves)
   results.brushMoveCanvas = Number(await page.getAttribute('canvas.parallel', 'data-ms'))
   results.brushApply = brush.release
@@ -198,7 +214,13 @@ try {
   console.log(`xp ui over ${N} runs (repo built in ${built.toFixed(1)} s; /api/runs is ${(payload / 1e6).toFixed(1)} MB; ${count}; ${rows} rows in the DOM)`)
   const table = [
     ['figure', 'xp', 'target', 'floor', 'peer'],
-    ['first render, cold server', f(results.coldRender), '< 1500 ms', `${f(results.fetchFloor)} (fetch+parse /api/runs)`, 'MLflow UI: ~60 s for 500 runs, broke at 1,701'],
+    [
+      'first render, cold server',
+      f(results.coldRender),
+      '< 1500 ms',
+      `${f(results.fetchFloor)} (fetch+parse /api/runs)`,
+      'MLflow UI: ~60 s for 500 runs, broke at 1,701',
+    ],
     ['first render, warm', f(results.warmRender), '< 1500 ms', f(results.fetchFloor), ''],
     ['sort (median of 7, click to frame)', f(results.sort), '< 200 ms', `${f(results.sortFloor)} (Array.sort of ${N} numbers)`, ''],
     ['sort, slowest', f(results.sortMax), '< 200 ms', '', ''],
@@ -214,7 +236,13 @@ try {
     ['curves: group by (mean ± std bands)', f(results.groupedCurves), '< 200 ms', '', '4 groups'],
   ]
   const w = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
-  for (const r of table) console.log(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd())
+  for (const r of table)
+    console.log(
+      r
+        .map((c, i) => c.padEnd(w[i]))
+        .join('  ')
+        .trimEnd(),
+    )
 } finally {
   await browser.close()
   server.kill('SIGTERM')

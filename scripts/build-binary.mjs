@@ -71,13 +71,23 @@ try {
   // postject's own CLI, in a child: its ELF library prints harmless "Can't find string
   // offset for section name '.note'" warnings (postject issue #83); only real errors are shown
   const postject = path.join(path.dirname(createRequire(import.meta.url).resolve('postject')), 'cli.js')
-  const r = spawnSync(process.execPath, [postject, tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { encoding: 'utf8' })
+  const r = spawnSync(process.execPath, [postject, tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {
+    encoding: 'utf8',
+  })
   const noise = /^warning: Can't find string offset for section name/
-  process.stderr.write(r.stderr.split('\n').filter((l) => l && !noise.test(l)).map((l) => l + '\n').join(''))
+  process.stderr.write(
+    r.stderr
+      .split('\n')
+      .filter((l) => l && !noise.test(l))
+      .map((l) => l + '\n')
+      .join(''),
+  )
   if (r.status !== 0) throw new Error(`postject failed (exit ${r.status})`)
   fs.renameSync(tmp, out)
   const mb = (n) => `${(n / 1024 / 1024).toFixed(1)} MB`
-  console.log(`build:binary: wrote ${path.relative(process.cwd(), out) || out} (${mb(fs.statSync(out).size)}; script ${mb(fs.statSync(script).size)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  console.log(
+    `build:binary: wrote ${path.relative(process.cwd(), out) || out} (${mb(fs.statSync(out).size)}; script ${mb(fs.statSync(script).size)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  )
 } finally {
   fs.rmSync(work, { recursive: true, force: true })
 }

@@ -115,7 +115,10 @@ export async function buildAll(outdir) {
   await buildUi(tmp)
 
   // Save the top-level help as yargs renders it, so `xp --help` need not load yargs.
-  const help = execFileSync(process.execPath, [path.join(tmp, 'bin.js'), '--help', '--no-saved-help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } })
+  const help = execFileSync(process.execPath, [path.join(tmp, 'bin.js'), '--help', '--no-saved-help'], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  })
   fs.writeFileSync(path.join(tmp, 'help.txt'), help)
   fs.writeFileSync(path.join(tmp, 'build-id'), inputsId() + '\n')
 

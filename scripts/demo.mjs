@@ -31,7 +31,12 @@ const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s)
 
 function sh(cmd, args, { quiet = false, cwd = project } = {}) {
   if (!quiet) console.log(bold(`\n$ ${[cmd, ...args].map((a) => (/[\s"']/.test(a) ? `'${a}'` : a)).join(' ')}`))
-  const r = spawnSync(cmd === 'xp' ? (exe ?? process.execPath) : cmd, cmd === 'xp' ? (exe ? args : [xpBin, ...args]) : args, { cwd, env, stdio: quiet ? 'pipe' : 'inherit', encoding: 'utf8' })
+  const r = spawnSync(cmd === 'xp' ? (exe ?? process.execPath) : cmd, cmd === 'xp' ? (exe ? args : [xpBin, ...args]) : args, {
+    cwd,
+    env,
+    stdio: quiet ? 'pipe' : 'inherit',
+    encoding: 'utf8',
+  })
   if (r.status !== 0) {
     console.error(`demo: "${cmd} ${args.join(' ')}" exited ${r.status}${quiet ? `\n${r.stderr}` : ''}`)
     process.exit(1)

@@ -10,7 +10,10 @@ afterAll(cleanupTmp)
 
 describe('the tests run what the sources say', () => {
   it('the CLI under test was built from the current sources, outside dist/', () => {
-    const id = spawnSync(process.execPath, ['--input-type=module', '-e', "import('./scripts/build.mjs').then((m) => console.log(m.inputsId()))"], { cwd: ROOT, encoding: 'utf8' })
+    const id = spawnSync(process.execPath, ['--input-type=module', '-e', "import('./scripts/build.mjs').then((m) => console.log(m.inputsId()))"], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
     expect(id.status, id.stderr).toBe(0)
     expect(fs.readFileSync(path.join(path.dirname(XP), 'build-id'), 'utf8').trim()).toBe(id.stdout.trim())
     expect(path.dirname(XP)).not.toBe(path.join(ROOT, 'dist'))

@@ -47,7 +47,10 @@ async function run({ args, cwd, env }) {
   const err = []
   process.stdout.write = capture(out)
   process.stderr.write = capture(err)
-  const line = (chunks) => (...a) => chunks.push(Buffer.from(a.map(String).join(' ') + '\n'))
+  const line =
+    (chunks) =>
+    (...a) =>
+      chunks.push(Buffer.from(a.map(String).join(' ') + '\n'))
   console.log = console.info = line(out)
   console.error = console.warn = line(err)
   process.exit = (code) => {

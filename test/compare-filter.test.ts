@@ -3,8 +3,21 @@ import { compileFilter } from '../src/core/compare/filter.js'
 import { XpError } from '../src/core/errors.js'
 import { run, thrownCode } from './compare-fixtures.js'
 
-const rf = run({ name: 'brisk-otter', params: { model: 'rf', lr: 0.1, 'other.yaml:lr': 0.5, 'lr-decay': 0.9, flag: true, none: null }, metrics: { acc: 0.93, 'loss val': 0.2 }, notes: 'best so far', message: 'try rf' })
-const svm = run({ name: 'calm-heron', status: 'failed', started: '2026-11-20T09:00:00.000Z', duration_s: 120, params: { model: 'svm', lr: 0.001 }, metrics: { acc: 0.85 } })
+const rf = run({
+  name: 'brisk-otter',
+  params: { model: 'rf', lr: 0.1, 'other.yaml:lr': 0.5, 'lr-decay': 0.9, flag: true, none: null },
+  metrics: { acc: 0.93, 'loss val': 0.2 },
+  notes: 'best so far',
+  message: 'try rf',
+})
+const svm = run({
+  name: 'calm-heron',
+  status: 'failed',
+  started: '2026-11-20T09:00:00.000Z',
+  duration_s: 120,
+  params: { model: 'svm', lr: 0.001 },
+  metrics: { acc: 0.85 },
+})
 const bare = run({ name: 'no-metrics', started: '2026-11-24T00:00:01.000Z' })
 const all = [rf, svm, bare]
 const pick = (expr: string) => all.filter(compileFilter(expr)).map((r) => r.name)

@@ -14,9 +14,19 @@ describe('the record index file', () => {
   it('round-trips entries and starts empty when missing', () => {
     const dir = tmpDir()
     expect(loadIndex(dir).entries.size).toBe(0)
-    saveIndex(loadIndex(dir), [[key(1), json(1)], [key(2), NOT_A_RECORD]], new Set([key(1), key(2)]))
+    saveIndex(
+      loadIndex(dir),
+      [
+        [key(1), json(1)],
+        [key(2), NOT_A_RECORD],
+      ],
+      new Set([key(1), key(2)]),
+    )
     const idx = loadIndex(dir)
-    expect(texts(idx.entries)).toEqual([[key(1), '{"id":"1"}'], [key(2), 'null']])
+    expect(texts(idx.entries)).toEqual([
+      [key(1), '{"id":"1"}'],
+      [key(2), 'null'],
+    ])
     expect(idx.torn).toBe(false)
     expect(indexFile(dir)).toBe(path.join(dir, 'xp', 'runs-v1.idx'))
   })
@@ -29,7 +39,10 @@ describe('the record index file', () => {
     expect([...idx.entries.keys()]).toEqual([key(2)])
     expect(idx.torn).toBe(true)
     saveIndex(idx, [[key(3), json(3)]], new Set([key(2), key(3)]))
-    expect(texts(loadIndex(dir).entries)).toEqual([[key(2), '{"id":"2"}'], [key(3), '{"id":"3"}']])
+    expect(texts(loadIndex(dir).entries)).toEqual([
+      [key(2), '{"id":"2"}'],
+      [key(3), '{"id":"3"}'],
+    ])
   })
 
   it('rewrites the file without dead lines once they outnumber live ones', () => {

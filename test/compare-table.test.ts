@@ -86,7 +86,14 @@ describe('buildTable', () => {
     const t = buildTable(runs, { onlyChanged: true })
     expect(t.columns.map((col) => col.key)).toEqual(['name', 'created', 'status', 'duration_s', 'metrics.acc', 'metrics.loss', 'params.lr', 'params.model'])
     // loss is missing in one run: that counts as a change
-    expect(buildTable([c, b], { onlyChanged: true }).columns.map((col) => col.key)).toEqual(['name', 'created', 'status', 'duration_s', 'metrics.acc', 'params.lr'])
+    expect(buildTable([c, b], { onlyChanged: true }).columns.map((col) => col.key)).toEqual([
+      'name',
+      'created',
+      'status',
+      'duration_s',
+      'metrics.acc',
+      'params.lr',
+    ])
   })
   it('names a key that is both a metric and a param by its group', () => {
     const t = buildTable([run({ params: { acc: 1 }, metrics: { acc: 0.5 } })])

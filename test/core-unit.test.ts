@@ -20,7 +20,13 @@ const code = (f: () => unknown) => {
 
 describe('flatten', () => {
   it('joins nested keys with dots and keeps types', () => {
-    expect(flatten({ lr: 0.1, model: { depth: 5, name: 'rf', deep: { on: true } }, none: null })).toEqual({ lr: 0.1, 'model.depth': 5, 'model.name': 'rf', 'model.deep.on': true, none: null })
+    expect(flatten({ lr: 0.1, model: { depth: 5, name: 'rf', deep: { on: true } }, none: null })).toEqual({
+      lr: 0.1,
+      'model.depth': 5,
+      'model.name': 'rf',
+      'model.deep.on': true,
+      none: null,
+    })
   })
   it('indexes lists', () => {
     expect(flatten({ layers: [64, 32] })).toEqual({ 'layers.0': 64, 'layers.1': 32 })
@@ -87,15 +93,34 @@ describe('parseStructured', () => {
   })
   it('stops a billion-laughs document', () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
-    for (let i = 0; i < 9; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill('*' + String.fromCharCode(97 + i)).join(',')}]`)
+    for (let i = 0; i < 9; i++)
+      lines.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9)
+          .fill('*' + String.fromCharCode(97 + i))
+          .join(',')}]`,
+      )
     expect(code(() => parseStructured(lines.join('\n'), 'bomb.yaml'))).toBe('XP_BAD_FILE')
   })
 })
 
 const record: RunRecord = {
-  xp: 1, id: '01m84nzq28kegevcrwe9', name: 'brisk-otter', status: 'succeeded', exit_code: 0, command: 'python train.py --msg "a\nb"',
-  started: '2026-11-23T15:30:00.123Z', ended: '2026-11-23T15:30:12.456Z', duration_s: 12.333, baseline: 'a'.repeat(40), branch: 'main',
-  params: { lr: 0.1, 'model.depth': 5, name: 'x: y' }, metrics: { acc: 0.93 }, series: ['logs/train.tsv'], deps: {}, outs: { 'm.bin': { oid: 'f'.repeat(32), size: 4 } }, env: { host: 'h', vars: {} },
+  xp: 1,
+  id: '01m84nzq28kegevcrwe9',
+  name: 'brisk-otter',
+  status: 'succeeded',
+  exit_code: 0,
+  command: 'python train.py --msg "a\nb"',
+  started: '2026-11-23T15:30:00.123Z',
+  ended: '2026-11-23T15:30:12.456Z',
+  duration_s: 12.333,
+  baseline: 'a'.repeat(40),
+  branch: 'main',
+  params: { lr: 0.1, 'model.depth': 5, name: 'x: y' },
+  metrics: { acc: 0.93 },
+  series: ['logs/train.tsv'],
+  deps: {},
+  outs: { 'm.bin': { oid: 'f'.repeat(32), size: 4 } },
+  env: { host: 'h', vars: {} },
 }
 
 describe('run record', () => {
@@ -166,7 +191,11 @@ describe('commands and environment', () => {
   it('runs an argument vector without a shell and a single line through sh', () => {
     expect(commandSpec(['python', 'train.py', 'a b'], undefined)).toEqual({ file: 'python', args: ['train.py', 'a b'], display: "python train.py 'a b'" })
     expect(commandSpec(['true'], undefined)?.file).toBe('true')
-    expect(commandSpec(['echo hi && echo there'], undefined)).toEqual({ file: '/bin/sh', args: ['-c', 'echo hi && echo there'], display: 'echo hi && echo there' })
+    expect(commandSpec(['echo hi && echo there'], undefined)).toEqual({
+      file: '/bin/sh',
+      args: ['-c', 'echo hi && echo there'],
+      display: 'echo hi && echo there',
+    })
     expect(commandSpec([], 'node train.js')?.file).toBe('/bin/sh')
     expect(commandSpec([], undefined)).toBeNull()
     expect(shellQuote("it's")).toBe(`'it'\\''s'`)

@@ -34,7 +34,8 @@ describe('Oid', () => {
     expect(objectPath('/c', H)).toBe(`/c/ee/${H.slice(2)}`)
   })
   it('refuses anything else', () => {
-    for (const bad of ['', 'EEFAC9D87100CD1336B2E733A5484425', H.slice(1), H + '.txt', '../' + H.slice(3), H + 'x']) expect(code(() => Oid.parse(bad))).toBe('XP_BAD_OID')
+    for (const bad of ['', 'EEFAC9D87100CD1336B2E733A5484425', H.slice(1), H + '.txt', '../' + H.slice(3), H + 'x'])
+      expect(code(() => Oid.parse(bad))).toBe('XP_BAD_OID')
   })
 })
 
@@ -46,7 +47,9 @@ describe('manifest', () => {
   ]
   it('is canonical: sorted by path bytes, fixed key order, no whitespace', () => {
     const text = encodeManifest(entries).toString()
-    expect(text).toBe(`[{"path":"a.csv","oid":"${H}","size":12,"mode":493},{"path":"b/z.csv","oid":"${H}","size":12,"mode":420},{"path":"b/é.csv","oid":"${H}","size":1,"mode":420}]`)
+    expect(text).toBe(
+      `[{"path":"a.csv","oid":"${H}","size":12,"mode":493},{"path":"b/z.csv","oid":"${H}","size":12,"mode":420},{"path":"b/é.csv","oid":"${H}","size":1,"mode":420}]`,
+    )
     expect(encodeManifest([...entries].reverse()).equals(encodeManifest(entries))).toBe(true)
     expect(decodeManifest(text)).toEqual([entries[1], entries[0], entries[2]])
   })
@@ -59,7 +62,16 @@ describe('manifest', () => {
     expect(code(() => decodeManifest('{'))).toBe('XP_BAD_MANIFEST')
     expect(code(() => decodeManifest('{}'))).toBe('XP_BAD_MANIFEST')
     expect(code(() => decodeManifest(JSON.stringify([{ path: 'a', oid: 'nope', size: 1, mode: 420 }])))).toBe('XP_BAD_MANIFEST')
-    expect(code(() => decodeManifest(JSON.stringify([{ path: 'a', oid: H, size: 1, mode: 420 }, { path: 'a/b', oid: H, size: 1, mode: 420 }])))).toBe('XP_BAD_MANIFEST')
+    expect(
+      code(() =>
+        decodeManifest(
+          JSON.stringify([
+            { path: 'a', oid: H, size: 1, mode: 420 },
+            { path: 'a/b', oid: H, size: 1, mode: 420 },
+          ]),
+        ),
+      ),
+    ).toBe('XP_BAD_MANIFEST')
     expect(code(() => encodeManifest([entries[0], entries[0]]))).toBe('XP_BAD_MANIFEST')
   })
   it('safeRelPath accepts ordinary names', () => {

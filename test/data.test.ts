@@ -70,7 +70,11 @@ describe('xp add', () => {
       if (!oid.endsWith('.dir')) expect(xxhsum(file)).toBe(oid)
     }
     const manifest = JSON.parse(fs.readFileSync(objs.get(String(p.oid))!, 'utf8'))
-    expect(manifest.map((e: any) => [e.path, e.mode])).toEqual([['a.csv', 420], ['run.sh', 493], ['sub/b.csv', 420]])
+    expect(manifest.map((e: any) => [e.path, e.mode])).toEqual([
+      ['a.csv', 420],
+      ['run.sh', 493],
+      ['sub/b.csv', 420],
+    ])
     expect(manifest[0].oid).toBe(xxhsum(repo.path('data/a.csv')))
   })
 
@@ -135,7 +139,12 @@ describe('xp add', () => {
     expect(pointer(repo, 'data.xp').oid).toBe(pointer(repo, 'copy.xp').oid)
     expect(repo.xp(['fsck']).code).toBe(0)
     expect(repo.json(['status']).every((s: any) => s.state === 'unchanged' && s.missing === 0)).toBe(true)
-    expect(repo.read('.gitignore').split('\n').filter((l) => l === '/data').length).toBe(1)
+    expect(
+      repo
+        .read('.gitignore')
+        .split('\n')
+        .filter((l) => l === '/data').length,
+    ).toBe(1)
   })
 
   it('a killed add leaves no partial object under a real name, and the next command cleans up', async () => {
@@ -199,7 +208,10 @@ describe('xp add', () => {
     const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
     repo.write('growing.log', Buffer.alloc(64 * 1024 * 1024, 1))
     const { spawn } = await import('node:child_process')
-    const w = spawn(process.execPath, ['-e', `const fs=require('fs');const b=Buffer.alloc(4096,2);setInterval(()=>{for(let i=0;i<8;i++)fs.appendFileSync(${JSON.stringify(repo.path('growing.log'))},b)},1)`])
+    const w = spawn(process.execPath, [
+      '-e',
+      `const fs=require('fs');const b=Buffer.alloc(4096,2);setInterval(()=>{for(let i=0;i<8;i++)fs.appendFileSync(${JSON.stringify(repo.path('growing.log'))},b)},1)`,
+    ])
     try {
       await new Promise((r) => setTimeout(r, 200))
       const r = repo.xp(['add', 'growing.log'])
@@ -225,7 +237,10 @@ describe('xp status', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toBe('modified: data\n    modified: data/a.csv\n    added: data/new.csv\n    deleted: data/sub/b.csv\ndeleted: model.bin\n')
     const s = repo.json(['status'])
-    expect(s.map((x: any) => [x.path, x.state])).toEqual([['data', 'modified'], ['model.bin', 'deleted']])
+    expect(s.map((x: any) => [x.path, x.state])).toEqual([
+      ['data', 'modified'],
+      ['model.bin', 'deleted'],
+    ])
     // an object lost from the cache
     const oid = String(pointer(repo, 'model.bin.xp').oid)
     fs.rmSync(objects(repo).get(oid)!)

@@ -1,5 +1,21 @@
 import { describe, it, expect } from 'vitest'
-import { decode, object, optional, string, stringList, record, array, integer, number, boolean, literal, withDefault, oneOf, refine, nonEmptyString } from '../src/core/decode.js'
+import {
+  decode,
+  object,
+  optional,
+  string,
+  stringList,
+  record,
+  array,
+  integer,
+  number,
+  boolean,
+  literal,
+  withDefault,
+  oneOf,
+  refine,
+  nonEmptyString,
+} from '../src/core/decode.js'
 import { XpError } from '../src/core/errors.js'
 
 function fails(f: () => unknown): XpError {

@@ -112,7 +112,8 @@ export class TestRepo {
    * its own (stdin) or XP_TEST_SPAWN=1 asks for one everywhere.
    */
   xp(args: string[], opts: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Result {
-    if (opts.input === undefined && process.env.XP_TEST_SPAWN !== '1') return inProcessXp(args, { cwd: opts.cwd ?? this.dir, env: { ...this.env, ...opts.env } })
+    if (opts.input === undefined && process.env.XP_TEST_SPAWN !== '1')
+      return inProcessXp(args, { cwd: opts.cwd ?? this.dir, env: { ...this.env, ...opts.env } })
     const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [XP, ...args], {
       cwd: opts.cwd ?? this.dir,
       env: { ...this.env, ...opts.env },

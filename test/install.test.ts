@@ -73,7 +73,9 @@ describe('the npm package', () => {
     expect(files).toContain('dist/yaml.cjs')
     expect(files).toContain('dist/ui/app.js')
     expect(files).toContain('dist/help.txt')
-    expect(files.filter((f) => !/^(bin\/xp\.js|dist\/[^/]+\.(js|cjs)|dist\/help\.txt|dist\/ui\/app\.(js|css)|package\.json|README\.md|LICENSE)$/.test(f))).toEqual([])
+    expect(
+      files.filter((f) => !/^(bin\/xp\.js|dist\/[^/]+\.(js|cjs)|dist\/help\.txt|dist\/ui\/app\.(js|css)|package\.json|README\.md|LICENSE)$/.test(f)),
+    ).toEqual([])
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
     expect(pkg.name).not.toBe('xp') // the registry's `xp` is someone else's
     expect(pkg.bin).toEqual({ xp: 'bin/xp.js' })

@@ -38,7 +38,11 @@ function importsOf(file: string): Import[] {
     if (!spec) continue
     const line = text.slice(0, m.index).split('\n').length
     const target = spec.startsWith('.')
-      ? path.relative(SRC, path.resolve(path.dirname(file), spec)).split(path.sep).join('/').replace(/\.js$/, '.ts')
+      ? path
+          .relative(SRC, path.resolve(path.dirname(file), spec))
+          .split(path.sep)
+          .join('/')
+          .replace(/\.js$/, '.ts')
       : spec
     out.push({ file: rel, target, typeOnly: Boolean(m[2]), line })
   }
@@ -73,7 +77,15 @@ describe('layers (docs/architecture.md#layers)', () => {
   it('the pure modules do no I/O', () => {
     // compare/query.ts is compare's one door to git (it loads the runs the pure parts take)
     const pure = (f: string) =>
-      ['core/compare/diff.ts', 'core/compare/filter.ts', 'core/compare/format.ts', 'core/compare/table.ts', 'core/registry/fold.ts', 'core/registry/tag.ts', 'core/registry/semver.ts'].includes(f)
+      [
+        'core/compare/diff.ts',
+        'core/compare/filter.ts',
+        'core/compare/format.ts',
+        'core/compare/table.ts',
+        'core/registry/fold.ts',
+        'core/registry/tag.ts',
+        'core/registry/semver.ts',
+      ].includes(f)
     const io = (t: string) => /^node:(fs|child_process|net|http|https)/.test(t) || t === 'core/git.ts'
     expect(show(ALL.filter((i) => pure(i.file) && !i.typeOnly && io(i.target)))).toEqual([])
   })

@@ -7,7 +7,8 @@ import { resolveTask, compareTasks, queuePaths, tryClaim, releaseClaim, ownClaim
 import { countStates } from '../src/core/queue/control.js'
 import { parseSetArg } from '../src/core/params.js'
 
-const task = (id: string, name: string, created = '2026-01-01T00:00:00.000Z', index = 0, state: Task['state'] = 'queued') => ({ id, name, created, index, state }) as Task
+const task = (id: string, name: string, created = '2026-01-01T00:00:00.000Z', index = 0, state: Task['state'] = 'queued') =>
+  ({ id, name, created, index, state }) as Task
 
 afterAll(cleanupTmp)
 
@@ -38,7 +39,11 @@ describe('queue: pure parts', () => {
   })
 
   it('orders tasks by time queued, then place in the grid, and counts states', () => {
-    const t = [task('z', 'b', '2026-01-01T00:00:00.000Z', 1), task('y', 'c', '2026-01-02T00:00:00.000Z', 0, 'done'), task('x', 'a', '2026-01-01T00:00:00.000Z', 0, 'failed')]
+    const t = [
+      task('z', 'b', '2026-01-01T00:00:00.000Z', 1),
+      task('y', 'c', '2026-01-02T00:00:00.000Z', 0, 'done'),
+      task('x', 'a', '2026-01-01T00:00:00.000Z', 0, 'failed'),
+    ]
     expect(t.sort(compareTasks).map((x) => x.name)).toEqual(['a', 'b', 'c'])
     expect(countStates(t)).toEqual({ queued: 1, running: 0, done: 1, failed: 1, cancelled: 0 })
   })

@@ -78,7 +78,10 @@ function fingerprint(r: TestRepo): Record<string, string> {
     }
   }
   walk(r.dir)
-  for (const f of ['index', 'HEAD']) out[`.git/${f}`] = createHash('sha256').update(fs.readFileSync(r.path('.git', f))).digest('hex')
+  for (const f of ['index', 'HEAD'])
+    out[`.git/${f}`] = createHash('sha256')
+      .update(fs.readFileSync(r.path('.git', f)))
+      .digest('hex')
   out['status --porcelain'] = r.git('status', '--porcelain', '--untracked-files=all')
   out['rev-parse HEAD'] = r.git('rev-parse', 'HEAD')
   return out
@@ -101,7 +104,10 @@ async function until<T>(what: string, f: () => T | undefined | false, ms = 30_00
 }
 
 function worktrees(r: TestRepo): string[] {
-  return r.git('worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '))
+  return r
+    .git('worktree', 'list', '--porcelain')
+    .split('\n')
+    .filter((l) => l.startsWith('worktree '))
 }
 
 /** Running, and not a zombie (an init that is slow to reap would keep those around). */
@@ -208,7 +214,11 @@ describe('xp queue', () => {
     let workerErr = ''
     worker.stderr.on('data', (d) => (workerErr += d))
     const exited = new Promise<number | null>((res) => worker.on('close', (code) => res(code)))
-    await until('c-1 to be running', () => r.exists('.xp/queue/worktrees') && status(r).tasks[0].state === 'running' && r.read(`.xp/queue/logs/${status(r).tasks[0].id}.log`).includes('ready'))
+    await until(
+      'c-1 to be running',
+      () =>
+        r.exists('.xp/queue/worktrees') && status(r).tasks[0].state === 'running' && r.read(`.xp/queue/logs/${status(r).tasks[0].id}.log`).includes('ready'),
+    )
 
     // logs follows the running task until it ends
     const logs = r.spawnXp(['queue', 'logs', 'c-1'])
@@ -398,7 +408,8 @@ describe('xp queue', () => {
     expect(r.xp(['add', 'data/train.csv', 'data/shards']).code).toBe(0)
     r.git('add', '-A')
     r.git('commit', '-q', '-m', 'data')
-    const script = "const fs=require('fs');fs.writeFileSync('metrics.json',JSON.stringify({rows:fs.readFileSync('data/train.csv','utf8'),part:fs.readFileSync('data/shards/sub/part.txt','utf8')}))"
+    const script =
+      "const fs=require('fs');fs.writeFileSync('metrics.json',JSON.stringify({rows:fs.readFileSync('data/train.csv','utf8'),part:fs.readFileSync('data/shards/sub/part.txt','utf8')}))"
     r.xp(['run', '--queue', '-n', 'data', '--', 'node', '-e', script])
     expect(r.xp(['queue', 'start']).code).toBe(0)
     expect(runs(r)[0].metrics).toEqual({ rows: 'rows: 42\n', part: 'part one\n' })
@@ -412,7 +423,16 @@ describe('xp queue', () => {
     r.git('add', '-A')
     r.git('commit', '-q', '-m', 'data')
     fs.rmSync(r.path('.xp/cache'), { recursive: true, force: true })
-    r.xp(['run', '--queue', '-n', 'nodata', '--', 'node', '-e', "require('fs').writeFileSync('metrics.json', JSON.stringify({has: require('fs').existsSync('data/train.csv')}))"])
+    r.xp([
+      'run',
+      '--queue',
+      '-n',
+      'nodata',
+      '--',
+      'node',
+      '-e',
+      "require('fs').writeFileSync('metrics.json', JSON.stringify({has: require('fs').existsSync('data/train.csv')}))",
+    ])
     const res = r.xp(['queue', 'start'])
     expect(res.code).toBe(0)
     expect(res.stderr + r.xp(['queue', 'logs', runs(r)[0].name]).stdout).toMatch(/not in the cache|XP_CACHE_MISSING|missing/i)

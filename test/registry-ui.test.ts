@@ -7,7 +7,16 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { TestRepo, cleanupTmp } from './helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 const T0 = 1_700_000_000
 
 let repo: TestRepo
@@ -19,12 +28,18 @@ const c: string[] = []
 
 /** An annotated tag made by hand at T0 + t (as GTO or a teammate would have made it). */
 function tagAt(name: string, t: number, commit: string) {
-  const r = spawnSync('git', ['tag', '-a', '-m', `tag ${name}`, name, commit], { cwd: repo.dir, env: { ...repo.env, GIT_COMMITTER_DATE: `${T0 + t} +0000` }, encoding: 'utf8' })
+  const r = spawnSync('git', ['tag', '-a', '-m', `tag ${name}`, name, commit], {
+    cwd: repo.dir,
+    env: { ...repo.env, GIT_COMMITTER_DATE: `${T0 + t} +0000` },
+    encoding: 'utf8',
+  })
   if (r.status !== 0) throw new Error(r.stderr)
 }
 
 beforeAll(async () => {
-  repo = new TestRepo({ files: { 'xp.yaml': 'artifacts:\n  churn: {path: model.bin}\n  tie: {path: model.bin}\n  old: {path: model.bin}\n', 'model.bin': 'w0\n' } })
+  repo = new TestRepo({
+    files: { 'xp.yaml': 'artifacts:\n  churn: {path: model.bin}\n  tie: {path: model.bin}\n  old: {path: model.bin}\n', 'model.bin': 'w0\n' },
+  })
   c.push(repo.git('rev-parse', 'HEAD').trim())
   for (const n of [1, 2]) {
     repo.write('model.bin', `w${n}\n`)
@@ -74,7 +89,9 @@ async function overview(): Promise<Record<string, { latest: string; stage: Recor
     Object.fromEntries(
       rows.map((r) => {
         const cells = [...r.querySelectorAll('td')]
-        const stage = Object.fromEntries(cells.filter((td) => td.hasAttribute('data-stage')).map((td) => [td.getAttribute('data-stage')!, td.textContent ?? '']))
+        const stage = Object.fromEntries(
+          cells.filter((td) => td.hasAttribute('data-stage')).map((td) => [td.getAttribute('data-stage')!, td.textContent ?? '']),
+        )
         return [r.querySelector('td a')!.textContent!, { latest: cells[1].textContent ?? '', stage }]
       }),
     ),
@@ -88,19 +105,34 @@ describe('the registry page', () => {
     const ls = repo.json(['model', 'ls', '--all'])
     expect(ls.churn.stage).toEqual({ production: 'v0.0.3', staging: 'v0.0.2' })
     expect(ls.tie.stage.production).toBe('v1.0.0')
-    const want = Object.fromEntries(Object.entries(ls).map(([n, e]: [string, any]) => [n, { latest: e.version ?? '', stage: Object.fromEntries(Object.entries(e.stage).map(([s, v]) => [s, (v as string | null) ?? ''])) }]))
+    const want = Object.fromEntries(
+      Object.entries(ls).map(([n, e]: [string, any]) => [
+        n,
+        { latest: e.version ?? '', stage: Object.fromEntries(Object.entries(e.stage).map(([s, v]) => [s, (v as string | null) ?? ''])) },
+      ]),
+    )
     expect(await overview()).toEqual(want)
     // one version per stage, never the three that still hold production
     expect(await page.textContent('.registry-overview tr:has(a:text-is("churn")) td[data-stage="production"]')).toBe('v0.0.3')
     // the versions table names a stage beside the version shown there only
-    const rows = await page.$$eval('.artifact[data-artifact="churn"] .versions tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')))
-    expect(rows.map((r) => [r[0], r[2]])).toEqual([['v0.0.3', 'production'], ['v0.0.2', 'staging'], ['v0.0.1', '']])
+    const rows = await page.$$eval('.artifact[data-artifact="churn"] .versions tbody tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    )
+    expect(rows.map((r) => [r[0], r[2]])).toEqual([
+      ['v0.0.3', 'production'],
+      ['v0.0.2', 'staging'],
+      ['v0.0.1', ''],
+    ])
     expect(await page.textContent('.registry-overview tr:has(a:text-is("old"))')).toContain('deprecated')
   })
 
   it('follows a new assignment without a restart, still as `xp model ls` says', async () => {
     expect(repo.xp(['model', 'assign', 'churn', '--version', 'v0.0.1', '--stage', 'production']).code).toBe(0)
-    await page.waitForFunction(() => document.querySelector('.registry-overview tr:has(a[href="#/registry/churn"]) td[data-stage="production"]')?.textContent === 'v0.0.1', undefined, { timeout: 15_000 })
+    await page.waitForFunction(
+      () => document.querySelector('.registry-overview tr:has(a[href="#/registry/churn"]) td[data-stage="production"]')?.textContent === 'v0.0.1',
+      undefined,
+      { timeout: 15_000 },
+    )
     expect(repo.json(['model', 'ls']).churn.stage.production).toBe('v0.0.1')
   })
 })

@@ -11,7 +11,14 @@ const c3 = '3'.repeat(40)
 const T0 = 1_700_000_000
 
 /** An annotated tag event at T0 + t. */
-const ev = (tag: string, t: number, commit: string, message = ''): TagEvent => ({ tag, time: T0 + t, commit, tagger: 'Test User', email: 'test@example.com', message })
+const ev = (tag: string, t: number, commit: string, message = ''): TagEvent => ({
+  tag,
+  time: T0 + t,
+  commit,
+  tagger: 'Test User',
+  email: 'test@example.com',
+  message,
+})
 const show = (events: TagEvent[], opts = {}) => gtoShow(foldRegistry(events), opts)
 const code = (f: () => unknown) => {
   try {
@@ -67,7 +74,19 @@ describe('the grammar', () => {
   })
 
   it('rejects what GTO rejects', () => {
-    for (const n of ['churn@v1.0', 'churn@v01.0.0', 'churn@1.0.0', '-churn@v1.0.0', 'churn-@v1.0.0', 'churn#-prod#1', 'churn@latest', 'churn', 'churn@v1.0.0!!', 'ch urn@v1.0.0', 'churn@deprecated!'])
+    for (const n of [
+      'churn@v1.0',
+      'churn@v01.0.0',
+      'churn@1.0.0',
+      '-churn@v1.0.0',
+      'churn-@v1.0.0',
+      'churn#-prod#1',
+      'churn@latest',
+      'churn',
+      'churn@v1.0.0!!',
+      'ch urn@v1.0.0',
+      'churn@deprecated!',
+    ])
       expect(parseRegistryTag(n), n).toBeNull()
   })
 
@@ -96,7 +115,10 @@ describe('the grammar', () => {
     expect(validateArtifactName('path/to=churn')).toBe('path/to:churn')
     expect(validateArtifactName('path/to:churn')).toBe('path/to:churn')
     for (const bad of ['', '-x', 'x-', 'a b', 'a@b', 'a#b', '../x:churn', 'a..b:churn', 'dir/:churn', 'x/'.repeat(120) + 'y']) {
-      expect(code(() => validateArtifactName(bad)), bad).toBe('XP_BAD_ARTIFACT_NAME')
+      expect(
+        code(() => validateArtifactName(bad)),
+        bad,
+      ).toBe('XP_BAD_ARTIFACT_NAME')
     }
     try {
       validateArtifactName('a b')
@@ -108,7 +130,11 @@ describe('the grammar', () => {
 
   it('validates versions and stages with the grammar in the message', () => {
     expect(validateVersion('v1.0.0-rc.1')).toBe('v1.0.0-rc.1')
-    for (const bad of ['1.0.0', 'v1.0', 'v01.0.0', 'V1.0.0', 'v1.0.0-01', 'v1.0.0-', 'latest']) expect(code(() => validateVersion(bad)), bad).toBe('XP_BAD_VERSION')
+    for (const bad of ['1.0.0', 'v1.0', 'v01.0.0', 'V1.0.0', 'v1.0.0-01', 'v1.0.0-', 'latest'])
+      expect(
+        code(() => validateVersion(bad)),
+        bad,
+      ).toBe('XP_BAD_VERSION')
     try {
       validateVersion('1.0.0')
     } catch (e) {
@@ -131,7 +157,19 @@ describe('semver', () => {
   const sorted = (xs: string[]) => [...xs].sort((a, b) => compareSemVer(parseSemVer(a)!, parseSemVer(b)!))
 
   it('orders pre-releases by SemVer 2 precedence', () => {
-    const order = ['v1.0.0-alpha', 'v1.0.0-alpha.1', 'v1.0.0-alpha.beta', 'v1.0.0-beta', 'v1.0.0-beta.2', 'v1.0.0-beta.11', 'v1.0.0-rc.1', 'v1.0.0', 'v1.0.1', 'v1.10.0', 'v2.0.0']
+    const order = [
+      'v1.0.0-alpha',
+      'v1.0.0-alpha.1',
+      'v1.0.0-alpha.beta',
+      'v1.0.0-beta',
+      'v1.0.0-beta.2',
+      'v1.0.0-beta.11',
+      'v1.0.0-rc.1',
+      'v1.0.0',
+      'v1.0.1',
+      'v1.10.0',
+      'v2.0.0',
+    ]
     expect(sorted([...order].reverse())).toEqual(order)
   })
 
@@ -200,7 +238,9 @@ describe('the fold', () => {
   })
 
   it('a deregistered version leaves every stage', () => {
-    expect(show([ev('m@v1.0.0', 1, c1), ev('m#prod#1', 2, c1), ev('m@v1.0.0!', 3, c1)])).toEqual({ m: { version: null, stage: {}, registered: true, active: true } })
+    expect(show([ev('m@v1.0.0', 1, c1), ev('m#prod#1', 2, c1), ev('m@v1.0.0!', 3, c1)])).toEqual({
+      m: { version: null, stage: {}, registered: true, active: true },
+    })
   })
 
   it('ignores NAME@created with a warning', () => {
@@ -211,7 +251,7 @@ describe('the fold', () => {
     expect(foldRegistry([ev('x@created', 1, c1)]).artifacts.size).toBe(0)
   })
 
-  it('two versions of one artifact on one commit with a stage tag there: a problem naming both and GTO\'s rule, the rest still readable', () => {
+  it("two versions of one artifact on one commit with a stage tag there: a problem naming both and GTO's rule, the rest still readable", () => {
     // GTO: find_version(commit) raises ManyVersions for the stage tag, so `gto show` fails
     const s = foldRegistry([ev('m@v1.0.0', 1, c1), ev('m@v1.1.0', 2, c1), ev('m#prod#1', 3, c1), ev('ok@v1.0.0', 4, c2), ev('ok#prod#1', 5, c2)])
     expect(s.problems).toHaveLength(1)
@@ -241,7 +281,13 @@ describe('the fold', () => {
 })
 
 describe('model specs', () => {
-  const s = foldRegistry([ev('churn@v1.0.0', 1, c1), ev('churn#production#1', 2, c1), ev('churn@v1.1.0', 3, c2), ev('churn@v0.9.0', 4, c3), ev('churn@v0.9.0!', 5, c3)])
+  const s = foldRegistry([
+    ev('churn@v1.0.0', 1, c1),
+    ev('churn#production#1', 2, c1),
+    ev('churn@v1.1.0', 3, c2),
+    ev('churn@v0.9.0', 4, c3),
+    ev('churn@v0.9.0!', 5, c3),
+  ])
 
   it('resolves versions, latest and stages, in @ and # forms', () => {
     expect(resolveSpec(s, parseModelSpec('churn@v1.0.0')).version.commit).toBe(c1)
@@ -274,8 +320,16 @@ describe('tag details', () => {
   it('reads tagger, email and message, without a signature', async () => {
     const { parseTagDetails } = await import('../src/core/registry/read.js')
     const sig = '-----BEGIN PGP SIGNATURE-----\nabc\n-----END PGP SIGNATURE-----\n'
-    expect(parseTagDetails(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger Ada L <ada@x> 1700000010 +0000\n\nhello\nworld\n${sig}`)).toEqual({ tagger: 'Ada L', email: 'ada@x', message: 'hello\nworld' })
-    expect(parseTagDetails(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger Ada <ada@x> 1700000010 +0000\n\n`)).toEqual({ tagger: 'Ada', email: 'ada@x', message: '' })
+    expect(parseTagDetails(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger Ada L <ada@x> 1700000010 +0000\n\nhello\nworld\n${sig}`)).toEqual({
+      tagger: 'Ada L',
+      email: 'ada@x',
+      message: 'hello\nworld',
+    })
+    expect(parseTagDetails(`object ${c1}\ntype commit\ntag m@v1.0.0\ntagger Ada <ada@x> 1700000010 +0000\n\n`)).toEqual({
+      tagger: 'Ada',
+      email: 'ada@x',
+      message: '',
+    })
   })
 })
 
@@ -291,9 +345,14 @@ describe("GTO 1.8's answers", () => {
     // rf@v1.2.3, nn@v0.0.1 at t0; sleep(1); rf@v1.2.4, nn#staging#1, rf#production#1 at t1;
     // rf#staging#2 at t2; rf#production#3 (v1.2.4) at t3; rf#production#4 (v1.2.3, --force) at t4
     const events = [
-      ev('rf@v1.2.3', 0, c1), ev('nn@v0.0.1', 0, c1),
-      ev('rf@v1.2.4', 1, c2), ev('nn#staging#1', 1, c1), ev('rf#production#1', 1, c1),
-      ev('rf#staging#2', 2, c2), ev('rf#production#3', 3, c2), ev('rf#production#4', 4, c1),
+      ev('rf@v1.2.3', 0, c1),
+      ev('nn@v0.0.1', 0, c1),
+      ev('rf@v1.2.4', 1, c2),
+      ev('nn#staging#1', 1, c1),
+      ev('rf#production#1', 1, c1),
+      ev('rf#staging#2', 2, c2),
+      ev('rf#production#3', 3, c2),
+      ev('rf#production#4', 4, c1),
     ]
     // test_cli: `gto show rf@greatest --version` is v1.2.4, `rf#production --version` v1.2.3, and
     // `rf#production --vs -1` lists both (v1.2.4 and v1.2.3, in SemVer order)
@@ -333,9 +392,14 @@ describe("GTO 1.8's answers", () => {
     // Artifact.find_version(name, commit_hexsha, create_new=True) keys versions by both
     const m = a([ev('m@v1.0.0', 1, c1), ev('m@v1.0.0!', 2, c1), ev('m@v1.0.0#1', 3, c2), ev('m#prod#2', 4, c2)])
     expect(m.latest).toMatchObject({ version: 'v1.0.0', commit: c2, tag: 'm@v1.0.0#1' })
-    expect(m.versions.map((v) => [v.version, v.commit, v.active])).toEqual([['v1.0.0', c2, true], ['v1.0.0', c1, false]])
+    expect(m.versions.map((v) => [v.version, v.commit, v.active])).toEqual([
+      ['v1.0.0', c2, true],
+      ['v1.0.0', c1, false],
+    ])
     expect(m.stages.prod[0]).toMatchObject({ version: 'v1.0.0', commit: c2 })
-    expect(resolveSpec(foldRegistry([ev('m@v1.0.0', 1, c1), ev('m@v1.0.0!', 2, c1), ev('m@v1.0.0#1', 3, c2)]), parseModelSpec('m@v1.0.0')).version.commit).toBe(c2)
+    expect(resolveSpec(foldRegistry([ev('m@v1.0.0', 1, c1), ev('m@v1.0.0!', 2, c1), ev('m@v1.0.0#1', 3, c2)]), parseModelSpec('m@v1.0.0')).version.commit).toBe(
+      c2,
+    )
   })
 
   it("issue 13.5: history in one second follows GTO's order (lowest counter first, newest first)", () => {
@@ -399,9 +463,45 @@ describe("GTO 1.8's answers", () => {
 
 describe("GTO 1.8's tests/test_tag.py: which names are registry tags", () => {
   it('refuses what test_parse_wrong_names lists and reads what test_parse_correct_names lists', () => {
-    const wrong = ['', '###', '@@@', 'model@v1', 'nn#prod#-1', 'model@v111', 'model-prod', 'model@0.0.1', 'model-prod-v1', 'model#prod#-1', 'model#prod#1-2', 'model#prod?#1-2', 'model#prod@v1.2.3', 'model@v1.2.3#prod', 'model-prod-v1-stage', 'model@prod@v1@stage-1', 'namespace/model@0.0.1', '@namespace/model@0.0.1', 'model#prod#v1#stage#1-', 'model#prod-v1-stage@1-2', 'model#prod-v1-stage@1-2#@']
+    const wrong = [
+      '',
+      '###',
+      '@@@',
+      'model@v1',
+      'nn#prod#-1',
+      'model@v111',
+      'model-prod',
+      'model@0.0.1',
+      'model-prod-v1',
+      'model#prod#-1',
+      'model#prod#1-2',
+      'model#prod?#1-2',
+      'model#prod@v1.2.3',
+      'model@v1.2.3#prod',
+      'model-prod-v1-stage',
+      'model@prod@v1@stage-1',
+      'namespace/model@0.0.1',
+      '@namespace/model@0.0.1',
+      'model#prod#v1#stage#1-',
+      'model#prod-v1-stage@1-2',
+      'model#prod-v1-stage@1-2#@',
+    ]
     for (const n of wrong) expect(parseRegistryTag(n), n).toBeNull()
-    const right = ['nn#prod', 'nn#prod!', 'nn#prod#1', 'nn@v1.0.0', 'nn#prod!#2', 'nn@v1.0.0!', 'nn@v1.0.0#1', 'nn@v1.0.0!#1', 'nn@v1.0.0-rc.2', 'nn@v1.0.0-alpha', 'nn@v1.0.0-alpha.1', 'nn@v1.0.0-alpha.beta', 'new-artifact@v1.0.1!']
+    const right = [
+      'nn#prod',
+      'nn#prod!',
+      'nn#prod#1',
+      'nn@v1.0.0',
+      'nn#prod!#2',
+      'nn@v1.0.0!',
+      'nn@v1.0.0#1',
+      'nn@v1.0.0!#1',
+      'nn@v1.0.0-rc.2',
+      'nn@v1.0.0-alpha',
+      'nn@v1.0.0-alpha.1',
+      'nn@v1.0.0-alpha.beta',
+      'new-artifact@v1.0.1!',
+    ]
     for (const n of right) expect(parseRegistryTag(n), n).not.toBeNull()
     // test_parse_name: path@v1.2.3#5 is a registration with counter 5
     expect(parseRegistryTag('path@v1.2.3#5')).toEqual({ artifact: 'path', kind: 'register', version: 'v1.2.3', counter: 5 })

@@ -29,11 +29,16 @@ function threeCommits(): { repo: TestRepo; c: string[] } {
 
 /** An annotated tag made by hand, tagged at T0 + t. */
 function tagAt(repo: TestRepo, name: string, t: number, commit: string, message = `tag ${name}`) {
-  const r = spawnSync('git', ['tag', '-a', '-m', message, name, commit], { cwd: repo.dir, env: { ...repo.env, GIT_COMMITTER_DATE: `${T0 + t} +0000` }, encoding: 'utf8' })
+  const r = spawnSync('git', ['tag', '-a', '-m', message, name, commit], {
+    cwd: repo.dir,
+    env: { ...repo.env, GIT_COMMITTER_DATE: `${T0 + t} +0000` },
+    encoding: 'utf8',
+  })
   if (r.status !== 0) throw new Error(r.stderr)
 }
 
-const tagsAt = (repo: TestRepo, list: Array<[string, number, string, string?]>) => list.forEach(([name, t, commit, message]) => tagAt(repo, name, t, commit, message))
+const tagsAt = (repo: TestRepo, list: Array<[string, number, string, string?]>) =>
+  list.forEach(([name, t, commit, message]) => tagAt(repo, name, t, commit, message))
 
 const tags = (repo: TestRepo) => repo.git('tag', '-l').split('\n').filter(Boolean).sort()
 
@@ -47,8 +52,15 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     ])
     expect(repo.json(['model', 'ls'])).toEqual({ churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } })
     // each tag object's date and commit are kept by object id: a second listing reads no tag object
-    const index = repo.read('.xp/registry-tags.txt').trim().split('\n').slice(1).map((l) => l.split(' ').slice(1).join(' '))
-    expect(index.sort()).toEqual([`${T0 + 10} +0000 ${c[0]} churn@v1.0.0`, `${T0 + 20} +0000 ${c[0]} churn#production#1`, `${T0 + 40} +0000 ${c[1]} churn@v1.1.0`].sort())
+    const index = repo
+      .read('.xp/registry-tags.txt')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(' ').slice(1).join(' '))
+    expect(index.sort()).toEqual(
+      [`${T0 + 10} +0000 ${c[0]} churn@v1.0.0`, `${T0 + 20} +0000 ${c[0]} churn#production#1`, `${T0 + 40} +0000 ${c[1]} churn@v1.1.0`].sort(),
+    )
     const inodes = () => ['.xp/registry-tags.txt', '.xp/registry-show.json'].map((f) => fs.statSync(repo.path(f)).ino)
     const before = inodes()
     expect(repo.json(['model', 'ls']).churn.version).toBe('v1.1.0')
@@ -128,7 +140,11 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
     const data = (s: string) => `data ${Buffer.byteLength(s)}\n${s}\n`
     let stream = ''
     for (let i = 0; i < 300; i++) {
-      for (const [n, commit, t] of [[`a${i}@v1.0.0`, c[0], 1], [`a${i}@v1.1.0`, c[1], 2], [`a${i}#prod#1`, c[0], 3]] as const)
+      for (const [n, commit, t] of [
+        [`a${i}@v1.0.0`, c[0], 1],
+        [`a${i}@v1.1.0`, c[1], 2],
+        [`a${i}#prod#1`, c[0], 3],
+      ] as const)
         stream += `tag ${n}\nfrom ${commit}\ntagger T <t@x> ${T0 + t} +0000\n${data('m')}`
     }
     const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: repo.dir, env: repo.env, input: stream, encoding: 'utf8' })
@@ -166,7 +182,8 @@ describe('reading tags made by hand (the vectors of issue 5)', () => {
 
   it('5: dir= prefixes and odd names; unrelated tags ignored', () => {
     const { repo, c } = threeCommits()
-    for (const [i, n] of ['path/to=churn@v1.0.0', 'models/churn-2@v1.0.0', 'Churn_X#prod/eu', 'v1.0.0', 'release-1', 'm@1.0.0', 'm@V1.0.0'].entries()) tagAt(repo, n, i, c[0])
+    for (const [i, n] of ['path/to=churn@v1.0.0', 'models/churn-2@v1.0.0', 'Churn_X#prod/eu', 'v1.0.0', 'release-1', 'm@1.0.0', 'm@V1.0.0'].entries())
+      tagAt(repo, n, i, c[0])
     const out = repo.json(['model', 'ls'])
     expect(Object.keys(out).sort()).toEqual(['Churn_X', 'models/churn-2', 'path/to:churn'])
     expect(out['path/to:churn']).toEqual({ version: 'v1.0.0', stage: { 'prod/eu': null }, registered: true, active: true })
@@ -196,7 +213,9 @@ describe('writing the registry', () => {
     const { repo, c } = threeCommits()
     expect(repo.json(['model', 'register', 'churn', c[0]])).toMatchObject({ version: 'v0.0.1', tags: ['churn@v0.0.1'], commit: c[0] })
     expect(repo.git('cat-file', '-t', 'churn@v0.0.1').trim()).toBe('tag')
-    expect(repo.git('for-each-ref', '--format=%(taggername) %(taggeremail)|%(contents:subject)', 'refs/tags/churn@v0.0.1').trim()).toBe('Test User <test@example.com>|Registering artifact churn version v0.0.1')
+    expect(repo.git('for-each-ref', '--format=%(taggername) %(taggeremail)|%(contents:subject)', 'refs/tags/churn@v0.0.1').trim()).toBe(
+      'Test User <test@example.com>|Registering artifact churn version v0.0.1',
+    )
     expect(repo.json(['model', 'register', 'churn', c[1], '--bump-minor', '-m', 'better'])).toMatchObject({ version: 'v0.1.0' })
     expect(repo.git('for-each-ref', '--format=%(contents:subject)', 'refs/tags/churn@v0.1.0').trim()).toBe('better')
     expect(repo.json(['model', 'register', 'churn', c[2]])).toMatchObject({ version: 'v0.1.1' }) // default REF is HEAD = c3
@@ -230,7 +249,10 @@ describe('writing the registry', () => {
     const { repo, c } = threeCommits()
     expect(repo.json(['model', 'assign', 'churn', c[0], '--stage', 'staging'])).toMatchObject({ version: 'v0.0.1', tags: ['churn@v0.0.1', 'churn#staging#1'] })
     expect(repo.json(['model', 'promote', 'churn', '--version', 'v0.0.1', '--stage', 'production'])).toMatchObject({ tags: ['churn#production#2'] })
-    expect(repo.json(['model', 'assign', 'churn', c[1], '--stage', 'production'])).toMatchObject({ version: 'v0.0.2', tags: ['churn@v0.0.2', 'churn#production#3'] })
+    expect(repo.json(['model', 'assign', 'churn', c[1], '--stage', 'production'])).toMatchObject({
+      version: 'v0.0.2',
+      tags: ['churn@v0.0.2', 'churn#production#3'],
+    })
     expect(repo.json(['model', 'ls']).churn.stage).toEqual({ production: 'v0.0.2', staging: 'v0.0.1' })
     expect(errorCode(repo.xp(['model', 'assign', 'churn', c[1], '--stage', 'production']))).toBe('XP_ALREADY_ASSIGNED')
     expect(errorCode(repo.xp(['model', 'assign', 'churn', '--version', 'v9.0.0', '--stage', 'production']))).toBe('XP_VERSION_NOT_FOUND')
@@ -245,9 +267,24 @@ describe('writing the registry', () => {
     expect(errorCode(repo.xp(['model', 'unassign', 'churn', '--version', 'v0.0.1', '--stage', 'production']))).toBe('XP_NOT_IN_STAGE')
     const h = repo.json(['model', 'history', 'churn'])
     // newest first; commands in one second order by GTO's priority, so compare as a set and check the ends
-    expect(h.map((e: any) => e.tag).sort()).toEqual(['churn#production!#5', 'churn#production#2', 'churn#production#3', 'churn#production#4', 'churn#staging#1', 'churn@v0.0.1', 'churn@v0.0.2'])
+    expect(h.map((e: any) => e.tag).sort()).toEqual([
+      'churn#production!#5',
+      'churn#production#2',
+      'churn#production#3',
+      'churn#production#4',
+      'churn#staging#1',
+      'churn@v0.0.1',
+      'churn@v0.0.2',
+    ])
     expect(h[h.length - 1].tag).toBe('churn@v0.0.1')
-    expect(h[0]).toMatchObject({ event: 'unassignment', stage: 'production', version: 'v0.0.1', author: 'Test User', author_email: 'test@example.com', commit: c[0] })
+    expect(h[0]).toMatchObject({
+      event: 'unassignment',
+      stage: 'production',
+      version: 'v0.0.1',
+      author: 'Test User',
+      author_email: 'test@example.com',
+      commit: c[0],
+    })
     // assigning right after an unassignment waits out the second it would lose a tie in
     repo.json(['model', 'assign', 'churn', '--version', 'v0.0.1', '--stage', 'production'])
     expect(repo.json(['model', 'which', 'churn@production']).version).toBe('v0.0.1')
@@ -337,7 +374,11 @@ describe('get: a version of the model from the cache', () => {
         'xp.yaml': 'outs: [models/model.bin]\nartifacts:\n  churn: {path: models/model.bin, type: model}\n',
       },
     })
-    for (const [name, w] of [['first', '1'], ['second', '2']]) expect(repo.xp(['run', '-n', name, '--', 'sh', 'train.sh', w]).code).toBe(0)
+    for (const [name, w] of [
+      ['first', '1'],
+      ['second', '2'],
+    ])
+      expect(repo.xp(['run', '-n', name, '--', 'sh', 'train.sh', w]).code).toBe(0)
     repo.json(['model', 'register', 'churn', 'first'])
     repo.json(['model', 'assign', 'churn', 'second', '--stage', 'production'])
     const w = repo.json(['model', 'which', 'churn@production'])
@@ -377,7 +418,7 @@ function foreignTag(repo: TestRepo, name: string, commit: string, date: string, 
   if (r.status !== 0) throw new Error(r.stderr)
 }
 
-describe("issue 13: one truth with GTO 1.8", () => {
+describe('issue 13: one truth with GTO 1.8', () => {
   it("reads GTO-made tags (iterative/example-gto-frozen) exactly as GTO's own tests expect", () => {
     // The tags of the repository GTO's tests/test_api.py reads, rebuilt on three commits with
     // their taggers, dates, offsets and messages. GTO's expected answers are
@@ -415,7 +456,16 @@ describe("issue 13: one truth with GTO 1.8", () => {
     expect(repo.json(['model', 'ls', '--all'])['deprecated-model']).toEqual({ version: 'v0.0.1', stage: none, registered: true, active: false })
     const h = repo.json(['model', 'history', 'churn'])
     const gto = (ts: string, event: string, version: string, stage: string | null, commit: string, message: string, tag: string) => ({
-      timestamp: ts, artifact: 'churn', event, version, stage, commit, author: ag[0], author_email: ag[1], message, tag,
+      timestamp: ts,
+      artifact: 'churn',
+      event,
+      version,
+      stage,
+      commit,
+      author: ag[0],
+      author_email: ag[1],
+      message,
+      tag,
     })
     expect(h).toEqual([
       gto('2022-05-27T02:49:52+03:00', 'assignment', 'v3.0.0', 'prod', A, 'Promoting churn version v3.0.0 to stage prod', 'churn#prod#2'),
@@ -426,7 +476,7 @@ describe("issue 13: one truth with GTO 1.8", () => {
     expect(repo.json(['model', 'which', 'model-a@v0.0.2']).created).toBe('2022-08-26T10:45:28+05:45')
   })
 
-  it('a tag ref holding another tag\'s object (`git tag NEW OLD`) is the event OLD, once, as GTO reads it', () => {
+  it("a tag ref holding another tag's object (`git tag NEW OLD`) is the event OLD, once, as GTO reads it", () => {
     const { repo, c } = threeCommits()
     tagsAt(repo, [
       ['m@v1.0.0', 1, c[0], '  registered by hand  \n\n'],

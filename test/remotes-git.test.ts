@@ -256,7 +256,12 @@ describe('faults', () => {
   it('xp checkout fetches missing objects from the default data remote on demand', () => {
     const bare = makeBare(root, 'lazy.git')
     const a = project()
-    withTrackedData(a, { origin: bare, remoteArgs: ['store', path.join(root, 'store-lazy')], files: { 'data/a.txt': 'aaa\n', 'data/b.txt': 'bbb\n' }, add: ['data'] })
+    withTrackedData(a, {
+      origin: bare,
+      remoteArgs: ['store', path.join(root, 'store-lazy')],
+      files: { 'data/a.txt': 'aaa\n', 'data/b.txt': 'bbb\n' },
+      add: ['data'],
+    })
     ok(a.xp(['push']))
     const b = cloneOf(bare)
     ok(b.xp(['pull', '--no-data']))

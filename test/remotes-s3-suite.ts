@@ -18,7 +18,8 @@ export function s3Project(s3: S3Server, root: string, name: string, bucketUrl = 
   const a = new TestRepo({ files: { 'xp.yaml': '# data goes to S3\n', '.gitignore': '.xp/\n' } })
   a.env = { ...a.env, ...env }
   const bare = makeBare(root, `${name}.git`)
-  const track = (files: Record<string, string | Buffer>, add: string[]) => withTrackedData(a, { origin: bare, remoteArgs: ['s3', bucketUrl, '--endpoint', s3.endpoint], files, add })
+  const track = (files: Record<string, string | Buffer>, add: string[]) =>
+    withTrackedData(a, { origin: bare, remoteArgs: ['s3', bucketUrl, '--endpoint', s3.endpoint], files, add })
   return { a, bare, env, track }
 }
 

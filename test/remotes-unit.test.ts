@@ -13,7 +13,20 @@ const OID = '0123456789abcdef0123456789abcdef'
 
 describe('registry tags', () => {
   it('accepts the GTO forms and nothing else', () => {
-    for (const t of ['churn@v1.2.0', 'churn@v1.0.0-rc.1', 'churn@v1.0.0!', 'churn@deprecated', 'churn#prod#3', 'churn#prod!#4', 'models/churn@v0.1.0', 'svc=churn@v0.0.1', 'path/to=churn#prod#2', 'churn@deprecated#5', 'churn#prod']) expect(isRegistryTag(t), t).toBe(true)
+    for (const t of [
+      'churn@v1.2.0',
+      'churn@v1.0.0-rc.1',
+      'churn@v1.0.0!',
+      'churn@deprecated',
+      'churn#prod#3',
+      'churn#prod!#4',
+      'models/churn@v0.1.0',
+      'svc=churn@v0.0.1',
+      'path/to=churn#prod#2',
+      'churn@deprecated#5',
+      'churn#prod',
+    ])
+      expect(isRegistryTag(t), t).toBe(true)
     // `churn#prod` (no counter) is GTO's too (its tag.py makes the counter optional), and the registry reads it
     for (const t of ['v1.0', 'churn@1.0.0', 'release-1', '-x@v1.0.0']) expect(isRegistryTag(t), t).toBe(false)
   })
@@ -22,17 +35,34 @@ describe('registry tags', () => {
 describe('ref plumbing', () => {
   const run = 'refs/xp/runs/01m84pc7qf9ph9qq51hr'
   it('keeps runs, notes and annotated registry tags from for-each-ref', () => {
-    const text = [`a commit  ${run}`, 'b commit  refs/xp/runs/not-an-id', 'c commit  refs/notes/xp', 'd tag e refs/tags/churn@v1.0.0', 'f commit  refs/tags/churn@v2.0.0', 'g tag h refs/tags/v1.0'].join('\n')
+    const text = [
+      `a commit  ${run}`,
+      'b commit  refs/xp/runs/not-an-id',
+      'c commit  refs/notes/xp',
+      'd tag e refs/tags/churn@v1.0.0',
+      'f commit  refs/tags/churn@v2.0.0',
+      'g tag h refs/tags/v1.0',
+    ].join('\n')
     expect(parseLocalRefs(text).map((e) => e.ref)).toEqual([run, 'refs/notes/xp', 'refs/tags/churn@v1.0.0'])
     expect(parseLocalRefs(text)[2].peeled).toBe('e')
   })
   it('reads ls-remote with peeled tags and finds what differs', () => {
     const theirs = parseLsRemote(`a\t${run}\nd\trefs/tags/churn@v1.0.0\ne\trefs/tags/churn@v1.0.0^{}\n`)
     expect(theirs.get('refs/tags/churn@v1.0.0')?.peeled).toBe('e')
-    expect(changedRefs([{ ref: run, oid: 'a' }, { ref: 'refs/notes/xp', oid: 'c' }], theirs).map((e) => e.ref)).toEqual(['refs/notes/xp'])
+    expect(
+      changedRefs(
+        [
+          { ref: run, oid: 'a' },
+          { ref: 'refs/notes/xp', oid: 'c' },
+        ],
+        theirs,
+      ).map((e) => e.ref),
+    ).toEqual(['refs/notes/xp'])
   })
   it('parses git push --porcelain and tells retryable rejections', () => {
-    const s = parsePorcelain(`To ../r.git\n*\t${run}:${run}\t[new reference]\n!\trefs/notes/xp:refs/notes/xp\t[rejected] (fetch first)\n=\ta:b\t[up to date]\nDone\n`)
+    const s = parsePorcelain(
+      `To ../r.git\n*\t${run}:${run}\t[new reference]\n!\trefs/notes/xp:refs/notes/xp\t[rejected] (fetch first)\n=\ta:b\t[up to date]\nDone\n`,
+    )
     expect(s.map((x) => x.flag)).toEqual(['*', '!', '='])
     expect(s[1].ref).toBe('refs/notes/xp')
     expect(isRetryableRejection(s[1])).toBe(true)
@@ -85,13 +115,21 @@ describe('data remote helpers', () => {
   it('runs a bounded pool and surfaces the first error', async () => {
     let active = 0
     let peak = 0
-    await pool(Array.from({ length: 20 }, (_, i) => i), 3, async () => {
-      peak = Math.max(peak, ++active)
-      await new Promise((r) => setTimeout(r, 2))
-      active--
-    })
+    await pool(
+      Array.from({ length: 20 }, (_, i) => i),
+      3,
+      async () => {
+        peak = Math.max(peak, ++active)
+        await new Promise((r) => setTimeout(r, 2))
+        active--
+      },
+    )
     expect(peak).toBe(3)
-    await expect(pool([1, 2, 3], 2, async (i) => { if (i === 2) throw new Error('boom') })).rejects.toThrow('boom')
+    await expect(
+      pool([1, 2, 3], 2, async (i) => {
+        if (i === 2) throw new Error('boom')
+      }),
+    ).rejects.toThrow('boom')
   })
   it('draws a progress line with bytes, rate and ETA', () => {
     const line = progressLine({ phase: 'uploading', done: 1, total: 4, bytes: 1024 * 1024, totalBytes: 4 * 1024 * 1024 }, 1)
@@ -102,7 +140,8 @@ describe('data remote helpers', () => {
 describe('reachable data of a run record', () => {
   it('reads the oids of deps and outs from their lines alone', async () => {
     const { recordDataOids } = await import('../src/core/cache/reachable.js')
-    const msg = 'xp: a succeeded: deps: {}\n\nxp: 1\nid: "x"\ndeps: {"data": {"oid": "aa.dir", "size": 1}}\nouts: {"m.bin": {"oid": "bb", "size": 2}}\nenv: {}\n'
+    const msg =
+      'xp: a succeeded: deps: {}\n\nxp: 1\nid: "x"\ndeps: {"data": {"oid": "aa.dir", "size": 1}}\nouts: {"m.bin": {"oid": "bb", "size": 2}}\nenv: {}\n'
     expect(recordDataOids(msg)).toEqual(['aa.dir', 'bb'])
     expect(recordDataOids('plain commit\n\ndeps: {"x": {"oid": "cc"}}\n')).toEqual([])
   })

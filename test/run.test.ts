@@ -57,8 +57,18 @@ describe('xp run', () => {
     expect(repo.git('show', `${commit}:.xp-run/output.log`)).toContain('training with lr 0.1')
     const [rec] = repo.json(['show'])
     expect(rec).toMatchObject({
-      name: 'first', status: 'succeeded', exit_code: 0, command: 'node train.cjs', message: 'baseline try', baseline: before.head.trim(), branch: 'main',
-      params: { lr: 0.1, 'model.depth': 3, 'model.name': 'rf' }, metrics: { acc: 0.9, 'loss.val': 0.2 }, series: ['logs/train.tsv'], commit, ref,
+      name: 'first',
+      status: 'succeeded',
+      exit_code: 0,
+      command: 'node train.cjs',
+      message: 'baseline try',
+      baseline: before.head.trim(),
+      branch: 'main',
+      params: { lr: 0.1, 'model.depth': 3, 'model.name': 'rf' },
+      metrics: { acc: 0.9, 'loss.val': 0.2 },
+      series: ['logs/train.tsv'],
+      commit,
+      ref,
     })
     expect(rec.duration_s).toBeGreaterThanOrEqual(0)
     expect(rec.env.node).toBe(process.version)
@@ -135,7 +145,12 @@ describe('xp run', () => {
   it('refuses a YAML bomb and a 1 MB param value with clear codes', () => {
     const repo = project()
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]']
-    for (let i = 0; i < 9; i++) bomb.push(`${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(9).fill('*' + 'abcdefghi'[i]).join(', ')}]`)
+    for (let i = 0; i < 9; i++)
+      bomb.push(
+        `${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(9)
+          .fill('*' + 'abcdefghi'[i])
+          .join(', ')}]`,
+      )
     repo.write('params.yaml', bomb.join('\n') + '\n')
     const r1 = repo.xp(['run', '--', 'true'])
     expect(errorCode(r1)).toBe('XP_BAD_FILE')
@@ -227,7 +242,9 @@ describe('xp run', () => {
 
   it('records four runs started at the same moment in one repo', async () => {
     const repo = project()
-    const children = Array.from({ length: 4 }, (_, i) => repo.spawnXp(['run', '-n', `par-${i}`, '--', 'node', '-e', `require('fs').writeFileSync('out-${i}.txt', 'x')`]))
+    const children = Array.from({ length: 4 }, (_, i) =>
+      repo.spawnXp(['run', '-n', `par-${i}`, '--', 'node', '-e', `require('fs').writeFileSync('out-${i}.txt', 'x')`]),
+    )
     const codes = await Promise.all(children.map((c) => new Promise<number>((res) => c.on('close', (code) => res(code ?? 1)))))
     expect(codes).toEqual([0, 0, 0, 0])
     const runs = repo.json(['show'])

@@ -56,7 +56,12 @@ function storedText(repo: TestRepo): Array<{ where: string; text: string }> {
 describe('the scan: no secret value anywhere xp stores', () => {
   it('environment, command lines, files, printed output, notes, tags, queue: zero hits', () => {
     const repo = new TestRepo({
-      files: { 'README.md': 'x\n', 'params.yaml': 'lr: 0.1\n', 'xp.yaml': 'outs: [model.bin]\nartifacts:\n  m: {path: model.bin}\n', '.gitignore': 'model.bin\n' },
+      files: {
+        'README.md': 'x\n',
+        'params.yaml': 'lr: 0.1\n',
+        'xp.yaml': 'outs: [model.bin]\nartifacts:\n  m: {path: model.bin}\n',
+        '.gitignore': 'model.bin\n',
+      },
     })
     repo.env = {
       ...repo.env,

@@ -41,7 +41,13 @@ describe('xp show', () => {
   it('lists every run newest first as JSON records with commit, ref and sorted keys', () => {
     const runs = repo.json(['show'])
     expect(runs.map((r: any) => r.name)).toEqual(['third', 'second', 'first'])
-    expect(runs[0]).toMatchObject({ xp: 1, status: 'succeeded', params: { lr: 0.05, model: 'svm' }, metrics: { acc: 0.85, epochs: 3 }, ref: `refs/xp/runs/${ids.third}` })
+    expect(runs[0]).toMatchObject({
+      xp: 1,
+      status: 'succeeded',
+      params: { lr: 0.05, model: 'svm' },
+      metrics: { acc: 0.85, epochs: 3 },
+      ref: `refs/xp/runs/${ids.third}`,
+    })
     expect(runs[0].commit).toMatch(/^[0-9a-f]{40}$/)
     expect(repo.git('rev-parse', runs[0].ref).trim()).toBe(runs[0].commit)
     expect(Object.keys(runs[0])).toEqual([...Object.keys(runs[0])].sort())
@@ -124,7 +130,9 @@ describe('xp show', () => {
     const csv = runXp('show', '--csv').stdout
     const rows = csv.split('\r\n')
     expect(rows[0]).toBe('id,name,created,status,duration_s,metrics.acc,metrics.epochs,metrics.loss,params.lr,params.model,notes')
-    expect(rows[2]).toMatch(new RegExp(`^${ids.second},second,\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z,succeeded,[\\d.]+,0.89,3,0.02123456789,0.01,rf,"good, ""really"" \\| keep"$`))
+    expect(rows[2]).toMatch(
+      new RegExp(`^${ids.second},second,\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z,succeeded,[\\d.]+,0.89,3,0.02123456789,0.01,rf,"good, ""really"" \\| keep"$`),
+    )
     expect(rows[3]).toMatch(/,rf,$/)
     const md = lines(runXp('show', '--md').stdout)
     expect(md[0]).toBe('| name | created | status | duration | acc | epochs | loss | lr | model | notes |')
@@ -236,7 +244,10 @@ describe('the record index', () => {
     fs.writeFileSync(file, 'garbage\tline\n' + text.split('\n').slice(1).join('\n') + firstLine.slice(0, 60))
     expect(runXp('show', '--json').stdout).toBe(expected)
     // the run read again was appended on a line of its own, after the torn one
-    const wellFormed = fs.readFileSync(file, 'utf8').split('\n').filter((l) => /^[0-9a-f]{40} refs\/xp\/runs\/[0-9a-z]{20}\t\{.*\}$/.test(l))
+    const wellFormed = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => /^[0-9a-f]{40} refs\/xp\/runs\/[0-9a-z]{20}\t\{.*\}$/.test(l))
     expect(wellFormed.length).toBe(text.split('\n').filter(Boolean).length)
     fs.rmSync(file)
     expect(runXp('show', '--json').stdout).toBe(expected)

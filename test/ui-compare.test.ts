@@ -8,7 +8,16 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { TestRepo, cleanupTmp } from './helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 // long keys, as real projects have them; `seed` and `optimizer.name` are the same in every run
 const PARAMS = 'train:\n  max_depth: 3\n  learning_rate_warmup_steps: 100\noptimizer:\n  name: adam\nseed: 1\n'
@@ -23,7 +32,11 @@ const ids: Record<string, string> = {}
 
 beforeAll(async () => {
   repo = new TestRepo({ files: { 'params.yaml': PARAMS, 'train.js': TRAIN } })
-  for (const [name, depth, acc] of [['curve-1', 3, 0.81], ['curve-2', 5, 0.84], ['curve-3', 8, 0.9]] as const) {
+  for (const [name, depth, acc] of [
+    ['curve-1', 3, 0.81],
+    ['curve-2', 5, 0.84],
+    ['curve-3', 8, 0.9],
+  ] as const) {
     const r = repo.xp(['run', '--json', '-n', name, '-S', `train.max_depth=${depth}`, '--', 'node', 'train.js', String(acc)])
     expect(r.code, r.stderr).toBe(0)
     ids[name] = JSON.parse(r.stdout).id
@@ -88,7 +101,8 @@ describe('xp ui compare and columns', () => {
     await page.check('.only-differing')
     const differing = await headers()
     expect(differing).toEqual(expect.arrayContaining(['name', 'status', 'params.train.max_depth', 'metrics.validation_accuracy']))
-    for (const same of ['params.seed', 'params.optimizer.name', 'params.train.learning_rate_warmup_steps', 'metrics.loss']) expect(differing).not.toContain(same)
+    for (const same of ['params.seed', 'params.optimizer.name', 'params.train.learning_rate_warmup_steps', 'metrics.loss'])
+      expect(differing).not.toContain(same)
     // rows follow the header
     expect(await page.$$eval('.tbody .tr:first-child .td[data-col]', (tds) => tds.map((t) => t.getAttribute('data-col')))).toEqual(differing)
     // what differs is among the runs shown: filtered to one run, no params column differs

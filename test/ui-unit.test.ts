@@ -86,10 +86,12 @@ describe('table', () => {
 
 describe('charts', () => {
   it('draws one polyline per run with all its points', () => {
-    const html = toHtml(lineChart('loss', [
-      { label: 'a', color: '#000', x: [0, 1, 2], y: [3, 2, 1] },
-      { label: 'b', color: '#111', x: [0, 1], y: [1, 1] },
-    ]))
+    const html = toHtml(
+      lineChart('loss', [
+        { label: 'a', color: '#000', x: [0, 1, 2], y: [3, 2, 1] },
+        { label: 'b', color: '#111', x: [0, 1], y: [1, 1] },
+      ]),
+    )
     const counts = [...html.matchAll(/<polyline points="([^"]*)"/g)].map((m) => m[1].split(' ').length)
     expect(counts).toEqual([3, 2])
   })

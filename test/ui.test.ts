@@ -12,7 +12,16 @@ import { encodeRecord, type RunRecord } from '../src/core/runs/record.js'
 import { newRunId } from '../src/core/runs/ref.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
-export const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 const ARTIFACTS = path.join(ROOT, 'test-artifacts')
 
 // Writes DVCLive's layout: metrics.json and one TSV per metric with `steps` rows.
@@ -78,13 +87,22 @@ function rawGet(base: string, rawPath: string, headers: Record<string, string> =
 }
 
 async function rowNames(): Promise<string[]> {
-  return page.$$eval('.tbody .tr', (rows) => rows.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top).map((r) => r.querySelector('.run-link')?.textContent ?? ''))
+  return page.$$eval('.tbody .tr', (rows) =>
+    rows.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top).map((r) => r.querySelector('.run-link')?.textContent ?? ''),
+  )
 }
 
 beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true })
   // xp.yaml says where the registry's model is (the registry refuses versions that point at nothing)
-  repo = new TestRepo({ files: { 'train.js': TRAIN, 'params.yaml': `lr: 0.1\nsteps: 5\ntag: "${PARAM_HTML}"\n`, '.gitignore': 'node_modules\n', 'xp.yaml': 'artifacts:\n  churn: {path: train.js}\n' } })
+  repo = new TestRepo({
+    files: {
+      'train.js': TRAIN,
+      'params.yaml': `lr: 0.1\nsteps: 5\ntag: "${PARAM_HTML}"\n`,
+      '.gitignore': 'node_modules\n',
+      'xp.yaml': 'artifacts:\n  churn: {path: train.js}\n',
+    },
+  })
   xpRun('a-small', ['lr=0.1', 'steps=7'])
   xpRun('b-large', ['lr=0.5', 'steps=12'])
   xpRun('c-fail', ['lr=1', 'steps=3'], true)
@@ -148,10 +166,16 @@ describe('xp ui', () => {
   })
 
   it('compares two runs: changes highlighted, their curves overlaid with every point', async () => {
-    for (const name of ['a-small', 'b-large']) await page.locator('.tbody .tr', { has: page.locator('.run-link', { hasText: name }) }).locator('input[type=checkbox]').check()
+    for (const name of ['a-small', 'b-large'])
+      await page
+        .locator('.tbody .tr', { has: page.locator('.run-link', { hasText: name }) })
+        .locator('input[type=checkbox]')
+        .check()
     await page.click('.compare-btn')
     await page.waitForSelector('.chart-box[data-metric="loss"] polyline')
-    const points = await page.$$eval('.chart-box[data-metric="loss"] polyline', (ls) => Object.fromEntries(ls.map((l) => [l.getAttribute('data-run'), (l.getAttribute('points') ?? '').trim().split(/\s+/).length])))
+    const points = await page.$$eval('.chart-box[data-metric="loss"] polyline', (ls) =>
+      Object.fromEntries(ls.map((l) => [l.getAttribute('data-run'), (l.getAttribute('points') ?? '').trim().split(/\s+/).length])),
+    )
     expect(points).toEqual({ 'a-small': 7, 'b-large': 12 })
     const changed = await page.$$eval('.side-by-side tr.changed td.key', (tds) => tds.map((t) => t.textContent))
     expect(changed).toEqual(expect.arrayContaining(['lr', 'steps', 'acc', 'loss']))
@@ -187,7 +211,19 @@ describe('xp ui', () => {
   })
 
   it('serves its own routes only: traversal and other paths get 404', async () => {
-    for (const p of ['/../../../../etc/passwd', '/assets/../../package.json', '/%2e%2e/%2e%2e/etc/passwd', '/assets/..%2f..%2fpackage.json', '/assets/app.js/..', '/dist/ui/app.js', '/src/ui/server.ts', '/.git/config', '/api/runs/..%2f..%2fetc%2fpasswd/log', '/api/runs/a-small/../../../etc/passwd', '/api/nothing']) {
+    for (const p of [
+      '/../../../../etc/passwd',
+      '/assets/../../package.json',
+      '/%2e%2e/%2e%2e/etc/passwd',
+      '/assets/..%2f..%2fpackage.json',
+      '/assets/app.js/..',
+      '/dist/ui/app.js',
+      '/src/ui/server.ts',
+      '/.git/config',
+      '/api/runs/..%2f..%2fetc%2fpasswd/log',
+      '/api/runs/a-small/../../../etc/passwd',
+      '/api/nothing',
+    ]) {
       const r = await rawGet(url, p)
       expect([p, r.status]).toEqual([p, 404])
       expect(r.body).not.toMatch(/root:|"name": "xp"/)
@@ -202,7 +238,12 @@ describe('xp ui', () => {
   })
 
   it('accepts a note only with the page token and from its own origin', async () => {
-    const post = (headers: Record<string, string>) => fetch(`${url}api/runs/b-large/notes`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ text: 'forged' }) })
+    const post = (headers: Record<string, string>) =>
+      fetch(`${url}api/runs/b-large/notes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ text: 'forged' }),
+      })
     expect((await post({})).status).toBe(403)
     const token = (await (await fetch(url)).text()).match(/name="xp-token" content="([0-9a-f]+)"/)![1]
     expect((await post({ 'x-xp-token': token, origin: 'http://evil.example' })).status).toBe(403)
@@ -238,9 +279,23 @@ describe('xp ui', () => {
     // but records also come from other machines and tools: its name is HTML here.
     const id = newRunId(new Date())
     const rec: RunRecord = {
-      xp: 1, id, name: NAME_HTML, status: 'succeeded', exit_code: 0, command: 'node train.js', started: new Date().toISOString(), ended: new Date().toISOString(), duration_s: 1,
-      baseline: repo.git('rev-parse', 'HEAD').trim(), branch: 'main', params: {}, metrics: {}, series: [],
-      deps: { 'data/train': { oid: `${'a'.repeat(32)}.dir`, size: 1234, files: 3 } }, outs: { 'models/model.bin': { oid: 'b'.repeat(32), size: 99 } }, env: {},
+      xp: 1,
+      id,
+      name: NAME_HTML,
+      status: 'succeeded',
+      exit_code: 0,
+      command: 'node train.js',
+      started: new Date().toISOString(),
+      ended: new Date().toISOString(),
+      duration_s: 1,
+      baseline: repo.git('rev-parse', 'HEAD').trim(),
+      branch: 'main',
+      params: {},
+      metrics: {},
+      series: [],
+      deps: { 'data/train': { oid: `${'a'.repeat(32)}.dir`, size: 1234, files: 3 } },
+      outs: { 'models/model.bin': { oid: 'b'.repeat(32), size: 99 } },
+      env: {},
     }
     const commit = repo.git('commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', encodeRecord(rec)).trim()
     repo.git('update-ref', `refs/xp/runs/${id}`, commit)

@@ -6,10 +6,39 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
-const ORDER = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'params', 'metrics', 'series', 'deps', 'outs', 'env', 'error_tail']
+const ORDER = [
+  'xp',
+  'id',
+  'name',
+  'status',
+  'exit_code',
+  'command',
+  'message',
+  'started',
+  'ended',
+  'duration_s',
+  'baseline',
+  'branch',
+  'params',
+  'metrics',
+  'series',
+  'deps',
+  'outs',
+  'env',
+  'error_tail',
+]
 
 export function benchEnv(home) {
-  return { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.com', NO_COLOR: '1' }
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'Bench',
+    GIT_AUTHOR_EMAIL: 'bench@example.com',
+    GIT_COMMITTER_NAME: 'Bench',
+    GIT_COMMITTER_EMAIL: 'bench@example.com',
+    NO_COLOR: '1',
+  }
 }
 
 /**
@@ -44,11 +73,29 @@ export function makeRunsRepo(dir, env, n, { steps = 50, notes = 10, distinctSeri
     const acc = Number((0.6 + rand() * 0.4).toPrecision(6))
     const failed = rand() < 0.1
     const rec = {
-      xp: 1, id: runId(ms), name: `run-${i}`, status: failed ? 'failed' : 'succeeded', exit_code: failed ? 1 : 0, command: 'python train.py',
-      started: new Date(ms).toISOString(), ended: new Date(ms + 12_345).toISOString(), duration_s: 12.345, baseline, branch: 'main',
+      xp: 1,
+      id: runId(ms),
+      name: `run-${i}`,
+      status: failed ? 'failed' : 'succeeded',
+      exit_code: failed ? 1 : 0,
+      command: 'python train.py',
+      started: new Date(ms).toISOString(),
+      ended: new Date(ms + 12_345).toISOString(),
+      duration_s: 12.345,
+      baseline,
+      branch: 'main',
       params: { lr: Number((rand() / 10).toPrecision(4)), model: models[i % 4], 'model.depth': 2 + (i % 7), batch: 32 * (1 + (i % 4)), 'optim.name': 'adam' },
-      metrics: { acc, loss: Number((1 - acc).toPrecision(6)), f1: Number((acc - 0.02).toPrecision(6)), precision: Number((acc + 0.01).toPrecision(6)), 'val.loss': Number((1.1 - acc).toPrecision(6)) },
-      series: ['dvclive/plots/metrics/loss.tsv'], deps: {}, outs: {}, env: { host: 'bench', vars: {} },
+      metrics: {
+        acc,
+        loss: Number((1 - acc).toPrecision(6)),
+        f1: Number((acc - 0.02).toPrecision(6)),
+        precision: Number((acc + 0.01).toPrecision(6)),
+        'val.loss': Number((1.1 - acc).toPrecision(6)),
+      },
+      series: ['dvclive/plots/metrics/loss.tsv'],
+      deps: {},
+      outs: {},
+      env: { host: 'bench', vars: {} },
     }
     const lines = ORDER.filter((k) => rec[k] !== undefined).map((k) => `${k}: ${JSON.stringify(rec[k])}`)
     const msg = `xp: ${rec.name} ${rec.status}: ${rec.command}\n\n${lines.join('\n')}\n`
@@ -59,11 +106,15 @@ export function makeRunsRepo(dir, env, n, { steps = 50, notes = 10, distinctSeri
       mark = `:${i + 2}`
       chunks.push(`blob\nmark ${mark}\ndata ${Buffer.byteLength(own)}\n${own}\n`)
     }
-    chunks.push(`commit refs/xp/runs/${rec.id}\ncommitter Bench <bench@example.com> ${Math.floor(ms / 1000)} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}from ${baseline}\nM 100644 ${mark} dvclive/plots/metrics/loss.tsv\n\n`)
+    chunks.push(
+      `commit refs/xp/runs/${rec.id}\ncommitter Bench <bench@example.com> ${Math.floor(ms / 1000)} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}from ${baseline}\nM 100644 ${mark} dvclive/plots/metrics/loss.tsv\n\n`,
+    )
   }
   const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, env, input: chunks.join(''), maxBuffer: 1 << 30 })
   if (r.status !== 0) throw new Error(`git fast-import failed: ${r.stderr}`)
   git('pack-refs', '--all')
-  if (notes) for (const ref of git('for-each-ref', `--count=${notes}`, '--format=%(refname)', 'refs/xp/runs/').trim().split('\n')) git('notes', '--ref=refs/notes/xp', 'add', '-m', 'a note on this run', ref)
+  if (notes)
+    for (const ref of git('for-each-ref', `--count=${notes}`, '--format=%(refname)', 'refs/xp/runs/').trim().split('\n'))
+      git('notes', '--ref=refs/notes/xp', 'add', '-m', 'a note on this run', ref)
   return (performance.now() - t0) / 1000
 }

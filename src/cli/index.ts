@@ -37,9 +37,21 @@ const COMMANDS: Entry[] = [
   { command: 'remote <action> [name] [url]', describe: 'add, list or remove data remotes (xp.yaml)', load: () => import('./commands/remote.js') },
   { command: 'push [args..]', describe: 'push runs, notes and registry tags to a git remote, their data first', load: () => import('./commands/push.js') },
   { command: 'pull [args..]', describe: 'pull runs, notes and registry tags, then the data of the working tree', load: () => import('./commands/pull.js') },
-  { command: 'model <action>', describe: 'the model registry (GTO tags): register, assign (or promote), unassign, deprecate, ls, history, which, get', load: () => import('./commands/model.js') },
-  { command: 'queue <action>', describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear', load: () => import('./commands/queue.js') },
-  { command: 'import <source> [revs..]', describe: 'turn DVC experiments or an MLflow file store into runs: xp import dvc [--all] [REV...] | xp import mlflow MLRUNS', load: () => import('./commands/import.js') },
+  {
+    command: 'model <action>',
+    describe: 'the model registry (GTO tags): register, assign (or promote), unassign, deprecate, ls, history, which, get',
+    load: () => import('./commands/model.js'),
+  },
+  {
+    command: 'queue <action>',
+    describe: 'run queued runs in temporary worktrees: start, status, logs, cancel, retry, clear',
+    load: () => import('./commands/queue.js'),
+  },
+  {
+    command: 'import <source> [revs..]',
+    describe: 'turn DVC experiments or an MLflow file store into runs: xp import dvc [--all] [REV...] | xp import mlflow MLRUNS',
+    load: () => import('./commands/import.js'),
+  },
   { command: 'plots [runs..]', describe: 'write the series, metrics and params of runs into one HTML file', load: () => import('./commands/plots.js') },
   { command: 'ui', describe: 'browse, compare and annotate runs in a local web page', load: () => import('./commands/ui.js') },
 ]
@@ -76,21 +88,23 @@ export function joinSbatchArgs(args: string[]): string[] {
 async function baseYargs(args: string[], scriptName: string): Promise<Argv> {
   // loaded here, not at the top: the plain calls of fastArgv never need it
   const { default: yargs } = await import('yargs')
-  return yargs(args)
-    .scriptName(scriptName)
-    .parserConfiguration({ 'populate--': true, 'camel-case-expansion': false })
-    .option('debug', { type: 'boolean', describe: 'show stack traces', hidden: true })
-    .option('saved-help', { type: 'boolean', hidden: true })
-    .strict()
-    .help()
-    // main() returns the exit code instead of exiting (bin.ts exits; tests and the binary call main in-process)
-    .exitProcess(false)
-    .alias('h', 'help')
-    .version(false)
-    .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw err ?? new XpError('XP_USAGE', msg ?? 'bad usage', { exitCode: EXIT.usage, hint: 'see `xp --help`' })
-    })
+  return (
+    yargs(args)
+      .scriptName(scriptName)
+      .parserConfiguration({ 'populate--': true, 'camel-case-expansion': false })
+      .option('debug', { type: 'boolean', describe: 'show stack traces', hidden: true })
+      .option('saved-help', { type: 'boolean', hidden: true })
+      .strict()
+      .help()
+      // main() returns the exit code instead of exiting (bin.ts exits; tests and the binary call main in-process)
+      .exitProcess(false)
+      .alias('h', 'help')
+      .version(false)
+      .wrap(Math.min(100, process.stdout.columns || 100))
+      .fail((msg, err) => {
+        throw err ?? new XpError('XP_USAGE', msg ?? 'bad usage', { exitCode: EXIT.usage, hint: 'see `xp --help`' })
+      })
+  )
 }
 
 /**
@@ -105,11 +119,14 @@ async function buildCli(args: string[]): Promise<Argv> {
   if (entry) {
     const [name, ...rest] = entry.command.split(' ')
     const mod = await entry.load()
-    return (await baseYargs([...args.slice(0, at), ...args.slice(at + 1)], `xp ${name}`))
-      .usage(`Usage: xp ${entry.command}\n\n${entry.describe}`)
-      .command(['$0 ' + rest.join(' ')].map((c) => c.trim()), entry.describe, mod.builder, async (a) => {
+    return (await baseYargs([...args.slice(0, at), ...args.slice(at + 1)], `xp ${name}`)).usage(`Usage: xp ${entry.command}\n\n${entry.describe}`).command(
+      ['$0 ' + rest.join(' ')].map((c) => c.trim()),
+      entry.describe,
+      mod.builder,
+      async (a) => {
         await mod.handler(a)
-      })
+      },
+    )
   }
   const cli = (await baseYargs(args, 'xp'))
     .usage('xp: experiments as git commits\n\nUsage: xp <command> [options]')
@@ -167,7 +184,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       exitCode = e.exitCode
     } else {
       const err = e as Error
-      printError(new XpError('XP_INTERNAL', `internal error: ${err?.message ?? String(e)}`, { hint: 'run again with --debug for the stack, and report it' }), false)
+      printError(
+        new XpError('XP_INTERNAL', `internal error: ${err?.message ?? String(e)}`, { hint: 'run again with --debug for the stack, and report it' }),
+        false,
+      )
       if (debug && err?.stack) process.stderr.write(clean(err.stack) + '\n')
       exitCode = 1
     }

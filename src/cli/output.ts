@@ -50,7 +50,18 @@ export function renderTable(header: string[], rows: string[][], opts: { rightAli
     const fill = ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(s)))
     return opts.rightAlign?.[i] ? fill + s : s + fill
   }
-  const lines = [header.map((h, i) => pad(bold(h), i)).join('  ').trimEnd(), ...rows.map((r) => r.map((c, i) => pad(c ?? '', i)).join('  ').trimEnd())]
+  const lines = [
+    header
+      .map((h, i) => pad(bold(h), i))
+      .join('  ')
+      .trimEnd(),
+    ...rows.map((r) =>
+      r
+        .map((c, i) => pad(c ?? '', i))
+        .join('  ')
+        .trimEnd(),
+    ),
+  ]
   return lines.join('\n') + '\n'
 }
 

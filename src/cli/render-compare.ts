@@ -8,7 +8,8 @@ import type { Change, RunDiff, EnvDiff, EnvChange } from '../core/compare/diff.j
 import { formatCreated, formatNumber, formatValue } from '../core/compare/format.js'
 import { renderTable, bold, dim, green, red, yellow } from './output.js'
 
-const statusColour = (s: string) => (s === 'succeeded' ? green(s) : s === 'failed' || s === 'lost' ? red(s) : s === 'interrupted' || s === 'running' ? yellow(s) : s)
+const statusColour = (s: string) =>
+  s === 'succeeded' ? green(s) : s === 'failed' || s === 'lost' ? red(s) : s === 'interrupted' || s === 'running' ? yellow(s) : s
 const oneLine = (s: string, max: number) => {
   if (s.length <= max && !s.includes('\n')) return s
   const line = s.split('\n')[0] ?? ''
@@ -135,13 +136,21 @@ const runLabel = (r: ListedRun) => `${r.name} (${r.id})`
 
 /** The side-by-side text of `xp diff`. */
 function envRows(changes: Record<string, EnvChange>): string[][] {
-  return Object.entries(changes).map(([k, c]) => [k, c.old ?? '-', c.new ?? '-', c.old === null ? 'added' : c.new === null ? 'removed' : c.old === c.new ? '' : 'changed'])
+  return Object.entries(changes).map(([k, c]) => [
+    k,
+    c.old ?? '-',
+    c.new ?? '-',
+    c.old === null ? 'added' : c.new === null ? 'removed' : c.old === c.new ? '' : 'changed',
+  ])
 }
 
 /** The environment part of `xp diff --env`, as text tables or markdown. */
 function envText(e: EnvDiff, names: string[], md: boolean): string[] {
   const out: string[] = []
-  const groups: Array<[string, Record<string, EnvChange> | undefined]> = [['environment', e.env], ['package', e.packages]]
+  const groups: Array<[string, Record<string, EnvChange> | undefined]> = [
+    ['environment', e.env],
+    ['package', e.packages],
+  ]
   for (const [label, ch] of groups) {
     if (!ch) continue
     const rows = envRows(ch)
@@ -149,7 +158,12 @@ function envText(e: EnvDiff, names: string[], md: boolean): string[] {
       out.push(label === 'package' ? 'no Python package changed' : 'no environment fact changed', '')
       continue
     }
-    out.push(md ? mdTable([label === 'package' ? 'Package' : 'Environment', ...names, 'Change'], rows, [false, false, false, false]) : renderTable([label, ...names, 'change'], rows).trimEnd(), '')
+    out.push(
+      md
+        ? mdTable([label === 'package' ? 'Package' : 'Environment', ...names, 'Change'], rows, [false, false, false, false])
+        : renderTable([label, ...names, 'change'], rows).trimEnd(),
+      '',
+    )
   }
   if (!e.packages) out.push('neither run recorded Python packages', '')
   return out
@@ -157,7 +171,10 @@ function envText(e: EnvDiff, names: string[], md: boolean): string[] {
 
 export function diffText(d: RunDiff<ListedRun> & { code?: string; env?: EnvDiff }, opts: { all?: boolean } = {}): string {
   const out: string[] = []
-  for (const [tag, r] of [['a', d.a], ['b', d.b]] as const) {
+  for (const [tag, r] of [
+    ['a', d.a],
+    ['b', d.b],
+  ] as const) {
     out.push(`${bold(tag + ':')} ${runLabel(r)}  ${dim(formatCreated(r.started))}  ${statusColour(r.status)}`)
     if (r.notes) for (const line of r.notes.split('\n')) out.push(`   ${dim('note:')} ${line}`)
   }
@@ -168,7 +185,10 @@ export function diffText(d: RunDiff<ListedRun> & { code?: string; env?: EnvDiff 
     const rows = diffRows(d[group], d.a, d.b, group)
     if (!rows.length) continue
     any = true
-    out.push(renderTable(header(group === 'metrics' ? 'metric' : group === 'params' ? 'param' : 'tag'), rows, { rightAlign: [false, true, true, true] }).trimEnd(), '')
+    out.push(
+      renderTable(header(group === 'metrics' ? 'metric' : group === 'params' ? 'param' : 'tag'), rows, { rightAlign: [false, true, true, true] }).trimEnd(),
+      '',
+    )
   }
   if (!any) out.push(opts.all ? 'neither run has params or metrics' : 'no param or metric changed (--all shows unchanged ones too)', '')
   if (d.code !== undefined) out.push(bold('code:'), d.code.trimEnd() || 'no file changed', '')

@@ -22,7 +22,10 @@ export async function interruptible<T>(repo: Repo, fn: () => Promise<T>): Promis
     return await fn()
   } catch (e) {
     if (repo.ctx.signal?.aborted && !(e instanceof XpError && e.code === 'XP_INTERRUPTED'))
-      throw new XpError('XP_INTERRUPTED', 'interrupted: every object is complete or absent, and refs are pushed only after their data', { exitCode: EXIT.interrupted, hint: 'run the command again; what arrived is not sent twice' })
+      throw new XpError('XP_INTERRUPTED', 'interrupted: every object is complete or absent, and refs are pushed only after their data', {
+        exitCode: EXIT.interrupted,
+        hint: 'run the command again; what arrived is not sent twice',
+      })
     throw e
   }
 }

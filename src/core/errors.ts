@@ -79,7 +79,10 @@ export function diskError(e: unknown, file?: string): unknown {
   if (!known || e instanceof XpError) return e
   const where = file ?? err.path ?? err.dest
   return new XpError(known[0], `${known[1]}${where ? ` while writing ${where}` : ''}; nothing partial was kept`, {
-    hint: known[0] === 'XP_DISK_FULL' ? 'free some space (`xp gc` removes unused cache objects) or move the cache (`cache.dir` in .xp/config.local.yaml), then run the command again' : 'remount it read-write, or point xp elsewhere (`cache.dir` in .xp/config.local.yaml)',
+    hint:
+      known[0] === 'XP_DISK_FULL'
+        ? 'free some space (`xp gc` removes unused cache objects) or move the cache (`cache.dir` in .xp/config.local.yaml), then run the command again'
+        : 'remount it read-write, or point xp elsewhere (`cache.dir` in .xp/config.local.yaml)',
     data: { path: where, errno: err.code },
     cause: e,
   })

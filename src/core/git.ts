@@ -68,7 +68,12 @@ export function git(args: string[], opts: GitOptions): Promise<GitResult> {
       const result = { code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
       if (result.code !== 0 && !opts.allowFail) {
         const first = result.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${result.code}`
-        reject(new XpError(opts.errorCode ?? 'XP_GIT_FAILED', `git ${args[0]} failed: ${first}`, { exitCode: opts.exitCode ?? EXIT.domain, data: { args, stderr: result.stderr } }))
+        reject(
+          new XpError(opts.errorCode ?? 'XP_GIT_FAILED', `git ${args[0]} failed: ${first}`, {
+            exitCode: opts.exitCode ?? EXIT.domain,
+            data: { args, stderr: result.stderr },
+          }),
+        )
       } else resolve(result)
     })
     if (opts.input !== undefined) child.stdin.end(opts.input)
@@ -160,10 +165,14 @@ export class CatFileBatch {
 export async function gitAsAuthor(args: string[], opts: GitOptions): Promise<GitResult> {
   const res = await git(args, { ...opts, allowFail: true })
   if (res.code === 0) return res
-  if (/tell me who you are|empty ident|unable to auto-detect/i.test(res.stderr)) return git(args, { ...opts, extraEnv: { ...opts.extraEnv, ...fallbackIdentity(opts.env) } })
+  if (/tell me who you are|empty ident|unable to auto-detect/i.test(res.stderr))
+    return git(args, { ...opts, extraEnv: { ...opts.extraEnv, ...fallbackIdentity(opts.env) } })
   if (opts.allowFail) return res
   const first = res.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${res.code}`
-  throw new XpError(opts.errorCode ?? 'XP_GIT_FAILED', `git ${args[0]} failed: ${first}`, { exitCode: opts.exitCode ?? EXIT.domain, data: { args, stderr: res.stderr } })
+  throw new XpError(opts.errorCode ?? 'XP_GIT_FAILED', `git ${args[0]} failed: ${first}`, {
+    exitCode: opts.exitCode ?? EXIT.domain,
+    data: { args, stderr: res.stderr },
+  })
 }
 
 /**
@@ -218,7 +227,6 @@ export function fallbackIdentity(env: Record<string, string | undefined>): Recor
     GIT_COMMITTER_EMAIL: env.GIT_COMMITTER_EMAIL || `${user}@localhost`,
   }
 }
-
 
 /**
  * One `git cat-file --batch-command --buffer` for several bulk reads in a row (a tree walk

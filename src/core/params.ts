@@ -126,7 +126,13 @@ export function parseStructured(text: string, file: string, opts: { bigInts?: bo
       const m = /position (\d+)/.exec(String((e as Error).message))
       // Node 20 names no position for most errors: find it ourselves.
       const line = lineOf(text, m ? Number(m[1]) : jsonErrorOffset(text))
-      throw new XpError('XP_BAD_FILE', `${file}${line ? `:${line}` : ''}: invalid JSON: ${String((e as Error).message).split('\n')[0].slice(0, 200)}`, { hint: 'fix the file and run again', data: { file, line } })
+      throw new XpError(
+        'XP_BAD_FILE',
+        `${file}${line ? `:${line}` : ''}: invalid JSON: ${String((e as Error).message)
+          .split('\n')[0]
+          .slice(0, 200)}`,
+        { hint: 'fix the file and run again', data: { file, line } },
+      )
     }
   }
   const flat = flatYaml(text)
@@ -137,11 +143,17 @@ export function parseStructured(text: string, file: string, opts: { bigInts?: bo
   } catch (e) {
     if (e instanceof yaml().YAMLParseError) {
       const line = e.pos?.[0] !== undefined ? lineOf(text, e.pos[0]) : undefined
-      throw new XpError('XP_BAD_FILE', `${file}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0].slice(0, 200)}`, { hint: 'fix the file and run again', data: { file, line } })
+      throw new XpError('XP_BAD_FILE', `${file}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0].slice(0, 200)}`, {
+        hint: 'fix the file and run again',
+        data: { file, line },
+      })
     }
     const msg = String((e as Error).message)
     if (/alias/i.test(msg))
-      throw new XpError('XP_BAD_FILE', `${file}: too many YAML aliases (a "billion laughs" document?)`, { hint: 'expand the aliases by hand; xp allows 100', data: { file } })
+      throw new XpError('XP_BAD_FILE', `${file}: too many YAML aliases (a "billion laughs" document?)`, {
+        hint: 'expand the aliases by hand; xp allows 100',
+        data: { file },
+      })
     throw new XpError('XP_BAD_FILE', `${file}: ${msg.split('\n')[0].slice(0, 200)}`, { data: { file } })
   }
 }
@@ -170,10 +182,14 @@ export function flatten(value: unknown, prefix = '', out: Flat = {}, file = ''):
     return out
   }
   if (typeof value === 'string' && Buffer.byteLength(value) > MAX_VALUE_BYTES)
-    throw new XpError('XP_VALUE_TOO_LARGE', `${file || 'params'}: the value of "${prefix}" is ${Buffer.byteLength(value)} bytes; xp records values up to ${MAX_VALUE_BYTES} bytes`, {
-      hint: 'keep large data in a file (track it with `xp add`) and put its path in params',
-      data: { file, key: prefix },
-    })
+    throw new XpError(
+      'XP_VALUE_TOO_LARGE',
+      `${file || 'params'}: the value of "${prefix}" is ${Buffer.byteLength(value)} bytes; xp records values up to ${MAX_VALUE_BYTES} bytes`,
+      {
+        hint: 'keep large data in a file (track it with `xp add`) and put its path in params',
+        data: { file, key: prefix },
+      },
+    )
   // an integer a double cannot hold exactly is kept as its digits (a string), not rounded
   if (typeof value === 'bigint') out[prefix] = Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
   else if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') out[prefix] = value
@@ -286,7 +302,10 @@ function checkKeys(file: string, data: unknown, list: ParamEdit[]): void {
           data: { file, key: e.key },
         })
       }
-      if (Array.isArray(cur) && e.mode) throw new XpError('XP_BAD_SET', `-S +${e.key}: cannot add an item to a list in ${file}; set the whole list (-S ${parts.slice(0, i).join('.')}=[...])`, { exitCode: EXIT.usage })
+      if (Array.isArray(cur) && e.mode)
+        throw new XpError('XP_BAD_SET', `-S +${e.key}: cannot add an item to a list in ${file}; set the whole list (-S ${parts.slice(0, i).join('.')}=[...])`, {
+          exitCode: EXIT.usage,
+        })
       exists = false
       break
     }
@@ -299,7 +318,11 @@ function checkKeys(file: string, data: unknown, list: ParamEdit[]): void {
       })
     }
     if (exists && e.mode === 'add')
-      throw new XpError('XP_PARAM_EXISTS', `-S +${e.key}: ${file} has "${e.key}" already`, { hint: `drop the + to change it (-S ${e.key}=...), or write ++${e.key} to set it either way`, exitCode: EXIT.usage, data: { file, key: e.key } })
+      throw new XpError('XP_PARAM_EXISTS', `-S +${e.key}: ${file} has "${e.key}" already`, {
+        hint: `drop the + to change it (-S ${e.key}=...), or write ++${e.key} to set it either way`,
+        exitCode: EXIT.usage,
+        data: { file, key: e.key },
+      })
   }
 }
 
@@ -309,7 +332,9 @@ function readForEdit(root: string, file: string): { abs: string; text: string; d
   const abs = guardRead(root, repoRelative(file, `-S ${file}`), `-S ${file}`)
   guardWrite(root, repoRelative(file, `-S ${file}`), `-S ${file}`)
   if (!fs.existsSync(abs))
-    throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, { hint: 'create it, or name an existing params file as FILE:KEY=VALUE' })
+    throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, {
+      hint: 'create it, or name an existing params file as FILE:KEY=VALUE',
+    })
   const text = fs.readFileSync(abs, 'utf8')
   const data = parseStructured(text.replace(/^\uFEFF/, ''), file)
   if (data !== null && data !== undefined && (typeof data !== 'object' || Array.isArray(data)))
@@ -339,7 +364,11 @@ export function editParams(root: string, edits: ParamEdit[]): void {
   for (const [file, list] of groupByFile(edits)) {
     const { abs, text, data } = readForEdit(root, file)
     checkKeys(file, data, list)
-    const out = editText(text, file, list.map((e) => ({ op: 'set' as const, path: keyPath(e.key), value: e.value, raw: e.raw })))
+    const out = editText(
+      text,
+      file,
+      list.map((e) => ({ op: 'set' as const, path: keyPath(e.key), value: e.value, raw: e.raw })),
+    )
     flatten(parseStructured(out.replace(/^\uFEFF/, ''), file), '', {}, file) // too large a value fails here, before any write
     writes.push([abs, out])
   }
@@ -406,6 +435,9 @@ export function expandValues(raw: string): unknown[] {
   }
   parts.push(cur)
   if (parts.length > 1 && parts.some((p) => p.trim() === ''))
-    throw new XpError('XP_BAD_SET', `${JSON.stringify(raw)}: a grid value is empty (two commas, or one at an end)`, { hint: "give every value, or quote a value that holds a comma: 'a,b'", exitCode: 2 })
+    throw new XpError('XP_BAD_SET', `${JSON.stringify(raw)}: a grid value is empty (two commas, or one at an end)`, {
+      hint: "give every value, or quote a value that holds a comma: 'a,b'",
+      exitCode: 2,
+    })
   return parts.map(typeValue)
 }

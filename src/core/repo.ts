@@ -90,8 +90,7 @@ export function projectPrefix(repo: Pick<Repo, 'root' | 'project'>): string {
 /** The nearest folder from `cwd` up to `root` holding an xp.yaml; undefined when only none or root's does. */
 export function findProject(root: string, cwd: string): string | undefined {
   if (!isInside(root, cwd)) return undefined
-  for (let dir = path.resolve(cwd); dir !== root && isInside(root, dir); dir = path.dirname(dir))
-    if (fs.existsSync(path.join(dir, 'xp.yaml'))) return dir
+  for (let dir = path.resolve(cwd); dir !== root && isInside(root, dir); dir = path.dirname(dir)) if (fs.existsSync(path.join(dir, 'xp.yaml'))) return dir
   return undefined
 }
 
@@ -109,7 +108,10 @@ export async function findRepo(ctx: Context): Promise<Repo> {
   const res = await git(['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'], { cwd: ctx.cwd, env: ctx.env, allowFail: true })
   if (res.code !== 0) {
     if (/not a git repository/i.test(res.stderr))
-      throw new XpError('XP_NOT_A_REPO', `not inside a git repository: ${ctx.cwd}`, { hint: 'run `git init` first, or cd into your project', exitCode: EXIT.notRepo })
+      throw new XpError('XP_NOT_A_REPO', `not inside a git repository: ${ctx.cwd}`, {
+        hint: 'run `git init` first, or cd into your project',
+        exitCode: EXIT.notRepo,
+      })
     if (/must be run in a work tree/i.test(res.stderr))
       throw new XpError('XP_NOT_A_REPO', 'xp needs a working tree, and this is a bare repository', { exitCode: EXIT.notRepo })
     throw new XpError('XP_GIT_FAILED', `git rev-parse failed: ${res.stderr.trim()}`)
@@ -147,7 +149,8 @@ function repoAt(ctx: Context, root: string, gitDir: string, commonDir: string): 
  */
 export function locateRepo(ctx: Pick<Context, 'cwd' | 'env'>): { root: string; gitDir: string; commonDir: string } | null {
   const env = ctx.env
-  if (env.GIT_DIR || env.GIT_WORK_TREE || env.GIT_COMMON_DIR || env.GIT_CEILING_DIRECTORIES || env.GIT_DISCOVERY_ACROSS_FILESYSTEM || env.GIT_CONFIG_PARAMETERS) return null
+  if (env.GIT_DIR || env.GIT_WORK_TREE || env.GIT_COMMON_DIR || env.GIT_CEILING_DIRECTORIES || env.GIT_DISCOVERY_ACROSS_FILESYSTEM || env.GIT_CONFIG_PARAMETERS)
+    return null
   try {
     let dir = fs.realpathSync(ctx.cwd)
     if (dir.split(path.sep).includes('.git')) return null
@@ -191,7 +194,10 @@ export function readLocalConfig(xpDir: string): LocalConfig {
   return decode(LocalConfigDecoder, parseStructured(text, file) ?? {}, { file: '.xp/config.local.yaml' })
 }
 
-const LocalConfigDecoder = object({ cache: optional(object({ dir: optional(string), type: optional(string) })), ui: optional(object({ token: optional(nonEmptyString) })) })
+const LocalConfigDecoder = object({
+  cache: optional(object({ dir: optional(string), type: optional(string) })),
+  ui: optional(object({ token: optional(nonEmptyString) })),
+})
 
 const ConfigDecoder = object({
   command: optional(string),
@@ -204,11 +210,21 @@ const ConfigDecoder = object({
   remote: optional(string),
   remotes: withDefault(record(object({ url: nonEmptyString, endpoint: optional(string), region: optional(string), profile: optional(string) })), {}),
   snapshot: withDefault(
-    object({ max_file_size: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'a number of bytes, 0 or more')), include: withDefault(stringList, []), exclude: withDefault(stringList, []) }),
+    object({
+      max_file_size: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'a number of bytes, 0 or more')),
+      include: withDefault(stringList, []),
+      exclude: withDefault(stringList, []),
+    }),
     { include: [], exclude: [] },
   ),
   // `system_metrics: false` turns sampling off; `{interval: 2}` samples every 2 s
-  system_metrics: optional(oneOf(refine(boolean, (b) => (b ? {} : { interval: 0 }), 'true or false'), object({ interval: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'seconds, 0 (off) or more')) }), 'false, or {interval: SECONDS}')),
+  system_metrics: optional(
+    oneOf(
+      refine(boolean, (b) => (b ? {} : { interval: 0 }), 'true or false'),
+      object({ interval: optional(refine(number, (n) => (n >= 0 ? n : undefined), 'seconds, 0 (off) or more')) }),
+      'false, or {interval: SECONDS}',
+    ),
+  ),
 })
 
 /**

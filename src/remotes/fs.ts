@@ -111,7 +111,10 @@ export class FsRemote implements DataRemote {
   create(opts: { parents?: boolean } = {}): void {
     if (fs.existsSync(this.root)) return
     if (!opts.parents && !fs.existsSync(path.dirname(this.root)))
-      throw new XpError('XP_REMOTE_UNREACHABLE', `data remote "${this.name}": neither ${this.root} nor its parent folder exists`, { exitCode: EXIT.remote, hint: 'is the share mounted? create the parent folder first' })
+      throw new XpError('XP_REMOTE_UNREACHABLE', `data remote "${this.name}": neither ${this.root} nor its parent folder exists`, {
+        exitCode: EXIT.remote,
+        hint: 'is the share mounted? create the parent folder first',
+      })
     try {
       fs.mkdirSync(this.root, { recursive: Boolean(opts.parents) })
     } catch (e) {
@@ -143,7 +146,12 @@ export function unreachable(r: { name: string; root: string }): XpError {
 function missingOrUnreachable(r: FsRemote, oid: string, e: unknown): XpError {
   const code = (e as NodeJS.ErrnoException).code
   if (code === 'ENOENT' && !fs.existsSync(r.root)) return unreachable(r)
-  if (code === 'ENOENT') return new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${r.name}" has no object ${oid}`, { exitCode: EXIT.remote, hint: `push it there from the clone that has it (\`xp push -r ${r.name}\`)`, data: { oid } })
+  if (code === 'ENOENT')
+    return new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${r.name}" has no object ${oid}`, {
+      exitCode: EXIT.remote,
+      hint: `push it there from the clone that has it (\`xp push -r ${r.name}\`)`,
+      data: { oid },
+    })
   return remoteIoError(r, e)
 }
 
@@ -151,5 +159,8 @@ function remoteIoError(r: FsRemote, e: unknown): XpError {
   const err = e as NodeJS.ErrnoException
   if (err instanceof XpError) return err
   if (err?.name === 'AbortError') return new XpError('XP_INTERRUPTED', 'interrupted', { exitCode: EXIT.interrupted })
-  return new XpError('XP_REMOTE_IO', `data remote "${r.name}" (${r.root}): ${err?.code ?? ''} ${err?.message ?? String(e)}`.trim(), { exitCode: EXIT.remote, hint: 'check that the folder is writable and has space' })
+  return new XpError('XP_REMOTE_IO', `data remote "${r.name}" (${r.root}): ${err?.code ?? ''} ${err?.message ?? String(e)}`.trim(), {
+    exitCode: EXIT.remote,
+    hint: 'check that the folder is writable and has space',
+  })
 }

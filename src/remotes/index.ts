@@ -21,7 +21,10 @@ export type RemoteKind = 'fs' | 's3'
 export function remoteKind(url: string): RemoteKind {
   if (url.startsWith('s3://')) return 's3'
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://'))
-    throw new XpError('XP_BAD_REMOTE_URL', `unsupported data remote URL: ${url}`, { exitCode: EXIT.usage, hint: 'use a folder path, file://PATH or s3://BUCKET/PREFIX' })
+    throw new XpError('XP_BAD_REMOTE_URL', `unsupported data remote URL: ${url}`, {
+      exitCode: EXIT.usage,
+      hint: 'use a folder path, file://PATH or s3://BUCKET/PREFIX',
+    })
   return 'fs'
 }
 
@@ -41,13 +44,21 @@ export function remoteSettings(config: Pick<ProjectConfig, 'remote' | 'remotes'>
     return { name: nameOrUrl, settings }
   }
   if (/[/:]/.test(nameOrUrl) || nameOrUrl.startsWith('.')) return { name: nameOrUrl, settings: { url: nameOrUrl } }
-  throw new XpError('XP_REMOTE_NOT_FOUND', `no data remote named "${nameOrUrl}"`, { exitCode: EXIT.usage, hint: 'list them with `xp remote list`, add one with `xp remote add NAME URL`' })
+  throw new XpError('XP_REMOTE_NOT_FOUND', `no data remote named "${nameOrUrl}"`, {
+    exitCode: EXIT.usage,
+    hint: 'list them with `xp remote list`, add one with `xp remote add NAME URL`',
+  })
 }
 
 /**
  * Open a remote. `root` resolves relative folder URLs (the repository's top folder).
  */
-export async function openRemote(ctx: Context, config: Pick<ProjectConfig, 'remote' | 'remotes'>, nameOrUrl: string, opts: { root: string; jobs?: number }): Promise<DataRemote> {
+export async function openRemote(
+  ctx: Context,
+  config: Pick<ProjectConfig, 'remote' | 'remotes'>,
+  nameOrUrl: string,
+  opts: { root: string; jobs?: number },
+): Promise<DataRemote> {
   const { name, settings } = remoteSettings(config, nameOrUrl)
   const url = settings.url
   if (remoteKind(url) === 's3') {

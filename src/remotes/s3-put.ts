@@ -14,7 +14,8 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 
 type Source = string | ArrayBuffer | ArrayBufferView
 
-const toBuf = (d: Source): Buffer => (typeof d === 'string' ? Buffer.from(d, 'utf8') : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d))
+const toBuf = (d: Source): Buffer =>
+  typeof d === 'string' ? Buffer.from(d, 'utf8') : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d)
 
 /** SHA-256 and HMAC-SHA-256 from node:crypto, in the shape the signer wants. */
 class NodeSha256 {
@@ -78,7 +79,15 @@ export class LeanPut {
     const secure = this.url.protocol === 'https:'
     await new Promise<void>((resolve, reject) => {
       const req = (secure ? https : http).request(
-        { method: 'PUT', host: this.url.hostname, port: this.url.port || (secure ? 443 : 80), path: pathname, headers: signed.headers, agent: secure ? this.agents.https : this.agents.http, signal },
+        {
+          method: 'PUT',
+          host: this.url.hostname,
+          port: this.url.port || (secure ? 443 : 80),
+          path: pathname,
+          headers: signed.headers,
+          agent: secure ? this.agents.https : this.agents.http,
+          signal,
+        },
         (res) => {
           const chunks: Buffer[] = []
           res.on('data', (c: Buffer) => chunks.push(c))

@@ -143,13 +143,33 @@ export class S3Remote implements DataRemote {
     const where = this.where()
     const base = { exitCode: EXIT.remote, cause: e, data: { remote: this.name, s3code: name, status } }
     if (name === 'NoSuchBucket')
-      return new XpError('XP_REMOTE_NO_BUCKET', `data remote "${this.name}": bucket "${this.bucket}" does not exist (${where})`, { ...base, hint: 'create the bucket, or fix the URL with `xp remote add --force`' })
-    if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden', 'InvalidToken', 'ExpiredToken', 'CredentialsProviderError'].includes(name) || status === 403 || /credential/i.test(err?.message ?? ''))
-      return new XpError('XP_REMOTE_AUTH', `data remote "${this.name}": access denied by ${where} (${name || status})`, { ...base, hint: 'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE' })
+      return new XpError('XP_REMOTE_NO_BUCKET', `data remote "${this.name}": bucket "${this.bucket}" does not exist (${where})`, {
+        ...base,
+        hint: 'create the bucket, or fix the URL with `xp remote add --force`',
+      })
+    if (
+      ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden', 'InvalidToken', 'ExpiredToken', 'CredentialsProviderError'].includes(name) ||
+      status === 403 ||
+      /credential/i.test(err?.message ?? '')
+    )
+      return new XpError('XP_REMOTE_AUTH', `data remote "${this.name}": access denied by ${where} (${name || status})`, {
+        ...base,
+        hint: 'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE',
+      })
     const code = err?.code ?? (e as { cause?: { code?: string } })?.cause?.code ?? ''
     if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(code) || name === 'TimeoutError')
-      return new XpError('XP_REMOTE_UNREACHABLE', `data remote "${this.name}": cannot reach ${where} (${code || name})`, { ...base, hint: 'check the endpoint and your network, then run the command again' })
-    return new XpError('XP_REMOTE_FAILED', `data remote "${this.name}": ${what ? what + ': ' : ''}${name || code || 'error'}${status ? ` (HTTP ${status})` : ''}: ${err?.message ?? String(e)}`.slice(0, 400), base)
+      return new XpError('XP_REMOTE_UNREACHABLE', `data remote "${this.name}": cannot reach ${where} (${code || name})`, {
+        ...base,
+        hint: 'check the endpoint and your network, then run the command again',
+      })
+    return new XpError(
+      'XP_REMOTE_FAILED',
+      `data remote "${this.name}": ${what ? what + ': ' : ''}${name || code || 'error'}${status ? ` (HTTP ${status})` : ''}: ${err?.message ?? String(e)}`.slice(
+        0,
+        400,
+      ),
+      base,
+    )
   }
 
   private async listPrefix(p: string, opts: OpOptions & { max?: number } = {}): Promise<{ oids: string[]; truncated: boolean }> {
@@ -211,9 +231,14 @@ export class S3Remote implements DataRemote {
     // small remotes in one sequential listing; big ones by the 256 prefixes in parallel
     const first = await this.listPrefix('', { ...opts, max: 5000 })
     if (!first.truncated) return new Set(first.oids)
-    await pool(PREFIXES, opts.jobs ?? 16, async (p) => {
-      for (const oid of (await this.listPrefix(p + '/', opts)).oids) out.add(oid)
-    }, opts.signal)
+    await pool(
+      PREFIXES,
+      opts.jobs ?? 16,
+      async (p) => {
+        for (const oid of (await this.listPrefix(p + '/', opts)).oids) out.add(oid)
+      },
+      opts.signal,
+    )
     return out
   }
 
@@ -221,14 +246,27 @@ export class S3Remote implements DataRemote {
     for (let attempt = 0; ; attempt++) {
       let moved = 0
       try {
-        const res = await this.send<{ Body?: NodeJS.ReadableStream }>(() => new GetObjectCommand({ Bucket: this.bucket, Key: this.key(oid) }), opts, `download ${oid}`)
+        const res = await this.send<{ Body?: NodeJS.ReadableStream }>(
+          () => new GetObjectCommand({ Bucket: this.bucket, Key: this.key(oid) }),
+          opts,
+          `download ${oid}`,
+        )
         if (!res.Body) throw new XpError('XP_REMOTE_FAILED', `data remote "${this.name}": empty answer for ${oid}`, { exitCode: EXIT.remote })
-        await pipeline(res.Body, counter((n) => ((moved += n), opts.onBytes?.(n))), fs.createWriteStream(dest), { signal: opts.signal })
+        await pipeline(
+          res.Body,
+          counter((n) => ((moved += n), opts.onBytes?.(n))),
+          fs.createWriteStream(dest),
+          { signal: opts.signal },
+        )
         return
       } catch (e) {
         const s = (e as XpError).data?.status
         if (s === 404 || (e as XpError).data?.s3code === 'NoSuchKey')
-          throw new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${this.name}" has no object ${oid}`, { exitCode: EXIT.remote, hint: `push it there from the clone that has it (\`xp push -r ${this.name}\`)`, data: { oid } })
+          throw new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${this.name}" has no object ${oid}`, {
+            exitCode: EXIT.remote,
+            hint: `push it there from the clone that has it (\`xp push -r ${this.name}\`)`,
+            data: { oid },
+          })
         opts.onBytes?.(-moved)
         if (e instanceof XpError || attempt + 1 >= RETRIES || opts.signal?.aborted) throw this.toXpError(e, `download ${oid}`)
         await sleep(150 * 3 ** attempt)
@@ -243,7 +281,12 @@ export class S3Remote implements DataRemote {
       // and memory stays bounded at jobs x SMALL_BODY
       const body = await fs.promises.readFile(src)
       if (this.lean) await this.retrying(() => this.lean!.put(this.bucket, Key, body, opts.signal), opts, `upload ${oid}`)
-      else await this.send(() => new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream' }), opts, `upload ${oid}`)
+      else
+        await this.send(
+          () => new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream' }),
+          opts,
+          `upload ${oid}`,
+        )
       opts.onBytes?.(body.length)
       return
     }
@@ -266,7 +309,11 @@ export class S3Remote implements DataRemote {
       }
       return
     }
-    const { UploadId } = await this.send<{ UploadId?: string }>(() => new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ContentType: 'application/octet-stream' }), opts, `upload ${oid}`)
+    const { UploadId } = await this.send<{ UploadId?: string }>(
+      () => new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ContentType: 'application/octet-stream' }),
+      opts,
+      `upload ${oid}`,
+    )
     const parts: Array<{ PartNumber: number; ETag?: string }> = []
     const ranges = Array.from({ length: Math.ceil(size / this.partSize) }, (_, i) => i)
     try {
@@ -291,7 +338,11 @@ export class S3Remote implements DataRemote {
         },
         opts.signal,
       )
-      await this.send(() => new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } }), opts, `upload ${oid}`)
+      await this.send(
+        () => new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } }),
+        opts,
+        `upload ${oid}`,
+      )
     } catch (e) {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => {})
       throw e

@@ -88,10 +88,24 @@ function frame(xs: number[], ys: number[], w: number, hgt: number, title: string
 export function lineChart(title: string, lines: Line[], opts: ChartOptions = {}): VNode {
   const w = opts.width ?? 560
   const hgt = opts.height ?? 300
-  const { sx, sy, parts } = frame(lines.flatMap((l) => l.x), lines.flatMap((l) => l.y), w, hgt, title, opts.xLabel ?? 'step', { x: 0, y: 0.04 })
+  const { sx, sy, parts } = frame(
+    lines.flatMap((l) => l.x),
+    lines.flatMap((l) => l.y),
+    w,
+    hgt,
+    title,
+    opts.xLabel ?? 'step',
+    { x: 0, y: 0.04 },
+  )
   lines.forEach((l) => {
     const pts = l.x.map((x, j) => `${sx(x).toFixed(1)},${sy(l.y[j]).toFixed(1)}`).join(' ')
-    parts.push(h('polyline', { points: pts, fill: 'none', stroke: l.color, 'stroke-width': 1.6, class: 'series-line', 'data-run': l.label, 'data-points': l.x.length }, h('title', {}, l.label)))
+    parts.push(
+      h(
+        'polyline',
+        { points: pts, fill: 'none', stroke: l.color, 'stroke-width': 1.6, class: 'series-line', 'data-run': l.label, 'data-points': l.x.length },
+        h('title', {}, l.label),
+      ),
+    )
     if (l.x.length === 1) parts.push(h('circle', { cx: sx(l.x[0]).toFixed(1), cy: sy(l.y[0]).toFixed(1), r: 3, fill: l.color }))
   })
   return h('svg', { viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, class: 'chart', role: 'img' }, ...parts)
@@ -108,7 +122,22 @@ export interface Point {
 export function scatterChart(title: string, points: Point[], xLabel: string, opts: ChartOptions = {}): VNode {
   const w = opts.width ?? 560
   const hgt = opts.height ?? 300
-  const { sx, sy, parts } = frame(points.map((p) => p.x), points.map((p) => p.y), w, hgt, title, xLabel, { x: 0.06, y: 0.08 })
-  for (const p of points) parts.push(h('circle', { cx: sx(p.x).toFixed(1), cy: sy(p.y).toFixed(1), r: 4, fill: p.color, class: 'dot' }, h('title', {}, `${p.label}: ${xLabel}=${fmt(p.x)}, ${fmt(p.y)}`)))
+  const { sx, sy, parts } = frame(
+    points.map((p) => p.x),
+    points.map((p) => p.y),
+    w,
+    hgt,
+    title,
+    xLabel,
+    { x: 0.06, y: 0.08 },
+  )
+  for (const p of points)
+    parts.push(
+      h(
+        'circle',
+        { cx: sx(p.x).toFixed(1), cy: sy(p.y).toFixed(1), r: 4, fill: p.color, class: 'dot' },
+        h('title', {}, `${p.label}: ${xLabel}=${fmt(p.x)}, ${fmt(p.y)}`),
+      ),
+    )
   return h('svg', { viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, class: 'chart', role: 'img' }, ...parts)
 }

@@ -25,7 +25,20 @@ const MAX_SERIES_BYTES = 64 * 1024 * 1024
 /** The columns the runs table needs; env, deps and outs stay on the run page. */
 export function slimRun(r: ListedRun): RunRow {
   const tags = (r as { tags?: Record<string, string> }).tags
-  return { id: r.id, name: r.name, status: r.status, started: r.started, duration_s: r.duration_s, commit: r.commit, baseline: r.baseline, params: r.params, metrics: r.metrics, notes: r.notes, ...(tags && Object.keys(tags).length ? { tags } : {}), ...(r.damaged ? { damaged: r.damaged } : {}) }
+  return {
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    started: r.started,
+    duration_s: r.duration_s,
+    commit: r.commit,
+    baseline: r.baseline,
+    params: r.params,
+    metrics: r.metrics,
+    notes: r.notes,
+    ...(tags && Object.keys(tags).length ? { tags } : {}),
+    ...(r.damaged ? { damaged: r.damaged } : {}),
+  }
 }
 
 /**
@@ -75,8 +88,14 @@ export async function readRunPlots(repo: RepoLike, run: Pick<ListedRun, 'commit'
         // a dvc.yaml that does not parse defines no plots
       }
     }
-    const roots = [...new Set([...DVCLIVE_PLOT_DIRS, ...defs.flatMap((d) => d.files ?? [d.id])])].filter((r) => r && !r.startsWith('/') && !r.split('/').includes('..'))
-    const res = await git(['ls-tree', '-r', '-z', '--name-only', run.commit, '--', ...roots.map((r) => `:(literal)${r}`)], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+    const roots = [...new Set([...DVCLIVE_PLOT_DIRS, ...defs.flatMap((d) => d.files ?? [d.id])])].filter(
+      (r) => r && !r.startsWith('/') && !r.split('/').includes('..'),
+    )
+    const res = await git(['ls-tree', '-r', '-z', '--name-only', run.commit, '--', ...roots.map((r) => `:(literal)${r}`)], {
+      cwd: repo.root,
+      env: repo.ctx.env,
+      allowFail: true,
+    })
     const series = new Set(run.series ?? [])
     for (const file of res.stdout.split('\0').filter(Boolean).sort()) {
       if (series.has(file)) continue
@@ -135,7 +154,10 @@ export async function changedFiles(repo: RepoLike, run: Pick<ListedRun, 'commit'
 
 /** A short hash of the refs under refs/xp, refs/notes/xp and the tags (the registry): changes when a run, note or registry event lands. */
 export async function refsVersion(repo: RepoLike): Promise<string> {
-  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/xp/', NOTES_REF, 'refs/tags/'], { cwd: repo.root, env: repo.ctx.env })
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/xp/', NOTES_REF, 'refs/tags/'], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+  })
   return createHash('sha1').update(stdout).digest('hex').slice(0, 16)
 }
 

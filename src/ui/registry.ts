@@ -12,7 +12,6 @@ import { gtoShow, type VersionState } from '../core/registry/fold.js'
 import type { RegistryView } from './registry-view.js'
 export type { RegistryView } from './registry-view.js'
 
-
 /**
  * @example
  * const view = await registryView(repo) // view.artifacts[0].show.stage.production === 'v1.0.0'

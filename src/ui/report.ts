@@ -101,7 +101,12 @@ export function reportTree(runs: RunRow[], series: RunSeries[], generated: strin
     ),
   )
   const paramsTable = changedParams.length
-    ? h('table', { class: 'params' }, h('tr', {}, h('th', {}, 'run'), ...changedParams.map((k) => h('th', {}, k))), ...runs.map((r, i) => h('tr', {}, runLabel(r, i), ...changedParams.map((k) => h('td', { class: 'changed' }, formatCell(r.params[k]))))))
+    ? h(
+        'table',
+        { class: 'params' },
+        h('tr', {}, h('th', {}, 'run'), ...changedParams.map((k) => h('th', {}, k))),
+        ...runs.map((r, i) => h('tr', {}, runLabel(r, i), ...changedParams.map((k) => h('td', { class: 'changed' }, formatCell(r.params[k]))))),
+      )
     : h('p', {}, runs.length > 1 ? 'The runs have the same params.' : 'One run: nothing to compare.')
   const keys = [...new Set(series.flatMap((s) => Object.keys(s)))].sort()
   const charts = keys.map((k) =>
@@ -111,19 +116,23 @@ export function reportTree(runs: RunRow[], series: RunSeries[], generated: strin
     ),
   )
   return h(
-      'body',
+    'body',
+    {},
+    h('h1', {}, 'xp report'),
+    h('p', { class: 'meta' }, `${runs.length} run${runs.length === 1 ? '' : 's'}, generated ${generated}`),
+    h(
+      'p',
       {},
-      h('h1', {}, 'xp report'),
-      h('p', { class: 'meta' }, `${runs.length} run${runs.length === 1 ? '' : 's'}, generated ${generated}`),
-      h('p', {}, ...runs.map((r, i) => h('span', { class: 'legend-item' }, h('span', { class: 'swatch', style: `background:${PALETTE[i % PALETTE.length]}` }), r.name))),
-      h('h2', {}, 'Series'),
-      keys.length ? h('div', { class: 'charts' }, ...charts) : h('p', {}, 'These runs recorded no series.'),
-      ...plotsSection(runs, plots),
-      h('h2', {}, 'Metrics'),
-      metricsTable,
-      h('h2', {}, 'Params that differ'),
-      paramsTable,
-      sameParams.length ? h('p', { class: 'meta' }, `Same in every run: ${sameParams.map((k) => `${k}=${formatCell(runs[0].params[k])}`).join(', ')}`) : null,
+      ...runs.map((r, i) => h('span', { class: 'legend-item' }, h('span', { class: 'swatch', style: `background:${PALETTE[i % PALETTE.length]}` }), r.name)),
+    ),
+    h('h2', {}, 'Series'),
+    keys.length ? h('div', { class: 'charts' }, ...charts) : h('p', {}, 'These runs recorded no series.'),
+    ...plotsSection(runs, plots),
+    h('h2', {}, 'Metrics'),
+    metricsTable,
+    h('h2', {}, 'Params that differ'),
+    paramsTable,
+    sameParams.length ? h('p', { class: 'meta' }, `Same in every run: ${sameParams.map((k) => `${k}=${formatCell(runs[0].params[k])}`).join(', ')}`) : null,
   )
 }
 

@@ -56,7 +56,8 @@ const VERSION_TTL_MS = 500
 const MAX_NOTE_BYTES = 64 * 1024
 
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
@@ -64,7 +65,11 @@ const SECURITY_HEADERS = {
 
 /** A protocol-level answer (404 for an unknown route, 413, 415...) with its code. */
 class Http extends Error {
-  constructor(readonly status: number, message: string, readonly code: ErrorCode = 'XP_HTTP') {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code: ErrorCode = 'XP_HTTP',
+  ) {
     super(message)
   }
 }
@@ -122,7 +127,8 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.end(body)
 }
 
-const sendJson = (res: http.ServerResponse, status: number, v: unknown) => send(res, status, 'application/json; charset=utf-8', typeof v === 'string' ? v : JSON.stringify(v))
+const sendJson = (res: http.ServerResponse, status: number, v: unknown) =>
+  send(res, status, 'application/json; charset=utf-8', typeof v === 'string' ? v : JSON.stringify(v))
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -158,7 +164,8 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
   ]) {
     const file = new URL(name, assetsDir)
     const built = opts.assetsDir ? undefined : embeddedFile(`ui/${name}`)
-    if (!built && !fs.existsSync(file)) throw new XpError('XP_UI_ASSETS_MISSING', `the page's assets are missing (${file.pathname})`, { hint: 'build xp first: npm run build' })
+    if (!built && !fs.existsSync(file))
+      throw new XpError('XP_UI_ASSETS_MISSING', `the page's assets are missing (${file.pathname})`, { hint: 'build xp first: npm run build' })
     assets.set(`/assets/${name}`, { type, body: built ?? fs.readFileSync(file) })
   }
   const token = randomBytes(24).toString('hex')
@@ -257,7 +264,13 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         const listed = await cache.list()
         const live = mlflow.live.version() ? mlflow.live.runs() : []
         // live runs (the MLflow API's and `xp run`'s, going or lost) first; their writes, ends and losses move the version
-        return sendJson(res, 200, live.length ? JSON.stringify({ version: listed.version + mlflow.live.version() + liveRuns().version, runs: [...live, ...listed.runs].map(slimRun) }) : listed.json)
+        return sendJson(
+          res,
+          200,
+          live.length
+            ? JSON.stringify({ version: listed.version + mlflow.live.version() + liveRuns().version, runs: [...live, ...listed.runs].map(slimRun) })
+            : listed.json,
+        )
       }
       if (p === '/api/registry') return sendJson(res, 200, await registryView(repo))
       if (p === '/api/curves') {
@@ -305,7 +318,10 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         const mlLive = mlflow.live.run(spec)
         if (mlLive && what === 'tree') return sendJson(res, 200, { files: [], truncated: false })
         if (mlLive && what === 'plots') return sendJson(res, 200, { images: [], plots: [] })
-        if (mlLive) return what === 'log' ? send(res, 200, 'text/plain; charset=utf-8', '') : sendJson(res, 200, !what ? mlLive : what === 'series' ? mlflow.live.series(spec) : [])
+        if (mlLive)
+          return what === 'log'
+            ? send(res, 200, 'text/plain; charset=utf-8', '')
+            : sendJson(res, 200, !what ? mlLive : what === 'series' ? mlflow.live.series(spec) : [])
         const run = await runFor(spec)
         if (!what) return sendJson(res, 200, run)
         if (what === 'log') return send(res, 200, 'text/plain; charset=utf-8', await withReader((b) => readRunLog(b, run)))
@@ -335,7 +351,11 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
         return res.end()
       }
       // MLflow clients read MLflow's error shape
-      if (isMlflowPath(req.url ?? '')) return sendMlflowError(res, new XpError(g.code, g.message, { data: { mlflow: g.status === 401 ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED', status: g.status } }))
+      if (isMlflowPath(req.url ?? ''))
+        return sendMlflowError(
+          res,
+          new XpError(g.code, g.message, { data: { mlflow: g.status === 401 ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED', status: g.status } }),
+        )
       throw new Http(g.status, g.message, g.code)
     }
     return route(req, res)
@@ -351,8 +371,10 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') reject(new XpError('XP_PORT_IN_USE', `port ${opts.port} on ${host} is in use`, { hint: 'choose another with --port N (0 picks a free one)' }))
-      else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') reject(new XpError('XP_BAD_HOST', `cannot listen on ${host}`, { exitCode: 2, hint: 'use --host 127.0.0.1' }))
+      if (e.code === 'EADDRINUSE')
+        reject(new XpError('XP_PORT_IN_USE', `port ${opts.port} on ${host} is in use`, { hint: 'choose another with --port N (0 picks a free one)' }))
+      else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND')
+        reject(new XpError('XP_BAD_HOST', `cannot listen on ${host}`, { exitCode: 2, hint: 'use --host 127.0.0.1' }))
       else reject(e)
     })
     server.listen(opts.port ?? DEFAULT_PORT, host, () => resolve())

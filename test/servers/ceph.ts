@@ -102,7 +102,16 @@ rgw dns name = 127.0.0.1
     await new Promise<void>((resolve) => rgw.on('exit', () => resolve()))
     await waitForPort(rgwPort, 90_000)
     const key = { accessKeyId: 'XPTESTACCESSKEY', secretAccessKey: 'xptestsecretkey0123456789' }
-    run('radosgw-admin', ['-c', conf, 'user', 'create', '--uid=xp', '--display-name=xp', `--access-key=${key.accessKeyId}`, `--secret-key=${key.secretAccessKey}`])
+    run('radosgw-admin', [
+      '-c',
+      conf,
+      'user',
+      'create',
+      '--uid=xp',
+      '--display-name=xp',
+      `--access-key=${key.accessKeyId}`,
+      `--secret-key=${key.secretAccessKey}`,
+    ])
     const client = new S3Client({ endpoint: `http://127.0.0.1:${rgwPort}`, region: 'us-east-1', forcePathStyle: true, credentials: key })
     for (const b of buckets) {
       for (let i = 0; ; i++) {

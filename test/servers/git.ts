@@ -52,7 +52,17 @@ export async function startGitDaemon(root: string): Promise<GitServer & { pid: n
   const port = await freePort()
   const child: ChildProcess = spawn(
     'git',
-    ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, `--base-path=${root}`, '--export-all', '--enable=receive-pack', '--informative-errors', root],
+    [
+      'daemon',
+      '--reuseaddr',
+      '--listen=127.0.0.1',
+      `--port=${port}`,
+      `--base-path=${root}`,
+      '--export-all',
+      '--enable=receive-pack',
+      '--informative-errors',
+      root,
+    ],
     { env: { ...process.env, ...GIT_ENV }, stdio: 'ignore' },
   )
   await waitForPort(port)

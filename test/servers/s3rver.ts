@@ -58,7 +58,15 @@ export async function startS3rver(dir: string, buckets: string[] = ['xp-test'], 
   return s3Handle('s3rver', bound, S3RVER_KEY, buckets, child.pid!, () => stopPid(child.pid))
 }
 
-export function s3Handle<T extends object>(kind: S3Server['kind'], port: number, key: { accessKeyId: string; secretAccessKey: string }, buckets: string[], pid: number, stop: () => Promise<void>, extra?: T): S3Server & { pid: number } & T {
+export function s3Handle<T extends object>(
+  kind: S3Server['kind'],
+  port: number,
+  key: { accessKeyId: string; secretAccessKey: string },
+  buckets: string[],
+  pid: number,
+  stop: () => Promise<void>,
+  extra?: T,
+): S3Server & { pid: number } & T {
   const endpoint = `http://127.0.0.1:${port}`
   return {
     kind,

@@ -21,7 +21,6 @@ export interface SshServer {
 
 const SSHD = '/usr/sbin/sshd'
 
-
 export async function startSshd(dir: string): Promise<SshServer> {
   fs.mkdirSync(dir, { recursive: true })
   fs.mkdirSync('/run/sshd', { recursive: true })

@@ -16,5 +16,7 @@ export async function handler(argv: ArgsOf<typeof builder>) {
   // what the run's data needs comes from the default data remote on demand, as for checkout
   const res = await applyRun(repo, { run: String(argv.run), force: argv.force, fetchMissing: remoteFetcher(repo) })
   if (argv.json) return printJson({ run: res.run.id, name: res.run.name, written: res.written, deleted: res.deleted, data: res.data })
-  info(`applied ${res.run.name} (${res.run.id}): ${res.written.length} file(s) written, ${res.deleted.length} deleted, ${res.data.length} data path(s) from the cache; HEAD and the index are unchanged`)
+  info(
+    `applied ${res.run.name} (${res.run.id}): ${res.written.length} file(s) written, ${res.deleted.length} deleted, ${res.data.length} data path(s) from the cache; HEAD and the index are unchanged`,
+  )
 }

@@ -19,7 +19,13 @@ export const builder = (y: Argv) =>
 
 export async function handler(argv: { a?: string; b?: string; all?: boolean; code?: boolean; env?: boolean; json?: boolean; md?: boolean }) {
   const repo = await cliRepo()
-  const d = await diffQuery(repo, { a: argv.a === undefined ? undefined : String(argv.a), b: argv.b === undefined ? undefined : String(argv.b), all: argv.all, code: argv.code, env: argv.env })
+  const d = await diffQuery(repo, {
+    a: argv.a === undefined ? undefined : String(argv.a),
+    b: argv.b === undefined ? undefined : String(argv.b),
+    all: argv.all,
+    code: argv.code,
+    env: argv.env,
+  })
   if (argv.json) return printJson(d)
   process.stdout.write(argv.md ? diffMarkdown(d) : diffText(d, { all: argv.all }))
 }

@@ -9,7 +9,11 @@ import { formatBytes } from '../format-bytes.js'
 export const builder = (y: Argv) =>
   y
     .option('dry-run', { alias: 'n', type: 'boolean', describe: 'only say what would be removed' })
-    .option('grace', { type: 'number', default: 3600, describe: 'keep unreferenced objects younger than this many seconds (a concurrent add may be writing them); 0 removes them now' })
+    .option('grace', {
+      type: 'number',
+      default: 3600,
+      describe: 'keep unreferenced objects younger than this many seconds (a concurrent add may be writing them); 0 removes them now',
+    })
     .option('json', { type: 'boolean', describe: 'print the result as JSON' })
 
 export async function handler(argv: ArgsOf<typeof builder>) {
@@ -18,5 +22,7 @@ export async function handler(argv: ArgsOf<typeof builder>) {
   const res = await gcCache(repo, { dryRun: argv['dry-run'], graceS: argv.grace })
   if (argv.json) return printJson(res)
   const n = `${res.removed} object${res.removed === 1 ? '' : 's'}`
-  process.stdout.write(`${res.dry_run ? 'would remove' : 'removed'} ${n}, ${formatBytes(res.bytes)} freed${res.dry_run ? ' (dry run)' : ''}; ${res.kept} kept${res.recent ? `, ${res.recent} unreferenced but newer than --grace ${argv.grace}s kept (\`xp gc --grace 0\` removes them)` : ''}\n`)
+  process.stdout.write(
+    `${res.dry_run ? 'would remove' : 'removed'} ${n}, ${formatBytes(res.bytes)} freed${res.dry_run ? ' (dry run)' : ''}; ${res.kept} kept${res.recent ? `, ${res.recent} unreferenced but newer than --grace ${argv.grace}s kept (\`xp gc --grace 0\` removes them)` : ''}\n`,
+  )
 }

@@ -10,6 +10,7 @@ export async function handler(argv: ArgsOf<typeof builder>) {
   const repo = await cliRepo()
   const res = initRepo(repo)
   if (argv.json) return printJson({ root: repo.root, project: res.project, created: res.created })
-  const where = res.project === repo.root ? repo.root : `${res.project} (a project of its own inside the repository ${repo.root}; runs and the cache are the repository's)`
+  const where =
+    res.project === repo.root ? repo.root : `${res.project} (a project of its own inside the repository ${repo.root}; runs and the cache are the repository's)`
   info(res.created.length ? `initialized in ${where} (created ${res.created.join(', ')})` : `already initialized in ${where}`)
 }

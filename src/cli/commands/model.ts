@@ -47,7 +47,9 @@ const write = (fn: (repo: Repo, a: Args) => Promise<void>) =>
 
 function reportWrite(a: Args, r: WriteResult, what: string) {
   if (a.json) return printJson(r)
-  info(`${what} (tag${r.tags.length > 1 ? 's' : ''} ${r.tags.join(', ')} on ${r.commit.slice(0, 7)}${r.run ? `, run ${r.run.name}` : ''}${r.path ? `, file ${r.path}` : ''}); share with \`xp push\` or \`git push --tags\``)
+  info(
+    `${what} (tag${r.tags.length > 1 ? 's' : ''} ${r.tags.join(', ')} on ${r.commit.slice(0, 7)}${r.run ? `, run ${r.run.name}` : ''}${r.path ? `, file ${r.path}` : ''}); share with \`xp push\` or \`git push --tags\``,
+  )
 }
 
 function bumpOf(a: Args): BumpPart | undefined {
@@ -87,7 +89,11 @@ export const builder = (y: Argv) =>
           .options({ ...message, ...json }),
       write(async (repo, a) => {
         const r = await (await ops()).assign(repo, { name: a.name, ref: a.ref, version: a.version, stage: a.stage, message: a.message })
-        reportWrite(a, r, r.tags.length > 1 ? `registered ${r.artifact} ${r.version} and assigned it to ${r.stage}` : `${r.artifact} ${r.version} is now in ${r.stage}`)
+        reportWrite(
+          a,
+          r,
+          r.tags.length > 1 ? `registered ${r.artifact} ${r.version} and assigned it to ${r.stage}` : `${r.artifact} ${r.version} is now in ${r.stage}`,
+        )
       }),
     )
     .command(
@@ -108,7 +114,11 @@ export const builder = (y: Argv) =>
     .command(
       'deprecate <name>',
       'deregister a version (--version), or deprecate the whole artifact',
-      (c) => c.positional('name', { type: 'string' }).option('version', { type: 'string', describe: 'deregister only this version' }).options({ ...message, ...json }),
+      (c) =>
+        c
+          .positional('name', { type: 'string' })
+          .option('version', { type: 'string', describe: 'deregister only this version' })
+          .options({ ...message, ...json }),
       write(async (repo, a) => {
         const r = await (await ops()).deprecate(repo, { name: a.name, version: a.version, message: a.message })
         reportWrite(a, r, r.deprecated ? `deprecated ${r.artifact}` : `deregistered ${r.artifact} ${r.version}`)
@@ -182,7 +192,11 @@ export const lsHandler = act(async (repo, a) => {
   if (a.json) return printJson(show)
   const names = Object.keys(show)
   if (!names.length) return info('no models registered; register one with `xp model register NAME [RUN]`')
-  const rows = names.map((n) => [show[n].active ? n : `${n} ${dim('(deprecated)')}`, show[n].version ?? '-', ...stages.map((s) => shortVersion(show[n].stage[s]))])
+  const rows = names.map((n) => [
+    show[n].active ? n : `${n} ${dim('(deprecated)')}`,
+    show[n].version ?? '-',
+    ...stages.map((s) => shortVersion(show[n].stage[s])),
+  ])
   process.stdout.write(renderTable(['name', 'latest', ...stages.map((s) => `#${s}`)], rows))
 })
 

@@ -20,7 +20,8 @@ export const builder = (y: Argv) =>
     .example('xp plots brisk-otter calm-heron', 'two runs side by side')
 
 export async function handler(argv: ArgsOf<typeof builder>) {
-  if (argv.limit !== undefined && (!Number.isInteger(argv.limit) || argv.limit < 1)) throw usageError('XP_BAD_LIMIT', `-n takes a whole number of runs, 1 or more (got ${argv.limit})`)
+  if (argv.limit !== undefined && (!Number.isInteger(argv.limit) || argv.limit < 1))
+    throw usageError('XP_BAD_LIMIT', `-n takes a whole number of runs, 1 or more (got ${argv.limit})`)
   const named = (argv.runs ?? []).map(String)
   const repo = await cliRepo()
   const { html, runs, total } = await buildReport(repo, { runs: named, latest: argv.all ? Infinity : (argv.limit ?? DEFAULT_REPORT_RUNS) })
@@ -28,7 +29,11 @@ export async function handler(argv: ArgsOf<typeof builder>) {
   writeFileAtomic(file, html)
   if (argv.json) return printJson({ path: file, runs: runs.map((r) => r.id), bytes: Buffer.byteLength(html), total })
   const names = runs.map((r) => r.name).join(', ')
-  const which = named.length ? `${runs.length} run${runs.length === 1 ? '' : 's'}` : runs.length < total ? `the latest ${runs.length} of ${total} runs` : `all ${total} run${total === 1 ? '' : 's'}`
+  const which = named.length
+    ? `${runs.length} run${runs.length === 1 ? '' : 's'}`
+    : runs.length < total
+      ? `the latest ${runs.length} of ${total} runs`
+      : `all ${total} run${total === 1 ? '' : 's'}`
   const more = !named.length && runs.length < total ? `; -n N or --all for more` : ''
   info(`wrote ${path.relative(process.cwd(), file) || file}: ${which} (${names})${more}`)
 }

@@ -18,7 +18,9 @@ export const builder = (y: Argv) =>
 export async function handler(argv: ArgsOf<typeof builder>) {
   const repo = await syncRepo()
   const { remote, runs } = await splitRemoteArgs(repo, (argv.args ?? []).map(String))
-  const res = await interruptible(repo, () => pullRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, allData: argv['all-data'], noData: argv.data === false }))
+  const res = await interruptible(repo, () =>
+    pullRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, allData: argv['all-data'], noData: argv.data === false }),
+  )
   if (argv.json) return printJson(res)
   const parts = [`${res.runs.fetched} run${res.runs.fetched === 1 ? '' : 's'} fetched`, `${res.runs.upToDate} up to date`]
   if (res.tags.fetched) parts.push(`${res.tags.fetched} tag${res.tags.fetched === 1 ? '' : 's'}`)

@@ -18,7 +18,9 @@ export const builder = (y: Argv) =>
 export async function handler(argv: { args?: string[]; remote?: string; jobs?: number; data?: boolean; json?: boolean; 'create-remote'?: boolean }) {
   const repo = await syncRepo()
   const { remote, runs } = await splitRemoteArgs(repo, (argv.args ?? []).map(String))
-  const res = await interruptible(repo, () => pushRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, noData: argv.data === false, createRemote: argv['create-remote'] }))
+  const res = await interruptible(repo, () =>
+    pushRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, noData: argv.data === false, createRemote: argv['create-remote'] }),
+  )
   if (argv.json) return printJson(res)
   const parts = [`${res.runs.pushed} run${res.runs.pushed === 1 ? '' : 's'} pushed`, `${res.runs.upToDate} up to date`]
   if (res.tags.pushed) parts.push(`${res.tags.pushed} tag${res.tags.pushed === 1 ? '' : 's'}`)

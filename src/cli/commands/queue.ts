@@ -26,11 +26,7 @@ const startBuilder = (c: Argv) =>
     .option('sbatch', { type: 'string', array: true, describe: '--slurm: an sbatch option, after xp.yaml `slurm:` (--sbatch --time=1:00:00)' })
     .option('via-remote', { type: 'string', describe: '--slurm: nodes without this file system clone GIT_REMOTE and push their runs back to it' })
     .options(json)
-const runTaskBuilder = (c: Argv) =>
-  c
-    .positional('id', { type: 'string' })
-    .option('batch', { type: 'string' })
-    .option('via-remote', { type: 'string' })
+const runTaskBuilder = (c: Argv) => c.positional('id', { type: 'string' }).option('batch', { type: 'string' }).option('via-remote', { type: 'string' })
 
 /**
  * `xp queue …`, built like `xp model …`: one yargs subcommand per action, each with its own
@@ -39,11 +35,31 @@ const runTaskBuilder = (c: Argv) =>
 export const builder = (y: Argv) =>
   y
     .command('start', 'run the queued tasks: here (-j N at once), or on Slurm (--slurm)', startBuilder, (a) => start(a))
-    .command('status', 'what is queued, running, done and failed (and Slurm\'s word on each)', (c) => c.options(json), (a) => status(a))
+    .command(
+      'status',
+      "what is queued, running, done and failed (and Slurm's word on each)",
+      (c) => c.options(json),
+      (a) => status(a),
+    )
     .command('logs <id>', "follow a task's output as it grows", taskId, (a) => logs(a))
-    .command('cancel <id>', 'cancel a queued task, or stop a running one (scancel on Slurm)', (c) => taskId(c).options(json), (a) => cancelOrRetry('cancel', a))
-    .command('retry <id>', 'queue a failed or cancelled task again (on Slurm: resubmit it)', (c) => taskId(c).options(json), (a) => cancelOrRetry('retry', a))
-    .command('clear', 'remove finished tasks from the queue (their runs stay)', (c) => c.options(json), (a) => clear(a))
+    .command(
+      'cancel <id>',
+      'cancel a queued task, or stop a running one (scancel on Slurm)',
+      (c) => taskId(c).options(json),
+      (a) => cancelOrRetry('cancel', a),
+    )
+    .command(
+      'retry <id>',
+      'queue a failed or cancelled task again (on Slurm: resubmit it)',
+      (c) => taskId(c).options(json),
+      (a) => cancelOrRetry('retry', a),
+    )
+    .command(
+      'clear',
+      'remove finished tasks from the queue (their runs stay)',
+      (c) => c.options(json),
+      (a) => clear(a),
+    )
     // what a Slurm job runs; not for people
     .command('run-task [id]', false, runTaskBuilder, (a) => runTask(a))
     .demandCommand(1, 'name a queue command: start, status, logs, cancel, retry, clear')
@@ -56,19 +72,32 @@ export async function handler() {}
 
 async function start(argv: ArgsOf<typeof startBuilder>) {
   if (argv.jobs < 1 || !Number.isInteger(argv.jobs)) throw usageError('XP_USAGE', '-j takes a whole number of tasks, 1 or more')
-  if ((argv.sbatch?.length || argv['via-remote']) && !argv.slurm) throw usageError('XP_USAGE', '--sbatch and --via-remote go with --slurm', 'xp queue start --slurm --sbatch ARG')
+  if ((argv.sbatch?.length || argv['via-remote']) && !argv.slurm)
+    throw usageError('XP_USAGE', '--sbatch and --via-remote go with --slurm', 'xp queue start --slurm --sbatch ARG')
   const repo = await cliRepo()
   if (argv.slurm) {
     const tasks = await submitSlurm(repo, { sbatch: argv.sbatch, viaRemote: argv['via-remote'], jobs: argv.jobs })
     if (argv.json) return printJson(tasks)
     if (!tasks.length) return info('nothing queued')
     const arrays = [...new Set(tasks.map((t) => t.slurm!.job.split('_')[0]))]
-    info(`submitted ${tasks.length} task${tasks.length === 1 ? '' : 's'} to Slurm as job array${arrays.length === 1 ? '' : 's'} ${arrays.join(', ')}${argv.jobs > 1 || tasks.length > 1 ? `, ${Math.min(argv.jobs, tasks.length)} at once` : ''}; follow them with \`xp queue status\``)
+    info(
+      `submitted ${tasks.length} task${tasks.length === 1 ? '' : 's'} to Slurm as job array${arrays.length === 1 ? '' : 's'} ${arrays.join(', ')}${argv.jobs > 1 || tasks.length > 1 ? `, ${Math.min(argv.jobs, tasks.length)} at once` : ''}; follow them with \`xp queue status\``,
+    )
     return
   }
   const worker = await import('../../core/queue/worker.js')
   if (argv.detach) {
-    const { pid, log } = worker.startDetached(repo, { execPath: process.execPath, args: [...(inSingleExecutable() ? [] : [process.argv[1]!]), 'queue', 'start', '-j', String(argv.jobs), ...(argv['reuse-worktrees'] ? ['--reuse-worktrees'] : [])] })
+    const { pid, log } = worker.startDetached(repo, {
+      execPath: process.execPath,
+      args: [
+        ...(inSingleExecutable() ? [] : [process.argv[1]!]),
+        'queue',
+        'start',
+        '-j',
+        String(argv.jobs),
+        ...(argv['reuse-worktrees'] ? ['--reuse-worktrees'] : []),
+      ],
+    })
     return info(`worker started in the background (pid ${pid}); its log: ${log}; follow tasks with \`xp queue status\``)
   }
   const ctl = new AbortController()
@@ -109,12 +138,20 @@ async function status(argv: { json?: boolean }) {
   if (!st.tasks.length) return info('the queue is empty; add tasks with `xp run --queue`')
   const slurm = st.tasks.some((t) => t.slurm)
   const rows = st.tasks.map((t) => [
-    t.id, t.name, colour(t.state),
+    t.id,
+    t.name,
+    colour(t.state),
     ...(slurm ? [t.slurm?.job ?? '', slurmState(t)] : []),
-    t.run ? t.run.id : '', paramsOf(t), t.state === 'failed' || t.state === 'cancelled' ? (t.reason ?? '') : '',
+    t.run ? t.run.id : '',
+    paramsOf(t),
+    t.state === 'failed' || t.state === 'cancelled' ? (t.reason ?? '') : '',
   ])
   process.stdout.write(renderTable(['id', 'name', 'state', ...(slurm ? ['job', 'slurm'] : []), 'run', 'params', 'reason'], rows))
-  process.stdout.write(`${Object.entries(st.counts).map(([k, v]) => `${v} ${k}`).join(', ')}\n`)
+  process.stdout.write(
+    `${Object.entries(st.counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}\n`,
+  )
 }
 
 async function logs(argv: ArgsOf<typeof taskId>) {
@@ -150,14 +187,19 @@ async function cancelOrRetry(action: 'cancel' | 'retry', argv: { id: string; jso
   }
   if (argv.json) return printJson(t)
   if (action === 'retry') return info(`queued ${t.name} (${t.id}) again; start it with \`xp queue start\``)
-  info(t.state === 'cancelled' ? `cancelled ${t.name}${t.run ? `; run ${t.run.id} recorded as ${t.run.status}` : ''}` : `asked ${t.name} to stop; it is ${t.state}`)
+  info(
+    t.state === 'cancelled'
+      ? `cancelled ${t.name}${t.run ? `; run ${t.run.id} recorded as ${t.run.status}` : ''}`
+      : `asked ${t.name} to stop; it is ${t.state}`,
+  )
 }
 
 /** Slurm's word on a task: state, and the reason or node. */
 function slurmState(t: Task): string {
   const s = t.slurm
   if (!s?.state) return s ? 'submitted' : ''
-  const extra = s.state === 'RUNNING' ? s.node && `on ${s.node}` : s.state === 'PENDING' ? s.reason : s.exit_code && s.exit_code !== '0:0' ? `exit ${s.exit_code}` : ''
+  const extra =
+    s.state === 'RUNNING' ? s.node && `on ${s.node}` : s.state === 'PENDING' ? s.reason : s.exit_code && s.exit_code !== '0:0' ? `exit ${s.exit_code}` : ''
   return extra ? `${s.state} ${extra}` : s.state
 }
 
@@ -167,7 +209,12 @@ async function submitSlurm(repo: Repo, o: { sbatch?: string[]; viaRemote?: strin
   const { settle } = await import('../../core/queue/control.js')
   await settle(repo)
   const queued = listTasks(queuePaths(repo)).filter((t) => t.state === 'queued' && !t.slurm && (!o.only || o.only.includes(t.id)))
-  const ex = slurmExecutor(repo, { node: process.execPath, xp: inSingleExecutable() ? '' : path.resolve(process.argv[1]), sbatch: o.sbatch, viaRemote: o.viaRemote })
+  const ex = slurmExecutor(repo, {
+    node: process.execPath,
+    xp: inSingleExecutable() ? '' : path.resolve(process.argv[1]),
+    sbatch: o.sbatch,
+    viaRemote: o.viaRemote,
+  })
   return ex.submit(queued, { jobs: o.jobs })
 }
 
@@ -185,7 +232,8 @@ async function runTask(argv: ArgsOf<typeof runTaskBuilder>) {
   try {
     let res: Awaited<ReturnType<typeof runTaskShared>>
     if (argv['via-remote']) {
-      const tasksBase64 = argv.batch === '-' || !argv.batch ? fs.readFileSync(0, 'utf8').replace(/\s+/g, '') : fs.readFileSync(argv.batch, 'utf8').replace(/\s+/g, '')
+      const tasksBase64 =
+        argv.batch === '-' || !argv.batch ? fs.readFileSync(0, 'utf8').replace(/\s+/g, '') : fs.readFileSync(argv.batch, 'utf8').replace(/\s+/g, '')
       res = await runTaskViaRemote(cliContext(), { viaRemote: argv['via-remote'], tasksBase64, index, live, onOutput })
     } else {
       const repo = await cliRepo()

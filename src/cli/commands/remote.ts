@@ -19,11 +19,30 @@ export const builder = (y: Argv) =>
     .example('xp remote add storage s3://bucket/xp --endpoint http://127.0.0.1:9000 --default', 'an S3-compatible store')
     .example('xp remote add shared /mnt/team/xp-data', 'a folder')
 
-export async function handler(argv: { action: string; name?: string; url?: string; default?: boolean; endpoint?: string; region?: string; profile?: string; force?: boolean; json?: boolean; create?: boolean }) {
+export async function handler(argv: {
+  action: string
+  name?: string
+  url?: string
+  default?: boolean
+  endpoint?: string
+  region?: string
+  profile?: string
+  force?: boolean
+  json?: boolean
+  create?: boolean
+}) {
   const repo = await cliRepo()
   if (argv.action === 'add') {
     if (!argv.name || !argv.url) throw usageError('XP_USAGE', 'usage: xp remote add NAME URL [--default] [--endpoint URL] [--region R]')
-    const r = addRemote(repo, { name: argv.name, url: argv.url, default: argv.default, endpoint: argv.endpoint, region: argv.region, profile: argv.profile, force: argv.force })
+    const r = addRemote(repo, {
+      name: argv.name,
+      url: argv.url,
+      default: argv.default,
+      endpoint: argv.endpoint,
+      region: argv.region,
+      profile: argv.profile,
+      force: argv.force,
+    })
     if (argv.create && r.kind === 'fs') {
       const { openRemote } = await import('../../remotes/index.js')
       const { loadConfig } = await import('../../core/repo.js')
@@ -43,5 +62,12 @@ export async function handler(argv: { action: string; name?: string; url?: strin
   const list = listRemotes(repo)
   if (argv.json) return printJson(list.map((r) => ({ ...r, url: clean(r.url), ...(r.endpoint ? { endpoint: clean(r.endpoint) } : {}) })))
   if (!list.length) return info('no data remotes; add one with `xp remote add NAME URL --default`')
-  process.stdout.write(clean(renderTable(['name', 'url', 'endpoint', 'default'], list.map((r) => [r.name, r.url, r.endpoint ?? '', r.default ? '*' : '']))))
+  process.stdout.write(
+    clean(
+      renderTable(
+        ['name', 'url', 'endpoint', 'default'],
+        list.map((r) => [r.name, r.url, r.endpoint ?? '', r.default ? '*' : '']),
+      ),
+    ),
+  )
 }

@@ -21,10 +21,18 @@ export async function handler(argv: ArgsOf<typeof builder>) {
   const removed = await removeRuns(repo, { runs: argv.runs.map(String) })
   // a run a git remote still holds comes back with the next `xp pull`: say so
   const { remotesHolding } = await import('../../core/sync/rm-remote.js')
-  for (const h of await remotesHolding(repo, removed.map((r) => r.id))) {
+  for (const h of await remotesHolding(
+    repo,
+    removed.map((r) => r.id),
+  )) {
     const names = removed.filter((r) => h.ids.includes(r.id)).map((r) => r.name)
     if (names.length)
-      warn(`git remote "${h.remote}" still holds ${names.join(', ')}: the next \`xp pull\` brings ${names.length === 1 ? 'it' : 'them'} back; to delete ${names.length === 1 ? 'it' : 'them'} there too: xp rm --remote ${h.remote} ${removed.filter((r) => h.ids.includes(r.id)).map((r) => r.id).join(' ')}`)
+      warn(
+        `git remote "${h.remote}" still holds ${names.join(', ')}: the next \`xp pull\` brings ${names.length === 1 ? 'it' : 'them'} back; to delete ${names.length === 1 ? 'it' : 'them'} there too: xp rm --remote ${h.remote} ${removed
+          .filter((r) => h.ids.includes(r.id))
+          .map((r) => r.id)
+          .join(' ')}`,
+      )
   }
   if (argv.json) return printJson(removed.map((r) => ({ id: r.id, name: r.name, commit: r.commit })))
   info(`removed ${removed.map((r) => r.name).join(', ')}`)

@@ -17,7 +17,17 @@ export const builder = (y: Argv) =>
     .example('xp run -- python train.py', 'run and record')
     .example('xp run -n deep -S model.depth=8 -- python train.py', 'name the run and change a param')
 
-export async function handler(argv: { command?: string[]; '--'?: string[]; name?: string; set?: string[]; message?: string; queue?: boolean; sbatch?: string[]; json?: boolean; recover?: string }) {
+export async function handler(argv: {
+  command?: string[]
+  '--'?: string[]
+  name?: string
+  set?: string[]
+  message?: string
+  queue?: boolean
+  sbatch?: string[]
+  json?: boolean
+  recover?: string
+}) {
   const repo = await cliRepo()
   if (argv.recover !== undefined) {
     const res = await recoverRun(repo, String(argv.recover))

@@ -40,7 +40,8 @@ interface ShowArgs {
 }
 
 export async function handler(argv: ShowArgs) {
-  if (argv.limit !== undefined && !(Number.isInteger(argv.limit) && argv.limit >= 0)) throw usageError('XP_USAGE', `-n takes a whole number of runs, not ${JSON.stringify(String(argv.limit))}`)
+  if (argv.limit !== undefined && !(Number.isInteger(argv.limit) && argv.limit >= 0))
+    throw usageError('XP_USAGE', `-n takes a whole number of runs, not ${JSON.stringify(String(argv.limit))}`)
   const repo = await cliRepo()
   const query = {
     runs: argv.runs?.map(String),
@@ -66,5 +67,8 @@ export async function handler(argv: ShowArgs) {
   // on a terminal, a table wider than the window loses columns from the right, and says so
   const { table: fitted, hidden } = process.stdout.isTTY && process.stdout.columns ? fitColumns(table, process.stdout.columns) : { table, hidden: [] }
   process.stdout.write(showText(fitted))
-  if (hidden.length) info(`${hidden.length} column${hidden.length === 1 ? '' : 's'} left out to fit the terminal (${hidden.slice(0, 8).join(', ')}${hidden.length > 8 ? ', …' : ''}); see all with --only-changed, --csv or --md`)
+  if (hidden.length)
+    info(
+      `${hidden.length} column${hidden.length === 1 ? '' : 's'} left out to fit the terminal (${hidden.slice(0, 8).join(', ')}${hidden.length > 8 ? ', …' : ''}); see all with --only-changed, --csv or --md`,
+    )
 }

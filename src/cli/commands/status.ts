@@ -22,5 +22,11 @@ export async function handler(argv: ArgsOf<typeof builder>) {
   }
   // DVC's data is DVC's to report (`dvc status`): in a DVC project, no pointers means nothing to say
   if (!lines.length && !res.length && isDvcProject(repo.root)) return
-  process.stdout.write(lines.length ? lines.join('\n') + '\n' : res.length ? `data up to date (${res.length} pointer${res.length === 1 ? '' : 's'})\n` : 'no data tracked; track some with `xp add PATH`\n')
+  process.stdout.write(
+    lines.length
+      ? lines.join('\n') + '\n'
+      : res.length
+        ? `data up to date (${res.length} pointer${res.length === 1 ? '' : 's'})\n`
+        : 'no data tracked; track some with `xp add PATH`\n',
+  )
 }

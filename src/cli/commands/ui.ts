@@ -14,17 +14,28 @@ export const builder = (y: Argv) =>
     .example('xp ui --host 0.0.0.0 --allow-host box.lan', 'serve the network; every request needs the printed token')
 
 export async function handler(argv: { port: number; host: string; 'allow-host'?: string[] }) {
-  if (!Number.isInteger(argv.port) || argv.port < 0 || argv.port > 65535) throw usageError('XP_BAD_PORT', `not a port: ${argv.port}`, 'use --port N with 0 <= N <= 65535')
+  if (!Number.isInteger(argv.port) || argv.port < 0 || argv.port > 65535)
+    throw usageError('XP_BAD_PORT', `not a port: ${argv.port}`, 'use --port N with 0 <= N <= 65535')
   const repo = await cliRepo()
   // off loopback: a fixed token from .xp/config.local.yaml (ui: {token: ...}), else a new one per start
   const configured = readLocalConfig(repo.xpDir).ui?.token
-  const ui = await startUiServer(repo, { port: argv.port, host: argv.host, allowHosts: (argv['allow-host'] ?? []).map(String), accessToken: typeof configured === 'string' && configured ? configured : undefined })
-  if (!ui.loopback) warn(`xp ui listens on ${argv.host}, reachable from the network: every request needs the token in the URL below (or Authorization: Bearer TOKEN); Host names other than its addresses need --allow-host`)
+  const ui = await startUiServer(repo, {
+    port: argv.port,
+    host: argv.host,
+    allowHosts: (argv['allow-host'] ?? []).map(String),
+    accessToken: typeof configured === 'string' && configured ? configured : undefined,
+  })
+  if (!ui.loopback)
+    warn(
+      `xp ui listens on ${argv.host}, reachable from the network: every request needs the token in the URL below (or Authorization: Bearer TOKEN); Host names other than its addresses need --allow-host`,
+    )
   process.stdout.write(`${ui.url}\n`)
   info(`serving the runs of ${repo.root}; stop with Ctrl-C`)
   // MLflow's clients take the same token as MLFLOW_TRACKING_TOKEN (or as MLFLOW_TRACKING_PASSWORD)
   const address = new URL(ui.url)
-  info(`MLflow clients: MLFLOW_TRACKING_URI=${address.origin}${address.searchParams.get('token') ? ' with the token of the address above as MLFLOW_TRACKING_TOKEN' : ''}`)
+  info(
+    `MLflow clients: MLFLOW_TRACKING_URI=${address.origin}${address.searchParams.get('token') ? ' with the token of the address above as MLFLOW_TRACKING_TOKEN' : ''}`,
+  )
   await new Promise<void>((resolve) => {
     const stop = () => void ui.close().then(resolve)
     process.once('SIGINT', stop)

@@ -31,7 +31,10 @@ export interface AddedPath {
 export function dataPathArg(repo: Pick<Repo, 'root' | 'ctx'>, arg: string): string {
   const abs = path.resolve(repo.ctx.cwd, arg)
   if (!isInside(repo.root, abs) || abs === repo.root)
-    throw new XpError('XP_UNSAFE_PATH', `${arg} is outside the repository (or is its root)`, { hint: 'xp tracks data inside the repository', exitCode: EXIT.usage })
+    throw new XpError('XP_UNSAFE_PATH', `${arg} is outside the repository (or is its root)`, {
+      hint: 'xp tracks data inside the repository',
+      exitCode: EXIT.usage,
+    })
   let rel = path.relative(repo.root, abs).split(path.sep).join('/')
   if (rel.endsWith(POINTER_SUFFIX) && fs.existsSync(abs.slice(0, -POINTER_SUFFIX.length))) rel = rel.slice(0, -POINTER_SUFFIX.length)
   const top = rel.split('/')[0]
@@ -50,7 +53,10 @@ export function dataPathArg(repo: Pick<Repo, 'root' | 'ctx'>, arg: string): stri
  */
 export function gitignoreLine(name: string): string {
   if (/[\r\n]/.test(name))
-    throw new XpError('XP_UNSAFE_PATH', `${JSON.stringify(name)} has a line break, which a .gitignore line cannot hold`, { hint: 'rename it without the line break', exitCode: EXIT.usage })
+    throw new XpError('XP_UNSAFE_PATH', `${JSON.stringify(name)} has a line break, which a .gitignore line cannot hold`, {
+      hint: 'rename it without the line break',
+      exitCode: EXIT.usage,
+    })
   let s = name.replace(/[\\*?[\]!#]/g, (c) => '\\' + c)
   const trailing = /( +)$/.exec(s)?.[1].length ?? 0
   if (trailing) s = s.slice(0, -trailing) + '\\ '.repeat(trailing)
@@ -61,7 +67,10 @@ export function gitignoreLine(name: string): string {
 function checkNotOverlapping(rels: string[], existing: string[]): void {
   for (const rel of rels) {
     if (path.posix.basename(rel) === '.gitignore')
-      throw new XpError('XP_NOT_DATA', `${rel} is git's ignore file, which xp must edit and git must track`, { hint: 'track it with git: git add ' + rel, exitCode: EXIT.usage })
+      throw new XpError('XP_NOT_DATA', `${rel} is git's ignore file, which xp must edit and git must track`, {
+        hint: 'track it with git: git add ' + rel,
+        exitCode: EXIT.usage,
+      })
   }
   const all = [...rels.map((r) => ({ rel: r, by: 'this add' })), ...existing.map((r) => ({ rel: r, by: `${r}.xp` }))]
   for (const rel of rels) {
@@ -70,10 +79,14 @@ function checkNotOverlapping(rels: string[], existing: string[]): void {
       const inner = rel.startsWith(o.rel + '/') ? rel : o.rel.startsWith(rel + '/') ? o.rel : null
       if (!inner) continue
       const outer = inner === rel ? o.rel : rel
-      throw new XpError('XP_OVERLAPPING_DATA', `${inner} is inside ${outer}, which is tracked as one piece of data (${o.by === 'this add' ? 'named twice in this add' : 'by ' + o.by})`, {
-        hint: `track the folder as a whole (xp add ${outer}), or stop tracking it first (remove ${outer}.xp) and add the parts`,
-        data: { path: inner, tracked: outer },
-      })
+      throw new XpError(
+        'XP_OVERLAPPING_DATA',
+        `${inner} is inside ${outer}, which is tracked as one piece of data (${o.by === 'this add' ? 'named twice in this add' : 'by ' + o.by})`,
+        {
+          hint: `track the folder as a whole (xp add ${outer}), or stop tracking it first (remove ${outer}.xp) and add the parts`,
+          data: { path: inner, tracked: outer },
+        },
+      )
     }
   }
 }
@@ -178,7 +191,12 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       // the original error, if any, is the one to report
     }
   }
-  const ignored = await git(['check-ignore', '-z', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: out.map((a) => a.pointer).join('\0') + '\0', allowFail: true })
+  const ignored = await git(['check-ignore', '-z', '--stdin'], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+    input: out.map((a) => a.pointer).join('\0') + '\0',
+    allowFail: true,
+  })
   for (const p of ignored.stdout.split('\0').filter(Boolean))
     repo.ctx.warn(`${p} is ignored by git, so it will not be committed; un-ignore it or use \`git add -f ${p}\``)
   return out

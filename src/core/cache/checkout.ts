@@ -19,7 +19,10 @@ export interface CheckedOut {
   unchanged: number
 }
 
-export async function checkoutData(repo: Repo, opts: { paths?: string[]; force?: boolean; fetchMissing?: MaterializeOptions['fetchMissing'] } = {}): Promise<CheckedOut[]> {
+export async function checkoutData(
+  repo: Repo,
+  opts: { paths?: string[]; force?: boolean; fetchMissing?: MaterializeOptions['fetchMissing'] } = {},
+): Promise<CheckedOut[]> {
   cleanTemp(repo.cacheDir)
   const specs = opts.paths?.length ? pointerSpecs(repo, opts.paths) : undefined
   const pointers = await worktreePointers(repo, { paths: specs })

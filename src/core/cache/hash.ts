@@ -92,12 +92,15 @@ export async function hashFile(file: string, opts: { keepSmall?: boolean } = {})
 
 function checkSame(file: string, a: fs.Stats, b: fs.Stats, read: number) {
   if (a.size !== b.size || a.mtimeMs !== b.mtimeMs || read !== b.size)
-    throw new XpError('XP_FILE_CHANGED', `${file} changed while it was being hashed`, { hint: 'wait until whatever writes it has finished, then run the command again' })
+    throw new XpError('XP_FILE_CHANGED', `${file} changed while it was being hashed`, {
+      hint: 'wait until whatever writes it has finished, then run the command again',
+    })
 }
 
 function changed(file: string, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException).code
-  if (code === 'ENOENT') return new XpError('XP_FILE_CHANGED', `${file} vanished while it was being added`, { hint: 'run the command again once the data is in place' })
+  if (code === 'ENOENT')
+    return new XpError('XP_FILE_CHANGED', `${file} vanished while it was being added`, { hint: 'run the command again once the data is in place' })
   return e as Error
 }
 

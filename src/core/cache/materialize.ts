@@ -42,8 +42,13 @@ export interface MaterializeResult {
 }
 
 export function linkTypes(spec: string): string[] {
-  const types = spec.split(',').map((s) => s.trim()).filter(Boolean)
-  for (const t of types) if (!LINK_TYPES.has(t)) throw new XpError('XP_BAD_CONFIG', `unknown link type "${t}"`, { hint: 'use reflink, hardlink, symlink or copy (a comma list is tried in order)' })
+  const types = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const t of types)
+    if (!LINK_TYPES.has(t))
+      throw new XpError('XP_BAD_CONFIG', `unknown link type "${t}"`, { hint: 'use reflink, hardlink, symlink or copy (a comma list is tried in order)' })
   if (!types.length) throw new XpError('XP_BAD_CONFIG', 'no link type given')
   return types
 }
@@ -67,16 +72,24 @@ async function ensurePresent(cacheDir: string, oids: string[], fetch?: Materiali
     miss = absent(cacheDir, miss)
   }
   if (miss.length)
-    throw new XpError('XP_CACHE_MISSING', `${miss.length} object${miss.length === 1 ? ' is' : 's are'} not in the cache (${miss[0]}${miss.length > 1 ? ', ...' : ''})`, {
-      hint: fetch
-        ? 'the data remote lacks them too: push them from the clone that made them (`xp push`), or re-add the data there'
-        : 'no data remote is set: add the one they were pushed to (`xp remote add NAME URL --default`) and run this again (it fetches what it needs)',
-      data: { oids: miss },
-    })
+    throw new XpError(
+      'XP_CACHE_MISSING',
+      `${miss.length} object${miss.length === 1 ? ' is' : 's are'} not in the cache (${miss[0]}${miss.length > 1 ? ', ...' : ''})`,
+      {
+        hint: fetch
+          ? 'the data remote lacks them too: push them from the clone that made them (`xp push`), or re-add the data there'
+          : 'no data remote is set: add the one they were pushed to (`xp remote add NAME URL --default`) and run this again (it fetches what it needs)',
+        data: { oids: miss },
+      },
+    )
 }
 
 /** The entries to place, keyed by path relative to dest ('' for a single file). */
-export async function wantedEntries(cacheDir: string, entry: { oid: string; size: number }, fetch?: MaterializeOptions['fetchMissing']): Promise<ManifestEntry[]> {
+export async function wantedEntries(
+  cacheDir: string,
+  entry: { oid: string; size: number },
+  fetch?: MaterializeOptions['fetchMissing'],
+): Promise<ManifestEntry[]> {
   const oid = Oid.parse(entry.oid)
   if (!oid.isDir) return [{ path: '', oid: entry.oid, size: entry.size, mode: MODE_FILE }]
   await ensurePresent(cacheDir, [entry.oid], fetch)
@@ -136,7 +149,11 @@ export async function materialize(
   for (const w of want) if (w.path) guardWrite(absDest, w.path, `${dest}/${w.path}`, provenDirs)
   const state = inRepo ? (opts.state ?? StatCache.load(repo.xpDir)) : null
   // checked every time (one lstat per file): no stat-cache row may say "stored"
-  await ensurePresent(cacheDir, want.map((w) => w.oid), opts.fetchMissing)
+  await ensurePresent(
+    cacheDir,
+    want.map((w) => w.oid),
+    opts.fetchMissing,
+  )
   const keyOf = (rel: string) => {
     const r = path.relative(repo.root, absDest).split(path.sep).join('/')
     return rel ? `${r}/${rel}` : r
@@ -177,10 +194,14 @@ export async function materialize(
     toRemove.push(e)
   }
   if (conflicts.length)
-    throw new XpError('XP_CHECKOUT_CONFLICT', `${conflicts.length} file${conflicts.length === 1 ? ' has' : 's have'} changes that are not in the cache (${conflicts[0]}${conflicts.length > 1 ? ', ...' : ''})`, {
-      hint: 'save them with `xp add`, or pass --force to overwrite them',
-      data: { paths: conflicts },
-    })
+    throw new XpError(
+      'XP_CHECKOUT_CONFLICT',
+      `${conflicts.length} file${conflicts.length === 1 ? ' has' : 's have'} changes that are not in the cache (${conflicts[0]}${conflicts.length > 1 ? ', ...' : ''})`,
+      {
+        hint: 'save them with `xp add`, or pass --force to overwrite them',
+        data: { paths: conflicts },
+      },
+    )
 
   if (opts.dryRun) {
     state?.save()
@@ -273,7 +294,9 @@ async function place(cacheDir: string, oid: string, target: string, mode: number
     }
   }
   if ((last as NodeJS.ErrnoException)?.code === 'ENOENT' && !fs.existsSync(obj)) throw missingObject(oid, target)
-  throw new XpError('XP_LINK_FAILED', `could not place ${target} by ${types.join(',')}: ${(last as Error)?.message}`, { hint: 'add copy to cache.type in .xp/config.local.yaml' })
+  throw new XpError('XP_LINK_FAILED', `could not place ${target} by ${types.join(',')}: ${(last as Error)?.message}`, {
+    hint: 'add copy to cache.type in .xp/config.local.yaml',
+  })
 }
 
 async function verifyLinked(cacheDir: string, oid: string, obj: string) {
@@ -323,7 +346,7 @@ export async function unshareLinks(repo: Pick<Repo, 'root' | 'cacheDir' | 'xpDir
       }
     }
     if (!obj) return
-    const mode = st.isSymbolicLink() ? 0o644 : (st.mode & 0o100 ? 0o755 : 0o644)
+    const mode = st.isSymbolicLink() ? 0o644 : st.mode & 0o100 ? 0o755 : 0o644
     const tmp = tempNameFor(abs)
     try {
       fs.copyFileSync(obj, tmp, fs.constants.COPYFILE_FICLONE)

@@ -196,7 +196,8 @@ async function writeObjectAsync(cacheDir: string, oid: string, bytes: Uint8Array
 /** The oid to store under: the expected one (a manifest keeps its `.dir`) once the hash matches it. */
 function checkExpected(hash: string, expect: string | undefined, src: string): string {
   if (expect === undefined) return hash
-  if (Oid.parse(expect).hash !== hash) throw new XpError('XP_HASH_MISMATCH', `${src} hashes to ${hash}, expected ${expect}`, { hint: 'the copy is corrupt; fetch it again' })
+  if (Oid.parse(expect).hash !== hash)
+    throw new XpError('XP_HASH_MISMATCH', `${src} hashes to ${hash}, expected ${expect}`, { hint: 'the copy is corrupt; fetch it again' })
   return expect
 }
 
@@ -224,7 +225,10 @@ export async function putBytes(cacheDir: string, bytes: Uint8Array, opts: { dir?
 }
 
 function missing(oid: string): XpError {
-  return new XpError('XP_CACHE_MISSING', `object ${oid} is not in the cache`, { hint: 'fetch every run\'s data with `xp pull --all-data` (a data remote must be set), or re-add the data with `xp add`', data: { oids: [oid] } })
+  return new XpError('XP_CACHE_MISSING', `object ${oid} is not in the cache`, {
+    hint: "fetch every run's data with `xp pull --all-data` (a data remote must be set), or re-add the data with `xp add`",
+    data: { oids: [oid] },
+  })
 }
 
 /** A read stream over an object; XP_CACHE_MISSING when absent. */

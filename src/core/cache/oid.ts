@@ -24,7 +24,10 @@ export class Oid {
   static parse(s: string): Oid {
     const isDir = typeof s === 'string' && s.endsWith(DIR_SUFFIX)
     const hash = isDir ? s.slice(0, -DIR_SUFFIX.length) : s
-    if (typeof s !== 'string' || !isHash(hash)) throw new XpError('XP_BAD_OID', `not a valid data oid: ${JSON.stringify(s)}`, { hint: 'an oid is 32 lowercase hex characters, with .dir for a directory' })
+    if (typeof s !== 'string' || !isHash(hash))
+      throw new XpError('XP_BAD_OID', `not a valid data oid: ${JSON.stringify(s)}`, {
+        hint: 'an oid is 32 lowercase hex characters, with .dir for a directory',
+      })
     return new Oid(hash, isDir)
   }
 

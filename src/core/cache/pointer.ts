@@ -114,7 +114,10 @@ export function resolveDataPath(root: string, pointerFile: string, rel: string):
   if (dataPath.split('/')[0] === '.xp') throw new XpError('XP_UNSAFE_PATH', `${pointerFile}: ${rel} is inside .xp/, which is not data`)
   safeRelPath(dataPath, pointerFile)
   const abs = path.join(root, dataPath)
-  const unsafe = () => new XpError('XP_UNSAFE_PATH', `${pointerFile}: ${rel} resolves outside the repository`, { hint: 'data paths must stay inside the repository; remove the symlink or fix the pointer' })
+  const unsafe = () =>
+    new XpError('XP_UNSAFE_PATH', `${pointerFile}: ${rel} resolves outside the repository`, {
+      hint: 'data paths must stay inside the repository; remove the symlink or fix the pointer',
+    })
   if (!isInside(root, abs)) throw unsafe()
   const realRoot = fs.realpathSync(root)
   // walk up to the deepest part that exists and check where it really is; a file

@@ -32,7 +32,11 @@ export function parseTree(content: Buffer, idBytes: number): Array<{ mode: strin
     const sp = content.indexOf(32, pos)
     const nul = content.indexOf(0, sp)
     if (sp < 0 || nul < 0) break
-    out.push({ mode: content.toString('latin1', pos, sp), name: content.toString('utf8', sp + 1, nul), oid: content.toString('hex', nul + 1, nul + 1 + idBytes) })
+    out.push({
+      mode: content.toString('latin1', pos, sp),
+      name: content.toString('utf8', sp + 1, nul),
+      oid: content.toString('hex', nul + 1, nul + 1 + idBytes),
+    })
     pos = nul + 1 + idBytes
   }
   return out
@@ -151,7 +155,13 @@ export async function worktreeRoots(repo: Pick<Repo, 'root' | 'ctx'> & { commonD
   // no `worktrees/` in the common git dir: no linked worktree, and no `git worktree list` to ask
   if (repo.commonDir && !fs.existsSync(path.join(repo.commonDir, 'worktrees'))) return [repo.root]
   const res = await git(['worktree', 'list', '--porcelain'], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-  const roots = res.code === 0 ? res.stdout.split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice(9)) : []
+  const roots =
+    res.code === 0
+      ? res.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('worktree '))
+          .map((l) => l.slice(9))
+      : []
   if (!roots.includes(repo.root)) roots.unshift(repo.root)
   return roots.filter((r) => fs.existsSync(r))
 }

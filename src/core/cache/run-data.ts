@@ -19,7 +19,8 @@ export async function commitPointers(repo: Pick<Repo, 'root' | 'ctx'>, commit: s
     if (tab < 0) continue
     const [mode, type, oid] = line.slice(0, tab).split(' ')
     const file = line.slice(tab + 1)
-    if (type === 'blob' && mode !== '120000' && file.endsWith(POINTER_SUFFIX) && path.posix.basename(file) !== POINTER_SUFFIX && !file.startsWith('.xp-run/')) blobs.push({ file, oid })
+    if (type === 'blob' && mode !== '120000' && file.endsWith(POINTER_SUFFIX) && path.posix.basename(file) !== POINTER_SUFFIX && !file.startsWith('.xp-run/'))
+      blobs.push({ file, oid })
   }
   if (!blobs.length) return []
   const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
@@ -39,7 +40,11 @@ export async function commitPointers(repo: Pick<Repo, 'root' | 'ctx'>, commit: s
  * Write a commit's data into the working tree. With `dryRun`, only check that every object
  * is there and nothing uncached would be overwritten (call it before changing anything).
  */
-export async function materializePointers(repo: Repo, pointers: LocatedPointer[], opts: Pick<MaterializeOptions, 'force' | 'dryRun' | 'fetchMissing'> = {}): Promise<string[]> {
+export async function materializePointers(
+  repo: Repo,
+  pointers: LocatedPointer[],
+  opts: Pick<MaterializeOptions, 'force' | 'dryRun' | 'fetchMissing'> = {},
+): Promise<string[]> {
   const state = StatCache.load(repo.xpDir)
   for (const p of pointers) {
     await materialize(repo, p, p.dataPath, { ...opts, state })

@@ -144,8 +144,11 @@ function followLink(o: Pick<HashOptions, 'cacheDir'>, abs: string, rel: string, 
   const st = fs.statSync(real)
   if (cached && st.isFile()) return { st, cachedOid: cached }
   if (!isInside(fs.realpathSync(boundary), real))
-    throw new XpError('XP_UNSAFE_PATH', `${rel} is a symlink to ${real}, outside ${path.basename(boundary) || boundary}`, { hint: 'copy the data in, or add the target itself' })
-  if (st.isDirectory()) throw new XpError('XP_UNSAFE_PATH', `${rel} is a symlink to a folder; xp follows symlinks to files only`, { hint: 'replace it with the folder itself' })
+    throw new XpError('XP_UNSAFE_PATH', `${rel} is a symlink to ${real}, outside ${path.basename(boundary) || boundary}`, {
+      hint: 'copy the data in, or add the target itself',
+    })
+  if (st.isDirectory())
+    throw new XpError('XP_UNSAFE_PATH', `${rel} is a symlink to a folder; xp follows symlinks to files only`, { hint: 'replace it with the folder itself' })
   return { st }
 }
 

@@ -53,7 +53,11 @@ function syntaxError(expr: string, pos: number, what: string): XpError {
 const KEY_START = /[A-Za-z_`]/
 const KEY_CHAR = /[A-Za-z0-9_.\-:/`]/
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/
-const WORDS = new Map<string, 'and' | 'or' | 'not'>([['and', 'and'], ['or', 'or'], ['not', 'not']])
+const WORDS = new Map<string, 'and' | 'or' | 'not'>([
+  ['and', 'and'],
+  ['or', 'or'],
+  ['not', 'not'],
+])
 
 function tokenize(expr: string): Token[] {
   const out: Token[] = []
@@ -204,7 +208,8 @@ function parse(expr: string): Node {
     const l = parseOperand()
     const tok = peek()
     if (tok.t !== 'op') {
-      if (tok.t === 'key' || tok.t === 'lit' || tok.t === '(') throw syntaxError(expr, tok.pos, `expected an operator (== != < <= > >= ~= and or), found ${describe(tok, expr)}`)
+      if (tok.t === 'key' || tok.t === 'lit' || tok.t === '(')
+        throw syntaxError(expr, tok.pos, `expected an operator (== != < <= > >= ~= and or), found ${describe(tok, expr)}`)
       return { k: 'truthy', e: l }
     }
     next()
@@ -305,7 +310,6 @@ function compare(op: CmpOp, a: Scalar, b: Scalar, dateKey: boolean): boolean {
   if (op === '>') return a > b
   return a >= b
 }
-
 
 function evaluate(n: Node, run: ListedRun): boolean {
   switch (n.k) {

@@ -78,7 +78,10 @@ export function closeKeys(key: string, known: Iterable<string>, max = 5): string
     const contains = k.includes(bare(key)) || bare(key).includes(bare(k)) || bare(k).slice(0, 2) === bare(key).slice(0, 2)
     if (d <= Math.max(2, Math.floor(key.length / 3)) || contains) scored.push([contains ? Math.min(d, 1) : d, k])
   }
-  return scored.sort((x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : 1)).slice(0, max).map((s) => s[1])
+  return scored
+    .sort((x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : 1))
+    .slice(0, max)
+    .map((s) => s[1])
 }
 
 /** A sort key as written, made full (`acc` becomes `metrics.acc`), or XP_BAD_SORT_KEY. */

@@ -219,7 +219,13 @@ export class MlflowRegistry {
     if (!m || m.deleted) this.append({ e: 'create', name, created: this.now(), tags: {} })
     try {
       // an MLflow model version points at its source, not at a file of the run's commit
-      await register(this.repo, { name, ref: run.commit, version, message: `MLflow: registering ${name} version ${major + 1} (run ${run.id})`, anyCommit: true })
+      await register(this.repo, {
+        name,
+        ref: run.commit,
+        version,
+        message: `MLflow: registering ${name} version ${major + 1} (run ${run.id})`,
+        anyCommit: true,
+      })
     } catch (e) {
       if (e instanceof XpError && e.code === 'XP_ALREADY_REGISTERED') throw badParam(`${e.message}: GTO registers one version per commit`)
       throw e
@@ -289,7 +295,13 @@ export class MlflowRegistry {
     const newest = Math.max(0, ...holders.map((h) => ms(h.assigned)))
     const wait = Math.floor(newest / 1000) * 1000 + 1000 - this.now()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    await assign(this.repo, { name, stage: alias, version: gtoVersion(String(b.version)), message: `MLflow: alias ${alias} -> version ${b.version}`, anyCommit: true })
+    await assign(this.repo, {
+      name,
+      stage: alias,
+      version: gtoVersion(String(b.version)),
+      message: `MLflow: alias ${alias} -> version ${b.version}`,
+      anyCommit: true,
+    })
     return {}
   }
 

@@ -11,8 +11,23 @@ import { runNames } from '../runs/record-run.js'
 import { reapDead, cleanupTask } from './reap.js'
 import { isInside } from '../fsutil.js'
 import {
-  queuePaths, listTasks, readTask, writeTask, resolveTask, tryClaim, releaseClaim, ownClaim, readClaim, claimAlive,
-  cancelFile, logFile, taskFile, TASK_STATES, type Task, type TaskState, type SlurmInfo,
+  queuePaths,
+  listTasks,
+  readTask,
+  writeTask,
+  resolveTask,
+  tryClaim,
+  releaseClaim,
+  ownClaim,
+  readClaim,
+  claimAlive,
+  cancelFile,
+  logFile,
+  taskFile,
+  TASK_STATES,
+  type Task,
+  type TaskState,
+  type SlurmInfo,
 } from './task.js'
 
 export interface QueueStatus {
@@ -87,7 +102,10 @@ export async function cancelTask(repo: Repo, spec: string, opts: { waitMs?: numb
   }
   const now = readTask(q, task.id) ?? task
   if (now.state !== 'queued' && now.state !== 'running')
-    throw new XpError('XP_QUEUE_TASK_FINISHED', `task ${now.name} is ${now.state} already`, { hint: now.state === 'cancelled' ? undefined : 'remove finished tasks with `xp queue clear`', data: { id: now.id, state: now.state } })
+    throw new XpError('XP_QUEUE_TASK_FINISHED', `task ${now.name} is ${now.state} already`, {
+      hint: now.state === 'cancelled' ? undefined : 'remove finished tasks with `xp queue clear`',
+      data: { id: now.id, state: now.state },
+    })
   fs.mkdirSync(q.cancel, { recursive: true })
   fs.writeFileSync(cancelFile(q, task.id), repo.ctx.now().toISOString())
   const deadline = repo.ctx.now().getTime() + (opts.waitMs ?? 30_000)
@@ -131,9 +149,12 @@ export async function retryTask(repo: Repo, spec: string): Promise<Task> {
   const tasks = listTasks(q)
   const task = resolveTask(tasks, spec)
   if (task.state === 'queued' || task.state === 'running' || task.state === 'done')
-    throw new XpError('XP_QUEUE_NOT_RETRYABLE', `task ${task.name} is ${task.state}; only failed or cancelled tasks are retried`, { hint: task.state === 'done' ? 'queue it again with `xp run --queue`' : undefined })
+    throw new XpError('XP_QUEUE_NOT_RETRYABLE', `task ${task.name} is ${task.state}; only failed or cancelled tasks are retried`, {
+      hint: task.state === 'done' ? 'queue it again with `xp run --queue`' : undefined,
+    })
   const exists = await git(['rev-parse', '-q', '--verify', `${task.ref}^{commit}`], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-  if (exists.code !== 0) throw new XpError('XP_QUEUE_SNAPSHOT_MISSING', `the snapshot of task ${task.name} (${task.ref}) is gone`, { hint: 'queue it again with `xp run --queue`' })
+  if (exists.code !== 0)
+    throw new XpError('XP_QUEUE_SNAPSHOT_MISSING', `the snapshot of task ${task.name} (${task.ref}) is gone`, { hint: 'queue it again with `xp run --queue`' })
   const taken = new Set([...(await runNames(repo)), ...tasks.filter((t) => t.id !== task.id).map((t) => t.name)])
   if (taken.has(task.name)) {
     const base = task.name.replace(/-retry\d*$/, '')

@@ -61,7 +61,10 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   const { ctx } = repo
   const config = loadConfig(repo)
   if (!commandSpec(opts.command, config.command))
-    throw new XpError('XP_NO_COMMAND', 'no command to queue', { hint: 'give one after `--` (xp run --queue -- python train.py) or set `command:` in xp.yaml', exitCode: EXIT.usage })
+    throw new XpError('XP_NO_COMMAND', 'no command to queue', {
+      hint: 'give one after `--` (xp run --queue -- python train.py) or set `command:` in xp.yaml',
+      exitCode: EXIT.usage,
+    })
   // a task file keeps the argv to run it later: a secret in it would sit in .xp/ (core/safety)
   if (argvHasSecret(opts.command, Scrubber.forEnv(ctx.env)))
     throw new XpError('XP_SECRET_IN_COMMAND', 'the command line holds a secret (a password, token or key), which a queued task would have to store', {
@@ -72,7 +75,9 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   const combos = expandGrid(opts.set.map((a) => parseSetArg(a, defaultFile)))
   for (const file of new Set(combos[0].map((e) => e.file))) {
     if (!fs.existsSync(guardRead(repo.root, file, `-S ${file}`)))
-      throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, { hint: 'create it, or name an existing params file as FILE:KEY=VALUE' })
+      throw new XpError('XP_PARAMS_FILE_MISSING', `-S names ${file}, which does not exist`, {
+        hint: 'create it, or name an existing params file as FILE:KEY=VALUE',
+      })
   }
   checkEdits(repo.root, combos[0]) // a misspelled key is refused now, not by every task later
   const cwd = opts.command.length ? path.relative(repo.root, ctx.cwd) : projectPrefix(repo)
@@ -87,7 +92,12 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   const baseline = head.stdout.trim()
 
   const q = queuePaths(repo)
-  const taken = new Set([...(await runNames(repo)), ...listTasks(q).filter((t) => t.state !== 'cancelled').map((t) => t.name)])
+  const taken = new Set([
+    ...(await runNames(repo)),
+    ...listTasks(q)
+      .filter((t) => t.state !== 'cancelled')
+      .map((t) => t.name),
+  ])
   let names: string[]
   if (opts.name !== undefined) {
     validateRunName(opts.name)
@@ -106,9 +116,18 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   ensureXpDir(repo)
   const now = ctx.now()
   const ids = combos.map(() => newRunId(now))
-  const snap = await snapshotTree(repo, { key: `queue-${ids[0]}`, maxFileSize: config.snapshot.max_file_size, include: config.snapshot.include, excludeGlobs: config.snapshot.exclude })
-  if (snap.leftOut.length) ctx.warn(`left out of the queued working tree (they look like secrets or match snapshot.exclude): ${snap.leftOut.slice(0, 10).join(', ')}${snap.leftOut.length > 10 ? ` and ${snap.leftOut.length - 10} more` : ''}; list them in snapshot.include in xp.yaml to keep them`)
-  for (const l of snap.large) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is untracked and over snapshot.max_file_size: queued tasks will not see it; track it with \`xp add\``)
+  const snap = await snapshotTree(repo, {
+    key: `queue-${ids[0]}`,
+    maxFileSize: config.snapshot.max_file_size,
+    include: config.snapshot.include,
+    excludeGlobs: config.snapshot.exclude,
+  })
+  if (snap.leftOut.length)
+    ctx.warn(
+      `left out of the queued working tree (they look like secrets or match snapshot.exclude): ${snap.leftOut.slice(0, 10).join(', ')}${snap.leftOut.length > 10 ? ` and ${snap.leftOut.length - 10} more` : ''}; list them in snapshot.include in xp.yaml to keep them`,
+    )
+  for (const l of snap.large)
+    ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is untracked and over snapshot.max_file_size: queued tasks will not see it; track it with \`xp add\``)
   const snapshot = await writeCommit(repo, snap.tree, baseline, `xp queue: the working tree for ${combos.length} task${combos.length === 1 ? '' : 's'}\n`, now)
   // one ref per batch keeps the snapshot alive for all its tasks (1,000 loose refs cost seconds)
   const ref = `${QUEUE_REF_PREFIX}${ids[0]}`

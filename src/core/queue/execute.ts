@@ -152,7 +152,15 @@ export function worktreeRepo(main: Repo, wt: string, ctx: Context, cwd = ''): Re
   if (!m) throw new XpError('XP_QUEUE_WORKTREE', `${wt}/.git does not name a git dir`)
   // a project in a subfolder (its own xp.yaml) is found from where the task runs, as findRepo does
   const project = findProject(wt, path.resolve(wt, cwd))
-  return { ctx, root: wt, gitDir: path.resolve(wt, m[1].trim()), commonDir: main.commonDir, xpDir: path.join(wt, '.xp'), cacheDir: main.cacheDir, ...(project ? { project } : {}) }
+  return {
+    ctx,
+    root: wt,
+    gitDir: path.resolve(wt, m[1].trim()),
+    commonDir: main.commonDir,
+    xpDir: path.join(wt, '.xp'),
+    cacheDir: main.cacheDir,
+    ...(project ? { project } : {}),
+  }
 }
 
 /** The run's own log folder (`.xp/runs/<id>/`) moves from the worktree to the user's `.xp`, as `xp run` leaves it. */

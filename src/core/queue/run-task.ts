@@ -86,7 +86,7 @@ export async function runTaskViaRemote(ctx: Repo['ctx'], o: RunTaskOptions & { t
     // all, so tasks side by side share it), and the next task on the node fetches nothing twice
     const cache = ctx.env.XP_SLURM_CACHE || path.join(base, 'xp-node-cache')
     // from where the task runs: a subfolder project's xp.yaml names the data remote to fetch from and push to
-    const cwd = task.cwd ? path.join(dir, checkRelPath(task.cwd, 'the task\'s folder')) : dir
+    const cwd = task.cwd ? path.join(dir, checkRelPath(task.cwd, "the task's folder")) : dir
     const repo = await findRepo({ ...ctx, cwd, env: { ...ctx.env, XP_CACHE_DIR: cache } })
     const q = queuePaths(repo)
     fs.mkdirSync(q.tasks, { recursive: true })

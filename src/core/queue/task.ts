@@ -103,7 +103,14 @@ export interface QueuePaths {
 
 export function queuePaths(repo: Pick<Repo, 'xpDir'>): QueuePaths {
   const dir = path.join(repo.xpDir, 'queue')
-  return { dir, tasks: path.join(dir, 'tasks'), claims: path.join(dir, 'claims'), cancel: path.join(dir, 'cancel'), logs: path.join(dir, 'logs'), worktrees: path.join(dir, 'worktrees') }
+  return {
+    dir,
+    tasks: path.join(dir, 'tasks'),
+    claims: path.join(dir, 'claims'),
+    cancel: path.join(dir, 'cancel'),
+    logs: path.join(dir, 'logs'),
+    worktrees: path.join(dir, 'worktrees'),
+  }
 }
 
 export const taskFile = (q: QueuePaths, id: string) => path.join(q.tasks, `${id}.json`)
@@ -161,7 +168,9 @@ const TaskDecoder = object({
   ended: optional(string),
   worker: optional(object({ pid: integer, host: string })),
   worktree: optional(string),
-  run: optional(object({ id: string, status: literal('succeeded', 'failed', 'interrupted', 'running'), exit_code: nullable(integer), ref: string, commit: string })),
+  run: optional(
+    object({ id: string, status: literal('succeeded', 'failed', 'interrupted', 'running'), exit_code: nullable(integer), ref: string, commit: string }),
+  ),
   reason: optional(string),
   sbatch: optional(strings),
   slurm: optional(
@@ -217,8 +226,12 @@ export function resolveTask(tasks: Task[], spec: string): Task {
   const byPrefix = spec.length >= 4 ? tasks.filter((t) => t.id.startsWith(spec.toLowerCase())) : []
   const found = [...new Set([...byName, ...byPrefix])]
   if (found.length === 1) return found[0]
-  if (!found.length) throw new XpError('XP_QUEUE_TASK_NOT_FOUND', `no queued task matches "${spec}"`, { hint: 'list tasks with `xp queue status`', data: { spec } })
-  throw new XpError('XP_QUEUE_TASK_AMBIGUOUS', `"${spec}" matches ${found.length} tasks: ${found.map((t) => `${t.name} (${t.id})`).join(', ')}`, { hint: 'give more of the id', data: { spec, candidates: found.map((t) => t.id) } })
+  if (!found.length)
+    throw new XpError('XP_QUEUE_TASK_NOT_FOUND', `no queued task matches "${spec}"`, { hint: 'list tasks with `xp queue status`', data: { spec } })
+  throw new XpError('XP_QUEUE_TASK_AMBIGUOUS', `"${spec}" matches ${found.length} tasks: ${found.map((t) => `${t.name} (${t.id})`).join(', ')}`, {
+    hint: 'give more of the id',
+    data: { spec, candidates: found.map((t) => t.id) },
+  })
 }
 
 /** A process's state letter and start time in clock ticks since boot, from /proc (Linux); undefined elsewhere. */

@@ -143,7 +143,9 @@ function claimer(q: QueuePaths) {
       }
       if (relisted) return null
       // a task handed to Slurm is the scheduler's to run
-      pending = listTasks(q).filter((t) => t.state === 'queued' && !t.slurm).map((t) => t.id)
+      pending = listTasks(q)
+        .filter((t) => t.state === 'queued' && !t.slurm)
+        .map((t) => t.id)
     }
   }
 }

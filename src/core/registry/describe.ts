@@ -79,7 +79,10 @@ export async function artifactData(repo: Pick<Repo, 'root' | 'ctx'>, commit: str
   const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
   try {
     const config = await batch.read(`${commit}:${path.posix.join(dir, 'xp.yaml')}`)
-    const parsed = config?.type === 'blob' ? (parseStructured(config.content.toString('utf8'), 'xp.yaml') as { artifacts?: Record<string, { path?: unknown }> } | null) : null
+    const parsed =
+      config?.type === 'blob'
+        ? (parseStructured(config.content.toString('utf8'), 'xp.yaml') as { artifacts?: Record<string, { path?: unknown }> } | null)
+        : null
     const rel = parsed?.artifacts?.[name]?.path
     if (typeof rel !== 'string') {
       // not in xp.yaml: DVC's dvc.yaml declares it (as GTO reads it), its .dvc file or dvc.lock versions it
@@ -111,7 +114,13 @@ export interface HistoryEntry {
   tag: string
 }
 
-const EVENT_NAMES = { register: 'registration', deregister: 'deregistration', assign: 'assignment', unassign: 'unassignment', deprecate: 'deprecation' } as const
+const EVENT_NAMES = {
+  register: 'registration',
+  deregister: 'deregistration',
+  assign: 'assignment',
+  unassign: 'unassignment',
+  deprecate: 'deprecation',
+} as const
 
 /**
  * A tagger date as GTO writes it in JSON (Python's `isoformat()` of the date in the

@@ -204,7 +204,19 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   const deprecations: RegistryEvent[] = []
   const orphans: RegistryEvent[] = []
   const newVersion = (version: string, commit: string, registered: boolean, time: number): VersionAcc => {
-    const v: VersionAcc = { version, commit, registered, active: false, created: time, tag: undefined, stages: [], index: versions.length, registrations: [], deregistrations: [], vstages: new Map() }
+    const v: VersionAcc = {
+      version,
+      commit,
+      registered,
+      active: false,
+      created: time,
+      tag: undefined,
+      stages: [],
+      index: versions.length,
+      registrations: [],
+      deregistrations: [],
+      vstages: new Map(),
+    }
     versions.push(v)
     return v
   }
@@ -301,14 +313,20 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   let newest: RegistryEvent | undefined
   for (const d of deprecations) if (d.time === newestTime) newest = d
   for (const v of versions) {
-    if (v.registrations.some((e) => e.time === newestTime) || v.deregistrations.some((e) => e.time === newestTime)) newest = v.registrations[0] ?? v.deregistrations[0]
-    else for (const st of v.vstages.values()) if (st.assignments.some((e) => e.time === newestTime) || st.unassignments.some((e) => e.time === newestTime)) newest = st.assignments[0] ?? st.unassignments[0]
+    if (v.registrations.some((e) => e.time === newestTime) || v.deregistrations.some((e) => e.time === newestTime))
+      newest = v.registrations[0] ?? v.deregistrations[0]
+    else
+      for (const st of v.vstages.values())
+        if (st.assignments.some((e) => e.time === newestTime) || st.unassignments.some((e) => e.time === newestTime))
+          newest = st.assignments[0] ?? st.unassignments[0]
   }
   for (const o of orphans) if (o.time === newestTime) newest = o
 
   // Versions highest first; equal precedence (build metadata differs): the one created later first.
   const keyed = versions.map((v) => ({ v, sv: parseSemVer(v.version) }))
-  keyed.sort((x, y) => (x.sv && y.sv ? compareSemVer(y.sv, x.sv) || y.v.index - x.v.index : x.sv ? -1 : y.sv ? 1 : compareVersionText(y.v.version, x.v.version)))
+  keyed.sort((x, y) =>
+    x.sv && y.sv ? compareSemVer(y.sv, x.sv) || y.v.index - x.v.index : x.sv ? -1 : y.sv ? 1 : compareVersionText(y.v.version, x.v.version),
+  )
   // a commit's hash-named versions are listed as one
   const hashed = new Map<string, VersionAcc>()
   const all: VersionState[] = []
@@ -396,7 +414,10 @@ export function showEntry(a: ArtifactState): ShowEntry {
  * anywhere in the registry (deprecated artifacts included, as GTO does) the version shown
  * there (most recently assigned) or null.
  */
-export function gtoShowOf(entries: Iterable<[string, ShowEntry]>, opts: { deprecated?: boolean } = {}): { show: Record<string, GtoShowEntry>; stages: string[] } {
+export function gtoShowOf(
+  entries: Iterable<[string, ShowEntry]>,
+  opts: { deprecated?: boolean } = {},
+): { show: Record<string, GtoShowEntry>; stages: string[] } {
   const list = [...entries].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
   const used = new Set<string>()
   for (const [, e] of list) for (const s in e.stages) used.add(s)
@@ -418,5 +439,8 @@ export function gtoShowOf(entries: Iterable<[string, ShowEntry]>, opts: { deprec
  * gtoShow(state) // { churn: { version: 'v1.1.0', stage: { production: 'v1.0.0' }, registered: true, active: true } }
  */
 export function gtoShow(state: RegistryState, opts: { deprecated?: boolean } = {}): Record<string, GtoShowEntry> {
-  return gtoShowOf([...state.artifacts].map(([name, a]) => [name, showEntry(a)] as [string, ShowEntry]), opts).show
+  return gtoShowOf(
+    [...state.artifacts].map(([name, a]) => [name, showEntry(a)] as [string, ShowEntry]),
+    opts,
+  ).show
 }

@@ -40,9 +40,13 @@ export async function resolveTarget(repo: Pick<Repo, 'root' | 'ctx'>, ref = 'HEA
     const run = findRun(await listRuns(repo, { notes: false }), ref)
     if (run) return { commit: run.commit, run: { id: run.id, name: run.name } }
   }
-  const res = ref.startsWith('-') ? null : await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+  const res = ref.startsWith('-')
+    ? null
+    : await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
   if (!res || res.code !== 0)
-    throw new XpError('XP_REF_NOT_FOUND', `${JSON.stringify(ref)} is neither a run nor a git commit`, { hint: 'name a run (id, prefix or name; see `xp show`) or a git revision' })
+    throw new XpError('XP_REF_NOT_FOUND', `${JSON.stringify(ref)} is neither a run nor a git commit`, {
+      hint: 'name a run (id, prefix or name; see `xp show`) or a git revision',
+    })
   return { commit: res.stdout.trim(), run: null }
 }
 
@@ -72,23 +76,41 @@ const versionsAt = (a: ArtifactState | undefined, commit: string): VersionState[
  * version per commit, deregistered ones included: a commit whose version was deregistered
  * can only register that version again.
  */
-function planRegistration(reg: Registry, artifact: string, commit: string, opts: { version?: string; bump?: BumpPart; message?: string }): PlannedTag & { version: string } {
+function planRegistration(
+  reg: Registry,
+  artifact: string,
+  commit: string,
+  opts: { version?: string; bump?: BumpPart; message?: string },
+): PlannedTag & { version: string } {
   const a = reg.state.artifacts.get(artifact)
   const onCommit = versionsAt(a, commit)
   const active = onCommit.find((v) => v.active)
   if (active)
-    throw new XpError('XP_ALREADY_REGISTERED', `commit ${commit.slice(0, 7)} already has version ${active.version} of "${artifact}" (${GTO_ONE_VERSION_PER_COMMIT})`, {
-      hint: `assign it a stage with \`xp model assign ${artifact} --version ${active.version} --stage STAGE\`, or register another commit`,
-    })
+    throw new XpError(
+      'XP_ALREADY_REGISTERED',
+      `commit ${commit.slice(0, 7)} already has version ${active.version} of "${artifact}" (${GTO_ONE_VERSION_PER_COMMIT})`,
+      {
+        hint: `assign it a stage with \`xp model assign ${artifact} --version ${active.version} --stage STAGE\`, or register another commit`,
+      },
+    )
   let version: string
   if (onCommit.length) {
     const old = onCommit[0].version
     if (opts.version && opts.version !== old)
-      throw new XpError('XP_ONE_VERSION_PER_COMMIT', `commit ${commit.slice(0, 7)} had version ${old} of "${artifact}" (deregistered); another version there would break GTO (${GTO_ONE_VERSION_PER_COMMIT})`, {
-        hint: `register ${old} again with \`xp model register ${artifact} ${commit.slice(0, 7)}\`, or register ${opts.version} on another commit`,
-      })
+      throw new XpError(
+        'XP_ONE_VERSION_PER_COMMIT',
+        `commit ${commit.slice(0, 7)} had version ${old} of "${artifact}" (deregistered); another version there would break GTO (${GTO_ONE_VERSION_PER_COMMIT})`,
+        {
+          hint: `register ${old} again with \`xp model register ${artifact} ${commit.slice(0, 7)}\`, or register ${opts.version} on another commit`,
+        },
+      )
     version = old
-    return { tag: freeName(reg, RegistryTag.register(artifact, version), artifact), commit, version, message: opts.message || `Registering artifact ${artifact} version ${version}` }
+    return {
+      tag: freeName(reg, RegistryTag.register(artifact, version), artifact),
+      commit,
+      version,
+      message: opts.message || `Registering artifact ${artifact} version ${version}`,
+    }
   }
   if (opts.version) version = validateVersion(opts.version)
   else {
@@ -97,7 +119,9 @@ function planRegistration(reg: Registry, artifact: string, commit: string, opts:
   }
   const tag = RegistryTag.register(artifact, version)
   if (a?.versions.some((v) => v.registered && v.version === version) || reg.names.has(tag.name))
-    throw new XpError('XP_VERSION_EXISTS', `version ${version} of "${artifact}" exists already (tag ${tag.name})`, { hint: 'choose another with --version, or let xp bump the highest' })
+    throw new XpError('XP_VERSION_EXISTS', `version ${version} of "${artifact}" exists already (tag ${tag.name})`, {
+      hint: 'choose another with --version, or let xp bump the highest',
+    })
   return { tag, commit, version, message: opts.message || `Registering artifact ${artifact} version ${version}` }
 }
 
@@ -115,13 +139,21 @@ export async function requireArtifactAt(repo: Pick<Repo, 'root' | 'ctx' | 'proje
   // in a subfolder project, an artifact its own xp.yaml declares is GTO's DIR:NAME (tags `DIR=NAME@v...`)
   const dir = projectPrefix(repo)
   if (!data.path && colon < 0 && dir && (await artifactData(repo, commit, `${dir}:${name}`)).path)
-    throw new XpError('XP_ARTIFACT_NO_PATH', `"${name}" is declared in ${dir}/xp.yaml, so the registry names it ${dir}:${name} (GTO's name for an artifact of a folder)`, {
-      hint: `use \`${dir}:${name}\`, e.g. xp model register ${dir}:${name}`,
-    })
+    throw new XpError(
+      'XP_ARTIFACT_NO_PATH',
+      `"${name}" is declared in ${dir}/xp.yaml, so the registry names it ${dir}:${name} (GTO's name for an artifact of a folder)`,
+      {
+        hint: `use \`${dir}:${name}\`, e.g. xp model register ${dir}:${name}`,
+      },
+    )
   if (!data.path)
-    throw new XpError('XP_ARTIFACT_NO_PATH', `commit ${at} does not say where "${artifact}" is: ${config} there has no artifacts: entry for ${name} (nor has DVC's dvc.yaml)`, {
-      hint: `add \`artifacts: {${name}: {path: models/model.pkl}}\` (your model's path) to ${config}, commit it with the model (a run of it does), and register that commit`,
-    })
+    throw new XpError(
+      'XP_ARTIFACT_NO_PATH',
+      `commit ${at} does not say where "${artifact}" is: ${config} there has no artifacts: entry for ${name} (nor has DVC's dvc.yaml)`,
+      {
+        hint: `add \`artifacts: {${name}: {path: models/model.pkl}}\` (your model's path) to ${config}, commit it with the model (a run of it does), and register that commit`,
+      },
+    )
   if (data.oid) return data.path
   const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
   let found: boolean
@@ -132,9 +164,13 @@ export async function requireArtifactAt(repo: Pick<Repo, 'root' | 'ctx' | 'proje
   }
   if (!found) found = (await listRuns(repo, { notes: false })).some((r) => r.commit === commit && r.outs[data.path!])
   if (!found)
-    throw new XpError('XP_ARTIFACT_NOT_IN_COMMIT', `commit ${at} holds neither ${data.path} nor its pointer ${data.path}.xp, so a version of "${artifact}" there would point at nothing`, {
-      hint: `register a run that wrote ${data.path} (list it under outs: in xp.yaml), or \`xp add ${data.path}\` and commit before registering`,
-    })
+    throw new XpError(
+      'XP_ARTIFACT_NOT_IN_COMMIT',
+      `commit ${at} holds neither ${data.path} nor its pointer ${data.path}.xp, so a version of "${artifact}" there would point at nothing`,
+      {
+        hint: `register a run that wrote ${data.path} (list it under outs: in xp.yaml), or \`xp add ${data.path}\` and commit before registering`,
+      },
+    )
   return data.path
 }
 
@@ -157,7 +193,10 @@ function freeName(reg: Registry, tag: RegistryTag, artifact: string): RegistryTa
  * @example
  * await register(repo, { name: 'churn', ref: 'brisk-otter' }) // { version: 'v0.0.1', tags: ['churn@v0.0.1'], … }
  */
-export async function register(repo: Repo, opts: { name: string; ref?: string; version?: string; bump?: BumpPart; message?: string } & ArtifactCheck): Promise<WriteResult> {
+export async function register(
+  repo: Repo,
+  opts: { name: string; ref?: string; version?: string; bump?: BumpPart; message?: string } & ArtifactCheck,
+): Promise<WriteResult> {
   const artifact = validateArtifactName(opts.name)
   if (opts.version) validateVersion(opts.version)
   const reg = await loadRegistry(repo)
@@ -176,7 +215,10 @@ export async function register(repo: Repo, opts: { name: string; ref?: string; v
  * @example
  * await assign(repo, { name: 'churn', ref: 'brisk-otter', stage: 'production' })
  */
-export async function assign(repo: Repo, opts: { name: string; stage: string; ref?: string; version?: string; message?: string } & ArtifactCheck): Promise<WriteResult> {
+export async function assign(
+  repo: Repo,
+  opts: { name: string; stage: string; ref?: string; version?: string; message?: string } & ArtifactCheck,
+): Promise<WriteResult> {
   const artifact = validateArtifactName(opts.name)
   const stage = validateStage(opts.stage)
   if (opts.version) validateVersion(opts.version)
@@ -190,7 +232,12 @@ export async function assign(repo: Repo, opts: { name: string; stage: string; re
     ;({ version, commit } = v)
     if (opts.ref) {
       const target = await resolveTarget(repo, opts.ref)
-      if (target.commit !== commit) throw usageError('XP_REF_MISMATCH', `${opts.ref} is commit ${target.commit.slice(0, 7)}, but version ${version} is on ${commit.slice(0, 7)}`, 'give REF or --version, not both')
+      if (target.commit !== commit)
+        throw usageError(
+          'XP_REF_MISMATCH',
+          `${opts.ref} is commit ${target.commit.slice(0, 7)}, but version ${version} is on ${commit.slice(0, 7)}`,
+          'give REF or --version, not both',
+        )
       run = target.run
     }
   } else {
@@ -198,9 +245,13 @@ export async function assign(repo: Repo, opts: { name: string; stage: string; re
     ;({ commit, run } = target)
     const onCommit = versionsAt(reg.state.artifacts.get(artifact), commit)
     if (onCommit.length > 1)
-      throw new XpError('XP_AMBIGUOUS_VERSION', `commit ${commit.slice(0, 7)} has ${onCommit.length} versions of "${artifact}": ${onCommit.map((v) => v.version).join(', ')}; a stage tag there would break GTO (${GTO_ONE_VERSION_PER_COMMIT})`, {
-        hint: 'delete the extra registration tags (`git tag -d`), then assign',
-      })
+      throw new XpError(
+        'XP_AMBIGUOUS_VERSION',
+        `commit ${commit.slice(0, 7)} has ${onCommit.length} versions of "${artifact}": ${onCommit.map((v) => v.version).join(', ')}; a stage tag there would break GTO (${GTO_ONE_VERSION_PER_COMMIT})`,
+        {
+          hint: 'delete the extra registration tags (`git tag -d`), then assign',
+        },
+      )
     if (onCommit.length && !onCommit[0].active)
       throw new XpError('XP_VERSION_NOT_FOUND', `version ${onCommit[0].version} of "${artifact}" at ${commit.slice(0, 7)} was deregistered`, {
         hint: `register it again with \`xp model register ${artifact} ${commit.slice(0, 7)}\`, then assign`,
@@ -214,7 +265,9 @@ export async function assign(repo: Repo, opts: { name: string; stage: string; re
   }
   const current = reg.state.artifacts.get(artifact)?.stages[stage]?.[0]
   if (current?.version === version)
-    throw new XpError('XP_ALREADY_ASSIGNED', `version ${version} of "${artifact}" is already the one in stage ${stage}`, { hint: `see \`xp model history ${artifact}\`` })
+    throw new XpError('XP_ALREADY_ASSIGNED', `version ${version} of "${artifact}" is already the one in stage ${stage}`, {
+      hint: `see \`xp model history ${artifact}\``,
+    })
   const tag = RegistryTag.assign(artifact, stage, nextCounter(reg.names, artifact))
   plans.push({ tag, commit, message: opts.message || `Assigning stage ${stage} to artifact ${artifact} version ${version}` })
   const file = opts.anyCommit ? undefined : await requireArtifactAt(repo, artifact, commit)
@@ -238,20 +291,29 @@ export async function unassign(repo: Repo, opts: { name: string; stage: string; 
   if (opts.version) {
     const v = findVersion(a, opts.version)
     holder = holders.find((h) => h.version === v.version)!
-    if (!holder) throw new XpError('XP_NOT_IN_STAGE', `version ${v.version} of "${artifact}" is not in stage ${stage}`, { hint: holders.length ? `in ${stage}: ${holders.map((h) => h.version).join(', ')}` : undefined })
+    if (!holder)
+      throw new XpError('XP_NOT_IN_STAGE', `version ${v.version} of "${artifact}" is not in stage ${stage}`, {
+        hint: holders.length ? `in ${stage}: ${holders.map((h) => h.version).join(', ')}` : undefined,
+      })
   } else if (opts.ref) {
     const target = await resolveTarget(repo, opts.ref)
     holder = holders.find((h) => h.commit === target.commit)!
     if (!holder) throw new XpError('XP_NOT_IN_STAGE', `no version of "${artifact}" at ${opts.ref} is in stage ${stage}`)
   } else if (!holder) throw new XpError('XP_STAGE_EMPTY', `no version of "${artifact}" is in stage ${JSON.stringify(stage)}`)
   if (!versionsAt(a, holder.commit).length)
-    throw new XpError('XP_UNREGISTERED_COMMIT', `${stage} holds commit ${holder.commit.slice(0, 7)} of "${artifact}", which has no registered version: GTO ignores an unassignment there`, {
-      hint: `register it first (\`xp model register ${artifact} ${holder.commit.slice(0, 7)}\`), then unassign, or assign another version to ${stage}`,
-    })
+    throw new XpError(
+      'XP_UNREGISTERED_COMMIT',
+      `${stage} holds commit ${holder.commit.slice(0, 7)} of "${artifact}", which has no registered version: GTO ignores an unassignment there`,
+      {
+        hint: `register it first (\`xp model register ${artifact} ${holder.commit.slice(0, 7)}\`), then unassign, or assign another version to ${stage}`,
+      },
+    )
   const tag = RegistryTag.unassign(artifact, stage, nextCounter(reg.names, artifact))
   await waitForNextSecond(repo.ctx, a)
   // GTO's own wording, quotes and "to" included
-  await createTags(repo, [{ tag, commit: holder.commit, message: opts.message || `Unassigning stage '${stage}' to artifact '${artifact}' version '${holder.version}'` }])
+  await createTags(repo, [
+    { tag, commit: holder.commit, message: opts.message || `Unassigning stage '${stage}' to artifact '${artifact}' version '${holder.version}'` },
+  ])
   return { artifact, version: holder.version, commit: holder.commit, stage, tags: [tag.name] }
 }
 
@@ -295,7 +357,9 @@ async function waitForNextSecond(ctx: Context, a: ArtifactState | undefined): Pr
   const ms = (newest.time + 1) * 1000 - ctx.now().getTime()
   // a tag dated further ahead is a skewed clock: waiting would not end the tie soon
   if (ms <= 0 || ms > 3000) return
-  ctx.warn(`waiting ${ms} ms for the next second: tag "${newest.tag}" of "${a.name}" was made in this one, and GTO orders the events of one second by its own rules`)
+  ctx.warn(
+    `waiting ${ms} ms for the next second: tag "${newest.tag}" of "${a.name}" was made in this one, and GTO orders the events of one second by its own rules`,
+  )
   await new Promise((resolve) => setTimeout(resolve, ms + 5))
 }
 
@@ -323,6 +387,9 @@ async function createTag(repo: Pick<Repo, 'root' | 'ctx'>, p: PlannedTag): Promi
   const opts = { cwd: repo.root, env: repo.ctx.env, allowFail: true, signal: repo.ctx.signal }
   const res = await gitAsAuthor(args, opts)
   if (res.code === 0) return
-  if (/already exists/.test(res.stderr)) throw new XpError('XP_TAG_EXISTS', `tag ${p.tag.name} exists already`, { hint: 'someone else wrote to the registry at the same time; run the command again' })
+  if (/already exists/.test(res.stderr))
+    throw new XpError('XP_TAG_EXISTS', `tag ${p.tag.name} exists already`, {
+      hint: 'someone else wrote to the registry at the same time; run the command again',
+    })
   throw new XpError('XP_GIT_FAILED', `git tag ${p.tag.name} failed: ${res.stderr.trim().split('\n').pop()}`)
 }

@@ -38,7 +38,9 @@ export function findArtifact(state: RegistryState, name: string): ArtifactState 
   if (a) return a
   const known = [...state.artifacts.keys()].sort()
   throw new XpError('XP_ARTIFACT_NOT_FOUND', `no artifact named ${JSON.stringify(name)} in the registry`, {
-    hint: known.length ? `known artifacts: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''}` : 'register one with `xp model register NAME [RUN]`',
+    hint: known.length
+      ? `known artifacts: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''}`
+      : 'register one with `xp model register NAME [RUN]`',
   })
 }
 
@@ -72,7 +74,10 @@ export function resolveSpec(state: RegistryState, spec: ModelSpec): Resolved {
   const sel = spec.selector
   if (sel.kind === 'version') return { artifact, version: findVersion(artifact, sel.version) }
   if (sel.kind === 'latest') {
-    if (!artifact.latest) throw new XpError('XP_VERSION_NOT_FOUND', `"${artifact.name}" has no active version`, { hint: `register one with \`xp model register ${artifact.name} [RUN]\`` })
+    if (!artifact.latest)
+      throw new XpError('XP_VERSION_NOT_FOUND', `"${artifact.name}" has no active version`, {
+        hint: `register one with \`xp model register ${artifact.name} [RUN]\``,
+      })
     return { artifact, version: artifact.latest }
   }
   const holder = artifact.stages[sel.stage]?.[0]

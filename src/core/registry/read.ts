@@ -58,7 +58,11 @@ export interface TagListing {
  */
 export async function listTags(repo: RepoLike): Promise<TagListing> {
   if (!fs.existsSync(indexFile(repo))) return readFull(repo)
-  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname:strip=2)', 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname:strip=2)', 'refs/tags'], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+    signal: repo.ctx.signal,
+  })
   return { stdout }
 }
 
@@ -147,7 +151,22 @@ export async function readRegistryTags(repo: RepoLike, opts: { listing?: TagList
 
 function makeEvent(tag: string, ref: string | undefined, oid: string, p: ParsedTag, time: number, offset: string, commit: string): RegistryEvent {
   // every field, in one order: one object shape for the fold
-  return { tag, ref, oid, time, offset, commit, tagger: '', email: '', message: '', artifact: p.artifact, kind: p.kind, version: p.version, stage: p.stage, counter: p.counter }
+  return {
+    tag,
+    ref,
+    oid,
+    time,
+    offset,
+    commit,
+    tagger: '',
+    email: '',
+    message: '',
+    artifact: p.artifact,
+    kind: p.kind,
+    version: p.version,
+    stage: p.stage,
+    counter: p.counter,
+  }
 }
 
 /** One `git for-each-ref` that reads every tag object: the listing, and what each registry tag says. */
@@ -322,7 +341,13 @@ export function parseTagDetails(text: string): { tagger: string; email: string; 
   const header = end < 0 ? text : text.slice(0, end)
   const m = /^tagger (.*?) ?<([^>]*)> \d+ [+-]\d{4}$/m.exec(header)
   // stripped, as GTO strips it
-  const message = end < 0 ? '' : text.slice(end + 2).replace(SIGNATURE, '').trim()
+  const message =
+    end < 0
+      ? ''
+      : text
+          .slice(end + 2)
+          .replace(SIGNATURE, '')
+          .trim()
   return { tagger: m?.[1] ?? '', email: m?.[2] ?? '', message }
 }
 

@@ -92,13 +92,24 @@ export async function showRegistry(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, o
   let total = 0
   for (const ls of groups.values()) total += ls.length
   // built only if the index is rewritten
-  const present = { has: (oid: string) => (oids ??= new Set([...groups.values()].flatMap((ls) => ls.map((l) => l.slice(0, l.indexOf(' ')))))).has(oid), size: total }
+  const present = {
+    has: (oid: string) => (oids ??= new Set([...groups.values()].flatMap((ls) => ls.map((l) => l.slice(0, l.indexOf(' ')))))).has(oid),
+    size: total,
+  }
   // a listing that read every tag object (no index yet) leaves the index behind, changes or not
   if (!changed.length && listing.known) await eventsOf(repo, [], present, listing.known)
   if (changed.length) {
     const byPrefix = new Map(changed.map((c) => [c.prefix, c]))
     const warn = (ref: string, w: string) => byPrefix.get(prefixOf(ref))?.warnings.push(w)
-    const state = foldEvents(await eventsOf(repo, changed.flatMap((c) => c.listed), present, listing.known, warn))
+    const state = foldEvents(
+      await eventsOf(
+        repo,
+        changed.flatMap((c) => c.listed),
+        present,
+        listing.known,
+        warn,
+      ),
+    )
     for (const c of changed) {
       const name = c.listed[0]?.parsed.artifact ?? c.prefix
       const a = state.artifacts.get(name)

@@ -26,14 +26,13 @@ export interface ParsedTag {
 const NAME = '[a-zA-Z0-9](?:[a-zA-Z0-9\\-/_]*[a-zA-Z0-9])?'
 const DIRNAME = '[a-zA-Z0-9\\-_./]+'
 const VERSION = `v${SEMVER_PATTERN}`
-const TAG_RE = new RegExp(
-  `^((?:${DIRNAME}=)?${NAME})(?:(?:#(${NAME})|@(${VERSION}))(!?)|@(deprecated|created))(?:#([0-9]+))?$`,
-)
+const TAG_RE = new RegExp(`^((?:${DIRNAME}=)?${NAME})(?:(?:#(${NAME})|@(${VERSION}))(!?)|@(deprecated|created))(?:#([0-9]+))?$`)
 const NAME_RE = new RegExp(`^${NAME}$`)
 const DIRNAME_RE = new RegExp(`^${DIRNAME}$`)
 const VERSION_RE = new RegExp(`^${VERSION}$`)
 
-export const ARTIFACT_GRAMMAR = 'an artifact name is [DIR:]NAME, NAME matching [a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])? and DIR a path of letters, digits and - _ . /'
+export const ARTIFACT_GRAMMAR =
+  'an artifact name is [DIR:]NAME, NAME matching [a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])? and DIR a path of letters, digits and - _ . /'
 export const VERSION_GRAMMAR = 'a version is v + SemVer 2: vMAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. v1.0.0 or v2.1.0-rc.1 (no leading zeros)'
 export const STAGE_GRAMMAR = 'a stage matches [a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?, e.g. production'
 
@@ -79,11 +78,13 @@ export function validateArtifactName(input: string): string {
   const i = Math.max(input.lastIndexOf(SEP_IN_NAME), input.lastIndexOf(SEP_IN_TAG))
   const dir = i >= 0 ? input.slice(0, i) : undefined
   const name = i >= 0 ? input.slice(i + 1) : input
-  const okDir =
-    dir === undefined ||
-    (DIRNAME_RE.test(dir) && !/(^|\/)\.|\.\.|\/\/|\.lock(\/|$)|\.$|\/$/.test(dir)) // git's ref-name rules
+  const okDir = dir === undefined || (DIRNAME_RE.test(dir) && !/(^|\/)\.|\.\.|\/\/|\.lock(\/|$)|\.$|\/$/.test(dir)) // git's ref-name rules
   if (!okDir || !NAME_RE.test(name) || name.length > 200)
-    throw usageError('XP_BAD_ARTIFACT_NAME', `invalid artifact name ${JSON.stringify(input)}: ${ARTIFACT_GRAMMAR}`, 'for example: churn, models/churn-2, path/to:churn')
+    throw usageError(
+      'XP_BAD_ARTIFACT_NAME',
+      `invalid artifact name ${JSON.stringify(input)}: ${ARTIFACT_GRAMMAR}`,
+      'for example: churn, models/churn-2, path/to:churn',
+    )
   return dir === undefined ? name : `${dir}${SEP_IN_NAME}${name}`
 }
 
@@ -152,11 +153,15 @@ export class RegistryTag {
   get name(): string {
     const a = this.artifact.replace(SEP_IN_NAME, SEP_IN_TAG)
     const body =
-      this.kind === 'register' ? `@${this.version}`
-      : this.kind === 'deregister' ? `@${this.version}!`
-      : this.kind === 'assign' ? `#${this.stage}`
-      : this.kind === 'unassign' ? `#${this.stage}!`
-      : '@deprecated'
+      this.kind === 'register'
+        ? `@${this.version}`
+        : this.kind === 'deregister'
+          ? `@${this.version}!`
+          : this.kind === 'assign'
+            ? `#${this.stage}`
+            : this.kind === 'unassign'
+              ? `#${this.stage}!`
+              : '@deprecated'
     return a + body + (this.counter === undefined ? '' : `#${this.counter}`)
   }
 

@@ -79,7 +79,12 @@ export async function dataBeforeRun(repo: Repo, config: ProjectConfig): Promise<
   return { deps }
 }
 
-export async function dataAfterRun(repo: Repo, config: ProjectConfig, large: Array<{ path: string; size: number }>, before: DataBefore = { deps: {} }): Promise<DataAfter> {
+export async function dataAfterRun(
+  repo: Repo,
+  config: ProjectConfig,
+  large: Array<{ path: string; size: number }>,
+  before: DataBefore = { deps: {} },
+): Promise<DataAfter> {
   const after: DataAfter = { outs: {}, extra: [], exclude: [], cached: [] }
   const outs = config.outs.map((p) => configPath(repo.root, p, 'outs'))
   if (!outs.length && !large.length && !Object.keys(before.deps).length) return after

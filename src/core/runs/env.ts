@@ -12,18 +12,40 @@ import type { Context } from '../context.js'
 import { Scrubber, SECRET_NAME } from '../safety/secrets.js'
 
 export const DEFAULT_ENV_VARS = [
-  'CUDA_VISIBLE_DEVICES', 'PYTHONHASHSEED', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'CUBLAS_WORKSPACE_CONFIG',
-  'TF_DETERMINISTIC_OPS', 'TORCH_DETERMINISTIC', 'SLURM_JOB_ID', 'SLURM_ARRAY_TASK_ID', 'CI', 'GITHUB_RUN_ID', 'GITHUB_SHA',
+  'CUDA_VISIBLE_DEVICES',
+  'PYTHONHASHSEED',
+  'OMP_NUM_THREADS',
+  'MKL_NUM_THREADS',
+  'CUBLAS_WORKSPACE_CONFIG',
+  'TF_DETERMINISTIC_OPS',
+  'TORCH_DETERMINISTIC',
+  'SLURM_JOB_ID',
+  'SLURM_ARRAY_TASK_ID',
+  'CI',
+  'GITHUB_RUN_ID',
+  'GITHUB_SHA',
 ]
 export { SECRET_NAME }
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$')
+  return new RegExp(
+    '^' +
+      glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  )
 }
 
 /** Allow-listed variables from `XP_ENV_VARS` (comma-separated, `*` allowed) or the defaults; secrets masked. */
 export function recordedVars(env: Context['env']): Record<string, string> {
-  const names = env.XP_ENV_VARS !== undefined ? env.XP_ENV_VARS.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_ENV_VARS
+  const names =
+    env.XP_ENV_VARS !== undefined
+      ? env.XP_ENV_VARS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : DEFAULT_ENV_VARS
   const patterns = names.map(globToRegExp)
   const scrubber = Scrubber.forEnv(env)
   const out: Record<string, string> = {}
@@ -47,7 +69,16 @@ function versionOf(cmd: string, args: string[], env: Context['env'], timeoutMs =
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (out += d))
     child.on('error', () => resolve(null))
-    child.on('close', (code) => resolve(code === 0 ? out.trim().split('\n')[0].replace(/^(Python|git version) /, '') : null))
+    child.on('close', (code) =>
+      resolve(
+        code === 0
+          ? out
+              .trim()
+              .split('\n')[0]
+              .replace(/^(Python|git version) /, '')
+          : null,
+      ),
+    )
   })
 }
 

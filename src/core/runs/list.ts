@@ -31,7 +31,10 @@ export function entryRun(e: RunEntry, warn?: (m: string) => void): ListedRun {
   const r = parseJson(e.json.toString('utf8')) as ListedRun
   if (e.notes !== undefined) r.notes = e.notes
   // a malformed record is listed, as damaged: never a failure of the whole listing
-  if (r.damaged && warn) warn(`run ${r.name} (${r.id}): its record is damaged (${r.damaged.join(', ')} of the wrong shape); listed without ${r.damaged.length === 1 ? 'it' : 'them'}`)
+  if (r.damaged && warn)
+    warn(
+      `run ${r.name} (${r.id}): its record is damaged (${r.damaged.join(', ')} of the wrong shape); listed without ${r.damaged.length === 1 ? 'it' : 'them'}`,
+    )
   return r
 }
 
@@ -68,7 +71,10 @@ export async function listRuns(repo: ListRepo, opts: { notes?: boolean } = {}): 
  */
 export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boolean | void, opts: { notes?: boolean } = {}): Promise<void> {
   // one for-each-ref lists the runs and tells whether there are notes to read at all
-  const refs = await git(['for-each-ref', '--sort=-refname', '--format=%(objectname) %(refname)', RUNS_PREFIX, NOTES_REF], { cwd: repo.root, env: repo.ctx.env })
+  const refs = await git(['for-each-ref', '--sort=-refname', '--format=%(objectname) %(refname)', RUNS_PREFIX, NOTES_REF], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+  })
   const keys: string[] = []
   let hasNotes = false
   for (const k of refs.stdout.split('\n')) {
@@ -165,7 +171,9 @@ function streamGit(args: string[], repo: ListRepo, onPair: (head: string, messag
       pending = text.slice(pos)
     })
     child.stderr.on('data', (d: Buffer) => err.push(d))
-    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new XpError('XP_GIT_MISSING', 'git is not installed or not on PATH', { hint: 'install git (apt-get install git)' }) : e))
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT' ? new XpError('XP_GIT_MISSING', 'git is not installed or not on PATH', { hint: 'install git (apt-get install git)' }) : e),
+    )
     child.on('close', (code) => {
       if (code === 0) return resolve()
       const msg = Buffer.concat(err).toString('utf8').trim().split('\n').pop() || `exit ${code}`

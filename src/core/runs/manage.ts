@@ -78,13 +78,21 @@ export async function applyRun(repo: Repo, opts: { run: string; force?: boolean;
     }
   }
   const dirty = await uncommitted(repo)
-  const same = await sameAsRun(repo, run.commit, written.filter((f) => dirty.has(f) && !configs.has(f)))
+  const same = await sameAsRun(
+    repo,
+    run.commit,
+    written.filter((f) => dirty.has(f) && !configs.has(f)),
+  )
   const clash = [...written, ...deleted].filter((f) => dirty.has(f) && !same.has(f))
   if (clash.length && !opts.force)
-    throw new XpError('XP_UNCOMMITTED_CHANGES', `applying ${run.name} would overwrite uncommitted changes in ${clash.slice(0, 5).join(', ')}${clash.length > 5 ? ` and ${clash.length - 5} more` : ''}`, {
-      hint: 'commit or stash them, or use --force to overwrite',
-      data: { paths: clash },
-    })
+    throw new XpError(
+      'XP_UNCOMMITTED_CHANGES',
+      `applying ${run.name} would overwrite uncommitted changes in ${clash.slice(0, 5).join(', ')}${clash.length > 5 ? ` and ${clash.length - 5} more` : ''}`,
+      {
+        hint: 'commit or stash them, or use --force to overwrite',
+        data: { paths: clash },
+      },
+    )
   // data first checked (objects present, no uncached local changes), then written last
   const pointers = await commitPointers(repo, run.commit)
   // the path guard over every path before anything is written: the run's tree may hold a
@@ -126,7 +134,10 @@ async function guardTreeWrites(repo: Repo, commit: string, paths: string[]): Pro
     const segs = p.split('/')
     for (let i = 1; i < segs.length; i++) {
       const prefix = segs.slice(0, i).join('/')
-      if (links.has(prefix)) throw new XpError('XP_UNSAFE_PATH', `${where}: ${prefix} is a symlink in the run's tree; xp never writes through one`, { hint: 'this run cannot be applied; inspect it with `git ls-tree -r` on its commit' })
+      if (links.has(prefix))
+        throw new XpError('XP_UNSAFE_PATH', `${where}: ${prefix} is a symlink in the run's tree; xp never writes through one`, {
+          hint: 'this run cannot be applied; inspect it with `git ls-tree -r` on its commit',
+        })
     }
     guardWrite(repo.root, p, where, proven)
   }
@@ -174,7 +185,8 @@ export async function branchRun(repo: Repo, opts: { run: string; branch: string 
   const [run] = await resolveRuns(repo, [opts.run])
   const res = await git(['branch', opts.branch, run.commit], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
   if (res.code !== 0) {
-    if (/already exists/.test(res.stderr)) throw new XpError('XP_BRANCH_EXISTS', `a branch named ${opts.branch} exists already`, { hint: 'choose another name' })
+    if (/already exists/.test(res.stderr))
+      throw new XpError('XP_BRANCH_EXISTS', `a branch named ${opts.branch} exists already`, { hint: 'choose another name' })
     throw new XpError('XP_GIT_FAILED', `git branch failed: ${res.stderr.trim()}`)
   }
   return { run, branch: opts.branch }
@@ -195,7 +207,10 @@ export async function noteRun(repo: Repo, opts: { run: string; text: string }): 
   if (!opts.text.trim()) throw new XpError('XP_EMPTY_NOTE', 'the note is empty', { exitCode: EXIT.usage })
   const [run] = await resolveRuns(repo, [opts.run])
   // notes are pushed with the runs: the text passes the secret scrubber (core/safety)
-  await gitAsAuthor(['notes', `--ref=${NOTES_REF}`, 'append', '-m', Scrubber.forEnv(repo.ctx.env).text(opts.text), run.commit], { cwd: repo.root, env: repo.ctx.env })
+  await gitAsAuthor(['notes', `--ref=${NOTES_REF}`, 'append', '-m', Scrubber.forEnv(repo.ctx.env).text(opts.text), run.commit], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+  })
   const { stdout } = await git(['notes', `--ref=${NOTES_REF}`, 'show', run.commit], { cwd: repo.root, env: repo.ctx.env })
   return { run, notes: stdout.trim() }
 }

@@ -124,10 +124,16 @@ export async function namesAndHead(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'>):
   const symref = /^ref: (refs\/\S+)$/.exec(headText)?.[1]
   const detached = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(headText) ? headText : null
   if (!symref && !detached) {
-    const [names, head] = await Promise.all([runNames(repo), git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { cwd: repo.root, env: repo.ctx.env, allowFail: true })])
+    const [names, head] = await Promise.all([
+      runNames(repo),
+      git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { cwd: repo.root, env: repo.ctx.env, allowFail: true }),
+    ])
     return { names, head: head.code === 0 ? head.stdout.trim() : null }
   }
-  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)%00%(contents:subject)', RUNS_PREFIX, ...(symref ? [symref] : [])], { cwd: repo.root, env: repo.ctx.env })
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)%00%(contents:subject)', RUNS_PREFIX, ...(symref ? [symref] : [])], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+  })
   let head = detached
   const subjects: string[] = []
   for (const line of stdout.split('\n')) {
@@ -161,7 +167,10 @@ export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
   return set.map((arg) => {
     const { file, key, values, raws, mode } = parseSetArg(arg, defaultFile)
     if (values.length !== 1)
-      throw new XpError('XP_GRID_NEEDS_QUEUE', `-S ${arg} gives ${values.length} values; a sweep needs --queue`, { hint: 'add --queue, then `xp queue start`; quote a value that contains a comma', exitCode: EXIT.usage })
+      throw new XpError('XP_GRID_NEEDS_QUEUE', `-S ${arg} gives ${values.length} values; a sweep needs --queue`, {
+        hint: 'add --queue, then `xp queue start`; quote a value that contains a comma',
+        exitCode: EXIT.usage,
+      })
     return { file, key, value: values[0], raw: raws[0], ...(mode ? { mode } : {}) }
   })
 }
@@ -197,7 +206,11 @@ function readMetrics(repo: Repo, config: ProjectConfig, warn: (m: string) => voi
   // Without `metrics:`, the usual names are taken when this run wrote them; named files are
   // expected, so their absence or age is worth a warning.
   const named = config.metrics !== undefined
-  const files = named ? config.metrics! : DEFAULT_METRICS.map((f) => path.posix.join(projectPrefix(repo), f)).filter((f) => fs.existsSync(path.join(repo.root, f)) && !writtenBefore(path.join(repo.root, f), started))
+  const files = named
+    ? config.metrics!
+    : DEFAULT_METRICS.map((f) => path.posix.join(projectPrefix(repo), f)).filter(
+        (f) => fs.existsSync(path.join(repo.root, f)) && !writtenBefore(path.join(repo.root, f), started),
+      )
   const read: Array<{ file: string; flat: Flat }> = []
   for (const f of files) {
     try {
@@ -223,7 +236,11 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const { ctx } = repo
   const config = loadConfig(repo)
   const spec = commandSpec(opts.command, config.command)
-  if (!spec) throw new XpError('XP_NO_COMMAND', 'no command to run', { hint: 'give one after `--` (xp run -- python train.py) or set `command:` in xp.yaml', exitCode: EXIT.usage })
+  if (!spec)
+    throw new XpError('XP_NO_COMMAND', 'no command to run', {
+      hint: 'give one after `--` (xp run -- python train.py) or set `command:` in xp.yaml',
+      exitCode: EXIT.usage,
+    })
   const useShellFromConfig = !opts.command?.length
 
   const params = paramFiles(repo, config)
@@ -233,7 +250,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   let name: string
   if (opts.name !== undefined) {
     name = validateRunName(opts.name)
-    if (names.has(name)) throw new XpError('XP_RUN_NAME_TAKEN', `a run named ${name} exists already`, { hint: 'choose another -n NAME, or remove the old run with `xp rm`' })
+    if (names.has(name))
+      throw new XpError('XP_RUN_NAME_TAKEN', `a run named ${name} exists already`, { hint: 'choose another -n NAME, or remove the old run with `xp rm`' })
   } else {
     name = generateName()
     for (let i = 0; names.has(name); i++) name = i < 20 ? generateName() : `${generateName()}-${randomBytes(2).toString('hex')}`
@@ -269,17 +287,32 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const commandCwd = opts.cwd ?? (useShellFromConfig ? (repo.project ?? repo.root) : ctx.cwd)
   const commandEnv = { ...gitEnv(ctx.env), PYTHONUNBUFFERED: ctx.env.PYTHONUNBUFFERED ?? '1', ...opts.env, XP_RUN_ID: id, XP_RUN_NAME: name }
   // read while the command runs; from the cache unless the interpreter or its packages changed
-  const packagesPromise = pythonPackages({ spec, cwd: commandCwd, env: commandEnv, cacheFile: path.join(repo.xpDir, 'tmp', 'python-packages.json') }).catch(() => null)
+  const packagesPromise = pythonPackages({ spec, cwd: commandCwd, env: commandEnv, cacheFile: path.join(repo.xpDir, 'tmp', 'python-packages.json') }).catch(
+    () => null,
+  )
   const started = ctx.now()
   const seriesGlobs = config.series ?? [path.posix.join(projectPrefix(repo), DVCLIVE_SERIES)]
   const branch = opts.branch !== undefined ? opts.branch : currentBranch(repo)
-  const shownCommand = opts.command && opts.command.length > 1 ? redactArgv(opts.command, scrubber).map(shellQuoteMasked).join(' ') : redactCommandLine(spec.display, scrubber)
+  const shownCommand =
+    opts.command && opts.command.length > 1 ? redactArgv(opts.command, scrubber).map(shellQuoteMasked).join(' ') : redactCommandLine(spec.display, scrubber)
   const shownMessage = opts.message === undefined ? undefined : scrubber.text(opts.message)
   // visible from now on: `xp show` lists it running, `xp ui` follows its files
   const liveParams: Flat = {}
   for (const [k, v] of Object.entries(paramValues)) liveParams[k] = typeof v === 'string' ? scrubber.text(v) : v
   const liveRepo = { xpDir: opts.liveXpDir ?? repo.xpDir }
-  beginLiveRun(liveRepo, { id, name, started: started.getTime(), command: shownCommand, params: liveParams, series: seriesGlobs, baseline, branch, message: shownMessage, root: repo.root, run_dir: runDir })
+  beginLiveRun(liveRepo, {
+    id,
+    name,
+    started: started.getTime(),
+    command: shownCommand,
+    params: liveParams,
+    series: seriesGlobs,
+    baseline,
+    branch,
+    message: shownMessage,
+    root: repo.root,
+    run_dir: runDir,
+  })
   const sysFile = path.join(runDir, 'system.jsonl')
   let monitor: SysMonitor | null = null
   const outcome = await spawnCommand({
@@ -302,9 +335,13 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
   // Params files the command wrote (DVCLive's log_param) are read as it left them.
   const dvcliveParams = path.posix.join(projectPrefix(repo), DVCLIVE_PARAMS)
-  const lateParams = config.params ? params.filter((f) => !writtenBefore(path.join(repo.root, f), started)) : fs.existsSync(path.join(repo.root, dvcliveParams)) && !writtenBefore(path.join(repo.root, dvcliveParams), started) ? [dvcliveParams] : []
+  const lateParams = config.params
+    ? params.filter((f) => !writtenBefore(path.join(repo.root, f), started))
+    : fs.existsSync(path.join(repo.root, dvcliveParams)) && !writtenBefore(path.join(repo.root, dvcliveParams), started)
+      ? [dvcliveParams]
+      : []
   const paramsRead = [...new Set([...params, ...lateParams])]
-  const finalParams = lateParams.length ? readParamsSafe(repo, paramsRead, ctx.warn) ?? paramValues : paramValues
+  const finalParams = lateParams.length ? (readParamsSafe(repo, paramsRead, ctx.warn) ?? paramValues) : paramValues
   warnIfEmpty(repo, config, finalParams, metrics)
   const series = await findSeries(repo.root, seriesGlobs)
   const systemText = fs.existsSync(sysFile) ? fs.readFileSync(sysFile, 'utf8') : ''
@@ -319,7 +356,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     message: shownMessage,
     started: started.toISOString(),
     ended: ended.toISOString(),
-    duration_s: Math.round((ended.getTime() - started.getTime())) / 1000,
+    duration_s: Math.round(ended.getTime() - started.getTime()) / 1000,
     baseline,
     branch,
     params: finalParams,
@@ -337,12 +374,18 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const changes = await worktreeChanges(repo, config.snapshot.max_file_size)
   // a large file that looks like a secret is left out too, never cached and pushed as data (core/safety)
   const largeAll = changes.large
-  const secretLarge = new Set(leftOutOfSnapshot(largeAll.map((l) => l.path), config.snapshot))
+  const secretLarge = new Set(
+    leftOutOfSnapshot(
+      largeAll.map((l) => l.path),
+      config.snapshot,
+    ),
+  )
   const large = largeAll.filter((l) => !secretLarge.has(l.path))
   const after = await dataAfterRun(repo, config, large, before)
   record.outs = after.outs
   const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))
-  for (const l of leftOut) ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)
+  for (const l of leftOut)
+    ctx.warn(`${l.path} (${(l.size / 1e6).toFixed(1)} MB) is over snapshot.max_file_size and was left out of the run's snapshot; track it with \`xp add\``)
 
   const logText = log.notice() + readLogForTree(logPath, scrubber.text(outcome.tail))
   const packages = await packagesPromise
@@ -354,18 +397,25 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     maxFileSize: config.snapshot.max_file_size,
     force: [...paramsRead, ...metricFiles, ...series],
     exclude: after.exclude,
-    extra: [{ path: LOG_IN_TREE, content: logText }, ...(systemText ? [{ path: SYSTEM_SERIES_IN_TREE, content: systemText }] : []), ...(packages ? [{ path: PACKAGES_IN_TREE, content: packagesText(packages) }] : []), ...after.extra],
+    extra: [
+      { path: LOG_IN_TREE, content: logText },
+      ...(systemText ? [{ path: SYSTEM_SERIES_IN_TREE, content: systemText }] : []),
+      ...(packages ? [{ path: PACKAGES_IN_TREE, content: packagesText(packages) }] : []),
+      ...after.extra,
+    ],
     include: config.snapshot.include,
     excludeGlobs: config.snapshot.exclude,
   })
   if (snap.leftOut.length) {
     record.left_out = snap.leftOut
-    ctx.warn(`left out of the run's snapshot (they look like secrets or match snapshot.exclude): ${snap.leftOut.slice(0, 10).join(', ')}${snap.leftOut.length > 10 ? ` and ${snap.leftOut.length - 10} more` : ''}; list them in snapshot.include in xp.yaml to keep them`)
+    ctx.warn(
+      `left out of the run's snapshot (they look like secrets or match snapshot.exclude): ${snap.leftOut.slice(0, 10).join(', ')}${snap.leftOut.length > 10 ? ` and ${snap.leftOut.length - 10} more` : ''}; list them in snapshot.include in xp.yaml to keep them`,
+    )
   }
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
   endLiveRun(liveRepo, id)
-  return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : outcome.exitCode ?? 1 }
+  return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : (outcome.exitCode ?? 1) }
 }
 
 /**
@@ -380,10 +430,17 @@ export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
   const { ctx } = repo
   const live = listXpLiveRuns(repo)
   const match = live.filter((r) => r.id === spec || r.name === spec || (spec.length >= 4 && r.id.startsWith(spec)))
-  if (!match.length) throw new XpError('XP_RUN_NOT_FOUND', `no live run matches ${JSON.stringify(spec)}`, { hint: '`xp show` lists live runs as running or lost' })
-  if (match.length > 1) throw new XpError('XP_RUN_AMBIGUOUS', `${JSON.stringify(spec)} matches ${match.length} live runs: ${match.map((r) => r.name).join(', ')}`, { hint: 'give more of the id' })
+  if (!match.length)
+    throw new XpError('XP_RUN_NOT_FOUND', `no live run matches ${JSON.stringify(spec)}`, { hint: '`xp show` lists live runs as running or lost' })
+  if (match.length > 1)
+    throw new XpError('XP_RUN_AMBIGUOUS', `${JSON.stringify(spec)} matches ${match.length} live runs: ${match.map((r) => r.name).join(', ')}`, {
+      hint: 'give more of the id',
+    })
   const run = match[0]
-  if (run.status !== 'lost') throw new XpError('XP_RUN_RUNNING', `run ${run.name} is still running (pid ${run.env.pid} on ${run.env.host})`, { hint: 'wait for it, or stop it; only a lost run can be recovered' })
+  if (run.status !== 'lost')
+    throw new XpError('XP_RUN_RUNNING', `run ${run.name} is still running (pid ${run.env.pid} on ${run.env.host})`, {
+      hint: 'wait for it, or stop it; only a lost run can be recovered',
+    })
   const start = liveStart(repo, run.id) as LiveRunStart
   const config = loadConfig(repo)
   const runDir = start.run_dir
@@ -413,11 +470,17 @@ export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
     deps: {},
     outs: {},
     env: { host: start.host, recovered: true },
-    error_tail: `xp: the run was lost (its xp process ${start.pid} on ${start.host} ended without recording it); recovered by xp run --recover\n` + logText.slice(-4096),
+    error_tail:
+      `xp: the run was lost (its xp process ${start.pid} on ${start.host} ended without recording it); recovered by xp run --recover\n` + logText.slice(-4096),
   }
   const changes = await worktreeChanges(repo, config.snapshot.max_file_size)
   const largeAll = changes.large
-  const secretLarge = new Set(leftOutOfSnapshot(largeAll.map((l) => l.path), config.snapshot))
+  const secretLarge = new Set(
+    leftOutOfSnapshot(
+      largeAll.map((l) => l.path),
+      config.snapshot,
+    ),
+  )
   const large = largeAll.filter((l) => !secretLarge.has(l.path))
   const snap = await snapshotTree(repo, {
     key: run.id,
@@ -443,16 +506,22 @@ export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
  */
 function warnIfEmpty(repo: Repo, config: ProjectConfig, params: Flat, metrics: Flat): void {
   const { ctx } = repo
-  for (const f of config.params ?? []) if (!fs.existsSync(path.join(repo.root, f))) ctx.warn(`params file ${f} does not exist; the run records no params from it`)
+  for (const f of config.params ?? [])
+    if (!fs.existsSync(path.join(repo.root, f))) ctx.warn(`params file ${f} does not exist; the run records no params from it`)
   if (Object.keys(params).length || Object.keys(metrics).length) return
   const project = repo.project ?? repo.root
   const where = projectPrefix(repo) ? `${projectPrefix(repo)}/` : 'the repository root'
   const here = path.relative(repo.root, ctx.cwd).split(path.sep).join('/')
-  const strayHere = ctx.cwd !== project && isInside(repo.root, ctx.cwd) && ['params.yaml', 'xp.yaml', ...DEFAULT_METRICS].some((f) => fs.existsSync(path.join(ctx.cwd, f)))
+  const strayHere =
+    ctx.cwd !== project && isInside(repo.root, ctx.cwd) && ['params.yaml', 'xp.yaml', ...DEFAULT_METRICS].some((f) => fs.existsSync(path.join(ctx.cwd, f)))
   if (strayHere)
-    ctx.warn(`the run recorded no params and no metrics: the project is ${where}, not ${here}/, whose files are not read; run \`xp init\` in ${here}/ to make it a project of its own`)
+    ctx.warn(
+      `the run recorded no params and no metrics: the project is ${where}, not ${here}/, whose files are not read; run \`xp init\` in ${here}/ to make it a project of its own`,
+    )
   else
-    ctx.warn(`the run recorded no params and no metrics: ${where} has no params.yaml and the command wrote no ${DEFAULT_METRICS.join(', ')}; name your files under params: and metrics: in xp.yaml`)
+    ctx.warn(
+      `the run recorded no params and no metrics: ${where} has no params.yaml and the command wrote no ${DEFAULT_METRICS.join(', ')}; name your files under params: and metrics: in xp.yaml`,
+    )
 }
 
 /** readParams after the run: a params file the command wrote badly costs its values, not the run. */
@@ -536,7 +605,8 @@ function openLog(runDir: string, logPath: string, warn: (m: string) => void): Ru
 }
 
 function checkNotInterrupted(signal: AbortSignal | undefined) {
-  if (signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted before the command started; it was not run and nothing was recorded', { exitCode: EXIT.interrupted })
+  if (signal?.aborted)
+    throw new XpError('XP_INTERRUPTED', 'interrupted before the command started; it was not run and nothing was recorded', { exitCode: EXIT.interrupted })
 }
 
 function readLogForTree(logPath: string, tail: string): string {
@@ -623,7 +693,7 @@ function spawnCommand(o: {
         return resolve({ exitCode: spawnError.code === 'ENOENT' ? 127 : 126, interrupted, tail: tail.toString('utf8') })
       }
       if (signal === 'SIGINT' || signal === 'SIGTERM' || signal === 'SIGHUP') interrupted = true
-      const signum = signal ? ({ SIGINT: 2, SIGTERM: 15, SIGKILL: 9, SIGHUP: 1 } as Record<string, number>)[signal] ?? 1 : 0
+      const signum = signal ? (({ SIGINT: 2, SIGTERM: 15, SIGKILL: 9, SIGHUP: 1 } as Record<string, number>)[signal] ?? 1) : 0
       resolve({ exitCode: code ?? 128 + signum, interrupted, tail: tail.toString('utf8') })
     })
   })

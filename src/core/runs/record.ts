@@ -45,7 +45,30 @@ export interface RunRecord {
   damaged?: string[]
 }
 
-const ORDER: Array<keyof RunRecord> = ['xp', 'id', 'name', 'status', 'exit_code', 'command', 'message', 'started', 'ended', 'duration_s', 'baseline', 'branch', 'experiment', 'params', 'metrics', 'tags', 'series', 'deps', 'outs', 'env', 'error_tail', 'left_out']
+const ORDER: Array<keyof RunRecord> = [
+  'xp',
+  'id',
+  'name',
+  'status',
+  'exit_code',
+  'command',
+  'message',
+  'started',
+  'ended',
+  'duration_s',
+  'baseline',
+  'branch',
+  'experiment',
+  'params',
+  'metrics',
+  'tags',
+  'series',
+  'deps',
+  'outs',
+  'env',
+  'error_tail',
+  'left_out',
+]
 
 /** The commit message: a subject line, a blank line, the record. */
 export function encodeRecord(r: RunRecord): string {
@@ -87,7 +110,10 @@ export function decodeRecord(message: string): RunRecord | null {
   const mapOf = (k: 'params' | 'metrics' | 'deps' | 'outs' | 'env', scalars: boolean) => {
     const v = out[k]
     if (v === undefined || v === null) return ((r[k] as unknown) = {})
-    const ok = typeof v === 'object' && !Array.isArray(v) && (!scalars || Object.values(v as object).every((x) => x === null || ['number', 'string', 'boolean'].includes(typeof x)))
+    const ok =
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      (!scalars || Object.values(v as object).every((x) => x === null || ['number', 'string', 'boolean'].includes(typeof x)))
     if (!ok) {
       damaged.push(k)
       ;(r[k] as unknown) = {}
@@ -104,7 +130,10 @@ export function decodeRecord(message: string): RunRecord | null {
     r.series = []
   }
   // optional fields (the MLflow API's): absent is fine, a wrong shape is damage
-  if (out.tags !== undefined && (typeof out.tags !== 'object' || out.tags === null || Array.isArray(out.tags) || !Object.values(out.tags).every((x) => typeof x === 'string'))) {
+  if (
+    out.tags !== undefined &&
+    (typeof out.tags !== 'object' || out.tags === null || Array.isArray(out.tags) || !Object.values(out.tags).every((x) => typeof x === 'string'))
+  ) {
     damaged.push('tags')
     delete r.tags
   }

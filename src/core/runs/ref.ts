@@ -71,8 +71,14 @@ export function validateRunName(name: string): string {
   return name
 }
 
-const ADJECTIVES = 'agile bold brave brisk calm clever cosmic crisp daring deft eager fair fancy fast fond gentle glad grand happy hardy jolly keen kind lively lucky merry mighty nimble noble plucky proud quick quiet rapid ready regal rosy shiny silky sleek smart snug solid spry steady stoic sunny swift tidy vivid warm wise witty zesty'.split(' ')
-const NOUNS = 'otter heron lynx panda koala finch marten badger bison crane dingo eagle egret ferret gecko hare ibis jackal lemur llama macaw moose newt okapi oriole osprey owl puffin quail raven robin seal shrew skink sloth stoat swan tapir tern toucan trout vole walrus wombat wren yak zebra'.split(' ')
+const ADJECTIVES =
+  'agile bold brave brisk calm clever cosmic crisp daring deft eager fair fancy fast fond gentle glad grand happy hardy jolly keen kind lively lucky merry mighty nimble noble plucky proud quick quiet rapid ready regal rosy shiny silky sleek smart snug solid spry steady stoic sunny swift tidy vivid warm wise witty zesty'.split(
+    ' ',
+  )
+const NOUNS =
+  'otter heron lynx panda koala finch marten badger bison crane dingo eagle egret ferret gecko hare ibis jackal lemur llama macaw moose newt okapi oriole osprey owl puffin quail raven robin seal shrew skink sloth stoat swan tapir tern toucan trout vole walrus wombat wren yak zebra'.split(
+    ' ',
+  )
 
 /** A readable name like `brisk-otter`; the caller retries on collision. */
 export function generateName(random: Buffer = randomBytes(2)): string {

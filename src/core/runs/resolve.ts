@@ -32,9 +32,16 @@ export function findRun<T extends Resolvable>(runs: T[], spec: string): T | null
   const candidates = [...new Set([...byName, ...byPrefix])]
   if (candidates.length === 1) return candidates[0]
   if (candidates.length > 1)
-    throw new XpError('XP_RUN_AMBIGUOUS', `${JSON.stringify(spec)} matches ${candidates.length} runs: ${candidates.slice(0, 10).map((r) => `${r.name} (${r.id})`).join(', ')}${candidates.length > 10 ? ', …' : ''}`, {
-      hint: 'use a longer id prefix',
-      data: { candidates: candidates.map((r) => r.id) },
-    })
+    throw new XpError(
+      'XP_RUN_AMBIGUOUS',
+      `${JSON.stringify(spec)} matches ${candidates.length} runs: ${candidates
+        .slice(0, 10)
+        .map((r) => `${r.name} (${r.id})`)
+        .join(', ')}${candidates.length > 10 ? ', …' : ''}`,
+      {
+        hint: 'use a longer id prefix',
+        data: { candidates: candidates.map((r) => r.id) },
+      },
+    )
   return null
 }

@@ -66,8 +66,15 @@ export interface WorktreeChanges {
  * @example
  * const { paths, large } = await worktreeChanges(repo, 10e6)
  */
-export async function worktreeChanges(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'>, max: number, index = path.join(repo.gitDir, 'index')): Promise<WorktreeChanges> {
-  const { stdout } = await gitWith({ GIT_INDEX_FILE: index }, ['ls-files', '-z', '-t', '-m', '-d', '-o', '--exclude-standard'], { cwd: repo.root, env: repo.ctx.env })
+export async function worktreeChanges(
+  repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'>,
+  max: number,
+  index = path.join(repo.gitDir, 'index'),
+): Promise<WorktreeChanges> {
+  const { stdout } = await gitWith({ GIT_INDEX_FILE: index }, ['ls-files', '-z', '-t', '-m', '-d', '-o', '--exclude-standard'], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+  })
   const paths = new Set<string>()
   const large: Array<{ path: string; size: number }> = []
   const replaced = new Set<string>()
@@ -109,7 +116,10 @@ export async function largeUntracked(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'>
  * with `changes` given, where `git add -A` + `hash-object` + `update-index` + `write-tree`
  * took five. `update-index` re-reads a file only when its stat differs from the index entry.
  */
-export async function snapshotTree(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 'xpDir' | 'commonDir'>, opts: SnapshotOptions & { changes?: WorktreeChanges }): Promise<Snapshot> {
+export async function snapshotTree(
+  repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 'xpDir' | 'commonDir'>,
+  opts: SnapshotOptions & { changes?: WorktreeChanges },
+): Promise<Snapshot> {
   const tmpDir = path.join(repo.xpDir, 'tmp')
   fs.mkdirSync(tmpDir, { recursive: true })
   const index = path.join(tmpDir, `index-${opts.key}`)
@@ -129,7 +139,10 @@ export async function snapshotTree(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 
     const large = opts.large ?? changes.large
     // untracked files that look like secrets stay out unless snapshot.include names them (core/safety)
     const forced = new Set(opts.force ?? [])
-    const leftOut = leftOutOfSnapshot(changes.others.filter((p) => !forced.has(p)), { include: opts.include, exclude: opts.excludeGlobs })
+    const leftOut = leftOutOfSnapshot(
+      changes.others.filter((p) => !forced.has(p)),
+      { include: opts.include, exclude: opts.excludeGlobs },
+    )
     const skip = [...large.map((l) => l.path), ...(opts.exclude ?? []), ...leftOut]
     const skipped = (p: string) => skip.some((x) => p === x || p.startsWith(x + '/'))
     if (opts.exclude?.length) {
@@ -147,11 +160,15 @@ export async function snapshotTree(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir' | 
       return isFile(path.join(repo.root, f))
     })
     const paths = [...new Set([...changes.paths.filter((p) => !skipped(p)), ...force])]
-    const blobs = await writeBlobs(repo, (opts.extra ?? []).map((x) => x.content))
+    const blobs = await writeBlobs(
+      repo,
+      (opts.extra ?? []).map((x) => x.content),
+    )
     const cacheinfo = (opts.extra ?? []).flatMap((x, i) => ['--cacheinfo', `100644,${blobs[i]},${x.path}`])
     const replaced = changes.replaced.filter((p) => !skipped(p))
     const gone = replaced.length ? ['--force-remove', ...replaced, '--no-force-remove'] : []
-    if (paths.length || cacheinfo.length || gone.length) await run(['update-index', '--add', '--remove', '--replace', ...cacheinfo, ...gone, '-z', '--stdin'], paths.map((p) => p + '\0').join(''))
+    if (paths.length || cacheinfo.length || gone.length)
+      await run(['update-index', '--add', '--remove', '--replace', ...cacheinfo, ...gone, '-z', '--stdin'], paths.map((p) => p + '\0').join(''))
     const { stdout } = await run(['write-tree'])
     return { tree: stdout.trim(), large, leftOut }
   } finally {

@@ -18,12 +18,20 @@ export async function referencedData(repo: Repo, opts: { commits: string[]; work
 }
 
 /** Open the data remote asked for, or the default; null when there is none and none was asked for. */
-export async function openDataRemote(repo: Repo, config: Pick<ProjectConfig, 'remote' | 'remotes'>, asked: string | undefined, jobs?: number): Promise<DataRemote | null> {
+export async function openDataRemote(
+  repo: Repo,
+  config: Pick<ProjectConfig, 'remote' | 'remotes'>,
+  asked: string | undefined,
+  jobs?: number,
+): Promise<DataRemote | null> {
   const name = defaultRemoteName(config, asked)
   if (!name) {
     const names = Object.keys(config.remotes ?? {})
     if (names.length > 1)
-      throw new XpError('XP_NO_DEFAULT_REMOTE', `several data remotes (${names.join(', ')}) and no default`, { exitCode: EXIT.usage, hint: 'pass -r NAME, or set one with `xp remote add NAME URL --default`' })
+      throw new XpError('XP_NO_DEFAULT_REMOTE', `several data remotes (${names.join(', ')}) and no default`, {
+        exitCode: EXIT.usage,
+        hint: 'pass -r NAME, or set one with `xp remote add NAME URL --default`',
+      })
     return null
   }
   return openRemote(repo.ctx, config, name, { root: repo.root, jobs })
@@ -34,7 +42,11 @@ export async function openDataRemote(repo: Repo, config: Pick<ProjectConfig, 're
  * nothing referenced is missing. Returns the summary (null when nothing moved) and how many
  * stay missing because there is no remote.
  */
-export async function fetchObjects(repo: Repo, oids: Iterable<string>, opts: { dataRemote?: string; jobs?: number } = {}): Promise<{ data: (TransferSummary & { remote: string }) | null; missing: number }> {
+export async function fetchObjects(
+  repo: Repo,
+  oids: Iterable<string>,
+  opts: { dataRemote?: string; jobs?: number } = {},
+): Promise<{ data: (TransferSummary & { remote: string }) | null; missing: number }> {
   const set = new Set(oids)
   await expandDirs(repo.cacheDir, set)
   let missing = [...set].filter((o) => !hasObject(repo.cacheDir, o))

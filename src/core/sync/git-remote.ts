@@ -43,10 +43,14 @@ export async function splitRemoteArgs(repo: Pick<Repo, 'root' | 'ctx'>, words: s
 
 /** Turn a failed git network command into a one-line XpError (exit 4). */
 export function gitRemoteError(remote: string, res: GitResult, what: string): XpError {
-  const lines = res.stderr.split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = res.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   const fatal = lines.filter((l) => /^(fatal|error):/.test(l)).map((l) => l.replace(/^(fatal|error):\s*/, ''))
   const detail = (fatal[0] ?? lines[lines.length - 1] ?? `exit ${res.code}`).replace(/\.$/, '')
-  const unreachable = /could not read from remote|unable to access|does not appear to be a git repository|not found|could not resolve|connection refused|unable to connect|no such file|repository .* does not exist|host key|permission denied|authentication failed|timed out/i
+  const unreachable =
+    /could not read from remote|unable to access|does not appear to be a git repository|not found|could not resolve|connection refused|unable to connect|no such file|repository .* does not exist|host key|permission denied|authentication failed|timed out/i
   if (unreachable.test(res.stderr))
     return new XpError('XP_GIT_REMOTE_UNREACHABLE', `cannot ${what} git remote "${remote}": ${detail}`, {
       exitCode: EXIT.remote,
@@ -58,7 +62,12 @@ export function gitRemoteError(remote: string, res: GitResult, what: string): Xp
 
 /** The shared refs (runs, notes, tags) a remote has, in one `git ls-remote`. */
 export async function remoteRefs(repo: Pick<Repo, 'root' | 'ctx'>, remote: string): Promise<Map<string, RefEntry>> {
-  const res = await git(['ls-remote', remote, `${RUNS_PREFIX}*`, NOTES_REF, `${TAGS_PREFIX}*`], { cwd: repo.root, env: repo.ctx.env, allowFail: true, signal: repo.ctx.signal })
+  const res = await git(['ls-remote', remote, `${RUNS_PREFIX}*`, NOTES_REF, `${TAGS_PREFIX}*`], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+    allowFail: true,
+    signal: repo.ctx.signal,
+  })
   if (res.code !== 0) throw gitRemoteError(remote, res, 'read')
   return parseLsRemote(res.stdout)
 }

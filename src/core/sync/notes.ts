@@ -13,7 +13,12 @@ export const INCOMING_NOTES_REF = 'refs/notes/xp-incoming'
 /** Fetch `refs/notes/xp` from the remote and merge it into ours; returns how it went. */
 export async function fetchAndMergeNotes(repo: Pick<Repo, 'root' | 'ctx'>, remote: string): Promise<'none' | 'up-to-date' | 'merged'> {
   const env = repo.ctx.env
-  const res = await git(['fetch', '--no-tags', '--quiet', remote, `+${NOTES_REF}:${INCOMING_NOTES_REF}`], { cwd: repo.root, env, allowFail: true, signal: repo.ctx.signal })
+  const res = await git(['fetch', '--no-tags', '--quiet', remote, `+${NOTES_REF}:${INCOMING_NOTES_REF}`], {
+    cwd: repo.root,
+    env,
+    allowFail: true,
+    signal: repo.ctx.signal,
+  })
   if (res.code !== 0) {
     if (/couldn't find remote ref/i.test(res.stderr)) return 'none'
     throw gitRemoteError(remote, res, 'fetch from')

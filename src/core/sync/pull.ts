@@ -88,7 +88,12 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
   const notes = theirs.find((e) => e.ref === NOTES_REF)
   if (notes && mine.get(NOTES_REF)?.oid !== notes.oid) refspecs.push(`+${NOTES_REF}:${INCOMING_NOTES_REF}`)
   for (const chunk of chunkArgs(refspecs)) {
-    const res = await git(['fetch', '--no-tags', '--no-write-fetch-head', '--quiet', opts.remote, ...chunk], { cwd: repo.root, env: repo.ctx.env, allowFail: true, signal: repo.ctx.signal })
+    const res = await git(['fetch', '--no-tags', '--no-write-fetch-head', '--quiet', opts.remote, ...chunk], {
+      cwd: repo.root,
+      env: repo.ctx.env,
+      allowFail: true,
+      signal: repo.ctx.signal,
+    })
     if (res.code !== 0) throw gitRemoteError(opts.remote, res, 'fetch from')
   }
   const notesState = notes ? await mergeIncomingNotes(repo) : 'none'
@@ -112,11 +117,18 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
     const runs = await listRuns(repo, { notes: false })
     commits = opts.runs.map((s) => resolveRun(runs, s).commit)
   }
-  if (opts.allData) commits.push(...(picked ?? remoteRuns).filter((e) => !diverged.includes(e)).map((e) => e.oid), ...changed.filter((e) => e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid))
+  if (opts.allData)
+    commits.push(
+      ...(picked ?? remoteRuns).filter((e) => !diverged.includes(e)).map((e) => e.oid),
+      ...changed.filter((e) => e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid),
+    )
   const fetched = await fetchObjects(repo, await referencedData(repo, { commits, worktree: true }), { dataRemote: opts.dataRemote, jobs: opts.jobs })
   result.data = fetched.data
   result.missing = fetched.missing
-  if (fetched.missing) repo.ctx.warn(`${fetched.missing} data object${fetched.missing === 1 ? ' is' : 's are'} not in the cache and no data remote is set (xp remote add NAME URL --default)`)
+  if (fetched.missing)
+    repo.ctx.warn(
+      `${fetched.missing} data object${fetched.missing === 1 ? ' is' : 's are'} not in the cache and no data remote is set (xp remote add NAME URL --default)`,
+    )
   // then the working tree: data paths that are absent or stale are written from the cache
   try {
     result.checkedOut = (await checkoutData(repo, {})).reduce((n, r) => n + r.written, 0)

@@ -101,12 +101,17 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     const config = loadConfig(repo)
     // with nothing that must go and no data remote to take the rest, their trees need no walk
     const anyRemote = !!(opts.dataRemote || config.remote || Object.keys(config.remotes ?? {}).length)
-    const more = shared.length && (must.size || anyRemote) ? (await referencedData(repo, { commits: shared.map((e) => e.peeled ?? e.oid), worktree: false })).filter((o) => !must.has(o)) : []
+    const more =
+      shared.length && (must.size || anyRemote)
+        ? (await referencedData(repo, { commits: shared.map((e) => e.peeled ?? e.oid), worktree: false })).filter((o) => !must.has(o))
+        : []
     oids.push(...more)
     if (!oids.length) return
     // only data of refs the git remote has: a clone with no data remote set still pushes
     const optional = !must.size && !opts.dataRemote
-    const remote = optional ? await openDataRemote(repo, config, undefined, opts.jobs).catch(() => null) : await openDataRemote(repo, config, opts.dataRemote, opts.jobs)
+    const remote = optional
+      ? await openDataRemote(repo, config, undefined, opts.jobs).catch(() => null)
+      : await openDataRemote(repo, config, opts.dataRemote, opts.jobs)
     if (!remote && optional) return
     if (!remote)
       throw new XpError('XP_NO_DATA_REMOTE', `the runs to push reference ${oids.length} data object${oids.length === 1 ? '' : 's'} and no data remote is set`, {
@@ -117,8 +122,12 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
       if (opts.createRemote && remote instanceof FsRemote) remote.create()
       const s = await uploadObjects(repo.ctx, repo.cacheDir, remote, oids, { jobs: opts.jobs, mayLack: new Set(more) })
       if (s.lost)
-        repo.ctx.warn(`${s.lost} object${s.lost === 1 ? '' : 's'} of runs already on "${opts.remote}" ${s.lost === 1 ? 'is' : 'are'} in neither this cache nor data remote "${remote.name}"; push from a clone that has them, or \`xp pull --all-data\` first`)
-      result.data = result.data ? { ...s, transferred: result.data.transferred + s.transferred, bytes: result.data.bytes + s.bytes, remote: remote.name } : { ...s, remote: remote.name }
+        repo.ctx.warn(
+          `${s.lost} object${s.lost === 1 ? '' : 's'} of runs already on "${opts.remote}" ${s.lost === 1 ? 'is' : 'are'} in neither this cache nor data remote "${remote.name}"; push from a clone that has them, or \`xp pull --all-data\` first`,
+        )
+      result.data = result.data
+        ? { ...s, transferred: result.data.transferred + s.transferred, bytes: result.data.bytes + s.bytes, remote: remote.name }
+        : { ...s, remote: remote.name }
     } finally {
       remote.close()
     }
@@ -158,13 +167,20 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
       }
     }
     if (fatal.length)
-      throw new XpError('XP_PUSH_REJECTED', `git remote "${opts.remote}" rejected ${fatal.length} ref${fatal.length === 1 ? '' : 's'}: ${fatal.slice(0, 3).map((s) => `${s.ref} (${s.summary})`).join(', ')}`, {
-        exitCode: EXIT.remote,
-        hint: fatal.every((s) => s.ref.startsWith(TAGS_PREFIX))
-          ? 'a tag with that name already exists there with other content (two clones wrote to the registry at once): `xp pull` keeps both events, then push again'
-          : 'a tag or run with that name already exists there with other content (a run: the same history imported in two clones?): to keep theirs, `xp rm` yours and `xp pull`',
-        data: { rejected: fatal },
-      })
+      throw new XpError(
+        'XP_PUSH_REJECTED',
+        `git remote "${opts.remote}" rejected ${fatal.length} ref${fatal.length === 1 ? '' : 's'}: ${fatal
+          .slice(0, 3)
+          .map((s) => `${s.ref} (${s.summary})`)
+          .join(', ')}`,
+        {
+          exitCode: EXIT.remote,
+          hint: fatal.every((s) => s.ref.startsWith(TAGS_PREFIX))
+            ? 'a tag with that name already exists there with other content (two clones wrote to the registry at once): `xp pull` keeps both events, then push again'
+            : 'a tag or run with that name already exists there with other content (a run: the same history imported in two clones?): to keep theirs, `xp rm` yours and `xp pull`',
+          data: { rejected: fatal },
+        },
+      )
     if (!retry.length) break
     if (retry.some((r) => r.startsWith(NOTES_REF + ':'))) {
       await fetchAndMergeNotes(repo, opts.remote)

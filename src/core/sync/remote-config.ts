@@ -39,7 +39,11 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 /** Refuse a URL that carries a secret (user:password@, or a signed query string). */
 export function checkNoSecret(url: string): void {
   if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(url) || /[?&](X-Amz-Signature|X-Amz-Credential|sig|token|secret|password)=/i.test(url))
-    throw usageError('XP_SECRET_IN_URL', 'the URL carries credentials, and xp.yaml is tracked by git', 'remove them from the URL; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE instead')
+    throw usageError(
+      'XP_SECRET_IN_URL',
+      'the URL carries credentials, and xp.yaml is tracked by git',
+      'remove them from the URL; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE instead',
+    )
 }
 
 /** Edit xp.yaml as text: every byte the edits do not touch stays as the user wrote it. */
@@ -47,7 +51,8 @@ function editConfig(repo: Pick<Repo, 'root' | 'project'>, edits: TextEdit[]): vo
   const file = configFile(repo)
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
   const parsed = parseStructured(text, 'xp.yaml') // a broken file fails with its line, before any edit
-  if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new XpError('XP_BAD_CONFIG', 'xp.yaml must be a mapping of settings')
+  if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed)))
+    throw new XpError('XP_BAD_CONFIG', 'xp.yaml must be a mapping of settings')
   writeFileAtomic(file, editText(text, 'xp.yaml', edits))
 }
 
@@ -56,7 +61,8 @@ function editConfig(repo: Pick<Repo, 'root' | 'project'>, edits: TextEdit[]): vo
  * addRemote(repo, { name: 'storage', url: 's3://bucket/xp', endpoint: 'http://127.0.0.1:9000', default: true })
  */
 export function addRemote(repo: Pick<Repo, 'root' | 'project'>, opts: RemoteAddOptions): RemoteListing {
-  if (!NAME_RE.test(opts.name)) throw usageError('XP_BAD_REMOTE_NAME', `invalid remote name ${JSON.stringify(opts.name)}`, 'use letters, digits, ".", "_" and "-"')
+  if (!NAME_RE.test(opts.name))
+    throw usageError('XP_BAD_REMOTE_NAME', `invalid remote name ${JSON.stringify(opts.name)}`, 'use letters, digits, ".", "_" and "-"')
   checkNoSecret(opts.url)
   remoteKind(opts.url)
   if (opts.endpoint) {
@@ -65,7 +71,9 @@ export function addRemote(repo: Pick<Repo, 'root' | 'project'>, opts: RemoteAddO
   }
   const config = loadConfig(repo)
   if (config.remotes[opts.name] && !opts.force)
-    throw new XpError('XP_REMOTE_EXISTS', `a data remote named "${opts.name}" exists (${config.remotes[opts.name].url})`, { hint: 'remove it first (`xp remote remove NAME`) or pass --force' })
+    throw new XpError('XP_REMOTE_EXISTS', `a data remote named "${opts.name}" exists (${config.remotes[opts.name].url})`, {
+      hint: 'remove it first (`xp remote remove NAME`) or pass --force',
+    })
   const entry: Record<string, string> = { url: opts.url }
   if (opts.endpoint) entry.endpoint = opts.endpoint
   if (opts.region) entry.region = opts.region
@@ -81,7 +89,8 @@ export function addRemote(repo: Pick<Repo, 'root' | 'project'>, opts: RemoteAddO
 
 export function removeRemote(repo: Pick<Repo, 'root' | 'project'>, name: string): void {
   const config = loadConfig(repo)
-  if (!config.remotes[name]) throw new XpError('XP_REMOTE_NOT_FOUND', `no data remote named "${name}"`, { exitCode: EXIT.domain, hint: 'list them with `xp remote list`' })
+  if (!config.remotes[name])
+    throw new XpError('XP_REMOTE_NOT_FOUND', `no data remote named "${name}"`, { exitCode: EXIT.domain, hint: 'list them with `xp remote list`' })
   const others = Object.keys(config.remotes).filter((n) => n !== name)
   editConfig(repo, [
     others.length ? { op: 'delete', path: ['remotes', name] } : { op: 'delete', path: ['remotes'] },

@@ -21,22 +21,34 @@ export interface RemoteRmResult {
  * await removeRemoteRuns(repo, { remote: 'origin', runs: ['brisk-otter'] })
  */
 export async function removeRemoteRuns(repo: Repo, opts: { remote: string; runs: string[] }): Promise<RemoteRmResult> {
-  const theirs = [...(await remoteRefs(repo, opts.remote)).keys()].filter((r) => RunRef.parse(r)).map((ref) => ({ ref, id: ref.slice(RUNS_PREFIX.length), name: '' }))
+  const theirs = [...(await remoteRefs(repo, opts.remote)).keys()]
+    .filter((r) => RunRef.parse(r))
+    .map((ref) => ({ ref, id: ref.slice(RUNS_PREFIX.length), name: '' }))
   const local = await listRuns(repo, { notes: false })
   const refs = new Set<string>()
   for (const spec of opts.runs) {
     const onRemote = findRun(theirs, spec)
     const byName = onRemote ? null : findRun(local, spec)
     const ref = onRemote?.ref ?? (byName && theirs.some((t) => t.ref === byName.ref) ? byName.ref : null)
-    if (!ref) throw new XpError('XP_RUN_NOT_FOUND', `git remote "${opts.remote}" has no run matching ${JSON.stringify(spec)}`, { hint: 'list what it has with `git ls-remote REMOTE refs/xp/runs/*`' })
+    if (!ref)
+      throw new XpError('XP_RUN_NOT_FOUND', `git remote "${opts.remote}" has no run matching ${JSON.stringify(spec)}`, {
+        hint: 'list what it has with `git ls-remote REMOTE refs/xp/runs/*`',
+      })
     refs.add(ref)
   }
-  const res = await git(['push', '--porcelain', opts.remote, ...[...refs].map((r) => `:${r}`)], { cwd: repo.root, env: repo.ctx.env, allowFail: true, signal: repo.ctx.signal })
+  const res = await git(['push', '--porcelain', opts.remote, ...[...refs].map((r) => `:${r}`)], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+    allowFail: true,
+    signal: repo.ctx.signal,
+  })
   const statuses = parsePorcelain(res.stdout)
   if (res.code !== 0) {
     const bad = statuses.filter((s) => s.flag === '!')
     if (!bad.length) throw gitRemoteError(opts.remote, res, 'push to')
-    throw new XpError('XP_PUSH_REJECTED', `git remote "${opts.remote}" refused to delete ${bad.map((s) => `${s.ref} (${s.summary})`).join(', ')}`, { exitCode: EXIT.remote })
+    throw new XpError('XP_PUSH_REJECTED', `git remote "${opts.remote}" refused to delete ${bad.map((s) => `${s.ref} (${s.summary})`).join(', ')}`, {
+      exitCode: EXIT.remote,
+    })
   }
   return { remote: opts.remote, deleted: statuses.filter((s) => s.flag === '-').map((s) => s.ref.slice(RUNS_PREFIX.length)) }
 }
@@ -64,9 +76,19 @@ export async function remotesHolding(repo: Repo, ids: string[], opts: { timeoutM
   return Promise.all(
     remotes.map(async (remote) => {
       const signal = AbortSignal.timeout(opts.timeoutMs ?? 10_000)
-      const res = await git(['ls-remote', remote, ...ids.map((id) => `${RUNS_PREFIX}${id}`)], { cwd: repo.root, env: { ...repo.ctx.env, GIT_TERMINAL_PROMPT: '0' }, allowFail: true, signal }).catch(() => null)
+      const res = await git(['ls-remote', remote, ...ids.map((id) => `${RUNS_PREFIX}${id}`)], {
+        cwd: repo.root,
+        env: { ...repo.ctx.env, GIT_TERMINAL_PROMPT: '0' },
+        allowFail: true,
+        signal,
+      }).catch(() => null)
       if (res?.code !== 0) return { remote, ids: [], unreachable: true }
-      const held = new Set(res.stdout.split('\n').map((l) => l.split('\t')[1]?.slice(RUNS_PREFIX.length)).filter(Boolean))
+      const held = new Set(
+        res.stdout
+          .split('\n')
+          .map((l) => l.split('\t')[1]?.slice(RUNS_PREFIX.length))
+          .filter(Boolean),
+      )
       return { remote, ids: ids.filter((id) => held.has(id)) }
     }),
   )

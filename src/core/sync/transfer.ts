@@ -77,7 +77,12 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
   const wanted = [...new Set(oids)]
   const onRemote = await remote.has(wanted, { jobs, signal: ctx.signal })
   // a copy the remote holds with the wrong size is damaged: sent again, not counted "there"
-  const remoteSizes = remote.sizes ? await remote.sizes(wanted.filter((o) => onRemote.has(o)), { signal: ctx.signal }) : new Map<string, number>()
+  const remoteSizes = remote.sizes
+    ? await remote.sizes(
+        wanted.filter((o) => onRemote.has(o)),
+        { signal: ctx.signal },
+      )
+    : new Map<string, number>()
   const todo: Array<{ oid: string; file: string; size: number; replace: boolean }> = []
   const lost: string[] = []
   for (const oid of wanted) {
@@ -95,13 +100,22 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
   }
   const excused = opts.mayLack ? lost.filter((o) => opts.mayLack!.has(o)).length : 0
   if (lost.length > excused)
-    throw new XpError('XP_DATA_MISSING', `${lost.length} object${lost.length === 1 ? ' is' : 's are'} in neither the cache nor data remote "${remote.name}": ${lost.slice(0, 3).join(', ')}${lost.length > 3 ? ', …' : ''}`, {
-      hint: 'pull them from where they were pushed (`xp pull --all-data`), or push without data (`--no-data`)',
-      data: { oids: lost },
-    })
+    throw new XpError(
+      'XP_DATA_MISSING',
+      `${lost.length} object${lost.length === 1 ? ' is' : 's are'} in neither the cache nor data remote "${remote.name}": ${lost.slice(0, 3).join(', ')}${lost.length > 3 ? ', …' : ''}`,
+      {
+        hint: 'pull them from where they were pushed (`xp pull --all-data`), or push without data (`--no-data`)',
+        data: { oids: lost },
+      },
+    )
   // big objects first, so the long transfers overlap the many small ones
   todo.sort((a, b) => b.size - a.size)
-  const p = progress(ctx, 'uploading', todo.length, todo.reduce((s, t) => s + t.size, 0))
+  const p = progress(
+    ctx,
+    'uploading',
+    todo.length,
+    todo.reduce((s, t) => s + t.size, 0),
+  )
   let bytes = 0
   await pool(
     todo,
@@ -116,7 +130,13 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
     ctx.signal,
   )
   p.end()
-  return { wanted: wanted.length, transferred: todo.length, bytes, present: wanted.length - todo.length - lost.length, ...(lost.length ? { lost: lost.length } : {}) }
+  return {
+    wanted: wanted.length,
+    transferred: todo.length,
+    bytes,
+    present: wanted.length - todo.length - lost.length,
+    ...(lost.length ? { lost: lost.length } : {}),
+  }
 }
 
 /**
@@ -124,7 +144,13 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
  * into the cache. A corrupt object is XP_REMOTE_CORRUPT (exit 4) naming it; an object the
  * remote lacks is XP_REMOTE_OBJECT_MISSING.
  */
-export async function downloadObjects(ctx: Context, cacheDir: string, remote: DataRemote, oids: string[], opts: TransferOptions = {}): Promise<TransferSummary> {
+export async function downloadObjects(
+  ctx: Context,
+  cacheDir: string,
+  remote: DataRemote,
+  oids: string[],
+  opts: TransferOptions = {},
+): Promise<TransferSummary> {
   const jobs = opts.jobs ?? DEFAULT_JOBS
   allowListeners(ctx.signal, jobs)
   const wanted = [...new Set(oids)]
@@ -141,11 +167,15 @@ export async function downloadObjects(ctx: Context, cacheDir: string, remote: Da
         await remote.get(oid, tmp, { signal: ctx.signal, onBytes: p.bytes })
         const got = await hashFile(tmp)
         if (got.hash !== Oid.parse(oid).hash)
-          throw new XpError('XP_REMOTE_CORRUPT', `object ${oid} on data remote "${remote.name}" is corrupt (its bytes hash to ${got.hash}); it was not put in the cache`, {
-            exitCode: EXIT.remote,
-            hint: 'push it again from a clone that has it intact (delete the remote copy first)',
-            data: { oid, got: got.hash },
-          })
+          throw new XpError(
+            'XP_REMOTE_CORRUPT',
+            `object ${oid} on data remote "${remote.name}" is corrupt (its bytes hash to ${got.hash}); it was not put in the cache`,
+            {
+              exitCode: EXIT.remote,
+              hint: 'push it again from a clone that has it intact (delete the remote copy first)',
+              data: { oid, got: got.hash },
+            },
+          )
         await fs.promises.chmod(tmp, 0o444)
         await fs.promises.mkdir(path.dirname(dest), { recursive: true })
         await fs.promises.rename(tmp, dest)

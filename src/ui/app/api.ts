@@ -32,7 +32,11 @@ export interface RunFile {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -64,7 +68,11 @@ export const api = {
   registry: async (): Promise<any> => (await get('/api/registry')).json(),
   addNote: async (id: string, text: string): Promise<string> => {
     const token = document.querySelector('meta[name="xp-token"]')?.getAttribute('content') ?? ''
-    const res = await fetch(`/api/runs/${enc(id)}/notes`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-xp-token': token }, body: JSON.stringify({ text }) })
+    const res = await fetch(`/api/runs/${enc(id)}/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-xp-token': token },
+      body: JSON.stringify({ text }),
+    })
     const body = await res.json().catch(() => null)
     if (!res.ok) throw new ApiError(res.status, body?.error?.code ?? 'XP_HTTP', body?.error?.message ?? String(res.status))
     return body.notes

@@ -28,18 +28,36 @@ export async function compareView(runs: RunRow[], all: RunRow[]): Promise<HTMLEl
   const table = el('table', 'side-by-side')
   const draw = () => {
     table.replaceChildren()
-    table.append(el('thead', {}, el('tr', {}, el('th', {}, 'key'), ...runs.map((r, i) => {
-      const sw = el('span', 'swatch')
-      sw.style.background = color(i)
-      return el('th', {}, sw, r.name)
-    }))))
+    table.append(
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          el('th', {}, 'key'),
+          ...runs.map((r, i) => {
+            const sw = el('span', 'swatch')
+            sw.style.background = color(i)
+            return el('th', {}, sw, r.name)
+          }),
+        ),
+      ),
+    )
     const tbody = el('tbody')
     for (const group of ['params', 'metrics'] as const) {
       const changed = changedKeys(runs, group)
       const keys = columnKeys(runs, group).filter((k) => !onlyChanged.checked || changed.has(k))
       tbody.append(el('tr', 'group-row', el('th', { attrs: { colspan: runs.length + 1 } }, group)))
       for (const k of keys)
-        tbody.append(el('tr', changed.has(k) ? 'changed' : '', el('td', 'key', k), ...runs.map((r) => el('td', typeof r[group][k] === 'number' ? 'num' : '', formatCell(r[group][k])))))
+        tbody.append(
+          el(
+            'tr',
+            changed.has(k) ? 'changed' : '',
+            el('td', 'key', k),
+            ...runs.map((r) => el('td', typeof r[group][k] === 'number' ? 'num' : '', formatCell(r[group][k]))),
+          ),
+        )
     }
     table.append(tbody)
   }
@@ -57,7 +75,14 @@ export async function compareView(runs: RunRow[], all: RunRow[]): Promise<HTMLEl
     const lines = runs.flatMap((r, i) => (series[i][k] ? [{ label: r.name, color: color(i), x: series[i][k].x, y: series[i][k].y }] : []))
     // runs whose curves are the same hide each other: say which
     const same = coinciding(lines).filter((g) => g.labels.length > 1)
-    charts.append(el('div', { class: 'chart-box', attrs: { 'data-metric': k } }, svg(lineChart(k, lines)), ...same.map((g) => el('p', 'muted coincide', `identical: ${g.labels.join(' = ')}`))))
+    charts.append(
+      el(
+        'div',
+        { class: 'chart-box', attrs: { 'data-metric': k } },
+        svg(lineChart(k, lines)),
+        ...same.map((g) => el('p', 'muted coincide', `identical: ${g.labels.join(' = ')}`)),
+      ),
+    )
   }
 
   // the same image in each run, side by side
@@ -82,11 +107,19 @@ export async function compareView(runs: RunRow[], all: RunRow[]): Promise<HTMLEl
         const i = runs.indexOf(r)
         return typeof x === 'number' && typeof y === 'number' ? [{ label: r.name, x, y, color: i >= 0 ? color(i) : '#9aa4b2' }] : []
       })
-      box.replaceChildren(pts.length ? svg(scatterChart(`${ySel.value} against ${xSel.value}`, pts, xSel.value, { width: 640, height: 340 })) : el('p', 'muted', 'No run has both values.'))
+      box.replaceChildren(
+        pts.length
+          ? svg(scatterChart(`${ySel.value} against ${xSel.value}`, pts, xSel.value, { width: 640, height: 340 }))
+          : el('p', 'muted', 'No run has both values.'),
+      )
     }
     for (const c of [xSel, ySel, allRuns]) c.addEventListener('change', drawScatter)
     drawScatter()
-    root.append(el('h3', {}, 'Params against a metric'), el('div', 'toolbar', el('label', {}, 'param ', xSel), el('label', {}, 'metric ', ySel), el('label', 'toggle', allRuns, ' all runs')), box)
+    root.append(
+      el('h3', {}, 'Params against a metric'),
+      el('div', 'toolbar', el('label', {}, 'param ', xSel), el('label', {}, 'metric ', ySel), el('label', 'toggle', allRuns, ' all runs')),
+      box,
+    )
   }
   return root
 }

@@ -36,7 +36,12 @@ export async function registryPage(runs: RunRow[]): Promise<HTMLElement> {
           el(
             'tr',
             a.active ? '' : 'deprecated',
-            el('td', {}, el('a', { attrs: { href: `#/registry/${encodeURIComponent(a.name)}` } }, a.name), a.active ? null : el('span', 'badge interrupted', 'deprecated')),
+            el(
+              'td',
+              {},
+              el('a', { attrs: { href: `#/registry/${encodeURIComponent(a.name)}` } }, a.name),
+              a.active ? null : el('span', 'badge interrupted', 'deprecated'),
+            ),
             el('td', {}, short(a.show.version)),
             ...reg.stages.map((s) => el('td', { attrs: { 'data-stage': s } }, short(a.show.stage[s]))),
           ),
@@ -56,7 +61,15 @@ export async function registryPage(runs: RunRow[]): Promise<HTMLElement> {
           'tbody',
           {},
           ...a.versions.map((v) =>
-            el('tr', v.active ? '' : 'inactive', el('td', {}, v.version, v.active ? null : el('span', 'muted', ' (deregistered)')), el('td', {}, commit(v.commit)), el('td', {}, v.shown.join(', ')), el('td', {}, when(v.created)), el('td', {}, v.author ?? '')),
+            el(
+              'tr',
+              v.active ? '' : 'inactive',
+              el('td', {}, v.version, v.active ? null : el('span', 'muted', ' (deregistered)')),
+              el('td', {}, commit(v.commit)),
+              el('td', {}, v.shown.join(', ')),
+              el('td', {}, when(v.created)),
+              el('td', {}, v.author ?? ''),
+            ),
           ),
         ),
       ),
@@ -67,7 +80,23 @@ export async function registryPage(runs: RunRow[]): Promise<HTMLElement> {
         'table',
         'history',
         el('thead', {}, el('tr', {}, ...['when', 'event', 'version', 'stage', 'by', 'tag', 'message'].map((h) => el('th', {}, h)))),
-        el('tbody', {}, ...a.history.map((e) => el('tr', {}, el('td', {}, when(e.time)), el('td', {}, e.kind), el('td', {}, e.version ?? ''), el('td', {}, e.stage ?? ''), el('td', {}, e.tagger), el('td', {}, el('code', {}, e.tag)), el('td', {}, e.message)))),
+        el(
+          'tbody',
+          {},
+          ...a.history.map((e) =>
+            el(
+              'tr',
+              {},
+              el('td', {}, when(e.time)),
+              el('td', {}, e.kind),
+              el('td', {}, e.version ?? ''),
+              el('td', {}, e.stage ?? ''),
+              el('td', {}, e.tagger),
+              el('td', {}, el('code', {}, e.tag)),
+              el('td', {}, e.message),
+            ),
+          ),
+        ),
       ),
     )
     root.append(card)

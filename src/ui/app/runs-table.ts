@@ -50,7 +50,15 @@ export function initialState(): TableState {
   } catch {
     // a broken saved value: start with every column
   }
-  return { sortCol: 'created', sortDir: 'desc', filter: '', showFailed: true, selected: new Set(), hidden: new Set(Array.isArray(hidden) ? hidden : []), onlyDiffering: false }
+  return {
+    sortCol: 'created',
+    sortDir: 'desc',
+    filter: '',
+    showFailed: true,
+    selected: new Set(),
+    hidden: new Set(Array.isArray(hidden) ? hidden : []),
+    onlyDiffering: false,
+  }
 }
 
 const label = (c: string) => (c === 'duration_s' ? 'duration' : c)
@@ -140,11 +148,21 @@ export class RunsTable {
       on: { input: (e: Event) => this.setFilter((e.target as HTMLInputElement).value) },
     })
     filterInput.value = this.state.filter
-    const failed = el('input', { attrs: { type: 'checkbox', checked: this.state.showFailed }, on: { change: (e: Event) => ((this.state.showFailed = (e.target as HTMLInputElement).checked), this.refresh()) } })
+    const failed = el('input', {
+      attrs: { type: 'checkbox', checked: this.state.showFailed },
+      on: { change: (e: Event) => ((this.state.showFailed = (e.target as HTMLInputElement).checked), this.refresh()) },
+    })
     failed.classList.add('show-failed')
-    const differ = el('input', { attrs: { type: 'checkbox', checked: this.state.onlyDiffering }, on: { change: (e: Event) => ((this.state.onlyDiffering = (e.target as HTMLInputElement).checked), this.refresh()) } })
+    const differ = el('input', {
+      attrs: { type: 'checkbox', checked: this.state.onlyDiffering },
+      on: { change: (e: Event) => ((this.state.onlyDiffering = (e.target as HTMLInputElement).checked), this.refresh()) },
+    })
     differ.classList.add('only-differing')
-    this.compareBtn = el('button', { class: 'compare-btn primary', attrs: { disabled: true }, on: { click: () => this.onCompare([...this.state.selected]) } }, 'Compare')
+    this.compareBtn = el(
+      'button',
+      { class: 'compare-btn primary', attrs: { disabled: true }, on: { click: () => this.onCompare([...this.state.selected]) } },
+      'Compare',
+    )
     this.chooser = el('div', { class: 'chooser', attrs: { hidden: true } })
     const chooserBtn = el('button', { class: 'columns-btn', on: { click: () => this.toggleChooser() } }, 'Columns')
     this.countLabel = el('span', 'count')
@@ -154,7 +172,12 @@ export class RunsTable {
       'toolbar',
       filterInput,
       el('label', 'toggle', failed, ' failed runs'),
-      el('label', { class: 'toggle', attrs: { title: 'hide the params and metrics columns whose value is the same in every run shown' } }, differ, ' only columns that differ'),
+      el(
+        'label',
+        { class: 'toggle', attrs: { title: 'hide the params and metrics columns whose value is the same in every run shown' } },
+        differ,
+        ' only columns that differ',
+      ),
       el('div', 'chooser-wrap', chooserBtn, this.chooser),
       this.compareBtn,
       el('button', { class: 'clear-btn', on: { click: () => (this.state.selected.clear(), this.refresh()) } }, 'Clear selection'),
@@ -177,7 +200,8 @@ export class RunsTable {
     this.known = [keyRow(runs)]
     this.natural = new Map(['name', ...metrics, ...params].map((c) => [c, naturalWidth(runs, c)]))
     // With very many keys, start with the first few; the chooser shows the rest.
-    if (!localStorage.getItem(COLUMNS_KEY) && this.allColumns.length > DEFAULT_MAX_COLUMNS) for (const c of this.allColumns.slice(DEFAULT_MAX_COLUMNS)) this.state.hidden.add(c)
+    if (!localStorage.getItem(COLUMNS_KEY) && this.allColumns.length > DEFAULT_MAX_COLUMNS)
+      for (const c of this.allColumns.slice(DEFAULT_MAX_COLUMNS)) this.state.hidden.add(c)
     this.refresh()
   }
 
@@ -217,7 +241,9 @@ export class RunsTable {
     const shown = this.allColumns.filter((c) => !this.state.hidden.has(c))
     const same = this.state.onlyDiffering ? differing(rows, shown) : null
     this.columns = same ? shown.filter((c) => same.has(c) || !(c.startsWith('params.') || c.startsWith('metrics.'))) : shown
-    this.template = this.widths().map((w) => `${w}px`).join(' ')
+    this.template = this.widths()
+      .map((w) => `${w}px`)
+      .join(' ')
     this.drawHeader()
     this.body.style.height = `${rows.length * ROW_HEIGHT}px`
     this.renderedRange = ''
@@ -266,7 +292,10 @@ export class RunsTable {
   private drawHeader() {
     clear(this.header)
     this.header.style.gridTemplateColumns = this.template
-    const all = el('input', { attrs: { type: 'checkbox', 'aria-label': 'select all shown' }, on: { change: (e: Event) => this.selectAll((e.target as HTMLInputElement).checked) } })
+    const all = el('input', {
+      attrs: { type: 'checkbox', 'aria-label': 'select all shown' },
+      on: { change: (e: Event) => this.selectAll((e.target as HTMLInputElement).checked) },
+    })
     all.checked = this.view.length > 0 && this.view.every((r) => this.state.selected.has(r.id))
     this.header.append(el('div', 'th select', all))
     for (const c of this.columns) {
@@ -306,7 +335,9 @@ export class RunsTable {
   /** Lay out and draw again once the table is back in the page or resized (the spare width changed). */
   redraw() {
     this.resized = false
-    const template = this.widths().map((w) => `${w}px`).join(' ')
+    const template = this.widths()
+      .map((w) => `${w}px`)
+      .join(' ')
     if (template !== this.template) {
       this.template = template
       this.drawHeader()
@@ -397,7 +428,24 @@ export class RunsTable {
       this.refresh()
     }
     this.chooser.append(
-      el('div', 'chooser-actions', el('button', { on: { click: () => set(this.allColumns, true) } }, 'all'), el('button', { on: { click: () => set(this.allColumns.filter((c) => c !== 'name'), false) } }, 'none')),
+      el(
+        'div',
+        'chooser-actions',
+        el('button', { on: { click: () => set(this.allColumns, true) } }, 'all'),
+        el(
+          'button',
+          {
+            on: {
+              click: () =>
+                set(
+                  this.allColumns.filter((c) => c !== 'name'),
+                  false,
+                ),
+            },
+          },
+          'none',
+        ),
+      ),
     )
     for (const c of this.allColumns) {
       const box = el('input', { attrs: { type: 'checkbox', 'data-col': c }, on: { change: (e: Event) => set([c], (e.target as HTMLInputElement).checked) } })

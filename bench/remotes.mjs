@@ -5,7 +5,7 @@
 //   3. a push with nothing new (goal < 0.5 s).
 // The S3 server is warmed up first by an untimed rclone copy to another prefix.
 // Usage: node scripts/build.mjs && node bench/remotes.mjs [--small]   (never fails on time)
-import { spawnSync, execFileSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -125,7 +125,7 @@ function makeRuns(repo, n) {
   git(['commit', '-qm', 'base'], { cwd: repo })
   const base = git(['rev-parse', 'HEAD'], { cwd: repo }).stdout.trim()
   const ALPHA = '0123456789abcdefghjkmnpqrstvwxyz'
-  let t = Date.now() - n * 1000
+  const t = Date.now() - n * 1000
   const lines = []
   for (let i = 0; i < n; i++) {
     let id = ''

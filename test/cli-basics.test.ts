@@ -70,7 +70,7 @@ describe('xp init', () => {
     // the user's edit: uncomment outs and artifacts, and a command that writes the model
     const edited = template
       .split('\n')
-      .map((l) => (/^# (outs|artifacts):|^#   churn:/.test(l) ? l.slice(2) : l))
+      .map((l) => (/^# (outs|artifacts):|^# {3}churn:/.test(l) ? l.slice(2) : l))
       .join('\n')
     repo.write('xp.yaml', edited + 'command: mkdir -p models && echo weights > models/model.bin\n')
     repo.git('add', '-A')

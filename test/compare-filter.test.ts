@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { compileFilter } from '../src/core/compare/filter.js'
-import { XpError } from '../src/core/errors.js'
+import type { XpError } from '../src/core/errors.js'
 import { run, thrownCode } from './compare-fixtures.js'
 
 const rf = run({

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { sortRuns, buildTable, resolveSortKey, knownKeys, closeKeys } from '../src/core/compare/table.js'
 import { formatNumber, formatDuration, formatCreated } from '../src/core/compare/format.js'
-import { XpError } from '../src/core/errors.js'
+import type { XpError } from '../src/core/errors.js'
 import { fitColumns, csvField, mdCell } from '../src/cli/render-compare.js'
 import { run, thrownCode } from './compare-fixtures.js'
 

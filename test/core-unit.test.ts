@@ -7,7 +7,7 @@ import { resolveRun, findRun } from '../src/core/runs/resolve.js'
 import { commandSpec, shellQuote } from '../src/core/runs/command.js'
 import { recordedVars } from '../src/core/runs/env.js'
 import { Scrubber, secretValues } from '../src/core/safety/secrets.js'
-import { XpError } from '../src/core/errors.js'
+import type { XpError } from '../src/core/errors.js'
 
 const code = (f: () => unknown) => {
   try {

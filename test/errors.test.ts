@@ -15,7 +15,7 @@ afterAll(cleanupTmp)
 const codes = Object.keys(ERROR_CODES) as ErrorCode[]
 
 /** The row docs/errors.md must have for a code. */
-export function docRow(code: ErrorCode): string {
+function docRow(code: ErrorCode): string {
   const s = ERROR_CODES[code]
   return `| \`${code}\` | ${EXIT[s.exit]} | ${s.http} | ${s.meaning} |`
 }

@@ -3,7 +3,7 @@ import { parseRegistryTag, RegistryTag, validateArtifactName, validateVersion, v
 import { parseSemVer, compareSemVer, compareVersionText, bumpSemVer } from '../src/core/registry/semver.js'
 import { foldRegistry, gtoShow, highestVersion, type TagEvent } from '../src/core/registry/fold.js'
 import { parseModelSpec, resolveSpec } from '../src/core/registry/query.js'
-import { XpError } from '../src/core/errors.js'
+import type { XpError } from '../src/core/errors.js'
 
 const c1 = '1'.repeat(40)
 const c2 = '2'.repeat(40)
@@ -56,7 +56,7 @@ describe('the test vectors of issue 5 (what gto show --json reports)', () => {
     const names = ['path/to=churn@v1.0.0', 'models/churn-2@v1.0.0', 'Churn_X#prod/eu', 'v1.0.0', 'release-1', 'm@1.0.0', 'm@V1.0.0']
     const out = show(names.map((n, i) => ev(n, i, c1)))
     expect(Object.keys(out).sort()).toEqual(['Churn_X', 'models/churn-2', 'path/to:churn'])
-    expect(out['Churn_X'].stage['prod/eu']).toBe(c1)
+    expect(out.Churn_X.stage['prod/eu']).toBe(c1)
     expect(out['path/to:churn'].version).toBe('v1.0.0')
     for (const n of names.slice(3)) expect(parseRegistryTag(n)).toBeNull()
   })

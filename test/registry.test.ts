@@ -37,8 +37,9 @@ function tagAt(repo: TestRepo, name: string, t: number, commit: string, message 
   if (r.status !== 0) throw new Error(r.stderr)
 }
 
-const tagsAt = (repo: TestRepo, list: Array<[string, number, string, string?]>) =>
-  list.forEach(([name, t, commit, message]) => tagAt(repo, name, t, commit, message))
+const tagsAt = (repo: TestRepo, list: Array<[string, number, string, string?]>) => {
+  for (const [name, t, commit, message] of list) tagAt(repo, name, t, commit, message)
+}
 
 const tags = (repo: TestRepo) => repo.git('tag', '-l').split('\n').filter(Boolean).sort()
 

@@ -12,7 +12,7 @@ fs.writeFileSync('metrics.json', JSON.stringify({ acc: Number((0.9 - lr).toFixed
 `
 
 let repo: TestRepo
-let ids: Record<string, string> = {}
+const ids: Record<string, string> = {}
 
 function runXp(...args: string[]) {
   const r = repo.xp(args)

@@ -11,8 +11,8 @@ import { TestRepo, cleanupTmp, errorCode, ROOT } from './helpers.js'
 import { encodeRecord, type RunRecord } from '../src/core/runs/record.js'
 import { newRunId } from '../src/core/runs/ref.js'
 
-export const CHROMIUM = '/usr/bin/chromium'
-export const CHROMIUM_ARGS = [
+const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--headless',
   '--disable-gpu',

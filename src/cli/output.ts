@@ -1,5 +1,5 @@
 /** Rendering shared by commands: JSON with sorted keys, tables, colour only on a TTY. */
-import { XpError } from '../core/errors.js'
+import type { XpError } from '../core/errors.js'
 import { sortKeys, stringifyJson } from '../core/json.js'
 import { Scrubber } from '../core/safety/secrets.js'
 
@@ -39,7 +39,7 @@ export const green = wrap(32, 39)
 export const yellow = wrap(33, 39)
 export const cyan = wrap(36, 39)
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes start with ESC
 const ANSI = /\x1b\[[0-9;]*m/g
 export const visibleLength = (s: string) => s.replace(ANSI, '').length
 

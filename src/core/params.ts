@@ -170,7 +170,7 @@ export function flatten(value: unknown, prefix = '', out: Flat = {}, file = ''):
     return out
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => flatten(v, prefix ? `${prefix}.${i}` : String(i), out, file))
+    for (const [i, v] of value.entries()) flatten(v, prefix ? `${prefix}.${i}` : String(i), out, file)
     return out
   }
   if (value instanceof Date) {

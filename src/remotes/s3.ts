@@ -57,7 +57,7 @@ export interface S3RemoteOptions {
 /** Split `s3://bucket/some/prefix` into bucket and prefix (no leading or trailing `/`). */
 export function parseS3Url(url: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url)
-  if (!m || !m[1]) throw new XpError('XP_BAD_REMOTE_URL', `not an S3 URL: ${url}`, { exitCode: EXIT.usage, hint: 'write it as s3://BUCKET/PREFIX' })
+  if (!m?.[1]) throw new XpError('XP_BAD_REMOTE_URL', `not an S3 URL: ${url}`, { exitCode: EXIT.usage, hint: 'write it as s3://BUCKET/PREFIX' })
   return { bucket: m[1], prefix: (m[2] ?? '').replace(/\/+$/, '') }
 }
 
@@ -117,7 +117,7 @@ export class S3Remote implements DataRemote {
   }
 
   /** Send a command with retries on transient failures; errors become XpErrors. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's commands share no useful common type
   private send<T>(make: () => any, opts: OpOptions = {}, what = ''): Promise<T> {
     return this.retrying(() => this.client.send(make(), { abortSignal: opts.signal as never }) as Promise<T>, opts, what)
   }

@@ -42,7 +42,7 @@ export async function readAllCurves(runs: Array<Pick<ListedRun, 'id' | 'commit' 
   for (const a of asks) {
     const obj = await a.obj
     if (a.run !== current) flush(), (current = a.run)
-    if (!obj || obj.type !== 'blob' || obj.content.length > MAX_FILE) continue
+    if (obj?.type !== 'blob' || obj.content.length > MAX_FILE) continue
     files.push({ path: a.path, series: parseSeries(obj.content.toString('utf8'), a.path) })
   }
   flush()

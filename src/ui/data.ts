@@ -53,7 +53,7 @@ export async function readRunSeries(repo: RepoLike, run: Pick<ListedRun, 'commit
     const files: Array<{ path: string; series: RunSeries }> = []
     for (const p of run.series ?? []) {
       const obj = await own.read(`${run.commit}:${p}`)
-      if (!obj || obj.type !== 'blob' || obj.content.length > MAX_SERIES_BYTES) continue
+      if (obj?.type !== 'blob' || obj.content.length > MAX_SERIES_BYTES) continue
       files.push({ path: p, series: parseSeries(obj.content.toString('utf8'), p) })
     }
     return mergeSeries(files)
@@ -103,7 +103,7 @@ export async function readRunPlots(repo: RepoLike, run: Pick<ListedRun, 'commit'
       const def = defFor(defs, file)
       if (mime) {
         const obj = await own.read(`${run.commit}:${file}`)
-        if (!obj || obj.type !== 'blob' || obj.content.length > MAX_IMAGE_BYTES) continue
+        if (obj?.type !== 'blob' || obj.content.length > MAX_IMAGE_BYTES) continue
         const dir = DVCLIVE_PLOT_DIRS[0] + '/'
         out.images.push({ path: file, name: file.startsWith(dir) ? file.slice(dir.length) : file, mime, data: obj.content.toString('base64') })
         continue
@@ -111,7 +111,7 @@ export async function readRunPlots(repo: RepoLike, run: Pick<ListedRun, 'commit'
       // tabular files without a template are step series; JSON (and templated files) are plots
       if (!/\.json$/i.test(file) && !def?.template) continue
       const obj = await own.read(`${run.commit}:${file}`)
-      if (!obj || obj.type !== 'blob' || obj.content.length > MAX_PLOT_BYTES) continue
+      if (obj?.type !== 'blob' || obj.content.length > MAX_PLOT_BYTES) continue
       let doc: unknown
       try {
         doc = JSON.parse(obj.content.toString('utf8'))

@@ -79,7 +79,7 @@ export async function runFiles(
 
 async function resolvePointer(repo: Pick<Repo, 'cacheDir'>, batch: CatFileBatch, blob: string, pointerFile: string): Promise<RunFile[] | null> {
   const obj = await batch.read(blob)
-  if (!obj || obj.type !== 'blob') return null
+  if (obj?.type !== 'blob') return null
   try {
     const ptr = decodePointer(obj.content.toString('utf8'), pointerFile)
     const dir = path.posix.dirname(pointerFile)

@@ -69,7 +69,7 @@ function rows(text: string, path: string): Array<Record<string, unknown>> {
   return lines.slice(1).map((l) => {
     const cells = splitLine(l, sep)
     const o: Record<string, unknown> = {}
-    header.forEach((h, i) => (o[h] = cells[i]))
+    for (const [i, h] of header.entries()) o[h] = cells[i]
     return o
   })
 }

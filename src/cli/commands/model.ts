@@ -13,21 +13,22 @@ import type { WriteResult } from '../../core/registry/ops.js'
 const ops = () => import('../../core/registry/ops.js')
 const describe = () => import('../../core/registry/describe.js')
 
-type Args = Record<string, any> & { json?: boolean }
-
 const json = { json: { type: 'boolean', describe: 'print the result as JSON' } } as const
 const message = { message: { alias: 'm', type: 'string', describe: 'the tag message' } } as const
 
 /** A subcommand's handler: find the repo, then run. */
-const act = (fn: (repo: Repo, a: Args) => Promise<void>) => async (a: Args) => fn(await cliRepo(), a)
+const act =
+  <A>(fn: (repo: Repo, a: A) => Promise<void>) =>
+  async (a: A) =>
+    fn(await cliRepo(), a)
 
 /**
  * A handler that writes tags. Ctrl-C aborts the command through its context's signal
  * instead of killing xp, so that xp deletes the tags it had made: an interrupted command,
  * like a failed one, leaves no tag. A second Ctrl-C interrupts xp as usual.
  */
-const write = (fn: (repo: Repo, a: Args) => Promise<void>) =>
-  act(async (repo, a) => {
+const write = <A>(fn: (repo: Repo, a: A) => Promise<void>) =>
+  act<A>(async (repo, a) => {
     const abort = new AbortController()
     const onInt = () => {
       if (!abort.signal.aborted) return abort.abort()
@@ -45,14 +46,14 @@ const write = (fn: (repo: Repo, a: Args) => Promise<void>) =>
     }
   })
 
-function reportWrite(a: Args, r: WriteResult, what: string) {
+function reportWrite(a: { json?: boolean }, r: WriteResult, what: string) {
   if (a.json) return printJson(r)
   info(
     `${what} (tag${r.tags.length > 1 ? 's' : ''} ${r.tags.join(', ')} on ${r.commit.slice(0, 7)}${r.run ? `, run ${r.run.name}` : ''}${r.path ? `, file ${r.path}` : ''}); share with \`xp push\` or \`git push --tags\``,
   )
 }
 
-function bumpOf(a: Args): BumpPart | undefined {
+function bumpOf(a: { version?: string; 'bump-major'?: boolean; 'bump-minor'?: boolean }): BumpPart | undefined {
   const set = [a.version && '--version', a['bump-major'] && '--bump-major', a['bump-minor'] && '--bump-minor'].filter(Boolean)
   if (set.length > 1) throw usageError('XP_USAGE', `${set.join(' and ')} cannot be used together`, 'give one of --version, --bump-major, --bump-minor')
   return a['bump-major'] ? 'major' : a['bump-minor'] ? 'minor' : undefined
@@ -65,7 +66,7 @@ export const builder = (y: Argv) =>
       'register a version of a model: an annotated tag NAME@vX.Y.Z on a run or commit',
       (c) =>
         c
-          .positional('name', { type: 'string', describe: 'artifact name, e.g. churn or models/churn' })
+          .positional('name', { type: 'string', demandOption: true, describe: 'artifact name, e.g. churn or models/churn' })
           .positional('ref', { type: 'string', describe: 'run id, id prefix, run name or git revision (default HEAD)' })
           .option('version', { type: 'string', describe: 'the version, vX.Y.Z (default: patch bump of the highest)' })
           .option('bump-major', { type: 'boolean', describe: 'bump the major version' })
@@ -82,7 +83,7 @@ export const builder = (y: Argv) =>
       'assign a stage to a version (registers REF first if it has no version)',
       (c) =>
         c
-          .positional('name', { type: 'string' })
+          .positional('name', { type: 'string', demandOption: true })
           .positional('ref', { type: 'string', describe: 'run id, id prefix, run name or git revision (default HEAD)' })
           .option('version', { type: 'string', describe: 'the version to assign, vX.Y.Z' })
           .option('stage', { type: 'string', demandOption: true, describe: 'the stage, e.g. production' })
@@ -101,7 +102,7 @@ export const builder = (y: Argv) =>
       'take a version out of a stage (default: the version the stage shows)',
       (c) =>
         c
-          .positional('name', { type: 'string' })
+          .positional('name', { type: 'string', demandOption: true })
           .positional('ref', { type: 'string', describe: 'run or git revision of the version' })
           .option('version', { type: 'string', describe: 'the version, vX.Y.Z' })
           .option('stage', { type: 'string', demandOption: true })
@@ -116,7 +117,7 @@ export const builder = (y: Argv) =>
       'deregister a version (--version), or deprecate the whole artifact',
       (c) =>
         c
-          .positional('name', { type: 'string' })
+          .positional('name', { type: 'string', demandOption: true })
           .option('version', { type: 'string', describe: 'deregister only this version' })
           .options({ ...message, ...json }),
       write(async (repo, a) => {
@@ -133,7 +134,7 @@ export const builder = (y: Argv) =>
     .command(
       'history <name>',
       "an artifact's events, newest first, with author and time",
-      (c) => c.positional('name', { type: 'string' }).option('asc', { type: 'boolean', describe: 'oldest first' }).options(json),
+      (c) => c.positional('name', { type: 'string', demandOption: true }).option('asc', { type: 'boolean', describe: 'oldest first' }).options(json),
       act(async (repo, a) => {
         const events = await (await describe()).modelHistory(repo, a.name, { ascending: a.asc })
         if (a.json) return printJson(events)
@@ -144,7 +145,7 @@ export const builder = (y: Argv) =>
     .command(
       'which <spec>',
       'what NAME@vX.Y.Z, NAME@latest or NAME@STAGE is: version, commit, run, content address',
-      (c) => c.positional('spec', { type: 'string', describe: 'NAME@vX.Y.Z, NAME@latest or NAME@STAGE (GTO: NAME#STAGE)' }).options(json),
+      (c) => c.positional('spec', { type: 'string', demandOption: true, describe: 'NAME@vX.Y.Z, NAME@latest or NAME@STAGE (GTO: NAME#STAGE)' }).options(json),
       act(async (repo, a) => {
         const w = await (await describe()).whichModel(repo, a.spec)
         if (a.json) return printJson(w)
@@ -165,7 +166,7 @@ export const builder = (y: Argv) =>
       "write a model version's artifact to PATH (fetching it from the data remote if needed)",
       (c) =>
         c
-          .positional('spec', { type: 'string', describe: 'NAME@vX.Y.Z, NAME@latest or NAME@STAGE' })
+          .positional('spec', { type: 'string', demandOption: true, describe: 'NAME@vX.Y.Z, NAME@latest or NAME@STAGE' })
           .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'where to write it' })
           .option('force', { alias: 'f', type: 'boolean', describe: 'overwrite PATH even if its content is not in the cache' })
           .options(json),
@@ -185,7 +186,7 @@ export const builder = (y: Argv) =>
 export async function handler() {}
 
 /** `xp model ls`: also called directly, without yargs, for `xp model ls [--json]` (cli/index.ts fastArgv). */
-export const lsHandler = act(async (repo, a) => {
+export const lsHandler = act(async (repo, a: { all?: boolean; json?: boolean }) => {
   const { showRegistry } = await import('../../core/registry/show.js')
   const { show, stages, warnings, problems } = await showRegistry(repo, { deprecated: a.all })
   for (const w of [...warnings, ...problems]) warn(w)

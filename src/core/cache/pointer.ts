@@ -80,20 +80,22 @@ function decodePlain(text: string): Record<string, unknown> | null {
 }
 
 export function decodePointer(text: string, where: string): Pointer {
-  let v: any = decodePlain(text)
+  let parsed: unknown = decodePlain(text)
   try {
-    v ??= yaml().parse(text)
+    parsed ??= yaml().parse(text)
   } catch (e) {
     throw new XpError('XP_BAD_POINTER', `${where}: not a valid pointer file (${(e as Error).message.split('\n')[0]})`)
   }
-  if (!v || typeof v !== 'object') throw new XpError('XP_BAD_POINTER', `${where}: not a valid pointer file`)
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new XpError('XP_BAD_POINTER', `${where}: not a valid pointer file`)
+  const v = parsed as Record<string, unknown>
   const rel = safeRelPath(typeof v.path === 'number' ? String(v.path) : v.path, where)
-  if (typeof v.oid !== 'string' || !Oid.isValid(v.oid)) throw new XpError('XP_BAD_POINTER', `${where}: bad oid ${JSON.stringify(v.oid)}`)
-  if (!Number.isSafeInteger(v.size) || v.size < 0) throw new XpError('XP_BAD_POINTER', `${where}: bad size`)
-  const p: Pointer = { path: rel, oid: v.oid, size: v.size }
-  if (v.files !== undefined && v.files !== null) {
-    if (!Number.isSafeInteger(v.files) || v.files < 0) throw new XpError('XP_BAD_POINTER', `${where}: bad files count`)
-    p.files = v.files
+  const { oid, size, files } = v
+  if (typeof oid !== 'string' || !Oid.isValid(oid)) throw new XpError('XP_BAD_POINTER', `${where}: bad oid ${JSON.stringify(oid)}`)
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new XpError('XP_BAD_POINTER', `${where}: bad size`)
+  const p: Pointer = { path: rel, oid, size }
+  if (files !== undefined && files !== null) {
+    if (typeof files !== 'number' || !Number.isSafeInteger(files) || files < 0) throw new XpError('XP_BAD_POINTER', `${where}: bad files count`)
+    p.files = files
   }
   return p
 }

@@ -88,7 +88,7 @@ async function walkCommits(session: BatchSession, commits: string[], add: (o: un
   const objs = await session.read([...new Set(commits)].map((c) => (/^[0-9a-f]{40,64}$/.test(c) ? c : `${c}^{commit}`)))
   const trees: string[] = []
   for (const obj of objs) {
-    if (!obj || obj.type !== 'commit') continue
+    if (obj?.type !== 'commit') continue
     const text = obj.content.toString('utf8')
     for (const o of recordDataOids(text)) add(o)
     const tree = /^tree ([0-9a-f]+)/.exec(text)?.[1]
@@ -140,7 +140,7 @@ async function walkTrees(session: BatchSession, roots: string[]): Promise<Set<st
     const objs = await session.read(todo)
     level = []
     objs.forEach((obj, i) => {
-      if (!obj || obj.type !== 'tree') return
+      if (obj?.type !== 'tree') return
       for (const e of parseTree(obj.content, todo[i].length / 2)) {
         if (e.mode === '40000') level.push(e.oid)
         else if ((e.mode === '100644' || e.mode === '100755') && e.name.endsWith(POINTER_SUFFIX)) blobs.add(e.oid)

@@ -36,7 +36,7 @@ const tidy = (n: number) => (Number.isFinite(n) ? Number(n.toPrecision(12)) : n)
  */
 export function diffFlat(a: Flat, b: Flat, opts: { all?: boolean } = {}): Record<string, Change> {
   const out: Record<string, Change> = {}
-  const has = (o: Flat, k: string) => Object.prototype.hasOwnProperty.call(o, k)
+  const has = (o: Flat, k: string) => Object.hasOwn(o, k)
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])]
   for (const k of keys) {
     const inA = has(a, k)

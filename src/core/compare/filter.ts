@@ -260,7 +260,7 @@ export const FIELD_KEYS: Record<string, (run: ListedRun) => unknown> = {
   commit: (r) => r.commit,
 }
 
-const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
+const own = (o: object, k: string) => Object.hasOwn(o, k)
 
 /**
  * The value of a key on a run, or undefined when the run lacks it. `params.X` and

@@ -43,7 +43,7 @@ async function baselineMatcher(repo: ListRepo, rev: string): Promise<(baseline: 
   }
   if (/^[0-9a-f]{4,40}$/i.test(rev)) {
     const lower = rev.toLowerCase()
-    return (b) => b !== null && b.startsWith(lower)
+    return (b) => b?.startsWith(lower) === true
   }
   throw new XpError('XP_BAD_REVISION', `not a commit: ${JSON.stringify(rev)}`, { hint: 'give a branch, tag or commit id', data: { rev } })
 }

@@ -136,7 +136,7 @@ export function sortRuns(runs: ListedRun[], opts: SortOptions, universe: ListedR
   return out
 }
 
-const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
+const own = (o: object, k: string) => Object.hasOwn(o, k)
 
 /** A fast reader for one column's key (keyValue parses the key on every call). */
 function accessor(key: string): (r: ListedRun) => unknown {

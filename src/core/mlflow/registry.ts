@@ -151,7 +151,7 @@ export class MlflowRegistry {
   private async model(name: string): Promise<{ a?: ArtifactState; m?: ModelMeta }> {
     const a = (await this.state()).get(name)
     const m = this.meta().get(name)
-    const live = (a && a.active && a.versions.some((v) => v.registered && v.active)) || (m && !m.deleted)
+    const live = (a?.active && a.versions.some((v) => v.registered && v.active)) || (m && !m.deleted)
     if (!live) throw notFound(`Registered Model with name=${name} not found`)
     return { a, m }
   }

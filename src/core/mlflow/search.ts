@@ -135,7 +135,7 @@ function tokenize(expr: string): Tok[] {
  * // [{ entity: 'metric', key: 'acc', op: '>', value: 0.5 }, { entity: 'param', key: 'opt', op: '=', value: 'adam' }]
  */
 export function parseFilter(expr: string | undefined): Condition[] {
-  if (!expr || !expr.trim()) return []
+  if (!expr?.trim()) return []
   const toks = tokenize(expr)
   let k = 0
   const peek = () => toks[k]

@@ -575,7 +575,7 @@ export class MlflowService {
     const key = str(q.metric_key, 'metric_key')
     let pts: Array<[number, number, number]> = []
     if (v.live) pts = v.live.metrics[key] ?? []
-    else if (v.recorded && v.recorded.series.includes(seriesFile(key))) {
+    else if (v.recorded?.series.includes(seriesFile(key))) {
       const [obj] = await readObjects([`${v.recorded.commit}:${seriesFile(key)}`], { cwd: this.repo.root, env: this.repo.ctx.env })
       if (obj) pts = parseSeriesText(obj.content.toString('utf8'))
     } else if (key in v.metrics) pts = [[0, metricNumber(v.metrics[key]) ?? NaN, v.end_time ?? v.start_time]]

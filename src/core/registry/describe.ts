@@ -93,7 +93,7 @@ export async function artifactData(repo: Pick<Repo, 'root' | 'ctx'>, commit: str
     }
     const file = path.posix.join(dir, repoRelative(rel, `${commit.slice(0, 7)}:${path.posix.join(dir, 'xp.yaml')} artifacts.${name}.path`))
     const pointer = await batch.read(`${commit}:${pointerFileFor(file)}`)
-    if (!pointer || pointer.type !== 'blob') return { path: file, oid: null, size: null }
+    if (pointer?.type !== 'blob') return { path: file, oid: null, size: null }
     const p = decodePointer(pointer.content.toString('utf8'), `${commit.slice(0, 7)}:${pointerFileFor(file)}`)
     return { path: file, oid: p.oid, size: p.size, ...(p.files !== undefined ? { files: p.files } : {}) }
   } finally {

@@ -195,7 +195,7 @@ interface VersionAcc extends VersionState {
 const vstageDesc = (s: VStage) => desc(byTime([...s.assignments, ...s.unassignments]))
 /** A version's events, newest first, in GTO's order within a second. */
 const versionDesc = (v: VersionAcc) => desc(byTime([...v.registrations, ...v.deregistrations, ...[...v.vstages.values()].flatMap(vstageDesc)]))
-const maxTime = (list: RegistryEvent[]) => list.reduce((m, e) => (e.time > m ? e.time : m), -Infinity)
+const maxTime = (list: RegistryEvent[]) => list.reduce((m, e) => Math.max(e.time, m), -Infinity)
 
 function foldArtifact(name: string, events: RegistryEvent[], problems: string[]): ArtifactState {
   const versions: VersionAcc[] = []
@@ -309,7 +309,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   }
   // GTO's newest event is the last of the newest second in that order: any event of a
   // version (the last such version's), else the last deprecation
-  const newestTime = events.reduce((m, e) => (e.time > m ? e.time : m), -Infinity)
+  const newestTime = events.reduce((m, e) => Math.max(e.time, m), -Infinity)
   let newest: RegistryEvent | undefined
   for (const d of deprecations) if (d.time === newestTime) newest = d
   for (const v of versions) {

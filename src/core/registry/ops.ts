@@ -43,7 +43,7 @@ export async function resolveTarget(repo: Pick<Repo, 'root' | 'ctx'>, ref = 'HEA
   const res = ref.startsWith('-')
     ? null
     : await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-  if (!res || res.code !== 0)
+  if (res?.code !== 0)
     throw new XpError('XP_REF_NOT_FOUND', `${JSON.stringify(ref)} is neither a run nor a git commit`, {
       hint: 'name a run (id, prefix or name; see `xp show`) or a git revision',
     })

@@ -193,7 +193,7 @@ async function readTagObjects(repo: RepoLike, oids: string[]): Promise<Record<st
   try {
     const objs = await Promise.all(oids.map((o) => batch.read(o)))
     const out: Record<string, Known> = {}
-    oids.forEach((oid, i) => (out[oid] = objs[i]?.type === 'tag' ? parseTagHeader(objs[i]!.content.toString('utf8')) : 0))
+    for (const [i, oid] of oids.entries()) out[oid] = objs[i]?.type === 'tag' ? parseTagHeader(objs[i]!.content.toString('utf8')) : 0
     return out
   } finally {
     batch.close()

@@ -21,7 +21,7 @@ export function shellQuote(arg: string): string {
 export function commandSpec(argv: string[] | undefined, configured: string | undefined): CommandSpec | null {
   if (argv && argv.length > 1) return { file: argv[0], args: argv.slice(1), display: argv.map(shellQuote).join(' ') }
   const line = argv && argv.length === 1 ? argv[0] : configured
-  if (!line || !line.trim()) return null
+  if (!line?.trim()) return null
   if (argv && argv.length === 1 && !/\s/.test(line)) return { file: line, args: [], display: shellQuote(line) }
   return { file: '/bin/sh', args: ['-c', line], display: line }
 }

@@ -60,14 +60,14 @@ export function recordedVars(env: Context['env']): Record<string, string> {
 function versionOf(cmd: string, args: string[], env: Context['env'], timeoutMs = 3000): Promise<string | null> {
   return new Promise((resolve) => {
     let out = ''
-    let child
+    let child: ReturnType<typeof spawn>
     try {
       child = spawn(cmd, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
     } catch {
       return resolve(null)
     }
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
+    child.stdout?.on('data', (d) => (out += d))
+    child.stderr?.on('data', (d) => (out += d))
     child.on('error', () => resolve(null))
     child.on('close', (code) =>
       resolve(

@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 /** The page's side of the server's JSON API. */
+import type { RegistryView } from '../registry-view.js'
 import type { RunRow } from '../table.js'
 import type { RunSeries } from '../series.js'
 import type { RunPlots } from '../dvc-plots.js'
@@ -44,7 +45,7 @@ export class ApiError extends Error {
 async function get(path: string): Promise<Response> {
   const res = await fetch(path, { headers: { accept: 'application/json' } })
   if (!res.ok) {
-    let body: any = null
+    let body: { error?: { code?: string; message?: string } } | null = null
     try {
       body = await res.json()
     } catch {
@@ -65,7 +66,7 @@ export const api = {
   series: async (id: string): Promise<RunSeries> => (await get(`/api/runs/${enc(id)}/series`)).json(),
   tree: async (id: string): Promise<{ files: RunFile[]; truncated: boolean }> => (await get(`/api/runs/${enc(id)}/tree`)).json(),
   plots: async (id: string): Promise<RunPlots> => (await get(`/api/runs/${enc(id)}/plots`)).json(),
-  registry: async (): Promise<any> => (await get('/api/registry')).json(),
+  registry: async (): Promise<RegistryView | { available: false }> => (await get('/api/registry')).json(),
   addNote: async (id: string, text: string): Promise<string> => {
     const token = document.querySelector('meta[name="xp-token"]')?.getAttribute('content') ?? ''
     const res = await fetch(`/api/runs/${enc(id)}/notes`, {

@@ -9,6 +9,7 @@ type Child = Node | string | number | null | undefined | false
 export interface Props {
   class?: string
   attrs?: Record<string, string | number | boolean | undefined>
+  // biome-ignore lint/suspicious/noExplicitAny: each handler takes its own event type (MouseEvent, InputEvent, ...)
   on?: Partial<Record<keyof HTMLElementEventMap, (e: any) => void>>
 }
 

@@ -220,7 +220,9 @@ function dataRows() {
         prepFloor: () => rm(path.join(work, 'cp')),
         xp: () => xp(repo, 'push', lastBare),
         prepXp: () => {
+          // an empty remote folder (a push never creates one unasked)
           rm(remote)
+          fs.mkdirSync(remote)
           bare()
         },
         n: Math.min(N, 3),
@@ -229,7 +231,10 @@ function dataRows() {
       6.96,
       2,
     )
-  if (!fs.existsSync(remote)) xp(repo, 'push', bare())
+  if (!fs.existsSync(remote)) {
+    fs.mkdirSync(remote)
+    xp(repo, 'push', bare())
+  }
   git(repo, 'remote', 'add', 'origin', lastBare)
   rm(path.join(work, 'cp'))
   // a fresh clone: pull the data, check it out (floor: cp -r remote -> cache, cache -> data)

@@ -8,6 +8,16 @@ export function tempNameFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
 }
 
+let umask: number | undefined
+/**
+ * True when a file created with `mode` (at open) would not get it, because the umask clears
+ * some of its bits: then it needs a chmod. The umask is read once.
+ */
+export function modeNeedsChmod(mode: number): boolean {
+  umask ??= process.umask()
+  return (mode & ~umask) !== mode
+}
+
 /** Write a whole file so that readers see the old or the new content, never a part. */
 export function writeFileAtomic(file: string, data: string | Buffer): void {
   fs.mkdirSync(path.dirname(file), { recursive: true })

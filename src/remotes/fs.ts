@@ -8,15 +8,100 @@ import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Transform } from 'node:stream'
 import { XpError, EXIT } from '../core/errors.js'
-import { tempNameFor } from '../core/fsutil.js'
+import { modeNeedsChmod, tempNameFor } from '../core/fsutil.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
 
 export class FsRemote implements DataRemote {
+  /** prefix folders known to exist (made once per process, not once per object) */
+  private readonly madeDirs = new Set<string>()
   constructor(
     readonly name: string,
     readonly url: string,
     readonly root: string,
   ) {}
+
+  /** Make the object's prefix folder once; the remote's own folder must exist (an unmounted share must not silently receive the data on the local disk). */
+  private dirFor(dest: string): void {
+    const dir = path.dirname(dest)
+    if (this.madeDirs.has(dir)) return
+    if (!fs.existsSync(this.root)) throw unreachable(this)
+    try {
+      fs.mkdirSync(dir, { recursive: true })
+    } catch (e) {
+      throw remoteIoError(this, e)
+    }
+    this.madeDirs.add(dir)
+  }
+
+  readSmall(oid: string, max: number): Buffer | null {
+    const src = this.file(oid)
+    let fd: number
+    try {
+      fd = fs.openSync(src, 'r')
+    } catch (e) {
+      throw missingOrUnreachable(this, oid, e)
+    }
+    try {
+      const size = fs.fstatSync(fd).size
+      if (size > max) return null
+      const bytes = Buffer.allocUnsafe(size)
+      let got = 0
+      while (got < size) {
+        const n = fs.readSync(fd, bytes, got, size - got, got)
+        if (n === 0) break
+        got += n
+      }
+      return got === size ? bytes : bytes.subarray(0, got)
+    } catch (e) {
+      throw remoteIoError(this, e)
+    } finally {
+      fs.closeSync(fd)
+    }
+  }
+
+  writeSmall(oid: string, bytes: Uint8Array, _opts: { replace?: boolean } = {}): void {
+    // the caller knows the object is absent (one listing) or damaged (replace): a rename over a twin's copy is harmless (same bytes)
+    const dest = this.file(oid)
+    this.dirFor(dest)
+    const tmp = tempNameFor(dest)
+    try {
+      fs.writeFileSync(tmp, bytes, { mode: 0o444 })
+      if (modeNeedsChmod(0o444)) fs.chmodSync(tmp, 0o444)
+      fs.renameSync(tmp, dest)
+    } catch (e) {
+      fs.rmSync(tmp, { force: true })
+      throw remoteIoError(this, e)
+    }
+  }
+
+  async putVerified(oid: string, src: string, verified: Promise<void>, opts: OpOptions & { replace?: boolean } = {}): Promise<void> {
+    const dest = this.file(oid)
+    try {
+      this.dirFor(dest)
+    } catch (e) {
+      verified.catch(() => {}) // the caller's; this error is the one that counts
+      throw e
+    }
+    const tmp = tempNameFor(dest)
+    try {
+      // the kernel copies (a reflink where it can) on the thread pool while the caller hashes the source
+      const copying = fs.promises.copyFile(src, tmp, fs.constants.COPYFILE_FICLONE)
+      copying.catch(() => {}) // awaited below
+      try {
+        await verified
+      } finally {
+        await copying.catch(() => {})
+      }
+      await copying
+      const st = fs.statSync(tmp)
+      if ((st.mode & 0o777) !== 0o444) fs.chmodSync(tmp, 0o444)
+      opts.onBytes?.(st.size)
+      fs.renameSync(tmp, dest)
+    } catch (e) {
+      fs.rmSync(tmp, { force: true })
+      throw remoteIoError(this, e)
+    }
+  }
 
   private file(oid: string) {
     return path.join(this.root, ...objectKey(oid).split('/'))

@@ -30,6 +30,23 @@ export interface DataRemote {
    * size is wrong instead of counting it "already there".
    */
   sizes?(oids: string[], opts?: OpOptions): Promise<Map<string, number>>
+  /**
+   * Optional, for a remote on a local path (a folder): a small object's bytes, read at once
+   * (null when it is larger than `max`: stream it with `get`). XP_REMOTE_OBJECT_MISSING
+   * when absent. The caller verifies the bytes before they enter the cache.
+   */
+  readSmall?(oid: string, max: number): Buffer | null
+  /**
+   * Optional, with readSmall: store bytes held in memory, already verified by the caller,
+   * synchronously (a temporary name, then renamed). With `replace`, an existing copy is overwritten.
+   */
+  writeSmall?(oid: string, bytes: Uint8Array, opts?: { replace?: boolean }): void
+  /**
+   * Optional, with readSmall: copy a file as the object `oid` (by the kernel), renaming it
+   * into place only once `verified` resolves; when it rejects, nothing is stored. Lets the
+   * caller hash the source while it is copied.
+   */
+  putVerified?(oid: string, src: string, verified: Promise<void>, opts?: OpOptions & { replace?: boolean }): Promise<void>
   /** Every oid on the remote. */
   list(opts?: OpOptions & { jobs?: number }): Promise<Set<string>>
   close(): void

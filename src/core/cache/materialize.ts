@@ -11,9 +11,9 @@ import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { readLocalConfig } from '../repo.js'
 import { XpError } from '../errors.js'
-import { isInside, tempNameFor } from '../fsutil.js'
+import { isInside, modeNeedsChmod, tempNameFor } from '../fsutil.js'
 import { guardWrite } from '../safety/paths.js'
-import { hashFile } from './hash.js'
+import { hashBytes, hashFile, hasher, SMALL_FILE } from './hash.js'
 import { Oid, objectPath, oidFromPath } from './oid.js'
 import { hasObject, readVerified, corruptObject } from './objects.js'
 import { decodeManifest, MODE_FILE, type ManifestEntry } from './manifest.js'
@@ -225,10 +225,15 @@ export async function materialize(
   }
 
   let written = 0
+  const madeDirs = new Set<string>()
   for (const w of want) {
     if (done.has(w.path)) continue
     const target = w.path ? path.join(absDest, w.path) : absDest
-    fs.mkdirSync(path.dirname(target), { recursive: true })
+    const dir = path.dirname(target)
+    if (!madeDirs.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true })
+      madeDirs.add(dir)
+    }
     await place(cacheDir, w.oid, target, w.mode, types)
     written++
     if (state) state.set(keyOf(w.path), fs.statSync(target), w.oid)
@@ -268,13 +273,25 @@ let reflinkWorks = true
  */
 async function place(cacheDir: string, oid: string, target: string, mode: number, types: string[]) {
   const obj = objectPath(cacheDir, oid)
-  if (!fs.existsSync(obj)) throw missingObject(oid, target)
+  let size: number
+  try {
+    size = fs.statSync(obj).size
+  } catch {
+    throw missingObject(oid, target)
+  }
   let last: unknown
   for (const t of types) {
     if (t === 'reflink' && !reflinkWorks) continue
     const tmp = tempNameFor(target)
     try {
-      if (t === 'reflink' || t === 'copy') {
+      if (t === 'copy' && size <= SMALL_FILE) {
+        // one read that both verifies and writes: the bytes hashed are the bytes written
+        const bytes = fs.readFileSync(obj)
+        const got = hashBytes(await hasher(), bytes)
+        if (got !== Oid.parse(oid).hash) throw corruptObject(cacheDir, oid, got)
+        fs.writeFileSync(tmp, bytes, { mode })
+        if (modeNeedsChmod(mode)) fs.chmodSync(tmp, mode)
+      } else if (t === 'reflink' || t === 'copy') {
         fs.copyFileSync(obj, tmp, t === 'reflink' ? fs.constants.COPYFILE_FICLONE_FORCE : 0)
         const got = (await hashFile(tmp)).hash
         if (got !== Oid.parse(oid).hash) throw corruptObject(cacheDir, oid, got)

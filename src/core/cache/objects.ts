@@ -201,7 +201,8 @@ function checkExpected(hash: string, expect: string | undefined, src: string): s
   return expect
 }
 
-function writeObject(cacheDir: string, oid: string, bytes: Uint8Array) {
+/** Store bytes held in memory under `oid`, synchronously (a temporary name, mode 0444 at open, renamed); the caller has verified them. */
+export function writeObject(cacheDir: string, oid: string, bytes: Uint8Array): void {
   const tmp = tempPath(cacheDir)
   try {
     fs.writeFileSync(tmp, bytes, { mode: 0o444 })

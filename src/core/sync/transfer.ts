@@ -10,11 +10,20 @@ import path from 'node:path'
 import type { Context } from '../context.js'
 import { XpError, EXIT } from '../errors.js'
 import { pool, type DataRemote } from '../../remotes/types.js'
-import { hashFile } from '../cache/hash.js'
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
+import { hashBytes, hashFile, hasher, SMALL_FILE } from '../cache/hash.js'
 import { objectPath, Oid } from '../cache/oid.js'
-import { hasObject, tempPath, verifyObject } from '../cache/objects.js'
+import { hasObject, readVerified, tempPath, verifyObject, writeObject } from '../cache/objects.js'
 
 export const DEFAULT_JOBS = 16
+/** objects moved synchronously between two turns of the event loop (progress, Ctrl-C, the large copies in flight) */
+const BATCH = 128
+/** large objects copied at once by a local remote: the kernel copies one while this thread hashes another (2 cores) */
+const LOCAL_LARGE_JOBS = 2
+
+function checkAborted(signal: AbortSignal | undefined) {
+  if (signal?.aborted) throw signal.reason ?? new Error('aborted')
+}
 
 export interface TransferSummary {
   /** objects asked for */
@@ -117,18 +126,56 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
     todo.reduce((s, t) => s + t.size, 0),
   )
   let bytes = 0
-  await pool(
-    todo,
-    jobs,
-    async (t) => {
-      // verified on the way out: a corrupt object is never uploaded (it is removed, and named)
-      await verifyObject(cacheDir, t.oid, t.file)
-      await remote.put(t.oid, t.file, t.size, { signal: ctx.signal, onBytes: p.bytes, replace: t.replace })
-      bytes += t.size
-      p.object()
-    },
-    ctx.signal,
-  )
+  if (remote.readSmall && remote.writeSmall && remote.putVerified) {
+    // a remote on a local path: no streams, no thread-pool hop per object. Small objects are
+    // read once, hashed in memory and written from the same bytes, in batches; large ones are
+    // copied by the kernel while this thread hashes them, renamed into place only if intact.
+    const writeSmall = remote.writeSmall.bind(remote)
+    const putVerified = remote.putVerified.bind(remote)
+    const large = todo.filter((t) => t.size > SMALL_FILE)
+    const small = todo.filter((t) => t.size <= SMALL_FILE)
+    const big = pool(
+      large,
+      LOCAL_LARGE_JOBS,
+      async (t) => {
+        await putVerified(t.oid, t.file, verifyObject(cacheDir, t.oid, t.file), { signal: ctx.signal, onBytes: p.bytes, replace: t.replace })
+        bytes += t.size
+        p.object()
+      },
+      ctx.signal,
+    )
+    big.catch(() => {}) // awaited below
+    try {
+      for (let i = 0; i < small.length; i++) {
+        if (i % BATCH === 0) {
+          await yieldToLoop()
+          checkAborted(ctx.signal)
+        }
+        const t = small[i]!
+        // verified on the way out: a corrupt object is never uploaded (it is removed, and named)
+        const b = await readVerified(cacheDir, t.oid)
+        writeSmall(t.oid, b, { replace: t.replace })
+        bytes += b.length
+        p.bytes(b.length)
+        p.object()
+      }
+    } finally {
+      await big.catch(() => {})
+    }
+    await big
+  } else
+    await pool(
+      todo,
+      jobs,
+      async (t) => {
+        // verified on the way out: a corrupt object is never uploaded (it is removed, and named)
+        await verifyObject(cacheDir, t.oid, t.file)
+        await remote.put(t.oid, t.file, t.size, { signal: ctx.signal, onBytes: p.bytes, replace: t.replace })
+        bytes += t.size
+        p.object()
+      },
+      ctx.signal,
+    )
   p.end()
   return {
     wanted: wanted.length,
@@ -157,8 +204,34 @@ export async function downloadObjects(
   const todo = wanted.filter((oid) => !hasObject(cacheDir, oid))
   const p = progress(ctx, 'downloading', todo.length, 0)
   let bytes = 0
+  let rest = todo
+  if (remote.readSmall) {
+    // a remote on a local path: each small object read once, hashed in memory and written
+    // to the cache from the same bytes, in batches (no streams, no thread-pool hop per object);
+    // larger ones are left to the streaming path below
+    const h = await hasher()
+    rest = []
+    for (let i = 0; i < todo.length; i++) {
+      if (i % BATCH === 0) {
+        await yieldToLoop()
+        checkAborted(ctx.signal)
+      }
+      const oid = todo[i]!
+      const b = remote.readSmall(oid, SMALL_FILE)
+      if (!b) {
+        rest.push(oid)
+        continue
+      }
+      const got = hashBytes(h, b)
+      if (got !== Oid.parse(oid).hash) throw remoteCorrupt(remote, oid, got)
+      writeObject(cacheDir, oid, b)
+      bytes += b.length
+      p.bytes(b.length)
+      p.object()
+    }
+  }
   await pool(
-    todo,
+    rest,
     jobs,
     async (oid) => {
       const dest = objectPath(cacheDir, oid)
@@ -166,16 +239,7 @@ export async function downloadObjects(
       try {
         await remote.get(oid, tmp, { signal: ctx.signal, onBytes: p.bytes })
         const got = await hashFile(tmp)
-        if (got.hash !== Oid.parse(oid).hash)
-          throw new XpError(
-            'XP_REMOTE_CORRUPT',
-            `object ${oid} on data remote "${remote.name}" is corrupt (its bytes hash to ${got.hash}); it was not put in the cache`,
-            {
-              exitCode: EXIT.remote,
-              hint: 'push it again from a clone that has it intact (delete the remote copy first)',
-              data: { oid, got: got.hash },
-            },
-          )
+        if (got.hash !== Oid.parse(oid).hash) throw remoteCorrupt(remote, oid, got.hash)
         await fs.promises.chmod(tmp, 0o444)
         await fs.promises.mkdir(path.dirname(dest), { recursive: true })
         await fs.promises.rename(tmp, dest)
@@ -189,4 +253,12 @@ export async function downloadObjects(
   )
   p.end()
   return { wanted: wanted.length, transferred: todo.length, bytes, present: wanted.length - todo.length }
+}
+
+function remoteCorrupt(remote: DataRemote, oid: string, got: string): XpError {
+  return new XpError('XP_REMOTE_CORRUPT', `object ${oid} on data remote "${remote.name}" is corrupt (its bytes hash to ${got}); it was not put in the cache`, {
+    exitCode: EXIT.remote,
+    hint: 'push it again from a clone that has it intact (delete the remote copy first)',
+    data: { oid, got },
+  })
 }

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises'
 import { Transform } from 'node:stream'
 import { XpError, EXIT } from '../core/errors.js'
 import { modeNeedsChmod, tempNameFor } from '../core/fsutil.js'
+import { hashCopy } from '../core/cache/hash.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
 
 export class FsRemote implements DataRemote {
@@ -135,6 +136,16 @@ export class FsRemote implements DataRemote {
       throw missingOrUnreachable(this, oid, e)
     }
     await pipeline(input, counter(opts.onBytes), fs.createWriteStream(dest), { signal: opts.signal })
+  }
+
+  async getHashed(oid: string, dest: string, opts: OpOptions = {}): Promise<{ hash: string; size: number }> {
+    try {
+      const got = await hashCopy(this.file(oid), dest, 0o444)
+      opts.onBytes?.(got.size)
+      return got
+    } catch (e) {
+      throw missingOrUnreachable(this, oid, e)
+    }
   }
 
   async sizes(oids: string[]): Promise<Map<string, number>> {

@@ -47,6 +47,11 @@ export interface DataRemote {
    * caller hash the source while it is copied.
    */
   putVerified?(oid: string, src: string, verified: Promise<void>, opts?: OpOptions & { replace?: boolean }): Promise<void>
+  /**
+   * Optional, for a remote on a local path: copy the object to `dest` (which must not exist),
+   * hashing the bytes written on the way (one read). The caller compares the hash.
+   */
+  getHashed?(oid: string, dest: string, opts?: OpOptions): Promise<{ hash: string; size: number }>
   /** Every oid on the remote. */
   list(opts?: OpOptions & { jobs?: number }): Promise<Set<string>>
   close(): void

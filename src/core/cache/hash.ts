@@ -90,6 +90,40 @@ export async function hashFile(file: string, opts: { keepSmall?: boolean } = {})
   }
 }
 
+/**
+ * Copy a file while hashing it: one read whose bytes are both hashed and written, so the
+ * hash is that of the bytes written (checkout by copy, a download from a folder remote).
+ * `dest` must not exist; it is created with `mode` (less the umask).
+ *
+ * @example
+ * const { hash } = await hashCopy(objectPath(cacheDir, oid), tmp, 0o644)
+ */
+export async function hashCopy(src: string, dest: string, mode: number): Promise<{ hash: string; size: number }> {
+  const h = await hasher()
+  const input = fs.openSync(src, 'r')
+  try {
+    const output = fs.openSync(dest, 'wx', mode)
+    try {
+      chunk ??= Buffer.allocUnsafe(CHUNK)
+      h.init()
+      let pos = 0
+      for (;;) {
+        const n = fs.readSync(input, chunk, 0, CHUNK, pos)
+        if (n === 0) break
+        const part = n === CHUNK ? chunk : chunk.subarray(0, n)
+        h.update(part)
+        for (let w = 0; w < n; ) w += fs.writeSync(output, part, w, n - w)
+        pos += n
+      }
+      return { hash: h.digest('hex'), size: pos }
+    } finally {
+      fs.closeSync(output)
+    }
+  } finally {
+    fs.closeSync(input)
+  }
+}
+
 function checkSame(file: string, a: fs.Stats, b: fs.Stats, read: number) {
   if (a.size !== b.size || a.mtimeMs !== b.mtimeMs || read !== b.size)
     throw new XpError('XP_FILE_CHANGED', `${file} changed while it was being hashed`, {

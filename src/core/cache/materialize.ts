@@ -13,7 +13,7 @@ import { readLocalConfig } from '../repo.js'
 import { XpError } from '../errors.js'
 import { isInside, modeNeedsChmod, tempNameFor } from '../fsutil.js'
 import { guardWrite } from '../safety/paths.js'
-import { hashBytes, hashFile, hasher, SMALL_FILE } from './hash.js'
+import { hashCopy, hashFile } from './hash.js'
 import { Oid, objectPath, oidFromPath } from './oid.js'
 import { hasObject, readVerified, corruptObject } from './objects.js'
 import { decodeManifest, MODE_FILE, type ManifestEntry } from './manifest.js'
@@ -273,26 +273,19 @@ let reflinkWorks = true
  */
 async function place(cacheDir: string, oid: string, target: string, mode: number, types: string[]) {
   const obj = objectPath(cacheDir, oid)
-  let size: number
-  try {
-    size = fs.statSync(obj).size
-  } catch {
-    throw missingObject(oid, target)
-  }
+  if (!fs.existsSync(obj)) throw missingObject(oid, target)
   let last: unknown
   for (const t of types) {
     if (t === 'reflink' && !reflinkWorks) continue
     const tmp = tempNameFor(target)
     try {
-      if (t === 'copy' && size <= SMALL_FILE) {
+      if (t === 'copy') {
         // one read that both verifies and writes: the bytes hashed are the bytes written
-        const bytes = fs.readFileSync(obj)
-        const got = hashBytes(await hasher(), bytes)
+        const got = (await hashCopy(obj, tmp, mode)).hash
         if (got !== Oid.parse(oid).hash) throw corruptObject(cacheDir, oid, got)
-        fs.writeFileSync(tmp, bytes, { mode })
         if (modeNeedsChmod(mode)) fs.chmodSync(tmp, mode)
-      } else if (t === 'reflink' || t === 'copy') {
-        fs.copyFileSync(obj, tmp, t === 'reflink' ? fs.constants.COPYFILE_FICLONE_FORCE : 0)
+      } else if (t === 'reflink') {
+        fs.copyFileSync(obj, tmp, fs.constants.COPYFILE_FICLONE_FORCE)
         const got = (await hashFile(tmp)).hash
         if (got !== Oid.parse(oid).hash) throw corruptObject(cacheDir, oid, got)
         fs.chmodSync(tmp, mode)

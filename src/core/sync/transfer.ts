@@ -237,8 +237,14 @@ export async function downloadObjects(
       const dest = objectPath(cacheDir, oid)
       const tmp = tempPath(cacheDir)
       try {
-        await remote.get(oid, tmp, { signal: ctx.signal, onBytes: p.bytes })
-        const got = await hashFile(tmp)
+        // a remote on a local path hashes while it copies (one read); others download, then the copy is hashed
+        const op = { signal: ctx.signal, onBytes: p.bytes }
+        let got: { hash: string; size: number }
+        if (remote.getHashed) got = await remote.getHashed(oid, tmp, op)
+        else {
+          await remote.get(oid, tmp, op)
+          got = await hashFile(tmp)
+        }
         if (got.hash !== Oid.parse(oid).hash) throw remoteCorrupt(remote, oid, got.hash)
         await fs.promises.chmod(tmp, 0o444)
         await fs.promises.mkdir(path.dirname(dest), { recursive: true })

@@ -187,3 +187,28 @@ describe('putFile for downloads', () => {
     }
   })
 })
+
+describe('missingObjects (issue 16: one listing of the cache instead of a stat per object)', () => {
+  it('names exactly the absent oids, by listing for a large set and by stat for a small one', async () => {
+    const fs = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const { putBytes, missingObjects } = await import('../src/core/cache/objects.js')
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-missing-'))
+    try {
+      const stored: string[] = []
+      for (let i = 0; i < 700; i++) stored.push(await putBytes(cache, Buffer.from(`object ${i}`), { dir: i % 100 === 0 }))
+      const h = await hasher()
+      const absent = Array.from({ length: 50 }, (_, i) => hashBytes(h, Buffer.from(`never stored ${i}`)))
+      absent.push(`${hashBytes(h, Buffer.from('a manifest never stored'))}.dir`)
+      fs.rmSync(objectPath(cache, stored[3]!))
+      fs.rmSync(objectPath(cache, stored[100]!)) // a .dir one
+      const want = [...stored, ...absent, stored[5]!]
+      const expected = [...absent, stored[3]!, stored[100]!].sort()
+      expect(missingObjects(cache, want).sort()).toEqual(expected)
+      expect(missingObjects(cache, [stored[3]!, stored[4]!, absent[0]!]).sort()).toEqual([stored[3]!, absent[0]!].sort())
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true })
+    }
+  })
+})

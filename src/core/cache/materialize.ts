@@ -15,7 +15,7 @@ import { isInside, modeNeedsChmod, tempNameFor } from '../fsutil.js'
 import { guardWrite } from '../safety/paths.js'
 import { hashCopy, hashFile } from './hash.js'
 import { Oid, objectPath, oidFromPath } from './oid.js'
-import { hasObject, readVerified, corruptObject } from './objects.js'
+import { hasObject, missingObjects, readVerified, corruptObject } from './objects.js'
 import { decodeManifest, MODE_FILE, type ManifestEntry } from './manifest.js'
 import { StatCache } from './state.js'
 
@@ -58,18 +58,11 @@ export function configuredLink(repo: Pick<Repo, 'xpDir'>): string {
   return readLocalConfig(repo.xpDir).cache?.type ?? DEFAULT_LINK
 }
 
-/** Oids (manifest first, then files) that are not in the cache. */
-function absent(cacheDir: string, oids: Iterable<string>): string[] {
-  const out: string[] = []
-  for (const o of new Set(oids)) if (!hasObject(cacheDir, o)) out.push(o)
-  return out
-}
-
 async function ensurePresent(cacheDir: string, oids: string[], fetch?: MaterializeOptions['fetchMissing']) {
-  let miss = absent(cacheDir, oids)
+  let miss = missingObjects(cacheDir, oids)
   if (miss.length && fetch) {
     await fetch(miss)
-    miss = absent(cacheDir, miss)
+    miss = missingObjects(cacheDir, miss)
   }
   if (miss.length)
     throw new XpError(

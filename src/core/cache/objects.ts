@@ -63,6 +63,42 @@ export function hasObject(cacheDir: string, oid: Oid | string): boolean {
   return fs.existsSync(objectPath(cacheDir, oid))
 }
 
+/**
+ * The oids of `oids` that are not in the cache, checked now. Many oids are checked with one
+ * listing of the prefix folders they fall in (a `readdir` of ~80 names costs about what one
+ * `stat` does: 20,000 objects, 256 listings instead of 20,000 stats); few, or a cache far
+ * larger than the set (estimated from one folder), one stat each.
+ */
+export function missingObjects(cacheDir: string, oids: Iterable<string>): string[] {
+  const want = [...new Set(oids)]
+  if (want.length < 512) return want.filter((o) => !hasObject(cacheDir, o))
+  let sample = 0
+  try {
+    sample = fs.readdirSync(path.join(cacheDir, want[0]!.slice(0, 2))).length
+  } catch {
+    // no such folder yet
+  }
+  if (sample * 256 > want.length * 20) return want.filter((o) => !hasObject(cacheDir, o))
+  const byPrefix = new Map<string, string[]>()
+  for (const o of want) {
+    const p = o.slice(0, 2)
+    const list = byPrefix.get(p)
+    if (list) list.push(o)
+    else byPrefix.set(p, [o])
+  }
+  const out: string[] = []
+  for (const [p, list] of byPrefix) {
+    let names: Set<string>
+    try {
+      names = new Set(fs.readdirSync(path.join(cacheDir, p)))
+    } catch {
+      names = new Set()
+    }
+    for (const o of list) if (!names.has(o.slice(2))) out.push(o)
+  }
+  return out
+}
+
 /** The size of a stored object, or -1 when it is absent. */
 export function storedSize(cacheDir: string, oid: Oid | string): number {
   try {

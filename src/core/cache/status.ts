@@ -8,7 +8,7 @@ import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { XpError } from '../errors.js'
 import { Oid } from './oid.js'
-import { cleanTemp, hasObject, readVerified } from './objects.js'
+import { cleanTemp, hasObject, missingObjects, readVerified } from './objects.js'
 import { decodeManifest, type ManifestEntry } from './manifest.js'
 import { StatCache } from './state.js'
 import { hashPath } from './workspace.js'
@@ -80,10 +80,16 @@ export async function dataStatus(repo: Repo, opts: { paths?: string[] } = {}): P
       let missing = 0
       if (!hasObject(repo.cacheDir, oid)) missing++
       else if (oid.isDir) {
-        // checked every time (one lstat per file): no stat-cache row may say "stored"
+        // checked every time (a listing of the cache or one lstat per file): no stat-cache row may say "stored"
         try {
           recorded = decodeManifest(await readVerified(repo.cacheDir, oid), `manifest ${p.oid}`)
-          for (const e of recorded) if (!hasObject(repo.cacheDir, e.oid)) missing++
+          const absent = new Set(
+            missingObjects(
+              repo.cacheDir,
+              recorded.map((e) => e.oid),
+            ),
+          )
+          if (absent.size) for (const e of recorded) if (absent.has(e.oid)) missing++
         } catch (e) {
           if (!(e instanceof XpError)) throw e
           // a damaged manifest was removed: it counts as missing, and the data is still compared by hash

@@ -13,7 +13,7 @@ import { pool, type DataRemote } from '../../remotes/types.js'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { hashBytes, hashFile, hasher, SMALL_FILE } from '../cache/hash.js'
 import { objectPath, Oid } from '../cache/oid.js'
-import { hasObject, readVerified, tempPath, verifyObject, writeObject } from '../cache/objects.js'
+import { missingObjects, readVerified, tempPath, verifyObject, writeObject } from '../cache/objects.js'
 
 export const DEFAULT_JOBS = 16
 /** objects moved synchronously between two turns of the event loop (progress, Ctrl-C, the large copies in flight) */
@@ -201,7 +201,7 @@ export async function downloadObjects(
   const jobs = opts.jobs ?? DEFAULT_JOBS
   allowListeners(ctx.signal, jobs)
   const wanted = [...new Set(oids)]
-  const todo = wanted.filter((oid) => !hasObject(cacheDir, oid))
+  const todo = missingObjects(cacheDir, wanted)
   const p = progress(ctx, 'downloading', todo.length, 0)
   let bytes = 0
   let rest = todo

@@ -31,7 +31,7 @@ export interface RemoteConfig {
   [key: string]: unknown
 }
 
-/** `xp.yaml`, with defaults applied (DESIGN 2.1). */
+/** `xp.yaml`, with defaults applied (docs/architecture.md#project-file). */
 export interface ProjectConfig {
   command?: string
   params?: string[]

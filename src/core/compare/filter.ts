@@ -1,5 +1,5 @@
 /**
- * The filter language of `xp show --filter` (DESIGN 3): a small, safe expression language
+ * The filter language of `xp show --filter` (docs/architecture.md#command-line): a small, safe expression language
  * read by a tokenizer and a recursive-descent parser into an AST, then evaluated against
  * each run. Nothing is ever `eval`ed. Pure and free of node imports: the web page bundles
  * it too.

@@ -1,7 +1,7 @@
 /**
  * `xp run`: apply -S edits, read params, run the command with its output streamed to the
  * caller and to `.xp/runs/<id>/output.log`, then record the run as a commit on
- * `refs/xp/runs/<id>` whose parent is the baseline (DESIGN 2.2). The user's HEAD, branch
+ * `refs/xp/runs/<id>` whose parent is the baseline (docs/architecture.md#run-record). The user's HEAD, branch
  * and index are never touched. A failed or interrupted command is recorded too.
  */
 import fs from 'node:fs'

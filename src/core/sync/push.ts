@@ -1,5 +1,5 @@
 /**
- * `xp push`: data first, refs last (DESIGN 1.3). Upload every object that the pushed runs,
+ * `xp push`: data first, refs last (docs/architecture.md#principles). Upload every object that the pushed runs,
  * registry tags and the working tree's pointers reference and that the data remote lacks
  * (asked of the data remote, whatever the git remote holds), then push the refs that the
  * git remote lacks, by

@@ -1,6 +1,6 @@
 // Benchmark of data versioning (issue 3): `xp add`, no-op add and status on one 1 GiB file
 // and on 20,000 files of 4-64 KiB, beside `cp -r` (the floor) and `git lfs track` + `git add`
-// (the peer), warm page cache. Also the read patterns DESIGN 5 measured. Never fails on time.
+// (the peer), warm page cache. Also the read patterns docs/architecture.md#decisions-and-their-measurements measured. Never fails on time.
 // Usage: node bench/data.mjs [--small] (after node scripts/build.mjs). Data lives under /tmp and is deleted.
 import { spawnSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
@@ -140,7 +140,7 @@ async function dataset(label, make, isDir) {
 }
 
 function readPatterns() {
-  // DESIGN 5: readSync into a reused buffer vs a read stream, for one big file
+  // docs/architecture.md#decisions-and-their-measurements: readSync into a reused buffer vs a read stream, for one big file
   const file = path.join(root, 'pattern.bin')
   makeBig(file)
   const buf = Buffer.allocUnsafe(1 << 20)

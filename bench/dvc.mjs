@@ -2,7 +2,7 @@
 // (fixtures/dvc/dvc-exps-201.bundle; issue 20: under 2 s). Each repeat imports into a fresh
 // clone. Beside it: the floor (node start + `git for-each-ref` of the experiments + one
 // `git cat-file --batch` of their params.yaml and metrics.json) and the peer figure of
-// DESIGN 5 (`dvc exp show` over 200 experiments: 6.1 s cold, 1.7 s warm, on this machine
+// docs/architecture.md#decisions-and-their-measurements (`dvc exp show` over 200 experiments: 6.1 s cold, 1.7 s warm, on this machine
 // kind). Runs the built CLI; never fails on time.
 //
 //   node bench/dvc.mjs      (XP_BENCH_REPEAT=N times, default 5)
@@ -63,4 +63,4 @@ console.log(`xp import dvc, 200 DVC 3.28 experiments (median of ${REPEAT}, ${os.
 row('xp import dvc --all (first: 200 runs)', median(importS), 'target < 2 s')
 row('xp import dvc --all (again: nothing to do)', median(againS), '')
 row('floor: node + for-each-ref + cat-file', median(floorS), '')
-row('peer: dvc exp show, 200 experiments', 1.7, 'warm (6.1 s cold), DESIGN 5; shows them, imports nothing')
+row('peer: dvc exp show, 200 experiments', 1.7, 'warm (6.1 s cold), docs/architecture.md#decisions-and-their-measurements; shows them, imports nothing')

@@ -33,7 +33,7 @@ function runId(ms) {
   return s
 }
 
-// The record format of DESIGN 2.2 (src/core/runs/record.ts): subject, blank line, one
+// The record format of docs/architecture.md#run-record (src/core/runs/record.ts): subject, blank line, one
 // `key: JSON` line per field.
 const ORDER = [
   'xp',

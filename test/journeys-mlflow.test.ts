@@ -188,7 +188,7 @@ describe('journey: MLflow client -> push -> fresh clone', () => {
     ok0(applied)
     expect(clone.git('status', '--porcelain', '--untracked-files=all')).toBe('')
     // what the UI fetched on demand is whole: fsck checks every cached object against its hash
-    ok0(clone.xp(['fsck']))
+    ok0(clone.xp(['fsck', '--remote']))
     // and in the clone, gc keeps what the UI fetched for a pulled run
     ok0(clone.xp(['gc']))
     const c2 = await ui(clone)

@@ -102,7 +102,7 @@ describe('journey: registry across clones', () => {
     const out = bob.path('served', 'model.bin')
     ok(bob.xp(['model', 'get', 'churn@prod', '-o', out]))
     expect(bob.read('served/model.bin')).toBe('model-0.2\n')
-    ok(bob.xp(['fsck']))
+    ok(bob.xp(['fsck', '--remote']))
   }, 60_000)
 })
 

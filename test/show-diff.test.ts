@@ -149,7 +149,7 @@ describe('xp show', () => {
 })
 
 describe('xp diff', () => {
-  it('compares the latest run with the one before it, in the JSON shape of DESIGN 3', () => {
+  it('compares the latest run with the one before it, in the JSON shape of docs/architecture.md#command-line', () => {
     const d = repo.json(['diff'])
     expect(d.a.name).toBe('second')
     expect(d.b.name).toBe('third')

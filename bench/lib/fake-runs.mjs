@@ -1,5 +1,5 @@
 // A repository with N fake runs, written in bulk with `git fast-import` (0.7 ms a commit)
-// in the record format of DESIGN 2.2 (src/core/runs/record.ts encodeRecord). Deterministic,
+// in the record format of docs/architecture.md#run-record (src/core/runs/record.ts encodeRecord). Deterministic,
 // so every bench run measures the same repo. Shared by benchmarks that need many runs.
 import { spawnSync, execFileSync } from 'node:child_process'
 import fs from 'node:fs'

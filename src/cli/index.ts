@@ -5,7 +5,7 @@
  * process.exit, exits with it (tests call main() in-process).
  */
 import type { Argv } from 'yargs'
-import { XpError, EXIT, diskError } from '../core/errors.js'
+import { XpError, diskError } from '../core/errors.js'
 import { clean, printError } from './output.js'
 
 export interface CommandModule {
@@ -102,7 +102,7 @@ async function baseYargs(args: string[], scriptName: string): Promise<Argv> {
       .version(false)
       .wrap(Math.min(100, process.stdout.columns || 100))
       .fail((msg, err) => {
-        throw err ?? new XpError('XP_USAGE', msg ?? 'bad usage', { exitCode: EXIT.usage, hint: 'see `xp --help`' })
+        throw err ?? new XpError('XP_USAGE', msg ?? 'bad usage', { hint: 'see `xp --help`' })
       })
   )
 }

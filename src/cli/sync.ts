@@ -1,7 +1,7 @@
 /** What push and pull share on the CLI side: a repo whose context draws progress and stops on Ctrl-C. */
 import { cliContext } from './context.js'
 import { findRepo, type Repo } from '../core/repo.js'
-import { XpError, EXIT } from '../core/errors.js'
+import { XpError } from '../core/errors.js'
 import { ttyProgress } from './progress.js'
 import { formatBytes } from './format-bytes.js'
 import type { TransferSummary } from '../core/sync/transfer.js'
@@ -23,7 +23,6 @@ export async function interruptible<T>(repo: Repo, fn: () => Promise<T>): Promis
   } catch (e) {
     if (repo.ctx.signal?.aborted && !(e instanceof XpError && e.code === 'XP_INTERRUPTED'))
       throw new XpError('XP_INTERRUPTED', 'interrupted: every object is complete or absent, and refs are pushed only after their data', {
-        exitCode: EXIT.interrupted,
         hint: 'run the command again; what arrived is not sent twice',
       })
     throw e

@@ -1,6 +1,6 @@
 /**
  * The one gateway to git. Bulk reads, writes of refs and everything that talks to a
- * remote go through the git binary (DESIGN 5: `for-each-ref` + `cat-file --batch` read
+ * remote go through the git binary (docs/architecture.md#decisions-and-their-measurements: `for-each-ref` + `cat-file --batch` read
  * 10,000 records in 0.14 s where isomorphic-git took 12-80 s). Arguments are always an
  * array handed to spawn: no shell ever sees a user's string.
  */

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs'
 import { yaml } from './yaml.js'
-import { XpError, EXIT } from './errors.js'
+import { XpError } from './errors.js'
 import { parseJson } from './json.js'
 import { editText } from './yaml-edit.js'
 import { writeFileAtomic } from './fsutil.js'
@@ -298,14 +298,15 @@ function checkKeys(file: string, data: unknown, list: ParamEdit[]): void {
         const at = parts.slice(0, i).join('.')
         throw new XpError('XP_PARAM_NOT_A_MAP', `-S ${e.key}: ${at} in ${file} is a value (${JSON.stringify(cur)}), not a mapping of keys`, {
           hint: `set ${at} itself (-S ${at}=...), or make it a mapping in ${file} first`,
-          exitCode: EXIT.usage,
           data: { file, key: e.key },
         })
       }
       if (Array.isArray(cur) && e.mode)
-        throw new XpError('XP_BAD_SET', `-S +${e.key}: cannot add an item to a list in ${file}; set the whole list (-S ${parts.slice(0, i).join('.')}=[...])`, {
-          exitCode: EXIT.usage,
-        })
+        throw new XpError(
+          'XP_BAD_SET',
+          `-S +${e.key}: cannot add an item to a list in ${file}; set the whole list (-S ${parts.slice(0, i).join('.')}=[...])`,
+          {},
+        )
       exists = false
       break
     }
@@ -313,14 +314,12 @@ function checkKeys(file: string, data: unknown, list: ParamEdit[]): void {
       const near = closestKeys(e.key, keys)
       throw new XpError('XP_PARAM_UNKNOWN', `-S ${e.key}: ${file} has no key "${e.key}"${near.length ? `; did you mean ${near.join(', ')}?` : ''}`, {
         hint: `to add a new key, write -S +${e.key}=...`,
-        exitCode: EXIT.usage,
         data: { file, key: e.key, closest: near },
       })
     }
     if (exists && e.mode === 'add')
       throw new XpError('XP_PARAM_EXISTS', `-S +${e.key}: ${file} has "${e.key}" already`, {
         hint: `drop the + to change it (-S ${e.key}=...), or write ++${e.key} to set it either way`,
-        exitCode: EXIT.usage,
         data: { file, key: e.key },
       })
   }
@@ -381,7 +380,7 @@ export function editParams(root: string, edits: ParamEdit[]): void {
  */
 export function parseSetArg(arg: string, defaultFile: string): { file: string; key: string; values: unknown[]; raws: string[]; mode?: 'add' | 'upsert' } {
   const eq = arg.indexOf('=')
-  if (eq <= 0) throw new XpError('XP_BAD_SET', `-S ${JSON.stringify(arg)}: expected KEY=VALUE or FILE:KEY=VALUE`, { exitCode: 2 })
+  if (eq <= 0) throw new XpError('XP_BAD_SET', `-S ${JSON.stringify(arg)}: expected KEY=VALUE or FILE:KEY=VALUE`, {})
   const left = arg.slice(0, eq)
   const right = arg.slice(eq + 1)
   const colon = left.lastIndexOf(':')
@@ -389,7 +388,7 @@ export function parseSetArg(arg: string, defaultFile: string): { file: string; k
   let key = colon > 0 ? left.slice(colon + 1) : left
   const mode = key.startsWith('++') ? 'upsert' : key.startsWith('+') ? 'add' : undefined
   key = key.replace(/^\+{1,2}/, '')
-  if (!key || /(^\.|\.\.|\.$)/.test(key)) throw new XpError('XP_BAD_SET', `-S ${JSON.stringify(arg)}: "${key}" is not a valid key`, { exitCode: 2 })
+  if (!key || /(^\.|\.\.|\.$)/.test(key)) throw new XpError('XP_BAD_SET', `-S ${JSON.stringify(arg)}: "${key}" is not a valid key`, {})
   const values = expandValues(right)
   return { file, key, values, raws: values.length === 1 ? [right.trim()] : values.map((v) => String(v)), ...(mode ? { mode } : {}) }
 }
@@ -399,15 +398,14 @@ export function expandValues(raw: string): unknown[] {
   const r = /^\s*range\(\s*([^,()]+)\s*,\s*([^,()]+)\s*(?:,\s*([^,()]+)\s*)?\)\s*$/.exec(raw)
   if (r) {
     const [start, stop, step] = [Number(r[1]), Number(r[2]), r[3] === undefined ? 1 : Number(r[3])]
-    if (![start, stop, step].every(Number.isFinite) || step === 0)
-      throw new XpError('XP_BAD_SET', `${raw}: range needs numbers and a step that is not 0`, { exitCode: 2 })
+    if (![start, stop, step].every(Number.isFinite) || step === 0) throw new XpError('XP_BAD_SET', `${raw}: range needs numbers and a step that is not 0`, {})
     const out: number[] = []
     const decimals = Math.max(...[r[1], r[2], r[3] ?? '1'].map((s) => (s.split('.')[1] ?? '').trim().length))
     for (let i = 0; ; i++) {
       const v = Number((start + i * step).toFixed(decimals))
       if (step > 0 ? v >= stop : v <= stop) break
       out.push(v)
-      if (out.length > 10000) throw new XpError('XP_BAD_SET', `${raw}: more than 10,000 values`, { exitCode: 2 })
+      if (out.length > 10000) throw new XpError('XP_BAD_SET', `${raw}: more than 10,000 values`, {})
     }
     return out
   }
@@ -437,7 +435,6 @@ export function expandValues(raw: string): unknown[] {
   if (parts.length > 1 && parts.some((p) => p.trim() === ''))
     throw new XpError('XP_BAD_SET', `${JSON.stringify(raw)}: a grid value is empty (two commas, or one at an end)`, {
       hint: "give every value, or quote a value that holds a comma: 'a,b'",
-      exitCode: 2,
     })
   return parts.map(typeValue)
 }

@@ -6,7 +6,7 @@ import path from 'node:path'
 import fs from 'node:fs'
 import type { Context } from './context.js'
 import { git } from './git.js'
-import { XpError, EXIT } from './errors.js'
+import { XpError } from './errors.js'
 import { parseStructured } from './params.js'
 import { isInside } from './fsutil.js'
 import { decode, object, optional, string, nonEmptyString, number, boolean, oneOf, refine, record, stringList, withDefault } from './decode.js'
@@ -31,7 +31,7 @@ export interface RemoteConfig {
   [key: string]: unknown
 }
 
-/** `xp.yaml`, with defaults applied (DESIGN 2.1). */
+/** `xp.yaml`, with defaults applied (docs/architecture.md#project-file). */
 export interface ProjectConfig {
   command?: string
   params?: string[]
@@ -110,10 +110,8 @@ export async function findRepo(ctx: Context): Promise<Repo> {
     if (/not a git repository/i.test(res.stderr))
       throw new XpError('XP_NOT_A_REPO', `not inside a git repository: ${ctx.cwd}`, {
         hint: 'run `git init` first, or cd into your project',
-        exitCode: EXIT.notRepo,
       })
-    if (/must be run in a work tree/i.test(res.stderr))
-      throw new XpError('XP_NOT_A_REPO', 'xp needs a working tree, and this is a bare repository', { exitCode: EXIT.notRepo })
+    if (/must be run in a work tree/i.test(res.stderr)) throw new XpError('XP_NOT_A_REPO', 'xp needs a working tree, and this is a bare repository', {})
     throw new XpError('XP_GIT_FAILED', `git rev-parse failed: ${res.stderr.trim()}`)
   }
   const [root, gitDir, commonRaw] = res.stdout.split('\n')

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Transform } from 'node:stream'
-import { XpError, EXIT } from '../core/errors.js'
+import { XpError } from '../core/errors.js'
 import { modeNeedsChmod, tempNameFor } from '../core/fsutil.js'
 import { hashCopy } from '../core/cache/hash.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
@@ -208,7 +208,6 @@ export class FsRemote implements DataRemote {
     if (fs.existsSync(this.root)) return
     if (!opts.parents && !fs.existsSync(path.dirname(this.root)))
       throw new XpError('XP_REMOTE_UNREACHABLE', `data remote "${this.name}": neither ${this.root} nor its parent folder exists`, {
-        exitCode: EXIT.remote,
         hint: 'is the share mounted? create the parent folder first',
       })
     try {
@@ -234,7 +233,6 @@ export function counter(onBytes?: (n: number) => void): Transform {
 /** The folder of a folder remote is absent: it is never created by a push without being asked. */
 export function unreachable(r: { name: string; root: string }): XpError {
   return new XpError('XP_REMOTE_UNREACHABLE', `data remote "${r.name}": folder ${r.root} does not exist`, {
-    exitCode: EXIT.remote,
     hint: 'is the share mounted? check the URL with `xp remote list`; to start a new remote there, `xp push --create-remote` (its parent folder must exist) or `xp remote add NAME URL --create`',
   })
 }
@@ -244,7 +242,6 @@ function missingOrUnreachable(r: FsRemote, oid: string, e: unknown): XpError {
   if (code === 'ENOENT' && !fs.existsSync(r.root)) return unreachable(r)
   if (code === 'ENOENT')
     return new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${r.name}" has no object ${oid}`, {
-      exitCode: EXIT.remote,
       hint: `push it there from the clone that has it (\`xp push -r ${r.name}\`)`,
       data: { oid },
     })
@@ -254,9 +251,8 @@ function missingOrUnreachable(r: FsRemote, oid: string, e: unknown): XpError {
 function remoteIoError(r: FsRemote, e: unknown): XpError {
   const err = e as NodeJS.ErrnoException
   if (err instanceof XpError) return err
-  if (err?.name === 'AbortError') return new XpError('XP_INTERRUPTED', 'interrupted', { exitCode: EXIT.interrupted })
+  if (err?.name === 'AbortError') return new XpError('XP_INTERRUPTED', 'interrupted', {})
   return new XpError('XP_REMOTE_IO', `data remote "${r.name}" (${r.root}): ${err?.code ?? ''} ${err?.message ?? String(e)}`.trim(), {
-    exitCode: EXIT.remote,
     hint: 'check that the folder is writable and has space',
   })
 }

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Context } from '../core/context.js'
 import type { ProjectConfig, RemoteConfig } from '../core/repo.js'
-import { XpError, EXIT } from '../core/errors.js'
+import { XpError } from '../core/errors.js'
 import type { DataRemote } from './types.js'
 import { FsRemote } from './fs.js'
 
@@ -22,7 +22,6 @@ export function remoteKind(url: string): RemoteKind {
   if (url.startsWith('s3://')) return 's3'
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://'))
     throw new XpError('XP_BAD_REMOTE_URL', `unsupported data remote URL: ${url}`, {
-      exitCode: EXIT.usage,
       hint: 'use a folder path, file://PATH or s3://BUCKET/PREFIX',
     })
   return 'fs'
@@ -45,7 +44,6 @@ export function remoteSettings(config: Pick<ProjectConfig, 'remote' | 'remotes'>
   }
   if (/[/:]/.test(nameOrUrl) || nameOrUrl.startsWith('.')) return { name: nameOrUrl, settings: { url: nameOrUrl } }
   throw new XpError('XP_REMOTE_NOT_FOUND', `no data remote named "${nameOrUrl}"`, {
-    exitCode: EXIT.usage,
     hint: 'list them with `xp remote list`, add one with `xp remote add NAME URL`',
   })
 }

@@ -29,7 +29,7 @@ import {
   AbortMultipartUploadCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
-import { XpError, EXIT } from '../core/errors.js'
+import { XpError } from '../core/errors.js'
 import { counter } from './fs.js'
 import { LeanPut } from './s3-put.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
@@ -57,7 +57,7 @@ export interface S3RemoteOptions {
 /** Split `s3://bucket/some/prefix` into bucket and prefix (no leading or trailing `/`). */
 export function parseS3Url(url: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url)
-  if (!m?.[1]) throw new XpError('XP_BAD_REMOTE_URL', `not an S3 URL: ${url}`, { exitCode: EXIT.usage, hint: 'write it as s3://BUCKET/PREFIX' })
+  if (!m?.[1]) throw new XpError('XP_BAD_REMOTE_URL', `not an S3 URL: ${url}`, { hint: 'write it as s3://BUCKET/PREFIX' })
   return { bucket: m[1], prefix: (m[2] ?? '').replace(/\/+$/, '') }
 }
 
@@ -128,7 +128,7 @@ export class S3Remote implements DataRemote {
       try {
         return await fn()
       } catch (e) {
-        if (opts.signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted', { exitCode: EXIT.interrupted })
+        if (opts.signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted', {})
         if (attempt + 1 >= RETRIES || !isTransient(e)) throw this.toXpError(e, what)
         await sleep(150 * 3 ** attempt * (0.5 + Math.random()))
       }
@@ -141,7 +141,7 @@ export class S3Remote implements DataRemote {
     const name = err?.name ?? ''
     const status = err?.$metadata?.httpStatusCode
     const where = this.where()
-    const base = { exitCode: EXIT.remote, cause: e, data: { remote: this.name, s3code: name, status } }
+    const base = { cause: e, data: { remote: this.name, s3code: name, status } }
     if (name === 'NoSuchBucket')
       return new XpError('XP_REMOTE_NO_BUCKET', `data remote "${this.name}": bucket "${this.bucket}" does not exist (${where})`, {
         ...base,
@@ -251,7 +251,7 @@ export class S3Remote implements DataRemote {
           opts,
           `download ${oid}`,
         )
-        if (!res.Body) throw new XpError('XP_REMOTE_FAILED', `data remote "${this.name}": empty answer for ${oid}`, { exitCode: EXIT.remote })
+        if (!res.Body) throw new XpError('XP_REMOTE_FAILED', `data remote "${this.name}": empty answer for ${oid}`, {})
         await pipeline(
           res.Body,
           counter((n) => ((moved += n), opts.onBytes?.(n))),
@@ -263,7 +263,6 @@ export class S3Remote implements DataRemote {
         const s = (e as XpError).data?.status
         if (s === 404 || (e as XpError).data?.s3code === 'NoSuchKey')
           throw new XpError('XP_REMOTE_OBJECT_MISSING', `data remote "${this.name}" has no object ${oid}`, {
-            exitCode: EXIT.remote,
             hint: `push it there from the clone that has it (\`xp push -r ${this.name}\`)`,
             data: { oid },
           })

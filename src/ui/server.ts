@@ -374,7 +374,7 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
       if (e.code === 'EADDRINUSE')
         reject(new XpError('XP_PORT_IN_USE', `port ${opts.port} on ${host} is in use`, { hint: 'choose another with --port N (0 picks a free one)' }))
       else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND')
-        reject(new XpError('XP_BAD_HOST', `cannot listen on ${host}`, { exitCode: 2, hint: 'use --host 127.0.0.1' }))
+        reject(new XpError('XP_BAD_HOST', `cannot listen on ${host}`, { hint: 'use --host 127.0.0.1' }))
       else reject(e)
     })
     server.listen(opts.port ?? DEFAULT_PORT, host, () => resolve())

@@ -37,6 +37,10 @@ export async function handler(argv: { json?: boolean; remote?: boolean; r?: stri
     process.stdout.write(`${red('missing on remote')} ${res.remote}: ${m.oid} (needed by ${m.needed_by.join('; ') || 'a reference'})\n`)
   const parts = [`${res.corrupt.length} corrupt`, `${res.missing.length} missing`]
   if (res.remote_missing) parts.push(`${res.remote_missing.length} missing on ${res.remote}`)
+  if (res.on_remote_only)
+    process.stdout.write(
+      `${res.on_remote_only} referenced object${res.on_remote_only === 1 ? ' is' : 's are'} only on ${res.remote}: fetched when needed (\`xp pull --all-data\` fetches them now)\n`,
+    )
   process.stdout.write(`checked ${res.checked} objects (${formatBytes(res.bytes)}): ${problems ? parts.join(', ') : 'all good'}\n`)
   if (res.repair) process.stdout.write(`repair: ${res.repair}\n`)
 }

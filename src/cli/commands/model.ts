@@ -5,7 +5,7 @@
 import type { Argv } from 'yargs'
 import { cliRepo } from '../context.js'
 import { printJson, renderTable, info, warn, dim } from '../output.js'
-import { usageError, XpError, EXIT } from '../../core/errors.js'
+import { usageError, XpError } from '../../core/errors.js'
 import type { Repo } from '../../core/repo.js'
 import type { BumpPart } from '../../core/registry/semver.js'
 import type { WriteResult } from '../../core/registry/ops.js'
@@ -39,7 +39,7 @@ const write = <A>(fn: (repo: Repo, a: A) => Promise<void>) =>
     try {
       await fn({ ...repo, ctx: { ...repo.ctx, signal: abort.signal } }, a)
     } catch (e) {
-      if (abort.signal.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted; no tag was left behind', { exitCode: EXIT.interrupted })
+      if (abort.signal.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted; no tag was left behind', {})
       throw e
     } finally {
       process.off('SIGINT', onInt)

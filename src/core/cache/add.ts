@@ -69,7 +69,6 @@ function checkNotOverlapping(rels: string[], existing: string[]): void {
     if (path.posix.basename(rel) === '.gitignore')
       throw new XpError('XP_NOT_DATA', `${rel} is git's ignore file, which xp must edit and git must track`, {
         hint: 'track it with git: git add ' + rel,
-        exitCode: EXIT.usage,
       })
   }
   const all = [...rels.map((r) => ({ rel: r, by: 'this add' })), ...existing.map((r) => ({ rel: r, by: `${r}.xp` }))]
@@ -144,7 +143,7 @@ function withLock(lock: string, fn: () => void) {
  * const [r] = await addPaths(repo, { paths: ['data/train'] }) // r.oid ends with .dir
  */
 export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<AddedPath[]> {
-  if (!opts.paths.length) throw new XpError('XP_USAGE', 'name at least one path to add', { exitCode: EXIT.usage })
+  if (!opts.paths.length) throw new XpError('XP_USAGE', 'name at least one path to add', {})
   ensureXpDir(repo)
   cleanTemp(repo.cacheDir)
   const rels = [...new Set(opts.paths.map((p) => dataPathArg(repo, p)))]

@@ -29,6 +29,8 @@ export interface FsckResult {
   missing: MissingRef[]
   /** with a remote: referenced objects the data remote lacks */
   remote_missing?: MissingRef[]
+  /** with a remote: referenced objects absent here that the remote holds (fetched on demand; not a problem) */
+  on_remote_only?: number
   remote?: string
   /** the command that repairs what was found, when anything was */
   repair?: string
@@ -74,12 +76,15 @@ export async function fsckCache(
   const bad = new Set(res.corrupt.map((c) => c.oid))
   const localMissing = [...referenced].filter((o) => bad.has(o) || !hasObject(repo.cacheDir, o))
   const named = (missing: string[]) => (opts.names === false ? Promise.resolve(missing.map((oid) => ({ oid, needed_by: [] }))) : whoNeeds(repo, tips, missing))
-  res.missing = await named(localMissing)
   if (opts.remote) {
     res.remote = opts.remote.name
     const there = await opts.remote.has([...referenced], { signal: repo.ctx.signal })
     res.remote_missing = await named([...referenced].filter((o) => !there.has(o)))
-  }
+    // checked against a remote, an object this clone lacks but the remote holds is not lost:
+    // xp fetches it on demand (checkout, apply, model get), as git does a partial clone's objects
+    res.on_remote_only = localMissing.filter((o) => there.has(o) && !bad.has(o)).length
+    res.missing = await named(localMissing.filter((o) => !there.has(o) || bad.has(o)))
+  } else res.missing = await named(localMissing)
   const fixes: string[] = []
   if (res.corrupt.length || res.missing.length)
     fixes.push(

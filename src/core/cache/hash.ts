@@ -1,7 +1,7 @@
 /**
  * Content addresses: XXH3-128 of a file's bytes as 32 lowercase hex characters, the same
- * string `xxhsum -H2` prints (DESIGN 2.3). Files are read with `readSync` into one reused
- * buffer: 6-8 GB/s here where streams reach 0.8 GB/s (DESIGN 5), and memory stays bounded
+ * string `xxhsum -H2` prints (docs/architecture.md#cache). Files are read with `readSync` into one reused
+ * buffer: 6-8 GB/s here where streams reach 0.8 GB/s (docs/architecture.md#decisions-and-their-measurements), and memory stays bounded
  * whatever the file's size.
  */
 import fs from 'node:fs'

@@ -1,5 +1,5 @@
 /**
- * Directory manifests (DESIGN 2.3): canonical JSON `[{"path","oid","size","mode"}]`,
+ * Directory manifests (docs/architecture.md#cache): canonical JSON `[{"path","oid","size","mode"}]`,
  * sorted by path (byte order of UTF-8), no whitespace, so the same directory always gives
  * the same bytes and the same oid. Paths are relative and `/`-separated; an absolute path,
  * `..`, `.` or an empty segment is refused on read (XP_UNSAFE_PATH), so a hostile manifest

@@ -1,7 +1,7 @@
 /**
  * The object store: `.xp/cache/<2>/<30>[.dir]`, each object written under a temporary name
  * in `<cache>/tmp/` and renamed into place, then read-only (0444) so that a hardlinked
- * workspace file cannot corrupt it (DESIGN 1.3, 2.3). A process killed at any moment leaves
+ * workspace file cannot corrupt it (docs/architecture.md#principles, 2.3). A process killed at any moment leaves
  * only a temporary file, which `cleanTemp` removes on the next command.
  */
 import fs from 'node:fs'

@@ -1,6 +1,6 @@
 /**
  * The name of a cache object: a file's XXH3-128 hash, or a manifest's hash with the suffix
- * `.dir` (DESIGN 2.3). Objects live at `<cache>/<2 hex>/<30 hex>[.dir]`, as in DVC, and
+ * `.dir` (docs/architecture.md#cache). Objects live at `<cache>/<2 hex>/<30 hex>[.dir]`, as in DVC, and
  * under the same relative path on a remote.
  */
 import path from 'node:path'

@@ -1,5 +1,5 @@
 /**
- * Pointer files `<path>.xp` (DESIGN 2.3): tracked in git, the data itself in `.gitignore`.
+ * Pointer files `<path>.xp` (docs/architecture.md#cache): tracked in git, the data itself in `.gitignore`.
  * ```yaml
  * path: train
  * oid: 9f2c...e1.dir

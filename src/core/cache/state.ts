@@ -1,11 +1,11 @@
 /**
- * The stat cache `.xp/state` (DESIGN 2.3): for each repo-relative path, the inode, mtime
+ * The stat cache `.xp/state` (docs/architecture.md#cache): for each repo-relative path, the inode, mtime
  * and size it had when it was hashed, and the oid. A file whose stat still matches is
  * not read again, so a no-op `xp add` or `xp status` of 20,000 files costs 20,000
  * `lstat` calls. One text file, a line per path (`path TAB ino TAB mtime_us TAB size TAB oid`),
  * loaded once (four times faster to load than the same rows in JSON) and written
  * atomically when it changed: losing it, or a concurrent writer's update, only costs a
- * rehash (DESIGN 1.1). A row says what a file hashes to, never that its object is stored:
+ * rehash (docs/architecture.md#principles). A row says what a file hashes to, never that its object is stored:
  * whoever stores checks the cache (docs/data.md, invariant 2). Rows `//complete/<oid>` of
  * older versions are read and ignored.
  */

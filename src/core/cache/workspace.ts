@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { hashFile, hasher, hashBytes } from './hash.js'
 import { stageFile, putBytes, storedSize } from './objects.js'
@@ -195,7 +195,7 @@ async function hashDir(o: HashOptions, rel: string, abs: string): Promise<Hashed
   const pending: Pending = []
   try {
     for (const f of files) {
-      if (o.signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted', { exitCode: EXIT.interrupted })
+      if (o.signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted', {})
       const key = `${rel}/${f.rel}`
       // the common case (unchanged) stays synchronous: no promise per file
       const oid = f.cachedOid ?? knownOid(o, key, f.st) ?? (await hashOne(o, key, f.abs, f.st, pending))

@@ -1,5 +1,5 @@
 /**
- * Compare two runs' params and metrics (`xp diff`). Pure: the shape is DESIGN 3's
+ * Compare two runs' params and metrics (`xp diff`). Pure: the shape is docs/architecture.md#command-line's
  * `{a, b, params: {KEY: {old, new, diff}}, metrics: {...}}`, with `a` the older side.
  */
 import type { Flat, Scalar } from '../values.js'

@@ -1,5 +1,5 @@
 /**
- * The filter language of `xp show --filter` (DESIGN 3): a small, safe expression language
+ * The filter language of `xp show --filter` (docs/architecture.md#command-line): a small, safe expression language
  * read by a tokenizer and a recursive-descent parser into an AST, then evaluated against
  * each run. Nothing is ever `eval`ed. Pure and free of node imports: the web page bundles
  * it too.
@@ -14,7 +14,7 @@
  * A comparison whose key the run lacks is false (so `not` of it is true); a bare key is
  * true when its value is `true`.
  */
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import type { ListedRun } from '../runs/record.js'
 
 type Scalar = string | number | boolean | null
@@ -44,7 +44,6 @@ function syntaxError(expr: string, pos: number, what: string): XpError {
   const col = Math.min(pos, expr.length) + 1
   // The hint is printed after "  hint: " (8 characters): the caret lines up under the column.
   return new XpError('XP_BAD_FILTER', `bad filter at column ${col}: ${what}`, {
-    exitCode: EXIT.usage,
     hint: `${expr}\n${' '.repeat(8 + col - 1)}^`,
     data: { column: col, expression: expr },
   })

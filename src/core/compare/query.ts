@@ -3,7 +3,7 @@
  * pick, narrow, filter and order them, and compare two. The deciding is done by the
  * pure modules beside this one (filter, table, diff).
  */
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import { git } from '../git.js'
 import { canonicalJson, eachRunEntry, entryJson, entryRun, listRuns, type ListRepo, type ListedRun } from '../runs/list.js'
 import { resolveRun } from '../runs/resolve.js'
@@ -147,7 +147,7 @@ export async function runPackages(repo: ListRepo, run: Pick<ListedRun, 'commit'>
 }
 
 function notEnough(message: string): XpError {
-  return new XpError('XP_NOT_ENOUGH_RUNS', message, { exitCode: EXIT.domain, hint: 'record another run with `xp run`, or name two runs: `xp diff A B`' })
+  return new XpError('XP_NOT_ENOUGH_RUNS', message, { hint: 'record another run with `xp run`, or name two runs: `xp diff A B`' })
 }
 
 /**

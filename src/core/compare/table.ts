@@ -3,7 +3,7 @@
  * columns (name, created, status, duration, metrics, params) with DVC-like formatting.
  * Pure: the command lists runs, this decides what to show, a renderer prints it.
  */
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import type { ListedRun } from '../runs/record.js'
 import { FIELD_KEYS, keyValue } from './filter.js'
 import { formatCreated, formatDuration, formatValue } from './format.js'
@@ -92,7 +92,6 @@ export function resolveSortKey(key: string, known: Set<string>): string {
   if (known.has(`params.${key}`)) return `params.${key}`
   const near = closeKeys(key, known)
   throw new XpError('XP_BAD_SORT_KEY', `no run has the key ${JSON.stringify(key)} to sort by${near.length ? `; close keys: ${near.join(', ')}` : ''}`, {
-    exitCode: EXIT.usage,
     hint: 'sort by metrics.NAME, params.NAME, name, created, status or duration_s',
     data: { key, close: near },
   })

@@ -24,7 +24,7 @@ export const MLFLOW_STATUS: Record<MlflowCode, number> = {
 
 export const notFound = (message: string) => new XpError('XP_MLFLOW_NOT_FOUND', message, { data: { mlflow: 'RESOURCE_DOES_NOT_EXIST' } })
 export const exists = (message: string) => new XpError('XP_MLFLOW_EXISTS', message, { data: { mlflow: 'RESOURCE_ALREADY_EXISTS' } })
-export const badParam = (message: string) => new XpError('XP_MLFLOW_BAD_PARAMETER', message, { exitCode: 2, data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
+export const badParam = (message: string) => new XpError('XP_MLFLOW_BAD_PARAMETER', message, { data: { mlflow: 'INVALID_PARAMETER_VALUE' } })
 
 /** The MLflow code for any error: xp's own codes map onto the nearest. */
 export function mlflowCode(e: unknown): MlflowCode {

@@ -1,5 +1,5 @@
 /**
- * MLflow's model registry over GTO's tags (DESIGN 2.6), through core/registry's public
+ * MLflow's model registry over GTO's tags (docs/architecture.md#registry-tags), through core/registry's public
  * operations only:
  * - a registered model is an artifact (same name, GTO's grammar);
  * - MLflow version N is the GTO version `vN.0.0`; a version xp made otherwise (e.g.

@@ -1,6 +1,6 @@
 /**
  * Data in a task's worktree. Tracked data is in git only as pointer files (`<path>.xp`,
- * DESIGN 2.3); its bytes are in the cache that every worktree of the repository shares.
+ * docs/architecture.md#cache); its bytes are in the cache that every worktree of the repository shares.
  * Before a task runs, each pointer's data is materialized by the data layer as a reflink
  * or, where the file system has none, a copy: never a hard link or symlink, because a
  * command may write into its data (`echo x >> data/train.csv`), and through a link that

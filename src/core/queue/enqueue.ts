@@ -10,7 +10,7 @@ import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { loadConfig, ensureXpDir, projectPrefix } from '../repo.js'
 import { git } from '../git.js'
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import { parseSetArg, checkEdits, type ParamEdit } from '../params.js'
 import { isInside } from '../fsutil.js'
 import { newRunId, validateRunName, generateName } from '../runs/ref.js'
@@ -39,7 +39,7 @@ export interface QueueOptions {
 export function expandGrid(axes: Array<{ file: string; key: string; values: unknown[]; mode?: ParamEdit['mode'] }>): ParamEdit[][] {
   let combos: ParamEdit[][] = [[]]
   for (const axis of axes) {
-    if (!axis.values.length) throw new XpError('XP_BAD_SET', `-S ${axis.key}: the grid has no values`, { exitCode: EXIT.usage })
+    if (!axis.values.length) throw new XpError('XP_BAD_SET', `-S ${axis.key}: the grid has no values`, {})
     combos = combos.flatMap((c) => axis.values.map((value) => [...c, { file: axis.file, key: axis.key, value, ...(axis.mode ? { mode: axis.mode } : {}) }]))
   }
   return combos
@@ -63,13 +63,11 @@ export async function queueRuns(repo: Repo, opts: QueueOptions): Promise<Task[]>
   if (!commandSpec(opts.command, config.command))
     throw new XpError('XP_NO_COMMAND', 'no command to queue', {
       hint: 'give one after `--` (xp run --queue -- python train.py) or set `command:` in xp.yaml',
-      exitCode: EXIT.usage,
     })
   // a task file keeps the argv to run it later: a secret in it would sit in .xp/ (core/safety)
   if (argvHasSecret(opts.command, Scrubber.forEnv(ctx.env)))
     throw new XpError('XP_SECRET_IN_COMMAND', 'the command line holds a secret (a password, token or key), which a queued task would have to store', {
       hint: `pass it in an environment variable that \`xp queue start\` inherits: xp run --queue -- sh -c 'train --token "$MY_TOKEN"'`,
-      exitCode: EXIT.usage,
     })
   const defaultFile = defaultSetFile(config.params, path.posix.join(projectPrefix(repo), 'params.yaml'))
   const combos = expandGrid(opts.set.map((a) => parseSetArg(a, defaultFile)))

@@ -1,5 +1,5 @@
 /**
- * The registry's state, folded from its tags every time (DESIGN 2.6; there is no state
+ * The registry's state, folded from its tags every time (docs/architecture.md#registry-tags; there is no state
  * file). Pure: takes tag events, returns state plus the warnings and problems to show.
  *
  * The fold gives GTO 1.8's answers, ties included (docs/registry.md, "State"). GTO indexes

@@ -8,7 +8,7 @@ import { Scrubber } from '../safety/secrets.js'
 import { projectPrefix, type Repo } from '../repo.js'
 import type { Context } from '../context.js'
 import { git, gitAsAuthor, CatFileBatch } from '../git.js'
-import { XpError, EXIT, usageError } from '../errors.js'
+import { XpError, usageError } from '../errors.js'
 import { listRuns } from '../runs/list.js'
 import { findRun } from '../runs/resolve.js'
 import { RegistryTag, nextCounter, validateArtifactName, validateStage, validateVersion } from './tag.js'
@@ -363,7 +363,7 @@ async function waitForNextSecond(ctx: Context, a: ArtifactState | undefined): Pr
   await new Promise((resolve) => setTimeout(resolve, ms + 5))
 }
 
-const interrupted = () => new XpError('XP_INTERRUPTED', 'interrupted before the registry was changed', { exitCode: EXIT.interrupted })
+const interrupted = () => new XpError('XP_INTERRUPTED', 'interrupted before the registry was changed', {})
 
 /** Create annotated tags in order; on a failure delete the ones made, then throw. */
 async function createTags(repo: Pick<Repo, 'root' | 'ctx'>, plans: PlannedTag[]): Promise<void> {

@@ -5,7 +5,7 @@
  *
  * Every command lists every tag and folds them all. What it need not do every time is
  * read every tag object for its date: a tag object never changes, so `.xp/registry-tags.txt`
- * keeps each one's date and commit by object id (like the run-record index DESIGN 2.2
+ * keeps each one's date and commit by object id (like the run-record index docs/architecture.md#run-record
  * allows). A listing is then one `git for-each-ref` that reads no tag object, plus a
  * `git cat-file --batch` for the few tags not seen before; with many new ones (a fresh
  * clone) one `git for-each-ref` reads them all. The file is a cache only.

@@ -1,5 +1,5 @@
 /**
- * GTO's tag grammar (DESIGN 2.6), defined once: one pure function parses a tag name, one
+ * GTO's tag grammar (docs/architecture.md#registry-tags), defined once: one pure function parses a tag name, one
  * value object formats them. Nothing else in xp glues a registry tag together.
  *
  *   NAME@vX.Y.Z        register a version          NAME@vX.Y.Z!       deregister it

@@ -1,5 +1,5 @@
 /**
- * Where runs meet data versioning (DESIGN 2.3): deps are hashed (and cached) before the
+ * Where runs meet data versioning (docs/architecture.md#cache): deps are hashed (and cached) before the
  * command, outs and large untracked files cached after it and put in the run's tree as
  * pointer files, their bytes kept out of git. Paths that git tracks stay in git: a dep or
  * out committed by the user is recorded by oid but not replaced by a pointer.

@@ -1,5 +1,5 @@
 /**
- * What a run records of its environment (DESIGN 2.2): host, user, OS, tool versions and
+ * What a run records of its environment (docs/architecture.md#run-record): host, user, OS, tool versions and
  * allow-listed variables only. Values of secret-looking names are recorded as `***`, other
  * values pass the secret scrubber (core/safety/secrets.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * List runs straight from the refs: one `git for-each-ref` (DESIGN 2.2: never a walk),
+ * List runs straight from the refs: one `git for-each-ref` (docs/architecture.md#run-record: never a walk),
  * the records from the local record index or the commit messages, plus the notes when
  * `refs/notes/xp` exists. Runs stay listed whatever happened to their baseline.
  */

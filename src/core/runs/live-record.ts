@@ -1,5 +1,5 @@
 /**
- * Record a live run (core/runs/live.ts) as a run commit (DESIGN 2.2), the way `xp run`
+ * Record a live run (core/runs/live.ts) as a run commit (docs/architecture.md#run-record), the way `xp run`
  * records its own: a commit on `refs/xp/runs/<id>` whose record carries the params,
  * final metrics, tags and experiment, whose tree is the parent's tree plus `.xp-run/`:
  * one series file per metric (`.xp-run/metrics/<key>.tsv`, every logged point), the

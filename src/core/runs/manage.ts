@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { git, gitWith, gitAsAuthor } from '../git.js'
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import { checkRelPath, guardWrite } from '../safety/paths.js'
 import { Scrubber } from '../safety/secrets.js'
 import { listRuns, type ListedRun } from './list.js'
@@ -181,7 +181,7 @@ async function emptyTree(repo: Repo): Promise<string> {
 /** `git branch BRANCH <run commit>`; an existing branch is an error. */
 export async function branchRun(repo: Repo, opts: { run: string; branch: string }): Promise<{ run: ListedRun; branch: string }> {
   const check = await git(['check-ref-format', '--branch', opts.branch], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-  if (check.code !== 0) throw new XpError('XP_BAD_BRANCH_NAME', `${JSON.stringify(opts.branch)} is not a valid branch name`, { exitCode: EXIT.usage })
+  if (check.code !== 0) throw new XpError('XP_BAD_BRANCH_NAME', `${JSON.stringify(opts.branch)} is not a valid branch name`, {})
   const [run] = await resolveRuns(repo, [opts.run])
   const res = await git(['branch', opts.branch, run.commit], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
   if (res.code !== 0) {
@@ -204,7 +204,7 @@ export async function removeRuns(repo: Repo, opts: { runs: string[] }): Promise<
 
 /** Append a note to a run (git notes on refs/notes/xp, pushed and pulled with the runs). */
 export async function noteRun(repo: Repo, opts: { run: string; text: string }): Promise<{ run: ListedRun; notes: string }> {
-  if (!opts.text.trim()) throw new XpError('XP_EMPTY_NOTE', 'the note is empty', { exitCode: EXIT.usage })
+  if (!opts.text.trim()) throw new XpError('XP_EMPTY_NOTE', 'the note is empty', {})
   const [run] = await resolveRuns(repo, [opts.run])
   // notes are pushed with the runs: the text passes the secret scrubber (core/safety)
   await gitAsAuthor(['notes', `--ref=${NOTES_REF}`, 'append', '-m', Scrubber.forEnv(repo.ctx.env).text(opts.text), run.commit], {

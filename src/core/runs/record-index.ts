@@ -1,5 +1,5 @@
 /**
- * A local index of decoded run records, keyed by commit and ref (DESIGN 2.2: records never
+ * A local index of decoded run records, keyed by commit and ref (docs/architecture.md#run-record: records never
  * change, so a cache of them never goes stale; losing it loses nothing). With it, listing
  * 10,000 runs reads only the refs (`git for-each-ref` without the messages is ten times
  * faster) and the JSON text of each record, which `xp show --json` writes out unparsed.

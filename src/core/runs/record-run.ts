@@ -1,7 +1,7 @@
 /**
  * `xp run`: apply -S edits, read params, run the command with its output streamed to the
  * caller and to `.xp/runs/<id>/output.log`, then record the run as a commit on
- * `refs/xp/runs/<id>` whose parent is the baseline (DESIGN 2.2). The user's HEAD, branch
+ * `refs/xp/runs/<id>` whose parent is the baseline (docs/architecture.md#run-record). The user's HEAD, branch
  * and index are never touched. A failed or interrupted command is recorded too.
  */
 import fs from 'node:fs'
@@ -169,7 +169,6 @@ export function planEdits(set: string[], defaultFile: string): ParamEdit[] {
     if (values.length !== 1)
       throw new XpError('XP_GRID_NEEDS_QUEUE', `-S ${arg} gives ${values.length} values; a sweep needs --queue`, {
         hint: 'add --queue, then `xp queue start`; quote a value that contains a comma',
-        exitCode: EXIT.usage,
       })
     return { file, key, value: values[0], raw: raws[0], ...(mode ? { mode } : {}) }
   })
@@ -239,7 +238,6 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   if (!spec)
     throw new XpError('XP_NO_COMMAND', 'no command to run', {
       hint: 'give one after `--` (xp run -- python train.py) or set `command:` in xp.yaml',
-      exitCode: EXIT.usage,
     })
   const useShellFromConfig = !opts.command?.length
 
@@ -605,8 +603,7 @@ function openLog(runDir: string, logPath: string, warn: (m: string) => void): Ru
 }
 
 function checkNotInterrupted(signal: AbortSignal | undefined) {
-  if (signal?.aborted)
-    throw new XpError('XP_INTERRUPTED', 'interrupted before the command started; it was not run and nothing was recorded', { exitCode: EXIT.interrupted })
+  if (signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted before the command started; it was not run and nothing was recorded', {})
 }
 
 function readLogForTree(logPath: string, tail: string): string {

@@ -1,5 +1,5 @@
 /**
- * The run record: YAML with one top-level key per line, each value JSON (DESIGN 2.2).
+ * The run record: YAML with one top-level key per line, each value JSON (docs/architecture.md#run-record).
  * Any YAML parser reads it; xp reads it line by line with JSON.parse (80x faster).
  */
 import type { Flat } from '../values.js'

@@ -67,7 +67,7 @@ export function validateRunName(name: string): string {
       : isRunId(name.toLowerCase())
         ? 'it looks like a run id'
         : ''
-  if (why) throw new XpError('XP_BAD_RUN_NAME', `invalid run name ${JSON.stringify(name)}: ${why}`, { exitCode: 2, hint: 'for example: -n lr-0.01' })
+  if (why) throw new XpError('XP_BAD_RUN_NAME', `invalid run name ${JSON.stringify(name)}: ${why}`, { hint: 'for example: -n lr-0.01' })
   return name
 }
 

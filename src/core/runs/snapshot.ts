@@ -1,6 +1,6 @@
 /**
  * Snapshot the working tree as a git tree without touching the user's index: a temporary
- * index seeded from theirs (DESIGN 5), the changed paths and the extra blobs (the output
+ * index seeded from theirs (docs/architecture.md#decisions-and-their-measurements), the changed paths and the extra blobs (the output
  * log, pointer files) staged into it by one `update-index`, then `write-tree`.
  */
 import fs from 'node:fs'
@@ -46,7 +46,7 @@ const literal = (p: string) => `:(literal)${p}`
 
 /**
  * What `git add -A` would stage, from one `git ls-files`: tracked files modified or deleted,
- * untracked files that are not ignored (DESIGN 5). `others` over `max` bytes are `large`.
+ * untracked files that are not ignored (docs/architecture.md#decisions-and-their-measurements). `others` over `max` bytes are `large`.
  */
 export interface WorktreeChanges {
   /** tracked paths whose file changed or is gone, and untracked non-ignored paths */

@@ -6,7 +6,7 @@
  */
 import type { Repo, ProjectConfig } from '../repo.js'
 import { loadConfig } from '../repo.js'
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import { referencedOids, expandDirs } from '../cache/reachable.js'
 import { hasObject } from '../cache/objects.js'
 import { defaultRemoteName, openRemote, type DataRemote } from '../../remotes/index.js'
@@ -29,7 +29,6 @@ export async function openDataRemote(
     const names = Object.keys(config.remotes ?? {})
     if (names.length > 1)
       throw new XpError('XP_NO_DEFAULT_REMOTE', `several data remotes (${names.join(', ')}) and no default`, {
-        exitCode: EXIT.usage,
         hint: 'pass -r NAME, or set one with `xp remote add NAME URL --default`',
       })
     return null

@@ -5,7 +5,7 @@
  */
 import type { Repo } from '../repo.js'
 import { git, type GitResult } from '../git.js'
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import { RUNS_PREFIX, NOTES_REF } from '../runs/ref.js'
 import { parseLsRemote, TAGS_PREFIX, type RefEntry } from './refs.js'
 
@@ -35,7 +35,6 @@ export async function splitRemoteArgs(repo: Pick<Repo, 'root' | 'ctx'>, words: s
   const remotes = await configuredRemotes(repo)
   if (!remotes.includes(DEFAULT_GIT_REMOTE))
     throw new XpError('XP_GIT_REMOTE_NOT_FOUND', `no git remote named "${DEFAULT_GIT_REMOTE}"${words.length ? ` (and "${words[0]}" is not a remote)` : ''}`, {
-      exitCode: EXIT.usage,
       hint: 'name a remote or URL first (`xp push REMOTE`), or add one with `git remote add origin URL`',
     })
   return { remote: DEFAULT_GIT_REMOTE, runs: words }
@@ -53,11 +52,10 @@ export function gitRemoteError(remote: string, res: GitResult, what: string): Xp
     /could not read from remote|unable to access|does not appear to be a git repository|not found|could not resolve|connection refused|unable to connect|no such file|repository .* does not exist|host key|permission denied|authentication failed|timed out/i
   if (unreachable.test(res.stderr))
     return new XpError('XP_GIT_REMOTE_UNREACHABLE', `cannot ${what} git remote "${remote}": ${detail}`, {
-      exitCode: EXIT.remote,
       hint: 'check the URL (`git remote -v`), your network and your credentials',
       data: { stderr: res.stderr },
     })
-  return new XpError('XP_GIT_REMOTE_FAILED', `${what} git remote "${remote}" failed: ${detail}`, { exitCode: EXIT.remote, data: { stderr: res.stderr } })
+  return new XpError('XP_GIT_REMOTE_FAILED', `${what} git remote "${remote}" failed: ${detail}`, { data: { stderr: res.stderr } })
 }
 
 /** The shared refs (runs, notes, tags) a remote has, in one `git ls-remote`. */

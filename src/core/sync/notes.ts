@@ -1,5 +1,5 @@
 /**
- * Notes can conflict (two people noting at once, DESIGN 2.2): fetch the remote's notes
+ * Notes can conflict (two people noting at once, docs/architecture.md#run-record): fetch the remote's notes
  * into a scratch ref and merge them into ours with `cat_sort_uniq`, which concatenates the
  * lines of both sides for a run noted on both, so nothing anyone wrote is lost.
  */

@@ -97,7 +97,7 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
     if (res.code !== 0) throw gitRemoteError(opts.remote, res, 'fetch from')
   }
   const notesState = notes ? await mergeIncomingNotes(repo) : 'none'
-  // thousands of new loose refs slow every listing: pack them, as git gc would (DESIGN 5)
+  // thousands of new loose refs slow every listing: pack them, as git gc would (docs/architecture.md#decisions-and-their-measurements)
   if (newRuns.length >= 500) await git(['pack-refs', '--all'], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
   const fetchedRuns = newRuns
   const result: PullResult = {

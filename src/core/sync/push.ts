@@ -1,5 +1,5 @@
 /**
- * `xp push`: data first, refs last (DESIGN 1.3). Upload every object that the pushed runs,
+ * `xp push`: data first, refs last (docs/architecture.md#principles). Upload every object that the pushed runs,
  * registry tags and the working tree's pointers reference and that the data remote lacks
  * (asked of the data remote, whatever the git remote holds), then push the refs that the
  * git remote lacks, by
@@ -10,7 +10,7 @@
 import type { Repo } from '../repo.js'
 import { loadConfig } from '../repo.js'
 import { git } from '../git.js'
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import { NOTES_REF, RUNS_PREFIX } from '../runs/ref.js'
 import { listRuns } from '../runs/list.js'
 import { resolveRun } from '../runs/resolve.js'
@@ -115,7 +115,6 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     if (!remote && optional) return
     if (!remote)
       throw new XpError('XP_NO_DATA_REMOTE', `the runs to push reference ${oids.length} data object${oids.length === 1 ? '' : 's'} and no data remote is set`, {
-        exitCode: EXIT.remote,
         hint: 'add one with `xp remote add NAME URL --default`, or push the refs alone with --no-data',
       })
     try {
@@ -174,7 +173,6 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
           .map((s) => `${s.ref} (${s.summary})`)
           .join(', ')}`,
         {
-          exitCode: EXIT.remote,
           hint: fatal.every((s) => s.ref.startsWith(TAGS_PREFIX))
             ? 'a tag with that name already exists there with other content (two clones wrote to the registry at once): `xp pull` keeps both events, then push again'
             : 'a tag or run with that name already exists there with other content (a run: the same history imported in two clones?): to keep theirs, `xp rm` yours and `xp pull`',

@@ -9,7 +9,7 @@ import { parseRegistryTag } from '../registry/tag.js'
 export const TAGS_PREFIX = 'refs/tags/'
 
 /**
- * A GTO registry tag name (DESIGN 2.6): `name@vX.Y.Z[!]`, `name@deprecated`,
+ * A GTO registry tag name (docs/architecture.md#registry-tags): `name@vX.Y.Z[!]`, `name@deprecated`,
  * `name#stage[!]#N`, any of them for an artifact of a folder (`dir=name@v1.0.0`). Decided
  * by the registry's own parser: a second, coarser grammar here left `dir=name` tags (a
  * subfolder project's models) behind on push and pull.

@@ -4,7 +4,7 @@
  */
 import type { Repo } from '../repo.js'
 import { git } from '../git.js'
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import { RUNS_PREFIX, RunRef } from '../runs/ref.js'
 import { listRuns } from '../runs/list.js'
 import { findRun } from '../runs/resolve.js'
@@ -46,9 +46,7 @@ export async function removeRemoteRuns(repo: Repo, opts: { remote: string; runs:
   if (res.code !== 0) {
     const bad = statuses.filter((s) => s.flag === '!')
     if (!bad.length) throw gitRemoteError(opts.remote, res, 'push to')
-    throw new XpError('XP_PUSH_REJECTED', `git remote "${opts.remote}" refused to delete ${bad.map((s) => `${s.ref} (${s.summary})`).join(', ')}`, {
-      exitCode: EXIT.remote,
-    })
+    throw new XpError('XP_PUSH_REJECTED', `git remote "${opts.remote}" refused to delete ${bad.map((s) => `${s.ref} (${s.summary})`).join(', ')}`, {})
   }
   return { remote: opts.remote, deleted: statuses.filter((s) => s.flag === '-').map((s) => s.ref.slice(RUNS_PREFIX.length)) }
 }

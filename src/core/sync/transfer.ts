@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import { getMaxListeners, setMaxListeners } from 'node:events'
 import path from 'node:path'
 import type { Context } from '../context.js'
-import { XpError, EXIT } from '../errors.js'
+import { XpError } from '../errors.js'
 import { pool, type DataRemote } from '../../remotes/types.js'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { hashBytes, hashFile, hasher, SMALL_FILE } from '../cache/hash.js'
@@ -263,7 +263,6 @@ export async function downloadObjects(
 
 function remoteCorrupt(remote: DataRemote, oid: string, got: string): XpError {
   return new XpError('XP_REMOTE_CORRUPT', `object ${oid} on data remote "${remote.name}" is corrupt (its bytes hash to ${got}); it was not put in the cache`, {
-    exitCode: EXIT.remote,
     hint: 'push it again from a clone that has it intact (delete the remote copy first)',
     data: { oid, got },
   })

@@ -14,7 +14,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { configFile, type Repo } from '../../repo.js'
-import { XpError, EXIT } from '../../errors.js'
+import { XpError } from '../../errors.js'
 import { parseStructured } from '../../params.js'
 import { writeFileAtomic } from '../../fsutil.js'
 import { git } from '../../git.js'
@@ -102,7 +102,6 @@ async function remoteUrl(repo: Repo, remote: string): Promise<string> {
       'XP_SECRET_IN_URL',
       `${res.code === 0 ? `the git remote ${remote}` : 'the URL given to --via-remote'} carries credentials, which would be written into the jobs' environment and the task files`,
       {
-        exitCode: EXIT.usage,
         hint: 'use a URL without them and let the nodes authenticate with an ssh key or a git credential helper',
       },
     )
@@ -114,10 +113,7 @@ async function remoteUrl(repo: Repo, remote: string): Promise<string> {
 async function publishSnapshots(repo: Repo, url: string, tasks: Task[]): Promise<void> {
   const refs = [...new Set(tasks.map((t) => t.ref))]
   const res = await git(['push', '-q', url, ...refs.map((r) => `${r}:${r}`)], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-  if (res.code !== 0)
-    throw new XpError('XP_GIT_REMOTE_FAILED', `could not push the queued snapshots to ${url}: ${res.stderr.trim().split('\n').pop()}`, {
-      exitCode: EXIT.remote,
-    })
+  if (res.code !== 0) throw new XpError('XP_GIT_REMOTE_FAILED', `could not push the queued snapshots to ${url}: ${res.stderr.trim().split('\n').pop()}`, {})
   const { referencedData, openDataRemote } = await import('../../sync/data.js')
   const { uploadObjects } = await import('../../sync/transfer.js')
   const { loadConfig } = await import('../../repo.js')

@@ -9,6 +9,7 @@ import { once } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from './servers/chromium.js'
+import { startUi } from './servers/ui.js'
 import { TestRepo, cleanupTmp, ROOT } from './helpers.js'
 import { api as mlflowApi, call } from './mlflow-helpers.js'
 
@@ -54,16 +55,9 @@ beforeAll(async () => {
     expect(r.code, r.stderr).toBe(0)
     ids[name] = JSON.parse(r.stdout).id
   }
-  server = repo.spawnXp(['ui', '--port', '0'])
-  let out = ''
-  url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (d) => {
-      out += d
-      const m = /http:\/\/\S+\//.exec(out)
-      if (m) resolve(m[0])
-    })
-    server.on('exit', (code) => reject(new Error(`xp ui exited ${code}`)))
-  })
+  const ui = await startUi(repo)
+  server = ui.child
+  url = `${ui.url}/`
   browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
 })

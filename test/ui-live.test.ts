@@ -9,6 +9,7 @@ import { once } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from './servers/chromium.js'
+import { startUi } from './servers/ui.js'
 import { TestRepo, cleanupTmp, errorCode, ROOT } from './helpers.js'
 import { processTree } from '../src/core/runs/sysmon.js'
 
@@ -50,16 +51,9 @@ const show = () => repo.json<any[]>(['show'])
 beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true })
   repo = new TestRepo({ files: { 'train.js': TRAIN, 'xp.yaml': 'system_metrics: {interval: 0.3}\n', '.gitignore': 'stop\n' } })
-  server = repo.spawnXp(['ui', '--port', '0'])
-  let out = ''
-  url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (d) => {
-      out += d
-      const m = /http:\/\/\S+\//.exec(out)
-      if (m) resolve(m[0])
-    })
-    server.on('exit', (code) => reject(new Error(`xp ui exited ${code}`)))
-  })
+  const ui = await startUi(repo)
+  server = ui.child
+  url = `${ui.url}/`
   browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
 })

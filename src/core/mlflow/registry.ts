@@ -224,7 +224,8 @@ export class MlflowRegistry {
         name,
         ref: run.commit,
         version,
-        message: `MLflow: registering ${name} version ${major + 1} (run ${run.id})`,
+        // the source goes into the tag too, so `xp model get` finds the model in any clone
+        message: `MLflow: registering ${name} version ${major + 1} (run ${run.id})${typeof b.source === 'string' && b.source ? `\n\nsource: ${b.source}` : ''}`,
         anyCommit: true,
       })
     } catch (e) {

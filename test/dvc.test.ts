@@ -6,24 +6,14 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
 import { once } from 'node:events'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { launchChromium } from './servers/chromium.js'
 import { TestRepo, cleanupTmp, ROOT } from './helpers.js'
 
 const FIX = path.join(ROOT, 'fixtures', 'dvc')
 const LIVE = path.join(FIX, 'dvclive-3.3.1')
 const ARTIFACTS = path.join(ROOT, 'test-artifacts')
 // as test/ui.test.ts: Debian's chromium through playwright-core
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 /**
  * What DVC shows for the DVCLive sample (DVC 3.28, DVCLive 3.3.1):
@@ -141,7 +131,7 @@ describe('a DVCLive run', () => {
       expect(Object.keys(series).sort()).toEqual(LIVE_SERIES)
       expect(series['train/loss'].y).toEqual([0.9, 0.7, 0.5, 0.4, 0.35])
 
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+      browser = await launchChromium()
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
       await page.goto(`${url}#/run/live`)
       await page.waitForSelector('.plot-box svg.confusion')

@@ -195,6 +195,11 @@ describe('journey: MLflow client -> push -> fresh clone', () => {
     const again = await call(c2.url, 'GET', `/api/2.0/mlflow-artifacts/artifacts/${exp}/${a}/artifacts/model/model.pkl`)
     expect(again.body.equals(weightsA)).toBe(true)
     expect(clone.json(['status'])).toEqual([])
+    // xp model get of the version MLflow registered: the run's model folder, from its source
+    const served = clone.path('served')
+    ok0(clone.xp(['model', 'get', 'churn-classifier@champion', '-o', served]))
+    expect(fs.readFileSync(path.join(served, 'model.pkl')).equals(weightsA)).toBe(true)
+    expect(fs.readdirSync(served)).toEqual(['model.pkl'])
   }, 60_000)
 })
 

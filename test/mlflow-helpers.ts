@@ -6,40 +6,11 @@
 import http from 'node:http'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { ChildProcess } from 'node:child_process'
 import { ROOT, type TestRepo } from './helpers.js'
 
 export const FIXTURES = path.join(ROOT, 'fixtures', 'mlflow')
 
-export interface Ui {
-  child: ChildProcess
-  url: string
-  port: number
-  stderr: () => string
-  stop: () => Promise<void>
-}
-
-export async function startUi(r: TestRepo, args: string[] = [], env: Record<string, string> = {}): Promise<Ui> {
-  const child = r.spawnXp(['ui', '--port', '0', ...args], { env })
-  let out = ''
-  let err = ''
-  child.stderr!.on('data', (d) => (err += d))
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d
-      const m = /http:\/\/\S+\//.exec(out)
-      if (m) resolve(m[0].replace(/\/$/, ''))
-    })
-    child.on('exit', (code) => reject(new Error(`xp ui exited ${code}: ${err}`)))
-  })
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve()
-      child.once('exit', () => resolve())
-      child.kill('SIGTERM')
-    })
-  return { child, url, port: Number(new URL(url).port), stderr: () => err, stop }
-}
+export { startUi, type Ui } from './servers/ui.js'
 
 export interface Reply {
   status: number

@@ -216,3 +216,16 @@ describe('the live store', () => {
     expect(() => a.create({ id, name: 'n', experiment: 'Default', started: 1 })).toThrow(/exists/)
   })
 })
+
+describe('the name filter of experiments and registered models', () => {
+  it('takes =, !=, LIKE and ILIKE with SQL wildcards, attributes.name where allowed, and refuses anything else', async () => {
+    const { nameFilter } = await import('../src/core/mlflow/search.js')
+    expect(['churn', 'churn-v2', 'Churn_3', 'other'].filter(nameFilter("name LIKE 'churn%'", 'x'))).toEqual(['churn', 'churn-v2'])
+    expect(['churn', 'Churn_3'].filter(nameFilter("name ILIKE 'CHURN_3'", 'x'))).toEqual(['Churn_3'])
+    expect(['a', 'b'].filter(nameFilter("name != 'a'", 'x'))).toEqual(['b'])
+    expect(['a.b', 'aXb'].filter(nameFilter("name = 'a.b'", 'x'))).toEqual(['a.b'])
+    expect(['e'].filter(nameFilter("attributes.name = 'e'", 'experiments', { attributes: true }))).toEqual(['e'])
+    expect(() => nameFilter("attributes.name = 'e'", 'registered models')).toThrow(/registered models are searched by name/)
+    expect(nameFilter('  ', 'x')('anything')).toBe(true)
+  })
+})

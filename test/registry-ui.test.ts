@@ -3,20 +3,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium } from './servers/chromium.js'
 import { TestRepo, cleanupTmp } from './helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const T0 = 1_700_000_000
 
 let repo: TestRepo
@@ -70,7 +60,7 @@ beforeAll(async () => {
     })
     child.on('exit', (code) => reject(new Error(`xp ui exited ${code}`)))
   })
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
 })
 

@@ -4,20 +4,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { once } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium } from './servers/chromium.js'
+import { startUi } from './servers/ui.js'
 import { TestRepo, cleanupTmp } from './helpers.js'
-
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 // long keys, as real projects have them; `seed` and `optimizer.name` are the same in every run
 const PARAMS = 'train:\n  max_depth: 3\n  learning_rate_warmup_steps: 100\noptimizer:\n  name: adam\nseed: 1\n'
@@ -41,17 +31,10 @@ beforeAll(async () => {
     expect(r.code, r.stderr).toBe(0)
     ids[name] = JSON.parse(r.stdout).id
   }
-  server = repo.spawnXp(['ui', '--port', '0'])
-  let out = ''
-  url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (d) => {
-      out += d
-      const m = /http:\/\/\S+\//.exec(out)
-      if (m) resolve(m[0])
-    })
-    server.on('exit', (code) => reject(new Error(`xp ui exited ${code}`)))
-  })
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  const ui = await startUi(repo)
+  server = ui.child
+  url = `${ui.url}/`
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1600, height: 700 } })
 })
 

@@ -7,21 +7,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { once } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium } from './servers/chromium.js'
+import { startUi } from './servers/ui.js'
 import { TestRepo, cleanupTmp, errorCode, ROOT } from './helpers.js'
 import { processTree } from '../src/core/runs/sysmon.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const ARTIFACTS = path.join(ROOT, 'test-artifacts')
 
 // One DVCLive row every 150 ms until the file `stop` appears (the test decides when it ends).
@@ -60,17 +51,10 @@ const show = () => repo.json<any[]>(['show'])
 beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true })
   repo = new TestRepo({ files: { 'train.js': TRAIN, 'xp.yaml': 'system_metrics: {interval: 0.3}\n', '.gitignore': 'stop\n' } })
-  server = repo.spawnXp(['ui', '--port', '0'])
-  let out = ''
-  url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (d) => {
-      out += d
-      const m = /http:\/\/\S+\//.exec(out)
-      if (m) resolve(m[0])
-    })
-    server.on('exit', (code) => reject(new Error(`xp ui exited ${code}`)))
-  })
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  const ui = await startUi(repo)
+  server = ui.child
+  url = `${ui.url}/`
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
 })
 

@@ -7,20 +7,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { once } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium } from './servers/chromium.js'
+import { startUi } from './servers/ui.js'
 import { TestRepo, cleanupTmp, ROOT } from './helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const ARTIFACTS = path.join(ROOT, 'test-artifacts')
 
 // acc depends on lr and a little on the seed; the loss curve on lr only (seeds coincide)
@@ -60,17 +51,10 @@ beforeAll(async () => {
     const r = repo.xp(['run', '-n', name, '-S', `lr=${lr}`, '-S', `seed=${seed}`, '--', 'node', 'train.js'])
     expect(r.code, r.stderr).toBe(0)
   }
-  server = repo.spawnXp(['ui', '--port', '0'])
-  let out = ''
-  url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (d) => {
-      out += d
-      const m = /http:\/\/\S+\//.exec(out)
-      if (m) resolve(m[0])
-    })
-    server.on('exit', (code) => reject(new Error(`xp ui exited ${code}`)))
-  })
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  const ui = await startUi(repo)
+  server = ui.child
+  url = `${ui.url}/`
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
   await page.goto(url)
   await page.waitForSelector('.tbody .tr')

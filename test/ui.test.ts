@@ -6,22 +6,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { once } from 'node:events'
 import type { ChildProcess } from 'node:child_process'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium } from './servers/chromium.js'
 import { TestRepo, cleanupTmp, errorCode, ROOT } from './helpers.js'
 import { encodeRecord, type RunRecord } from '../src/core/runs/record.js'
 import { newRunId } from '../src/core/runs/ref.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const ARTIFACTS = path.join(ROOT, 'test-artifacts')
 
 // Writes DVCLive's layout: metrics.json and one TSV per metric with `steps` rows.
@@ -108,7 +98,7 @@ beforeAll(async () => {
   xpRun('c-fail', ['lr=1', 'steps=3'], true)
   repo.git('notes', '--ref=refs/notes/xp', 'add', '-m', NOTE_HTML, commits['a-small'])
   ;({ child: server, url } = await startUi(repo))
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
   page.on('request', (r) => requested.push(r.url()))
   await page.goto(url)

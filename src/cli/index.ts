@@ -34,7 +34,7 @@ const COMMANDS: Entry[] = [
   { command: 'checkout [paths..]', describe: 'write tracked data from the cache into the working tree', load: () => import('./commands/checkout.js') },
   { command: 'gc', describe: 'delete cache objects that no run, ref or pointer uses', load: () => import('./commands/gc.js') },
   { command: 'fsck', describe: 'rehash every cache object and name the corrupt ones', load: () => import('./commands/fsck.js') },
-  { command: 'remote <action> [name] [url]', describe: 'add, list or remove data remotes (xp.yaml)', load: () => import('./commands/remote.js') },
+  { command: 'remote <action>', describe: 'add, list or remove data remotes (xp.yaml)', load: () => import('./commands/remote.js') },
   { command: 'push [args..]', describe: 'push runs, notes and registry tags to a git remote, their data first', load: () => import('./commands/push.js') },
   { command: 'pull [args..]', describe: 'pull runs, notes and registry tags, then the data of the working tree', load: () => import('./commands/pull.js') },
   {

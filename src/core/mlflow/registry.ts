@@ -19,6 +19,7 @@ import { validateArtifactName, validateStage } from '../registry/tag.js'
 import type { ArtifactState, VersionState } from '../registry/fold.js'
 import { XpError } from '../errors.js'
 import { badParam, exists, notFound } from './errors.js'
+import { nameFilter as mlflowNameFilter } from './search.js'
 import { artifactUri } from './mapping.js'
 import { experimentId, DEFAULT_EXPERIMENT } from './experiments.js'
 
@@ -179,7 +180,7 @@ export class MlflowRegistry {
     const names = new Set<string>()
     for (const [n, a] of await this.state()) if (a.active && a.versions.some((v) => v.registered && v.active)) names.add(n)
     for (const [n, m] of this.meta()) if (!m.deleted) names.add(n)
-    const match = nameFilter(typeof b.filter === 'string' ? b.filter : '')
+    const match = mlflowNameFilter(typeof b.filter === 'string' ? b.filter : '', 'registered models')
     const out = []
     for (const n of [...names].sort()) {
       if (!match(n)) continue
@@ -223,7 +224,8 @@ export class MlflowRegistry {
         name,
         ref: run.commit,
         version,
-        message: `MLflow: registering ${name} version ${major + 1} (run ${run.id})`,
+        // the source goes into the tag too, so `xp model get` finds the model in any clone
+        message: `MLflow: registering ${name} version ${major + 1} (run ${run.id})${typeof b.source === 'string' && b.source ? `\n\nsource: ${b.source}` : ''}`,
         anyCommit: true,
       })
     } catch (e) {
@@ -331,25 +333,4 @@ export class MlflowRegistry {
       throw badParam(`Invalid alias ${JSON.stringify(alias)}: ${(e as Error).message}`)
     }
   }
-}
-
-/** `name = '...'`, `name LIKE '...'`, `name ILIKE '...'`, or nothing. */
-function nameFilter(filter: string): (n: string) => boolean {
-  const f = filter.trim()
-  if (!f) return () => true
-  const m = /^name\s*(=|!=|LIKE|ILIKE)\s*(['"])(.*)\2$/i.exec(f)
-  if (!m) throw badParam(`Invalid filter ${JSON.stringify(f)}: registered models are searched by name (name = '...', name LIKE '...')`)
-  const op = m[1].toUpperCase()
-  if (op === '=') return (n) => n === m[3]
-  if (op === '!=') return (n) => n !== m[3]
-  const re = new RegExp(
-    '^' +
-      m[3]
-        .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-        .replace(/%/g, '.*')
-        .replace(/_/g, '.') +
-      '$',
-    op === 'ILIKE' ? 'i' : '',
-  )
-  return (n) => re.test(n)
 }

@@ -205,6 +205,26 @@ export function parseFilter(expr: string | undefined): Condition[] {
   }
 }
 
+/**
+ * MLflow's name filter for experiments and registered models (`name = '...'`, `!=`, `LIKE`,
+ * `ILIKE`), with `%` and `_` as in SQL; `attributes.` may prefix the name where MLflow allows it.
+ *
+ * @example
+ * nameFilter("name LIKE 'churn%'", 'registered models')('churn-v2') // true
+ */
+export function nameFilter(filter: string, what: string, opts: { attributes?: boolean } = {}): (name: string) => boolean {
+  const f = filter.trim()
+  if (!f) return () => true
+  const m = (opts.attributes ? /^(?:attributes?\.)?name\s*(=|!=|LIKE|ILIKE)\s*(['"])(.*)\2$/i : /^name\s*(=|!=|LIKE|ILIKE)\s*(['"])(.*)\2$/i).exec(f)
+  if (!m) throw badParam(`Invalid filter ${JSON.stringify(f)}: ${what} are searched by name (name = '...', name LIKE '...')`)
+  const op = m[1]!.toUpperCase()
+  const value = m[3]!
+  if (op === '=') return (n) => n === value
+  if (op === '!=') return (n) => n !== value
+  const re = likeRegex(value, op === 'ILIKE' ? 'i' : '')
+  return (n) => re.test(n)
+}
+
 function likeRegex(pattern: string, flags: string): RegExp {
   let re = '^'
   for (const ch of pattern) re += ch === '%' ? '.*' : ch === '_' ? '.' : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

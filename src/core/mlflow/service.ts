@@ -24,7 +24,7 @@ import { remoteFetcher } from '../sync/data.js'
 import { badParam, exists, notFound } from './errors.js'
 import { DEFAULT_EXPERIMENT, DEFAULT_EXPERIMENT_ID, ExperimentStore, experimentId } from './experiments.js'
 import { GIT_COMMIT_TAG, RUN_NAME_TAG, liveView, recordedView, runInfo, runJson, xpStatus, type RunView } from './mapping.js'
-import { searchRuns, metricNumber } from './search.js'
+import { searchRuns, metricNumber, nameFilter } from './search.js'
 
 export interface MlflowServiceOptions {
   /** the recorded runs, newest first (the server passes its cached listing) */
@@ -294,19 +294,8 @@ export class MlflowService {
     let list = [...(await this.experimentNames())].filter(([, e]) => (view === 'ALL' ? true : view === 'DELETED_ONLY' ? e.deleted : !e.deleted))
     const filter = typeof b.filter === 'string' ? b.filter.trim() : ''
     if (filter) {
-      const m = /^(?:attributes?\.)?name\s*(=|!=|LIKE|ILIKE)\s*(['"])(.*)\2$/i.exec(filter)
-      if (!m) throw badParam(`Invalid filter ${JSON.stringify(filter)}: experiments are searched by name (name = '...', name LIKE '...')`)
-      const op = m[1].toUpperCase()
-      const re = new RegExp(
-        '^' +
-          m[3]
-            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-            .replace(/%/g, '.*')
-            .replace(/_/g, '.') +
-          '$',
-        op === 'ILIKE' ? 'i' : '',
-      )
-      list = list.filter(([n]) => (op === '=' ? n === m[3] : op === '!=' ? n !== m[3] : re.test(n)))
+      const match = nameFilter(filter, 'experiments', { attributes: true })
+      list = list.filter(([n]) => match(n))
     }
     list.sort((a, b2) => b2[1].created - a[1].created || (a[0] < b2[0] ? -1 : 1))
     const max = int(b.max_results, 'max_results', 1000)

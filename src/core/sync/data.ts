@@ -8,7 +8,7 @@ import type { Repo, ProjectConfig } from '../repo.js'
 import { loadConfig } from '../repo.js'
 import { XpError } from '../errors.js'
 import { referencedOids, expandDirs } from '../cache/reachable.js'
-import { hasObject } from '../cache/objects.js'
+import { missingObjects } from '../cache/objects.js'
 import { defaultRemoteName, openRemote, type DataRemote } from '../../remotes/index.js'
 import { downloadObjects, type TransferSummary } from './transfer.js'
 
@@ -48,7 +48,7 @@ export async function fetchObjects(
 ): Promise<{ data: (TransferSummary & { remote: string }) | null; missing: number }> {
   const set = new Set(oids)
   await expandDirs(repo.cacheDir, set)
-  let missing = [...set].filter((o) => !hasObject(repo.cacheDir, o))
+  let missing = missingObjects(repo.cacheDir, set)
   if (!missing.length) return { data: null, missing: 0 }
   const remote = await openDataRemote(repo, loadConfig(repo), opts.dataRemote, opts.jobs)
   if (!remote) return { data: null, missing: missing.length }
@@ -60,7 +60,7 @@ export async function fetchObjects(
       total.bytes += s.bytes
       // the manifests that just arrived name files: fetch those too
       await expandDirs(repo.cacheDir, set)
-      missing = [...set].filter((o) => !hasObject(repo.cacheDir, o))
+      missing = missingObjects(repo.cacheDir, set)
     }
   } finally {
     remote.close()

@@ -7,7 +7,7 @@ import { spawnSync, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { benchEnv } from './lib/fake-runs.mjs'
+import { benchEnv, encodeRecord, fakeRunId } from './lib/fake-runs.mjs'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const XP = path.join(ROOT, 'bin', 'xp.js')
@@ -21,45 +21,7 @@ const git = (...args) => execFileSync('git', args, { cwd: dir, env, encoding: 'u
 // A deterministic pseudo-random source, so every run of the bench builds the same repo.
 let seed = 42
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
-function runId(ms) {
-  let t = ms
-  let s = ''
-  for (let i = 0; i < 10; i++) {
-    s = ALPHABET[t % 32] + s
-    t = Math.floor(t / 32)
-  }
-  for (let i = 0; i < 10; i++) s += ALPHABET[Math.floor(rand() * 32)]
-  return s
-}
-
-// The record format of docs/architecture.md#run-record (src/core/runs/record.ts): subject, blank line, one
-// `key: JSON` line per field.
-const ORDER = [
-  'xp',
-  'id',
-  'name',
-  'status',
-  'exit_code',
-  'command',
-  'message',
-  'started',
-  'ended',
-  'duration_s',
-  'baseline',
-  'branch',
-  'params',
-  'metrics',
-  'series',
-  'deps',
-  'outs',
-  'env',
-  'error_tail',
-]
-function encodeRecord(r) {
-  const lines = ORDER.filter((k) => r[k] !== undefined).map((k) => `${k}: ${JSON.stringify(r[k])}`)
-  return `xp: ${r.name} ${r.status}: ${r.command}\n\n${lines.join('\n')}\n`
-}
+const runId = (ms) => fakeRunId(ms, rand)
 
 function buildRepo() {
   const t0 = performance.now()

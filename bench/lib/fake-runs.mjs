@@ -28,6 +28,21 @@ const ORDER = [
   'error_tail',
 ]
 
+/** A run record as a commit message, as src/core/runs/record.ts encodeRecord writes it. */
+export function encodeRecord(r) {
+  const lines = ORDER.filter((k) => r[k] !== undefined).map((k) => `${k}: ${JSON.stringify(r[k])}`)
+  return `xp: ${r.name} ${r.status}: ${r.command}\n\n${lines.join('\n')}\n`
+}
+
+/** A run id for a time (10 base32 characters of ms, 10 from `rand`), as src/core/runs/ref.ts makes them. */
+export function fakeRunId(ms, rand) {
+  let t = ms
+  let s = ''
+  for (let i = 0; i < 10; i++) (s = ALPHABET[t % 32] + s), (t = Math.floor(t / 32))
+  for (let i = 0; i < 10; i++) s += ALPHABET[Math.floor(rand() * 32)]
+  return s
+}
+
 export function benchEnv(home) {
   return {
     PATH: process.env.PATH,
@@ -51,13 +66,7 @@ export function makeRunsRepo(dir, env, n, { steps = 50, notes = 10, distinctSeri
   const git = (...args) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 30 })
   let seed = 42
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
-  const runId = (ms) => {
-    let t = ms
-    let s = ''
-    for (let i = 0; i < 10; i++) (s = ALPHABET[t % 32] + s), (t = Math.floor(t / 32))
-    for (let i = 0; i < 10; i++) s += ALPHABET[Math.floor(rand() * 32)]
-    return s
-  }
+  const runId = (ms) => fakeRunId(ms, rand)
   git('init', '-q', '-b', 'main')
   fs.writeFileSync(path.join(dir, 'params.yaml'), 'lr: 0.1\n')
   git('add', '-A')
@@ -97,8 +106,7 @@ export function makeRunsRepo(dir, env, n, { steps = 50, notes = 10, distinctSeri
       outs: {},
       env: { host: 'bench', vars: {} },
     }
-    const lines = ORDER.filter((k) => rec[k] !== undefined).map((k) => `${k}: ${JSON.stringify(rec[k])}`)
-    const msg = `xp: ${rec.name} ${rec.status}: ${rec.command}\n\n${lines.join('\n')}\n`
+    const msg = encodeRecord(rec)
     let mark = ':1'
     if (distinctSeries) {
       let own = 'step\tloss\n'

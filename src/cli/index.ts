@@ -48,7 +48,7 @@ const COMMANDS: Entry[] = [
     load: () => import('./commands/queue.js'),
   },
   {
-    command: 'import <source> [revs..]',
+    command: 'import <source>',
     describe: 'turn DVC experiments or an MLflow file store into runs: xp import dvc [--all] [REV...] | xp import mlflow MLRUNS',
     load: () => import('./commands/import.js'),
   },

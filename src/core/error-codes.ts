@@ -43,7 +43,6 @@ export const ERROR_CODES = {
   XP_BAD_RUN_NAME: { exit: 'usage', http: 400, meaning: 'an invalid run name' },
   XP_BAD_SET: { exit: 'usage', http: 400, meaning: 'a malformed -S argument' },
   XP_BAD_SORT_KEY: { exit: 'usage', http: 400, meaning: 'no run has the key to sort by' },
-  XP_BAD_SOURCE: { exit: 'usage', http: 400, meaning: 'xp import takes dvc' },
   XP_BAD_STAGE: { exit: 'usage', http: 400, meaning: "a stage name that GTO's grammar refuses" },
   XP_BAD_TASK: { exit: 'domain', http: 500, meaning: 'a queue task file (.xp/queue/tasks/ID.json) of the wrong shape' },
   XP_BAD_VERSION: { exit: 'usage', http: 400, meaning: 'a version that is not v + SemVer 2' },

@@ -235,7 +235,7 @@ export async function downloadObjects(
     jobs,
     async (oid) => {
       const dest = objectPath(cacheDir, oid)
-      const tmp = tempPath(cacheDir)
+      const tmp = tempPath(cacheDir, oid)
       try {
         // a remote on a local path hashes while it copies (one read); others download, then the copy is hashed
         const op = { signal: ctx.signal, onBytes: p.bytes }

@@ -14,6 +14,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { hashBytes, hashFile, hasher, SMALL_FILE } from '../cache/hash.js'
 import { objectPath, Oid } from '../cache/oid.js'
 import { missingObjects, readVerified, tempPath, verifyObject, writeObject } from '../cache/objects.js'
+import type { FreshCheckout } from '../cache/materialize.js'
 
 export const DEFAULT_JOBS = 16
 /** objects moved synchronously between two turns of the event loop (progress, Ctrl-C, the large copies in flight) */
@@ -42,6 +43,8 @@ export interface TransferOptions {
   jobs?: number
   /** upload only: oids that may be in neither place (data of runs the git remote has already); counted in `lost`, not an error */
   mayLack?: Set<string>
+  /** download only: working-tree files written from each object as it arrives (a fresh clone's pull; materialize.ts FreshCheckout) */
+  fresh?: Pick<FreshCheckout, 'wants' | 'placeBytes' | 'placeObject'>
 }
 
 /**
@@ -225,6 +228,8 @@ export async function downloadObjects(
       const got = hashBytes(h, b)
       if (got !== Oid.parse(oid).hash) throw remoteCorrupt(remote, oid, got)
       writeObject(cacheDir, oid, b)
+      // the working tree's copies from the same verified bytes: no second read of the cache
+      opts.fresh?.placeBytes(oid, b)
       bytes += b.length
       p.bytes(b.length)
       p.object()
@@ -249,6 +254,7 @@ export async function downloadObjects(
         await fs.promises.chmod(tmp, 0o444)
         await fs.promises.mkdir(path.dirname(dest), { recursive: true })
         await fs.promises.rename(tmp, dest)
+        if (opts.fresh?.wants(oid)) await opts.fresh.placeObject(oid)
         bytes += got.size
         p.object()
       } finally {

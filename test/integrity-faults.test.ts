@@ -175,14 +175,34 @@ describe('a folder remote moves small objects in batches and large ones by the k
     repo.git('commit', '-qm', 'data')
     const clone = new TestRepo({ init: false })
     clone.git('clone', '-q', repo.path(), '.')
-    expect(clone.xp(['pull']).code).toBe(0)
-    expect(clone.xp(['checkout']).code).toBe(0)
+    // the working tree is written as the objects arrive, each file with its stat-cache row: the checkout after it has nothing to do
+    expect(clone.json(['pull']).checkedOut).toBe(301)
+    expect(clone.json(['checkout'])[0]).toMatchObject({ written: 0, removed: 0, unchanged: 301 })
+    expect(clone.json(['status'])[0]).toMatchObject({ state: 'unchanged', missing: 0 })
+    expect([...walk(clone.path('data')).keys(), ...walk(clone.path('.xp/cache')).keys()].filter((k) => k.includes('.tmp'))).toEqual([])
     expect(fs.readFileSync(clone.path('data/sub/big.bin')).equals(big)).toBe(true)
     expect(clone.read('data/f299.txt')).toBe('file 299\n')
     expect(fs.statSync(clone.path('data/f7.txt')).mode & 0o777).toBe(0o755)
     expect(fs.statSync(clone.path('data/f8.txt')).mode & 0o777).toBe(0o644)
     expect(walk(clone.path('data')).size).toBe(301)
     expect([...walk(clone.path('.xp/cache')).keys()].filter((k) => !k.startsWith('tmp'))).toHaveLength(302)
+
+    // a clone whose data path holds a file of its own: pull fetches, and leaves that path to checkout's rules (no overwrite)
+    const mine = new TestRepo({ init: false })
+    mine.git('clone', '-q', repo.path(), '.')
+    mine.write('data/f1.txt', 'mine\n')
+    const r = mine.xp(['pull'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('left as it is')
+    expect(mine.read('data/f1.txt')).toBe('mine\n')
+    expect(mine.exists('data/f2.txt')).toBe(false)
+    // hardlinks configured: the files are the cache's (read-only) objects, not copies
+    const linked = new TestRepo({ init: false })
+    linked.git('clone', '-q', repo.path(), '.')
+    linked.write('.xp/config.local.yaml', 'cache:\n  type: hardlink\n')
+    expect(linked.xp(['pull']).code).toBe(0)
+    expect(fs.statSync(linked.path('data/f2.txt')).nlink).toBe(2)
+    expect(linked.read('data/f2.txt')).toBe('file 2\n')
   })
 
   it('a corrupt large or small object is neither uploaded nor put in the cache', () => {
@@ -213,6 +233,7 @@ describe('a folder remote moves small objects in batches and large ones by the k
       expect(errorCode(pulled)).toBe('XP_REMOTE_CORRUPT')
       expect(pulled.stderr).toContain(o)
       expect(objects(clone).has(o)).toBe(false)
+      expect(clone.exists(o === b ? 'big.bin' : 'small.bin')).toBe(false) // nor written to the working tree
       fs.rmSync(atStore(o))
       expect(repo.xp(['push']).code).toBe(0) // the repair the error names: push it again
     }

@@ -311,6 +311,24 @@ describe('a full disk is a coded error naming the path, leaving nothing partial'
     }
   })
 
+  it('push of many small objects (written on two threads) to a full folder remote: XP_REMOTE_IO, nothing partial under a real name, no temporary; a later push completes', (ctx) => {
+    const { repo, store } = withRemotes()
+    if (!tmpfs(store, '2m')) return ctx.skip()
+    for (let i = 0; i < 300; i++) repo.write(`data/f${i}.bin`, Buffer.alloc(16 * 1024, i))
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    const r = repo.xp(['push'])
+    expect(r.code).not.toBe(0)
+    expect(errorCode(r)).toBe('XP_REMOTE_IO')
+    expect(r.stderr).toContain(store)
+    const there: string[] = []
+    for (const top of fs.readdirSync(store)) for (const name of fs.readdirSync(path.join(store, top))) there.push(path.join(store, top, name))
+    expect(there.filter((f) => f.includes('.tmp'))).toEqual([])
+    for (const f of there) expect(spawnSync('xxhsum', ['-H2', f], { encoding: 'utf8' }).stdout.split(/\s+/)[0]).toBe(path.basename(path.dirname(f)) + path.basename(f).replace(/\.dir$/, ''))
+    spawnSync('mount', ['-o', 'remount,size=16m', store])
+    expect(repo.xp(['push']).code).toBe(0)
+    expect(repo.xp(['fsck', '--remote']).code).toBe(0)
+  })
+
   it('a read-only cache is XP_DISK_READ_ONLY naming it, no pointer written', (ctx) => {
     const repo = new TestRepo({ files: { 'README.md': 'p\n' } })
     if (!tmpfs(repo.path('.xp/cache'), '2m')) return ctx.skip()

@@ -17,7 +17,8 @@ import { hashCopy, hashFile } from './hash.js'
 import { Oid, objectPath, oidFromPath } from './oid.js'
 import { hasObject, missingObjects, readVerified, corruptObject } from './objects.js'
 import { decodeManifest, MODE_FILE, type ManifestEntry } from './manifest.js'
-import { StatCache } from './state.js'
+import { StatCache, type StatLike } from './state.js'
+import { SecondWriter, SECOND_THREAD_FROM } from '../second-writer.js'
 import type { LocatedPointer } from './pointer.js'
 
 export const DEFAULT_LINK = 'reflink,copy'
@@ -404,6 +405,9 @@ export class FreshCheckout {
   private readonly waiting: LocatedPointer[]
   private readonly madeDirs = new Set<string>()
   private readonly state: StatCache
+  private writer: SecondWriter<{ t: FreshTarget; oid: string }> | undefined
+  /** files planned */
+  private files = 0
   /** 'try': a reflink is tried on the first file; 'copy': write copies; 'off': leave it all to checkoutData */
   private how: 'try' | 'copy' | 'off'
 
@@ -448,6 +452,7 @@ export class FreshCheckout {
       const abs = path.join(this.repo.root, p.dataPath)
       for (const e of entries) {
         const t = { abs: e.path ? path.join(abs, e.path) : abs, key: e.path ? `${p.dataPath}/${e.path}` : p.dataPath, mode: e.mode, pointer: p.dataPath }
+        this.files++
         const list = this.byOid.get(e.oid)
         if (list) list.push(t)
         else this.byOid.set(e.oid, [t])
@@ -460,18 +465,74 @@ export class FreshCheckout {
     return this.how !== 'off' && this.byOid.has(oid)
   }
 
-  /** Write `bytes`, verified to be `oid`'s and in the cache already, to the files that want them. */
+  /**
+   * Write `bytes`, verified to be `oid`'s and in the cache already, to the files that want
+   * them: on a second thread while this one downloads the next objects (SecondWriter).
+   * The bytes are given away: unusable by the caller after.
+   */
   placeBytes(oid: string, bytes: Uint8Array): void {
-    this.place(oid, (t, tmp) => {
-      const fd = fs.openSync(tmp, 'wx', t.mode)
+    const want = this.byOid.get(oid)
+    if (!want || this.how === 'off') return
+    for (const t of want) {
+      if (this.left.get(t.pointer)! < 0) continue
+      const tmp = tempNameFor(t.abs)
       try {
-        for (let w = 0; w < bytes.length; ) w += fs.writeSync(fd, bytes, w, bytes.length - w)
-        if (modeNeedsChmod(t.mode)) fs.fchmodSync(fd, t.mode)
-        return fs.fstatSync(fd)
-      } finally {
-        fs.closeSync(fd)
+        this.dirFor(t.abs)
+        if (this.how === 'try') {
+          // a reflink shares the cache's blocks: where it works, checkoutData makes them all
+          try {
+            fs.copyFileSync(objectPath(this.repo.cacheDir, oid), tmp, fs.constants.COPYFILE_FICLONE_FORCE)
+            this.how = 'off'
+            fs.rmSync(tmp, { force: true })
+            return
+          } catch {
+            reflinkWorks = false
+            this.how = 'copy'
+          }
+        }
+      } catch {
+        this.left.set(t.pointer, -1)
+        continue
       }
-    })
+      this.writer ??= new SecondWriter<{ t: FreshTarget; oid: string }>(
+        ({ t, oid }, done) => (done.stat ? this.wrote(t, done.stat, oid) : this.left.set(t.pointer, -1)),
+        this.files >= SECOND_THREAD_FROM,
+      )
+      const give = t === want[want.length - 1] // the last copy takes the buffer
+      this.writer.write({ tmp, dest: t.abs, bytes, mode: t.mode, chmod: modeNeedsChmod(t.mode), stat: true, give }, { t, oid })
+    }
+  }
+
+  /** Temporary names for the working-tree copies of `oid`, to write in the same read as the cache's copy (a large object from a folder remote). */
+  copiesOf(oid: string): Array<{ path: string; mode: number; t: FreshTarget }> {
+    const want = this.byOid.get(oid)
+    if (!want || this.how !== 'copy') return [] // (where a reflink may work, checkoutData tries it)
+    const out: Array<{ path: string; mode: number; t: FreshTarget }> = []
+    for (const t of want) {
+      if (this.left.get(t.pointer)! < 0) continue
+      try {
+        this.dirFor(t.abs)
+      } catch {
+        this.left.set(t.pointer, -1)
+        continue
+      }
+      out.push({ path: tempNameFor(t.abs), mode: t.mode, t })
+    }
+    return out
+  }
+
+  /** The copies of copiesOf, written and verified (the object is in the cache): renamed into place. The caller removes what is left. */
+  placed(oid: string, copies: Array<{ path: string; mode: number; t: FreshTarget }>): void {
+    for (const c of copies) {
+      try {
+        if (modeNeedsChmod(c.mode)) fs.chmodSync(c.path, c.mode)
+        const st = fs.statSync(c.path)
+        fs.renameSync(c.path, c.t.abs)
+        this.wrote(c.t, st, oid)
+      } catch {
+        this.left.set(c.t.pointer, -1)
+      }
+    }
   }
 
   /** Copy a large object just put in the cache to the files that want it, verified in the same read. */
@@ -498,37 +559,6 @@ export class FreshCheckout {
     }
   }
 
-  private place(oid: string, write: (t: FreshTarget, tmp: string) => fs.Stats) {
-    const want = this.byOid.get(oid)
-    if (!want || this.how === 'off') return
-    for (const t of want) {
-      if (this.left.get(t.pointer)! < 0) continue
-      const tmp = tempNameFor(t.abs)
-      try {
-        this.dirFor(t.abs)
-        let st: fs.Stats
-        if (this.how === 'try') {
-          // a reflink shares the cache's blocks: where it works, checkoutData makes them (this file is one)
-          try {
-            fs.copyFileSync(objectPath(this.repo.cacheDir, oid), tmp, fs.constants.COPYFILE_FICLONE_FORCE)
-            this.how = 'off'
-            fs.rmSync(tmp, { force: true })
-            return
-          } catch {
-            reflinkWorks = false
-            this.how = 'copy'
-          }
-        }
-        st = write(t, tmp)
-        fs.renameSync(tmp, t.abs)
-        this.wrote(t, st, oid)
-      } catch {
-        fs.rmSync(tmp, { force: true })
-        this.left.set(t.pointer, -1)
-      }
-    }
-  }
-
   private dirFor(file: string) {
     const dir = path.dirname(file)
     if (this.madeDirs.has(dir)) return
@@ -536,7 +566,7 @@ export class FreshCheckout {
     this.madeDirs.add(dir)
   }
 
-  private wrote(t: FreshTarget, st: fs.Stats, oid: string) {
+  private wrote(t: FreshTarget, st: StatLike, oid: string) {
     this.state.set(t.key, st, oid)
     this.left.set(t.pointer, this.left.get(t.pointer)! - 1)
     this.written++
@@ -545,8 +575,9 @@ export class FreshCheckout {
   /** files written */
   written = 0
 
-  /** Save the stat cache's rows; returns the data paths written whole. */
-  finish(): Set<string> {
+  /** Wait for the files being written, save their stat-cache rows; returns the data paths written whole. */
+  async finish(): Promise<Set<string>> {
+    await this.writer?.finish()
     this.state.save()
     return new Set([...this.left].filter(([, n]) => n === 0).map(([p]) => p))
   }

@@ -131,7 +131,7 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
   try {
     fetched = await fetchObjects(repo, await referencedData(repo, { commits, worktree: true }), { dataRemote: opts.dataRemote, jobs: opts.jobs, fresh })
   } finally {
-    done = fresh.finish()
+    done = await fresh.finish()
   }
   result.data = fetched.data
   result.missing = fetched.missing

@@ -101,7 +101,7 @@ export class SecondWriter<T> {
     } catch {
       return // no thread: this one writes everything
     }
-    this.worker.unref()
+    this.worker.unref() // a caller that never calls finish (it failed) does not keep the process alive
     this.worker.on('message', (m: { id: number; done: WriteDone[] }) => {
       const jobs = this.sent.get(m.id)!
       this.sent.delete(m.id)
@@ -147,6 +147,8 @@ export class SecondWriter<T> {
   async finish(): Promise<void> {
     if (this.worker && !this.failure) {
       this.send()
+      // held (ref) while it has files to write: an unref'd worker would let the process exit before they are written
+      this.worker.ref()
       if (this.sent.size) await new Promise<void>((r) => (this.idle = r))
     }
     // a worker that died: what it held is written here

@@ -311,10 +311,11 @@ describe('a full disk is a coded error naming the path, leaving nothing partial'
     }
   })
 
-  it('push of many small objects (written on two threads) to a full folder remote: XP_REMOTE_IO, nothing partial under a real name, no temporary; a later push completes', (ctx) => {
+  it('push of many small objects (written on two threads) to a full folder remote: XP_REMOTE_IO, nothing partial under a real name, no temporary; a later push completes, a clone pulls them', (ctx) => {
     const { repo, store } = withRemotes()
     if (!tmpfs(store, '2m')) return ctx.skip()
-    for (let i = 0; i < 300; i++) repo.write(`data/f${i}.bin`, Buffer.alloc(16 * 1024, i))
+    for (let i = 0; i < 1200; i++) repo.write(`data/f${i}.bin`, Buffer.alloc(4 * 1024 + i, i % 251))
+    fs.chmodSync(repo.path('data/f5.bin'), 0o755)
     expect(repo.xp(['add', 'data']).code).toBe(0)
     const r = repo.xp(['push'])
     expect(r.code).not.toBe(0)
@@ -327,6 +328,17 @@ describe('a full disk is a coded error naming the path, leaving nothing partial'
     spawnSync('mount', ['-o', 'remount,size=16m', store])
     expect(repo.xp(['push']).code).toBe(0)
     expect(repo.xp(['fsck', '--remote']).code).toBe(0)
+    // a fresh clone's pull writes the 1,200 files on two threads too: the same bytes and modes, nothing left to check out
+    repo.git('add', '-A')
+    repo.git('commit', '-qm', 'data')
+    const clone = new TestRepo({ init: false })
+    clone.git('clone', '-q', repo.path(), '.')
+    expect(clone.json(['pull']).checkedOut).toBe(1200)
+    for (const i of [0, 5, 777, 1199]) expect(fs.readFileSync(clone.path(`data/f${i}.bin`)).equals(Buffer.alloc(4 * 1024 + i, i % 251))).toBe(true)
+    expect(fs.statSync(clone.path('data/f5.bin')).mode & 0o777).toBe(0o755)
+    expect(fs.statSync(clone.path('data/f6.bin')).mode & 0o777).toBe(0o644)
+    expect(clone.json(['checkout'])[0]).toMatchObject({ written: 0, unchanged: 1200 })
+    expect(clone.xp(['fsck']).code).toBe(0)
   })
 
   it('a read-only cache is XP_DISK_READ_ONLY naming it, no pointer written', (ctx) => {

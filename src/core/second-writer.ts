@@ -34,8 +34,8 @@ export interface WriteDone {
   error?: { code?: string; message: string }
 }
 
-/** files from which a second thread is worth its start (~35 ms, on the other core) */
-export const SECOND_THREAD_FROM = 256
+/** files from which a second thread is worth its start (~35 ms on the other core; a file is created in 50-300 µs here) */
+export const SECOND_THREAD_FROM = 1000
 
 /** Write one file on this thread (a failure is returned, its temporary file removed). */
 export function writeOne(job: WriteJob): WriteDone {

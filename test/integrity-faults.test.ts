@@ -196,6 +196,17 @@ describe('a folder remote moves small objects in batches and large ones by the k
     expect(r.stderr).toContain('left as it is')
     expect(mine.read('data/f1.txt')).toBe('mine\n')
     expect(mine.exists('data/f2.txt')).toBe(false)
+    // a pull killed while it wrote the working tree left a whole file and a temporary one: the next pull finishes the job
+    const killed = new TestRepo({ init: false })
+    killed.git('clone', '-q', repo.path(), '.')
+    const dead = spawnSync('true').pid!
+    killed.write('data/f4.txt', 'file 4\n')
+    killed.write(`data/.f3.txt.tmp-${dead}-0a1b2c3d-9`, 'fi')
+    const again = killed.xp(['pull'])
+    expect(again.code).toBe(0)
+    expect(again.stderr).not.toContain('left as it is')
+    expect(walk(killed.path('data')).size).toBe(301)
+    expect(killed.read('data/f3.txt')).toBe('file 3\n')
     // hardlinks configured: the files are the cache's (read-only) objects, not copies
     const linked = new TestRepo({ init: false })
     linked.git('clone', '-q', repo.path(), '.')

@@ -15,7 +15,7 @@ import { isInside, modeNeedsChmod, tempNameFor } from '../fsutil.js'
 import { guardWrite } from '../safety/paths.js'
 import { hashCopy, hashFile } from './hash.js'
 import { Oid, objectPath, oidFromPath } from './oid.js'
-import { hasObject, missingObjects, readVerified, corruptObject } from './objects.js'
+import { hasObject, missingObjects, readVerified, corruptObject, isDeadTemp } from './objects.js'
 import { decodeManifest, MODE_FILE, type ManifestEntry } from './manifest.js'
 import { StatCache, type StatLike } from './state.js'
 import { SecondWriter, SECOND_THREAD_FROM } from '../second-writer.js'
@@ -177,6 +177,10 @@ export async function materialize(
   let unchanged = 0
   for (const e of existing) {
     const w = isDir === (e.rel !== '') ? wantBy.get(e.rel) : undefined
+    if (!w && e.st.isFile() && isDeadTemp(path.basename(e.abs))) {
+      toRemove.push(e) // a killed pull or checkout's temporary file: never data
+      continue
+    }
     const cur = await currentOid(e)
     if (w && cur === w.oid) {
       done.add(w.path)

@@ -460,6 +460,15 @@ export function cleanTemp(cacheDir: string, now: number = Date.now(), opts: { al
   return removed
 }
 
+/**
+ * True for a temporary name beside a file (`.<name>.tmp-<pid>-<tag>-<n>`, fsutil's tempNameFor)
+ * whose writer is gone: what a killed checkout or pull leaves in the working tree.
+ */
+export function isDeadTemp(name: string): boolean {
+  const m = BESIDE_TEMP.exec(name)
+  return m !== null && !alive(Number(m[1]))
+}
+
 /** Remove the temporary files beside objects whose writer is gone, or a day old. */
 function cleanBeside(cacheDir: string, now: number): number {
   let tops: string[]

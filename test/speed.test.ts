@@ -366,3 +366,38 @@ describe('run names and HEAD without a git process', () => {
     expect(repo.xp(['show', '--json']).stdout).toBe(shown)
   })
 })
+
+describe('refs read from their files', () => {
+  it('gives what git for-each-ref gives: loose, packed, a loose ref over its packed line; null where git must say', async () => {
+    const { readRefFiles, noRefFiles } = await import('../src/core/ref-files.js')
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    const head = repo.git('rev-parse', 'HEAD').trim()
+    repo.write('b.txt', 'b\n')
+    repo.git('add', '-A')
+    repo.git('commit', '-q', '-m', 'b')
+    const next = repo.git('rev-parse', 'HEAD').trim()
+    for (let i = 0; i < 5; i++) repo.git('update-ref', `refs/xp/runs/0000000000000000000${i}`, head)
+    repo.git('pack-refs', '--all')
+    repo.git('update-ref', 'refs/xp/runs/00000000000000000002', next) // loose now, over its packed line
+    repo.git('update-ref', '-d', 'refs/xp/runs/00000000000000000003')
+    repo.git('update-ref', 'refs/xp/runs/00000000000000000009', next)
+    repo.git('update-ref', 'refs/notes/xp', next)
+    const common = path.join(repo.dir, '.git')
+    const files = readRefFiles(common, {}, 'refs/xp/runs/', ['refs/notes/xp', 'refs/heads/main'])
+    const git = repo
+      .git('for-each-ref', '--format=%(refname) %(objectname)', 'refs/xp/runs/', 'refs/notes/xp', 'refs/heads/main')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string])
+    expect(new Map([...files!].sort())).toEqual(new Map(git.sort()))
+    expect(noRefFiles(common, {}, 'refs/tags/')).toBe(true)
+    repo.git('tag', 'v1')
+    expect(noRefFiles(common, {}, 'refs/tags/')).toBe(false)
+    repo.git('pack-refs', '--all')
+    expect(noRefFiles(common, {}, 'refs/tags/')).toBe(false)
+    // a symbolic ref, or GIT_DIR in the environment: git decides
+    repo.git('symbolic-ref', 'refs/xp/runs/00000000000000000007', 'refs/heads/main')
+    expect(readRefFiles(common, {}, 'refs/xp/runs/')).toBeNull()
+    expect(readRefFiles(common, { GIT_DIR: common }, 'refs/notes/')).toBeNull()
+  })
+})

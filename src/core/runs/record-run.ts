@@ -365,6 +365,10 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   await (monitor as SysMonitor | null)?.stop()
   log.close()
   const ended = ctx.now()
+  // the listing for the snapshot starts now, while the metrics, params and series are read
+  // (nothing below writes to the working tree before it is used)
+  const changesP = worktreeChanges(repo, config.snapshot.max_file_size)
+  changesP.catch(() => {}) // awaited below; an error before that must not leave it unhandled
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
 
   const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
@@ -406,7 +410,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
 
   // The snapshot: what the command left, with large files and data kept out of git.
   // one ls-files: what changed, the untracked files, the large ones (the snapshot reuses it)
-  const changes = await worktreeChanges(repo, config.snapshot.max_file_size)
+  const changes = await changesP
   // a large file that looks like a secret is left out too, never cached and pushed as data (core/safety)
   const largeAll = changes.large
   const secretLarge = new Set(

@@ -15,7 +15,17 @@ import { git } from '../git.js'
 import { XpError } from '../errors.js'
 import { NOTES_REF, RUNS_PREFIX } from '../runs/ref.js'
 import { readRefFiles, noRefFiles } from '../ref-files.js'
-import { parseLocalRefs, isSharedRef, changedRefs, parsePorcelain, isRetryableRejection, chunkArgs, TAGS_PREFIX, type RefEntry, type PushStatus } from './refs.js'
+import {
+  parseLocalRefs,
+  isSharedRef,
+  changedRefs,
+  parsePorcelain,
+  isRetryableRejection,
+  chunkArgs,
+  TAGS_PREFIX,
+  type RefEntry,
+  type PushStatus,
+} from './refs.js'
 import { remoteRefs, gitRemoteError } from './git-remote.js'
 import { referencedOids } from '../cache/reachable.js'
 import type { TransferSummary } from './transfer.js'
@@ -92,9 +102,9 @@ async function dataFree(repo: Repo, refs: RefEntry[], worktree: Promise<string[]
   } catch {
     // none kept yet
   }
-  const commits = [
-    ...new Set(refs.filter((e) => e.ref.startsWith(RUNS_PREFIX) || e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid)),
-  ].filter((c) => !known.has(c) || !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(c))
+  const commits = [...new Set(refs.filter((e) => e.ref.startsWith(RUNS_PREFIX) || e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid))].filter(
+    (c) => !known.has(c) || !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(c),
+  )
   if (!commits.length) return true
   if ((await referencedOids(repo, { commits, worktree: false })).size) return false
   try {
@@ -134,9 +144,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     chosen = local.filter((e) => !e.ref.startsWith(RUNS_PREFIX) || wanted.has(e.ref))
   }
   const blind =
-    mayGoBlind &&
-    chosen.filter((e) => e.ref.startsWith(TAGS_PREFIX)).length <= BLIND_TAGS &&
-    (opts.noData || (await dataFree(repo, chosen, worktreeData)))
+    mayGoBlind && chosen.filter((e) => e.ref.startsWith(TAGS_PREFIX)).length <= BLIND_TAGS && (opts.noData || (await dataFree(repo, chosen, worktreeData)))
   const theirs = blind ? null : await (theirsP ?? remoteRefs(repo, opts.remote))
   const changed = theirs ? changedRefs(chosen, theirs) : chosen
   const runRefs = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
@@ -170,7 +178,11 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     if (!oids.length) return
     // only data of refs the git remote has: a clone with no data remote set still pushes
     // (the modules that move data load only when there is data to move)
-    const [{ openDataRemote }, { uploadObjects }, { FsRemote }] = await Promise.all([import('./data.js'), import('./transfer.js'), import('../../remotes/fs.js')])
+    const [{ openDataRemote }, { uploadObjects }, { FsRemote }] = await Promise.all([
+      import('./data.js'),
+      import('./transfer.js'),
+      import('../../remotes/fs.js'),
+    ])
     const optional = !must.size && !opts.dataRemote
     const remote = optional
       ? await openDataRemote(repo, config, undefined, opts.jobs).catch(() => null)

@@ -143,19 +143,21 @@ describe('StatCache', () => {
       const st = { ino: 42, mtimeMs: 1700000000123.456, size: 10 }
       const s = StatCache.load(dir)
       s.set('data/a b.csv', st, H)
-      s.set('bad\tname', st, H) // not cacheable: silently skipped
+      s.set('tab\tname', st, H) // any name but one with a NUL (none on disk) is recorded
+      s.set('bad\0name', st, H) // not cacheable: silently skipped
       s.save()
       const t = StatCache.load(dir)
       expect(t.get('data/a b.csv', st)).toBe(H)
       expect(t.get('data/a b.csv', { ...st, size: 11 })).toBeUndefined()
       expect(t.get('data/a b.csv', { ...st, mtimeMs: st.mtimeMs + 1 })).toBeUndefined()
       expect(t.get('data/a b.csv', { ...st, ino: 43 })).toBeUndefined()
-      expect(t.get('bad\tname', st)).toBeUndefined()
+      expect(t.get('tab\tname', st)).toBe(H)
+      expect(t.get('bad\0name', st)).toBeUndefined()
       t.dropOids(new Set([H, H + '.dir']))
       t.save()
       const u = StatCache.load(dir)
       expect(u.get('data/a b.csv', st)).toBeUndefined()
-      fs.writeFileSync(path.join(dir, 'state'), 'garbage')
+      fs.writeFileSync(path.join(dir, 'stat-cache'), 'garbage')
       expect(StatCache.load(dir).get('data/a b.csv', st)).toBeUndefined()
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })

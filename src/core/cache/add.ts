@@ -98,6 +98,13 @@ export function ignoreInGit(root: string, rel: string): void {
   const dir = path.posix.dirname(rel)
   const file = path.join(root, dir === '.' ? '' : dir, '.gitignore')
   const line = gitignoreLine(path.posix.basename(rel))
+  const has = (text: string) => text.split(/\r?\n/).includes(line)
+  // there already (every add but the first): read without taking the lock, write nothing
+  try {
+    if (has(fs.readFileSync(file, 'utf8'))) return
+  } catch {
+    // none yet
+  }
   withLock(file + '.xp-lock', () => {
     let text = ''
     try {
@@ -105,7 +112,7 @@ export function ignoreInGit(root: string, rel: string): void {
     } catch {
       // none yet
     }
-    if (text.split(/\r?\n/).includes(line)) return
+    if (has(text)) return
     fs.appendFileSync(file, (text && !text.endsWith('\n') ? '\n' : '') + line + '\n')
   })
 }
@@ -150,10 +157,13 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
   // Refuse first, write nothing: symlinked folders out of the repo, files git tracks,
   // .gitignore itself, and data inside (or around) data tracked already.
   for (const rel of rels) resolveDataPath(repo.root, pointerFileFor(rel), path.posix.basename(rel))
+  // the two listings run side by side (each is a git process)
+  const listing = git(['ls-files', '-z', '--', ...rels.map((r) => `:(literal)${r}`)], { cwd: repo.root, env: repo.ctx.env })
+  listing.catch(() => {}) // awaited below; a failure of the other one first must not leave it unhandled
   const existing = (await worktreePointers(repo, { skipBad: true })).map((p) => p.dataPath)
   checkNotOverlapping(rels, existing)
   for (const rel of rels) gitignoreLine(path.posix.basename(rel))
-  const tracked = await git(['ls-files', '-z', '--', ...rels.map((r) => `:(literal)${r}`)], { cwd: repo.root, env: repo.ctx.env })
+  const tracked = await listing
   const inGit = tracked.stdout.split('\0').filter(Boolean)
   if (inGit.length)
     throw new XpError('XP_TRACKED_BY_GIT', `${inGit[0]} is tracked by git${inGit.length > 1 ? ` (and ${inGit.length - 1} more)` : ''}`, {

@@ -165,7 +165,14 @@ export function locate(root: string, pointerFile: string, p: Pointer): LocatedPo
   return { ...p, pointerFile, dataPath: resolveDataPath(root, pointerFile, p.path) }
 }
 
-/** Write a pointer file atomically (repo-relative path). */
+/** Write a pointer file atomically (repo-relative path); one that already holds these bytes is left as it is (a no-op `xp add` writes nothing). */
 export function writePointer(root: string, pointerFile: string, p: Pointer): void {
-  writeFileAtomic(path.join(root, pointerFile), encodePointer(p))
+  const file = path.join(root, pointerFile)
+  const text = encodePointer(p)
+  try {
+    if (fs.readFileSync(file, 'utf8') === text) return
+  } catch {
+    // none yet
+  }
+  writeFileAtomic(file, text)
 }

@@ -364,11 +364,13 @@ export function matchSnapshot(abs: string, snap: Snapshot): boolean {
 function storedAll(cacheDir: string, snap: Snapshot): boolean {
   if (storedSize(cacheDir, snap.oid) !== snap.manifestBytes) return false
   const top = cacheDir + path.sep
+  const raw = rawLstatFor(cacheDir)
   for (let i = 0; i < snap.count; i++) {
     const hex = snap.oids.toString('hex', i * 16, i * 16 + 16)
+    const file = top + hex.slice(0, 2) + path.sep + hex.slice(2)
     let size: number
     try {
-      size = fs.lstatSync(top + hex.slice(0, 2) + path.sep + hex.slice(2)).size
+      size = raw ? (raw(file)?.[8] ?? -1) : fs.lstatSync(file).size
     } catch {
       return false
     }

@@ -11,7 +11,7 @@ import { XpError } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { hashFile, hasher, hashBytes } from './hash.js'
 import { stageFile, putBytes, storedSize } from './objects.js'
-import { oidFromPath, DIR_SUFFIX } from './oid.js'
+import { oidFromPath, objectPath, DIR_SUFFIX } from './oid.js'
 import { encodeManifest, manifestTotals, modeOf, type ManifestEntry } from './manifest.js'
 import type { StatCache, Snapshot, SnapshotEntry } from './state.js'
 
@@ -247,7 +247,7 @@ async function hashDir(o: HashOptions, rel: string, abs: string): Promise<Hashed
 }
 
 /** lstat as the numbers Node's binding gives (no Stats object, no four Dates): [.., mode at 1, ino at 7, size at 8, mtime s at 12, ns at 13, ..] */
-type RawLstat = (p: string) => ArrayLike<number> | undefined
+type RawLstat = (p: string | Buffer) => ArrayLike<number> | undefined
 let rawLstat: RawLstat | null | undefined
 
 /**
@@ -263,7 +263,7 @@ function rawLstatFor(probe: string): RawLstat | null {
   const quiet = process.noDeprecation
   try {
     process.noDeprecation = true // process.binding is deprecated in the docs (DEP0111); warned about only with --pending-deprecation
-    const b = (process as unknown as { binding(name: string): { lstat?: (p: string, big: boolean, req: undefined, throwIfNoEntry: boolean) => ArrayLike<number> | undefined } }).binding('fs')
+    const b = (process as unknown as { binding(name: string): { lstat?: (p: string | Buffer, big: boolean, req: undefined, throwIfNoEntry: boolean) => ArrayLike<number> | undefined } }).binding('fs')
     if (typeof b.lstat !== 'function') return null
     const fn: RawLstat = (p) => b.lstat!(p, false, undefined, false)
     const a = fn(probe)
@@ -363,27 +363,39 @@ export function matchSnapshot(abs: string, snap: Snapshot): boolean {
  */
 function storedAll(cacheDir: string, snap: Snapshot): boolean {
   if (storedSize(cacheDir, snap.oid) !== snap.manifestBytes) return false
-  const top = cacheDir + path.sep
   const raw = rawLstatFor(cacheDir)
-  for (let i = 0; i < snap.count; i++) {
-    const hex = snap.oids.toString('hex', i * 16, i * 16 + 16)
-    const file = top + hex.slice(0, 2) + path.sep + hex.slice(2)
+  // one path buffer, its 32 hex digits written in place per object: no string per object
+  const top = Buffer.from(cacheDir + path.sep)
+  const sep = Buffer.from(path.sep)[0]
+  const file = Buffer.alloc(top.length + 33)
+  top.copy(file)
+  file[top.length + 2] = sep
+  const { oids, nums, count } = snap
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < 16; k++) {
+      const b = oids[i * 16 + k]
+      const at = top.length + k * 2 + (k === 0 ? 0 : 1)
+      file[at] = HEX_DIGITS[b >> 4]
+      file[at + 1] = HEX_DIGITS[b & 15]
+    }
     let size: number
     try {
       size = raw ? (raw(file)?.[8] ?? -1) : fs.lstatSync(file).size
     } catch {
       return false
     }
-    if (size !== snap.nums[i * 4 + 2]) return false
+    if (size !== nums[i * 4 + 2]) return false
   }
   try {
     const now = new Date()
-    fs.utimesSync(top + snap.oid.slice(0, 2) + path.sep + snap.oid.slice(2), now, now)
+    fs.utimesSync(objectPath(cacheDir, snap.oid), now, now)
   } catch {
     return false
   }
   return true
 }
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef')
 
 /** The manifest entries a snapshot stands for. */
 export function snapshotManifest(snap: Snapshot): ManifestEntry[] {

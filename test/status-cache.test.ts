@@ -59,6 +59,25 @@ describe('the stat cache file', () => {
   })
 })
 
+describe('upgrading from the text stat cache', () => {
+  it("keeps its rows (nothing is reread), then replaces the old file", () => {
+    const repo = folderRepo()
+    fs.utimesSync(repo.path('data/d1/f1.txt'), 1e9, 1e9)
+    repo.json(['add', 'data'])
+    // the file an older xp would have left: a row per file, mtime in whole microseconds
+    const rows = manifest(repo).map((e) => {
+      const st = fs.statSync(repo.path('data', e.path))
+      return `data/${e.path}\t${st.ino}\t${Math.round(st.mtimeMs * 1000)}\t${st.size}\t${e.oid}\n`
+    })
+    fs.rmSync(repo.path('.xp/stat-cache'))
+    fs.writeFileSync(repo.path('.xp/state'), 'xp-state 2\n' + rows.join(''))
+    sneakyEdit(repo, 'data/d1/f1.txt', 'FILE 1\n')
+    expect(status(repo).state).toBe('unchanged') // the old rows vouched: f1 was not reread
+    expect(repo.exists('.xp/state')).toBe(false)
+    expect(status(repo).state).toBe('unchanged') // and still do, in the new file
+  })
+})
+
 describe('xp status with a folder snapshot', () => {
   it('reports modified, added, deleted and renamed files after a status that recorded the snapshot', () => {
     const repo = folderRepo()

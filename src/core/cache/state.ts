@@ -17,7 +17,8 @@
  * a damaged or truncated file is ignored (everything is hashed again), never trusted.
  * Written atomically when it changed: losing it, or a concurrent writer's update, only
  * costs a rehash (docs/architecture.md#principles). The text `.xp/state` of older versions is
- * ignored and removed on the first save.
+ * read when there is no `stat-cache` yet (its rows still vouch, so an upgrade rereads
+ * nothing) and removed on the first save.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -100,8 +101,13 @@ export class StatCache {
       // absent: everything is hashed again
     }
     const parsed = buf ? decode(buf) : null
-    return new StatCache(xpDir, parsed?.sections ?? [], parsed?.cacheDir ?? '')
+    const cache = new StatCache(xpDir, parsed?.sections ?? [], parsed?.cacheDir ?? '')
+    if (buf === undefined) cache.legacy = loadLegacy(path.join(xpDir, OLD_FILE))
+    return cache
   }
+
+  /** rows of an older version's text file (`path TAB ino TAB mtime_us TAB size TAB oid`), read once when there is no new file, so that an upgrade rehashes nothing */
+  private legacy: Map<string, string> | null = null
 
   /** The live rows for `key`, in every section that holds it. */
   private *find(key: string): Generator<{ s: Section; i: number }> {
@@ -123,6 +129,15 @@ export class StatCache {
       const n = f.s.nums
       const o = f.i * W
       if (n[o] === st.ino && n[o + 1] === st.mtimeMs && n[o + 2] === st.size) return f.s.oids.toString('hex', f.i * 16, f.i * 16 + 16)
+    }
+    const old = this.legacy?.get(rel)
+    if (old !== undefined) {
+      const s = `${st.ino}\t${Math.round(st.mtimeMs * 1000)}\t${st.size}\t`
+      if (old.startsWith(s)) {
+        const oid = old.slice(s.length)
+        this.set(rel, st, oid) // kept, in this version's form
+        return oid
+      }
     }
     return undefined
   }
@@ -246,6 +261,27 @@ export class StatCache {
     fs.rmSync(path.join(this.dir, OLD_FILE), { force: true })
     this.dirty = false
   }
+}
+
+function loadLegacy(file: string): Map<string, string> | null {
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch {
+    return null
+  }
+  const HEADER = 'xp-state 2\n'
+  if (!text.startsWith(HEADER)) return null
+  const rows = new Map<string, string>()
+  let pos = HEADER.length
+  while (pos < text.length) {
+    const nl = text.indexOf('\n', pos)
+    if (nl < 0) break // a torn last line is dropped
+    const tab = text.indexOf('\t', pos)
+    if (tab > pos && tab < nl) rows.set(text.slice(pos, tab), text.slice(tab + 1, nl))
+    pos = nl + 1
+  }
+  return rows
 }
 
 function equalArrays(a: Float64Array, b: Float64Array): boolean {

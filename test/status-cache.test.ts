@@ -176,4 +176,15 @@ describe('a no-op xp add', () => {
     repo.json(['add', 'data'])
     expect(fs.readFileSync(objectFile(repo, e.oid), 'utf8')).toBe(repo.read(`data/${e.path}`))
   })
+
+  it('still warns, once the pointer is written, when git would ignore it (asked while the data is hashed)', () => {
+    const repo = folderRepo()
+    repo.write('.gitignore', '*.xp\n')
+    const r = repo.xp(['add', 'data'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('data.xp is ignored by git')
+    repo.write('.gitignore', '')
+    const again = repo.xp(['add', 'data'])
+    expect(again.stderr).not.toContain('ignored by git')
+  })
 })

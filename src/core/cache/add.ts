@@ -170,6 +170,15 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       hint: `stop tracking it first: git rm -r --cached ${inGit[0]}`,
       data: { paths: inGit },
     })
+  // which pointers git would ignore, asked while the data is hashed (the `/name` lines this
+  // add writes never match a pointer's name, so the answer is the same before and after)
+  const ignoring = git(['check-ignore', '-z', '--stdin'], {
+    cwd: repo.root,
+    env: repo.ctx.env,
+    input: rels.map((r) => pointerFileFor(r)).join('\0') + '\0',
+    allowFail: true,
+  })
+  ignoring.catch(() => {}) // awaited at the end; an add that fails first must not leave it unhandled
   const state = StatCache.load(repo.xpDir)
   const out: AddedPath[] = []
   let done = 0
@@ -200,13 +209,8 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       // the original error, if any, is the one to report
     }
   }
-  const ignored = await git(['check-ignore', '-z', '--stdin'], {
-    cwd: repo.root,
-    env: repo.ctx.env,
-    input: out.map((a) => a.pointer).join('\0') + '\0',
-    allowFail: true,
-  })
-  for (const p of ignored.stdout.split('\0').filter(Boolean))
+  const written = new Set(out.map((a) => a.pointer))
+  for (const p of (await ignoring).stdout.split('\0').filter((p) => written.has(p)))
     repo.ctx.warn(`${p} is ignored by git, so it will not be committed; un-ignore it or use \`git add -f ${p}\``)
   return out
 }

@@ -310,7 +310,8 @@ function manyRows() {
   }
   const statAll = () => sh('sh', ['-c', 'find many -type f -printf "%s\\n" > /dev/null'], repo)
   if (want('noop20k')) row(`no-op re-add, ${n} files`, pair({ floor: statAll, xp: () => xp(repo, 'add', 'many') }), 'stat of every file', undefined, 0.2 / 0.02)
-  if (want('status20k')) row(`status, nothing changed, ${n} files`, pair({ floor: statAll, xp: () => xp(repo, 'status') }), 'stat of every file', undefined, 0.2 / 0.02)
+  if (want('status20k'))
+    row(`status, nothing changed, ${n} files`, pair({ floor: statAll, xp: () => xp(repo, 'status') }), 'stat of every file', undefined, 0.2 / 0.02)
   rm(repo)
 }
 

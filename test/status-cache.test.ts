@@ -60,7 +60,7 @@ describe('the stat cache file', () => {
 })
 
 describe('upgrading from the text stat cache', () => {
-  it("keeps its rows (nothing is reread), then replaces the old file", () => {
+  it('keeps its rows (nothing is reread), then replaces the old file', () => {
     const repo = folderRepo()
     fs.utimesSync(repo.path('data/d1/f1.txt'), 1e9, 1e9)
     repo.json(['add', 'data'])

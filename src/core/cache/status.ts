@@ -196,8 +196,7 @@ export async function dataStatus(repo: Repo, opts: { paths?: string[] } = {}): P
       }
       // changed since the snapshot: the recorded manifest is read now, for the file-level changes
       if (!recorded && snap?.oid === p.oid && stored) recorded = await readManifestAsync(repo, p.oid)
-      const changes =
-        recorded && h.manifest ? diffManifests(recorded.manifest, h.manifest).map((c) => ({ ...c, path: `${p.dataPath}/${c.path}` })) : []
+      const changes = recorded && h.manifest ? diffManifests(recorded.manifest, h.manifest).map((c) => ({ ...c, path: `${p.dataPath}/${c.path}` })) : []
       // a mode alone (a hardlinked checkout is read-only) is not a change of the data
       const sameBytes = recorded !== null && h.manifest !== undefined && changes.length === 0
       out.push({ ...base, state: sameBytes ? 'unchanged' : 'modified', changes })

@@ -235,7 +235,8 @@ async function hashDir(o: HashOptions, rel: string, abs: string): Promise<Hashed
   // the walk becomes the folder's snapshot when every file's row holds its stat as walked
   // (a file that changed while it was hashed has the stat it was read with); a symlink
   // into the cache has no row: such a folder is always compared file by file
-  const recordable = files.every((f) => f.cachedOid === undefined) && hashed.every((i) => o.state.get(`${rel}/${files[i].rel}`, files[i].st) === manifest[i].oid)
+  const recordable =
+    files.every((f) => f.cachedOid === undefined) && hashed.every((i) => o.state.get(`${rel}/${files[i].rel}`, files[i].st) === manifest[i].oid)
   if (recordable)
     o.state.setSnapshot(
       rel,
@@ -263,7 +264,11 @@ function rawLstatFor(probe: string): RawLstat | null {
   const quiet = process.noDeprecation
   try {
     process.noDeprecation = true // process.binding is deprecated in the docs (DEP0111); warned about only with --pending-deprecation
-    const b = (process as unknown as { binding(name: string): { lstat?: (p: string | Buffer, big: boolean, req: undefined, throwIfNoEntry: boolean) => ArrayLike<number> | undefined } }).binding('fs')
+    const b = (
+      process as unknown as {
+        binding(name: string): { lstat?: (p: string | Buffer, big: boolean, req: undefined, throwIfNoEntry: boolean) => ArrayLike<number> | undefined }
+      }
+    ).binding('fs')
     if (typeof b.lstat !== 'function') return null
     const fn: RawLstat = (p) => b.lstat!(p, false, undefined, false)
     const a = fn(probe)

@@ -14,7 +14,7 @@ import { StatCache, PREFIX_SLOTS, type Snapshot } from './state.js'
 
 /** A file in the cache folder whose mtime is the file system's clock before a listing (missingOfSnapshot). */
 const STAMP = '.listed'
-import { hashPath } from './workspace.js'
+import { hashPath, snapshotManifest } from './workspace.js'
 import { worktreePointers } from './reachable.js'
 import { dataPathArg } from './add.js'
 import { pointerFileFor, POINTER_SUFFIX } from './pointer.js'
@@ -194,8 +194,8 @@ export async function dataStatus(repo: Repo, opts: { paths?: string[] } = {}): P
         out.push({ ...base, state: 'unchanged', changes: [] })
         continue
       }
-      // changed since the snapshot: the recorded manifest is read now, for the file-level changes
-      if (!recorded && snap?.oid === p.oid && stored) recorded = await readManifestAsync(repo, p.oid)
+      // changed since the snapshot, which stands for the recorded manifest: its entries are the manifest's
+      if (!recorded && snap?.oid === p.oid && stored) recorded = { manifest: snapshotManifest(snap), bytes: snap.manifestBytes }
       const changes = recorded && h.manifest ? diffManifests(recorded.manifest, h.manifest).map((c) => ({ ...c, path: `${p.dataPath}/${c.path}` })) : []
       // a mode alone (a hardlinked checkout is read-only) is not a change of the data
       const sameBytes = recorded !== null && h.manifest !== undefined && changes.length === 0

@@ -157,6 +157,7 @@ function followLink(o: Pick<HashOptions, 'cacheDir'>, abs: string, rel: string, 
 export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: string): Found[] {
   const out: Found[] = []
   const realTop = fs.realpathSync(abs)
+  const raw = rawLstatFor(abs)
   const walk = (dir: string, prefix: string) => {
     let ents: fs.Dirent[]
     try {
@@ -173,16 +174,20 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
         walk(full, rel)
         continue
       }
-      let st: fs.Stats
+      let st: FileStat | undefined
       try {
-        st = fs.lstatSync(full)
+        // the numbers alone where Node's binding gives them (no Stats object per file)
+        const a = raw ? raw(full) : undefined
+        st = a ? { ino: a[7], mtimeMs: rawMtimeMs(a), size: a[8], mode: a[1] } : raw ? undefined : slim(fs.lstatSync(full))
       } catch {
-        throw new XpError('XP_FILE_CHANGED', `${label}/${rel} vanished while it was being read`)
+        st = undefined
       }
-      if (st.isSymbolicLink()) {
+      if (!st) throw new XpError('XP_FILE_CHANGED', `${label}/${rel} vanished while it was being read`)
+      const type = st.mode & S_IFMT
+      if (type === S_IFLNK) {
         const f = followLink(o, full, `${label}/${rel}`, realTop)
         out.push({ rel, abs: full, st: slim(f.st), cachedOid: f.cachedOid })
-      } else if (st.isFile()) out.push({ rel, abs: full, st: slim(st) })
+      } else if (type === S_IFREG) out.push({ rel, abs: full, st })
       // sockets, fifos and devices are not data
     }
   }

@@ -12,7 +12,7 @@ import { XpError, EXIT } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { cleanTemp } from './objects.js'
 import { StatCache } from './state.js'
-import { hashPath } from './workspace.js'
+import { hashPath, snapshotHit, touchObject, type HashedPath } from './workspace.js'
 import { worktreePointers } from './reachable.js'
 import { pointerFileFor, writePointer, resolveDataPath, POINTER_SUFFIX } from './pointer.js'
 
@@ -160,7 +160,17 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
   // the two listings run side by side (each is a git process)
   const listing = git(['ls-files', '-z', '--', ...rels.map((r) => `:(literal)${r}`)], { cwd: repo.root, env: repo.ctx.env })
   listing.catch(() => {}) // awaited below; a failure of the other one first must not leave it unhandled
-  const existing = (await worktreePointers(repo, { skipBad: true })).map((p) => p.dataPath)
+  const pointing = worktreePointers(repo, { skipBad: true })
+  pointing.catch(() => {})
+  // meanwhile (reading only), the common no-op: folders that still match their snapshot
+  const state = StatCache.load(repo.xpDir)
+  const unchanged = new Map<string, HashedPath>()
+  for (const rel of rels) {
+    const st = fs.lstatSync(path.join(repo.root, rel), { throwIfNoEntry: false })
+    const hit = st?.isDirectory() ? snapshotHit({ root: repo.root, cacheDir: repo.cacheDir, state, store: true }, rel) : undefined
+    if (hit) unchanged.set(rel, hit)
+  }
+  const existing = (await pointing).map((p) => p.dataPath)
   checkNotOverlapping(rels, existing)
   for (const rel of rels) gitignoreLine(path.posix.basename(rel))
   const tracked = await listing
@@ -179,22 +189,24 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
     allowFail: true,
   })
   ignoring.catch(() => {}) // awaited at the end; an add that fails first must not leave it unhandled
-  const state = StatCache.load(repo.xpDir)
   const out: AddedPath[] = []
   let done = 0
   let bytes = 0
   try {
     for (const rel of rels) {
-      const h = await hashPath(
-        {
-          root: repo.root,
-          cacheDir: repo.cacheDir,
-          state,
-          store: true,
-          onFile: (n) => repo.ctx.onProgress?.({ phase: 'adding', done: ++done, bytes: (bytes += n) }),
-        },
-        rel,
-      )
+      const hit = unchanged.get(rel)
+      const h =
+        (hit && touchObject(repo.cacheDir, hit.oid) ? hit : undefined) ??
+        (await hashPath(
+          {
+            root: repo.root,
+            cacheDir: repo.cacheDir,
+            state,
+            store: true,
+            onFile: (n) => repo.ctx.onProgress?.({ phase: 'adding', done: ++done, bytes: (bytes += n) }),
+          },
+          rel,
+        ))
       const pointer = pointerFileFor(rel)
       writePointer(repo.root, pointer, { path: path.posix.basename(rel), oid: h.oid, size: h.size, files: h.files })
       ignoreInGit(repo.root, rel)

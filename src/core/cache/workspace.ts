@@ -195,16 +195,29 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
   return out
 }
 
-async function hashDir(o: HashOptions, rel: string, abs: string): Promise<HashedPath> {
+/**
+ * The result of hashing the folder `rel` when it still matches its snapshot (and, when
+ * storing, every object is in the cache with its size); undefined otherwise. Reads only:
+ * `xp add` asks it while its git checks run.
+ */
+export function snapshotHit(
+  o: Pick<HashOptions, 'root' | 'cacheDir' | 'state' | 'store' | 'expected'>,
+  rel: string,
+  abs = path.join(o.root, rel),
+): HashedPath | undefined {
   const snap = o.state.snapshot(rel)
-  if (snap && matchSnapshot(abs, snap) && (!o.store || storedAll(o.cacheDir, snap))) {
-    let size = 0
-    for (let i = 0; i < snap.count; i++) size += snap.nums[i * 4 + 2]
-    const h: HashedPath = { oid: snap.oid, size, files: snap.count }
-    // a caller comparing with another manifest (status of a changed pointer) needs this one's entries
-    if (o.expected && o.expected.oid !== snap.oid) h.manifest = snapshotManifest(snap)
-    return h
-  }
+  if (!snap || !matchSnapshot(abs, snap) || (o.store && !storedAll(o.cacheDir, snap))) return undefined
+  let size = 0
+  for (let i = 0; i < snap.count; i++) size += snap.nums[i * 4 + 2]
+  const h: HashedPath = { oid: snap.oid, size, files: snap.count }
+  // a caller comparing with another manifest (status of a changed pointer) needs this one's entries
+  if (o.expected && o.expected.oid !== snap.oid) h.manifest = snapshotManifest(snap)
+  return h
+}
+
+async function hashDir(o: HashOptions, rel: string, abs: string): Promise<HashedPath> {
+  const hit = snapshotHit(o, rel, abs)
+  if (hit && (!o.store || touchObject(o.cacheDir, hit.oid))) return hit
   const files = walkDir(o, abs, rel)
   const manifest: ManifestEntry[] = []
   const pending: Pending = []
@@ -369,7 +382,7 @@ export function matchSnapshot(abs: string, snap: Snapshot): boolean {
 /**
  * Store mode: every object of the snapshot is in the cache with its size (one lstat each,
  * as knownOid does for each file), so that adding again still heals an object deleted,
- * truncated or grown by hand. The manifest's mtime is refreshed, as reusing it would.
+ * truncated or grown by hand.
  */
 function storedAll(cacheDir: string, snap: Snapshot): boolean {
   if (storedSize(cacheDir, snap.oid) !== snap.manifestBytes) return false
@@ -396,13 +409,21 @@ function storedAll(cacheDir: string, snap: Snapshot): boolean {
     }
     if (size !== nums[i * 4 + 2]) return false
   }
+  return true
+}
+
+/**
+ * Refresh a reused manifest's mtime, as reusing an object does (objects.ts reuseObject), so
+ * that a gc running at the same moment sees it as recent and keeps it; false when it is gone.
+ */
+export function touchObject(cacheDir: string, oid: string): boolean {
   try {
     const now = new Date()
-    fs.utimesSync(objectPath(cacheDir, snap.oid), now, now)
+    fs.utimesSync(objectPath(cacheDir, oid), now, now)
+    return true
   } catch {
     return false
   }
-  return true
 }
 
 const HEX_DIGITS = Buffer.from('0123456789abcdef')

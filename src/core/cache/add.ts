@@ -166,9 +166,13 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
   const state = StatCache.load(repo.xpDir)
   const unchanged = new Map<string, HashedPath>()
   for (const rel of rels) {
-    const st = fs.lstatSync(path.join(repo.root, rel), { throwIfNoEntry: false })
-    const hit = st?.isDirectory() ? snapshotHit({ root: repo.root, cacheDir: repo.cacheDir, state, store: true }, rel) : undefined
-    if (hit) unchanged.set(rel, hit)
+    try {
+      if (!fs.lstatSync(path.join(repo.root, rel)).isDirectory()) continue
+      const hit = snapshotHit({ root: repo.root, cacheDir: repo.cacheDir, state, store: true }, rel)
+      if (hit) unchanged.set(rel, hit)
+    } catch {
+      // not there, or not readable: hashPath says so below, after the checks
+    }
   }
   const existing = (await pointing).map((p) => p.dataPath)
   checkNotOverlapping(rels, existing)

@@ -34,6 +34,7 @@ const W = 4
 /** float64s per prefix folder: mtimeMs, ino */
 export const PREFIX_SLOTS = 512
 const OID_HEX = /^[0-9a-f]{32}$/
+const NONE: never[] = []
 
 export interface StatLike {
   ino: number
@@ -109,16 +110,21 @@ export class StatCache {
   /** rows of an older version's text file (`path TAB ino TAB mtime_us TAB size TAB oid`), read once when there is no new file, so that an upgrade rehashes nothing */
   private legacy: Map<string, string> | null = null
 
-  /** The live rows for `key`, in every section that holds it. */
-  private *find(key: string): Generator<{ s: Section; i: number }> {
+  /** The live rows for `key`, in every section that holds it (usually none or one). */
+  private find(key: string): Array<{ s: Section; i: number }> {
+    let out: Array<{ s: Section; i: number }> = NONE
     for (const s of this.sections) {
       let rel: string
       if (s.base === '') rel = key
       else if (key.length > s.base.length && key.startsWith(s.base) && key.charCodeAt(s.base.length) === 47) rel = key.slice(s.base.length + 1)
       else continue
       const i = indexOf(s).get(rel)
-      if (i !== undefined && !Number.isNaN(s.nums[i * W])) yield { s, i }
+      if (i !== undefined && !Number.isNaN(s.nums[i * W])) {
+        if (out === NONE) out = []
+        out.push({ s, i })
+      }
     }
+    return out
   }
 
   /** The oid recorded for `rel` if the file still has the stat it had then. */
@@ -145,7 +151,7 @@ export class StatCache {
   set(rel: string, st: StatLike, oid: string): void {
     if (rel.includes('\0') || !OID_HEX.test(oid)) return // not recordable: simply rehashed next time
     if (!this.extra.has(rel)) {
-      const found = [...this.find(rel)]
+      const found = this.find(rel)
       const same = (f: { s: Section; i: number }) => {
         const n = f.s.nums
         const o = f.i * W
@@ -189,7 +195,7 @@ export class StatCache {
 
   delete(rel: string): void {
     if (this.extra.delete(rel)) this.dirty = true
-    for (const f of [...this.find(rel)]) {
+    for (const f of this.find(rel)) {
       f.s.nums[f.i * W] = NaN
       f.s.oid = ''
       this.dirty = true
@@ -311,7 +317,7 @@ function indexOf(s: Section): Map<string, number> {
  */
 function encode(sections: Section[], extra: Map<string, { ino: number; mtimeMs: number; size: number; oid: string }>, cacheDir: string): Buffer {
   const out: Section[] = []
-  let loose: SnapshotEntry[] = []
+  const loose: SnapshotEntry[] = []
   for (const s of sections) {
     let live = 0
     for (let i = 0; i < s.count; i++) if (!Number.isNaN(s.nums[i * W])) live++
@@ -327,16 +333,24 @@ function encode(sections: Section[], extra: Map<string, { ino: number; mtimeMs: 
     }
   }
   for (const [rel, x] of extra) loose.push({ rel, ino: x.ino, mtimeMs: x.mtimeMs, size: x.size, mode: 0, oid: x.oid })
-  const seen = new Set<string>()
-  loose = loose.filter((e) => !seen.has(e.rel) && seen.add(e.rel))
   if (loose.length) {
+    const seen = new Set<string>()
+    const names: string[] = []
     const nums = new Float64Array(loose.length * W)
     const oids = Buffer.allocUnsafe(loose.length * 16)
-    loose.forEach((e, i) => {
-      nums.set([e.ino, e.mtimeMs, e.size, e.mode], i * W)
-      oids.write(e.oid, i * 16, 16, 'hex')
-    })
-    out.push({ base: '', oid: '', manifestBytes: 0, count: loose.length, names: loose.map((e) => e.rel + '\0').join(''), nums, oids, prefixes: null })
+    let n = 0
+    for (const e of loose) {
+      if (seen.has(e.rel)) continue
+      seen.add(e.rel)
+      nums[n * W] = e.ino
+      nums[n * W + 1] = e.mtimeMs
+      nums[n * W + 2] = e.size
+      nums[n * W + 3] = e.mode
+      oids.write(e.oid, n * 16, 16, 'hex')
+      names.push(e.rel, '\0')
+      n++
+    }
+    out.push({ base: '', oid: '', manifestBytes: 0, count: n, names: names.join(''), nums: nums.subarray(0, n * W), oids, prefixes: null })
   }
   const parts: Buffer[] = []
   let len = 0

@@ -7,7 +7,8 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
-import { TestRepo, cleanupTmp } from './helpers.js'
+import { spawnSync } from 'node:child_process'
+import { TestRepo, cleanupTmp, tmpDir } from './helpers.js'
 
 afterAll(cleanupTmp)
 
@@ -177,14 +178,31 @@ describe('a no-op xp add', () => {
     expect(fs.readFileSync(objectFile(repo, e.oid), 'utf8')).toBe(repo.read(`data/${e.path}`))
   })
 
-  it('still warns, once the pointer is written, when git would ignore it (asked while the data is hashed)', () => {
+  it('warns when git would ignore a pointer it writes, asked while the data is hashed; a no-op add runs only its two git checks', () => {
     const repo = folderRepo()
     repo.write('.gitignore', '*.xp\n')
     const r = repo.xp(['add', 'data'])
     expect(r.code).toBe(0)
     expect(r.stderr).toContain('data.xp is ignored by git')
-    repo.write('.gitignore', '')
-    const again = repo.xp(['add', 'data'])
+    const real = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim()
+    const bin = tmpDir('xp-gitlog-')
+    const log = path.join(bin, 'calls.log')
+    fs.writeFileSync(path.join(bin, 'git'), `#!/bin/sh\necho "$1" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 })
+    const env = { PATH: `${bin}:${repo.env.PATH}` }
+    const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').sort() : [])
+    // nothing to write: the pointer was warned about when it was written; the refusals are still checked
+    const again = repo.xp(['add', 'data'], { env })
     expect(again.stderr).not.toContain('ignored by git')
+    expect(calls()).toEqual(['ls-files', 'ls-files'])
+    repo.write('.gitignore', 'other\n')
+    repo.git('add', '-f', 'data/d0/f0.txt')
+    const refused = repo.xp(['add', 'data'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('XP_TRACKED_BY_GIT')
+    repo.git('rm', '-q', '--cached', 'data/d0/f0.txt')
+    // a changed folder: its pointer is written, and checked again
+    repo.write('.gitignore', '*.xp\n')
+    repo.write('data/d0/f0.txt', 'changed\n')
+    expect(repo.xp(['add', 'data']).stderr).toContain('data.xp is ignored by git')
   })
 })

@@ -14,7 +14,7 @@ import { cleanTemp } from './objects.js'
 import { StatCache } from './state.js'
 import { hashPath, snapshotHit, touchObject, type HashedPath } from './workspace.js'
 import { worktreePointers } from './reachable.js'
-import { pointerFileFor, writePointer, resolveDataPath, POINTER_SUFFIX } from './pointer.js'
+import { pointerFileFor, pointerHolds, writePointer, resolveDataPath, POINTER_SUFFIX } from './pointer.js'
 
 export interface AddedPath {
   path: string
@@ -185,13 +185,18 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       data: { paths: inGit },
     })
   // which pointers git would ignore, asked while the data is hashed (the `/name` lines this
-  // add writes never match a pointer's name, so the answer is the same before and after)
-  const ignoring = git(['check-ignore', '-z', '--stdin'], {
-    cwd: repo.root,
-    env: repo.ctx.env,
-    input: rels.map((r) => pointerFileFor(r)).join('\0') + '\0',
-    allowFail: true,
-  })
+  // add writes never match a pointer's name, so the answer is the same before and after);
+  // only for pointers this add may write: one that holds the unchanged data already was
+  // warned about when it was written, and a no-op add runs no third git process
+  const toCheck = rels
+    .filter((rel) => {
+      const h = unchanged.get(rel)
+      return !h || !pointerHolds(repo.root, pointerFileFor(rel), { path: path.posix.basename(rel), oid: h.oid, size: h.size, files: h.files })
+    })
+    .map((rel) => pointerFileFor(rel))
+  const ignoring = toCheck.length
+    ? git(['check-ignore', '-z', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: toCheck.join('\0') + '\0', allowFail: true })
+    : Promise.resolve({ stdout: '' })
   ignoring.catch(() => {}) // awaited at the end; an add that fails first must not leave it unhandled
   const out: AddedPath[] = []
   let done = 0

@@ -336,13 +336,17 @@ function runRows() {
     git(d, 'commit', '-q', '-m', 'init')
     return d
   }
-  const a = make('run-xp')
+  const mine = make('run-xp')
   const b = make('run-git')
+  // the before column runs in a repository of its own: each build keeps its own caches
+  // (a run this build records is in its record index; one an older build recorded is not)
+  const theirs = BEFORE ? make('run-before') : mine
+  const repoA = () => (bin === BEFORE ? theirs : mine)
   const change = (d, i) => fs.writeFileSync(path.join(d, 'src', 'm0', 'f0.py'), `# change ${i}\n`)
-  xp(a, 'run', '--', 'true') // the git version cache, as after a first run
+  xp(mine, 'run', '--', 'true') // the git version cache, as after a first run
   if (BEFORE) {
     bin = BEFORE
-    xp(a, 'run', '--', 'true')
+    xp(theirs, 'run', '--', 'true')
     bin = XP
   }
   row(
@@ -350,8 +354,8 @@ function runRows() {
     pair({
       floor: () => sh(process.execPath, ['-e', '0']) + sh('sh', ['-c', 'git add -A && git commit -q -m change'], b),
       prepFloor: (i) => change(b, i),
-      xp: () => xp(a, 'run', '--', 'true'),
-      prepXp: (i) => change(a, i),
+      xp: () => xp(repoA(), 'run', '--', 'true'),
+      prepXp: (i) => change(repoA(), i),
     }),
     'node start + `git add -A` + `git commit`',
     '1.64 (with the command)',
@@ -363,13 +367,14 @@ function runRows() {
       'run `python3 -c 0`, 1,000 files',
       pair({
         floor: () => sh('python3', ['-c', '0']),
-        xp: () => xp(a, 'run', '--', 'python3', '-c', '0'),
-        prepXp: (i) => change(a, i + 100),
+        xp: () => xp(repoA(), 'run', '--', 'python3', '-c', '0'),
+        prepXp: (i) => change(repoA(), i + 100),
       }),
       'the command alone',
       1.64,
     )
-  rm(a)
+  rm(mine)
+  rm(theirs)
   rm(b)
 }
 

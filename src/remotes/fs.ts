@@ -10,7 +10,7 @@ import { Transform } from 'node:stream'
 import { XpError } from '../core/errors.js'
 import { modeNeedsChmod, tempNameFor } from '../core/fsutil.js'
 import { hashCopyTo } from '../core/cache/tee.js'
-import { SecondWriter, SECOND_THREAD_FROM, writeOne } from '../core/second-writer.js'
+import { SecondWriter, secondThreadPays, writeOne } from '../core/second-writer.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
 
 export class FsRemote implements DataRemote {
@@ -20,6 +20,8 @@ export class FsRemote implements DataRemote {
     readonly name: string,
     readonly url: string,
     readonly root: string,
+    /** the command's environment (XP_THREADS) */
+    private readonly env: Record<string, string | undefined> = {},
   ) {}
 
   /** Make the object's prefix folder once; the remote's own folder must exist (an unmounted share must not silently receive the data on the local disk). */
@@ -68,7 +70,7 @@ export class FsRemote implements DataRemote {
     // hundreds of files: created on two threads (creating them is most of a push's time)
     this.writer = new SecondWriter<string>((_oid, done) => {
       if (done.error) this.writeFailure ??= remoteIoError(this, done.error)
-    }, count >= SECOND_THREAD_FROM)
+    }, secondThreadPays(count, this.env))
   }
 
   async endSmall(): Promise<void> {

@@ -18,7 +18,7 @@ import { Oid, objectPath, oidFromPath } from './oid.js'
 import { hasObject, missingObjects, readVerified, corruptObject, isDeadTemp } from './objects.js'
 import { decodeManifest, MODE_FILE, type ManifestEntry } from './manifest.js'
 import { StatCache, type StatLike } from './state.js'
-import { SecondWriter, SECOND_THREAD_FROM } from '../second-writer.js'
+import { SecondWriter, secondThreadPays } from '../second-writer.js'
 import type { LocatedPointer } from './pointer.js'
 
 export const DEFAULT_LINK = 'reflink,copy'
@@ -416,7 +416,7 @@ export class FreshCheckout {
   private how: 'try' | 'copy' | 'off'
 
   constructor(
-    private readonly repo: Pick<Repo, 'root' | 'cacheDir' | 'xpDir'>,
+    private readonly repo: Pick<Repo, 'root' | 'cacheDir' | 'xpDir' | 'ctx'>,
     pointers: LocatedPointer[],
   ) {
     const types = linkTypes(configuredLink(repo))
@@ -500,7 +500,7 @@ export class FreshCheckout {
       }
       this.writer ??= new SecondWriter<{ t: FreshTarget; oid: string }>(
         ({ t, oid }, done) => (done.stat ? this.wrote(t, done.stat, oid) : this.left.set(t.pointer, -1)),
-        this.files >= SECOND_THREAD_FROM,
+        secondThreadPays(this.files, this.repo.ctx.env),
       )
       const give = t === want[want.length - 1] // the last copy takes the buffer
       this.writer.write({ tmp, dest: t.abs, bytes, mode: t.mode, chmod: modeNeedsChmod(t.mode), stat: true, give }, { t, oid })

@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { TestRepo, errorCode, cleanupTmp, tmpDir } from './helpers.js'
+import { TestRepo, errorCode, cleanupTmp, tmpDir, XP } from './helpers.js'
 
 afterAll(cleanupTmp)
 
@@ -179,6 +179,45 @@ describe('xp add', () => {
     expect(fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).toEqual([])
     repo.json(['add', 'big.bin'])
     expect(repo.xp(['fsck']).code).toBe(0)
+  })
+
+  it('a write killed mid-way leaves a temporary file beside its object: the next status removes it, it is never taken for the object, fsck stays clean', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
+    for (let i = 0; i < 3; i++) repo.write(`data/f${i}`, `file ${i}\n`)
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    // what a writer killed while writing two objects leaves (its pid is gone): a half-written
+    // temporary file beside f0's object (in the cache) and beside f1's (deleted, as if not yet written), and its marker
+    const dead = spawnSync('true').pid!
+    const [o0, o1] = [0, 1].map((i) => xxhsum(repo.path(`data/f${i}`)))
+    const beside = (oid: string) => repo.path(`.xp/cache/${oid.slice(0, 2)}/.${oid.slice(2)}.tmp-${dead}-0a1b2c3d-7`)
+    fs.rmSync(repo.path(`.xp/cache/${o1.slice(0, 2)}/${o1.slice(2)}`), { force: true })
+    fs.writeFileSync(beside(o0), 'file')
+    fs.writeFileSync(beside(o1), 'fi')
+    const marker = repo.path(`.xp/cache/tmp/${dead}-0a1b2c3d4e5f-beside`)
+    fs.writeFileSync(marker, '')
+    // a live writer's temporary file is left alone
+    const live = repo.path(`.xp/cache/${o0.slice(0, 2)}/.${o0.slice(2)}.tmp-${process.pid}-0a1b2c3d-8`)
+    fs.writeFileSync(live, 'fil')
+    const st = repo.json(['status'])
+    expect(st[0].missing).toBe(1) // f1's temporary file is not its object
+    expect(fs.existsSync(beside(o0))).toBe(false)
+    expect(fs.existsSync(beside(o1))).toBe(false)
+    expect(fs.existsSync(live)).toBe(true)
+    expect(fs.existsSync(marker)).toBe(false)
+    fs.rmSync(live)
+    const fsck = repo.xp(['fsck', '--json'])
+    expect(fsck.code).toBe(1) // f1's object is missing, named; nothing else
+    expect(JSON.parse(fsck.stdout).missing.map((m: { oid: string }) => m.oid)).toEqual([o1])
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    expect(repo.xp(['fsck']).code).toBe(0)
+    for (const [oid, file] of objects(repo)) expect(xxhsum(file)).toBe(oid.replace(/\.dir$/, ''))
+    // a command (a process of its own) that wrote objects beside their names leaves no marker and no temporary file behind
+    fs.rmSync(repo.path('data'), { recursive: true })
+    expect(repo.xp(['checkout']).code).toBe(0)
+    repo.write('data/f3', 'file 3\n')
+    expect(spawnSync(process.execPath, [XP, 'add', 'data'], { cwd: repo.path(), env: repo.env }).status).toBe(0)
+    expect(fs.readdirSync(repo.path('.xp/cache/tmp')).filter((n) => !(n.startsWith(`${process.pid}-`) && n.endsWith('-beside')))).toEqual([]) // (xp's calls above ran in this process)
+    expect([...objects(repo).keys()].filter((k) => k.includes('.tmp-'))).toEqual([])
   })
 
   it('streams: adding a 512 MiB file keeps the process under 200 MB of memory', async () => {

@@ -169,6 +169,8 @@ describe('the everyday calls skip yargs', () => {
     expect(fastArgv(['status', 'data', '--json'])).toEqual({ command: 'status', argv: { _: [], paths: ['data'], json: true } })
     expect(fastArgv(['add', 'a', 'b'])).toEqual({ command: 'add', argv: { _: [], paths: ['a', 'b'] } })
     expect(fastArgv(['push', 'origin'])).toEqual({ command: 'push', argv: { _: [], args: ['origin'], data: true } })
+    expect(fastArgv(['pull'])).toEqual({ command: 'pull', argv: { _: [], args: undefined, data: true } })
+    expect(fastArgv(['checkout', 'data', '--json'])).toEqual({ command: 'checkout', argv: { _: [], paths: ['data'], json: true } })
     expect(fastArgv(['model', 'ls', '--json'])).toEqual({ command: 'model', handler: 'lsHandler', argv: { _: ['ls'], json: true } })
     for (const args of [
       ['add'],
@@ -178,6 +180,8 @@ describe('the everyday calls skip yargs', () => {
       ['add', '-h', 'x'],
       ['push', '-r', 's'],
       ['push', '--no-data'],
+      ['pull', '--all-data'],
+      ['checkout', '-f'],
       ['status', '--json', '--json'],
       ['show'],
       ['model', 'ls', '-a'],
@@ -187,7 +191,7 @@ describe('the everyday calls skip yargs', () => {
       expect(fastArgv(args), args.join(' ')).toBeNull()
   })
 
-  it('gives the same results as the yargs path (forced with --debug) for add, status, run, push and model ls', () => {
+  it('gives the same results as the yargs path (forced with --debug) for add, status, run, push, pull, checkout and model ls', () => {
     const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
     repo.write('data/x.csv', '1\n')
     const add = repo.xp(['add', 'data', '--json'])
@@ -226,6 +230,17 @@ describe('the everyday calls skip yargs', () => {
     expect(p.xp(['push', bare]).stderr).toMatch(/1 run pushed.*uploaded/)
     expect(fs.readdirSync(path.join(p.home, 'store')).length).toBeGreaterThan(0)
     expect(p.xp(['push', bare, '--debug']).stderr).toMatch(/0 runs pushed, 1 up to date/)
+    // pull and checkout (a fresh clone's two calls)
+    p.git('add', '-A')
+    p.git('commit', '-qm', 'data')
+    const c = new TestRepo({ init: false })
+    c.git('clone', '-q', p.path(), '.')
+    expect(c.xp(['pull', bare]).stderr).toMatch(/1 run fetched.*1 data file written/)
+    for (const args of [['pull', bare], ['checkout'], ['checkout', '--json'], ['checkout', 'data'], ['checkout', 'nope']]) {
+      const head = (r: { code: number; stdout: string; stderr: string }) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr.split('\n')[0] })
+      expect(head(c.xp([...args, '--debug'])), args.join(' ')).toEqual(head(c.xp(args)))
+    }
+    expect(c.read('data/x.csv')).toBe('1\n')
   })
 })
 

@@ -1,7 +1,8 @@
 /**
  * The object store: `.xp/cache/<2>/<30>[.dir]`, each object written under a temporary name
- * in `<cache>/tmp/` and renamed into place, then read-only (0444) so that a hardlinked
- * workspace file cannot corrupt it (docs/architecture.md#principles, 2.3). A process killed at any moment leaves
+ * beside it (`<2>/.<30>.tmp-<pid>-<tag>-<n>`; `<cache>/tmp/` when the oid is not known yet)
+ * and renamed into place, then read-only (0444) so that a hardlinked workspace file cannot
+ * corrupt it (docs/architecture.md#principles, 2.3). A process killed at any moment leaves
  * only a temporary file, which `cleanTemp` removes on the next command.
  */
 import fs from 'node:fs'
@@ -9,6 +10,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
 import { XpError, diskError } from '../errors.js'
+import { tempNameFor } from '../fsutil.js'
 import { hasher, hashBytes, hashFile, SMALL_FILE } from './hash.js'
 import { Oid, objectPath, DIR_SUFFIX } from './oid.js'
 
@@ -49,12 +51,52 @@ function mkdirOnce(dir: string) {
 let tempSeq = 0
 let tempTag: string | undefined
 
-/** A fresh temporary name in the cache, carrying our pid so others know when it is stale. */
-export function tempPath(cacheDir: string): string {
+/**
+ * A fresh temporary name in the cache, carrying our pid so others know when it is stale.
+ * With `oid`, beside that object (`<2>/.<30>.tmp-<pid>-<tag>-<n>`): the rename then stays in
+ * one folder, and 5,000 new files are not all created in one folder first (which cost a
+ * pull more than the temporary names beside each object); this process's marker in `tmp/`
+ * tells `cleanTemp` to look there if it dies. Without `oid` (a large file being copied
+ * while it is hashed, an upload), in `tmp/`.
+ */
+export function tempPath(cacheDir: string, oid?: string): string {
+  if (oid !== undefined) {
+    const dest = objectPath(cacheDir, oid)
+    markWriter(cacheDir)
+    mkdirOnce(path.dirname(dest))
+    return tempNameFor(dest)
+  }
   const dir = path.join(cacheDir, TEMP_DIR)
   mkdirOnce(dir)
   tempTag ??= randomBytes(6).toString('hex')
   return path.join(dir, `${process.pid}-${tempTag}-${++tempSeq}`)
+}
+
+/** the marker a writer of temporary files beside objects leaves in `tmp/`: `<pid>-<tag>-beside` */
+const MARKER = '-beside'
+/** a temporary name beside an object (fsutil's tempNameFor): `.<name>.tmp-<pid>-<tag>-<n>` */
+const BESIDE_TEMP = /^\..*\.tmp-(\d+)-[0-9a-f]+-\d+$/
+const markers = new Map<string, string>()
+
+/**
+ * Say, once per process and cache, that this process writes temporary files beside objects:
+ * an empty file `tmp/<pid>-<tag>-beside`, removed when the process exits. One left behind
+ * (the process was killed) makes the next `cleanTemp` look through the prefix folders,
+ * so that the usual `cleanTemp` (every status) stays one listing of `tmp/`.
+ */
+function markWriter(cacheDir: string) {
+  if (markers.has(cacheDir)) return
+  const dir = path.join(cacheDir, TEMP_DIR)
+  mkdirOnce(dir)
+  tempTag ??= randomBytes(6).toString('hex')
+  const marker = path.join(dir, `${process.pid}-${tempTag}${MARKER}`)
+  try {
+    fs.writeFileSync(marker, '')
+  } catch (e) {
+    throw diskError(e, marker)
+  }
+  if (!markers.size) process.once('exit', () => markers.forEach((m) => fs.rmSync(m, { force: true })))
+  markers.set(cacheDir, marker)
 }
 
 const done = Promise.resolve()
@@ -217,7 +259,7 @@ export async function stageFile(cacheDir: string, src: string, expect?: string):
 }
 
 async function writeObjectAsync(cacheDir: string, oid: string, bytes: Uint8Array): Promise<void> {
-  const tmp = tempPath(cacheDir)
+  const tmp = tempPath(cacheDir, oid)
   const dest = objectPath(cacheDir, oid)
   try {
     await fs.promises.writeFile(tmp, bytes, { mode: 0o444 })
@@ -239,7 +281,7 @@ function checkExpected(hash: string, expect: string | undefined, src: string): s
 
 /** Store bytes held in memory under `oid`, synchronously (a temporary name, mode 0444 at open, renamed); the caller has verified them. */
 export function writeObject(cacheDir: string, oid: string, bytes: Uint8Array): void {
-  const tmp = tempPath(cacheDir)
+  const tmp = tempPath(cacheDir, oid)
   try {
     fs.writeFileSync(tmp, bytes, { mode: 0o444 })
     commit(cacheDir, tmp, oid)
@@ -377,17 +419,22 @@ function alive(pid: number): boolean {
 
 /**
  * Remove temporary files left by killed processes: those whose writer is gone, or older
- * than a day. Returns how many were removed. Cheap when there are none.
+ * than a day. Returns how many were removed. Cheap when there are none: one listing of
+ * `tmp/`; the prefix folders are looked through only when a writer of temporary files
+ * beside objects left its marker there and is gone (or the marker is a day old), or with
+ * `all` (gc, fsck).
  */
-export function cleanTemp(cacheDir: string, now: number = Date.now()): number {
+export function cleanTemp(cacheDir: string, now: number = Date.now(), opts: { all?: boolean } = {}): number {
   const dir = path.join(cacheDir, TEMP_DIR)
   let names: string[]
   try {
     names = fs.readdirSync(dir)
   } catch {
-    return 0
+    names = []
   }
   let removed = 0
+  let sweep = Boolean(opts.all)
+  const deadMarkers: string[] = []
   for (const name of names) {
     const file = path.join(dir, name)
     const pid = Number(name.split('-')[0])
@@ -397,8 +444,58 @@ export function cleanTemp(cacheDir: string, now: number = Date.now()): number {
     } catch {
       continue
     }
-    if (old || !Number.isInteger(pid) || !alive(pid)) {
+    const dead = !Number.isInteger(pid) || !alive(pid)
+    if (name.endsWith(MARKER)) {
+      if (dead) deadMarkers.push(file)
+      else if (old) fs.utimesSync(file, new Date(now), new Date(now)) // a long-lived writer (or a reused pid): look again in a day
+      if (dead || old) sweep = true
+    } else if (old || dead) {
       fs.rmSync(file, { force: true, recursive: true })
+      removed++
+    }
+  }
+  if (sweep) removed += cleanBeside(cacheDir, now)
+  // only once its files are gone: a command killed while it cleans leaves the marker for the next
+  for (const m of deadMarkers) fs.rmSync(m, { force: true })
+  return removed
+}
+
+/**
+ * True for a temporary name beside a file (`.<name>.tmp-<pid>-<tag>-<n>`, fsutil's tempNameFor)
+ * whose writer is gone: what a killed checkout or pull leaves in the working tree.
+ */
+export function isDeadTemp(name: string): boolean {
+  const m = BESIDE_TEMP.exec(name)
+  return m !== null && !alive(Number(m[1]))
+}
+
+/** Remove the temporary files beside objects whose writer is gone, or a day old. */
+function cleanBeside(cacheDir: string, now: number): number {
+  let tops: string[]
+  try {
+    tops = fs.readdirSync(cacheDir)
+  } catch {
+    return 0
+  }
+  let removed = 0
+  for (const top of tops) {
+    if (!/^[0-9a-f]{2}$/.test(top)) continue
+    let names: string[]
+    try {
+      names = fs.readdirSync(path.join(cacheDir, top))
+    } catch {
+      continue
+    }
+    for (const name of names) {
+      const m = BESIDE_TEMP.exec(name)
+      if (!m) continue
+      const file = path.join(cacheDir, top, name)
+      try {
+        if (alive(Number(m[1])) && now - fs.lstatSync(file).mtimeMs <= STALE_MS) continue
+      } catch {
+        continue
+      }
+      fs.rmSync(file, { force: true })
       removed++
     }
   }

@@ -14,12 +14,20 @@ export const SMALL_FILE = 1024 * 1024
 const CHUNK = 1024 * 1024
 
 let hasherPromise: Promise<IHasher> | undefined
+let loaded: IHasher | undefined
 let chunk: Buffer | undefined
 
 /** One hasher per process: creating a wasm instance costs more than hashing a small file. */
 export function hasher(): Promise<IHasher> {
   // hash-wasm is 240 KB of JavaScript: loaded on first use, so a run with no data never pays for it
-  return (hasherPromise ??= import('hash-wasm').then((m) => (m.createXXHash128 ?? (m as unknown as { default: typeof m }).default.createXXHash128)()))
+  return (hasherPromise ??= import('hash-wasm')
+    .then((m) => (m.createXXHash128 ?? (m as unknown as { default: typeof m }).default.createXXHash128)())
+    .then((h) => (loaded = h)))
+}
+
+/** The hasher once `hasher()` has settled, for synchronous loops (no promise per file); undefined before. */
+export function loadedHasher(): IHasher | undefined {
+  return loaded
 }
 
 /**
@@ -85,6 +93,44 @@ export async function hashFile(file: string, opts: { keepSmall?: boolean } = {})
     const after = fs.fstatSync(fd)
     checkSame(file, before, after, pos)
     return { hash: h.digest('hex'), size: pos, stat: after }
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+let smallBuf: Buffer | undefined
+
+/**
+ * Read and hash a small file (<= SMALL_FILE) synchronously, in one read into a buffer
+ * reused from call to call: `bytes` is valid only until the next call. Undefined, having
+ * read nothing, when the file is larger. Like hashFile, a file that changes while it is
+ * read or vanishes is XP_FILE_CHANGED.
+ *
+ * @example
+ * const r = readSmall('data/a.csv', await hasher()) // { hash, size, bytes, stat } or undefined
+ */
+export function readSmall(file: string, h: IHasher): (FileHash & { bytes: Buffer }) | undefined {
+  let fd: number
+  try {
+    fd = fs.openSync(file, 'r')
+  } catch (e) {
+    throw changed(file, e)
+  }
+  try {
+    const before = fs.fstatSync(fd)
+    if (!before.isFile()) throw new XpError('XP_NOT_A_FILE', `${file} is not a regular file`)
+    if (before.size > SMALL_FILE) return undefined
+    smallBuf ??= Buffer.allocUnsafe(SMALL_FILE)
+    let got = 0
+    while (got < before.size) {
+      const n = fs.readSync(fd, smallBuf, got, before.size - got, got)
+      if (n === 0) break
+      got += n
+    }
+    const after = fs.fstatSync(fd)
+    checkSame(file, before, after, got)
+    const bytes = smallBuf.subarray(0, got)
+    return { hash: hashBytes(h, bytes), size: got, bytes, stat: after }
   } finally {
     fs.closeSync(fd)
   }

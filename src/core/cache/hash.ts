@@ -100,16 +100,25 @@ export async function hashFile(file: string, opts: { keepSmall?: boolean } = {})
 
 let smallBuf: Buffer | undefined
 
+/** What a folder's listing saw of a file: its read is checked against it. */
+export interface Listed {
+  size: number
+  mtimeMs: number
+}
+
 /**
  * Read and hash a small file (<= SMALL_FILE) synchronously, in one read into a buffer
  * reused from call to call: `bytes` is valid only until the next call. Undefined, having
  * read nothing, when the file is larger. Like hashFile, a file that changes while it is
- * read or vanishes is XP_FILE_CHANGED.
+ * read or vanishes is XP_FILE_CHANGED. With `listed` (the stat of a folder's listing), the
+ * file must still be as listed once read (its size goes into the manifest beside the oid),
+ * and that stat stands for the one before the read (one fstat a file fewer).
  *
  * @example
- * const r = readSmall('data/a.csv', await hasher()) // { hash, size, bytes, stat } or undefined
+ * const r = readSmallFile('data/a.csv', await hasher()) // { hash, size, bytes, stat } or undefined
  */
-export function readSmall(file: string, h: IHasher): (FileHash & { bytes: Buffer }) | undefined {
+export function readSmallFile(file: string, h: IHasher, listed?: Listed): (FileHash & { bytes: Buffer }) | undefined {
+  if (listed && listed.size > SMALL_FILE) return undefined
   let fd: number
   try {
     fd = fs.openSync(file, 'r')
@@ -117,8 +126,8 @@ export function readSmall(file: string, h: IHasher): (FileHash & { bytes: Buffer
     throw changed(file, e)
   }
   try {
-    const before = fs.fstatSync(fd)
-    if (!before.isFile()) throw new XpError('XP_NOT_A_FILE', `${file} is not a regular file`)
+    const before: Listed = listed ?? fs.fstatSync(fd)
+    if (!listed && !(before as fs.Stats).isFile()) throw new XpError('XP_NOT_A_FILE', `${file} is not a regular file`)
     if (before.size > SMALL_FILE) return undefined
     smallBuf ??= Buffer.allocUnsafe(SMALL_FILE)
     let got = 0
@@ -170,7 +179,7 @@ export async function hashCopy(src: string, dest: string, mode: number): Promise
   }
 }
 
-function checkSame(file: string, a: fs.Stats, b: fs.Stats, read: number) {
+function checkSame(file: string, a: Listed, b: fs.Stats, read: number) {
   if (a.size !== b.size || a.mtimeMs !== b.mtimeMs || read !== b.size)
     throw new XpError('XP_FILE_CHANGED', `${file} changed while it was being hashed`, {
       hint: 'wait until whatever writes it has finished, then run the command again',

@@ -11,7 +11,7 @@ import type { Stats } from 'node:fs'
 import { XpError, diskError } from '../errors.js'
 import type { IHasher } from 'hash-wasm'
 import { modeNeedsChmod } from '../fsutil.js'
-import { hasher, hashBytes, hashFile, readSmall, type FileHash } from './hash.js'
+import { hasher, hashBytes, hashFile, readSmallFile, type FileHash, type Listed } from './hash.js'
 import { Oid, objectPath, DIR_SUFFIX } from './oid.js'
 
 const TEMP_DIR = 'tmp'
@@ -194,7 +194,7 @@ export async function putFile(cacheDir: string, src: string, opts: { move?: bool
  * 20,000 small files takes half the time. Await `written` before relying on the object.
  */
 export async function stageFile(cacheDir: string, src: string, expect?: string): Promise<StagedPut> {
-  const small = storeSmall(cacheDir, src, await hasher(), expect)
+  const small = storeSmall(cacheDir, src, await hasher(), { expect })
   if (small) return { ...small, written: done }
   const tmp = tempPath(cacheDir)
   try {
@@ -255,13 +255,15 @@ async function copyHashed(src: string, tmp: string): Promise<FileHash> {
  * No promise and no thread-pool round trip per file: a write left to the thread pool cost
  * 10 futex calls and a wake-up of this thread per file, more CPU than the write itself
  * (docs/data.md, issue 16). Undefined, having read nothing, when the file is larger: the
- * caller stages it with stageFile. `h` is a loaded hasher (`hasher()`, `loadedHasher()`).
+ * caller stages it with stageFile. `h` is a loaded hasher (`hasher()`, `loadedHasher()`);
+ * `listed`, a folder listing's stat of the file, which the file must still match once read.
  *
  * @example
  * const s = storeSmall(cacheDir, 'data/a.csv', await hasher()) // { oid, size, added, stat }
  */
-export function storeSmall(cacheDir: string, src: string, h: IHasher, expect?: string): PutResult & { stat: Stats } | undefined {
-  const r = readSmall(src, h)
+export function storeSmall(cacheDir: string, src: string, h: IHasher, opts: { expect?: string; listed?: Listed } = {}): (PutResult & { stat: Stats }) | undefined {
+  const { expect, listed } = opts
+  const r = readSmallFile(src, h, listed)
   if (!r) return undefined
   const oid = checkExpected(r.hash, expect, src)
   if (reuseStored(cacheDir, oid, r.size, r.bytes)) return { oid, size: r.size, added: false, stat: r.stat }

@@ -118,9 +118,8 @@ async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, p
   // Ctrl-C (o.signal) and progress are seen
   if (++stored % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r))
   const h = loadedHasher() ?? (await hasher())
-  const small = storeSmall(o.cacheDir, abs, h)
+  const small = storeSmall(o.cacheDir, abs, h, { listed: st })
   if (small) {
-    sameAsListed(key, st, small.stat)
     o.state.set(key, small.stat, small.oid)
     return small.oid
   }

@@ -11,6 +11,7 @@ import type { Stats } from 'node:fs'
 import { XpError, diskError } from '../errors.js'
 import type { IHasher } from 'hash-wasm'
 import { modeNeedsChmod } from '../fsutil.js'
+import type { ObjectWriter } from './writer.js'
 import { hasher, hashBytes, hashFile, readSmallFile, type FileHash, type Listed } from './hash.js'
 import { Oid, objectPath, DIR_SUFFIX } from './oid.js'
 
@@ -256,17 +257,24 @@ async function copyHashed(src: string, tmp: string): Promise<FileHash> {
  * 10 futex calls and a wake-up of this thread per file, more CPU than the write itself
  * (docs/data.md, issue 16). Undefined, having read nothing, when the file is larger: the
  * caller stages it with stageFile. `h` is a loaded hasher (`hasher()`, `loadedHasher()`);
- * `listed`, a folder listing's stat of the file, which the file must still match once read.
+ * `listed`, a folder listing's stat of the file, which the file must still match once read;
+ * `writer`, a thread that writes it (then `written` settles once the object is in place).
  *
  * @example
  * const s = storeSmall(cacheDir, 'data/a.csv', await hasher()) // { oid, size, added, stat }
  */
-export function storeSmall(cacheDir: string, src: string, h: IHasher, opts: { expect?: string; listed?: Listed } = {}): (PutResult & { stat: Stats }) | undefined {
+export function storeSmall(
+  cacheDir: string,
+  src: string,
+  h: IHasher,
+  opts: { expect?: string; listed?: Listed; writer?: ObjectWriter } = {},
+): (PutResult & { stat: Stats; written?: Promise<void> }) | undefined {
   const { expect, listed } = opts
   const r = readSmallFile(src, h, listed)
   if (!r) return undefined
   const oid = checkExpected(r.hash, expect, src)
   if (reuseStored(cacheDir, oid, r.size, r.bytes)) return { oid, size: r.size, added: false, stat: r.stat }
+  if (opts.writer) return { oid, size: r.size, added: true, stat: r.stat, written: opts.writer.write(oid, r.bytes) }
   writeObject(cacheDir, oid, r.bytes)
   return { oid, size: r.size, added: true, stat: r.stat }
 }

@@ -14,6 +14,7 @@ import { stageFile, storeSmall, putBytes, storedSize } from './objects.js'
 import { oidFromPath, DIR_SUFFIX } from './oid.js'
 import { encodeManifest, manifestTotals, modeOf, type ManifestEntry } from './manifest.js'
 import type { StatCache } from './state.js'
+import type { ObjectWriter } from './writer.js'
 
 export interface HashedPath {
   oid: string
@@ -32,6 +33,8 @@ export interface HashOptions {
   onFile?: (bytes: number) => void
   /** stop between files when aborted (Ctrl-C while a run hashes its deps): XP_INTERRUPTED */
   signal?: AbortSignal
+  /** a thread that writes small objects while this one reads and hashes the next files (add) */
+  writer?: ObjectWriter
   /** the manifest recorded for this folder (status): when nothing differs, its oid is reused without encoding */
   expected?: { oid: string; manifest: ManifestEntry[] }
 }
@@ -118,7 +121,15 @@ async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, p
   // Ctrl-C (o.signal) and progress are seen
   if (++stored % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r))
   const h = loadedHasher() ?? (await hasher())
-  const small = storeSmall(o.cacheDir, abs, h, { listed: st })
+  const small = storeSmall(o.cacheDir, abs, h, { listed: st, writer: o.writer })
+  if (small?.written) {
+    // the row only once the object is in place
+    const recorded = small.written.then(() => o.state.set(key, small.stat, small.oid))
+    recorded.catch(() => {})
+    pending.push(recorded)
+    await o.writer!.room()
+    return small.oid
+  }
   if (small) {
     o.state.set(key, small.stat, small.oid)
     return small.oid

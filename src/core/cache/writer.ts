@@ -40,7 +40,7 @@ parentPort.on('message', ({ id, buf, items, chmod }) => {
       error = { code: e.code, message: e.message, dest: it.dest }
     }
   }
-  parentPort.postMessage({ id, error })
+  parentPort.postMessage({ id, error, buf }, [buf]) // the buffer goes back, to be filled again
 })
 `
 
@@ -72,6 +72,8 @@ export class ObjectWriter {
   private queued = 0
   private seq = 0
   private flushScheduled = false
+  /** batch buffers back from the worker: a fresh 4 MiB buffer costs a page fault per 4 KiB */
+  private spare: Uint8Array[] = []
 
   private constructor(
     private cacheDir: string,
@@ -79,7 +81,7 @@ export class ObjectWriter {
   ) {
     this.worker = worker
     worker.unref() // referenced only while a batch is out
-    worker.on('message', (m: { id: number; error: { code?: string; message: string; dest: string } | null }) => this.finished(m))
+    worker.on('message', (m: { id: number; error: { code?: string; message: string; dest: string } | null; buf: ArrayBuffer }) => this.finished(m))
     worker.on('error', (e) => this.fail(e))
     worker.on('exit', () => this.fail(new Error('the writer thread stopped')))
   }
@@ -109,7 +111,8 @@ export class ObjectWriter {
       let settle!: (err?: unknown) => void
       const done = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())))
       done.catch(() => {}) // each caller awaits it; never an unhandled rejection
-      b = this.batch = { id: ++this.seq, buf: new Uint8Array(Math.max(BATCH_BYTES, bytes.length)), used: 0, items: [], done, settle }
+      const buf = bytes.length <= BATCH_BYTES ? (this.spare.pop() ?? new Uint8Array(BATCH_BYTES)) : new Uint8Array(bytes.length)
+      b = this.batch = { id: ++this.seq, buf, used: 0, items: [], done, settle }
     }
     b.buf.set(bytes, b.used)
     b.items.push({ tmp: tempPath(this.cacheDir), dest: objectPath(this.cacheDir, oid), off: b.used, len: bytes.length })
@@ -143,7 +146,8 @@ export class ObjectWriter {
     this.worker.postMessage({ id: b.id, buf, items: b.items, chmod: modeNeedsChmod(0o444) }, [buf])
   }
 
-  private finished(m: { id: number; error: { code?: string; message: string; dest: string } | null }) {
+  private finished(m: { id: number; error: { code?: string; message: string; dest: string } | null; buf: ArrayBuffer }) {
+    if (m.buf.byteLength === BATCH_BYTES) this.spare.push(new Uint8Array(m.buf))
     const b = this.inFlight.get(m.id)
     if (!b) return
     this.inFlight.delete(m.id)

@@ -10,8 +10,7 @@
  * promise rejects with the error (mapped by `diskError`). The worker is source text
  * evaluated by Node (`eval`), so the bundle needs no second file.
  */
-import type { Worker as WorkerType } from 'node:worker_threads'
-import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
 import { diskError } from '../errors.js'
 import { modeNeedsChmod } from '../fsutil.js'
 import { objectPath } from './oid.js'
@@ -66,7 +65,7 @@ interface Batch {
 }
 
 export class ObjectWriter {
-  private worker: WorkerType | undefined
+  private worker: Worker | undefined
   private batch: Batch | undefined
   private inFlight = new Map<number, Batch>()
   private queued = 0
@@ -77,7 +76,7 @@ export class ObjectWriter {
 
   private constructor(
     private cacheDir: string,
-    worker: WorkerType,
+    worker: Worker,
   ) {
     this.worker = worker
     worker.unref() // referenced only while a batch is out
@@ -89,7 +88,6 @@ export class ObjectWriter {
   /** A writer for `cacheDir`, or undefined where no thread can be started (then write synchronously). */
   static start(cacheDir: string): ObjectWriter | undefined {
     try {
-      const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads')
       return new ObjectWriter(cacheDir, new Worker(WORKER, { eval: true }))
     } catch {
       return undefined

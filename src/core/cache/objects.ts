@@ -274,7 +274,7 @@ export function storeSmall(
   if (!r) return undefined
   const oid = checkExpected(r.hash, expect, src)
   if (reuseStored(cacheDir, oid, r.size, r.bytes)) return { oid, size: r.size, added: false, stat: r.stat }
-  if (opts.writer) return { oid, size: r.size, added: true, stat: r.stat, written: opts.writer.write(oid, r.bytes) }
+  if (opts.writer?.hasRoom()) return { oid, size: r.size, added: true, stat: r.stat, written: opts.writer.write(oid, r.bytes) }
   writeObject(cacheDir, oid, r.bytes)
   return { oid, size: r.size, added: true, stat: r.stat }
 }

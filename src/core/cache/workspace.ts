@@ -127,7 +127,6 @@ async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, p
     const recorded = small.written.then(() => o.state.set(key, small.stat, small.oid))
     recorded.catch(() => {})
     pending.push(recorded)
-    await o.writer!.room()
     return small.oid
   }
   if (small) {

@@ -4,8 +4,10 @@
  * `perf`), and done on the thread that reads and hashes it leaves the second core idle.
  * The thread pool overlaps them but costs ~10 `futex` calls and a wake-up per file; a
  * worker thread takes the files in batches (one message per turn of the event loop, the
- * bytes transferred, not copied again) and writes each one as `writeObject` does: a
- * temporary name opened with mode 0444, the bytes, a rename into place. Nothing
+ * batch's buffer transferred and handed back) and writes each one as `writeObject` does: a
+ * temporary name opened with mode 0444, the bytes, a rename into place. While MAX_QUEUED
+ * bytes wait, the caller writes the next files itself (`hasRoom`): both threads create
+ * files then, and memory stays bounded. Nothing
  * half-written is ever renamed: a failed write removes its temporary file, and the batch's
  * promise rejects with the error (mapped by `diskError`). The worker is source text
  * evaluated by Node (`eval`), so the bundle needs no second file.
@@ -45,7 +47,7 @@ parentPort.on('message', ({ id, buf, items, chmod }) => {
 
 /** A batch is sent at the next turn of the event loop, or once it holds this much. */
 const BATCH_BYTES = 4 * 1024 * 1024
-/** Bytes handed over and not yet written: past this, `room()` waits (memory stays bounded). */
+/** Bytes handed over and not yet written: past this, the caller writes the next files itself (memory stays bounded). */
 const MAX_QUEUED = 32 * 1024 * 1024
 
 interface Item {
@@ -123,14 +125,9 @@ export class ObjectWriter {
     return b.done
   }
 
-  /** Resolves once fewer than MAX_QUEUED bytes wait to be written. */
-  async room(): Promise<void> {
-    while (this.queued > MAX_QUEUED) {
-      this.flush()
-      const oldest = this.inFlight.values().next().value
-      if (!oldest) return
-      await oldest.done.catch(() => {})
-    }
+  /** True while fewer than MAX_QUEUED bytes wait to be written: else the caller writes the file itself. */
+  hasRoom(): boolean {
+    return this.queued <= MAX_QUEUED && this.worker !== undefined
   }
 
   private flush() {

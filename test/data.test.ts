@@ -95,7 +95,7 @@ describe('xp add', () => {
     expect(m.find((e: any) => e.path === 'a.csv').oid).not.toBe(xxhsum(repo.path('data/a.csv')))
     expect(m.find((e: any) => e.path === 'sub/b.csv').oid).toBe(xxhsum(repo.path('data/sub/b.csv')))
     // after losing the stat cache everything is reread: the sneaky edit shows
-    fs.rmSync(repo.path('.xp/state'))
+    fs.rmSync(repo.path('.xp/stat-cache'))
     const [again] = repo.json(['add', 'data'])
     const m2 = JSON.parse(fs.readFileSync(objects(repo).get(again.oid)!, 'utf8'))
     expect(m2.find((e: any) => e.path === 'a.csv').oid).toBe(xxhsum(repo.path('data/a.csv')))

@@ -60,6 +60,17 @@ export function tempPath(cacheDir: string): string {
   return path.join(dir, `${process.pid}-${tempTag}-${++tempSeq}`)
 }
 
+/**
+ * The temporary name the object `oid` is written under before its rename: the one place
+ * that chooses it for writeObject and the writer thread. Temporary names beside each
+ * object (`tempPath(cacheDir, oid)`, speed-xfer's change) made a 5,001-file add 40 %
+ * faster in a trial build (docs/data.md): switch to them here once `tempPath` takes the oid.
+ */
+export function objectTempPath(cacheDir: string, oid: string): string {
+  void oid
+  return tempPath(cacheDir)
+}
+
 const done = Promise.resolve()
 
 export function hasObject(cacheDir: string, oid: Oid | string): boolean {
@@ -289,7 +300,7 @@ function checkExpected(hash: string, expect: string | undefined, src: string): s
 
 /** Store bytes held in memory under `oid`, synchronously (a temporary name, mode 0444 at open, renamed); the caller has verified them. */
 export function writeObject(cacheDir: string, oid: string, bytes: Uint8Array): void {
-  const tmp = tempPath(cacheDir)
+  const tmp = objectTempPath(cacheDir, oid)
   try {
     fs.writeFileSync(tmp, bytes, { mode: 0o444 })
     if (modeNeedsChmod(0o444)) fs.chmodSync(tmp, 0o444)

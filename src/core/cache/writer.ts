@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads'
 import { diskError } from '../errors.js'
 import { modeNeedsChmod } from '../fsutil.js'
 import { objectPath } from './oid.js'
-import { tempPath } from './objects.js'
+import { objectTempPath } from './objects.js'
 
 const WORKER = `
 const { parentPort } = require('node:worker_threads')
@@ -115,7 +115,7 @@ export class ObjectWriter {
       b = this.batch = { id: ++this.seq, buf, used: 0, items: [], done, settle }
     }
     b.buf.set(bytes, b.used)
-    b.items.push({ tmp: tempPath(this.cacheDir), dest: objectPath(this.cacheDir, oid), off: b.used, len: bytes.length })
+    b.items.push({ tmp: objectTempPath(this.cacheDir, oid), dest: objectPath(this.cacheDir, oid), off: b.used, len: bytes.length })
     b.used += bytes.length
     this.queued += bytes.length
     if (!this.flushScheduled) {

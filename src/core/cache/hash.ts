@@ -45,7 +45,7 @@ export function hashBytes(h: IHasher, bytes: Uint8Array): string {
 export interface FileHash {
   hash: string
   size: number
-  /** the file's bytes, kept when it was small enough to read whole */
+  /** the file's bytes, when read whole (readSmallFile: valid until its next call) */
   bytes?: Buffer
   /** the file's stat once read (for the stat cache) */
   stat: fs.Stats
@@ -58,7 +58,7 @@ export interface FileHash {
  * @example
  * const { hash, size } = await hashFile('data/train.csv')
  */
-export async function hashFile(file: string, opts: { keepSmall?: boolean } = {}): Promise<FileHash> {
+export async function hashFile(file: string): Promise<FileHash> {
   const h = await hasher()
   let fd: number
   try {
@@ -69,18 +69,6 @@ export async function hashFile(file: string, opts: { keepSmall?: boolean } = {})
   try {
     const before = fs.fstatSync(fd)
     if (!before.isFile()) throw new XpError('XP_NOT_A_FILE', `${file} is not a regular file`)
-    if (opts.keepSmall && before.size <= SMALL_FILE) {
-      const bytes = Buffer.allocUnsafe(before.size)
-      let got = 0
-      while (got < before.size) {
-        const n = fs.readSync(fd, bytes, got, before.size - got, got)
-        if (n === 0) break
-        got += n
-      }
-      const after = fs.fstatSync(fd)
-      checkSame(file, before, after, got)
-      return { hash: hashBytes(h, bytes), size: got, bytes, stat: after }
-    }
     chunk ??= Buffer.allocUnsafe(CHUNK)
     h.init()
     let pos = 0

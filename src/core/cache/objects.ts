@@ -201,9 +201,10 @@ export async function putFile(cacheDir: string, src: string, opts: { move?: bool
 }
 
 /**
- * Like putFile, but a small file's write to the cache is left running in the background
- * (`written`), so that the caller can read and hash the next file meanwhile: adding
- * 20,000 small files takes half the time. Await `written` before relying on the object.
+ * Like putFile, returning the source's stat as read. A small file is stored synchronously
+ * (storeSmall); a large one is copied by the kernel while this thread hashes it
+ * (copyHashed). `written` has settled by the time this returns; a folder's small files
+ * go through storeSmall with a writer thread instead (workspace.ts).
  */
 export async function stageFile(cacheDir: string, src: string, expect?: string): Promise<StagedPut> {
   const small = storeSmall(cacheDir, src, await hasher(), { expect })

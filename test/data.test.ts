@@ -277,6 +277,78 @@ describe('xp add', () => {
   })
 })
 
+describe('xp add while the data is written', () => {
+  const writer = async (code: string) => {
+    const { spawn } = await import('node:child_process')
+    const w = spawn(process.execPath, ['-e', code])
+    await new Promise((r) => setTimeout(r, 200))
+    return w
+  }
+  const leftovers = (repo: TestRepo) => (fs.existsSync(repo.path('.xp/cache/tmp')) ? fs.readdirSync(repo.path('.xp/cache/tmp')) : [])
+
+  it('a large file rewritten in place during the overlapped copy is refused: no object, no temporary file, no pointer', async () => {
+    const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
+    const file = repo.path('live.bin')
+    repo.write('live.bin', Buffer.alloc(48 * 1024 * 1024, 1)) // the kernel copies it while xp hashes it
+    // same size all along: only the mtime tells
+    const w = await writer(
+      `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(file)},'r+');let i=0;setInterval(()=>{for(let j=0;j<4;j++)fs.writeSync(fd,Buffer.alloc(4096,i++%250),0,4096,(i*7919%12000)*4096)},1)`,
+    )
+    try {
+      let refused = 0
+      for (let attempt = 0; attempt < 6 && !refused; attempt++) {
+        const r = repo.xp(['add', 'live.bin'])
+        if (r.code === 0) {
+          // the writer did not run during this try: what was stored is what was hashed
+          const oid = String(pointer(repo, 'live.bin.xp').oid)
+          expect(xxhsum(objects(repo).get(oid)!)).toBe(oid)
+          fs.rmSync(repo.path('live.bin.xp'))
+          continue
+        }
+        expect(errorCode(r)).toBe('XP_FILE_CHANGED')
+        expect(repo.exists('live.bin.xp')).toBe(false)
+        for (const [oid, f] of objects(repo)) expect(xxhsum(f)).toBe(oid)
+        expect(leftovers(repo)).toEqual([])
+        refused++
+      }
+      expect(refused).toBe(1)
+    } finally {
+      w.kill('SIGKILL')
+    }
+  })
+
+  it('a small file rewritten between the listing of its folder and its read is refused, never recorded with the size listed', async () => {
+    const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
+    for (let i = 0; i < 600; i++) repo.write(`data/f${i}.txt`, `row ${i}\n`.repeat(30))
+    const file = repo.path('data/live.txt')
+    repo.write('data/live.txt', 'a')
+    // a new size every millisecond; each write is whole (one small write), so any read sees one version
+    const w = await writer(`const fs=require('fs');let i=0;setInterval(()=>{fs.writeFileSync(${JSON.stringify(file)},'b'.repeat(1+(i++%300)))},1)`)
+    try {
+      let refused = 0
+      for (let attempt = 0; attempt < 6 && !refused; attempt++) {
+        const r = repo.xp(['add', 'data'])
+        if (r.code !== 0) {
+          expect(errorCode(r)).toBe('XP_FILE_CHANGED')
+          expect(repo.exists('data.xp')).toBe(false)
+          refused++
+          continue
+        }
+        // an add that succeeded lists every file with its object's size
+        const oid = String(pointer(repo, 'data.xp').oid)
+        const manifest = JSON.parse(fs.readFileSync(objects(repo).get(oid)!, 'utf8')) as Array<{ path: string; oid: string; size: number }>
+        for (const e of manifest) expect([e.path, fs.statSync(objects(repo).get(e.oid)!).size]).toEqual([e.path, e.size])
+        fs.rmSync(repo.path('data.xp'))
+        fs.rmSync(repo.path('.xp/state'), { force: true })
+      }
+      expect(refused).toBe(1)
+      for (const [oid, f] of objects(repo)) if (!oid.endsWith('.dir')) expect(xxhsum(f)).toBe(oid)
+    } finally {
+      w.kill('SIGKILL')
+    }
+  })
+})
+
 describe('xp status', () => {
   it('reports modified, added and deleted files inside folders, deleted data and objects not in the cache; exit 0', () => {
     const repo = dataRepo()

@@ -13,6 +13,7 @@ import { isInside } from '../fsutil.js'
 import { cleanTemp } from './objects.js'
 import { StatCache } from './state.js'
 import { hashPath, snapshotHit, touchObject, type HashedPath } from './workspace.js'
+import { ObjectWriter } from './writer.js'
 import { worktreePointers } from './reachable.js'
 import { pointerFileFor, pointerHolds, writePointer, resolveDataPath, POINTER_SUFFIX } from './pointer.js'
 
@@ -117,6 +118,14 @@ export function ignoreInGit(root: string, rel: string): void {
   })
 }
 
+function isDir(abs: string): boolean {
+  try {
+    return fs.statSync(abs).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
 /** Hold an exclusive lock file around `fn`; a lock older than 10 s is taken over (its owner died). */
@@ -201,6 +210,8 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
   const out: AddedPath[] = []
   let done = 0
   let bytes = 0
+  // a folder's small files are written on a second thread while this one reads and hashes
+  const writer = rels.some((r) => isDir(path.join(repo.root, r))) ? ObjectWriter.start(repo.cacheDir) : undefined
   try {
     for (const rel of rels) {
       const hit = unchanged.get(rel)
@@ -212,6 +223,7 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
             cacheDir: repo.cacheDir,
             state,
             store: true,
+            writer,
             onFile: (n) => repo.ctx.onProgress?.({ phase: 'adding', done: ++done, bytes: (bytes += n) }),
           },
           rel,
@@ -222,6 +234,7 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       out.push({ path: rel, pointer, oid: h.oid, size: h.size, files: h.files })
     }
   } finally {
+    await writer?.close()
     // rows are set only once their object is written, so a failed add saves a true cache;
     // a state that cannot be saved (a full disk) only costs a rehash next time
     try {

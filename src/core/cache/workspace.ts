@@ -9,11 +9,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { XpError } from '../errors.js'
 import { isInside } from '../fsutil.js'
-import { hashFile, hasher, hashBytes } from './hash.js'
-import { stageFile, putBytes, storedSize } from './objects.js'
+import { hashFile, hasher, hashBytes, loadedHasher } from './hash.js'
+import { stageFile, storeSmall, putBytes, storedSize } from './objects.js'
 import { oidFromPath, objectPath, DIR_SUFFIX } from './oid.js'
 import { encodeManifest, manifestTotals, modeOf, type ManifestEntry } from './manifest.js'
 import type { StatCache, Snapshot, SnapshotEntry } from './state.js'
+import type { ObjectWriter } from './writer.js'
 
 export interface HashedPath {
   oid: string
@@ -33,6 +34,8 @@ export interface HashOptions {
   onFile?: (bytes: number) => void
   /** stop between files when aborted (Ctrl-C while a run hashes its deps): XP_INTERRUPTED */
   signal?: AbortSignal
+  /** a thread that writes small objects while this one reads and hashes the next files (add) */
+  writer?: ObjectWriter
   /** the manifest recorded for this folder (status) and its byte length: when nothing differs, its oid is reused without encoding */
   expected?: { oid: string; manifest: ManifestEntry[]; bytes: number }
 }
@@ -101,6 +104,9 @@ function knownOid(o: HashOptions, key: string, st: FileStat): string | undefined
   return storedSize(o.cacheDir, known) === st.size ? known : undefined
 }
 
+let stored = 0
+const YIELD_EVERY = 64
+
 async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, pending: Pending): Promise<string> {
   const known = knownOid(o, key, st)
   if (known) return known
@@ -112,12 +118,37 @@ async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, p
     o.state.set(key, h.stat, h.hash)
     return h.hash
   }
+  // small files are stored synchronously: a turn of the event loop now and then, so that
+  // Ctrl-C (o.signal) and progress are seen
+  if (++stored % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r))
+  const h = loadedHasher() ?? (await hasher())
+  const small = storeSmall(o.cacheDir, abs, h, { listed: st, writer: o.writer })
+  if (small?.written) {
+    // the row only once the object is in place
+    const recorded = small.written.then(() => o.state.set(key, small.stat, small.oid))
+    recorded.catch(() => {})
+    pending.push(recorded)
+    return small.oid
+  }
+  if (small) {
+    o.state.set(key, small.stat, small.oid)
+    return small.oid
+  }
   const s = await stageFile(o.cacheDir, abs)
+  sameAsListed(key, st, s.stat)
   const recorded = s.written.then(() => o.state.set(key, s.stat, s.oid))
   recorded.catch(() => {})
   pending.push(recorded)
   if (pending.length >= MAX_PENDING) await pending.shift()
   return s.oid
+}
+
+/** The file as read must be the file as listed: its size goes into the manifest beside the oid. */
+function sameAsListed(key: string, listed: FileStat, read: fs.Stats) {
+  if (listed.size !== read.size || listed.mtimeMs !== read.mtimeMs)
+    throw new XpError('XP_FILE_CHANGED', `${key} changed while it was being added`, {
+      hint: 'wait until whatever writes it has finished, then run the command again',
+    })
 }
 
 const realCaches = new Map<string, string>()

@@ -336,7 +336,10 @@ describe('a full disk is a coded error naming the path, leaving nothing partial'
     const there: string[] = []
     for (const top of fs.readdirSync(store)) for (const name of fs.readdirSync(path.join(store, top))) there.push(path.join(store, top, name))
     expect(there.filter((f) => f.includes('.tmp'))).toEqual([])
-    for (const f of there) expect(spawnSync('xxhsum', ['-H2', f], { encoding: 'utf8' }).stdout.split(/\s+/)[0]).toBe(path.basename(path.dirname(f)) + path.basename(f).replace(/\.dir$/, ''))
+    for (const f of there)
+      expect(spawnSync('xxhsum', ['-H2', f], { encoding: 'utf8' }).stdout.split(/\s+/)[0]).toBe(
+        path.basename(path.dirname(f)) + path.basename(f).replace(/\.dir$/, ''),
+      )
     spawnSync('mount', ['-o', 'remount,size=16m', store])
     expect(repo.xp(['push'], two).code).toBe(0)
     expect(repo.xp(['fsck', '--remote']).code).toBe(0)

@@ -156,7 +156,8 @@ export function fastArgv(args: string[]): { command: string; argv: Record<string
   if (command === 'push' && plain(rest)) return { command, argv: { _: [], args: rest.length ? rest : undefined, data: true } }
   // a fresh clone's `xp pull` and `xp checkout` (issue 16, the clone row: yargs was 90 ms of each)
   if (command === 'pull' && plain(rest)) return { command, argv: { _: [], args: rest.length ? rest : undefined, data: true } }
-  if (command === 'checkout' && json <= 1 && plain(paths)) return { command, argv: { _: [], paths: paths.length ? paths : undefined, ...(json ? { json: true } : {}) } }
+  if (command === 'checkout' && json <= 1 && plain(paths))
+    return { command, argv: { _: [], paths: paths.length ? paths : undefined, ...(json ? { json: true } : {}) } }
   return null
 }
 

@@ -68,9 +68,12 @@ export class FsRemote implements DataRemote {
 
   beginSmall(count: number): void {
     // hundreds of files: created on two threads (creating them is most of a push's time)
-    this.writer = new SecondWriter<string>((_oid, done) => {
-      if (done.error) this.writeFailure ??= remoteIoError(this, done.error)
-    }, secondThreadPays(count, this.env))
+    this.writer = new SecondWriter<string>(
+      (_oid, done) => {
+        if (done.error) this.writeFailure ??= remoteIoError(this, done.error)
+      },
+      secondThreadPays(count, this.env),
+    )
   }
 
   async endSmall(): Promise<void> {

@@ -97,7 +97,10 @@ function markWriter(cacheDir: string) {
   } catch (e) {
     throw diskError(e, marker)
   }
-  if (!markers.size) process.once('exit', () => markers.forEach((m) => fs.rmSync(m, { force: true })))
+  if (!markers.size)
+    process.once('exit', () => {
+      for (const m of markers.values()) fs.rmSync(m, { force: true })
+    })
   markers.set(cacheDir, marker)
 }
 

@@ -51,13 +51,15 @@ interface Result {
 /**
  * The number of files written on this thread before the second one starts (Infinity:
  * never), for `files` files to write (undefined: not known beforehand, `xp add` of
- * folders). The thread costs ~35 ms to start, on the other core, and a file is created in
- * 50-300 µs here: from SECOND_THREAD_FROM files it is used, whatever the machine's other
- * work (a policy that looked at the load average made the same command run differently
- * from one minute to the next, and measured no gain: docs/data.md, issue 16). When the
- * count is not known, the first SECOND_THREAD_FROM files are written here while the
- * thread starts later, only for an add that has that many. `XP_THREADS=1` never uses it,
- * `XP_THREADS=2` always does (from the first file).
+ * folders). The thread costs ~30 ms of CPU to start, on the other core (3 ms on this one),
+ * and a file is created in 50-300 µs here: from SECOND_THREAD_FROM files it is used,
+ * whatever the machine's other work. (Push and pull once also asked that the one-minute
+ * load average leave a core free: the same command then ran differently from one minute to
+ * the next, and measured, the thread took 30 % off add and push with a core free and still
+ * took time off with another busy process beside it: docs/data.md, "One writing thread".)
+ * When the count is not known, the first SECOND_THREAD_FROM files are written here and the
+ * thread starts only for an add that has more. `XP_THREADS=1` never uses it, `XP_THREADS=2`
+ * always does (from the first file).
  *
  * @example
  * const w = new SecondWriter(threadFrom(5001, repo.ctx.env)) // the thread from the first file

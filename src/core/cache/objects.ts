@@ -12,7 +12,7 @@ import type { Stats } from 'node:fs'
 import { XpError, diskError } from '../errors.js'
 import { modeNeedsChmod, tempNameFor } from '../fsutil.js'
 import type { IHasher } from 'hash-wasm'
-import type { SecondWriter } from '../second-writer.js'
+import { writeOne, type SecondWriter, type WriteJob } from '../second-writer.js'
 import { hasher, hashBytes, hashFile, readSmallFile, type FileHash, type Listed } from './hash.js'
 import { Oid, objectPath, DIR_SUFFIX } from './oid.js'
 
@@ -325,7 +325,7 @@ export function storeSmall(
     writeObject(cacheDir, oid, r.bytes)
     return { oid, size: r.size, added: true, stat: r.stat }
   }
-  const job = { tmp: tempPath(cacheDir, oid), dest: objectPath(cacheDir, oid), mode: 0o444, chmod: modeNeedsChmod(0o444) }
+  const job = objectJob(cacheDir, oid)
   if (w.hasRoom()) {
     const written = new Promise<void>((resolve, reject) => w.write(job, r.bytes, (d) => (d.error ? reject(diskError(d.error, job.dest)) : resolve())))
     return { oid, size: r.size, added: true, stat: r.stat, written }
@@ -347,15 +347,14 @@ function checkExpected(hash: string, expect: string | undefined, src: string): s
 
 /** Store bytes held in memory under `oid`, synchronously (a temporary name, mode 0444 at open, renamed); the caller has verified them. */
 export function writeObject(cacheDir: string, oid: string, bytes: Uint8Array): void {
-  const tmp = tempPath(cacheDir, oid)
-  try {
-    fs.writeFileSync(tmp, bytes, { mode: 0o444 })
-    if (modeNeedsChmod(0o444)) fs.chmodSync(tmp, 0o444)
-    commit(cacheDir, tmp, oid)
-  } catch (e) {
-    fs.rmSync(tmp, { force: true })
-    throw diskError(e, objectPath(cacheDir, oid))
-  }
+  const job = objectJob(cacheDir, oid)
+  const done = writeOne(job, bytes) // (the writing thread's code: a failure removes the temporary file)
+  if (done.error) throw diskError(done.error, job.dest)
+}
+
+/** The write of object `oid`: a temporary name beside it (its folder made), mode 0444. */
+function objectJob(cacheDir: string, oid: string): WriteJob {
+  return { tmp: tempPath(cacheDir, oid), dest: objectPath(cacheDir, oid), mode: 0o444, chmod: modeNeedsChmod(0o444) }
 }
 
 /**

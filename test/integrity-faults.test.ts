@@ -311,11 +311,18 @@ describe('a full disk is a coded error naming the path, leaving nothing partial'
     expect(r.stderr).not.toMatch(/\n\s+at /)
     expect(repo.exists('big.bin.xp')).toBe(false)
     for (let i = 0; i < 40; i++) repo.write(`small/${i}`, Buffer.alloc(64 * 1024, i))
-    r = repo.xp(['add', 'small'])
-    expect(errorCode(r)).toBe('XP_DISK_FULL')
-    expect(repo.exists('small.xp')).toBe(false)
-    // (xp runs in this process: its marker for temporary files beside objects stays while it lives)
-    expect(fs.readdirSync(repo.path('.xp/cache/tmp')).filter((n) => !(n.startsWith(`${process.pid}-`) && n.endsWith('-beside')))).toEqual([])
+    // written on this thread, then on the writing thread (its failure comes back per file)
+    for (const threads of ['1', '2']) {
+      r = repo.xp(['add', 'small'], { env: { XP_THREADS: threads } })
+      expect(errorCode(r)).toBe('XP_DISK_FULL')
+      // the first failure is told: an object's, before any manifest (.dir) is written over objects that are missing
+      expect(r.stderr).toMatch(/\.xp\/cache\/[0-9a-f]{2}\/[0-9a-f]+;/)
+      expect(repo.exists('small.xp')).toBe(false)
+      // (xp runs in this process: its marker for temporary files beside objects stays while it lives)
+      expect(fs.readdirSync(repo.path('.xp/cache/tmp')).filter((n) => !(n.startsWith(`${process.pid}-`) && n.endsWith('-beside')))).toEqual([])
+      const prefixes = fs.readdirSync(repo.path('.xp/cache')).filter((d) => d !== 'tmp')
+      for (const d of prefixes) expect(fs.readdirSync(repo.path(`.xp/cache/${d}`)).filter((n) => n.includes('.tmp-'))).toEqual([])
+    }
     for (const [oid, file] of objects(repo)) {
       const got = spawnSync('xxhsum', ['-H2', file], { encoding: 'utf8' }).stdout.split(/\s+/)[0]
       expect(got).toBe(oid.replace(/\.dir$/, ''))

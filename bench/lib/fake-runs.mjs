@@ -53,6 +53,8 @@ export function benchEnv(home) {
     GIT_COMMITTER_NAME: 'Bench',
     GIT_COMMITTER_EMAIL: 'bench@example.com',
     NO_COLOR: '1',
+    // xp's second writing thread forced off (1) or on (2), to compare them
+    ...(process.env.XP_THREADS ? { XP_THREADS: process.env.XP_THREADS } : {}),
   }
 }
 

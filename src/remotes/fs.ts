@@ -10,7 +10,7 @@ import { Transform } from 'node:stream'
 import { XpError } from '../core/errors.js'
 import { modeNeedsChmod, tempNameFor } from '../core/fsutil.js'
 import { hashCopyTo } from '../core/cache/tee.js'
-import { SecondWriter, secondThreadPays, writeOne } from '../core/second-writer.js'
+import { SecondWriter, threadFrom, writeOne, type WriteDone } from '../core/second-writer.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
 
 export class FsRemote implements DataRemote {
@@ -63,17 +63,15 @@ export class FsRemote implements DataRemote {
     }
   }
 
-  private writer: SecondWriter<string> | undefined
+  private writer: SecondWriter | undefined
   private writeFailure: XpError | undefined
+  private readonly onWritten = (done: WriteDone) => {
+    if (done.error) this.writeFailure ??= remoteIoError(this, done.error)
+  }
 
   beginSmall(count: number): void {
     // hundreds of files: created on two threads (creating them is most of a push's time)
-    this.writer = new SecondWriter<string>(
-      (_oid, done) => {
-        if (done.error) this.writeFailure ??= remoteIoError(this, done.error)
-      },
-      secondThreadPays(count, this.env),
-    )
+    this.writer = new SecondWriter(threadFrom(count, this.env))
   }
 
   async endSmall(): Promise<void> {
@@ -90,10 +88,10 @@ export class FsRemote implements DataRemote {
     if (this.writeFailure) throw this.writeFailure
     const dest = this.file(oid)
     this.dirFor(dest)
-    const job = { tmp: tempNameFor(dest), dest, bytes, mode: 0o444, chmod: modeNeedsChmod(0o444), stat: false, give: true }
-    if (this.writer) this.writer.write(job, oid)
+    const job = { tmp: tempNameFor(dest), dest, mode: 0o444, chmod: modeNeedsChmod(0o444) }
+    if (this.writer) this.writer.write(job, bytes, this.onWritten)
     else {
-      const done = writeOne(job)
+      const done = writeOne(job, bytes)
       if (done.error) throw remoteIoError(this, done.error)
     }
   }

@@ -13,7 +13,7 @@ import { isInside } from '../fsutil.js'
 import { cleanTemp } from './objects.js'
 import { StatCache } from './state.js'
 import { hashPath, snapshotHit, touchObject, type HashedPath } from './workspace.js'
-import { ObjectWriter } from './writer.js'
+import { SecondWriter, threadFrom } from '../second-writer.js'
 import { worktreePointers } from './reachable.js'
 import { pointerFileFor, pointerHolds, writePointer, resolveDataPath, POINTER_SUFFIX } from './pointer.js'
 
@@ -211,7 +211,8 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
   let done = 0
   let bytes = 0
   // a folder's small files are written on a second thread while this one reads and hashes
-  const writer = rels.some((r) => isDir(path.join(repo.root, r))) ? ObjectWriter.start(repo.cacheDir) : undefined
+  // (the number of files is not known yet: threadFrom starts it once there are many)
+  const writer = rels.some((r) => isDir(path.join(repo.root, r))) ? new SecondWriter(threadFrom(undefined, repo.ctx.env)) : undefined
   try {
     for (const rel of rels) {
       const hit = unchanged.get(rel)
@@ -234,7 +235,7 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       out.push({ path: rel, pointer, oid: h.oid, size: h.size, files: h.files })
     }
   } finally {
-    await writer?.close()
+    await writer?.finish()
     // rows are set only once their object is written, so a failed add saves a true cache;
     // a state that cannot be saved (a full disk) only costs a rehash next time
     try {

@@ -18,7 +18,7 @@ import { Oid, objectPath, oidFromPath } from './oid.js'
 import { hasObject, missingObjects, readVerified, corruptObject, isDeadTemp } from './objects.js'
 import { decodeManifest, MODE_FILE, type ManifestEntry } from './manifest.js'
 import { StatCache, type StatLike } from './state.js'
-import { SecondWriter, secondThreadPays } from '../second-writer.js'
+import { SecondWriter, threadFrom } from '../second-writer.js'
 import type { LocatedPointer } from './pointer.js'
 
 export const DEFAULT_LINK = 'reflink,copy'
@@ -409,7 +409,7 @@ export class FreshCheckout {
   private readonly waiting: LocatedPointer[]
   private readonly madeDirs = new Set<string>()
   private readonly state: StatCache
-  private writer: SecondWriter<{ t: FreshTarget; oid: string }> | undefined
+  private writer: SecondWriter | undefined
   /** files planned */
   private files = 0
   /** 'try': a reflink is tried on the first file; 'copy': write copies; 'off': leave it all to checkoutData */
@@ -471,8 +471,8 @@ export class FreshCheckout {
 
   /**
    * Write `bytes`, verified to be `oid`'s and in the cache already, to the files that want
-   * them: on a second thread while this one downloads the next objects (SecondWriter).
-   * The bytes are given away: unusable by the caller after.
+   * them: on a second thread while this one downloads the next objects (SecondWriter,
+   * which copies them: the caller may reuse its buffer).
    */
   placeBytes(oid: string, bytes: Uint8Array): void {
     const want = this.byOid.get(oid)
@@ -498,12 +498,10 @@ export class FreshCheckout {
         this.left.set(t.pointer, -1)
         continue
       }
-      this.writer ??= new SecondWriter<{ t: FreshTarget; oid: string }>(
-        ({ t, oid }, done) => (done.stat ? this.wrote(t, done.stat, oid) : this.left.set(t.pointer, -1)),
-        secondThreadPays(this.files, this.repo.ctx.env),
+      this.writer ??= new SecondWriter(threadFrom(this.files, this.repo.ctx.env))
+      this.writer.write({ tmp, dest: t.abs, mode: t.mode, chmod: modeNeedsChmod(t.mode), stat: true }, bytes, (done) =>
+        done.stat ? this.wrote(t, done.stat, oid) : this.left.set(t.pointer, -1),
       )
-      const give = t === want[want.length - 1] // the last copy takes the buffer
-      this.writer.write({ tmp, dest: t.abs, bytes, mode: t.mode, chmod: modeNeedsChmod(t.mode), stat: true, give }, { t, oid })
     }
   }
 

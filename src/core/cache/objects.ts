@@ -12,7 +12,7 @@ import type { Stats } from 'node:fs'
 import { XpError, diskError } from '../errors.js'
 import { modeNeedsChmod, tempNameFor } from '../fsutil.js'
 import type { IHasher } from 'hash-wasm'
-import type { ObjectWriter } from './writer.js'
+import { writeOne, type SecondWriter, type WriteJob } from '../second-writer.js'
 import { hasher, hashBytes, hashFile, readSmallFile, type FileHash, type Listed } from './hash.js'
 import { Oid, objectPath, DIR_SUFFIX } from './oid.js'
 
@@ -303,7 +303,8 @@ async function copyHashed(src: string, tmp: string): Promise<FileHash> {
  * (docs/data.md, issue 16). Undefined, having read nothing, when the file is larger: the
  * caller stages it with stageFile. `h` is a loaded hasher (`hasher()`, `loadedHasher()`);
  * `listed`, a folder listing's stat of the file, which the file must still match once read;
- * `writer`, a thread that writes it (then `written` settles once the object is in place).
+ * `writer`, the writing thread (SecondWriter): the file goes to it when it has room, and
+ * `written` settles once the object is in place; else it is written here.
  *
  * @example
  * const s = storeSmall(cacheDir, 'data/a.csv', await hasher()) // { oid, size, added, stat }
@@ -312,15 +313,27 @@ export function storeSmall(
   cacheDir: string,
   src: string,
   h: IHasher,
-  opts: { expect?: string; listed?: Listed; writer?: ObjectWriter } = {},
+  opts: { expect?: string; listed?: Listed; writer?: SecondWriter } = {},
 ): (PutResult & { stat: Stats; written?: Promise<void> }) | undefined {
   const { expect, listed } = opts
   const r = readSmallFile(src, h, listed)
   if (!r) return undefined
   const oid = checkExpected(r.hash, expect, src)
   if (reuseStored(cacheDir, oid, r.size, r.bytes)) return { oid, size: r.size, added: false, stat: r.stat }
-  if (opts.writer?.hasRoom()) return { oid, size: r.size, added: true, stat: r.stat, written: opts.writer.write(oid, r.bytes) }
-  writeObject(cacheDir, oid, r.bytes)
+  const w = opts.writer
+  if (!w) {
+    writeObject(cacheDir, oid, r.bytes)
+    return { oid, size: r.size, added: true, stat: r.stat }
+  }
+  const job = objectJob(cacheDir, oid)
+  if (w.hasRoom()) {
+    const written = new Promise<void>((resolve, reject) => w.write(job, r.bytes, (d) => (d.error ? reject(diskError(d.error, job.dest)) : resolve())))
+    return { oid, size: r.size, added: true, stat: r.stat, written }
+  }
+  // written here and now (the worker is full, or not started yet): onDone runs before write returns
+  let failed: unknown
+  w.write(job, r.bytes, (d) => (failed = d.error))
+  if (failed) throw diskError(failed, job.dest)
   return { oid, size: r.size, added: true, stat: r.stat }
 }
 
@@ -334,15 +347,14 @@ function checkExpected(hash: string, expect: string | undefined, src: string): s
 
 /** Store bytes held in memory under `oid`, synchronously (a temporary name, mode 0444 at open, renamed); the caller has verified them. */
 export function writeObject(cacheDir: string, oid: string, bytes: Uint8Array): void {
-  const tmp = tempPath(cacheDir, oid)
-  try {
-    fs.writeFileSync(tmp, bytes, { mode: 0o444 })
-    if (modeNeedsChmod(0o444)) fs.chmodSync(tmp, 0o444)
-    commit(cacheDir, tmp, oid)
-  } catch (e) {
-    fs.rmSync(tmp, { force: true })
-    throw diskError(e, objectPath(cacheDir, oid))
-  }
+  const job = objectJob(cacheDir, oid)
+  const done = writeOne(job, bytes) // (the writing thread's code: a failure removes the temporary file)
+  if (done.error) throw diskError(done.error, job.dest)
+}
+
+/** The write of object `oid`: a temporary name beside it (its folder made), mode 0444. */
+function objectJob(cacheDir: string, oid: string): WriteJob {
+  return { tmp: tempPath(cacheDir, oid), dest: objectPath(cacheDir, oid), mode: 0o444, chmod: modeNeedsChmod(0o444) }
 }
 
 /**

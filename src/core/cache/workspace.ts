@@ -14,7 +14,7 @@ import { stageFile, storeSmall, putBytes, storedSize } from './objects.js'
 import { oidFromPath, objectPath, DIR_SUFFIX } from './oid.js'
 import { encodeManifest, manifestTotals, modeOf, type ManifestEntry } from './manifest.js'
 import type { StatCache, Snapshot, SnapshotEntry } from './state.js'
-import type { ObjectWriter } from './writer.js'
+import type { SecondWriter } from '../second-writer.js'
 
 export interface HashedPath {
   oid: string
@@ -35,7 +35,7 @@ export interface HashOptions {
   /** stop between files when aborted (Ctrl-C while a run hashes its deps): XP_INTERRUPTED */
   signal?: AbortSignal
   /** a thread that writes small objects while this one reads and hashes the next files (add) */
-  writer?: ObjectWriter
+  writer?: SecondWriter
   /** the manifest recorded for this folder (status) and its byte length: when nothing differs, its oid is reused without encoding */
   expected?: { oid: string; manifest: ManifestEntry[]; bytes: number }
 }

@@ -159,7 +159,7 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
         // verified on the way out: a corrupt object is never uploaded (it is removed, and named)
         const b = await readVerified(cacheDir, t.oid)
         const n = b.length
-        writeSmall(t.oid, b, { replace: t.replace }) // (b is the remote's now)
+        writeSmall(t.oid, b, { replace: t.replace })
         bytes += n
         p.bytes(n)
         p.object()
@@ -235,7 +235,7 @@ export async function downloadObjects(
       if (got !== Oid.parse(oid).hash) throw remoteCorrupt(remote, oid, got)
       writeObject(cacheDir, oid, b)
       const n = b.length
-      // the working tree's copies from the same verified bytes: no second read of the cache (b is given away)
+      // the working tree's copies from the same verified bytes: no second read of the cache
       opts.fresh?.placeBytes(oid, b)
       bytes += n
       p.bytes(n)

@@ -169,8 +169,17 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
       jobs,
       async (t) => {
         // verified on the way out: a corrupt object is never uploaded (it is removed, and named)
-        await verifyObject(cacheDir, t.oid, t.file)
-        await remote.put(t.oid, t.file, t.size, { signal: ctx.signal, onBytes: p.bytes, replace: t.replace })
+        const o = { signal: ctx.signal, onBytes: p.bytes, replace: t.replace }
+        if (remote.uploadBytes && t.size <= SMALL_FILE) {
+          // one read: hashed in memory, then sent from the same bytes
+          await remote.uploadBytes(t.oid, await readVerified(cacheDir, t.oid), o)
+        } else if (remote.putVerified) {
+          // the remote holds the object back until the hash of the source matched
+          await remote.putVerified(t.oid, t.file, verifyObject(cacheDir, t.oid, t.file), o)
+        } else {
+          await verifyObject(cacheDir, t.oid, t.file)
+          await remote.put(t.oid, t.file, t.size, o)
+        }
         bytes += t.size
         p.object()
       },

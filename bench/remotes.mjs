@@ -197,6 +197,7 @@ async function s3Bench(servers) {
         `xp ${x.cpu.toFixed(2)} / ${x.server.toFixed(2)} (${((x.server / objects) * 1000).toFixed(2)} ms)${r ? `; rclone ${r.cpu.toFixed(2)} / ${r.server.toFixed(2)} (${((r.server / objects) * 1000).toFixed(2)} ms)` : ''}`,
       )
     const again = xp(['push', '--json', '-r', 's3-0'], { cwd: repo, env: s3env })
+    if (JSON.parse(again.stdout).data.transferred !== 0) throw new Error('push again moved objects: the listing missed some')
     row(`S3 (${s3.kind}): push again, nothing new (${N_SMALL + 2} objects checked)`, again.s, '', undefined, 'one listing')
   } finally {
     await s3.stop()

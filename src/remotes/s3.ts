@@ -293,25 +293,6 @@ export class S3Remote implements DataRemote {
     opts.onBytes?.(body.length)
   }
 
-  /**
-   * Upload `src` as `oid` while the caller hashes it: a multipart upload sends its parts at
-   * once and is completed (the object appears) only once `verified` resolved; when it
-   * rejects, the upload is aborted and nothing is stored. Smaller objects (one PutObject,
-   * which cannot be held back) wait for `verified` first.
-   */
-  async putVerified(oid: string, src: string, verified: Promise<void>, opts: OpOptions = {}): Promise<void> {
-    verified.catch(() => {}) // awaited below; a failed upload must not leave it unhandled
-    // opened before the hash can fail (and the caller remove the file): the parts read this descriptor
-    const fd = fs.openSync(src, 'r')
-    const size = fs.fstatSync(fd).size
-    if (size <= this.threshold) {
-      fs.closeSync(fd)
-      await verified
-      return this.put(oid, src, size, opts)
-    }
-    return this.multipart(oid, src, size, opts, verified, fd)
-  }
-
   async put(oid: string, src: string, size: number, opts: OpOptions = {}): Promise<void> {
     const Key = this.key(oid)
     if (size <= SMALL_BODY) {
@@ -341,13 +322,10 @@ export class S3Remote implements DataRemote {
     return this.multipart(oid, src, size, opts)
   }
 
-  private async multipart(oid: string, src: string, size: number, opts: OpOptions, verified?: Promise<void>, fd?: number): Promise<void> {
+  private async multipart(oid: string, src: string, size: number, opts: OpOptions): Promise<void> {
     const Key = this.key(oid)
-    // once the source is known corrupt, no more parts go (the caller removes the file, so
-    // the parts read it through one descriptor opened first)
-    let corrupt: unknown = null
-    verified?.catch((e) => (corrupt = e ?? new Error('not verified')))
-    const file = fd ?? fs.openSync(src, 'r')
+    // the parts read one descriptor (pread at their offsets)
+    const file = fs.openSync(src, 'r')
     let UploadId: string | undefined
     try {
       ;({ UploadId } = await this.send<{ UploadId?: string }>(
@@ -361,7 +339,6 @@ export class S3Remote implements DataRemote {
         ranges,
         PART_JOBS,
         async (i) => {
-          if (corrupt) throw corrupt
           const start = i * this.partSize
           const end = Math.min(size, start + this.partSize) - 1
           let moved = 0
@@ -381,8 +358,6 @@ export class S3Remote implements DataRemote {
         },
         opts.signal,
       )
-      // the object appears with Complete: only once the source hashed to its oid
-      await verified
       await this.send(
         () => new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } }),
         opts,
@@ -390,8 +365,6 @@ export class S3Remote implements DataRemote {
       )
     } catch (e) {
       if (UploadId) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => {})
-      // a corrupt source is the error to report, whatever else failed meanwhile
-      await verified
       throw e
     } finally {
       fs.closeSync(file)

@@ -13,7 +13,7 @@ import { pool, type DataRemote } from '../../remotes/types.js'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { hashBytes, hashFile, hasher, SMALL_FILE } from '../cache/hash.js'
 import { objectPath, Oid } from '../cache/oid.js'
-import { missingObjects, readVerified, tempPath, verifyObject, writeObject } from '../cache/objects.js'
+import { corruptObject, missing, missingObjects, readVerified, tempPath, verifyObject, writeObject } from '../cache/objects.js'
 
 export const DEFAULT_JOBS = 16
 /** objects moved synchronously between two turns of the event loop (progress, Ctrl-C, the large copies in flight) */
@@ -171,11 +171,14 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
         // verified on the way out: a corrupt object is never uploaded (it is removed, and named)
         const o = { signal: ctx.signal, onBytes: p.bytes, replace: t.replace }
         if (remote.uploadBytes && t.size <= SMALL_FILE) {
-          // one read: hashed in memory, then sent from the same bytes
-          await remote.uploadBytes(t.oid, await readVerified(cacheDir, t.oid), o)
-        } else if (remote.putVerified) {
-          // the remote holds the object back until the hash of the source matched
-          await remote.putVerified(t.oid, t.file, verifyObject(cacheDir, t.oid, t.file), o)
+          // one read (off this thread: a synchronous read here starves the large uploads'
+          // streams, which cost the server more CPU), hashed in memory, sent from the same bytes
+          const b = await fs.promises.readFile(t.file).catch((e) => {
+            throw (e as NodeJS.ErrnoException).code === 'ENOENT' ? missing(t.oid) : e
+          })
+          const got = hashBytes(await hasher(), b)
+          if (got !== Oid.parse(t.oid).hash) throw corruptObject(cacheDir, t.oid, got)
+          await remote.uploadBytes(t.oid, b, o)
         } else {
           await verifyObject(cacheDir, t.oid, t.file)
           await remote.put(t.oid, t.file, t.size, o)

@@ -6,7 +6,7 @@
 // Usage: npm run build && node bench/speed.mjs [--small] [--all] [--only ROW,ROW] [--before DIR] [--profile]
 // --before DIR: another checkout's build (e.g. the commit before a change) timed in the same
 // loop, as a column of its own: before and after under the same load.
-// Rows: add, noop, status, big, run, show, push, folder, clone (never fails on time).
+// Rows: add, noop, status, noop20k, status20k, big, run, show, push, folder, clone (never fails on time).
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -292,6 +292,29 @@ function dataRows() {
     rm(path.join(work, 'big.cp'))
   }
 }
+// issue 16's goal for the everyday no-ops: 20,000 small files (100-150 B, in 100 folders),
+// a no-op `xp add` and `xp status` <= 0.2 s, beside one stat of every file
+function manyRows() {
+  const repo = repoWith('many-repo')
+  const n = small ? 5000 : 20000
+  for (let i = 0; i < n; i++) {
+    const sub = path.join(repo, 'many', `d${String(i % 100).padStart(2, '0')}`)
+    if (i < 100) fs.mkdirSync(sub, { recursive: true })
+    fs.writeFileSync(path.join(sub, `f${i}.txt`), `${i} `.padEnd(100 + (i % 51), 'x'))
+  }
+  xp(repo, 'add', 'many')
+  if (BEFORE) {
+    bin = BEFORE
+    xp(repo, 'status') // the before build's own stat cache, as after its own add
+    bin = XP
+  }
+  const statAll = () => sh('sh', ['-c', 'find many -type f -printf "%s\\n" > /dev/null'], repo)
+  if (want('noop20k')) row(`no-op re-add, ${n} files`, pair({ floor: statAll, xp: () => xp(repo, 'add', 'many') }), 'stat of every file', undefined, 0.2 / 0.02)
+  if (want('status20k'))
+    row(`status, nothing changed, ${n} files`, pair({ floor: statAll, xp: () => xp(repo, 'status') }), 'stat of every file', undefined, 0.2 / 0.02)
+  rm(repo)
+}
+
 let bareCount = 0
 let lastBare = ''
 function bare() {
@@ -313,13 +336,17 @@ function runRows() {
     git(d, 'commit', '-q', '-m', 'init')
     return d
   }
-  const a = make('run-xp')
+  const mine = make('run-xp')
   const b = make('run-git')
+  // the before column runs in a repository of its own: each build keeps its own caches
+  // (a run this build records is in its record index; one an older build recorded is not)
+  const theirs = BEFORE ? make('run-before') : mine
+  const repoA = () => (bin === BEFORE ? theirs : mine)
   const change = (d, i) => fs.writeFileSync(path.join(d, 'src', 'm0', 'f0.py'), `# change ${i}\n`)
-  xp(a, 'run', '--', 'true') // the git version cache, as after a first run
+  xp(mine, 'run', '--', 'true') // the git version cache, as after a first run
   if (BEFORE) {
     bin = BEFORE
-    xp(a, 'run', '--', 'true')
+    xp(theirs, 'run', '--', 'true')
     bin = XP
   }
   row(
@@ -327,8 +354,8 @@ function runRows() {
     pair({
       floor: () => sh(process.execPath, ['-e', '0']) + sh('sh', ['-c', 'git add -A && git commit -q -m change'], b),
       prepFloor: (i) => change(b, i),
-      xp: () => xp(a, 'run', '--', 'true'),
-      prepXp: (i) => change(a, i),
+      xp: () => xp(repoA(), 'run', '--', 'true'),
+      prepXp: (i) => change(repoA(), i),
     }),
     'node start + `git add -A` + `git commit`',
     '1.64 (with the command)',
@@ -340,13 +367,14 @@ function runRows() {
       'run `python3 -c 0`, 1,000 files',
       pair({
         floor: () => sh('python3', ['-c', '0']),
-        xp: () => xp(a, 'run', '--', 'python3', '-c', '0'),
-        prepXp: (i) => change(a, i + 100),
+        xp: () => xp(repoA(), 'run', '--', 'python3', '-c', '0'),
+        prepXp: (i) => change(repoA(), i + 100),
       }),
       'the command alone',
       1.64,
     )
-  rm(a)
+  rm(mine)
+  rm(theirs)
   rm(b)
 }
 
@@ -405,6 +433,7 @@ try {
       .join(' ')}`,
   )
   if (['add', 'noop', 'status', 'folder', 'clone', 'big'].some(want)) dataRows()
+  if (want('noop20k') || want('status20k')) manyRows()
   if (want('run')) runRows()
   if (want('show') || want('push')) runsRows()
   const load = os

@@ -143,20 +143,76 @@ describe('StatCache', () => {
       const st = { ino: 42, mtimeMs: 1700000000123.456, size: 10 }
       const s = StatCache.load(dir)
       s.set('data/a b.csv', st, H)
-      s.set('bad\tname', st, H) // not cacheable: silently skipped
+      s.set('tab\tname', st, H) // any name but one with a NUL (none on disk) is recorded
+      s.set('bad\0name', st, H) // not cacheable: silently skipped
       s.save()
       const t = StatCache.load(dir)
       expect(t.get('data/a b.csv', st)).toBe(H)
       expect(t.get('data/a b.csv', { ...st, size: 11 })).toBeUndefined()
       expect(t.get('data/a b.csv', { ...st, mtimeMs: st.mtimeMs + 1 })).toBeUndefined()
       expect(t.get('data/a b.csv', { ...st, ino: 43 })).toBeUndefined()
-      expect(t.get('bad\tname', st)).toBeUndefined()
+      expect(t.get('tab\tname', st)).toBe(H)
+      expect(t.get('bad\0name', st)).toBeUndefined()
       t.dropOids(new Set([H, H + '.dir']))
       t.save()
       const u = StatCache.load(dir)
       expect(u.get('data/a b.csv', st)).toBeUndefined()
-      fs.writeFileSync(path.join(dir, 'state'), 'garbage')
+      fs.writeFileSync(path.join(dir, 'stat-cache'), 'garbage')
       expect(StatCache.load(dir).get('data/a b.csv', st)).toBeUndefined()
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('StatCache folder snapshots', () => {
+  it('round-trips snapshots, loose rows and prefix records; a changed or deleted row ends its snapshot, a new one replaces it', async () => {
+    const fs = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const { StatCache } = await import('../src/core/cache/state.js')
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-state-'))
+    try {
+      const G = '0123456789abcdef0123456789abcdef'
+      const e = (rel: string, ino: number, oid = H) => ({ rel, ino, mtimeMs: 1700000000123.456 + ino, size: ino * 10, mode: 420, oid })
+      const st = (x: ReturnType<typeof e>) => ({ ino: x.ino, mtimeMs: x.mtimeMs, size: x.size })
+      const entries = [e('a.csv', 1), e('sub/b.csv', 2, G), e('é ü/c', 3)]
+      const s = StatCache.load(dir)
+      s.set('model.bin', st(e('x', 9)), G)
+      s.setSnapshot('data', `${G}.dir`, 123, entries)
+      s.setObjectsListedAt('data', '/cache', new Float64Array(512).fill(7))
+      s.save()
+      const t = StatCache.load(dir)
+      const snap = t.snapshot('data')!
+      expect([snap.oid, snap.count, snap.manifestBytes, snap.names]).toEqual([`${G}.dir`, 3, 123, 'a.csv\0sub/b.csv\0é ü/c\0'])
+      expect(t.get('data/sub/b.csv', st(entries[1]))).toBe(G)
+      expect(t.get('data/é ü/c', st(entries[2]))).toBe(H)
+      expect(t.get('model.bin', st(e('x', 9)))).toBe(G)
+      expect(t.objectsListedAt('data', '/cache')?.[5]).toBe(7)
+      expect(t.objectsListedAt('data', '/other')).toBeNull()
+      // a row that now says something else: the snapshot no longer stands for the folder
+      t.set('data/a.csv', { ...st(entries[0]), size: 11 }, G)
+      expect(t.snapshot('data')).toBeUndefined()
+      expect(t.get('data/sub/b.csv', st(entries[1]))).toBe(G)
+      t.save()
+      const u = StatCache.load(dir)
+      expect(u.snapshot('data')).toBeUndefined()
+      expect(u.get('data/a.csv', { ...st(entries[0]), size: 11 })).toBe(G)
+      expect(u.get('data/sub/b.csv', st(entries[1]))).toBe(G)
+      // a new walk replaces the rows of files gone from it
+      u.setSnapshot('data', `${H}.dir`, 50, [e('a.csv', 4)])
+      u.save()
+      const v = StatCache.load(dir)
+      expect(v.snapshot('data')?.count).toBe(1)
+      expect(v.get('data/sub/b.csv', st(entries[1]))).toBeUndefined()
+      expect(v.get('model.bin', st(e('x', 9)))).toBe(G)
+      v.delete('model.bin')
+      v.dropOids(new Set([H]))
+      v.save()
+      const w = StatCache.load(dir)
+      expect(w.get('model.bin', st(e('x', 9)))).toBeUndefined()
+      expect(w.snapshot('data')).toBeUndefined()
+      expect(w.get('data/a.csv', st(e('a.csv', 4)))).toBeUndefined()
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { TestRepo, errorCode, cleanupTmp, tmpDir } from './helpers.js'
+import { TestRepo, errorCode, cleanupTmp, tmpDir, XP } from './helpers.js'
 
 afterAll(cleanupTmp)
 
@@ -95,7 +95,7 @@ describe('xp add', () => {
     expect(m.find((e: any) => e.path === 'a.csv').oid).not.toBe(xxhsum(repo.path('data/a.csv')))
     expect(m.find((e: any) => e.path === 'sub/b.csv').oid).toBe(xxhsum(repo.path('data/sub/b.csv')))
     // after losing the stat cache everything is reread: the sneaky edit shows
-    fs.rmSync(repo.path('.xp/state'))
+    fs.rmSync(repo.path('.xp/stat-cache'))
     const [again] = repo.json(['add', 'data'])
     const m2 = JSON.parse(fs.readFileSync(objects(repo).get(again.oid)!, 'utf8'))
     expect(m2.find((e: any) => e.path === 'a.csv').oid).toBe(xxhsum(repo.path('data/a.csv')))
@@ -181,6 +181,45 @@ describe('xp add', () => {
     expect(repo.xp(['fsck']).code).toBe(0)
   })
 
+  it('a write killed mid-way leaves a temporary file beside its object: the next status removes it, it is never taken for the object, fsck stays clean', () => {
+    const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
+    for (let i = 0; i < 3; i++) repo.write(`data/f${i}`, `file ${i}\n`)
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    // what a writer killed while writing two objects leaves (its pid is gone): a half-written
+    // temporary file beside f0's object (in the cache) and beside f1's (deleted, as if not yet written), and its marker
+    const dead = spawnSync('true').pid!
+    const [o0, o1] = [0, 1].map((i) => xxhsum(repo.path(`data/f${i}`)))
+    const beside = (oid: string) => repo.path(`.xp/cache/${oid.slice(0, 2)}/.${oid.slice(2)}.tmp-${dead}-0a1b2c3d-7`)
+    fs.rmSync(repo.path(`.xp/cache/${o1.slice(0, 2)}/${o1.slice(2)}`), { force: true })
+    fs.writeFileSync(beside(o0), 'file')
+    fs.writeFileSync(beside(o1), 'fi')
+    const marker = repo.path(`.xp/cache/tmp/${dead}-0a1b2c3d4e5f-beside`)
+    fs.writeFileSync(marker, '')
+    // a live writer's temporary file is left alone
+    const live = repo.path(`.xp/cache/${o0.slice(0, 2)}/.${o0.slice(2)}.tmp-${process.pid}-0a1b2c3d-8`)
+    fs.writeFileSync(live, 'fil')
+    const st = repo.json(['status'])
+    expect(st[0].missing).toBe(1) // f1's temporary file is not its object
+    expect(fs.existsSync(beside(o0))).toBe(false)
+    expect(fs.existsSync(beside(o1))).toBe(false)
+    expect(fs.existsSync(live)).toBe(true)
+    expect(fs.existsSync(marker)).toBe(false)
+    fs.rmSync(live)
+    const fsck = repo.xp(['fsck', '--json'])
+    expect(fsck.code).toBe(1) // f1's object is missing, named; nothing else
+    expect(JSON.parse(fsck.stdout).missing.map((m: { oid: string }) => m.oid)).toEqual([o1])
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    expect(repo.xp(['fsck']).code).toBe(0)
+    for (const [oid, file] of objects(repo)) expect(xxhsum(file)).toBe(oid.replace(/\.dir$/, ''))
+    // a command (a process of its own) that wrote objects beside their names leaves no marker and no temporary file behind
+    fs.rmSync(repo.path('data'), { recursive: true })
+    expect(repo.xp(['checkout']).code).toBe(0)
+    repo.write('data/f3', 'file 3\n')
+    expect(spawnSync(process.execPath, [XP, 'add', 'data'], { cwd: repo.path(), env: repo.env }).status).toBe(0)
+    expect(fs.readdirSync(repo.path('.xp/cache/tmp')).filter((n) => !(n.startsWith(`${process.pid}-`) && n.endsWith('-beside')))).toEqual([]) // (xp's calls above ran in this process)
+    expect([...objects(repo).keys()].filter((k) => k.includes('.tmp-'))).toEqual([])
+  })
+
   it('streams: adding a 512 MiB file keeps the process under 200 MB of memory', async () => {
     const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
     fs.writeFileSync(repo.path('huge.bin'), 'head')
@@ -232,6 +271,78 @@ describe('xp add', () => {
         refused++
       }
       expect(refused).toBe(1)
+    } finally {
+      w.kill('SIGKILL')
+    }
+  })
+})
+
+describe('xp add while the data is written', () => {
+  const writer = async (code: string) => {
+    const { spawn } = await import('node:child_process')
+    const w = spawn(process.execPath, ['-e', code])
+    await new Promise((r) => setTimeout(r, 200))
+    return w
+  }
+  const leftovers = (repo: TestRepo) => (fs.existsSync(repo.path('.xp/cache/tmp')) ? fs.readdirSync(repo.path('.xp/cache/tmp')) : [])
+
+  it('a large file rewritten in place during the overlapped copy is refused: no object, no temporary file, no pointer', async () => {
+    const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
+    const file = repo.path('live.bin')
+    repo.write('live.bin', Buffer.alloc(48 * 1024 * 1024, 1)) // the kernel copies it while xp hashes it
+    // same size all along: only the mtime tells
+    const w = await writer(
+      `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(file)},'r+');let i=0;setInterval(()=>{for(let j=0;j<4;j++)fs.writeSync(fd,Buffer.alloc(4096,i++%250),0,4096,(i*7919%12000)*4096)},1)`,
+    )
+    try {
+      let refused = 0
+      for (let attempt = 0; attempt < 6 && !refused; attempt++) {
+        const r = repo.xp(['add', 'live.bin'])
+        if (r.code === 0) {
+          // the writer did not run during this try: what was stored is what was hashed
+          const oid = String(pointer(repo, 'live.bin.xp').oid)
+          expect(xxhsum(objects(repo).get(oid)!)).toBe(oid)
+          fs.rmSync(repo.path('live.bin.xp'))
+          continue
+        }
+        expect(errorCode(r)).toBe('XP_FILE_CHANGED')
+        expect(repo.exists('live.bin.xp')).toBe(false)
+        for (const [oid, f] of objects(repo)) expect(xxhsum(f)).toBe(oid)
+        expect(leftovers(repo)).toEqual([])
+        refused++
+      }
+      expect(refused).toBe(1)
+    } finally {
+      w.kill('SIGKILL')
+    }
+  })
+
+  it('a small file rewritten between the listing of its folder and its read is refused, never recorded with the size listed', async () => {
+    const repo = new TestRepo({ files: { 'README.md': 'x\n' } })
+    for (let i = 0; i < 600; i++) repo.write(`data/f${i}.txt`, `row ${i}\n`.repeat(30))
+    const file = repo.path('data/live.txt')
+    repo.write('data/live.txt', 'a')
+    // a new size every millisecond; each write is whole (one small write), so any read sees one version
+    const w = await writer(`const fs=require('fs');let i=0;setInterval(()=>{fs.writeFileSync(${JSON.stringify(file)},'b'.repeat(1+(i++%300)))},1)`)
+    try {
+      let refused = 0
+      for (let attempt = 0; attempt < 6 && !refused; attempt++) {
+        const r = repo.xp(['add', 'data'])
+        if (r.code !== 0) {
+          expect(errorCode(r)).toBe('XP_FILE_CHANGED')
+          expect(repo.exists('data.xp')).toBe(false)
+          refused++
+          continue
+        }
+        // an add that succeeded lists every file with its object's size
+        const oid = String(pointer(repo, 'data.xp').oid)
+        const manifest = JSON.parse(fs.readFileSync(objects(repo).get(oid)!, 'utf8')) as Array<{ path: string; oid: string; size: number }>
+        for (const e of manifest) expect([e.path, fs.statSync(objects(repo).get(e.oid)!).size]).toEqual([e.path, e.size])
+        fs.rmSync(repo.path('data.xp'))
+        fs.rmSync(repo.path('.xp/state'), { force: true })
+      }
+      expect(refused).toBe(1)
+      for (const [oid, f] of objects(repo)) if (!oid.endsWith('.dir')) expect(xxhsum(f)).toBe(oid)
     } finally {
       w.kill('SIGKILL')
     }

@@ -175,14 +175,45 @@ describe('a folder remote moves small objects in batches and large ones by the k
     repo.git('commit', '-qm', 'data')
     const clone = new TestRepo({ init: false })
     clone.git('clone', '-q', repo.path(), '.')
-    expect(clone.xp(['pull']).code).toBe(0)
-    expect(clone.xp(['checkout']).code).toBe(0)
+    // the working tree is written as the objects arrive, each file with its stat-cache row: the checkout after it has nothing to do
+    expect(clone.json(['pull']).checkedOut).toBe(301)
+    expect(clone.json(['checkout'])[0]).toMatchObject({ written: 0, removed: 0, unchanged: 301 })
+    expect(clone.json(['status'])[0]).toMatchObject({ state: 'unchanged', missing: 0 })
+    expect([...walk(clone.path('data')).keys(), ...walk(clone.path('.xp/cache')).keys()].filter((k) => k.includes('.tmp'))).toEqual([])
     expect(fs.readFileSync(clone.path('data/sub/big.bin')).equals(big)).toBe(true)
     expect(clone.read('data/f299.txt')).toBe('file 299\n')
     expect(fs.statSync(clone.path('data/f7.txt')).mode & 0o777).toBe(0o755)
     expect(fs.statSync(clone.path('data/f8.txt')).mode & 0o777).toBe(0o644)
     expect(walk(clone.path('data')).size).toBe(301)
     expect([...walk(clone.path('.xp/cache')).keys()].filter((k) => !k.startsWith('tmp'))).toHaveLength(302)
+
+    // a clone whose data path holds a file of its own: pull fetches, and leaves that path to checkout's rules (no overwrite)
+    const mine = new TestRepo({ init: false })
+    mine.git('clone', '-q', repo.path(), '.')
+    mine.write('data/f1.txt', 'mine\n')
+    const r = mine.xp(['pull'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('left as it is')
+    expect(mine.read('data/f1.txt')).toBe('mine\n')
+    expect(mine.exists('data/f2.txt')).toBe(false)
+    // a pull killed while it wrote the working tree left a whole file and a temporary one: the next pull finishes the job
+    const killed = new TestRepo({ init: false })
+    killed.git('clone', '-q', repo.path(), '.')
+    const dead = spawnSync('true').pid!
+    killed.write('data/f4.txt', 'file 4\n')
+    killed.write(`data/.f3.txt.tmp-${dead}-0a1b2c3d-9`, 'fi')
+    const again = killed.xp(['pull'])
+    expect(again.code).toBe(0)
+    expect(again.stderr).not.toContain('left as it is')
+    expect(walk(killed.path('data')).size).toBe(301)
+    expect(killed.read('data/f3.txt')).toBe('file 3\n')
+    // hardlinks configured: the files are the cache's (read-only) objects, not copies
+    const linked = new TestRepo({ init: false })
+    linked.git('clone', '-q', repo.path(), '.')
+    linked.write('.xp/config.local.yaml', 'cache:\n  type: hardlink\n')
+    expect(linked.xp(['pull']).code).toBe(0)
+    expect(fs.statSync(linked.path('data/f2.txt')).nlink).toBe(2)
+    expect(linked.read('data/f2.txt')).toBe('file 2\n')
   })
 
   it('a corrupt large or small object is neither uploaded nor put in the cache', () => {
@@ -213,6 +244,7 @@ describe('a folder remote moves small objects in batches and large ones by the k
       expect(errorCode(pulled)).toBe('XP_REMOTE_CORRUPT')
       expect(pulled.stderr).toContain(o)
       expect(objects(clone).has(o)).toBe(false)
+      expect(clone.exists(o === b ? 'big.bin' : 'small.bin')).toBe(false) // nor written to the working tree
       fs.rmSync(atStore(o))
       expect(repo.xp(['push']).code).toBe(0) // the repair the error names: push it again
     }
@@ -282,11 +314,46 @@ describe('a full disk is a coded error naming the path, leaving nothing partial'
     r = repo.xp(['add', 'small'])
     expect(errorCode(r)).toBe('XP_DISK_FULL')
     expect(repo.exists('small.xp')).toBe(false)
-    expect(fs.readdirSync(repo.path('.xp/cache/tmp'))).toEqual([])
+    // (xp runs in this process: its marker for temporary files beside objects stays while it lives)
+    expect(fs.readdirSync(repo.path('.xp/cache/tmp')).filter((n) => !(n.startsWith(`${process.pid}-`) && n.endsWith('-beside')))).toEqual([])
     for (const [oid, file] of objects(repo)) {
       const got = spawnSync('xxhsum', ['-H2', file], { encoding: 'utf8' }).stdout.split(/\s+/)[0]
       expect(got).toBe(oid.replace(/\.dir$/, ''))
     }
+  })
+
+  it('push of many small objects (written on two threads) to a full folder remote: XP_REMOTE_IO, nothing partial under a real name, no temporary; a later push completes, a clone pulls them', (ctx) => {
+    const { repo, store } = withRemotes()
+    if (!tmpfs(store, '2m')) return ctx.skip()
+    for (let i = 0; i < 1200; i++) repo.write(`data/f${i}.bin`, Buffer.alloc(4 * 1024 + i, i % 251))
+    fs.chmodSync(repo.path('data/f5.bin'), 0o755)
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    const two = { env: { XP_THREADS: '2' } } // the second thread whatever the machine's load
+    const r = repo.xp(['push'], two)
+    expect(r.code).not.toBe(0)
+    expect(errorCode(r)).toBe('XP_REMOTE_IO')
+    expect(r.stderr).toContain(store)
+    const there: string[] = []
+    for (const top of fs.readdirSync(store)) for (const name of fs.readdirSync(path.join(store, top))) there.push(path.join(store, top, name))
+    expect(there.filter((f) => f.includes('.tmp'))).toEqual([])
+    for (const f of there)
+      expect(spawnSync('xxhsum', ['-H2', f], { encoding: 'utf8' }).stdout.split(/\s+/)[0]).toBe(
+        path.basename(path.dirname(f)) + path.basename(f).replace(/\.dir$/, ''),
+      )
+    spawnSync('mount', ['-o', 'remount,size=16m', store])
+    expect(repo.xp(['push'], two).code).toBe(0)
+    expect(repo.xp(['fsck', '--remote']).code).toBe(0)
+    // a fresh clone's pull writes the 1,200 files on two threads too: the same bytes and modes, nothing left to check out
+    repo.git('add', '-A')
+    repo.git('commit', '-qm', 'data')
+    const clone = new TestRepo({ init: false })
+    clone.git('clone', '-q', repo.path(), '.')
+    expect(clone.json(['pull'], two).checkedOut).toBe(1200)
+    for (const i of [0, 5, 777, 1199]) expect(fs.readFileSync(clone.path(`data/f${i}.bin`)).equals(Buffer.alloc(4 * 1024 + i, i % 251))).toBe(true)
+    expect(fs.statSync(clone.path('data/f5.bin')).mode & 0o777).toBe(0o755)
+    expect(fs.statSync(clone.path('data/f6.bin')).mode & 0o777).toBe(0o644)
+    expect(clone.json(['checkout'])[0]).toMatchObject({ written: 0, unchanged: 1200 })
+    expect(clone.xp(['fsck']).code).toBe(0)
   })
 
   it('a read-only cache is XP_DISK_READ_ONLY naming it, no pointer written', (ctx) => {

@@ -112,7 +112,7 @@ describe('xp run snapshot through one update-index', () => {
     expect(unborn.git('ls-tree', '--name-only', first.commit)).toContain('b.txt')
   })
 
-  it('takes six git processes where it took eleven', () => {
+  it('takes five git processes where it took eleven', () => {
     const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
     expect(repo.xp(['run', '--', 'true']).code).toBe(0) // caches `git --version`
     const g = gitLogger()
@@ -120,7 +120,8 @@ describe('xp run snapshot through one update-index', () => {
     const r = repo.xp(['run', '--', 'true'], { env: { PATH: `${g.dir}:${repo.env.PATH}` } })
     expect(r.code).toBe(0)
     // (a new git binary on PATH: its version is asked once more)
-    expect(g.calls().filter((c) => c !== '--version')).toEqual(['for-each-ref', 'ls-files', 'update-index', 'write-tree', 'commit-tree', 'update-ref'])
+    // the run names and HEAD come from the record index and the ref files (the first run added itself)
+    expect(g.calls().filter((c) => c !== '--version')).toEqual(['ls-files', 'update-index', 'write-tree', 'commit-tree', 'update-ref'])
   })
 })
 
@@ -168,6 +169,8 @@ describe('the everyday calls skip yargs', () => {
     expect(fastArgv(['status', 'data', '--json'])).toEqual({ command: 'status', argv: { _: [], paths: ['data'], json: true } })
     expect(fastArgv(['add', 'a', 'b'])).toEqual({ command: 'add', argv: { _: [], paths: ['a', 'b'] } })
     expect(fastArgv(['push', 'origin'])).toEqual({ command: 'push', argv: { _: [], args: ['origin'], data: true } })
+    expect(fastArgv(['pull'])).toEqual({ command: 'pull', argv: { _: [], args: undefined, data: true } })
+    expect(fastArgv(['checkout', 'data', '--json'])).toEqual({ command: 'checkout', argv: { _: [], paths: ['data'], json: true } })
     expect(fastArgv(['model', 'ls', '--json'])).toEqual({ command: 'model', handler: 'lsHandler', argv: { _: ['ls'], json: true } })
     for (const args of [
       ['add'],
@@ -177,6 +180,8 @@ describe('the everyday calls skip yargs', () => {
       ['add', '-h', 'x'],
       ['push', '-r', 's'],
       ['push', '--no-data'],
+      ['pull', '--all-data'],
+      ['checkout', '-f'],
       ['status', '--json', '--json'],
       ['show'],
       ['model', 'ls', '-a'],
@@ -186,7 +191,7 @@ describe('the everyday calls skip yargs', () => {
       expect(fastArgv(args), args.join(' ')).toBeNull()
   })
 
-  it('gives the same results as the yargs path (forced with --debug) for add, status, run, push and model ls', () => {
+  it('gives the same results as the yargs path (forced with --debug) for add, status, run, push, pull, checkout and model ls', () => {
     const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
     repo.write('data/x.csv', '1\n')
     const add = repo.xp(['add', 'data', '--json'])
@@ -225,6 +230,17 @@ describe('the everyday calls skip yargs', () => {
     expect(p.xp(['push', bare]).stderr).toMatch(/1 run pushed.*uploaded/)
     expect(fs.readdirSync(path.join(p.home, 'store')).length).toBeGreaterThan(0)
     expect(p.xp(['push', bare, '--debug']).stderr).toMatch(/0 runs pushed, 1 up to date/)
+    // pull and checkout (a fresh clone's two calls)
+    p.git('add', '-A')
+    p.git('commit', '-qm', 'data')
+    const c = new TestRepo({ init: false })
+    c.git('clone', '-q', p.path(), '.')
+    expect(c.xp(['pull', bare]).stderr).toMatch(/1 run fetched.*1 data file written/)
+    for (const args of [['pull', bare], ['checkout'], ['checkout', '--json'], ['checkout', 'data'], ['checkout', 'nope']]) {
+      const head = (r: { code: number; stdout: string; stderr: string }) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr.split('\n')[0] })
+      expect(head(c.xp([...args, '--debug'])), args.join(' ')).toEqual(head(c.xp(args)))
+    }
+    expect(c.read('data/x.csv')).toBe('1\n')
   })
 })
 
@@ -290,5 +306,113 @@ describe('push walks the runs over one git process', () => {
     // both versions are on the data remote: the runs' and the working tree's
     const objects = fs.readdirSync(path.join(repo.home, 'store'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
     expect(objects).toHaveLength(4)
+  })
+})
+
+describe('push without a data remote', () => {
+  it('lists refs from their files, asks the remote nothing first, counts from the push, and walks a run once', () => {
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    for (const n of ['one', 'two', 'three']) expect(repo.xp(['run', '-n', n, '--', 'true']).code).toBe(0)
+    expect(repo.xp(['note', 'one', 'a note']).code).toBe(0)
+    // some run refs packed, some loose, as after a `git gc` and more runs
+    repo.git('pack-refs', '--all')
+    expect(repo.xp(['run', '-n', 'four', '--', 'true']).code).toBe(0)
+    const bare = path.join(repo.home, 'bare.git')
+    repo.git('init', '-q', '--bare', bare)
+    const g = gitLogger()
+    const env = { env: { PATH: `${g.dir}:${repo.env.PATH}` } }
+    const first = repo.xp(['push', '--json', bare], env)
+    expect(JSON.parse(first.stdout)).toMatchObject({ runs: { pushed: 4, upToDate: 0 }, notes: 'pushed', data: null })
+    expect(g.calls()).toEqual(['ls-files', 'cat-file', 'push'])
+    expect(repo.git('--git-dir', bare, 'for-each-ref', '--format=%(refname)').trim().split('\n')).toHaveLength(5)
+    // nothing new: the push says what was there; the runs' trees are not walked again
+    fs.rmSync(g.log)
+    const again = repo.xp(['push', '--json', bare], env)
+    expect(JSON.parse(again.stdout)).toMatchObject({ runs: { pushed: 0, upToDate: 4 }, notes: 'up-to-date' })
+    expect(g.calls()).toEqual(['ls-files', 'push'])
+    // a new run is walked (and found to name no data) before it goes
+    expect(repo.xp(['run', '-n', 'five', '--', 'true']).code).toBe(0)
+    fs.rmSync(g.log)
+    expect(repo.xp(['push', bare], env).stderr).toMatch(/1 run pushed, 4 up to date, notes up-to-date/)
+    expect(g.calls()).toEqual(['ls-files', 'cat-file', 'push'])
+  })
+
+  it('a run whose data has nowhere to go still stops the push, whatever was walked before', () => {
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    expect(repo.xp(['run', '-n', 'plain', '--', 'true']).code).toBe(0)
+    const bare = path.join(repo.home, 'bare.git')
+    repo.git('init', '-q', '--bare', bare)
+    expect(repo.xp(['push', bare]).code).toBe(0)
+    repo.write('data/x.csv', '1\n')
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    repo.git('add', '-A')
+    repo.git('commit', '-q', '-m', 'data')
+    expect(repo.xp(['run', '-n', 'with-data', '--', 'true']).code).toBe(0)
+    // the working tree's pointer alone is data that must go
+    const r = repo.xp(['push', bare])
+    expect(r.stderr).toMatch(/XP_NO_DATA_REMOTE/)
+    expect(repo.git('--git-dir', bare, 'for-each-ref', '--format=%(refname)')).not.toMatch(/with-data/)
+    expect(repo.xp(['push', '--no-data', bare]).stderr).toMatch(/1 run pushed, 1 up to date/)
+  })
+})
+
+describe('run names and HEAD without a git process', () => {
+  it('reads the names from the record index and HEAD from its ref file, and asks git when the index lacks a run', () => {
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    expect(repo.xp(['run', '-n', 'one', '--', 'true']).code).toBe(0)
+    repo.git('pack-refs', '--all') // HEAD's branch and the run now packed
+    const g = gitLogger()
+    const env = { env: { PATH: `${g.dir}:${repo.env.PATH}` } }
+    const taken = repo.xp(['run', '-n', 'one', '--', 'true'], env)
+    expect(taken.stderr).toMatch(/XP_RUN_NAME_TAKEN/)
+    expect(g.calls()).toEqual([])
+    const two = repo.xp(['run', '--json', '-n', 'two', '--', 'true'], env)
+    expect(JSON.parse(two.stdout).baseline).toBe(repo.git('rev-parse', 'HEAD').trim())
+    expect(g.calls()).not.toContain('for-each-ref')
+    // a run the index does not know (recorded by an older xp, pulled): git is asked
+    const idx = path.join(repo.dir, '.git', 'xp', 'runs-v1.idx')
+    fs.rmSync(idx)
+    fs.rmSync(g.log)
+    expect(repo.xp(['run', '-n', 'two', '--', 'true'], env).stderr).toMatch(/XP_RUN_NAME_TAKEN/)
+    expect(g.calls()).toEqual(['for-each-ref'])
+    // the index a run adds to reads as the listing's own
+    const shown = repo.xp(['show', '--json']).stdout
+    fs.rmSync(idx)
+    expect(repo.xp(['show', '--json']).stdout).toBe(shown)
+  })
+})
+
+describe('refs read from their files', () => {
+  it('gives what git for-each-ref gives: loose, packed, a loose ref over its packed line; null where git must say', async () => {
+    const { readRefFiles, noRefFiles } = await import('../src/core/ref-files.js')
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    const head = repo.git('rev-parse', 'HEAD').trim()
+    repo.write('b.txt', 'b\n')
+    repo.git('add', '-A')
+    repo.git('commit', '-q', '-m', 'b')
+    const next = repo.git('rev-parse', 'HEAD').trim()
+    for (let i = 0; i < 5; i++) repo.git('update-ref', `refs/xp/runs/0000000000000000000${i}`, head)
+    repo.git('pack-refs', '--all')
+    repo.git('update-ref', 'refs/xp/runs/00000000000000000002', next) // loose now, over its packed line
+    repo.git('update-ref', '-d', 'refs/xp/runs/00000000000000000003')
+    repo.git('update-ref', 'refs/xp/runs/00000000000000000009', next)
+    repo.git('update-ref', 'refs/notes/xp', next)
+    const common = path.join(repo.dir, '.git')
+    const files = readRefFiles(common, {}, 'refs/xp/runs/', ['refs/notes/xp', 'refs/heads/main'])
+    const git = repo
+      .git('for-each-ref', '--format=%(refname) %(objectname)', 'refs/xp/runs/', 'refs/notes/xp', 'refs/heads/main')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string])
+    expect(new Map([...files!].sort())).toEqual(new Map(git.sort()))
+    expect(noRefFiles(common, {}, 'refs/tags/')).toBe(true)
+    repo.git('tag', 'v1')
+    expect(noRefFiles(common, {}, 'refs/tags/')).toBe(false)
+    repo.git('pack-refs', '--all')
+    expect(noRefFiles(common, {}, 'refs/tags/')).toBe(false)
+    // a symbolic ref, or GIT_DIR in the environment: git decides
+    repo.git('symbolic-ref', 'refs/xp/runs/00000000000000000007', 'refs/heads/main')
+    expect(readRefFiles(common, {}, 'refs/xp/runs/')).toBeNull()
+    expect(readRefFiles(common, { GIT_DIR: common }, 'refs/notes/')).toBeNull()
   })
 })

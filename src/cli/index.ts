@@ -140,7 +140,7 @@ async function buildCli(args: string[]): Promise<Argv> {
 /**
  * The everyday calls whose parse is obvious, as yargs would give them to the handler:
  * `run -- CMD...`, `status [PATH...] [--json]`, `add PATH... [--json]`, `push [REMOTE]
- * [RUN...]`, `model ls [--json]`. Loading and running yargs costs about 60 ms of CPU, a third of a no-op
+ * [RUN...]`, `pull [REMOTE] [RUN...]`, `checkout [PATH...] [--json]`, `model ls [--json]`. Loading and running yargs costs about 60 ms of CPU, a third of a no-op
  * `xp status` (issue 16). Anything else (any other option, `--help`) goes to yargs.
  */
 export function fastArgv(args: string[]): { command: string; argv: Record<string, unknown>; handler?: string } | null {
@@ -154,6 +154,10 @@ export function fastArgv(args: string[]): { command: string; argv: Record<string
   if ((command === 'status' || command === 'add') && json <= 1 && plain(paths) && (paths.length || command === 'status'))
     return { command, argv: { _: [], paths: paths.length ? paths : undefined, ...(json ? { json: true } : {}) } }
   if (command === 'push' && plain(rest)) return { command, argv: { _: [], args: rest.length ? rest : undefined, data: true } }
+  // a fresh clone's `xp pull` and `xp checkout` (issue 16, the clone row: yargs was 90 ms of each)
+  if (command === 'pull' && plain(rest)) return { command, argv: { _: [], args: rest.length ? rest : undefined, data: true } }
+  if (command === 'checkout' && json <= 1 && plain(paths))
+    return { command, argv: { _: [], paths: paths.length ? paths : undefined, ...(json ? { json: true } : {}) } }
   return null
 }
 

@@ -9,7 +9,8 @@ import { pipeline } from 'node:stream/promises'
 import { Transform } from 'node:stream'
 import { XpError } from '../core/errors.js'
 import { modeNeedsChmod, tempNameFor } from '../core/fsutil.js'
-import { hashCopy } from '../core/cache/hash.js'
+import { hashCopyTo } from '../core/cache/tee.js'
+import { SecondWriter, secondThreadPays, writeOne } from '../core/second-writer.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
 
 export class FsRemote implements DataRemote {
@@ -19,6 +20,8 @@ export class FsRemote implements DataRemote {
     readonly name: string,
     readonly url: string,
     readonly root: string,
+    /** the command's environment (XP_THREADS) */
+    private readonly env: Record<string, string | undefined> = {},
   ) {}
 
   /** Make the object's prefix folder once; the remote's own folder must exist (an unmounted share must not silently receive the data on the local disk). */
@@ -60,18 +63,38 @@ export class FsRemote implements DataRemote {
     }
   }
 
+  private writer: SecondWriter<string> | undefined
+  private writeFailure: XpError | undefined
+
+  beginSmall(count: number): void {
+    // hundreds of files: created on two threads (creating them is most of a push's time)
+    this.writer = new SecondWriter<string>(
+      (_oid, done) => {
+        if (done.error) this.writeFailure ??= remoteIoError(this, done.error)
+      },
+      secondThreadPays(count, this.env),
+    )
+  }
+
+  async endSmall(): Promise<void> {
+    const w = this.writer
+    this.writer = undefined
+    await w?.finish()
+    const failure = this.writeFailure
+    this.writeFailure = undefined
+    if (failure) throw failure
+  }
+
   writeSmall(oid: string, bytes: Uint8Array, _opts: { replace?: boolean } = {}): void {
     // the caller knows the object is absent (one listing) or damaged (replace): a rename over a twin's copy is harmless (same bytes)
+    if (this.writeFailure) throw this.writeFailure
     const dest = this.file(oid)
     this.dirFor(dest)
-    const tmp = tempNameFor(dest)
-    try {
-      fs.writeFileSync(tmp, bytes, { mode: 0o444 })
-      if (modeNeedsChmod(0o444)) fs.chmodSync(tmp, 0o444)
-      fs.renameSync(tmp, dest)
-    } catch (e) {
-      fs.rmSync(tmp, { force: true })
-      throw remoteIoError(this, e)
+    const job = { tmp: tempNameFor(dest), dest, bytes, mode: 0o444, chmod: modeNeedsChmod(0o444), stat: false, give: true }
+    if (this.writer) this.writer.write(job, oid)
+    else {
+      const done = writeOne(job)
+      if (done.error) throw remoteIoError(this, done.error)
     }
   }
 
@@ -138,9 +161,10 @@ export class FsRemote implements DataRemote {
     await pipeline(input, counter(opts.onBytes), fs.createWriteStream(dest), { signal: opts.signal })
   }
 
-  async getHashed(oid: string, dest: string, opts: OpOptions = {}): Promise<{ hash: string; size: number }> {
+  async getHashed(oid: string, dest: string, opts: OpOptions & { also?: Array<{ path: string; mode: number }> } = {}): Promise<{ hash: string; size: number }> {
     try {
-      const got = await hashCopy(this.file(oid), dest, 0o444)
+      // the writes on the thread pool while this thread reads and hashes the next chunk
+      const got = await hashCopyTo(this.file(oid), [{ path: dest, mode: 0o444 }, ...(opts.also ?? [])])
       opts.onBytes?.(got.size)
       return got
     } catch (e) {

@@ -64,5 +64,5 @@ export async function openRemote(
     return new S3Remote({ name, url, endpoint: settings.endpoint, region: settings.region, profile: settings.profile, env: ctx.env, jobs: opts.jobs })
   }
   const dir = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(opts.root, url)
-  return new FsRemote(name, url, dir)
+  return new FsRemote(name, url, dir, ctx.env)
 }

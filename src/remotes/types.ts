@@ -39,8 +39,16 @@ export interface DataRemote {
   /**
    * Optional, with readSmall: store bytes held in memory, already verified by the caller,
    * synchronously (a temporary name, then renamed). With `replace`, an existing copy is overwritten.
+   * The remote may take `bytes` (between beginSmall and endSmall): the caller must not use them after.
    */
   writeSmall?(oid: string, bytes: Uint8Array, opts?: { replace?: boolean }): void
+  /**
+   * Optional, with writeSmall: `count` small objects follow (the remote may write them on a
+   * second thread: a failure then surfaces at a later writeSmall or at endSmall, which waits
+   * for every write; call it in a `finally`).
+   */
+  beginSmall?(count: number): void
+  endSmall?(): Promise<void>
   /**
    * Optional, with readSmall: copy a file as the object `oid` (by the kernel), renaming it
    * into place only once `verified` resolves; when it rejects, nothing is stored. Lets the
@@ -55,9 +63,10 @@ export interface DataRemote {
   uploadBytes?(oid: string, bytes: Buffer, opts?: OpOptions & { replace?: boolean }): Promise<void>
   /**
    * Optional, for a remote on a local path: copy the object to `dest` (which must not exist),
-   * hashing the bytes written on the way (one read). The caller compares the hash.
+   * hashing the bytes written on the way (one read). The caller compares the hash. `also`:
+   * more new files written from the same read (a fresh clone's working-tree copies).
    */
-  getHashed?(oid: string, dest: string, opts?: OpOptions): Promise<{ hash: string; size: number }>
+  getHashed?(oid: string, dest: string, opts?: OpOptions & { also?: Array<{ path: string; mode: number }> }): Promise<{ hash: string; size: number }>
   /** Every oid on the remote. */
   list(opts?: OpOptions & { jobs?: number }): Promise<Set<string>>
   close(): void

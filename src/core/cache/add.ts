@@ -12,9 +12,10 @@ import { XpError, EXIT } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { cleanTemp } from './objects.js'
 import { StatCache } from './state.js'
-import { hashPath } from './workspace.js'
+import { hashPath, snapshotHit, touchObject, type HashedPath } from './workspace.js'
+import { ObjectWriter } from './writer.js'
 import { worktreePointers } from './reachable.js'
-import { pointerFileFor, writePointer, resolveDataPath, POINTER_SUFFIX } from './pointer.js'
+import { pointerFileFor, pointerHolds, writePointer, resolveDataPath, POINTER_SUFFIX } from './pointer.js'
 
 export interface AddedPath {
   path: string
@@ -98,6 +99,13 @@ export function ignoreInGit(root: string, rel: string): void {
   const dir = path.posix.dirname(rel)
   const file = path.join(root, dir === '.' ? '' : dir, '.gitignore')
   const line = gitignoreLine(path.posix.basename(rel))
+  const has = (text: string) => text.split(/\r?\n/).includes(line)
+  // there already (every add but the first): read without taking the lock, write nothing
+  try {
+    if (has(fs.readFileSync(file, 'utf8'))) return
+  } catch {
+    // none yet
+  }
   withLock(file + '.xp-lock', () => {
     let text = ''
     try {
@@ -105,9 +113,17 @@ export function ignoreInGit(root: string, rel: string): void {
     } catch {
       // none yet
     }
-    if (text.split(/\r?\n/).includes(line)) return
+    if (has(text)) return
     fs.appendFileSync(file, (text && !text.endsWith('\n') ? '\n' : '') + line + '\n')
   })
+}
+
+function isDir(abs: string): boolean {
+  try {
+    return fs.statSync(abs).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
@@ -150,38 +166,75 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
   // Refuse first, write nothing: symlinked folders out of the repo, files git tracks,
   // .gitignore itself, and data inside (or around) data tracked already.
   for (const rel of rels) resolveDataPath(repo.root, pointerFileFor(rel), path.posix.basename(rel))
-  const existing = (await worktreePointers(repo, { skipBad: true })).map((p) => p.dataPath)
+  // the two listings run side by side (each is a git process)
+  const listing = git(['ls-files', '-z', '--', ...rels.map((r) => `:(literal)${r}`)], { cwd: repo.root, env: repo.ctx.env })
+  listing.catch(() => {}) // awaited below; a failure of the other one first must not leave it unhandled
+  const pointing = worktreePointers(repo, { skipBad: true })
+  pointing.catch(() => {})
+  // meanwhile (reading only), the common no-op: folders that still match their snapshot
+  const state = StatCache.load(repo.xpDir)
+  const unchanged = new Map<string, HashedPath>()
+  for (const rel of rels) {
+    try {
+      if (!fs.lstatSync(path.join(repo.root, rel)).isDirectory()) continue
+      const hit = snapshotHit({ root: repo.root, cacheDir: repo.cacheDir, state, store: true }, rel)
+      if (hit) unchanged.set(rel, hit)
+    } catch {
+      // not there, or not readable: hashPath says so below, after the checks
+    }
+  }
+  const existing = (await pointing).map((p) => p.dataPath)
   checkNotOverlapping(rels, existing)
   for (const rel of rels) gitignoreLine(path.posix.basename(rel))
-  const tracked = await git(['ls-files', '-z', '--', ...rels.map((r) => `:(literal)${r}`)], { cwd: repo.root, env: repo.ctx.env })
+  const tracked = await listing
   const inGit = tracked.stdout.split('\0').filter(Boolean)
   if (inGit.length)
     throw new XpError('XP_TRACKED_BY_GIT', `${inGit[0]} is tracked by git${inGit.length > 1 ? ` (and ${inGit.length - 1} more)` : ''}`, {
       hint: `stop tracking it first: git rm -r --cached ${inGit[0]}`,
       data: { paths: inGit },
     })
-  const state = StatCache.load(repo.xpDir)
+  // which pointers git would ignore, asked while the data is hashed (the `/name` lines this
+  // add writes never match a pointer's name, so the answer is the same before and after);
+  // only for pointers this add may write: one that holds the unchanged data already was
+  // warned about when it was written, and a no-op add runs no third git process
+  const toCheck = rels
+    .filter((rel) => {
+      const h = unchanged.get(rel)
+      return !h || !pointerHolds(repo.root, pointerFileFor(rel), { path: path.posix.basename(rel), oid: h.oid, size: h.size, files: h.files })
+    })
+    .map((rel) => pointerFileFor(rel))
+  const ignoring = toCheck.length
+    ? git(['check-ignore', '-z', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: toCheck.join('\0') + '\0', allowFail: true })
+    : Promise.resolve({ stdout: '' })
+  ignoring.catch(() => {}) // awaited at the end; an add that fails first must not leave it unhandled
   const out: AddedPath[] = []
   let done = 0
   let bytes = 0
+  // a folder's small files are written on a second thread while this one reads and hashes
+  const writer = rels.some((r) => isDir(path.join(repo.root, r))) ? ObjectWriter.start(repo.cacheDir) : undefined
   try {
     for (const rel of rels) {
-      const h = await hashPath(
-        {
-          root: repo.root,
-          cacheDir: repo.cacheDir,
-          state,
-          store: true,
-          onFile: (n) => repo.ctx.onProgress?.({ phase: 'adding', done: ++done, bytes: (bytes += n) }),
-        },
-        rel,
-      )
+      const hit = unchanged.get(rel)
+      const h =
+        (hit && touchObject(repo.cacheDir, hit.oid) ? hit : undefined) ??
+        (await hashPath(
+          {
+            root: repo.root,
+            cacheDir: repo.cacheDir,
+            state,
+            store: true,
+            writer,
+            onFile: (n) => repo.ctx.onProgress?.({ phase: 'adding', done: ++done, bytes: (bytes += n) }),
+          },
+          rel,
+        ))
       const pointer = pointerFileFor(rel)
       writePointer(repo.root, pointer, { path: path.posix.basename(rel), oid: h.oid, size: h.size, files: h.files })
       ignoreInGit(repo.root, rel)
       out.push({ path: rel, pointer, oid: h.oid, size: h.size, files: h.files })
     }
   } finally {
+    await writer?.close()
     // rows are set only once their object is written, so a failed add saves a true cache;
     // a state that cannot be saved (a full disk) only costs a rehash next time
     try {
@@ -190,13 +243,8 @@ export async function addPaths(repo: Repo, opts: { paths: string[] }): Promise<A
       // the original error, if any, is the one to report
     }
   }
-  const ignored = await git(['check-ignore', '-z', '--stdin'], {
-    cwd: repo.root,
-    env: repo.ctx.env,
-    input: out.map((a) => a.pointer).join('\0') + '\0',
-    allowFail: true,
-  })
-  for (const p of ignored.stdout.split('\0').filter(Boolean))
+  const written = new Set(out.map((a) => a.pointer))
+  for (const p of (await ignoring).stdout.split('\0').filter((p) => written.has(p)))
     repo.ctx.warn(`${p} is ignored by git, so it will not be committed; un-ignore it or use \`git add -f ${p}\``)
   return out
 }

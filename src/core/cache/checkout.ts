@@ -3,11 +3,13 @@
  * pointer is validated before anything is written, so one that escapes the repository
  * stops the whole command with nothing changed.
  */
+import fs from 'node:fs'
+import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { XpError } from '../errors.js'
 import { cleanTemp } from './objects.js'
 import { StatCache } from './state.js'
-import { materialize, type MaterializeOptions } from './materialize.js'
+import { materialize, type MaterializeOptions, type MaterializeResult } from './materialize.js'
 import { worktreePointers } from './reachable.js'
 import { pointerSpecs } from './status.js'
 
@@ -21,18 +23,30 @@ export interface CheckedOut {
 
 export async function checkoutData(
   repo: Repo,
-  opts: { paths?: string[]; force?: boolean; fetchMissing?: MaterializeOptions['fetchMissing'] } = {},
+  opts: {
+    paths?: string[]
+    force?: boolean
+    fetchMissing?: MaterializeOptions['fetchMissing']
+    /** data paths written whole already (a fresh clone's pull: FreshCheckout) */
+    skip?: Set<string>
+  } = {},
 ): Promise<CheckedOut[]> {
   cleanTemp(repo.cacheDir)
   const specs = opts.paths?.length ? pointerSpecs(repo, opts.paths) : undefined
-  const pointers = await worktreePointers(repo, { paths: specs })
+  const pointers = (await worktreePointers(repo, { paths: specs })).filter((p) => !opts.skip?.has(p.dataPath))
   if (specs && !pointers.length) throw new XpError('XP_NO_POINTER', `no data tracked at ${opts.paths!.join(', ')}`, { hint: 'track it with `xp add`' })
   const state = StatCache.load(repo.xpDir)
   // every pointer checked first (manifests valid, objects present, no uncached changes lost)
-  for (const p of pointers) await materialize(repo, p, p.dataPath, { force: opts.force, state, fetchMissing: opts.fetchMissing, dryRun: true })
+  const planned: MaterializeResult[] = []
+  for (const p of pointers) planned.push(await materialize(repo, p, p.dataPath, { force: opts.force, state, fetchMissing: opts.fetchMissing, dryRun: true }))
   const out: CheckedOut[] = []
-  for (const p of pointers) {
-    const r = await materialize(repo, p, p.dataPath, { force: opts.force, state, fetchMissing: opts.fetchMissing })
+  for (const [i, p] of pointers.entries()) {
+    // a path the check found right as it is (the usual checkout) is not walked a second time
+    const dry = planned[i]!
+    const r =
+      dry.written === 0 && dry.removed === 0 && fs.existsSync(path.join(repo.root, p.dataPath))
+        ? dry
+        : await materialize(repo, p, p.dataPath, { force: opts.force, state, fetchMissing: opts.fetchMissing })
     out.push({ path: p.dataPath, oid: p.oid, ...r })
   }
   return out

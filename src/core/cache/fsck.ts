@@ -46,7 +46,7 @@ export async function fsckCache(
   repo: Repo,
   opts: { remote?: DataRemote /** name who needs each missing object (default true) */; names?: boolean } = {},
 ): Promise<FsckResult> {
-  cleanTemp(repo.cacheDir)
+  cleanTemp(repo.cacheDir, undefined, { all: true })
   const h = await hasher()
   const res: FsckResult = { checked: 0, bytes: 0, corrupt: [], missing: [] }
   for (const o of listObjects(repo.cacheDir)) {

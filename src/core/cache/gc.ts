@@ -38,7 +38,7 @@ export async function refTips(repo: Pick<Repo, 'root' | 'ctx'>): Promise<string[
 }
 
 export async function gcCache(repo: Repo, opts: { dryRun?: boolean; graceS?: number } = {}): Promise<GcResult> {
-  cleanTemp(repo.cacheDir)
+  cleanTemp(repo.cacheDir, undefined, { all: true })
   // the cut-off is taken before the references are read: an object written after it is spared
   const cutoff = repo.ctx.now().getTime() - (opts.graceS ?? DEFAULT_GRACE_S) * 1000
   const keep = await referencedOids(repo, { commits: await refTips(repo), worktree: true })

@@ -14,12 +14,20 @@ export const SMALL_FILE = 1024 * 1024
 const CHUNK = 1024 * 1024
 
 let hasherPromise: Promise<IHasher> | undefined
+let loaded: IHasher | undefined
 let chunk: Buffer | undefined
 
 /** One hasher per process: creating a wasm instance costs more than hashing a small file. */
 export function hasher(): Promise<IHasher> {
   // hash-wasm is 240 KB of JavaScript: loaded on first use, so a run with no data never pays for it
-  return (hasherPromise ??= import('hash-wasm').then((m) => (m.createXXHash128 ?? (m as unknown as { default: typeof m }).default.createXXHash128)()))
+  return (hasherPromise ??= import('hash-wasm')
+    .then((m) => (m.createXXHash128 ?? (m as unknown as { default: typeof m }).default.createXXHash128)())
+    .then((h) => (loaded = h)))
+}
+
+/** The hasher once `hasher()` has settled, for synchronous loops (no promise per file); undefined before. */
+export function loadedHasher(): IHasher | undefined {
+  return loaded
 }
 
 /**
@@ -37,7 +45,7 @@ export function hashBytes(h: IHasher, bytes: Uint8Array): string {
 export interface FileHash {
   hash: string
   size: number
-  /** the file's bytes, kept when it was small enough to read whole */
+  /** the file's bytes, when read whole (readSmallFile: valid until its next call) */
   bytes?: Buffer
   /** the file's stat once read (for the stat cache) */
   stat: fs.Stats
@@ -50,7 +58,7 @@ export interface FileHash {
  * @example
  * const { hash, size } = await hashFile('data/train.csv')
  */
-export async function hashFile(file: string, opts: { keepSmall?: boolean } = {}): Promise<FileHash> {
+export async function hashFile(file: string): Promise<FileHash> {
   const h = await hasher()
   let fd: number
   try {
@@ -61,18 +69,6 @@ export async function hashFile(file: string, opts: { keepSmall?: boolean } = {})
   try {
     const before = fs.fstatSync(fd)
     if (!before.isFile()) throw new XpError('XP_NOT_A_FILE', `${file} is not a regular file`)
-    if (opts.keepSmall && before.size <= SMALL_FILE) {
-      const bytes = Buffer.allocUnsafe(before.size)
-      let got = 0
-      while (got < before.size) {
-        const n = fs.readSync(fd, bytes, got, before.size - got, got)
-        if (n === 0) break
-        got += n
-      }
-      const after = fs.fstatSync(fd)
-      checkSame(file, before, after, got)
-      return { hash: hashBytes(h, bytes), size: got, bytes, stat: after }
-    }
     chunk ??= Buffer.allocUnsafe(CHUNK)
     h.init()
     let pos = 0
@@ -85,6 +81,53 @@ export async function hashFile(file: string, opts: { keepSmall?: boolean } = {})
     const after = fs.fstatSync(fd)
     checkSame(file, before, after, pos)
     return { hash: h.digest('hex'), size: pos, stat: after }
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+let smallBuf: Buffer | undefined
+
+/** What a folder's listing saw of a file: its read is checked against it. */
+export interface Listed {
+  size: number
+  mtimeMs: number
+}
+
+/**
+ * Read and hash a small file (<= SMALL_FILE) synchronously, in one read into a buffer
+ * reused from call to call: `bytes` is valid only until the next call. Undefined, having
+ * read nothing, when the file is larger. Like hashFile, a file that changes while it is
+ * read or vanishes is XP_FILE_CHANGED. With `listed` (the stat of a folder's listing), the
+ * file must still be as listed once read (its size goes into the manifest beside the oid),
+ * and that stat stands for the one before the read (one fstat a file fewer).
+ *
+ * @example
+ * const r = readSmallFile('data/a.csv', await hasher()) // { hash, size, bytes, stat } or undefined
+ */
+export function readSmallFile(file: string, h: IHasher, listed?: Listed): (FileHash & { bytes: Buffer }) | undefined {
+  if (listed && listed.size > SMALL_FILE) return undefined
+  let fd: number
+  try {
+    fd = fs.openSync(file, 'r')
+  } catch (e) {
+    throw changed(file, e)
+  }
+  try {
+    const before: Listed = listed ?? fs.fstatSync(fd)
+    if (!listed && !(before as fs.Stats).isFile()) throw new XpError('XP_NOT_A_FILE', `${file} is not a regular file`)
+    if (before.size > SMALL_FILE) return undefined
+    smallBuf ??= Buffer.allocUnsafe(SMALL_FILE)
+    let got = 0
+    while (got < before.size) {
+      const n = fs.readSync(fd, smallBuf, got, before.size - got, got)
+      if (n === 0) break
+      got += n
+    }
+    const after = fs.fstatSync(fd)
+    checkSame(file, before, after, got)
+    const bytes = smallBuf.subarray(0, got)
+    return { hash: hashBytes(h, bytes), size: got, bytes, stat: after }
   } finally {
     fs.closeSync(fd)
   }
@@ -124,7 +167,7 @@ export async function hashCopy(src: string, dest: string, mode: number): Promise
   }
 }
 
-function checkSame(file: string, a: fs.Stats, b: fs.Stats, read: number) {
+function checkSame(file: string, a: Listed, b: fs.Stats, read: number) {
   if (a.size !== b.size || a.mtimeMs !== b.mtimeMs || read !== b.size)
     throw new XpError('XP_FILE_CHANGED', `${file} changed while it was being hashed`, {
       hint: 'wait until whatever writes it has finished, then run the command again',

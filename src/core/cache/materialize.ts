@@ -15,9 +15,11 @@ import { isInside, modeNeedsChmod, tempNameFor } from '../fsutil.js'
 import { guardWrite } from '../safety/paths.js'
 import { hashCopy, hashFile } from './hash.js'
 import { Oid, objectPath, oidFromPath } from './oid.js'
-import { hasObject, missingObjects, readVerified, corruptObject } from './objects.js'
+import { hasObject, missingObjects, readVerified, corruptObject, isDeadTemp } from './objects.js'
 import { decodeManifest, MODE_FILE, type ManifestEntry } from './manifest.js'
-import { StatCache } from './state.js'
+import { StatCache, type StatLike } from './state.js'
+import { SecondWriter, secondThreadPays } from '../second-writer.js'
+import type { LocatedPointer } from './pointer.js'
 
 export const DEFAULT_LINK = 'reflink,copy'
 const LINK_TYPES = new Set(['reflink', 'copy', 'hardlink', 'symlink'])
@@ -147,10 +149,8 @@ export async function materialize(
     want.map((w) => w.oid),
     opts.fetchMissing,
   )
-  const keyOf = (rel: string) => {
-    const r = path.relative(repo.root, absDest).split(path.sep).join('/')
-    return rel ? `${r}/${rel}` : r
-  }
+  const relDest = path.relative(repo.root, absDest).split(path.sep).join('/')
+  const keyOf = (rel: string) => (rel ? `${relDest}/${rel}` : relDest)
   const isDir = Oid.parse(entry.oid).isDir
   const realCache = fs.existsSync(cacheDir) ? fs.realpathSync(cacheDir) : cacheDir
   const currentOid = async (e: Existing): Promise<string | null> => {
@@ -177,6 +177,10 @@ export async function materialize(
   let unchanged = 0
   for (const e of existing) {
     const w = isDir === (e.rel !== '') ? wantBy.get(e.rel) : undefined
+    if (!w && e.st.isFile() && isDeadTemp(path.basename(e.abs))) {
+      toRemove.push(e) // a killed pull or checkout's temporary file: never data
+      continue
+    }
     const cur = await currentOid(e)
     if (w && cur === w.oid) {
       done.add(w.path)
@@ -376,4 +380,209 @@ export async function unshareLinks(repo: Pick<Repo, 'root' | 'cacheDir' | 'xpDir
   for (const rel of rels) await walk(path.join(repo.root, rel), rel)
   state.save()
   return n
+}
+
+interface FreshTarget {
+  abs: string
+  /** the stat cache's key (repo-relative) */
+  key: string
+  mode: number
+  pointer: string
+}
+
+/**
+ * The working tree of a fresh clone written during the download itself (`xp pull`): each
+ * small object's bytes, just downloaded and verified, are written to the cache and, from
+ * the same buffer, to every working-tree file that wants them, so that pull + checkout
+ * reads each byte once where two `cp -r` read it twice. A large object is copied from the
+ * cache right after it arrived (`hashCopy`, verified in the same read). Only data paths
+ * absent from the working tree are written so (nothing there can be lost), and only when
+ * the files would be copies anyway (`cache.type` copy, or reflink where the file system
+ * cannot: a reflink is tried once). Every file gets its stat-cache row, so a checkout
+ * after it finds them unchanged; `done()` names the data paths written whole, which
+ * `checkoutData` then skips. Any trouble writing a path leaves it to `checkoutData`.
+ */
+export class FreshCheckout {
+  private readonly byOid = new Map<string, FreshTarget[]>()
+  /** data path -> files not written yet (-1: left to checkoutData) */
+  private readonly left = new Map<string, number>()
+  private readonly waiting: LocatedPointer[]
+  private readonly madeDirs = new Set<string>()
+  private readonly state: StatCache
+  private writer: SecondWriter<{ t: FreshTarget; oid: string }> | undefined
+  /** files planned */
+  private files = 0
+  /** 'try': a reflink is tried on the first file; 'copy': write copies; 'off': leave it all to checkoutData */
+  private how: 'try' | 'copy' | 'off'
+
+  constructor(
+    private readonly repo: Pick<Repo, 'root' | 'cacheDir' | 'xpDir' | 'ctx'>,
+    pointers: LocatedPointer[],
+  ) {
+    const types = linkTypes(configuredLink(repo))
+    this.how = types[0] === 'copy' ? 'copy' : types[0] === 'reflink' && types[1] === 'copy' ? (reflinkWorks ? 'try' : 'copy') : 'off'
+    this.waiting = this.how === 'off' ? [] : pointers.filter((p) => this.absent(p.dataPath))
+    this.state = StatCache.load(repo.xpDir)
+  }
+
+  private absent(rel: string): boolean {
+    try {
+      guardWrite(this.repo.root, rel)
+      fs.lstatSync(path.join(this.repo.root, rel))
+      return false
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT'
+    }
+  }
+
+  /** Learn the files of the pointers whose manifest is in the cache now (before each round of downloads). */
+  async plan(): Promise<void> {
+    for (let i = 0; i < this.waiting.length; i++) {
+      const p = this.waiting[i]!
+      let entries: ManifestEntry[]
+      if (!Oid.parse(p.oid).isDir) entries = [{ path: '', oid: p.oid, size: p.size, mode: MODE_FILE }]
+      else if (!hasObject(this.repo.cacheDir, p.oid)) continue
+      else {
+        try {
+          entries = decodeManifest(await readVerified(this.repo.cacheDir, p.oid), `manifest ${p.oid}`)
+        } catch {
+          entries = [] // checkoutData says what is wrong with it
+          this.left.set(p.dataPath, -1)
+        }
+      }
+      this.waiting.splice(i--, 1)
+      if (this.left.has(p.dataPath)) continue
+      this.left.set(p.dataPath, entries.length || -1) // an empty folder: checkoutData makes it
+      const abs = path.join(this.repo.root, p.dataPath)
+      for (const e of entries) {
+        const t = { abs: e.path ? path.join(abs, e.path) : abs, key: e.path ? `${p.dataPath}/${e.path}` : p.dataPath, mode: e.mode, pointer: p.dataPath }
+        this.files++
+        const list = this.byOid.get(e.oid)
+        if (list) list.push(t)
+        else this.byOid.set(e.oid, [t])
+      }
+    }
+  }
+
+  /** Does a download of `oid` write working-tree files? */
+  wants(oid: string): boolean {
+    return this.how !== 'off' && this.byOid.has(oid)
+  }
+
+  /**
+   * Write `bytes`, verified to be `oid`'s and in the cache already, to the files that want
+   * them: on a second thread while this one downloads the next objects (SecondWriter).
+   * The bytes are given away: unusable by the caller after.
+   */
+  placeBytes(oid: string, bytes: Uint8Array): void {
+    const want = this.byOid.get(oid)
+    if (!want || this.how === 'off') return
+    for (const t of want) {
+      if (this.left.get(t.pointer)! < 0) continue
+      const tmp = tempNameFor(t.abs)
+      try {
+        this.dirFor(t.abs)
+        if (this.how === 'try') {
+          // a reflink shares the cache's blocks: where it works, checkoutData makes them all
+          try {
+            fs.copyFileSync(objectPath(this.repo.cacheDir, oid), tmp, fs.constants.COPYFILE_FICLONE_FORCE)
+            this.how = 'off'
+            fs.rmSync(tmp, { force: true })
+            return
+          } catch {
+            reflinkWorks = false
+            this.how = 'copy'
+          }
+        }
+      } catch {
+        this.left.set(t.pointer, -1)
+        continue
+      }
+      this.writer ??= new SecondWriter<{ t: FreshTarget; oid: string }>(
+        ({ t, oid }, done) => (done.stat ? this.wrote(t, done.stat, oid) : this.left.set(t.pointer, -1)),
+        secondThreadPays(this.files, this.repo.ctx.env),
+      )
+      const give = t === want[want.length - 1] // the last copy takes the buffer
+      this.writer.write({ tmp, dest: t.abs, bytes, mode: t.mode, chmod: modeNeedsChmod(t.mode), stat: true, give }, { t, oid })
+    }
+  }
+
+  /** Temporary names for the working-tree copies of `oid`, to write in the same read as the cache's copy (a large object from a folder remote). */
+  copiesOf(oid: string): Array<{ path: string; mode: number; t: FreshTarget }> {
+    const want = this.byOid.get(oid)
+    if (!want || this.how !== 'copy') return [] // (where a reflink may work, checkoutData tries it)
+    const out: Array<{ path: string; mode: number; t: FreshTarget }> = []
+    for (const t of want) {
+      if (this.left.get(t.pointer)! < 0) continue
+      try {
+        this.dirFor(t.abs)
+      } catch {
+        this.left.set(t.pointer, -1)
+        continue
+      }
+      out.push({ path: tempNameFor(t.abs), mode: t.mode, t })
+    }
+    return out
+  }
+
+  /** The copies of copiesOf, written and verified (the object is in the cache): renamed into place. The caller removes what is left. */
+  placed(oid: string, copies: Array<{ path: string; mode: number; t: FreshTarget }>): void {
+    for (const c of copies) {
+      try {
+        if (modeNeedsChmod(c.mode)) fs.chmodSync(c.path, c.mode)
+        const st = fs.statSync(c.path)
+        fs.renameSync(c.path, c.t.abs)
+        this.wrote(c.t, st, oid)
+      } catch {
+        this.left.set(c.t.pointer, -1)
+      }
+    }
+  }
+
+  /** Copy a large object just put in the cache to the files that want it, verified in the same read. */
+  async placeObject(oid: string): Promise<void> {
+    const obj = objectPath(this.repo.cacheDir, oid)
+    const want = this.byOid.get(oid)
+    if (!want || this.how !== 'copy') return // (where a reflink may work, checkoutData tries it)
+    for (const t of want) {
+      if (this.left.get(t.pointer)! < 0) continue
+      const tmp = tempNameFor(t.abs)
+      try {
+        this.dirFor(t.abs)
+        const got = (await hashCopy(obj, tmp, t.mode)).hash
+        if (got !== Oid.parse(oid).hash) throw corruptObject(this.repo.cacheDir, oid, got)
+        if (modeNeedsChmod(t.mode)) fs.chmodSync(tmp, t.mode)
+        const st = fs.statSync(tmp)
+        fs.renameSync(tmp, t.abs)
+        this.wrote(t, st, oid)
+      } catch (e) {
+        fs.rmSync(tmp, { force: true })
+        if (e instanceof XpError) throw e
+        this.left.set(t.pointer, -1)
+      }
+    }
+  }
+
+  private dirFor(file: string) {
+    const dir = path.dirname(file)
+    if (this.madeDirs.has(dir)) return
+    fs.mkdirSync(dir, { recursive: true })
+    this.madeDirs.add(dir)
+  }
+
+  private wrote(t: FreshTarget, st: StatLike, oid: string) {
+    this.state.set(t.key, st, oid)
+    this.left.set(t.pointer, this.left.get(t.pointer)! - 1)
+    this.written++
+  }
+
+  /** files written */
+  written = 0
+
+  /** Wait for the files being written, save their stat-cache rows; returns the data paths written whole. */
+  async finish(): Promise<Set<string>> {
+    await this.writer?.finish()
+    this.state.save()
+    return new Set([...this.left].filter(([, n]) => n === 0).map(([p]) => p))
+  }
 }

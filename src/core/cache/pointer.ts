@@ -165,7 +165,16 @@ export function locate(root: string, pointerFile: string, p: Pointer): LocatedPo
   return { ...p, pointerFile, dataPath: resolveDataPath(root, pointerFile, p.path) }
 }
 
-/** Write a pointer file atomically (repo-relative path). */
+/** Does the pointer file (repo-relative path) hold exactly these bytes already? */
+export function pointerHolds(root: string, pointerFile: string, p: Pointer): boolean {
+  try {
+    return fs.readFileSync(path.join(root, pointerFile), 'utf8') === encodePointer(p)
+  } catch {
+    return false
+  }
+}
+
+/** Write a pointer file atomically (repo-relative path); one that already holds these bytes is left as it is (a no-op `xp add` writes nothing). */
 export function writePointer(root: string, pointerFile: string, p: Pointer): void {
-  writeFileAtomic(path.join(root, pointerFile), encodePointer(p))
+  if (!pointerHolds(root, pointerFile, p)) writeFileAtomic(path.join(root, pointerFile), encodePointer(p))
 }

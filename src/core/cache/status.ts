@@ -10,8 +10,11 @@ import { XpError } from '../errors.js'
 import { Oid } from './oid.js'
 import { cleanTemp, hasObject, missingObjects, readVerified } from './objects.js'
 import { decodeManifest, type ManifestEntry } from './manifest.js'
-import { StatCache } from './state.js'
-import { hashPath } from './workspace.js'
+import { StatCache, PREFIX_SLOTS, type Snapshot } from './state.js'
+
+/** A file in the cache folder whose mtime is the file system's clock before a listing (missingOfSnapshot). */
+const STAMP = '.listed'
+import { hashPath, snapshotManifest } from './workspace.js'
 import { worktreePointers } from './reachable.js'
 import { dataPathArg } from './add.js'
 import { pointerFileFor, POINTER_SUFFIX } from './pointer.js'
@@ -66,6 +69,89 @@ export function pointerSpecs(repo: Pick<Repo, 'root' | 'ctx'>, paths: string[]):
   return specs
 }
 
+/** A manifest from the cache, verified and decoded; null (and a warning) when it was damaged and removed. */
+async function readManifestAsync(repo: Repo, oid: string): Promise<{ manifest: ManifestEntry[]; bytes: number } | null> {
+  try {
+    const bytes = await readVerified(repo.cacheDir, oid)
+    return { manifest: decodeManifest(bytes, `manifest ${oid}`), bytes: bytes.length }
+  } catch (e) {
+    if (!(e instanceof XpError)) throw e
+    // a damaged manifest was removed: it counts as missing, and the data is still compared by hash
+    repo.ctx.warn(e.message)
+    return null
+  }
+}
+
+/**
+ * How many objects of a folder snapshot (the files of the manifest it stands for) are not
+ * in the cache, without listing the cache each time (issue 16). A prefix folder's mtime
+ * changes whenever a name is added to it or removed from it; so when it still has the
+ * mtime (and inode) it had at a listing that found all of the snapshot's objects of that
+ * prefix, they are all still there. A listing counts only when the folder's mtime is older
+ * than a stamp written just before it (the file system's own clock), so that a change in
+ * the same clock tick as the listing cannot hide behind an unchanged mtime (git's "racy"
+ * rule). Names only, as the listing always was: an object truncated or damaged in place is
+ * caught where it is read (hashed on every read), by `xp add` (sizes) and by `xp fsck`.
+ */
+function missingOfSnapshot(cacheDir: string, state: StatCache, snap: Snapshot): number {
+  const per = new Uint32Array(256)
+  for (let i = 0; i < snap.count; i++) per[snap.oids[i * 16]]++
+  const rec = state.objectsListedAt(snap.base, cacheDir)
+  const now = new Float64Array(PREFIX_SLOTS)
+  let stampMs: number | undefined
+  let missing = 0
+  for (let p = 0; p < 256; p++) {
+    if (!per[p]) continue
+    const dir = path.join(cacheDir, (p < 16 ? '0' : '') + p.toString(16))
+    let st = statOrNull(dir)
+    if (st && rec && rec[2 * p] !== 0 && rec[2 * p] === st.mtimeMs && rec[2 * p + 1] === st.ino) {
+      now[2 * p] = st.mtimeMs
+      now[2 * p + 1] = st.ino
+      continue
+    }
+    stampMs ??= stamp(cacheDir)
+    st = statOrNull(dir)
+    let names: Set<string>
+    try {
+      names = new Set(fs.readdirSync(dir))
+    } catch {
+      names = new Set()
+    }
+    let absent = 0
+    for (let i = 0; i < snap.count; i++) if (snap.oids[i * 16] === p && !names.has(snap.oids.toString('hex', i * 16 + 1, i * 16 + 16))) absent++
+    missing += absent
+    if (!absent && st && st.mtimeMs < stampMs) {
+      now[2 * p] = st.mtimeMs
+      now[2 * p + 1] = st.ino
+    }
+  }
+  state.setObjectsListedAt(snap.base, cacheDir, now)
+  return missing
+}
+
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p)
+  } catch {
+    return null
+  }
+}
+
+/** The file system's time now, as the mtime of a file written now in the cache; NaN when it cannot be written (a read-only cache: nothing is then remembered). */
+function stamp(cacheDir: string): number {
+  try {
+    const fd = fs.openSync(path.join(cacheDir, STAMP), 'w')
+    try {
+      fs.writeSync(fd, 'x')
+      return fs.fstatSync(fd).mtimeMs
+    } finally {
+      fs.closeSync(fd)
+    }
+  } catch {
+    return NaN
+  }
+}
+
 export async function dataStatus(repo: Repo, opts: { paths?: string[] } = {}): Promise<PointerStatus[]> {
   cleanTemp(repo.cacheDir)
   const specs = opts.paths?.length ? pointerSpecs(repo, opts.paths) : undefined
@@ -76,25 +162,25 @@ export async function dataStatus(repo: Repo, opts: { paths?: string[] } = {}): P
   try {
     for (const p of pointers) {
       const oid = Oid.parse(p.oid)
-      let recorded: ManifestEntry[] | null = null
+      let recorded: { manifest: ManifestEntry[]; bytes: number } | null = null
       let missing = 0
-      if (!hasObject(repo.cacheDir, oid)) missing++
+      const stored = hasObject(repo.cacheDir, oid)
+      // the folder as last hashed, when that gave this very manifest: its files are the manifest's
+      const snap = oid.isDir ? state.snapshot(p.dataPath) : undefined
+      if (!stored) missing++
+      else if (snap?.oid === p.oid) missing += missingOfSnapshot(repo.cacheDir, state, snap)
       else if (oid.isDir) {
         // checked every time (a listing of the cache or one lstat per file): no stat-cache row may say "stored"
-        try {
-          recorded = decodeManifest(await readVerified(repo.cacheDir, oid), `manifest ${p.oid}`)
+        recorded = await readManifestAsync(repo, p.oid)
+        if (!recorded) missing++
+        else {
           const absent = new Set(
             missingObjects(
               repo.cacheDir,
-              recorded.map((e) => e.oid),
+              recorded.manifest.map((e) => e.oid),
             ),
           )
-          if (absent.size) for (const e of recorded) if (absent.has(e.oid)) missing++
-        } catch (e) {
-          if (!(e instanceof XpError)) throw e
-          // a damaged manifest was removed: it counts as missing, and the data is still compared by hash
-          repo.ctx.warn(e.message)
-          missing++
+          if (absent.size) for (const e of recorded.manifest) if (absent.has(e.oid)) missing++
         }
       }
       const base = { path: p.dataPath, pointer: p.pointerFile, oid: p.oid, missing }
@@ -102,13 +188,15 @@ export async function dataStatus(repo: Repo, opts: { paths?: string[] } = {}): P
         out.push({ ...base, state: 'deleted', changes: [] })
         continue
       }
-      const expected = recorded ? { oid: p.oid, manifest: recorded } : undefined
+      const expected = recorded ? { oid: p.oid, ...recorded } : undefined
       const h = await hashPath({ root: repo.root, cacheDir: repo.cacheDir, state, store: false, expected }, p.dataPath)
       if (h.oid === p.oid) {
         out.push({ ...base, state: 'unchanged', changes: [] })
         continue
       }
-      const changes = recorded && h.manifest ? diffManifests(recorded, h.manifest).map((c) => ({ ...c, path: `${p.dataPath}/${c.path}` })) : []
+      // changed since the snapshot, which stands for the recorded manifest: its entries are the manifest's
+      if (!recorded && snap?.oid === p.oid && stored) recorded = { manifest: snapshotManifest(snap), bytes: snap.manifestBytes }
+      const changes = recorded && h.manifest ? diffManifests(recorded.manifest, h.manifest).map((c) => ({ ...c, path: `${p.dataPath}/${c.path}` })) : []
       // a mode alone (a hardlinked checkout is read-only) is not a change of the data
       const sameBytes = recorded !== null && h.manifest !== undefined && changes.length === 0
       out.push({ ...base, state: sameBytes ? 'unchanged' : 'modified', changes })

@@ -9,17 +9,19 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { XpError } from '../errors.js'
 import { isInside } from '../fsutil.js'
-import { hashFile, hasher, hashBytes } from './hash.js'
-import { stageFile, putBytes, storedSize } from './objects.js'
-import { oidFromPath, DIR_SUFFIX } from './oid.js'
+import { hashFile, hasher, hashBytes, loadedHasher } from './hash.js'
+import { stageFile, storeSmall, putBytes, storedSize } from './objects.js'
+import { oidFromPath, objectPath, DIR_SUFFIX } from './oid.js'
 import { encodeManifest, manifestTotals, modeOf, type ManifestEntry } from './manifest.js'
-import type { StatCache } from './state.js'
+import type { StatCache, Snapshot, SnapshotEntry } from './state.js'
+import type { ObjectWriter } from './writer.js'
 
 export interface HashedPath {
   oid: string
   size: number
   /** directories only */
   files?: number
+  /** directories only; absent when the folder matched its snapshot (then `oid` is the snapshot's) */
   manifest?: ManifestEntry[]
 }
 
@@ -32,8 +34,10 @@ export interface HashOptions {
   onFile?: (bytes: number) => void
   /** stop between files when aborted (Ctrl-C while a run hashes its deps): XP_INTERRUPTED */
   signal?: AbortSignal
-  /** the manifest recorded for this folder (status): when nothing differs, its oid is reused without encoding */
-  expected?: { oid: string; manifest: ManifestEntry[] }
+  /** a thread that writes small objects while this one reads and hashes the next files (add) */
+  writer?: ObjectWriter
+  /** the manifest recorded for this folder (status) and its byte length: when nothing differs, its oid is reused without encoding */
+  expected?: { oid: string; manifest: ManifestEntry[]; bytes: number }
 }
 
 export interface FileStat {
@@ -100,6 +104,9 @@ function knownOid(o: HashOptions, key: string, st: FileStat): string | undefined
   return storedSize(o.cacheDir, known) === st.size ? known : undefined
 }
 
+let stored = 0
+const YIELD_EVERY = 64
+
 async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, pending: Pending): Promise<string> {
   const known = knownOid(o, key, st)
   if (known) return known
@@ -111,12 +118,37 @@ async function hashOne(o: HashOptions, key: string, abs: string, st: FileStat, p
     o.state.set(key, h.stat, h.hash)
     return h.hash
   }
+  // small files are stored synchronously: a turn of the event loop now and then, so that
+  // Ctrl-C (o.signal) and progress are seen
+  if (++stored % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r))
+  const h = loadedHasher() ?? (await hasher())
+  const small = storeSmall(o.cacheDir, abs, h, { listed: st, writer: o.writer })
+  if (small?.written) {
+    // the row only once the object is in place
+    const recorded = small.written.then(() => o.state.set(key, small.stat, small.oid))
+    recorded.catch(() => {})
+    pending.push(recorded)
+    return small.oid
+  }
+  if (small) {
+    o.state.set(key, small.stat, small.oid)
+    return small.oid
+  }
   const s = await stageFile(o.cacheDir, abs)
+  sameAsListed(key, st, s.stat)
   const recorded = s.written.then(() => o.state.set(key, s.stat, s.oid))
   recorded.catch(() => {})
   pending.push(recorded)
   if (pending.length >= MAX_PENDING) await pending.shift()
   return s.oid
+}
+
+/** The file as read must be the file as listed: its size goes into the manifest beside the oid. */
+function sameAsListed(key: string, listed: FileStat, read: fs.Stats) {
+  if (listed.size !== read.size || listed.mtimeMs !== read.mtimeMs)
+    throw new XpError('XP_FILE_CHANGED', `${key} changed while it was being added`, {
+      hint: 'wait until whatever writes it has finished, then run the command again',
+    })
 }
 
 const realCaches = new Map<string, string>()
@@ -156,6 +188,7 @@ function followLink(o: Pick<HashOptions, 'cacheDir'>, abs: string, rel: string, 
 export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: string): Found[] {
   const out: Found[] = []
   const realTop = fs.realpathSync(abs)
+  const raw = rawLstatFor(abs)
   const walk = (dir: string, prefix: string) => {
     let ents: fs.Dirent[]
     try {
@@ -172,16 +205,20 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
         walk(full, rel)
         continue
       }
-      let st: fs.Stats
+      let st: FileStat | undefined
       try {
-        st = fs.lstatSync(full)
+        // the numbers alone where Node's binding gives them (no Stats object per file)
+        const a = raw ? raw(full) : undefined
+        st = a ? { ino: a[7], mtimeMs: rawMtimeMs(a), size: a[8], mode: a[1] } : raw ? undefined : slim(fs.lstatSync(full))
       } catch {
-        throw new XpError('XP_FILE_CHANGED', `${label}/${rel} vanished while it was being read`)
+        st = undefined
       }
-      if (st.isSymbolicLink()) {
+      if (!st) throw new XpError('XP_FILE_CHANGED', `${label}/${rel} vanished while it was being read`)
+      const type = st.mode & S_IFMT
+      if (type === S_IFLNK) {
         const f = followLink(o, full, `${label}/${rel}`, realTop)
         out.push({ rel, abs: full, st: slim(f.st), cachedOid: f.cachedOid })
-      } else if (st.isFile()) out.push({ rel, abs: full, st: slim(st) })
+      } else if (type === S_IFREG) out.push({ rel, abs: full, st })
       // sockets, fifos and devices are not data
     }
   }
@@ -189,16 +226,44 @@ export function walkDir(o: Pick<HashOptions, 'cacheDir'>, abs: string, label: st
   return out
 }
 
+/**
+ * The result of hashing the folder `rel` when it still matches its snapshot (and, when
+ * storing, every object is in the cache with its size); undefined otherwise. Reads only:
+ * `xp add` asks it while its git checks run.
+ */
+export function snapshotHit(
+  o: Pick<HashOptions, 'root' | 'cacheDir' | 'state' | 'store' | 'expected'>,
+  rel: string,
+  abs = path.join(o.root, rel),
+): HashedPath | undefined {
+  const snap = o.state.snapshot(rel)
+  if (!snap || !matchSnapshot(abs, snap) || (o.store && !storedAll(o.cacheDir, snap))) return undefined
+  let size = 0
+  for (let i = 0; i < snap.count; i++) size += snap.nums[i * 4 + 2]
+  const h: HashedPath = { oid: snap.oid, size, files: snap.count }
+  // a caller comparing with another manifest (status of a changed pointer) needs this one's entries
+  if (o.expected && o.expected.oid !== snap.oid) h.manifest = snapshotManifest(snap)
+  return h
+}
+
 async function hashDir(o: HashOptions, rel: string, abs: string): Promise<HashedPath> {
+  const hit = snapshotHit(o, rel, abs)
+  if (hit && (!o.store || touchObject(o.cacheDir, hit.oid))) return hit
   const files = walkDir(o, abs, rel)
   const manifest: ManifestEntry[] = []
   const pending: Pending = []
+  /** files hashed now (not vouched for by the stat cache) */
+  const hashed: number[] = []
   try {
     for (const f of files) {
       if (o.signal?.aborted) throw new XpError('XP_INTERRUPTED', 'interrupted', {})
       const key = `${rel}/${f.rel}`
       // the common case (unchanged) stays synchronous: no promise per file
-      const oid = f.cachedOid ?? knownOid(o, key, f.st) ?? (await hashOne(o, key, f.abs, f.st, pending))
+      let oid = f.cachedOid ?? knownOid(o, key, f.st)
+      if (oid === undefined) {
+        hashed.push(manifest.length)
+        oid = await hashOne(o, key, f.abs, f.st, pending)
+      }
       manifest.push({ path: f.rel, oid, size: f.st.size, mode: modeOf(f.st.mode) })
     }
   } catch (e) {
@@ -206,10 +271,204 @@ async function hashDir(o: HashOptions, rel: string, abs: string): Promise<Hashed
     throw e
   }
   await settleAll(pending)
-  if (!o.store && o.expected && sameEntries(o.expected.manifest, manifest)) return { oid: o.expected.oid, ...manifestTotals(manifest), manifest }
-  const bytes = encodeManifest(manifest)
-  const oid = o.store ? await putBytes(o.cacheDir, bytes, { dir: true }) : hashBytes(await hasher(), bytes) + DIR_SUFFIX
+  let oid: string
+  let bytes: number
+  if (!o.store && o.expected && sameEntries(o.expected.manifest, manifest)) {
+    oid = o.expected.oid
+    bytes = o.expected.bytes
+  } else {
+    const encoded = encodeManifest(manifest)
+    oid = o.store ? await putBytes(o.cacheDir, encoded, { dir: true }) : hashBytes(await hasher(), encoded) + DIR_SUFFIX
+    bytes = encoded.length
+  }
+  // the walk becomes the folder's snapshot when every file's row holds its stat as walked
+  // (a file that changed while it was hashed has the stat it was read with); a symlink
+  // into the cache has no row: such a folder is always compared file by file
+  const recordable =
+    files.every((f) => f.cachedOid === undefined) && hashed.every((i) => o.state.get(`${rel}/${files[i].rel}`, files[i].st) === manifest[i].oid)
+  if (recordable)
+    o.state.setSnapshot(
+      rel,
+      oid,
+      bytes,
+      files.map((f, i): SnapshotEntry => ({ rel: f.rel, ino: f.st.ino, mtimeMs: f.st.mtimeMs, size: f.st.size, mode: manifest[i].mode, oid: manifest[i].oid })),
+    )
   return { oid, ...manifestTotals(manifest), manifest }
+}
+
+/** lstat as the numbers Node's binding gives (no Stats object, no four Dates): [.., mode at 1, ino at 7, size at 8, mtime s at 12, ns at 13, ..] */
+type RawLstat = (p: string | Buffer) => ArrayLike<number> | undefined
+let rawLstat: RawLstat | null | undefined
+
+/**
+ * Node 20's `fs.lstatSync` builds a Stats object with four Date objects per call: for
+ * 20,000 files that is 40-70 ms of a 0.2 s status, more than the system calls. The
+ * binding under it returns the numbers alone. It is internal, so it is used only when it
+ * exists and gives, for a file we also stat the public way, exactly what `fs.lstatSync`
+ * gives; otherwise (another Node) the public call is used.
+ */
+function rawLstatFor(probe: string): RawLstat | null {
+  if (rawLstat !== undefined) return rawLstat
+  rawLstat = null
+  const quiet = process.noDeprecation
+  try {
+    process.noDeprecation = true // process.binding is deprecated in the docs (DEP0111); warned about only with --pending-deprecation
+    const b = (
+      process as unknown as {
+        binding(name: string): { lstat?: (p: string | Buffer, big: boolean, req: undefined, throwIfNoEntry: boolean) => ArrayLike<number> | undefined }
+      }
+    ).binding('fs')
+    if (typeof b.lstat !== 'function') return null
+    const fn: RawLstat = (p) => b.lstat!(p, false, undefined, false)
+    const a = fn(probe)
+    const st = fs.lstatSync(probe)
+    if (a && a.length >= 14 && a[1] === st.mode && a[7] === st.ino && a[8] === st.size && rawMtimeMs(a) === st.mtimeMs) rawLstat = fn
+  } catch {
+    // not this Node's binding: the public call
+  } finally {
+    process.noDeprecation = quiet
+  }
+  return rawLstat
+}
+
+/** mtimeMs exactly as Node computes it from the seconds and nanoseconds */
+const rawMtimeMs = (a: ArrayLike<number>) => a[12] * 1e3 + a[13] / 1e6
+const S_IFMT = 0o170000
+const S_IFREG = 0o100000
+const S_IFDIR = 0o040000
+const S_IFLNK = 0o120000
+
+/**
+ * Walk the folder `abs` and compare it with its snapshot in step: the same files (regular
+ * files, no symlink), in the same order, with the same inode, mtime, size and mode. No
+ * string or object is made per file but the name readdir gives and its path (one lstat
+ * each, no Dirent, no Stats); the first difference stops the walk (the caller then walks
+ * and hashes the slow way, walkDir).
+ */
+export function matchSnapshot(abs: string, snap: Snapshot): boolean {
+  const { names, nums, count } = snap
+  let i = 0
+  let pos = 0
+  const raw = rawLstatFor(abs)
+  // mode, ino, size, mtimeMs of the last look(); one array for all files
+  const got = new Float64Array(4)
+  const look = (p: string): boolean => {
+    try {
+      if (raw) {
+        const a = raw(p)
+        if (!a) return false
+        got[0] = a[1]
+        got[1] = a[7]
+        got[2] = a[8]
+        got[3] = rawMtimeMs(a)
+      } else {
+        const st = fs.lstatSync(p)
+        got[0] = st.mode
+        got[1] = st.ino
+        got[2] = st.size
+        got[3] = st.mtimeMs
+      }
+      return true
+    } catch {
+      return false
+    }
+  }
+  const walk = (dir: string, prefix: string): boolean => {
+    let ents: string[]
+    try {
+      ents = fs.readdirSync(dir)
+    } catch {
+      return false
+    }
+    for (const name of ents) {
+      if (name === '.git') continue
+      const full = dir + path.sep + name
+      if (!look(full)) return false
+      const type = got[0] & S_IFMT
+      if (type === S_IFDIR) {
+        if (!walk(full, prefix ? prefix + '/' + name : name)) return false
+        continue
+      }
+      if (type !== S_IFREG) {
+        if (type === S_IFLNK) return false
+        continue // sockets, fifos and devices are not data
+      }
+      if (i >= count) return false
+      let at = pos
+      if (prefix) {
+        if (!names.startsWith(prefix, at) || names.charCodeAt(at + prefix.length) !== 47) return false
+        at += prefix.length + 1
+      }
+      if (!names.startsWith(name, at) || names.charCodeAt(at + name.length) !== 0) return false
+      const o = i * 4
+      if (nums[o] !== got[1] || nums[o + 1] !== got[3] || nums[o + 2] !== got[2] || nums[o + 3] !== modeOf(got[0])) return false
+      i++
+      pos = at + name.length + 1
+    }
+    return true
+  }
+  return walk(abs, '') && i === count
+}
+
+/**
+ * Store mode: every object of the snapshot is in the cache with its size (one lstat each,
+ * as knownOid does for each file), so that adding again still heals an object deleted,
+ * truncated or grown by hand.
+ */
+function storedAll(cacheDir: string, snap: Snapshot): boolean {
+  if (storedSize(cacheDir, snap.oid) !== snap.manifestBytes) return false
+  const raw = rawLstatFor(cacheDir)
+  // one path buffer, its 32 hex digits written in place per object: no string per object
+  const top = Buffer.from(cacheDir + path.sep)
+  const sep = Buffer.from(path.sep)[0]
+  const file = Buffer.alloc(top.length + 33)
+  top.copy(file)
+  file[top.length + 2] = sep
+  const { oids, nums, count } = snap
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < 16; k++) {
+      const b = oids[i * 16 + k]
+      const at = top.length + k * 2 + (k === 0 ? 0 : 1)
+      file[at] = HEX_DIGITS[b >> 4]
+      file[at + 1] = HEX_DIGITS[b & 15]
+    }
+    let size: number
+    try {
+      size = raw ? (raw(file)?.[8] ?? -1) : fs.lstatSync(file).size
+    } catch {
+      return false
+    }
+    if (size !== nums[i * 4 + 2]) return false
+  }
+  return true
+}
+
+/**
+ * Refresh a reused manifest's mtime, as reusing an object does (objects.ts reuseObject), so
+ * that a gc running at the same moment sees it as recent and keeps it; false when it is gone.
+ */
+export function touchObject(cacheDir: string, oid: string): boolean {
+  try {
+    const now = new Date()
+    fs.utimesSync(objectPath(cacheDir, oid), now, now)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef')
+
+/** The manifest entries a snapshot stands for. */
+export function snapshotManifest(snap: Snapshot): ManifestEntry[] {
+  const out: ManifestEntry[] = []
+  let pos = 0
+  for (let i = 0; i < snap.count; i++) {
+    const end = snap.names.indexOf('\0', pos)
+    out.push({ path: snap.names.slice(pos, end), oid: snap.oids.toString('hex', i * 16, i * 16 + 16), size: snap.nums[i * 4 + 2], mode: snap.nums[i * 4 + 3] })
+    pos = end + 1
+  }
+  return out
 }
 
 /**

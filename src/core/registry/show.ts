@@ -54,9 +54,9 @@ function prefixOf(tag: string): string {
  * The listing's lines by the artifact part of the tag name (up to the first `@` or `#`,
  * which artifact names cannot contain): no parsing needed to tell what changed.
  */
-function groupLines(stdout: string): Map<string, string[]> {
+function groupLines(lines: string[]): Map<string, string[]> {
   const groups = new Map<string, string[]>()
-  for (const line of stdout.split('\n')) {
+  for (const line of lines) {
     const sp = line.indexOf(' ')
     if (sp < 0) continue
     const at = line.indexOf('@', sp)
@@ -78,7 +78,7 @@ function groupLines(stdout: string): Map<string, string[]> {
  */
 export async function showRegistry(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, opts: { deprecated?: boolean } = {}): Promise<RegistryShow> {
   const listing = await listTags(repo)
-  const groups = groupLines(listing.stdout)
+  const groups = groupLines(listing.lines)
   const memo = readMemo(repo)
   const parts: Record<string, Part> = {}
   const changed: Array<{ prefix: string; key: string; listed: Listed[]; warnings: string[] }> = []

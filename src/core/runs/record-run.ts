@@ -15,14 +15,16 @@ import { XpError, EXIT, diskError } from '../errors.js'
 import { isInside } from '../fsutil.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
-import { encodeRecord, type RunRecord, type RunStatus } from './record.js'
+import { encodeRecord, decodeRecord, type RunRecord, type RunStatus } from './record.js'
+import { loadIndex, addToIndex, NOT_A_RECORD, type RecordIndex } from './record-index.js'
+import { readRefFiles } from '../ref-files.js'
+import { sortKeys, stringifyJson } from '../json.js'
 import { captureEnv } from './env.js'
 import { Scrubber, argvSecrets, commandLineSecrets, redactArgv, redactCommandLine, type LogScrubber } from '../safety/secrets.js'
 import { snapshotTree, worktreeChanges } from './snapshot.js'
 import { leftOutOfSnapshot } from '../safety/paths.js'
 import { commandSpec, shellQuote } from './command.js'
-import { dataBeforeRun, dataAfterRun } from './data-hooks.js'
-import { unshareLinks } from '../cache/materialize.js'
+import type { DataBefore, DataAfter } from './data-hooks.js'
 import { pythonPackages, packagesText, PACKAGES_IN_TREE } from './python-env.js'
 import { beginLiveRun, endLiveRun, liveStart, listXpLiveRuns, type LiveRunStart } from './live-run.js'
 import { startSysMonitor, SYSTEM_SERIES_IN_TREE, type SysMonitor } from './sysmon.js'
@@ -114,7 +116,9 @@ function namesFrom(subjects: string[]): Set<string> {
  * `for-each-ref`: HEAD is read from its file and its branch listed beside the runs, where a
  * `rev-parse HEAD` cost a second git process.
  */
-export async function namesAndHead(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'>): Promise<{ names: Set<string>; head: string | null }> {
+export async function namesAndHead(
+  repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'> & Partial<Pick<Repo, 'commonDir'>>,
+): Promise<{ names: Set<string>; head: string | null }> {
   let headText = ''
   try {
     headText = fs.readFileSync(path.join(repo.gitDir, 'HEAD'), 'utf8').trim()
@@ -130,6 +134,8 @@ export async function namesAndHead(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'>):
     ])
     return { names, head: head.code === 0 ? head.stdout.trim() : null }
   }
+  const known = repo.commonDir ? namesFromIndex(repo.commonDir, repo.ctx.env, symref, detached) : null
+  if (known) return known
   const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)%00%(contents:subject)', RUNS_PREFIX, ...(symref ? [symref] : [])], {
     cwd: repo.root,
     env: repo.ctx.env,
@@ -145,6 +151,34 @@ export async function namesAndHead(repo: Pick<Repo, 'root' | 'ctx' | 'gitDir'>):
     else if (ref.startsWith(RUNS_PREFIX)) subjects.push(line.slice(nul + 1))
   }
   return { names: namesFrom(subjects), head }
+}
+
+/**
+ * The same, without a git process, when every run ref is in the record index (each `xp run`
+ * adds its own; any listing adds the rest) and the refs are files: the ref files give the
+ * run commits and HEAD's, the index their names. Null when git must be asked.
+ */
+function namesFromIndex(
+  commonDir: string,
+  env: Record<string, string | undefined>,
+  symref: string | undefined,
+  detached: string | null,
+): { names: Set<string>; head: string | null } | null {
+  if (symref && !symref.startsWith('refs/heads/')) return null
+  const refs = readRefFiles(commonDir, env, RUNS_PREFIX, symref ? [symref] : [])
+  if (!refs) return null
+  const names = new Set<string>()
+  let index: RecordIndex | undefined
+  for (const [ref, oid] of refs) {
+    if (ref === symref) continue
+    index ??= loadIndex(commonDir)
+    const json = index.entries.get(`${oid} ${ref}`)
+    if (json === undefined) return null
+    if (json.equals(NOT_A_RECORD)) continue
+    const name = (JSON.parse(json.toString('utf8')) as { name?: unknown }).name
+    if (typeof name === 'string') names.add(name)
+  }
+  return { names, head: symref ? (refs.get(symref) ?? null) : detached }
 }
 
 function paramFiles(repo: Repo, config: ProjectConfig): string[] {
@@ -264,9 +298,12 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const ref = RunRef.fromId(id).toString()
   const baseline = head
   checkNotInterrupted(ctx.signal)
-  const before = await dataBeforeRun(repo, config)
+  // the data modules (the cache, hashing, the stat cache) load only for a run with data:
+  // a plain run does not pay for loading them (issue 16)
+  const before: DataBefore = config.deps.length ? await (await import('./data-hooks.js')).dataBeforeRun(repo, config) : { deps: {} }
   // the command may write its deps and outs: none of them may be a cache object (hardlink, symlink)
-  await unshareLinks(repo, [...Object.keys(before.deps), ...config.outs])
+  const shared = [...Object.keys(before.deps), ...config.outs]
+  if (shared.length) await (await import('../cache/materialize.js')).unshareLinks(repo, shared)
   const runDir = path.join(repo.xpDir, 'runs', id)
   const logPath = path.join(runDir, 'output.log')
   const log = openLog(runDir, logPath, ctx.warn)
@@ -328,6 +365,10 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   await (monitor as SysMonitor | null)?.stop()
   log.close()
   const ended = ctx.now()
+  // the listing for the snapshot starts now, while the metrics, params and series are read
+  // (nothing below writes to the working tree before it is used)
+  const changesP = worktreeChanges(repo, config.snapshot.max_file_size)
+  changesP.catch(() => {}) // awaited below; an error before that must not leave it unhandled
   const status: RunStatus = outcome.interrupted ? 'interrupted' : outcome.exitCode === 0 ? 'succeeded' : 'failed'
 
   const { metrics, files: metricFiles } = readMetrics(repo, config, ctx.warn, started)
@@ -369,7 +410,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
 
   // The snapshot: what the command left, with large files and data kept out of git.
   // one ls-files: what changed, the untracked files, the large ones (the snapshot reuses it)
-  const changes = await worktreeChanges(repo, config.snapshot.max_file_size)
+  const changes = await changesP
   // a large file that looks like a secret is left out too, never cached and pushed as data (core/safety)
   const largeAll = changes.large
   const secretLarge = new Set(
@@ -379,7 +420,10 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     ),
   )
   const large = largeAll.filter((l) => !secretLarge.has(l.path))
-  const after = await dataAfterRun(repo, config, large, before)
+  const after: DataAfter =
+    config.outs.length || large.length || Object.keys(before.deps).length
+      ? await (await import('./data-hooks.js')).dataAfterRun(repo, config, large, before)
+      : { outs: {}, extra: [], exclude: [], cached: [] }
   record.outs = after.outs
   const leftOut = large.filter((l) => !after.cached.includes(l.path) && !after.exclude.includes(l.path))
   for (const l of leftOut)
@@ -412,6 +456,8 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   }
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
+  // the listing (xp show) and the next run's names then find it without reading the commit
+  addToIndex(repo.commonDir, [[`${commit} ${ref}`, Buffer.from(stringifyJson(sortKeys({ ...decodeRecord(encodeRecord(record)), commit, ref })))]])
   endLiveRun(liveRepo, id)
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : (outcome.exitCode ?? 1) }
 }

@@ -11,6 +11,7 @@ import { referencedOids, expandDirs } from '../cache/reachable.js'
 import { missingObjects } from '../cache/objects.js'
 import { defaultRemoteName, openRemote, type DataRemote } from '../../remotes/index.js'
 import { downloadObjects, type TransferSummary } from './transfer.js'
+import type { FreshCheckout } from '../cache/materialize.js'
 
 /** Oids (files and manifests, with the files of manifests in the cache) referenced by `commits` and, optionally, the working tree's pointers. */
 export async function referencedData(repo: Repo, opts: { commits: string[]; worktree: boolean }): Promise<string[]> {
@@ -44,7 +45,7 @@ export async function openDataRemote(
 export async function fetchObjects(
   repo: Repo,
   oids: Iterable<string>,
-  opts: { dataRemote?: string; jobs?: number } = {},
+  opts: { dataRemote?: string; jobs?: number; fresh?: FreshCheckout } = {},
 ): Promise<{ data: (TransferSummary & { remote: string }) | null; missing: number }> {
   const set = new Set(oids)
   await expandDirs(repo.cacheDir, set)
@@ -55,7 +56,8 @@ export async function fetchObjects(
   const total: TransferSummary & { remote: string } = { wanted: 0, transferred: 0, bytes: 0, present: 0, remote: remote.name }
   try {
     for (let round = 0; missing.length && round < 3; round++) {
-      const s = await downloadObjects(repo.ctx, repo.cacheDir, remote, missing, { jobs: opts.jobs })
+      await opts.fresh?.plan()
+      const s = await downloadObjects(repo.ctx, repo.cacheDir, remote, missing, { jobs: opts.jobs, fresh: opts.fresh })
       total.transferred += s.transferred
       total.bytes += s.bytes
       // the manifests that just arrived name files: fetch those too

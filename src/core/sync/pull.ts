@@ -7,6 +7,8 @@ import type { Repo } from '../repo.js'
 import { git } from '../git.js'
 import { XpError } from '../errors.js'
 import { checkoutData } from '../cache/checkout.js'
+import { FreshCheckout } from '../cache/materialize.js'
+import { worktreePointers } from '../cache/reachable.js'
 import { NOTES_REF, RUNS_PREFIX, RunRef } from '../runs/ref.js'
 import { listRuns } from '../runs/list.js'
 import { resolveRun } from '../runs/resolve.js'
@@ -122,7 +124,15 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
       ...(picked ?? remoteRuns).filter((e) => !diverged.includes(e)).map((e) => e.oid),
       ...changed.filter((e) => e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid),
     )
-  const fetched = await fetchObjects(repo, await referencedData(repo, { commits, worktree: true }), { dataRemote: opts.dataRemote, jobs: opts.jobs })
+  // a data path absent from the working tree is written as its files arrive, from the bytes in hand
+  const fresh = new FreshCheckout(repo, await worktreePointers(repo, { skipBad: true }))
+  let fetched: Awaited<ReturnType<typeof fetchObjects>>
+  let done: Set<string>
+  try {
+    fetched = await fetchObjects(repo, await referencedData(repo, { commits, worktree: true }), { dataRemote: opts.dataRemote, jobs: opts.jobs, fresh })
+  } finally {
+    done = await fresh.finish()
+  }
   result.data = fetched.data
   result.missing = fetched.missing
   if (fetched.missing)
@@ -131,7 +141,7 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
     )
   // then the working tree: data paths that are absent or stale are written from the cache
   try {
-    result.checkedOut = (await checkoutData(repo, {})).reduce((n, r) => n + r.written, 0)
+    result.checkedOut = fresh.written + (await checkoutData(repo, { skip: done })).reduce((n, r) => n + r.written, 0)
   } catch (e) {
     if (!(e instanceof XpError) || !['XP_CHECKOUT_CONFLICT', 'XP_CACHE_MISSING'].includes(e.code)) throw e
     repo.ctx.warn(`the working tree's data was left as it is: ${e.message}`)

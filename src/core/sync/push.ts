@@ -8,18 +8,27 @@
  * pushing again; a run ref never conflicts.
  */
 import type { Repo } from '../repo.js'
-import { loadConfig } from '../repo.js'
+import fs from 'node:fs'
+import path from 'node:path'
+import { loadConfig, ensureXpDir } from '../repo.js'
 import { git } from '../git.js'
 import { XpError } from '../errors.js'
 import { NOTES_REF, RUNS_PREFIX } from '../runs/ref.js'
-import { listRuns } from '../runs/list.js'
-import { resolveRun } from '../runs/resolve.js'
-import { parseLocalRefs, changedRefs, parsePorcelain, isRetryableRejection, chunkArgs, TAGS_PREFIX, type RefEntry, type PushStatus } from './refs.js'
+import { readRefFiles, noRefFiles } from '../ref-files.js'
+import {
+  parseLocalRefs,
+  isSharedRef,
+  changedRefs,
+  parsePorcelain,
+  isRetryableRejection,
+  chunkArgs,
+  TAGS_PREFIX,
+  type RefEntry,
+  type PushStatus,
+} from './refs.js'
 import { remoteRefs, gitRemoteError } from './git-remote.js'
-import { fetchAndMergeNotes } from './notes.js'
-import { referencedData, openDataRemote } from './data.js'
-import { uploadObjects, type TransferSummary } from './transfer.js'
-import { FsRemote } from '../../remotes/fs.js'
+import { referencedOids } from '../cache/reachable.js'
+import type { TransferSummary } from './transfer.js'
 
 export interface PushOptions {
   /** git remote name or URL */
@@ -45,15 +54,66 @@ export interface PushResult {
 
 /**
  * The shared refs of the local repository. Runs and notes are listed by name and id only:
- * asking for object types or peeled ids would make git read every run's commit.
+ * asking for object types or peeled ids would make git read every run's commit. Read from
+ * the ref files in-process when the repository keeps them as files (a `for-each-ref`
+ * process less), and tags are not listed at all when there is none.
  */
-export async function localSharedRefs(repo: Pick<Repo, 'root' | 'ctx'>): Promise<RefEntry[]> {
+export async function localSharedRefs(repo: Pick<Repo, 'root' | 'ctx' | 'commonDir'>): Promise<RefEntry[]> {
   const opts = { cwd: repo.root, env: repo.ctx.env }
+  const files = readRefFiles(repo.commonDir, repo.ctx.env, RUNS_PREFIX, [NOTES_REF])
+  const noTags = noRefFiles(repo.commonDir, repo.ctx.env, TAGS_PREFIX)
   const [runs, tags] = await Promise.all([
-    git(['for-each-ref', '--format=%(objectname) commit  %(refname)', RUNS_PREFIX, NOTES_REF], opts),
-    git(['for-each-ref', '--format=%(objectname) %(objecttype) %(*objectname) %(refname)', TAGS_PREFIX], opts),
+    files ? null : git(['for-each-ref', '--format=%(objectname) commit  %(refname)', RUNS_PREFIX, NOTES_REF], opts),
+    noTags ? null : git(['for-each-ref', '--format=%(objectname) %(objecttype) %(*objectname) %(refname)', TAGS_PREFIX], opts),
   ])
-  return parseLocalRefs(runs.stdout + tags.stdout)
+  const out = files ? fromFiles(files) : parseLocalRefs(runs!.stdout)
+  if (tags) out.push(...parseLocalRefs(tags.stdout))
+  return out
+}
+
+/** Shared refs from readRefFiles, in git's order (by name). */
+function fromFiles(files: Map<string, string>): RefEntry[] {
+  return [...files]
+    .map(([ref, oid]) => ({ ref, oid }))
+    .filter((e) => isSharedRef(e))
+    .sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0))
+}
+
+/** The data objects the commits and the working tree's pointers name (data.ts's referencedData, without loading the remotes). */
+async function referencedData(repo: Repo, opts: { commits: string[]; worktree: boolean }): Promise<string[]> {
+  return [...(await referencedOids(repo, opts))]
+}
+
+/** Past this many registry tags to push, the remote is listed first: git matches explicit refspecs in quadratic time. */
+const BLIND_TAGS = 64
+
+/**
+ * Whether none of these runs and tags, nor the working tree, names any data. Commits found
+ * so are kept in `.xp/data-free-commits` (one id a line): a commit never changes, so the
+ * next push need not walk its tree again. Only data-free commits are kept, and a torn or
+ * damaged line is no id and not trusted.
+ */
+async function dataFree(repo: Repo, refs: RefEntry[], worktree: Promise<string[]>): Promise<boolean> {
+  if ((await worktree).length) return false
+  const file = path.join(repo.xpDir, 'data-free-commits')
+  let known = new Set<string>()
+  try {
+    known = new Set(fs.readFileSync(file, 'latin1').split('\n'))
+  } catch {
+    // none kept yet
+  }
+  const commits = [...new Set(refs.filter((e) => e.ref.startsWith(RUNS_PREFIX) || e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid))].filter(
+    (c) => !known.has(c) || !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(c),
+  )
+  if (!commits.length) return true
+  if ((await referencedOids(repo, { commits, worktree: false })).size) return false
+  try {
+    ensureXpDir(repo)
+    fs.appendFileSync(file, commits.map((c) => c + '\n').join(''))
+  } catch {
+    // a read-only checkout walks again next time
+  }
+  return true
 }
 
 /**
@@ -65,17 +125,28 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
   // independent git processes waited for together, not one after another
   const worktreeData = opts.noData ? Promise.resolve([]) : referencedData(repo, { commits: [], worktree: true })
   worktreeData.catch(() => {}) // awaited below; a failure elsewhere first must not leave it unhandled
-  const theirsP = remoteRefs(repo, opts.remote)
-  theirsP.catch(() => {})
+  const config = loadConfig(repo)
+  const anyRemote = !!(opts.dataRemote || config.remote || Object.keys(config.remotes ?? {}).length)
+  const allRuns = !opts.runs?.length
+  // Without a data remote the data step can only fail (data that must go, nowhere to go)
+  // or do nothing. When no run or tag to push names data (all of them: which ones the git
+  // remote lacks is not known yet), the remote's refs need no listing of their own: the
+  // push itself says what was new and what was there (a `git ls-remote` process less).
+  const mayGoBlind = allRuns && (opts.noData || !anyRemote)
+  const theirsP = mayGoBlind ? null : remoteRefs(repo, opts.remote)
+  theirsP?.catch(() => {})
   const local = await localSharedRefs(repo)
   let chosen = local
   if (opts.runs?.length) {
+    const [{ listRuns }, { resolveRun }] = await Promise.all([import('../runs/list.js'), import('../runs/resolve.js')])
     const runs = await listRuns(repo, { notes: false })
     const wanted = new Set(opts.runs.map((s) => resolveRun(runs, s).ref))
     chosen = local.filter((e) => !e.ref.startsWith(RUNS_PREFIX) || wanted.has(e.ref))
   }
-  const theirs = await theirsP
-  const changed = changedRefs(chosen, theirs)
+  const blind =
+    mayGoBlind && chosen.filter((e) => e.ref.startsWith(TAGS_PREFIX)).length <= BLIND_TAGS && (opts.noData || (await dataFree(repo, chosen, worktreeData)))
+  const theirs = blind ? null : await (theirsP ?? remoteRefs(repo, opts.remote))
+  const changed = theirs ? changedRefs(chosen, theirs) : chosen
   const runRefs = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
   const tagRefs = changed.filter((e) => e.ref.startsWith(TAGS_PREFIX))
   const notesChanged = changed.some((e) => e.ref === NOTES_REF)
@@ -98,9 +169,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     // runs and tags the git remote has already: their data goes too when this clone has
     // it, and what it lacks is not a reason to hold back the push (their refs are out)
     const must = new Set(oids)
-    const config = loadConfig(repo)
     // with nothing that must go and no data remote to take the rest, their trees need no walk
-    const anyRemote = !!(opts.dataRemote || config.remote || Object.keys(config.remotes ?? {}).length)
     const more =
       shared.length && (must.size || anyRemote)
         ? (await referencedData(repo, { commits: shared.map((e) => e.peeled ?? e.oid), worktree: false })).filter((o) => !must.has(o))
@@ -108,6 +177,12 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     oids.push(...more)
     if (!oids.length) return
     // only data of refs the git remote has: a clone with no data remote set still pushes
+    // (the modules that move data load only when there is data to move)
+    const [{ openDataRemote }, { uploadObjects }, { FsRemote }] = await Promise.all([
+      import('./data.js'),
+      import('./transfer.js'),
+      import('../../remotes/fs.js'),
+    ])
     const optional = !must.size && !opts.dataRemote
     const remote = optional
       ? await openDataRemote(repo, config, undefined, opts.jobs).catch(() => null)
@@ -136,17 +211,20 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
   // query in uploadObjects), never inferred from the git remote.
   const changedSet = new Set(changed.map((e) => e.ref))
   const shared = chosen.filter((e) => (e.ref.startsWith(RUNS_PREFIX) || e.ref.startsWith(TAGS_PREFIX)) && !changedSet.has(e.ref))
-  await uploadFor([...runRefs, ...tagRefs], shared, true)
+  // blind: none of them names data (dataFree), or --no-data
+  if (!blind) await uploadFor([...runRefs, ...tagRefs], shared, true)
 
   // Every run: one wildcard refspec (git matches explicit refspecs in quadratic time: 10,000
   // of them cost minutes). A run recorded since the listing would ride along without its
   // data, so look again right before pushing and upload for any newcomer first.
-  const allRuns = !opts.runs?.length
   const known = new Set(chosen.map((e) => e.ref))
   if (allRuns && runRefs.length) {
-    // the run refs only (the wildcard carries runs alone): one for-each-ref
-    const { stdout } = await git(['for-each-ref', '--format=%(objectname) commit  %(refname)', RUNS_PREFIX], { cwd: repo.root, env: repo.ctx.env })
-    const late = parseLocalRefs(stdout).filter((e) => !known.has(e.ref))
+    // the run refs only (the wildcard carries runs alone): their files, or one for-each-ref
+    const files = readRefFiles(repo.commonDir, repo.ctx.env, RUNS_PREFIX)
+    const now = files
+      ? fromFiles(files)
+      : parseLocalRefs((await git(['for-each-ref', '--format=%(objectname) commit  %(refname)', RUNS_PREFIX], { cwd: repo.root, env: repo.ctx.env })).stdout)
+    const late = now.filter((e) => !known.has(e.ref))
     if (late.length) await uploadFor(late)
   }
   const refspecs = allRuns ? (runRefs.length ? [`${RUNS_PREFIX}*:${RUNS_PREFIX}*`] : []) : runRefs.map((e) => `${e.ref}:${e.ref}`)
@@ -163,6 +241,10 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
       } else if (s.flag !== '=') {
         if (s.ref.startsWith(RUNS_PREFIX)) result.runs.pushed++
         else if (s.ref.startsWith(TAGS_PREFIX)) result.tags.pushed++
+      } else if (blind) {
+        // what the git remote had already, as the push found it
+        if (s.ref.startsWith(RUNS_PREFIX)) result.runs.upToDate++
+        else if (s.ref === NOTES_REF && result.notes === 'pushed') result.notes = 'up-to-date'
       }
     }
     if (fatal.length)
@@ -181,7 +263,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
       )
     if (!retry.length) break
     if (retry.some((r) => r.startsWith(NOTES_REF + ':'))) {
-      await fetchAndMergeNotes(repo, opts.remote)
+      await (await import('./notes.js')).fetchAndMergeNotes(repo, opts.remote)
       result.notes = 'merged'
     }
     await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * Math.random()))

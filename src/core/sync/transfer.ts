@@ -14,6 +14,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { hashBytes, hashFile, hasher, SMALL_FILE } from '../cache/hash.js'
 import { objectPath, Oid } from '../cache/oid.js'
 import { corruptObject, missing, missingObjects, readVerified, tempPath, verifyObject, writeObject } from '../cache/objects.js'
+import type { FreshCheckout } from '../cache/materialize.js'
 
 export const DEFAULT_JOBS = 16
 /** objects moved synchronously between two turns of the event loop (progress, Ctrl-C, the large copies in flight) */
@@ -42,6 +43,8 @@ export interface TransferOptions {
   jobs?: number
   /** upload only: oids that may be in neither place (data of runs the git remote has already); counted in `lost`, not an error */
   mayLack?: Set<string>
+  /** download only: working-tree files written from each object as it arrives (a fresh clone's pull; materialize.ts FreshCheckout) */
+  fresh?: Pick<FreshCheckout, 'wants' | 'placeBytes' | 'placeObject' | 'copiesOf' | 'placed'>
 }
 
 /**
@@ -145,6 +148,7 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
       ctx.signal,
     )
     big.catch(() => {}) // awaited below
+    remote.beginSmall?.(small.length)
     try {
       for (let i = 0; i < small.length; i++) {
         if (i % BATCH === 0) {
@@ -154,14 +158,19 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
         const t = small[i]!
         // verified on the way out: a corrupt object is never uploaded (it is removed, and named)
         const b = await readVerified(cacheDir, t.oid)
-        writeSmall(t.oid, b, { replace: t.replace })
-        bytes += b.length
-        p.bytes(b.length)
+        const n = b.length
+        writeSmall(t.oid, b, { replace: t.replace }) // (b is the remote's now)
+        bytes += n
+        p.bytes(n)
         p.object()
       }
+    } catch (e) {
+      await remote.endSmall?.().catch(() => {}) // the first error is the one to tell
+      throw e
     } finally {
       await big.catch(() => {})
     }
+    await remote.endSmall?.()
     await big
   } else
     await pool(
@@ -237,8 +246,11 @@ export async function downloadObjects(
       const got = hashBytes(h, b)
       if (got !== Oid.parse(oid).hash) throw remoteCorrupt(remote, oid, got)
       writeObject(cacheDir, oid, b)
-      bytes += b.length
-      p.bytes(b.length)
+      const n = b.length
+      // the working tree's copies from the same verified bytes: no second read of the cache (b is given away)
+      opts.fresh?.placeBytes(oid, b)
+      bytes += n
+      p.bytes(n)
       p.object()
     }
   }
@@ -247,12 +259,14 @@ export async function downloadObjects(
     jobs,
     async (oid) => {
       const dest = objectPath(cacheDir, oid)
-      const tmp = tempPath(cacheDir)
+      const tmp = tempPath(cacheDir, oid)
+      // a fresh clone's working-tree copies, written from the same read as the cache's (a local remote)
+      const copies = remote.getHashed ? (opts.fresh?.copiesOf(oid) ?? []) : []
       try {
         // a remote on a local path hashes while it copies (one read); others download, then the copy is hashed
         const op = { signal: ctx.signal, onBytes: p.bytes }
         let got: { hash: string; size: number }
-        if (remote.getHashed) got = await remote.getHashed(oid, tmp, op)
+        if (remote.getHashed) got = await remote.getHashed(oid, tmp, { ...op, also: copies.map((c) => ({ path: c.path, mode: c.mode })) })
         else {
           await remote.get(oid, tmp, op)
           got = await hashFile(tmp)
@@ -261,10 +275,13 @@ export async function downloadObjects(
         await fs.promises.chmod(tmp, 0o444)
         await fs.promises.mkdir(path.dirname(dest), { recursive: true })
         await fs.promises.rename(tmp, dest)
+        if (copies.length) opts.fresh!.placed(oid, copies)
+        else if (opts.fresh?.wants(oid)) await opts.fresh.placeObject(oid)
         bytes += got.size
         p.object()
       } finally {
         await fs.promises.rm(tmp, { force: true })
+        for (const c of copies) await fs.promises.rm(c.path, { force: true })
       }
     },
     ctx.signal,

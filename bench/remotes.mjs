@@ -4,7 +4,11 @@
 //   2. 10,000 runs to a bare remote: `xp push` vs a plain `git push` of the same refs (floor).
 //   3. a push with nothing new (goal < 0.5 s).
 // The S3 server is warmed up first by an untimed rclone copy to another prefix.
-// Usage: node scripts/build.mjs && node bench/remotes.mjs [--small]   (never fails on time)
+// Usage: node scripts/build.mjs && node bench/remotes.mjs [--small] [--only s3|git] [--repeat N] [-j N] [--before WORKTREE]
+//   (never fails on time). With --repeat, the S3 rounds alternate who goes first; medians,
+//   with the CPU seconds of the client and of the server's processes (Ceph) during each;
+//   --before times another worktree's build in the same rounds. Keep N <= 3 at full size:
+//   Ceph's memstore holds 4 GiB and every push stores 287 MiB.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -60,14 +64,47 @@ const rows = []
 const row = (what, xpS, peerName, peerS, note = '') => rows.push({ what, xp: xpS, peerName, peer: peerS, note })
 const fmt = (s) => (s === undefined ? '' : `${s.toFixed(2)} s`)
 
+// CPU seconds (user + system) of a process, from /proc (0 when it is gone)
+function cpuOf(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return 0
+  }
+}
+// CPU seconds of this process's finished children (spawnSync waits for them)
+function childCpu() {
+  const f = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')
+  return (Number(f[13]) + Number(f[14])) / 100
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const argValue = (name, dflt) => {
+  const i = process.argv.indexOf(name)
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt
+}
+
 async function s3Bench(servers) {
   let s3 = null
+  const cephDir = path.join(work, 'ceph')
   try {
-    s3 = await servers.startCeph(path.join(work, 'ceph'), ['xp-bench'])
+    s3 = await servers.startCeph(cephDir, ['xp-bench'])
   } catch (e) {
     console.error(`bench: Ceph did not start (${String(e.message).split('\n')[0]}); using s3rver`)
   }
   if (!s3) s3 = await servers.startS3rver(path.join(work, 's3rver'), ['xp-bench'])
+  // the server's processes, for their CPU seconds during each client's run
+  const serverPids =
+    s3.kind === 'ceph'
+      ? fs
+          .readdirSync(path.join(cephDir, 'run'))
+          .filter((f) => f.endsWith('.pid'))
+          .map((f) => Number(fs.readFileSync(path.join(cephDir, 'run', f), 'utf8')))
+      : []
+  const serverCpu = () => serverPids.reduce((s, pid) => s + cpuOf(pid), 0)
   try {
     const repo = path.join(work, 'data-repo')
     fs.mkdirSync(repo)
@@ -81,9 +118,10 @@ async function s3Bench(servers) {
     const totalBytes = N_SMALL * 16 * 1024 + BIG
     const s3env = { ...s3.env() }
     xp(['add', 'data'], { cwd: repo })
-    xp(['remote', 'add', 's3', 's3://xp-bench/xp', '--endpoint', s3.endpoint, '--default'], { cwd: repo })
     const bare = servers.makeBare(work, 'data-remote.git')
     git(['remote', 'add', 'origin', bare], { cwd: repo })
+    // the refs once, untimed: each timed push below moves the data alone, to a fresh prefix
+    xp(['push', '--no-data'], { cwd: repo })
     // rclone settings first: it also warms the server up, untimed (the first writes to a
     // fresh Ceph memstore are several times slower, and would penalise whoever goes first)
     const rcloneEnv = {
@@ -97,21 +135,69 @@ async function s3Bench(servers) {
       RCLONE_CONFIG_X_REGION: 'us-east-1',
     }
     const hasRclone = fs.existsSync('/usr/bin/rclone')
-    if (hasRclone) run('rclone', ['copy', '--transfers', '16', data, 'x:xp-bench/warmup'], { env: rcloneEnv })
-    const pushed = xp(['push', '--json', '-j', '16'], { cwd: repo, env: s3env })
-    const res = JSON.parse(pushed.stdout)
-    // rclone: the same files, to another prefix of the same server
-    let rc
-    if (hasRclone) rc = run('rclone', ['copy', '--transfers', '16', '--checkers', '16', data, 'x:xp-bench/rclone'], { env: rcloneEnv })
+    // (the small files only: Ceph's memstore holds 4 GiB, and each round stores 287 MiB per client)
+    if (hasRclone) run('rclone', ['copy', '--transfers', '16', path.join(data, 'small'), 'x:xp-bench/warmup'], { env: rcloneEnv })
+    // --repeat N rounds, alternating who goes first (the server warms up); medians
+    const repeat = Number(argValue('--repeat', '1'))
+    const jobs = argValue('-j', undefined)
+    const timed = (fn) => {
+      const c0 = childCpu()
+      const s0 = serverCpu()
+      const r = fn()
+      return { ...r, cpu: childCpu() - c0, server: serverCpu() - s0 }
+    }
+    // --before DIR: that worktree's build pushes too, in the same rounds (a column)
+    const before = argValue('--before', undefined)
+    const xps = []
+    const rcs = []
+    const befores = []
+    let res
+    const pushWith = (bin, name, into) => {
+      xp(['remote', 'add', name, `s3://xp-bench/${name}`, '--endpoint', s3.endpoint], { cwd: repo })
+      const r = timed(() => run(process.execPath, [bin, 'push', '--json', '-r', name, ...(jobs ? ['-j', jobs] : [])], { cwd: repo, env: s3env }))
+      into.push(r)
+      return r
+    }
+    const doXp = (i) => (res = JSON.parse(pushWith(XP, `s3-${i}`, xps).stdout))
+    const doBefore = (i) => pushWith(path.join(path.resolve(before), 'bin', 'xp.js'), `before-${i}`, befores)
+    const doRclone = (i) => {
+      rcs.push(timed(() => run('rclone', ['copy', '--transfers', '16', '--checkers', '16', data, `x:xp-bench/rclone-${i}`], { env: rcloneEnv })))
+    }
+    const clients = [doXp, ...(hasRclone ? [doRclone] : []), ...(before ? [doBefore] : [])]
+    for (let i = 0; i < repeat; i++) for (let k = 0; k < clients.length; k++) clients[(i + k) % clients.length](i)
     const mb = totalBytes / 1e6
+    const objects = res.data.transferred
+    const m = (xs, k) => median(xs.map((x) => x[k]))
+    const each = (xs) => xs.map((x) => x.s.toFixed(2)).join(' ')
+    const x = { s: m(xps, 's'), cpu: m(xps, 'cpu'), server: m(xps, 'server') }
+    const r = rcs.length ? { s: m(rcs, 's'), cpu: m(rcs, 'cpu'), server: m(rcs, 'server') } : undefined
     row(
-      `S3 (${s3.kind}): ${N_SMALL} x 16 KiB + ${BIG >> 20} MiB, ${res.data.transferred} objects`,
-      pushed.s,
+      `S3 (${s3.kind}): ${N_SMALL} x 16 KiB + ${BIG >> 20} MiB, ${objects} objects`,
+      x.s,
       'rclone copy',
-      rc?.s,
-      `xp ${(mb / pushed.s).toFixed(0)} MB/s, rclone ${rc ? (mb / rc.s).toFixed(0) : '-'} MB/s`,
+      r?.s,
+      `xp ${(mb / x.s).toFixed(0)} MB/s, rclone ${r ? (mb / r.s).toFixed(0) : '-'} MB/s${r ? `, xp/rclone rate ${(r.s / x.s).toFixed(2)}x` : ''}${repeat > 1 ? ` (medians of ${repeat}: xp ${each(xps)}; rclone ${each(rcs)})` : ''}`,
     )
-    const again = xp(['push', '--json'], { cwd: repo, env: s3env })
+    if (befores.length) {
+      const b = { s: m(befores, 's'), cpu: m(befores, 'cpu'), server: m(befores, 'server') }
+      row(
+        `  the same push by ${before}`,
+        b.s,
+        'rclone copy',
+        r?.s,
+        `xp ${(mb / b.s).toFixed(0)} MB/s${r ? `, xp/rclone rate ${(r.s / b.s).toFixed(2)}x` : ''} (${each(befores)}); CPU s client / server ${b.cpu.toFixed(2)} / ${b.server.toFixed(2)}`,
+      )
+    }
+    if (serverPids.length)
+      row(
+        `  CPU s: client / server (radosgw+osd+mon), server ms per object`,
+        undefined,
+        '',
+        undefined,
+        `xp ${x.cpu.toFixed(2)} / ${x.server.toFixed(2)} (${((x.server / objects) * 1000).toFixed(2)} ms)${r ? `; rclone ${r.cpu.toFixed(2)} / ${r.server.toFixed(2)} (${((r.server / objects) * 1000).toFixed(2)} ms)` : ''}`,
+      )
+    const again = xp(['push', '--json', '-r', 's3-0'], { cwd: repo, env: s3env })
+    if (JSON.parse(again.stdout).data.transferred !== 0) throw new Error('push again moved objects: the listing missed some')
     row(`S3 (${s3.kind}): push again, nothing new (${N_SMALL + 2} objects checked)`, again.s, '', undefined, 'one listing')
   } finally {
     await s3.stop()
@@ -160,8 +246,9 @@ async function gitBench(servers) {
 
 const servers = await loadServers()
 try {
-  if (!process.argv.includes('--s3-only')) await gitBench(servers)
-  if (!process.argv.includes('--git-only')) await s3Bench(servers)
+  const only = argValue('--only', process.argv.includes('--s3-only') ? 's3' : process.argv.includes('--git-only') ? 'git' : 'git,s3').split(',')
+  if (only.includes('git')) await gitBench(servers)
+  if (only.includes('s3')) await s3Bench(servers)
 } finally {
   if (process.env.XP_BENCH_KEEP) console.error(`bench: kept ${work}`)
   else fs.rmSync(work, { recursive: true, force: true })

@@ -74,6 +74,39 @@ export function s3Suite(get: () => { s3: S3Server; root: string }) {
     expect(errorCode(gone)).toBe('XP_REMOTE_NO_BUCKET')
   })
 
+  it('a corrupt cache object is never pushed, small or multipart: named, absent from S3; added again, it goes', () => {
+    const { s3, root } = get()
+    const { a, env, track } = s3Project(s3, root, `badcache-${s3.kind}`)
+    const big = randomBytes(PART * 2 + 777) // multipart
+    track({ 'w.bin': 'the true weights\n', 'big.bin': big }, ['w.bin', 'big.bin'])
+    const oids = [pointerOid(a, 'w.bin.xp'), pointerOid(a, 'big.bin.xp')]
+    for (const oid of oids) {
+      // one bit flipped in the last byte, size kept
+      const f = path.join(a.dir, '.xp', 'cache', oid.slice(0, 2), oid.slice(2))
+      fs.chmodSync(f, 0o644)
+      const bytes = fs.readFileSync(f)
+      bytes[bytes.length - 1]! ^= 1
+      fs.writeFileSync(f, bytes)
+    }
+    const res = a.xp(['push', '-j', '4'])
+    expect(res.code).not.toBe(0)
+    expect(errorCode(res)).toBe('XP_CACHE_CORRUPT')
+    expect(oids.some((o) => res.stderr.includes(o))).toBe(true)
+    const keys = (oid: string) => `${oid.slice(0, 2)}/${oid.slice(2)}`
+    if (rcloneAvailable()) {
+      const listed = JSON.parse(rclone(s3, ['lsjson', '-R', '--files-only', `x:${s3.buckets[0]}/badcache-${s3.kind}`]).toString()) as Array<{ Path: string }>
+      for (const oid of oids) expect(listed.map((e) => e.Path)).not.toContain(keys(oid))
+    }
+    // the working copies are intact: added again, the objects are stored and pushed
+    ok(a.xp(['add', 'w.bin', 'big.bin']))
+    expect(JSON.parse(ok(a.xp(['push', '--json', '-j', '4'])).stdout).data.transferred).toBeGreaterThanOrEqual(2)
+    if (rcloneAvailable()) {
+      const bytes = rclone(s3, ['cat', `x:${s3.buckets[0]}/badcache-${s3.kind}/${keys(oids[1]!)}`])
+      expect(bytes.equals(big)).toBe(true)
+    }
+    void env
+  })
+
   it('a corrupt object on S3 is caught at pull, named, and kept out of the cache', () => {
     const { s3, root } = get()
     const { a, bare, env, track } = s3Project(s3, root, `corrupt-${s3.kind}`)

@@ -4,7 +4,9 @@ import { describe, it, expect } from 'vitest'
 import { isRegistryTag, parseLocalRefs, parseLsRemote, changedRefs, parsePorcelain, isRetryableRejection, chunkArgs } from '../src/core/sync/refs.js'
 import { chooseExistenceCheck, objectKey, oidFromKey, pool } from '../src/remotes/types.js'
 import { parseS3Url } from '../src/remotes/s3.js'
-import { encodeKey } from '../src/remotes/s3-put.js'
+import { encodeKey, LeanSigner, parseListing } from '../src/remotes/s3-put.js'
+import { SignatureV4 } from '@smithy/signature-v4'
+import { createHash, createHmac } from 'node:crypto'
 import { remoteKind, defaultRemoteName, remoteSettings } from '../src/remotes/index.js'
 import { checkNoSecret } from '../src/core/sync/remote-config.js'
 import { progressLine } from '../src/cli/progress.js'
@@ -99,6 +101,62 @@ describe('data remote helpers', () => {
     expect(remoteKind('file:///mnt/x')).toBe('fs')
     expect(remoteKind('s3://b/p')).toBe('s3')
     expect(() => remoteKind('gs://b/p')).toThrow(/unsupported/)
+  })
+  it("signs requests as the SDK's SigV4 signer does (the lean PutObject and listing)", async () => {
+    class Sha256 {
+      private h
+      constructor(secret?: unknown) {
+        this.h = secret ? createHmac('sha256', secret as Uint8Array) : createHash('sha256')
+      }
+      update(d: unknown) {
+        this.h.update(d as Uint8Array)
+      }
+      async digest() {
+        return new Uint8Array(this.h.digest())
+      }
+    }
+    const now = new Date('2026-11-30T22:45:07.123Z')
+    const cases: Array<{ method: string; path: string; query: Record<string, string>; headers: Record<string, string> }> = [
+      {
+        method: 'PUT',
+        path: '/bucket/team%20data/ab/cdef0123456789abcdef0123456789',
+        query: {},
+        headers: { 'content-length': '16384', 'content-type': 'application/octet-stream', 'content-md5': 'XUFAKrxLKna5cZ2REBfFkg==' },
+      },
+      {
+        method: 'GET',
+        path: '/bucket',
+        query: { 'list-type': '2', 'max-keys': '1000', prefix: "team data/it's (1)/", 'continuation-token': 'a+b/c=' },
+        headers: {},
+      },
+    ]
+    for (const creds of [
+      { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+      { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token/with+chars=' },
+    ])
+      for (const c of cases) {
+        const mine = new LeanSigner('eu-west-3').sign(c.method, creds, '127.0.0.1:7480', c.path, c.query, c.headers, now)
+        const sdk = new SignatureV4({ credentials: creds, region: 'eu-west-3', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false })
+        const theirs = (await sdk.sign(
+          {
+            method: c.method,
+            protocol: 'http:',
+            hostname: '127.0.0.1',
+            port: 7480,
+            path: c.path,
+            query: c.query,
+            headers: { host: '127.0.0.1:7480', ...c.headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+          } as never,
+          { signingDate: now },
+        )) as unknown as { headers: Record<string, string> }
+        expect(mine.authorization).toBe(theirs.headers.authorization)
+        expect(mine['x-amz-date']).toBe(theirs.headers['x-amz-date'])
+      }
+  })
+  it('reads a ListObjectsV2 answer without an XML parser', () => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>p/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=&amp;x</NextContinuationToken><Contents><Key>p/ab/cd&amp;e</Key><LastModified>2026-11-30T22:00:00.000Z</LastModified><ETag>&quot;x&quot;</ETag><Size>3</Size></Contents><Contents><Key>p/01/23&#x41;&#66;</Key><Size>4</Size></Contents></ListBucketResult>`
+    expect(parseListing(xml)).toEqual({ keys: ['p/ab/cd&e', 'p/01/23AB'], truncated: true, token: '1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=&x' })
+    expect(parseListing('<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>')).toEqual({ keys: [], truncated: false, token: undefined })
   })
   it('picks the default remote', () => {
     expect(defaultRemoteName({ remotes: { a: { url: '/a' } } })).toBe('a')

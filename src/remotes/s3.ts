@@ -31,7 +31,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { XpError } from '../core/errors.js'
 import { counter } from './fs.js'
-import { LeanPut } from './s3-put.js'
+import { LeanS3 } from './s3-put.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
 
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -70,7 +70,7 @@ export class S3Remote implements DataRemote {
   readonly partSize: number
   readonly threshold: number
   private client: S3Client
-  private lean?: LeanPut
+  private lean?: LeanS3
 
   constructor(opts: S3RemoteOptions) {
     this.name = opts.name
@@ -104,8 +104,8 @@ export class S3Remote implements DataRemote {
       config.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined }
     else if (opts.profile || env.AWS_PROFILE) (config as { profile?: string }).profile = opts.profile || env.AWS_PROFILE
     this.client = new S3Client(config)
-    // custom endpoints are path-style: small uploads take the lean path (see s3-put.ts)
-    if (this.endpoint && env.XP_S3_LEAN !== '0') this.lean = new LeanPut(this.endpoint, String(config.region), this.client.config.credentials, agents)
+    // custom endpoints are path-style: small uploads and listings take the lean path (see s3-put.ts)
+    if (this.endpoint && env.XP_S3_LEAN !== '0') this.lean = new LeanS3(this.endpoint, String(config.region), this.client.config.credentials, agents)
   }
 
   private key(oid: string) {
@@ -177,19 +177,26 @@ export class S3Remote implements DataRemote {
     const oids: string[] = []
     let token: string | undefined
     for (;;) {
-      const res = await this.send<{ Contents?: Array<{ Key?: string }>; IsTruncated?: boolean; NextContinuationToken?: string }>(
-        () => new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }),
-        opts,
-        'list',
-      )
-      for (const c of res.Contents ?? []) {
-        const oid = c.Key ? oidFromKey(c.Key) : null
+      const page = await this.listPage(prefix, token, opts)
+      for (const k of page.keys) {
+        const oid = oidFromKey(k)
         if (oid) oids.push(oid)
       }
-      if (!res.IsTruncated || !res.NextContinuationToken) return { oids, truncated: false }
+      if (!page.truncated || !page.token) return { oids, truncated: false }
       if (opts.max !== undefined && oids.length >= opts.max) return { oids, truncated: true }
-      token = res.NextContinuationToken
+      token = page.token
     }
+  }
+
+  /** One page of ListObjectsV2: the lean request where it is on (the SDK's XML parser cost ~0.1 ms a key). */
+  private async listPage(prefix: string, token: string | undefined, opts: OpOptions): Promise<{ keys: string[]; truncated: boolean; token?: string }> {
+    if (this.lean) return this.retrying(() => this.lean!.list(this.bucket, prefix, token, opts.signal), opts, 'list')
+    const res = await this.send<{ Contents?: Array<{ Key?: string }>; IsTruncated?: boolean; NextContinuationToken?: string }>(
+      () => new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }),
+      opts,
+      'list',
+    )
+    return { keys: (res.Contents ?? []).flatMap((c) => (c.Key ? [c.Key] : [])), truncated: Boolean(res.IsTruncated), token: res.NextContinuationToken }
   }
 
   async has(oids: string[], opts: OpOptions & { jobs?: number } = {}): Promise<Set<string>> {
@@ -273,21 +280,25 @@ export class S3Remote implements DataRemote {
     }
   }
 
+  /** A small object's bytes, verified by the caller, in one PutObject (the lean one on a custom endpoint). */
+  async uploadBytes(oid: string, body: Buffer, opts: OpOptions = {}): Promise<void> {
+    const Key = this.key(oid)
+    if (this.lean) await this.retrying(() => this.lean!.put(this.bucket, Key, body, opts.signal), opts, `upload ${oid}`)
+    else
+      await this.send(
+        () => new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream' }),
+        opts,
+        `upload ${oid}`,
+      )
+    opts.onBytes?.(body.length)
+  }
+
   async put(oid: string, src: string, size: number, opts: OpOptions = {}): Promise<void> {
     const Key = this.key(oid)
     if (size <= SMALL_BODY) {
       // small objects go as one buffer: half the SDK's per-request cost of a stream body,
       // and memory stays bounded at jobs x SMALL_BODY
-      const body = await fs.promises.readFile(src)
-      if (this.lean) await this.retrying(() => this.lean!.put(this.bucket, Key, body, opts.signal), opts, `upload ${oid}`)
-      else
-        await this.send(
-          () => new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream' }),
-          opts,
-          `upload ${oid}`,
-        )
-      opts.onBytes?.(body.length)
-      return
+      return this.uploadBytes(oid, await fs.promises.readFile(src), opts)
     }
     if (size <= this.threshold) {
       let moved = 0
@@ -308,14 +319,22 @@ export class S3Remote implements DataRemote {
       }
       return
     }
-    const { UploadId } = await this.send<{ UploadId?: string }>(
-      () => new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ContentType: 'application/octet-stream' }),
-      opts,
-      `upload ${oid}`,
-    )
-    const parts: Array<{ PartNumber: number; ETag?: string }> = []
-    const ranges = Array.from({ length: Math.ceil(size / this.partSize) }, (_, i) => i)
+    return this.multipart(oid, src, size, opts)
+  }
+
+  private async multipart(oid: string, src: string, size: number, opts: OpOptions): Promise<void> {
+    const Key = this.key(oid)
+    // the parts read one descriptor (pread at their offsets)
+    const file = fs.openSync(src, 'r')
+    let UploadId: string | undefined
     try {
+      ;({ UploadId } = await this.send<{ UploadId?: string }>(
+        () => new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ContentType: 'application/octet-stream' }),
+        opts,
+        `upload ${oid}`,
+      ))
+      const parts: Array<{ PartNumber: number; ETag?: string }> = []
+      const ranges = Array.from({ length: Math.ceil(size / this.partSize) }, (_, i) => i)
       await pool(
         ranges,
         PART_JOBS,
@@ -327,7 +346,9 @@ export class S3Remote implements DataRemote {
             () => {
               opts.onBytes?.(-moved)
               moved = 0
-              const body = fs.createReadStream(src, { start, end, highWaterMark: 1024 * 1024 }).pipe(counter((n) => ((moved += n), opts.onBytes?.(n))))
+              const read = fs.createReadStream(src, { fd: file, autoClose: false, start, end, highWaterMark: 1024 * 1024 })
+              const body = read.pipe(counter((n) => ((moved += n), opts.onBytes?.(n))))
+              read.on('error', (e) => body.destroy(e)) // a read error fails the part, never an uncaught error
               return new UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: i + 1, Body: body, ContentLength: end - start + 1 })
             },
             opts,
@@ -343,8 +364,10 @@ export class S3Remote implements DataRemote {
         `upload ${oid}`,
       )
     } catch (e) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => {})
+      if (UploadId) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => {})
       throw e
+    } finally {
+      fs.closeSync(file)
     }
   }
 

@@ -56,6 +56,12 @@ export interface DataRemote {
    */
   putVerified?(oid: string, src: string, verified: Promise<void>, opts?: OpOptions & { replace?: boolean }): Promise<void>
   /**
+   * Optional, for a network remote: store a small object's bytes, held in memory and
+   * already verified by the caller (one read of the cache: hashed, then sent from the same
+   * bytes). Readers never see a partial object.
+   */
+  uploadBytes?(oid: string, bytes: Buffer, opts?: OpOptions & { replace?: boolean }): Promise<void>
+  /**
    * Optional, for a remote on a local path: copy the object to `dest` (which must not exist),
    * hashing the bytes written on the way (one read). The caller compares the hash. `also`:
    * more new files written from the same read (a fresh clone's working-tree copies).

@@ -369,7 +369,8 @@ export async function putBytes(cacheDir: string, bytes: Uint8Array, opts: { dir?
   return oid
 }
 
-function missing(oid: string): XpError {
+/** XP_CACHE_MISSING for an object not in the cache. */
+export function missing(oid: string): XpError {
   return new XpError('XP_CACHE_MISSING', `object ${oid} is not in the cache`, {
     hint: "fetch every run's data with `xp pull --all-data` (a data remote must be set), or re-add the data with `xp add`",
     data: { oids: [oid] },

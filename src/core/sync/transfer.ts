@@ -13,7 +13,7 @@ import { pool, type DataRemote } from '../../remotes/types.js'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { hashBytes, hashFile, hasher, SMALL_FILE } from '../cache/hash.js'
 import { objectPath, Oid } from '../cache/oid.js'
-import { missingObjects, readVerified, tempPath, verifyObject, writeObject } from '../cache/objects.js'
+import { corruptObject, missing, missingObjects, readVerified, tempPath, verifyObject, writeObject } from '../cache/objects.js'
 import type { FreshCheckout } from '../cache/materialize.js'
 
 export const DEFAULT_JOBS = 16
@@ -178,8 +178,20 @@ export async function uploadObjects(ctx: Context, cacheDir: string, remote: Data
       jobs,
       async (t) => {
         // verified on the way out: a corrupt object is never uploaded (it is removed, and named)
-        await verifyObject(cacheDir, t.oid, t.file)
-        await remote.put(t.oid, t.file, t.size, { signal: ctx.signal, onBytes: p.bytes, replace: t.replace })
+        const o = { signal: ctx.signal, onBytes: p.bytes, replace: t.replace }
+        if (remote.uploadBytes && t.size <= SMALL_FILE) {
+          // one read (off this thread: a synchronous read here starves the large uploads'
+          // streams, which cost the server more CPU), hashed in memory, sent from the same bytes
+          const b = await fs.promises.readFile(t.file).catch((e) => {
+            throw (e as NodeJS.ErrnoException).code === 'ENOENT' ? missing(t.oid) : e
+          })
+          const got = hashBytes(await hasher(), b)
+          if (got !== Oid.parse(t.oid).hash) throw corruptObject(cacheDir, t.oid, got)
+          await remote.uploadBytes(t.oid, b, o)
+        } else {
+          await verifyObject(cacheDir, t.oid, t.file)
+          await remote.put(t.oid, t.file, t.size, o)
+        }
         bytes += t.size
         p.object()
       },

@@ -156,8 +156,12 @@ export function toRegistryEvent(t: TagEvent, p: ParsedTag): RegistryEvent {
   }
 }
 
-/** Fold parsed events (from {@link toRegistryEvent}) into state. */
-export function foldEvents(events: RegistryEvent[]): RegistryState {
+/**
+ * Fold parsed events (from {@link toRegistryEvent}) into state. `brief`: only what a listing
+ * shows (`showEntry`): no list of versions, and each stage's first holder only (a cold
+ * `model ls` of 30,000 tags sorted and copied every version and holder for nothing).
+ */
+export function foldEvents(events: RegistryEvent[], opts: { brief?: boolean } = {}): RegistryState {
   const problems: string[] = []
   const byArtifact = new Map<string, RegistryEvent[]>()
   for (const e of events) {
@@ -169,7 +173,7 @@ export function foldEvents(events: RegistryEvent[]): RegistryState {
   const used = new Set<string>()
   for (const [name, list] of byArtifact) {
     list.sort(compareEvents)
-    const a = foldArtifact(name, list, problems)
+    const a = foldArtifact(name, list, problems, opts.brief === true)
     for (const stage in a.stages) used.add(stage)
     artifacts.set(name, a)
   }
@@ -226,7 +230,7 @@ function newestOf(a: RegistryEvent[], b: RegistryEvent[] = []): RegistryEvent | 
   return best
 }
 
-function foldArtifact(name: string, events: RegistryEvent[], problems: string[]): ArtifactState {
+function foldArtifact(name: string, events: RegistryEvent[], problems: string[], brief: boolean): ArtifactState {
   const versions: VersionAcc[] = []
   const byKey = new Map<string, VersionAcc>()
   const byCommit = new Map<string, VersionAcc[]>()
@@ -322,10 +326,19 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     }
   }
   const stages: Record<string, StageHolder[]> = {}
+  type Held = { v: VersionAcc; assigned: RegistryEvent }
+  const shownFirst = (x: Held, y: Held) => y.assigned.time - x.assigned.time || x.v.created - y.v.created || x.v.index - y.v.index
   for (const stage of Object.keys(stageHolders).sort()) {
+    if (brief) {
+      // the first of the sorted list below, by a scan (a version holds a stage once: no ties)
+      let first = stageHolders[stage][0]
+      for (const h of stageHolders[stage]) if (shownFirst(h, first) < 0) first = h
+      stages[stage] = [{ version: first.v.version, commit: first.v.commit, assigned: first.assigned.time, tag: first.assigned.tag }]
+      continue
+    }
     const seen = new Set<string>()
     stages[stage] = stageHolders[stage]
-      .sort((x, y) => y.assigned.time - x.assigned.time || x.v.created - y.v.created || x.v.index - y.v.index)
+      .sort(shownFirst)
       .filter(({ v }) => !seen.has(v.version) && !!seen.add(v.version)) // GTO lists a version name once
       .map(({ v, assigned }) => ({ version: v.version, commit: v.commit, assigned: assigned.time, tag: assigned.tag }))
   }
@@ -351,6 +364,36 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
           newest = st.assignments[0] ?? st.unassignments[0]
   }
   for (const o of orphans) if (o.time === newestTime) newest = o
+
+  let history: RegistryEvent[] | undefined
+  const state = (latest: VersionState | null, all: VersionState[]): ArtifactState => ({
+    name,
+    // GTO: the newest event is not a deprecation (any other event of that second wins)
+    active: newest !== undefined && newest.kind !== 'deprecate',
+    registered: true,
+    latest,
+    versions: all,
+    stages,
+    get events() {
+      return (history ??= historyOf())
+    },
+    newestCommit: newest?.commit ?? null,
+  })
+  if (brief) {
+    // the first registered active SemVer version of the order below, by a scan
+    let found: VersionAcc | undefined
+    let foundSv: ReturnType<typeof parseSemVer> = null
+    for (const v of versions) {
+      if (!v.registered || !v.active) continue
+      const sv = parseSemVer(v.version)
+      if (sv && (!foundSv || compareSemVer(sv, foundSv) > 0 || (compareSemVer(sv, foundSv) === 0 && v.index > found!.index))) {
+        found = v
+        foundSv = sv
+      }
+    }
+    if (found && found.stages.length > 1) found.stages.sort()
+    return state(found ? publicVersion(found) : null, [])
+  }
 
   // Versions highest first; equal precedence (build metadata differs): the one created later first.
   const keyed = versions.map((v) => ({ v, sv: parseSemVer(v.version) }))
@@ -383,21 +426,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     all[all.indexOf(v)] = publicVersion(v)
   }
   const found = keyed.find(({ v, sv }) => sv && v.registered && v.active)?.v
-  const latest = found ? published.get(found)! : null
-  let history: RegistryEvent[] | undefined
-  return {
-    name,
-    // GTO: the newest event is not a deprecation (any other event of that second wins)
-    active: newest !== undefined && newest.kind !== 'deprecate',
-    registered: true,
-    latest,
-    versions: all,
-    stages,
-    get events() {
-      return (history ??= historyOf())
-    },
-    newestCommit: newest?.commit ?? null,
-  }
+  return state(found ? published.get(found)! : null, all)
 }
 
 /** A version without the fold's working fields. */

@@ -144,6 +144,7 @@ export async function showRegistry(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, o
   if (changed.length) {
     const byPrefix = new Map(changed.map((c) => [c.prefix, c]))
     const warn = (ref: string, w: string) => byPrefix.get(prefixOf(ref))?.warnings.push(w)
+    // a listing shows each artifact's latest version and stages' first holders only
     const state = foldEvents(
       await eventsOf(
         repo,
@@ -152,6 +153,7 @@ export async function showRegistry(repo: Pick<Repo, 'root' | 'ctx' | 'xpDir'>, o
         listing,
         warn,
       ),
+      { brief: true },
     )
     for (const c of changed) {
       const name = c.listed[0]?.parsed.artifact ?? c.prefix

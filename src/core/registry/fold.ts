@@ -156,8 +156,12 @@ export function toRegistryEvent(t: TagEvent, p: ParsedTag): RegistryEvent {
   }
 }
 
-/** Fold parsed events (from {@link toRegistryEvent}) into state. */
-export function foldEvents(events: RegistryEvent[]): RegistryState {
+/**
+ * Fold parsed events (from {@link toRegistryEvent}) into state. `brief`: only what a listing
+ * shows (`showEntry`): no list of versions, and each stage's first holder only (a cold
+ * `model ls` of 30,000 tags sorted and copied every version and holder for nothing).
+ */
+export function foldEvents(events: RegistryEvent[], opts: { brief?: boolean } = {}): RegistryState {
   const problems: string[] = []
   const byArtifact = new Map<string, RegistryEvent[]>()
   for (const e of events) {
@@ -169,7 +173,7 @@ export function foldEvents(events: RegistryEvent[]): RegistryState {
   const used = new Set<string>()
   for (const [name, list] of byArtifact) {
     list.sort(compareEvents)
-    const a = foldArtifact(name, list, problems)
+    const a = foldArtifact(name, list, problems, opts.brief === true)
     for (const stage in a.stages) used.add(stage)
     artifacts.set(name, a)
   }
@@ -187,14 +191,32 @@ interface VersionAcc extends VersionState {
   index: number
   registrations: RegistryEvent[]
   deregistrations: RegistryEvent[]
-  /** by stage, in the order stages first appeared */
-  vstages: Map<string, VStage>
+  /** by stage, in the order stages first appeared (a version has a few: a list beats a Map) */
+  vstages: VStage[]
+}
+
+/**
+ * The fold's lists start as this shared empty list and get one of their own at their first
+ * event (issue 16: most versions have no deregistration, most stages no unassignment; a
+ * cold listing of 30,000 tags made 60,000 empty arrays and 10,000 Maps). Never pushed to.
+ */
+const NONE: never[] = []
+const NO_STAGES: VStage[] = []
+/** `list` with `e` added: a list of its own when `list` is the shared empty one. */
+function add<T>(list: T[], e: T): T[] {
+  if (list.length === 0) return [e]
+  list.push(e)
+  return list
+}
+const stageOf = (v: VersionAcc, stage: string) => {
+  for (const s of v.vstages) if (s.stage === stage) return s
+  return undefined
 }
 
 /** A stage's events of one version, newest first, unassignment first within a second. */
 const vstageDesc = (s: VStage) => desc(byTime([...s.assignments, ...s.unassignments]))
 /** A version's events, newest first, in GTO's order within a second. */
-const versionDesc = (v: VersionAcc) => desc(byTime([...v.registrations, ...v.deregistrations, ...[...v.vstages.values()].flatMap(vstageDesc)]))
+const versionDesc = (v: VersionAcc) => desc(byTime([...v.registrations, ...v.deregistrations, ...v.vstages.flatMap(vstageDesc)]))
 const maxTime = (list: RegistryEvent[]) => list.reduce((m, e) => Math.max(e.time, m), -Infinity)
 /**
  * The first of `desc(byTime([...a, ...b]))` without building it (the fold runs per version
@@ -208,7 +230,7 @@ function newestOf(a: RegistryEvent[], b: RegistryEvent[] = []): RegistryEvent | 
   return best
 }
 
-function foldArtifact(name: string, events: RegistryEvent[], problems: string[]): ArtifactState {
+function foldArtifact(name: string, events: RegistryEvent[], problems: string[], brief: boolean): ArtifactState {
   const versions: VersionAcc[] = []
   const byKey = new Map<string, VersionAcc>()
   const byCommit = new Map<string, VersionAcc[]>()
@@ -222,11 +244,11 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
       active: false,
       created: time,
       tag: undefined,
-      stages: [],
+      stages: NONE,
       index: versions.length,
-      registrations: [],
-      deregistrations: [],
-      vstages: new Map(),
+      registrations: NONE,
+      deregistrations: NONE,
+      vstages: NO_STAGES,
     }
     versions.push(v)
     return v
@@ -244,7 +266,8 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
         if (list) list.push(v)
         else byCommit.set(e.commit, [v])
       }
-      ;(e.kind === 'register' ? v.registrations : v.deregistrations).push(e)
+      if (e.kind === 'register') v.registrations = add(v.registrations, e)
+      else v.deregistrations = add(v.deregistrations, e)
     } else {
       // a stage tag belongs to the version registered at its commit, whenever registered
       const list = byCommit.get(e.commit)
@@ -265,9 +288,10 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
         continue
       }
       e.version = v.version
-      let s = v.vstages.get(e.stage!)
-      if (!s) v.vstages.set(e.stage!, (s = { stage: e.stage!, assignments: [], unassignments: [] }))
-      ;(e.kind === 'assign' ? s.assignments : s.unassignments).push(e)
+      const s = stageOf(v, e.stage!)
+      if (!s) v.vstages = add(v.vstages, e.kind === 'assign' ? { stage: e.stage!, assignments: [e], unassignments: NONE } : { stage: e.stage!, assignments: NONE, unassignments: [e] })
+      else if (e.kind === 'assign') s.assignments = add(s.assignments, e)
+      else s.unassignments = add(s.unassignments, e)
     }
   }
 
@@ -276,13 +300,13 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     // the newest registration event decides; within its second a deregistration wins
     const newest = newestOf(v.registrations, v.deregistrations)
     if (newest) v.active = newest.kind === 'register'
-    else v.active = v.vstages.size > 0
+    else v.active = v.vstages.length > 0
     if (v.registrations.length) {
       const last = newestOf(v.registrations)!
       v.created = last.time
       v.tag = last.tag
     } else {
-      const stageEvents = [...v.vstages.values()].flatMap((s) => [...s.assignments, ...s.unassignments])
+      const stageEvents = v.vstages.flatMap((s) => [...s.assignments, ...s.unassignments])
       v.created = stageEvents.length ? maxTime(stageEvents) : maxTime(v.deregistrations)
     }
   }
@@ -294,18 +318,27 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   const stageHolders: Record<string, Array<{ v: VersionAcc; assigned: RegistryEvent }>> = {}
   for (const v of versions) {
     if (!v.active) continue
-    for (const s of v.vstages.values()) {
+    for (const s of v.vstages) {
       const newest = newestOf(s.assignments, s.unassignments)
       if (newest?.kind !== 'assign') continue
-      v.stages.push(s.stage)
+      v.stages = add(v.stages, s.stage)
       ;(stageHolders[s.stage] ??= []).push({ v, assigned: newest })
     }
   }
   const stages: Record<string, StageHolder[]> = {}
+  type Held = { v: VersionAcc; assigned: RegistryEvent }
+  const shownFirst = (x: Held, y: Held) => y.assigned.time - x.assigned.time || x.v.created - y.v.created || x.v.index - y.v.index
   for (const stage of Object.keys(stageHolders).sort()) {
+    if (brief) {
+      // the first of the sorted list below, by a scan (a version holds a stage once: no ties)
+      let first = stageHolders[stage][0]
+      for (const h of stageHolders[stage]) if (shownFirst(h, first) < 0) first = h
+      stages[stage] = [{ version: first.v.version, commit: first.v.commit, assigned: first.assigned.time, tag: first.assigned.tag }]
+      continue
+    }
     const seen = new Set<string>()
     stages[stage] = stageHolders[stage]
-      .sort((x, y) => y.assigned.time - x.assigned.time || x.v.created - y.v.created || x.v.index - y.v.index)
+      .sort(shownFirst)
       .filter(({ v }) => !seen.has(v.version) && !!seen.add(v.version)) // GTO lists a version name once
       .map(({ v, assigned }) => ({ version: v.version, commit: v.commit, assigned: assigned.time, tag: assigned.tag }))
   }
@@ -326,11 +359,41 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
     if (v.registrations.some((e) => e.time === newestTime) || v.deregistrations.some((e) => e.time === newestTime))
       newest = v.registrations[0] ?? v.deregistrations[0]
     else
-      for (const st of v.vstages.values())
+      for (const st of v.vstages)
         if (st.assignments.some((e) => e.time === newestTime) || st.unassignments.some((e) => e.time === newestTime))
           newest = st.assignments[0] ?? st.unassignments[0]
   }
   for (const o of orphans) if (o.time === newestTime) newest = o
+
+  let history: RegistryEvent[] | undefined
+  const state = (latest: VersionState | null, all: VersionState[]): ArtifactState => ({
+    name,
+    // GTO: the newest event is not a deprecation (any other event of that second wins)
+    active: newest !== undefined && newest.kind !== 'deprecate',
+    registered: true,
+    latest,
+    versions: all,
+    stages,
+    get events() {
+      return (history ??= historyOf())
+    },
+    newestCommit: newest?.commit ?? null,
+  })
+  if (brief) {
+    // the first registered active SemVer version of the order below, by a scan
+    let found: VersionAcc | undefined
+    let foundSv: ReturnType<typeof parseSemVer> = null
+    for (const v of versions) {
+      if (!v.registered || !v.active) continue
+      const sv = parseSemVer(v.version)
+      if (sv && (!foundSv || compareSemVer(sv, foundSv) > 0 || (compareSemVer(sv, foundSv) === 0 && v.index > found!.index))) {
+        found = v
+        foundSv = sv
+      }
+    }
+    if (found && found.stages.length > 1) found.stages.sort()
+    return state(found ? publicVersion(found) : null, [])
+  }
 
   // Versions highest first; equal precedence (build metadata differs): the one created later first.
   const keyed = versions.map((v) => ({ v, sv: parseSemVer(v.version) }))
@@ -343,7 +406,7 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
   const published = new Map<VersionAcc, VersionState>()
   for (const { v } of keyed) {
     if (v.registered || v.registrations.length || v.deregistrations.length) {
-      v.stages.sort()
+      if (v.stages.length > 1) v.stages.sort()
       published.set(v, publicVersion(v))
       all.push(published.get(v)!)
       continue
@@ -353,37 +416,24 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[])
       hashed.set(v.commit, v)
       all.push(v)
     } else {
-      first.stages.push(...v.stages.filter((s) => !first.stages.includes(s)))
+      first.stages = [...first.stages, ...v.stages.filter((s) => !first.stages.includes(s))]
       first.active ||= v.active
       first.created = Math.max(first.created, v.created)
     }
   }
   for (const v of hashed.values()) {
-    v.stages.sort()
+    if (v.stages.length > 1) v.stages.sort()
     all[all.indexOf(v)] = publicVersion(v)
   }
   const found = keyed.find(({ v, sv }) => sv && v.registered && v.active)?.v
-  const latest = found ? published.get(found)! : null
-  let history: RegistryEvent[] | undefined
-  return {
-    name,
-    // GTO: the newest event is not a deprecation (any other event of that second wins)
-    active: newest !== undefined && newest.kind !== 'deprecate',
-    registered: true,
-    latest,
-    versions: all,
-    stages,
-    get events() {
-      return (history ??= historyOf())
-    },
-    newestCommit: newest?.commit ?? null,
-  }
+  return state(found ? published.get(found)! : null, all)
 }
 
 /** A version without the fold's working fields. */
 function publicVersion(v: VersionState): VersionState {
   const { version, commit, registered, active, created, tag, stages } = v
-  return { version, commit, registered, active, created, tag, stages }
+  // a list of its own: the fold's shared empty one never leaves it
+  return { version, commit, registered, active, created, tag, stages: stages.length ? stages : [] }
 }
 
 /** Highest version ever registered (active or not): the base for the next bump, so it never collides. */

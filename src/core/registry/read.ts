@@ -31,9 +31,10 @@ export interface RegistryTags {
 
 /**
  * What a tag object says: [tagger time, commit, tagger's UTC offset, the name stored in
- * the object], or 0 when it is not an annotated tag of a commit.
+ * the object, and the time as git wrote it when that is how xp writes it], or 0 when it is
+ * not an annotated tag of a commit.
  */
-type Known = [number, string, string, string] | 0
+type Known = [number, string, string, string, string?] | 0
 
 // `OID NAME` first, as the plain listing's line: a record's first field is then its line as is
 const FULL = ['%(objectname) %(refname:strip=2)', '%(objecttype)', '%(*objecttype)', '%(*objectname)', '%(taggerdate:raw)', '%(tag)']
@@ -44,21 +45,45 @@ export interface Listed {
   oid: string
   tag: string
   parsed: ParsedTag
+  /** what its tag object says, when the listing read it */
+  known: Known | undefined
+  /** its line's place in the lines it was parsed from */
+  line: number
 }
 
 /** The listing of every tag, a line `OID NAME` each. */
 export interface TagListing {
   lines: string[]
-  /** what the registry's tag objects say, when the listing had to read them anyway */
-  known?: Map<string, Known>
+  /**
+   * What each line's tag object says, when the listing had to read them anyway (a fresh
+   * clone): beside `lines`, undefined for a tag that is no registry tag. An array, not a
+   * Map by object id (issue 16: hashing 30,000 ids into Maps, three times, was a tenth of
+   * a cold listing's CPU).
+   */
+  known?: Array<Known | undefined>
+  /**
+   * Some object id may be listed twice (`git tag NEW OLD`, or lightweight tags on one
+   * commit): only then are the events and index lines made unique by object id.
+   */
+  dups?: boolean
 }
+
+export type FullListing = Required<TagListing>
 
 /**
  * List every tag: with the index, one `git for-each-ref` that reads no tag object; without
  * it (a fresh clone), one that reads every tag object at once.
  */
 export async function listTags(repo: RepoLike): Promise<TagListing> {
-  if (!fs.existsSync(indexFile(repo))) return readFull(repo)
+  if (!hasTagIndex(repo)) return readFull(repo)
+  return listPlain(repo)
+}
+
+/** Is there a tag index (else this is a fresh clone, or the index was deleted)? */
+export const hasTagIndex = (repo: Pick<Repo, 'xpDir'>) => fs.existsSync(indexFile(repo))
+
+/** The plain listing, `OID NAME` a line (the last one empty): it reads no tag object. */
+export async function listPlain(repo: RepoLike): Promise<TagListing> {
   const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname:strip=2)', 'refs/tags'], {
     cwd: repo.root,
     env: repo.ctx.env,
@@ -67,19 +92,23 @@ export async function listTags(repo: RepoLike): Promise<TagListing> {
   return { lines: stdout.split('\n') }
 }
 
-/** Parse listing lines (`OID NAME`) into registry tags, names taken, and warnings. */
-export function parseListing(lines: Iterable<string>): { listed: Listed[]; names: Set<string>; warnings: string[] } {
+/**
+ * Parse listing lines (`OID NAME`) into registry tags, names taken, and warnings; `known`,
+ * beside `lines`, is what the listing read of their tag objects.
+ */
+export function parseListing(lines: string[], known?: Array<Known | undefined>): { listed: Listed[]; names: Set<string>; warnings: string[] } {
   const names = new Set<string>()
   const warnings: string[] = []
   const listed: Listed[] = []
-  for (const line of lines) {
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]
     const sp = line.indexOf(' ')
     const tag = line.slice(sp + 1)
     // The cheap test first: almost every tag of a big registry is one, most of a code repo's are not.
     if (sp < 0 || (tag.indexOf('@') < 0 && tag.indexOf('#') < 0)) continue
     const parsed = parseRegistryTag(tag)
     if (parsed) {
-      listed.push({ oid: line.slice(0, sp), tag, parsed })
+      listed.push({ oid: line.slice(0, sp), tag, parsed, known: known?.[i], line: i })
       names.add(tag)
     } else if (isCreationTag(tag)) {
       names.add(tag)
@@ -100,23 +129,35 @@ export async function eventsOf(
   repo: RepoLike,
   listed: Listed[],
   present: { has: (oid: string) => boolean; size: number },
-  preread?: Map<string, Known>,
+  preread?: TagListing,
   warn: (ref: string, message: string) => void = () => {},
 ): Promise<RegistryEvent[]> {
   const index = TagIndex.read(repo)
-  const fresh: Map<string, Known> = preread ?? new Map()
-  const unseen = listed.filter((l) => !fresh.has(l.oid) && index.get(l.oid) === undefined).map((l) => l.oid)
-  if (unseen.length > BATCH_LIMIT) for (const [o, k] of (await readFull(repo)).known) fresh.set(o, k)
+  const fresh = new Map<string, Known>()
+  const unseen: string[] = []
+  for (const l of listed) if (l.known === undefined && index.get(l.oid) === undefined) unseen.push(l.oid)
+  if (unseen.length > BATCH_LIMIT) {
+    const { oids, ks } = knownById(await readFull(repo))
+    for (let i = 0; i < oids.length; i++) fresh.set(oids[i], ks[i])
+  }
   else if (unseen.length) for (const [o, k] of await readTagObjects(repo, unseen)) fresh.set(o, k)
   const events: RegistryEvent[] = []
-  const seen = new Set<string>()
+  // an object id listed twice is one event; a listing that read every tag object knows whether any is
+  const seen = preread?.known && !preread.dups && !fresh.size ? undefined : new Set<string>()
   for (const l of listed) {
-    const k = fresh.get(l.oid) ?? index.get(l.oid)
+    const k = l.known ?? fresh.get(l.oid) ?? index.get(l.oid)
     if (!k) continue
-    const [time, commit, offset, inside] = k
+    // by index: a destructuring runs the iterator protocol, 30,000 times before the JIT is warm
+    const time = k[0]
+    const commit = k[1]
+    const offset = k[2]
+    const inside = k[3]
     if (inside === l.tag || !inside) {
-      if (!seen.has(l.oid)) events.push(makeEvent(l.tag, undefined, l.oid, l.parsed, time, offset, commit))
-      seen.add(l.oid)
+      if (!seen) events.push(makeEvent(l.tag, undefined, l.oid, l.parsed, time, offset, commit))
+      else if (!seen.has(l.oid)) {
+        events.push(makeEvent(l.tag, undefined, l.oid, l.parsed, time, offset, commit))
+        seen.add(l.oid)
+      }
       continue
     }
     const p = parseRegistryTag(inside)
@@ -129,11 +170,41 @@ export async function eventsOf(
       continue
     }
     warn(l.tag, `tag "${l.tag}" holds the tag object "${inside}" (as \`git tag ${l.tag} ${inside}\` makes): read as "${inside}", as GTO reads it`)
-    if (!seen.has(l.oid)) events.push(makeEvent(inside, l.tag, l.oid, p, time, offset, commit))
-    seen.add(l.oid)
+    if (!seen?.has(l.oid)) events.push(makeEvent(inside, l.tag, l.oid, p, time, offset, commit))
+    seen?.add(l.oid)
   }
-  if (unseen.length || preread) writeIndex(repo, index, fresh, (oid) => present.has(oid), present.size)
+  if (preread?.known) {
+    // every tag object was read by the listing (a fresh clone): nothing was left unseen
+    writeIndex(repo, index, knownById(preread as FullListing), (oid) => present.has(oid), present.size)
+  } else if (unseen.length) writeIndex(repo, index, { oids: [...fresh.keys()], ks: [...fresh.values()] }, (oid) => present.has(oid), present.size)
   return events
+}
+
+/**
+ * What a full listing read, by object id, in listing order (a Map, first place and last
+ * value, only when an id may repeat).
+ */
+function knownById(listing: FullListing): Fresh {
+  const { lines, known } = listing
+  if (listing.dups) {
+    const map = new Map<string, Known>()
+    for (let i = 0; i < lines.length; i++) if (known[i] !== undefined) map.set(lines[i].slice(0, lines[i].indexOf(' ')), known[i]!)
+    return { oids: [...map.keys()], ks: [...map.values()] }
+  }
+  const oids: string[] = []
+  const ks: Known[] = []
+  for (let i = 0; i < lines.length; i++)
+    if (known[i] !== undefined) {
+      oids.push(lines[i].slice(0, lines[i].indexOf(' ')))
+      ks.push(known[i]!)
+    }
+  return { oids, ks }
+}
+
+/** Index entries just read: object ids and what each says, side by side, each id once. */
+interface Fresh {
+  oids: string[]
+  ks: Known[]
 }
 
 /**
@@ -144,9 +215,9 @@ export async function eventsOf(
  */
 export async function readRegistryTags(repo: RepoLike, opts: { listing?: TagListing } = {}): Promise<RegistryTags> {
   const listing = opts.listing ?? (await listTags(repo))
-  const { listed, names, warnings } = parseListing(listing.lines)
+  const { listed, names, warnings } = parseListing(listing.lines, listing.known)
   const present = new Set(listed.map((l) => l.oid))
-  const events = await eventsOf(repo, listed, present, listing.known, (_ref, w) => warnings.push(w))
+  const events = await eventsOf(repo, listed, present, listing, (_ref, w) => warnings.push(w))
   return { events, names, warnings }
 }
 
@@ -176,10 +247,11 @@ function makeEvent(tag: string, ref: string | undefined, oid: string, p: ParsedT
  * a slice, and only the fields of registry tags become strings of their own (a `split` of
  * 30,000 records made 180,000 strings for the collector).
  */
-async function readFull(repo: RepoLike): Promise<Required<TagListing>> {
+export async function readFull(repo: RepoLike): Promise<FullListing> {
   const { stdout } = await git(['for-each-ref', `--format=${FULL.join('%00')}%00`, 'refs/tags'], { cwd: repo.root, env: repo.ctx.env, signal: repo.ctx.signal })
   const lines: string[] = []
-  const known = new Map<string, Known>()
+  const known: Array<Known | undefined> = []
+  let dups = false
   const s = stdout
   for (let pos = 0; pos < s.length; ) {
     if (s.charCodeAt(pos) === 10) pos++ // records after the first start with git's newline
@@ -194,22 +266,29 @@ async function readFull(repo: RepoLike): Promise<Required<TagListing>> {
     pos = e5 + 1
     lines.push(line)
     const sp = line.indexOf(' ')
-    if (line.indexOf('@', sp) < 0 && line.indexOf('#', sp) < 0) continue
-    const oid = line.slice(0, sp)
+    if (line.indexOf('@', sp) < 0 && line.indexOf('#', sp) < 0) {
+      known.push(undefined)
+      continue
+    }
     if (e1 - e0 !== 4 || !s.startsWith('tag', e0 + 1) || e2 - e1 !== 7 || !s.startsWith('commit', e1 + 1)) {
-      known.set(oid, 0)
+      // lightweight tags on one commit share its id
+      known.push(0)
+      dups = true
       continue
     }
     // taggerdate:raw is `TIME OFFSET`
     const dsp = s.indexOf(' ', e3 + 1)
-    const time = dsp > e3 && dsp < e4 ? Number(s.slice(e3 + 1, dsp)) || 0 : Number(s.slice(e3 + 1, e4)) || 0
+    const timeText = dsp > e3 && dsp < e4 ? s.slice(e3 + 1, dsp) : s.slice(e3 + 1, e4)
+    const time = Number(timeText) || 0
     const offset = dsp > e3 && dsp < e4 ? s.slice(dsp + 1, e4) : undefined
     // the name inside the object is almost always the ref's: the same string then
     const nameLen = line.length - sp - 1
-    const inside = e5 - e4 - 1 === nameLen && s.startsWith(line.slice(sp + 1), e4 + 1) ? line.slice(sp + 1) : s.slice(e4 + 1, e5)
-    known.set(oid, [time, s.slice(e2 + 1, e3), validOffset(offset), inside])
+    const same = e5 - e4 - 1 === nameLen && s.startsWith(line.slice(sp + 1), e4 + 1)
+    // a tag object lives under its own name once: only one named otherwise can share its id
+    if (!same) dups = true
+    known.push([time, s.slice(e2 + 1, e3), validOffset(offset), same ? line.slice(sp + 1) : s.slice(e4 + 1, e5), canonical(timeText) ? timeText : undefined])
   }
-  return { lines, known }
+  return { lines, known, dups }
 }
 
 /** Read a few tag objects over one `git cat-file --batch`. */
@@ -240,6 +319,20 @@ export function parseTagHeader(text: string): Known {
   if (!object || field('type') !== 'commit') return 0
   const m = / (\d+) ([+-]\d{4})$/.exec(field('tagger') ?? '')
   return [Number(m?.[1] ?? 0), object, validOffset(m?.[2]), field('tag') ?? '']
+}
+
+/**
+ * Is this the text `String(Number(text))` gives (digits, no leading zero, exact as a
+ * double)? The index then takes git's text as is (issue 16: turning 30,000 numbers back into
+ * text was a third of writing a fresh clone's index).
+ */
+function canonical(text: string): boolean {
+  if (text.length === 0 || text.length > 15 || text.charCodeAt(0) === 48) return false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 48 || c > 57) return false
+  }
+  return true
 }
 
 const validOffset = (o: string | undefined) => (o && /^[+-]\d{4}$/.test(o) ? o : '+0000')
@@ -315,21 +408,27 @@ class TagIndex {
  * malformed, hence unknown, and its tag read again); the file is rewritten with only the
  * tags that exist now when it has grown past twice the registry, or had damaged lines.
  */
-function writeIndex(repo: Pick<Repo, 'xpDir'>, index: TagIndex, fresh: Map<string, Known>, present: (oid: string) => boolean, total: number) {
-  const line = (oid: string, k: Known) => (k ? `${oid} ${k[0]} ${k[2]} ${k[1]} ${k[3]}` : `${oid} 0`)
-  const added = [...fresh.keys()]
+function writeIndex(repo: Pick<Repo, 'xpDir'>, index: TagIndex, fresh: Fresh, present: (oid: string) => boolean, total: number) {
+  const line = (oid: string, k: Known) => (k ? `${oid} ${k[4] ?? k[0]} ${k[2]} ${k[1]} ${k[3]}` : `${oid} 0`)
+  const { oids, ks } = fresh
+  const lines = (into: string[], end: string) => {
+    for (let i = 0; i < oids.length; i++) into.push(line(oids[i], ks[i]) + end)
+    return into
+  }
   try {
     ensureXpDir(repo)
-    if (!index.empty && added.every((oid) => index.line(oid) === undefined) && index.count() + added.length <= 2 * total + 100) {
-      fs.appendFileSync(indexFile(repo), added.map((oid) => line(oid, fresh.get(oid)!) + '\n').join(''))
+    if (!index.empty && oids.every((oid) => index.line(oid) === undefined) && index.count() + oids.length <= 2 * total + 100) {
+      fs.appendFileSync(indexFile(repo), lines([], '\n').join(''))
       return
     }
     const out = [INDEX_HEADER]
-    if (!index.empty) for (const [oid, l] of index.lines()) if (!fresh.has(oid) && present(oid)) out.push(l)
+    if (!index.empty) {
+      const added = new Set(oids)
+      for (const [oid, l] of index.lines()) if (!added.has(oid) && present(oid)) out.push(l)
+    }
     // what was just read came from this listing: present by construction (a fresh clone's
     // 30,000 tags never build the set of object ids)
-    for (const [oid, k] of fresh) out.push(line(oid, k))
-    writeFileAtomic(indexFile(repo), out.join('\n') + '\n')
+    writeFileAtomic(indexFile(repo), lines(out, '').join('\n') + '\n')
   } catch {
     // a read-only checkout still reads the registry, at full cost every time
   }

@@ -50,7 +50,13 @@ const SEP_IN_TAG = '='
 export function parseRegistryTag(name: string): ParsedTag | null {
   const m = TAG_RE.exec(name)
   if (!m || m[5] === 'created') return null
-  const [, rawArtifact, stage, version, cancel, deprecated, counter] = m
+  // by index, not destructured: run for every tag of a listing, mostly before the JIT is warm
+  const rawArtifact = m[1]
+  const stage = m[2]
+  const version = m[3]
+  const cancel = m[4]
+  const deprecated = m[5]
+  const counter = m[6]
   const artifact = rawArtifact.replace(SEP_IN_TAG, SEP_IN_NAME)
   const out: ParsedTag = deprecated
     ? { artifact, kind: 'deprecate' }

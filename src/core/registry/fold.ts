@@ -289,7 +289,11 @@ function foldArtifact(name: string, events: RegistryEvent[], problems: string[],
       }
       e.version = v.version
       const s = stageOf(v, e.stage!)
-      if (!s) v.vstages = add(v.vstages, e.kind === 'assign' ? { stage: e.stage!, assignments: [e], unassignments: NONE } : { stage: e.stage!, assignments: NONE, unassignments: [e] })
+      if (!s)
+        v.vstages = add(
+          v.vstages,
+          e.kind === 'assign' ? { stage: e.stage!, assignments: [e], unassignments: NONE } : { stage: e.stage!, assignments: NONE, unassignments: [e] },
+        )
       else if (e.kind === 'assign') s.assignments = add(s.assignments, e)
       else s.unassignments = add(s.unassignments, e)
     }

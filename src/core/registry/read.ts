@@ -139,8 +139,7 @@ export async function eventsOf(
   if (unseen.length > BATCH_LIMIT) {
     const { oids, ks } = knownById(await readFull(repo))
     for (let i = 0; i < oids.length; i++) fresh.set(oids[i], ks[i])
-  }
-  else if (unseen.length) for (const [o, k] of await readTagObjects(repo, unseen)) fresh.set(o, k)
+  } else if (unseen.length) for (const [o, k] of await readTagObjects(repo, unseen)) fresh.set(o, k)
   const events: RegistryEvent[] = []
   // an object id listed twice is one event; a listing that read every tag object knows whether any is
   const seen = preread?.known && !preread.dups && !fresh.size ? undefined : new Set<string>()

@@ -107,6 +107,24 @@ export function s3Suite(get: () => { s3: S3Server; root: string }) {
     void env
   })
 
+  it('a copy on S3 of the wrong size (truncated or replaced) is sent again by the next push, not counted there', () => {
+    if (!rcloneAvailable()) return
+    const { s3, root } = get()
+    const { a, track } = s3Project(s3, root, `damaged-${s3.kind}`)
+    track({ 'w.bin': 'the true weights\n', 'x.bin': 'another file\n' }, ['w.bin', 'x.bin'])
+    ok(a.xp(['push']))
+    const oid = pointerOid(a, 'w.bin.xp')
+    const key = `x:${s3.buckets[0]}/damaged-${s3.kind}/${oid.slice(0, 2)}/${oid.slice(2)}`
+    const cut = path.join(a.dir, 'cut')
+    fs.writeFileSync(cut, 'the true')
+    rclone(s3, ['copyto', cut, key])
+    const again = JSON.parse(ok(a.xp(['push', '--json'])).stdout)
+    expect(again.data.transferred).toBe(1)
+    expect(rclone(s3, ['cat', key]).toString()).toBe('the true weights\n')
+    // and a push after it has nothing to do
+    expect(JSON.parse(ok(a.xp(['push', '--json'])).stdout).data.transferred).toBe(0)
+  })
+
   it('a corrupt object on S3 is caught at pull, named, and kept out of the cache', () => {
     const { s3, root } = get()
     const { a, bare, env, track } = s3Project(s3, root, `corrupt-${s3.kind}`)

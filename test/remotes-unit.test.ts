@@ -154,9 +154,20 @@ describe('data remote helpers', () => {
       }
   })
   it('reads a ListObjectsV2 answer without an XML parser', () => {
-    const xml = `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>p/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=&amp;x</NextContinuationToken><Contents><Key>p/ab/cd&amp;e</Key><LastModified>2026-11-30T22:00:00.000Z</LastModified><ETag>&quot;x&quot;</ETag><Size>3</Size></Contents><Contents><Key>p/01/23&#x41;&#66;</Key><Size>4</Size></Contents></ListBucketResult>`
-    expect(parseListing(xml)).toEqual({ keys: ['p/ab/cd&e', 'p/01/23AB'], truncated: true, token: '1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=&x' })
-    expect(parseListing('<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>')).toEqual({ keys: [], truncated: false, token: undefined })
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>p/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=&amp;x</NextContinuationToken><Contents><Key>p/ab/cd&amp;e</Key><LastModified>2026-11-30T22:00:00.000Z</LastModified><ETag>&quot;x&quot;</ETag><Size>3</Size></Contents><Contents><Key>p/01/23&#x41;&#66;</Key><Size>4</Size></Contents><Contents><Size>9</Size><Key>p/ff/00</Key></Contents><Contents><Key>p/ee/00</Key></Contents></ListBucketResult>`
+    expect(parseListing(xml)).toEqual({
+      keys: ['p/ab/cd&e', 'p/01/23AB', 'p/ff/00', 'p/ee/00'],
+      // sizes in any order within an entry; none given is -1
+      sizes: [3, 4, 9, -1],
+      truncated: true,
+      token: '1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=&x',
+    })
+    expect(parseListing('<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>')).toEqual({
+      keys: [],
+      sizes: [],
+      truncated: false,
+      token: undefined,
+    })
   })
   it('picks the default remote', () => {
     expect(defaultRemoteName({ remotes: { a: { url: '/a' } } })).toBe('a')

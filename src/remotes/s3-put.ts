@@ -90,13 +90,28 @@ const unescapeXml = (s: string) =>
               : String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)),
   )
 
-/** The keys and continuation of a ListObjectsV2 answer (XML), without an XML parser. */
-export function parseListing(xml: string): { keys: string[]; truncated: boolean; token?: string } {
+/** One page of a listing: keys, their sizes (-1 where the answer gave none), continuation. */
+export interface ListingPage {
+  keys: string[]
+  sizes: number[]
+  truncated: boolean
+  token?: string
+}
+
+/** The keys, sizes and continuation of a ListObjectsV2 answer (XML), without an XML parser. */
+export function parseListing(xml: string): ListingPage {
   const keys: string[] = []
-  const re = /<Contents>[\s\S]*?<Key>([^<]*)<\/Key>/g
-  for (let m = re.exec(xml); m; m = re.exec(xml)) keys.push(unescapeXml(m[1]!))
+  const sizes: number[] = []
+  const re = /<Contents>([\s\S]*?)<\/Contents>/g
+  for (let m = re.exec(xml); m; m = re.exec(xml)) {
+    const key = /<Key>([^<]*)<\/Key>/.exec(m[1]!)?.[1]
+    if (key === undefined) continue
+    const size = /<Size>\s*(\d+)\s*<\/Size>/.exec(m[1]!)?.[1]
+    keys.push(unescapeXml(key))
+    sizes.push(size === undefined ? -1 : Number(size))
+  }
   const token = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1]
-  return { keys, truncated: /<IsTruncated>\s*true\s*<\/IsTruncated>/.test(xml), token: token === undefined ? undefined : unescapeXml(token) }
+  return { keys, sizes, truncated: /<IsTruncated>\s*true\s*<\/IsTruncated>/.test(xml), token: token === undefined ? undefined : unescapeXml(token) }
 }
 
 /** Encode a key for a path: each segment URI-encoded (RFC 3986), slashes kept. */
@@ -142,7 +157,7 @@ export class LeanS3 {
   }
 
   /** One page (up to 1,000 keys) of ListObjectsV2. */
-  async list(bucket: string, prefix: string, token?: string, signal?: AbortSignal): Promise<{ keys: string[]; truncated: boolean; token?: string }> {
+  async list(bucket: string, prefix: string, token?: string, signal?: AbortSignal): Promise<ListingPage> {
     const query: Record<string, string> = { 'list-type': '2', 'max-keys': '1000', prefix }
     if (token) query['continuation-token'] = token
     return parseListing((await this.request('GET', `/${encodeKey(bucket)}`, query, undefined, signal)).toString('utf8'))

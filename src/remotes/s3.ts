@@ -31,7 +31,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { XpError } from '../core/errors.js'
 import { counter } from './fs.js'
-import { LeanS3 } from './s3-put.js'
+import { LeanS3, type ListingPage } from './s3-put.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
 
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -71,6 +71,8 @@ export class S3Remote implements DataRemote {
   readonly threshold: number
   private client: S3Client
   private lean?: LeanS3
+  /** sizes of stored copies seen by listings and existence checks (for `sizes`) */
+  private seenSizes = new Map<string, number>()
 
   constructor(opts: S3RemoteOptions) {
     this.name = opts.name
@@ -178,9 +180,11 @@ export class S3Remote implements DataRemote {
     let token: string | undefined
     for (;;) {
       const page = await this.listPage(prefix, token, opts)
-      for (const k of page.keys) {
-        const oid = oidFromKey(k)
-        if (oid) oids.push(oid)
+      for (let i = 0; i < page.keys.length; i++) {
+        const oid = oidFromKey(page.keys[i]!)
+        if (!oid) continue
+        oids.push(oid)
+        if (page.sizes[i]! >= 0) this.seenSizes.set(oid, page.sizes[i]!)
       }
       if (!page.truncated || !page.token) return { oids, truncated: false }
       if (opts.max !== undefined && oids.length >= opts.max) return { oids, truncated: true }
@@ -189,14 +193,34 @@ export class S3Remote implements DataRemote {
   }
 
   /** One page of ListObjectsV2: the lean request where it is on (the SDK's XML parser cost ~0.1 ms a key). */
-  private async listPage(prefix: string, token: string | undefined, opts: OpOptions): Promise<{ keys: string[]; truncated: boolean; token?: string }> {
+  private async listPage(prefix: string, token: string | undefined, opts: OpOptions): Promise<ListingPage> {
     if (this.lean) return this.retrying(() => this.lean!.list(this.bucket, prefix, token, opts.signal), opts, 'list')
-    const res = await this.send<{ Contents?: Array<{ Key?: string }>; IsTruncated?: boolean; NextContinuationToken?: string }>(
+    const res = await this.send<{ Contents?: Array<{ Key?: string; Size?: number }>; IsTruncated?: boolean; NextContinuationToken?: string }>(
       () => new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }),
       opts,
       'list',
     )
-    return { keys: (res.Contents ?? []).flatMap((c) => (c.Key ? [c.Key] : [])), truncated: Boolean(res.IsTruncated), token: res.NextContinuationToken }
+    const listed = (res.Contents ?? []).filter((c) => c.Key)
+    return {
+      keys: listed.map((c) => c.Key!),
+      sizes: listed.map((c) => (typeof c.Size === 'number' ? c.Size : -1)),
+      truncated: Boolean(res.IsTruncated),
+      token: res.NextContinuationToken,
+    }
+  }
+
+  /**
+   * The sizes of the stored copies among `oids`, as the listing or the existence checks of
+   * the last `has` gave them (no request of its own): push sends a copy of the wrong size
+   * again instead of counting it there (a truncated or replaced object on the bucket).
+   */
+  async sizes(oids: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    for (const oid of oids) {
+      const size = this.seenSizes.get(oid)
+      if (size !== undefined) out.set(oid, size)
+    }
+    return out
   }
 
   async has(oids: string[], opts: OpOptions & { jobs?: number } = {}): Promise<Set<string>> {
@@ -221,8 +245,13 @@ export class S3Remote implements DataRemote {
       opts.jobs ?? 16,
       async (oid) => {
         try {
-          await this.send(() => new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(oid) }), opts, `check ${oid}`)
+          const head = await this.send<{ ContentLength?: number }>(
+            () => new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(oid) }),
+            opts,
+            `check ${oid}`,
+          )
           found.add(oid)
+          if (typeof head.ContentLength === 'number') this.seenSizes.set(oid, head.ContentLength)
         } catch (e) {
           const s = ((e as XpError).data?.status as number | undefined) ?? 0
           if (s !== 404) throw e

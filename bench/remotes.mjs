@@ -45,7 +45,8 @@ async function loadServers() {
   const out = path.join(ROOT, 'node_modules', '.cache', 'xp-bench', 'servers.mjs')
   await build({
     stdin: {
-      contents: "export * from './test/servers/ceph.ts'; export * from './test/servers/s3rver.ts'; export * from './test/servers/git.ts'",
+      contents:
+        "export * from './test/servers/ceph.ts'; export * from './test/servers/s3rver.ts'; export * from './test/servers/git.ts'; export * from './test/servers/rclone.ts'",
       resolveDir: ROOT,
       loader: 'ts',
     },
@@ -124,17 +125,8 @@ async function s3Bench(servers) {
     xp(['push', '--no-data'], { cwd: repo })
     // rclone settings first: it also warms the server up, untimed (the first writes to a
     // fresh Ceph memstore are several times slower, and would penalise whoever goes first)
-    const rcloneEnv = {
-      RCLONE_CONFIG: '/dev/null',
-      RCLONE_CONFIG_X_TYPE: 's3',
-      RCLONE_CONFIG_X_PROVIDER: 'Other',
-      RCLONE_CONFIG_X_ENDPOINT: s3.endpoint,
-      RCLONE_CONFIG_X_ACCESS_KEY_ID: s3.accessKeyId,
-      RCLONE_CONFIG_X_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      RCLONE_CONFIG_X_FORCE_PATH_STYLE: 'true',
-      RCLONE_CONFIG_X_REGION: 'us-east-1',
-    }
-    const hasRclone = fs.existsSync('/usr/bin/rclone')
+    const rcloneEnv = servers.rcloneEnv(s3)
+    const hasRclone = servers.rcloneAvailable()
     // (the small files only: Ceph's memstore holds 4 GiB, and each round stores 287 MiB per client)
     if (hasRclone) run('rclone', ['copy', '--transfers', '16', path.join(data, 'small'), 'x:xp-bench/warmup'], { env: rcloneEnv })
     // --repeat N rounds, alternating who goes first (the server warms up); medians

@@ -17,15 +17,28 @@ const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/
 const LOOSE_LIMIT = 2000
 
 /**
+ * Whether the refs can be read from git's files backend here: not when git would be
+ * pointed elsewhere by the environment, nor for a reftable repository (or one whose config
+ * names a ref storage), nor when the config cannot be read.
+ */
+function filesBackend(commonDir: string, env: Record<string, string | undefined>): boolean {
+  if (env.GIT_DIR || env.GIT_COMMON_DIR || env.GIT_OBJECT_DIRECTORY || env.GIT_CONFIG_PARAMETERS) return false
+  try {
+    return !fs.existsSync(path.join(commonDir, 'reftable')) && !/^\s*refstorage\s*=/im.test(fs.readFileSync(path.join(commonDir, 'config'), 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+/**
  * The refs under `prefix` (a folder: `refs/xp/runs/`) and the `exact` refs named, by name.
  *
  * @example
  * readRefFiles(repo.commonDir, repo.ctx.env, 'refs/xp/runs/', ['refs/notes/xp']) // Map { 'refs/xp/runs/01…' => 'a1b2…', … } or null
  */
 export function readRefFiles(commonDir: string, env: Record<string, string | undefined>, prefix: string, exact: string[] = []): Map<string, string> | null {
-  if (env.GIT_DIR || env.GIT_COMMON_DIR || env.GIT_OBJECT_DIRECTORY || env.GIT_CONFIG_PARAMETERS) return null
+  if (!filesBackend(commonDir, env)) return null
   try {
-    if (fs.existsSync(path.join(commonDir, 'reftable')) || /^\s*refstorage\s*=/im.test(fs.readFileSync(path.join(commonDir, 'config'), 'utf8'))) return null
     const out = new Map<string, string>()
     let count = 0
     const loose = (ref: string): boolean => {
@@ -91,9 +104,8 @@ export function readRefFiles(commonDir: string, env: Record<string, string | und
  * then listing them needs no git process. False when unsure.
  */
 export function noRefFiles(commonDir: string, env: Record<string, string | undefined>, prefix: string): boolean {
-  if (env.GIT_DIR || env.GIT_COMMON_DIR || env.GIT_OBJECT_DIRECTORY || env.GIT_CONFIG_PARAMETERS) return false
+  if (!filesBackend(commonDir, env)) return false
   try {
-    if (fs.existsSync(path.join(commonDir, 'reftable')) || /^\s*refstorage\s*=/im.test(fs.readFileSync(path.join(commonDir, 'config'), 'utf8'))) return false
     const empty = (rel: string): boolean => {
       let entries: fs.Dirent[]
       try {

@@ -3,7 +3,11 @@
  * then written to every copy (the bytes hashed are the bytes written), the writes running
  * on the thread pool while this thread reads and hashes the next chunk (two buffers, so
  * that no buffer is read into while it is still being written). A fresh clone's large
- * object goes to the cache and to the working tree from the same read.
+ * object goes to the cache and to the working tree from the same read. For one copy of a
+ * file of any size, `hashCopy` (hash.ts) is the one to call: it writes on this thread from
+ * one shared buffer, with no thread-pool round trip per file (checkout writes thousands of
+ * small files); this one pays two 1 MiB buffers and a round trip per chunk, which only a
+ * large file repays.
  */
 import fs from 'node:fs'
 import { hasher } from './hash.js'

@@ -112,7 +112,16 @@ export async function waitRecorded(r: TestRepo, timeoutMs = 20_000): Promise<voi
   const t0 = Date.now()
   for (;;) {
     const left = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl')) : []
-    const ended = left.filter((f) => /"e":"end"/.test(fs.readFileSync(path.join(dir, f), 'utf8')))
+    // a file gone between the listing and its read was recorded meanwhile
+    const read = (f: string) => {
+      try {
+        return fs.readFileSync(path.join(dir, f), 'utf8')
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return ''
+        throw e
+      }
+    }
+    const ended = left.filter((f) => /"e":"end"/.test(read(f)))
     if (!ended.length) return
     if (Date.now() - t0 > timeoutMs) throw new Error(`runs not recorded after ${timeoutMs} ms: ${ended.join(', ')}`)
     await new Promise((res) => setTimeout(res, 50))

@@ -112,16 +112,81 @@ describe('xp run snapshot through one update-index', () => {
     expect(unborn.git('ls-tree', '--name-only', first.commit)).toContain('b.txt')
   })
 
-  it('takes five git processes where it took eleven', () => {
+  it('takes three git processes where it took eleven', () => {
     const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
-    expect(repo.xp(['run', '--', 'true']).code).toBe(0) // caches `git --version`
+    expect(repo.xp(['run', '--', 'true']).code).toBe(0) // caches `git --version` and the identity
     const g = gitLogger()
     repo.write('a.txt', 'b\n')
     const r = repo.xp(['run', '--', 'true'], { env: { PATH: `${g.dir}:${repo.env.PATH}` } })
     expect(r.code).toBe(0)
     // (a new git binary on PATH: its version is asked once more)
-    // the run names and HEAD come from the record index and the ref files (the first run added itself)
-    expect(g.calls().filter((c) => c !== '--version')).toEqual(['ls-files', 'update-index', 'write-tree', 'commit-tree', 'update-ref'])
+    // the run names and HEAD come from the record index and the ref files (the first run added
+    // itself); the commit and its ref are written in-process
+    expect(g.calls().filter((c) => c !== '--version')).toEqual(['ls-files', 'update-index', 'write-tree'])
+  })
+})
+
+describe('the run commit and its ref written in-process', () => {
+  it('writes what git would, with the identity git has now, and leaves to git what the config asks of it (a reflog, an encoding)', () => {
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    for (const k of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']) delete repo.env[k]
+    repo.git('config', 'user.name', 'Ada Lovelace')
+    repo.git('config', 'user.email', 'ada@example.com')
+    const g = gitLogger()
+    const env = { env: { PATH: `${g.dir}:${repo.env.PATH}` } }
+    const run = (name: string) => {
+      repo.write('a.txt', `${name}\n`)
+      const r = repo.xp(['run', '-n', name, '--', 'true'], env)
+      expect(r.code, r.stderr).toBe(0)
+      const ref = `refs/xp/runs/${repo.json(['show', name])[0].id}`
+      return { ref, who: repo.git('log', '-1', '--format=%an <%ae>|%cn <%ce>', ref).trim() }
+    }
+    expect(run('one').who).toBe('Ada Lovelace <ada@example.com>|Ada Lovelace <ada@example.com>')
+    expect(run('two').who).toBe('Ada Lovelace <ada@example.com>|Ada Lovelace <ada@example.com>')
+    expect(g.calls().filter((c) => c === 'var' || c === 'commit-tree' || c === 'update-ref')).toEqual(['var', 'var']) // asked once
+    // a changed config is the next run's identity (the global one too)
+    repo.git('config', 'user.email', 'ada@lovelace.example')
+    expect(run('three').who).toBe('Ada Lovelace <ada@lovelace.example>|Ada Lovelace <ada@lovelace.example>')
+    repo.git('config', '--unset', 'user.email')
+    fs.writeFileSync(path.join(repo.home, '.gitconfig'), '[user]\n\temail = ada@home.example\n')
+    expect(run('four').who).toBe('Ada Lovelace <ada@home.example>|Ada Lovelace <ada@home.example>')
+    expect(spawnSync('git', ['fsck', '--strict', '--no-dangling'], { cwd: repo.dir, env: repo.env }).status).toBe(0)
+    // a reflog of every ref: git writes the ref (and its reflog)
+    fs.rmSync(g.log)
+    repo.git('config', 'core.logAllRefUpdates', 'always')
+    const logged = run('five')
+    expect(fs.existsSync(path.join(repo.dir, '.git', 'logs', ...logged.ref.split('/')))).toBe(true)
+    expect(g.calls()).toContain('update-ref')
+    // an encoding for commit messages: git writes the commit, with its header
+    repo.git('config', 'i18n.commitEncoding', 'ISO-8859-1')
+    expect(repo.git('cat-file', 'commit', run('six').ref)).toContain('\nencoding ISO-8859-1\n')
+    expect(g.calls()).toContain('commit-tree')
+  })
+
+  it('creates a ref only where none is, loose or packed, and leaves a held lock to git', async () => {
+    const { createRefFile } = await import('../src/core/ref-files.js')
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    const head = repo.git('rev-parse', 'HEAD').trim()
+    const common = path.join(repo.dir, '.git')
+    const codeOf = (f: () => unknown) => {
+      try {
+        return f()
+      } catch (e) {
+        return (e as { code?: string }).code
+      }
+    }
+    expect(createRefFile(common, {}, 'refs/xp/runs/new', head)).toBe(true)
+    expect(repo.git('rev-parse', 'refs/xp/runs/new').trim()).toBe(head)
+    expect(codeOf(() => createRefFile(common, {}, 'refs/xp/runs/new', head))).toBe('XP_REF_EXISTS')
+    repo.git('update-ref', 'refs/xp/runs/packed', head)
+    repo.git('pack-refs', '--all')
+    expect(codeOf(() => createRefFile(common, {}, 'refs/xp/runs/packed', head))).toBe('XP_REF_EXISTS')
+    expect(fs.readdirSync(path.join(common, 'refs', 'xp', 'runs'))).toEqual([]) // no lock left behind
+    fs.writeFileSync(path.join(common, 'refs', 'xp', 'runs', 'held.lock'), '')
+    expect(createRefFile(common, {}, 'refs/xp/runs/held', head)).toBe(false)
+    expect(fs.existsSync(path.join(common, 'refs', 'xp', 'runs', 'held.lock'))).toBe(true) // another writer's, untouched
+    expect(createRefFile(common, { GIT_DIR: common }, 'refs/xp/runs/other', head)).toBe(false)
+    expect(createRefFile(common, {}, 'refs/xp/runs/../../HEAD', head)).toBe(false)
   })
 })
 

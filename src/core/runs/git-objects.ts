@@ -82,19 +82,103 @@ const identities = new Map<string, { author: string; committer: string }>()
 export async function gitIdentity(repo: Pick<Repo, 'root' | 'ctx' | 'commonDir'>): Promise<{ author: string; committer: string }> {
   let id = identities.get(repo.commonDir)
   if (!id) {
-    const ask = async (v: string, fallback: [string, string]) => {
-      const res = await git(['var', v], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
-      const m = /^(.*<[^>]*>) \d+ [+-]\d{4}$/.exec(res.stdout.trim())
-      return res.code === 0 && m ? m[1] : `${fallback[0]} <${fallback[1]}>`
-    }
-    const fb = fallbackIdentity(repo.ctx.env)
-    id = {
-      author: await ask('GIT_AUTHOR_IDENT', [fb.GIT_AUTHOR_NAME, fb.GIT_AUTHOR_EMAIL]),
-      committer: await ask('GIT_COMMITTER_IDENT', [fb.GIT_COMMITTER_NAME, fb.GIT_COMMITTER_EMAIL]),
-    }
+    id = await askIdentity(repo)
     identities.set(repo.commonDir, id)
   }
   return id
+}
+
+/** gitIdentity without its memory: `git var`, twice. */
+async function askIdentity(repo: Pick<Repo, 'root' | 'ctx'>): Promise<{ author: string; committer: string }> {
+  const ask = async (v: string, fallback: [string, string]) => {
+    const res = await git(['var', v], { cwd: repo.root, env: repo.ctx.env, allowFail: true })
+    const m = /^(.*<[^>]*>) \d+ [+-]\d{4}$/.exec(res.stdout.trim())
+    return res.code === 0 && m ? m[1] : `${fallback[0]} <${fallback[1]}>`
+  }
+  const fb = fallbackIdentity(repo.ctx.env)
+  const [author, committer] = await Promise.all([
+    ask('GIT_AUTHOR_IDENT', [fb.GIT_AUTHOR_NAME, fb.GIT_AUTHOR_EMAIL]),
+    ask('GIT_COMMITTER_IDENT', [fb.GIT_COMMITTER_NAME, fb.GIT_COMMITTER_EMAIL]),
+  ])
+  return { author, committer }
+}
+
+/** what git's identity and `git commit-tree`'s output depend on, besides the config files */
+const IDENTITY_ENV = [
+  'GIT_AUTHOR_NAME',
+  'GIT_AUTHOR_EMAIL',
+  'GIT_COMMITTER_NAME',
+  'GIT_COMMITTER_EMAIL',
+  'EMAIL',
+  'HOME',
+  'XDG_CONFIG_HOME',
+  'GIT_CONFIG_GLOBAL',
+  'GIT_CONFIG_SYSTEM',
+  'GIT_CONFIG_NOSYSTEM',
+  'USER',
+  'LOGNAME',
+]
+/** config that makes `git commit-tree` write what writeCommitObject would not, or read other files */
+const CONFIG_GIT_MUST_DO = /^\s*(?:\[\s*include|path\s*=|commitencoding|logallrefupdates\s*=\s*always)/im
+
+/**
+ * The identity for a commit written in-process, from `.xp/identity` when nothing it
+ * depends on changed since git was last asked: the environment variables git reads and
+ * the stat of every config file (system, global, XDG, the repository's). Two `git var`
+ * processes cost `xp run` about 8 ms (issue 16). Null, when git must write the commit:
+ * GIT_DIR or a date in the environment, a SHA-256 repository, or a config with includes,
+ * a commit encoding or a reflog of every ref (git honours them, this does not; `commit-tree`
+ * never signs by config, so neither does this).
+ *
+ * @example
+ * const who = await cachedIdentity(repo) // { author: 'Ada <ada@example.com>', committer: … } or null
+ */
+export async function cachedIdentity(
+  repo: Pick<Repo, 'root' | 'ctx' | 'commonDir' | 'gitDir' | 'xpDir'>,
+): Promise<{ author: string; committer: string } | null> {
+  const env = repo.ctx.env
+  if (env.GIT_DIR || env.GIT_COMMON_DIR || env.GIT_OBJECT_DIRECTORY || env.GIT_CONFIG_PARAMETERS || env.GIT_CONFIG_COUNT) return null
+  if (env.GIT_AUTHOR_DATE || env.GIT_COMMITTER_DATE) return null
+  const home = env.HOME ?? ''
+  const files = [
+    env.GIT_CONFIG_NOSYSTEM ? '' : (env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig'),
+    env.GIT_CONFIG_GLOBAL ?? path.join(home, '.gitconfig'),
+    path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'git', 'config'),
+    path.join(repo.commonDir, 'config'),
+    path.join(repo.gitDir, 'config.worktree'),
+  ].filter(Boolean)
+  const stamps: string[] = []
+  for (const f of files) {
+    let text: string
+    try {
+      text = fs.readFileSync(f, 'utf8')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return null
+      stamps.push('-')
+      continue
+    }
+    if (CONFIG_GIT_MUST_DO.test(text) || /^\s*objectformat\s*=\s*sha256/im.test(text)) return null
+    const st = fs.statSync(f)
+    stamps.push(`${st.ino}:${st.size}:${st.mtimeMs}`)
+  }
+  const key = JSON.stringify([IDENTITY_ENV.map((k) => env[k] ?? null), files, stamps])
+  const file = path.join(repo.xpDir, 'identity')
+  try {
+    const kept = JSON.parse(fs.readFileSync(file, 'utf8')) as { key?: string; author?: string; committer?: string }
+    if (kept.key === key && typeof kept.author === 'string' && typeof kept.committer === 'string') return { author: kept.author, committer: kept.committer }
+  } catch {
+    // not kept yet, or unreadable: ask git
+  }
+  const who = await askIdentity(repo)
+  try {
+    fs.mkdirSync(repo.xpDir, { recursive: true })
+    const tmp = `${file}.${process.pid}.tmp`
+    fs.writeFileSync(tmp, JSON.stringify({ key, ...who }))
+    fs.renameSync(tmp, file)
+  } catch {
+    // a cache: the next run asks again
+  }
+  return who
 }
 
 /** Write a commit object (what `git commit-tree` writes, dates in UTC). */

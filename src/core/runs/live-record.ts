@@ -8,7 +8,7 @@
  * (`.xp-run/mlflow.json`: dataset inputs, logged models).
  */
 import type { Repo } from '../repo.js'
-import { git, readObjects, type CatFileBatch } from '../git.js'
+import { readObjects, type CatFileBatch } from '../git.js'
 import { typeValue, type Flat } from '../params.js'
 import { parseTree } from '../cache/reachable.js'
 import { putBytes } from '../cache/objects.js'
@@ -19,6 +19,7 @@ import { addToIndex } from './record-index.js'
 import { canonicalJson } from './list.js'
 import { currentBranch } from './record-run.js'
 import { RunRef } from './ref.js'
+import { createRef } from '../ref-files.js'
 import { objectFormat, writeFileTree, writeCommitObject, gitIdentity } from './git-objects.js'
 import type { LiveRun, Point } from './live.js'
 import { Scrubber } from '../safety/secrets.js'
@@ -163,7 +164,7 @@ export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOp
     message: encodeRecord(record),
   })
   const ref = RunRef.fromId(run.id).toString()
-  await git(['update-ref', '-m', `xp mlflow ${run.name}`, ref, commit, ''], { cwd: repo.root, env: repo.ctx.env, errorCode: 'XP_REF_EXISTS' })
+  await createRef(repo, ref, commit, `xp mlflow ${run.name}`)
   // the listing (xp show, the API's search) then finds it without reading the commit
   addToIndex(repo.commonDir, [[`${commit} ${ref}`, Buffer.from(canonicalJson({ ...decodeRecord(encodeRecord(record)), commit, ref }))]])
   return { record, commit, ref }

@@ -17,7 +17,8 @@ import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, decodeRecord, type RunRecord, type RunStatus } from './record.js'
 import { loadIndex, addToIndex, NOT_A_RECORD, type RecordIndex } from './record-index.js'
-import { readRefFiles } from '../ref-files.js'
+import { readRefFiles, createRef } from '../ref-files.js'
+import { cachedIdentity, writeCommitObject } from './git-objects.js'
 import { sortKeys, stringifyJson } from '../json.js'
 import { captureEnv } from './env.js'
 import { Scrubber, argvSecrets, commandLineSecrets, redactArgv, redactCommandLine, type LogScrubber } from '../safety/secrets.js'
@@ -455,7 +456,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     )
   }
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
-  await git(['update-ref', '-m', `xp run ${name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
+  await createRef(repo, ref, commit, `xp run ${name}`)
   // the listing (xp show) and the next run's names then find it without reading the commit
   addToIndex(repo.commonDir, [[`${commit} ${ref}`, Buffer.from(stringifyJson(sortKeys({ ...decodeRecord(encodeRecord(record)), commit, ref })))]])
   endLiveRun(liveRepo, id)
@@ -538,7 +539,7 @@ export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
   })
   const ref = RunRef.fromId(run.id).toString()
   const commit = await writeCommit(repo, snap.tree, start.baseline, encodeRecord(record), new Date(start.started))
-  await git(['update-ref', '-m', `xp run --recover ${run.name}`, ref, commit, ''], { cwd: repo.root, env: ctx.env, errorCode: 'XP_REF_EXISTS' })
+  await createRef(repo, ref, commit, `xp run --recover ${run.name}`)
   endLiveRun(repo, run.id)
   return { record, commit, ref, exitCode: 0 }
 }
@@ -676,8 +677,19 @@ function shellQuoteMasked(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./*-]+$/.test(arg) ? arg : shellQuote(arg)
 }
 
-/** `git commit-tree` with the user's identity, or a fallback one so a run is never lost. */
-export async function writeCommit(repo: Pick<Repo, 'root' | 'ctx'>, tree: string, parent: string | null, message: string, date?: Date): Promise<string> {
+/**
+ * The commit `git commit-tree` would write, with the user's identity (or a fallback one so
+ * a run is never lost): in-process when the identity is known (cachedIdentity), else by git.
+ */
+export async function writeCommit(
+  repo: Pick<Repo, 'root' | 'ctx' | 'commonDir' | 'gitDir' | 'xpDir'>,
+  tree: string,
+  parent: string | null,
+  message: string,
+  date?: Date,
+): Promise<string> {
+  const who = await cachedIdentity(repo)
+  if (who) return writeCommitObject(repo.commonDir, 'sha1', { tree, parent, ...who, authorDate: date ?? repo.ctx.now(), commitDate: repo.ctx.now(), message })
   const args = ['commit-tree', tree, ...(parent ? ['-p', parent] : [])]
   const dates = date ? { GIT_AUTHOR_DATE: repo.ctx.env.GIT_AUTHOR_DATE ?? `${Math.floor(date.getTime() / 1000)} +0000` } : {}
   const { stdout } = await gitAsAuthor(args, { cwd: repo.root, env: { ...repo.ctx.env, ...dates }, input: message })

@@ -24,6 +24,8 @@ const want = (row) => !only || only.includes(row)
 const PROFILE = process.argv.includes('--profile')
 const beforeArg = process.argv.indexOf('--before')
 const BEFORE = beforeArg > 0 ? path.resolve(process.argv[beforeArg + 1], 'bin', 'xp.js') : null
+// --no-settle: time the data rows without a `sync` before each call (as before 2026-12-01)
+const SETTLE = !process.argv.includes('--no-settle')
 const N = Number(process.env.BENCH_REPEAT ?? (small ? 3 : 5))
 const NSMALL = small ? 1000 : 5000
 const BIGPART = small ? 32 * 2 ** 20 : 256 * 2 ** 20
@@ -67,21 +69,39 @@ const xp = (cwd, ...args) => sh(process.execPath, [...nodeFlags, bin, ...args], 
 const git = (cwd, ...args) => sh('git', args, cwd)
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rm = (p) => fs.rmSync(p, { recursive: true, force: true })
+// The data rows never delete a tree between timed calls: they move it here, emptied when the
+// bench ends. This machine's root is ext4 without a journal, where creating a file skips every
+// inode freed in the last 5 s (300 s while its inode-table block is dirty), looking each up:
+// a `cp -r` of 5,001 files just after an `rm -rf` of as many took 0.24-1.6 s (perf: ext4's
+// `recently_deleted` and `find_get_block_common` at 40-45% of its samples). Timing after a
+// delete measured the delete's aftermath, not the copy.
+let trashed = 0
+const trash = (p) => {
+  if (!fs.existsSync(p)) return
+  fs.mkdirSync(path.join(work, 'trash'), { recursive: true })
+  fs.renameSync(p, path.join(work, 'trash', String(trashed++)))
+}
 
 /**
  * Floor and xp alternately, N times; each side's `prepare` runs untimed before it.
  * Returns the medians in seconds.
  * @param {{ floor: (i: number) => number, xp: (i: number) => number, prepFloor?: (i: number) => void, prepXp?: (i: number) => void, n?: number }} o
  */
-function pair({ floor, xp: x, prepFloor = (_i) => {}, prepXp = (_i) => {}, n = N }) {
+function pair({ floor, xp: x, prepFloor = (_i) => {}, prepXp = (_i) => {}, n = N, settle = false }) {
   const [f, fc, s, sc, b, bc] = [[], [], [], [], [], []]
+  // settle: write every dirty page out (untimed) before each timed call, so no call pays the
+  // kernel's writeback of an earlier one's data (24 GiB of RAM keep 30 s of dirty pages, and
+  // the flusher then writes them out in the middle of whichever call is running)
+  const quiet = settle ? () => spawnSync('sync') : () => {}
   for (let i = 0; i < n; i++) {
     prepFloor(i)
+    quiet()
     timed(floor, i, f, fc)
     const before = () => {
       bin = BEFORE
       try {
         prepXp(i)
+        quiet()
         timed(x, i, b, bc)
       } finally {
         bin = XP
@@ -90,6 +110,7 @@ function pair({ floor, xp: x, prepFloor = (_i) => {}, prepXp = (_i) => {}, n = N
     // before and after take turns going first: the one after a big write pays its writeback
     if (BEFORE && i % 2 === 0) before()
     prepXp(i)
+    quiet()
     timed(x, i, s, sc)
     if (BEFORE && i % 2 === 1) before()
   }
@@ -180,22 +201,23 @@ function dataRows() {
       `add ${files} files / ${((NSMALL * 34 * 1024 + BIGPART) / 2 ** 20).toFixed(0)} MiB`,
       pair({
         floor: () => sh('cp', ['-r', src, path.join(work, 'cp')]),
-        prepFloor: () => rm(path.join(work, 'cp')),
+        prepFloor: () => trash(path.join(work, 'cp')),
         xp: () => xp(repo, 'add', 'data'),
         prepXp: () => {
-          rm(path.join(repo, '.xp'))
-          rm(path.join(repo, 'data'))
-          rm(path.join(repo, 'data.xp'))
+          trash(path.join(repo, '.xp'))
+          trash(path.join(repo, 'data'))
+          trash(path.join(repo, 'data.xp'))
           fs.cpSync(src, path.join(repo, 'data'), { recursive: true })
           warm(path.join(repo, 'data'))
         },
         n: Math.min(N, 3),
+        settle: SETTLE,
       }),
       '`cp -r`',
       14.75,
       1.5,
     )
-  rm(path.join(work, 'cp'))
+  trash(path.join(work, 'cp'))
   if (!fs.existsSync(path.join(repo, 'data.xp'))) {
     fs.cpSync(src, path.join(repo, 'data'), { recursive: true })
     xp(repo, 'add', 'data')
@@ -217,15 +239,16 @@ function dataRows() {
       `push ${files} objects to a folder remote`,
       pair({
         floor: () => sh('cp', ['-r', path.join(repo, '.xp', 'cache'), path.join(work, 'cp')]),
-        prepFloor: () => rm(path.join(work, 'cp')),
+        prepFloor: () => trash(path.join(work, 'cp')),
         xp: () => xp(repo, 'push', lastBare),
         prepXp: () => {
           // an empty remote folder (a push never creates one unasked)
-          rm(remote)
+          trash(remote)
           fs.mkdirSync(remote)
           bare()
         },
         n: Math.min(N, 3),
+        settle: SETTLE,
       }),
       '`cp -r`',
       6.96,
@@ -236,7 +259,7 @@ function dataRows() {
     xp(repo, 'push', bare())
   }
   git(repo, 'remote', 'add', 'origin', lastBare)
-  rm(path.join(work, 'cp'))
+  trash(path.join(work, 'cp'))
   // a fresh clone: pull the data, check it out (floor: cp -r remote -> cache, cache -> data)
   if (want('clone'))
     row(
@@ -244,26 +267,27 @@ function dataRows() {
       pair({
         floor: () => sh('cp', ['-r', remote, path.join(work, 'cp1')]) + sh('cp', ['-r', path.join(work, 'cp1'), path.join(work, 'cp2')]),
         prepFloor: () => {
-          rm(path.join(work, 'cp1'))
-          rm(path.join(work, 'cp2'))
+          trash(path.join(work, 'cp1'))
+          trash(path.join(work, 'cp2'))
         },
         xp: () => xp(path.join(work, 'clone'), 'pull') + xp(path.join(work, 'clone'), 'checkout'),
         prepXp: () => {
-          rm(path.join(work, 'clone'))
+          trash(path.join(work, 'clone'))
           git(work, 'clone', '-q', repo, 'clone')
         },
         n: Math.min(N, 3),
+        settle: SETTLE,
       }),
       '`cp -r` twice',
       13.94,
       2,
     )
-  rm(path.join(work, 'cp1'))
-  rm(path.join(work, 'cp2'))
-  rm(path.join(work, 'clone'))
-  rm(repo)
-  rm(remote)
-  rm(src)
+  trash(path.join(work, 'cp1'))
+  trash(path.join(work, 'cp2'))
+  trash(path.join(work, 'clone'))
+  trash(repo)
+  trash(remote)
+  trash(src)
 
   if (want('big')) {
     const brepo = repoWith('big-repo')
@@ -273,23 +297,24 @@ function dataRows() {
       `add one ${(GIB / 2 ** 30).toFixed(GIB < 2 ** 30 ? 2 : 0)} GiB file`,
       pair({
         floor: () => sh('cp', [big, path.join(work, 'big.cp')]),
-        prepFloor: () => rm(path.join(work, 'big.cp')),
+        prepFloor: () => trash(path.join(work, 'big.cp')),
         xp: () => xp(brepo, 'add', 'big.bin'),
         prepXp: () => {
-          rm(path.join(brepo, '.xp'))
-          rm(path.join(brepo, 'big.bin.xp'))
-          rm(path.join(brepo, 'big.bin'))
+          trash(path.join(brepo, '.xp'))
+          trash(path.join(brepo, 'big.bin.xp'))
+          trash(path.join(brepo, 'big.bin'))
           fs.copyFileSync(big, path.join(brepo, 'big.bin'))
         },
         n: Math.min(N, 3),
+        settle: SETTLE,
       }),
       '`cp`',
       3.84,
       1.5,
     )
-    rm(brepo)
-    rm(big)
-    rm(path.join(work, 'big.cp'))
+    trash(brepo)
+    trash(big)
+    trash(path.join(work, 'big.cp'))
   }
 }
 // issue 16's goal for the everyday no-ops: 20,000 small files (100-150 B, in 100 folders),

@@ -206,6 +206,44 @@ describe('faults', () => {
     expect(errorCode(noOrigin)).toBe('XP_GIT_REMOTE_NOT_FOUND')
   })
 
+  it('with no git remote, push and pull move the data alone (as dvc push and pull do), and say so', () => {
+    const a = project()
+    // no data remote either: nothing can go anywhere, and the hint names both ways
+    runJson(a, ['-n', 'first', '--', ...TRAIN])
+    const nowhere = a.xp(['push'])
+    expect(nowhere.code).toBe(2)
+    expect(errorCode(nowhere)).toBe('XP_GIT_REMOTE_NOT_FOUND')
+    expect(nowhere.stderr).toContain('xp remote add NAME URL --default')
+    // a data remote: the working tree's data and every run's go, no ref moves
+    const store = path.join(tmpDir('xp-store-'), 'store')
+    ok(a.xp(['remote', 'add', 'store', store, '--default', '--create']))
+    a.write('data/a.csv', 'x,y\n1,2\n')
+    a.write('data/b.csv', 'x,y\n3,4\n')
+    ok(a.xp(['add', 'data']))
+    a.git('add', '-A')
+    a.git('commit', '-qm', 'data')
+    const model = runJson(a, ['-n', 'second', '--', ...TRAIN])
+    const pushed = a.xp(['push'])
+    expect(pushed.code, pushed.stderr).toBe(0)
+    expect(pushed.stderr).toMatch(/^xp: no git remote, so the data alone: 5 objects uploaded .*\(store\)\. The runs stay here/)
+    expect(JSON.parse(ok(a.xp(['push', '--json'])).stdout)).toMatchObject({ remote: null, runs: { pushed: 0 }, data: { transferred: 0, present: 5 } })
+    // another machine with the same commits and no git remote: the working tree's data, then every run's
+    const b = cloneOf(a.dir)
+    b.git('remote', 'remove', 'origin')
+    b.git('fetch', '-q', a.dir, 'refs/xp/runs/*:refs/xp/runs/*')
+    const pulled = b.xp(['pull'])
+    expect(pulled.code, pulled.stderr).toBe(0)
+    expect(pulled.stderr).toMatch(/^xp: no git remote, so the data alone: 3 objects downloaded .*; 2 data files written to the working tree/)
+    expect(b.read('data/b.csv')).toBe('x,y\n3,4\n')
+    const modelOid: string = model.outs['model.bin'].oid
+    expect(fs.existsSync(b.path('.xp', 'cache', modelOid.slice(0, 2), modelOid.slice(2)))).toBe(false)
+    expect(JSON.parse(ok(b.xp(['pull', '--all-data', '--json'])).stdout)).toMatchObject({ remote: null, data: { transferred: 2 } })
+    ok(b.xp(['apply', 'second']))
+    expect(fs.readFileSync(b.path('model.bin')).equals(fs.readFileSync(a.path('model.bin')))).toBe(true)
+    // a run named with no git remote to find it on is still an error
+    expect(errorCode(b.xp(['pull', 'second']))).toBe('XP_GIT_REMOTE_NOT_FOUND')
+  })
+
   it('a data remote that fails mid-push: exit 4, no ref pushed, and the next push sends only the rest', () => {
     const bare = makeBare(root, 'dies.git')
     const store = path.join(root, 'store-dies')

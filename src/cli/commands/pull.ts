@@ -22,9 +22,11 @@ export async function handler(argv: ArgsOf<typeof builder>) {
     pullRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, allData: argv['all-data'], noData: argv.data === false }),
   )
   if (argv.json) return printJson(res)
+  const wrote = res.checkedOut ? `; ${res.checkedOut} data file${res.checkedOut === 1 ? '' : 's'} written to the working tree` : ''
+  if (res.remote === null)
+    return info(`no git remote, so the data alone: ${res.data ? transferLine(res.data, 'downloaded').replace(/^data: /, '') : 'none'}${wrote}`)
   const parts = [`${res.runs.fetched} run${res.runs.fetched === 1 ? '' : 's'} fetched`, `${res.runs.upToDate} up to date`]
   if (res.tags.fetched) parts.push(`${res.tags.fetched} tag${res.tags.fetched === 1 ? '' : 's'}`)
   if (res.notes !== 'none') parts.push(`notes ${res.notes}`)
-  const wrote = res.checkedOut ? `; ${res.checkedOut} data file${res.checkedOut === 1 ? '' : 's'} written to the working tree` : ''
   info(`${remote}: ${parts.join(', ')}${res.data ? `; ${transferLine(res.data, 'downloaded')}` : ''}${wrote}`)
 }

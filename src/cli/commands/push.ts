@@ -14,6 +14,7 @@ export const builder = (y: Argv) =>
     .option('json', { type: 'boolean', describe: 'print what was pushed as JSON' })
     .example('xp push', 'push every run, the notes and registry tags to origin, their data first')
     .example('xp push origin brisk-otter -r storage', 'push one run')
+    .example('xp push -r storage', 'with no git remote: upload the data alone (of the working tree and every run)')
 
 export async function handler(argv: { args?: string[]; remote?: string; jobs?: number; data?: boolean; json?: boolean; 'create-remote'?: boolean }) {
   const repo = await syncRepo()
@@ -22,6 +23,10 @@ export async function handler(argv: { args?: string[]; remote?: string; jobs?: n
     pushRuns(repo, { remote, runs, dataRemote: argv.remote, jobs: argv.jobs, noData: argv.data === false, createRemote: argv['create-remote'] }),
   )
   if (argv.json) return printJson(res)
+  if (res.remote === null)
+    return info(
+      `no git remote, so the data alone: ${res.data ? transferLine(res.data, 'uploaded').replace(/^data: /, '') : 'none'}. The runs stay here until you add one (\`git remote add origin URL\`, then \`xp push\`)`,
+    )
   const parts = [`${res.runs.pushed} run${res.runs.pushed === 1 ? '' : 's'} pushed`, `${res.runs.upToDate} up to date`]
   if (res.tags.pushed) parts.push(`${res.tags.pushed} tag${res.tags.pushed === 1 ? '' : 's'}`)
   if (res.notes !== 'none') parts.push(`notes ${res.notes}`)

@@ -28,16 +28,25 @@ export async function configuredRemotes(repo: Pick<Repo, 'root' | 'ctx'>): Promi
 
 /**
  * Split `[GIT_REMOTE] [RUN...]`: the first word is the remote when it names one or looks
- * like a URL; otherwise every word is a run and the remote is `origin`.
+ * like a URL; otherwise every word is a run and the remote is `origin`. With no word at all
+ * and no `origin`, the remote is null: push and pull then move the data alone (as `dvc
+ * push` does), when a data remote is set.
  */
-export async function splitRemoteArgs(repo: Pick<Repo, 'root' | 'ctx'>, words: string[]): Promise<{ remote: string; runs: string[] }> {
+export async function splitRemoteArgs(repo: Pick<Repo, 'root' | 'ctx'>, words: string[]): Promise<{ remote: string | null; runs: string[] }> {
   if (words.length && (await isGitRemote(repo, words[0]))) return { remote: words[0], runs: words.slice(1) }
   const remotes = await configuredRemotes(repo)
-  if (!remotes.includes(DEFAULT_GIT_REMOTE))
-    throw new XpError('XP_GIT_REMOTE_NOT_FOUND', `no git remote named "${DEFAULT_GIT_REMOTE}"${words.length ? ` (and "${words[0]}" is not a remote)` : ''}`, {
-      hint: 'name a remote or URL first (`xp push REMOTE`), or add one with `git remote add origin URL`',
-    })
+  if (!remotes.includes(DEFAULT_GIT_REMOTE)) {
+    if (!words.length) return { remote: null, runs: [] }
+    throw noGitRemote(words[0])
+  }
   return { remote: DEFAULT_GIT_REMOTE, runs: words }
+}
+
+/** XP_GIT_REMOTE_NOT_FOUND: no `origin` (and `word`, when given, names none either). */
+export function noGitRemote(word?: string): XpError {
+  return new XpError('XP_GIT_REMOTE_NOT_FOUND', `no git remote named "${DEFAULT_GIT_REMOTE}"${word ? ` (and "${word}" is not a remote)` : ''}`, {
+    hint: 'name a remote or URL first (`xp push REMOTE`), or add one with `git remote add origin URL`; with a data remote set (`xp remote add NAME URL --default`), `xp push` and `xp pull` move the data alone',
+  })
 }
 
 /** Turn a failed git network command into a one-line XpError (exit 4). */

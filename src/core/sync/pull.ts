@@ -4,6 +4,7 @@
  * tree's pointers (every pulled run's too with allData, none with noData) into the cache.
  */
 import type { Repo } from '../repo.js'
+import { loadConfig } from '../repo.js'
 import { git } from '../git.js'
 import { XpError } from '../errors.js'
 import { checkoutData } from '../cache/checkout.js'
@@ -13,15 +14,16 @@ import { NOTES_REF, RUNS_PREFIX, RunRef } from '../runs/ref.js'
 import { listRuns } from '../runs/list.js'
 import { resolveRun } from '../runs/resolve.js'
 import { changedRefs, chunkArgs, isSharedRef, TAGS_PREFIX, type RefEntry } from './refs.js'
-import { remoteRefs, gitRemoteError } from './git-remote.js'
+import { remoteRefs, gitRemoteError, noGitRemote } from './git-remote.js'
 import { mergeIncomingNotes, INCOMING_NOTES_REF } from './notes.js'
-import { localSharedRefs } from './push.js'
+import { localSharedRefs, anyDataRemote } from './push.js'
 import { referencedData, fetchObjects } from './data.js'
 import type { TransferSummary } from './transfer.js'
 import { renumberClashingTags } from './tag-clash.js'
 
 export interface PullOptions {
-  remote: string
+  /** git remote name or URL; null: none, the data alone is fetched (the working tree's; every local run's with allData) */
+  remote: string | null
   runs?: string[]
   dataRemote?: string
   jobs?: number
@@ -31,7 +33,8 @@ export interface PullOptions {
 }
 
 export interface PullResult {
-  remote: string
+  /** null: no git remote, the data alone was fetched */
+  remote: string | null
   runs: { fetched: number; upToDate: number }
   tags: { fetched: number }
   notes: 'merged' | 'up-to-date' | 'none'
@@ -59,6 +62,7 @@ function pickRemoteRuns(runRefs: RefEntry[], specs: string[]): RefEntry[] | null
  * const res = await pullRuns(repo, { remote: 'origin' })  // res.runs.fetched === 2
  */
 export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResult> {
+  if (opts.remote === null) return pullDataOnly(repo, opts)
   const theirs = [...(await remoteRefs(repo, opts.remote)).values()].filter((e) => isSharedRef(e, e.peeled !== undefined))
   const remoteRuns = theirs.filter((e) => RunRef.parse(e.ref))
   const picked = opts.runs?.length ? pickRemoteRuns(remoteRuns, opts.runs) : null
@@ -124,6 +128,25 @@ export async function pullRuns(repo: Repo, opts: PullOptions): Promise<PullResul
       ...(picked ?? remoteRuns).filter((e) => !diverged.includes(e)).map((e) => e.oid),
       ...changed.filter((e) => e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid),
     )
+  return pullData(repo, opts, commits, result)
+}
+
+/**
+ * `xp pull` with no git remote: the data alone, as `dvc pull` does: the working tree's, and
+ * with --all-data every local run's and registry tag's. A data remote must be set.
+ */
+async function pullDataOnly(repo: Repo, opts: PullOptions): Promise<PullResult> {
+  const config = loadConfig(repo)
+  if (opts.noData || !anyDataRemote(config, opts.dataRemote)) throw noGitRemote()
+  const result: PullResult = { remote: null, runs: { fetched: 0, upToDate: 0 }, tags: { fetched: 0 }, notes: 'none', data: null, missing: 0, checkedOut: 0 }
+  const commits = opts.allData
+    ? (await localSharedRefs(repo)).filter((e) => e.ref.startsWith(RUNS_PREFIX) || e.ref.startsWith(TAGS_PREFIX)).map((e) => e.peeled ?? e.oid)
+    : []
+  return pullData(repo, opts, commits, result)
+}
+
+/** The data stage of a pull: fetch what `commits` and the working tree's pointers name, then write the working tree's. */
+async function pullData(repo: Repo, opts: PullOptions, commits: string[], result: PullResult): Promise<PullResult> {
   // a data path absent from the working tree is written as its files arrive, from the bytes in hand
   const fresh = new FreshCheckout(repo, await worktreePointers(repo, { skipBad: true }))
   let fetched: Awaited<ReturnType<typeof fetchObjects>>

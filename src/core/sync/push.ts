@@ -26,13 +26,13 @@ import {
   type RefEntry,
   type PushStatus,
 } from './refs.js'
-import { remoteRefs, gitRemoteError } from './git-remote.js'
+import { remoteRefs, gitRemoteError, noGitRemote } from './git-remote.js'
 import { referencedOids } from '../cache/reachable.js'
 import type { TransferSummary } from './transfer.js'
 
 export interface PushOptions {
-  /** git remote name or URL */
-  remote: string
+  /** git remote name or URL; null: none, the data alone is pushed (to a data remote that must be set) */
+  remote: string | null
   /** run specs (id, prefix, name); all runs when empty */
   runs?: string[]
   /** data remote name or URL; the default when unset */
@@ -45,7 +45,8 @@ export interface PushOptions {
 }
 
 export interface PushResult {
-  remote: string
+  /** null: no git remote, the data alone was pushed */
+  remote: string | null
   runs: { pushed: number; upToDate: number }
   tags: { pushed: number }
   notes: 'pushed' | 'merged' | 'up-to-date' | 'none'
@@ -82,6 +83,11 @@ function fromFiles(files: Map<string, string>): RefEntry[] {
 /** The data objects the commits and the working tree's pointers name (data.ts's referencedData, without loading the remotes). */
 async function referencedData(repo: Repo, opts: { commits: string[]; worktree: boolean }): Promise<string[]> {
   return [...(await referencedOids(repo, opts))]
+}
+
+/** Whether a data remote is named (`-r`) or configured (xp.yaml's `remote:` or `remotes:`). */
+export function anyDataRemote(config: { remote?: string; remotes?: Record<string, unknown> }, named?: string): boolean {
+  return !!(named || config.remote || Object.keys(config.remotes ?? {}).length)
 }
 
 /** Past this many registry tags to push, the remote is listed first: git matches explicit refspecs in quadratic time. */
@@ -126,14 +132,17 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
   const worktreeData = opts.noData ? Promise.resolve([]) : referencedData(repo, { commits: [], worktree: true })
   worktreeData.catch(() => {}) // awaited below; a failure elsewhere first must not leave it unhandled
   const config = loadConfig(repo)
-  const anyRemote = !!(opts.dataRemote || config.remote || Object.keys(config.remotes ?? {}).length)
+  const anyRemote = anyDataRemote(config, opts.dataRemote)
+  // no git remote at all: the data alone (as `dvc push`), which needs somewhere to go
+  const dataOnly = opts.remote === null
+  if (dataOnly && (opts.noData || !anyRemote)) throw noGitRemote()
   const allRuns = !opts.runs?.length
   // Without a data remote the data step can only fail (data that must go, nowhere to go)
   // or do nothing. When no run or tag to push names data (all of them: which ones the git
   // remote lacks is not known yet), the remote's refs need no listing of their own: the
   // push itself says what was new and what was there (a `git ls-remote` process less).
   const mayGoBlind = allRuns && (opts.noData || !anyRemote)
-  const theirsP = mayGoBlind ? null : remoteRefs(repo, opts.remote)
+  const theirsP = mayGoBlind || opts.remote === null ? null : remoteRefs(repo, opts.remote)
   theirsP?.catch(() => {})
   const local = await localSharedRefs(repo)
   let chosen = local
@@ -144,17 +153,21 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
     chosen = local.filter((e) => !e.ref.startsWith(RUNS_PREFIX) || wanted.has(e.ref))
   }
   const blind =
-    mayGoBlind && chosen.filter((e) => e.ref.startsWith(TAGS_PREFIX)).length <= BLIND_TAGS && (opts.noData || (await dataFree(repo, chosen, worktreeData)))
-  const theirs = blind ? null : await (theirsP ?? remoteRefs(repo, opts.remote))
-  const changed = theirs ? changedRefs(chosen, theirs) : chosen
+    !dataOnly &&
+    mayGoBlind &&
+    chosen.filter((e) => e.ref.startsWith(TAGS_PREFIX)).length <= BLIND_TAGS &&
+    (opts.noData || (await dataFree(repo, chosen, worktreeData)))
+  const theirs = blind || opts.remote === null ? null : await (theirsP ?? remoteRefs(repo, opts.remote))
+  // with no git remote no ref moves: every run and tag is one the remote "has" (its data may lack)
+  const changed = dataOnly ? [] : theirs ? changedRefs(chosen, theirs) : chosen
   const runRefs = changed.filter((e) => e.ref.startsWith(RUNS_PREFIX))
   const tagRefs = changed.filter((e) => e.ref.startsWith(TAGS_PREFIX))
   const notesChanged = changed.some((e) => e.ref === NOTES_REF)
   const result: PushResult = {
     remote: opts.remote,
-    runs: { pushed: 0, upToDate: chosen.filter((e) => e.ref.startsWith(RUNS_PREFIX)).length - runRefs.length },
+    runs: { pushed: 0, upToDate: dataOnly ? 0 : chosen.filter((e) => e.ref.startsWith(RUNS_PREFIX)).length - runRefs.length },
     tags: { pushed: 0 },
-    notes: chosen.some((e) => e.ref === NOTES_REF) ? (notesChanged ? 'pushed' : 'up-to-date') : 'none',
+    notes: !dataOnly && chosen.some((e) => e.ref === NOTES_REF) ? (notesChanged ? 'pushed' : 'up-to-date') : 'none',
     data: null,
   }
 
@@ -197,7 +210,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
       const s = await uploadObjects(repo.ctx, repo.cacheDir, remote, oids, { jobs: opts.jobs, mayLack: new Set(more) })
       if (s.lost)
         repo.ctx.warn(
-          `${s.lost} object${s.lost === 1 ? '' : 's'} of runs already on "${opts.remote}" ${s.lost === 1 ? 'is' : 'are'} in neither this cache nor data remote "${remote.name}"; push from a clone that has them, or \`xp pull --all-data\` first`,
+          `${s.lost} object${s.lost === 1 ? '' : 's'} of runs ${opts.remote === null ? 'here' : `already on "${opts.remote}"`} ${s.lost === 1 ? 'is' : 'are'} in neither this cache nor data remote "${remote.name}"; push from a clone that has them, or \`xp pull --all-data\` first`,
         )
       result.data = result.data
         ? { ...s, transferred: result.data.transferred + s.transferred, bytes: result.data.bytes + s.bytes, remote: remote.name }
@@ -213,6 +226,7 @@ export async function pushRuns(repo: Repo, opts: PushOptions): Promise<PushResul
   const shared = chosen.filter((e) => (e.ref.startsWith(RUNS_PREFIX) || e.ref.startsWith(TAGS_PREFIX)) && !changedSet.has(e.ref))
   // blind: none of them names data (dataFree), or --no-data
   if (!blind) await uploadFor([...runRefs, ...tagRefs], shared, true)
+  if (opts.remote === null) return result
 
   // Every run: one wildcard refspec (git matches explicit refspecs in quadratic time: 10,000
   // of them cost minutes). A run recorded since the listing would ride along without its

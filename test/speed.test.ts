@@ -309,6 +309,42 @@ describe('the everyday calls skip yargs', () => {
   })
 })
 
+describe('a no-op checkout answers as status does', () => {
+  it('finds a folder right as its pointer says without a file-by-file check, and still catches every kind of change', () => {
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    for (let i = 0; i < 30; i++) repo.write(`data/d${i % 3}/f${i}.txt`, `file ${i}\n`)
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    const co = () => repo.xp(['checkout', '--json'])
+    const json = (r: { stdout: string }) => JSON.parse(r.stdout)
+    expect(json(co())).toEqual([expect.objectContaining({ path: 'data', written: 0, removed: 0, unchanged: 30 })])
+    // a file edited, one added, one deleted: the same answers as before the fast path
+    repo.write('data/d0/f0.txt', 'edited\n')
+    const edited = co()
+    expect(edited.code).not.toBe(0)
+    expect(edited.stderr).toContain('XP_CHECKOUT_CONFLICT')
+    expect(repo.read('data/d0/f0.txt')).toBe('edited\n')
+    expect(json(repo.xp(['checkout', '--force', '--json']))).toEqual([expect.objectContaining({ written: 1, unchanged: 29 })])
+    expect(repo.read('data/d0/f0.txt')).toBe('file 0\n')
+    repo.write('data/d1/new.txt', 'new\n')
+    expect(co().stderr).toContain('XP_CHECKOUT_CONFLICT')
+    fs.rmSync(repo.path('data/d1/new.txt'))
+    fs.rmSync(repo.path('data/d2/f2.txt'))
+    expect(json(co())).toEqual([expect.objectContaining({ written: 1, removed: 0, unchanged: 29 })])
+    expect(repo.read('data/d2/f2.txt')).toBe('file 2\n')
+    // a mode alone: nothing to write, as before
+    fs.chmodSync(repo.path('data/d0/f3.txt'), 0o444)
+    expect(json(co())).toEqual([expect.objectContaining({ written: 0, removed: 0, unchanged: 30 })])
+    // the folder replaced by a symlink to an identical copy outside: refused, never read as "right"
+    const outside = tmpDir('xp-outside-')
+    fs.cpSync(repo.path('data'), path.join(outside, 'data'), { recursive: true })
+    fs.rmSync(repo.path('data'), { recursive: true })
+    fs.symlinkSync(path.join(outside, 'data'), repo.path('data'))
+    const linked = co()
+    expect(linked.code).not.toBe(0)
+    expect(fs.lstatSync(repo.path('data')).isSymbolicLink()).toBe(true)
+  })
+})
+
 describe('flat params files without the yaml library', () => {
   it('reads exactly what the yaml library reads, and leaves everything unusual to it', async () => {
     const { flatYaml } = await import('../src/core/params.js')

@@ -271,11 +271,16 @@ export class SecondWriter {
     this.idle?.()
   }
 
-  /** Wait until every file is written (or failed: each `onDone` has run), then stop the worker. */
-  async finish(): Promise<void> {
+  /** Wait until every file handed over so far is written (or failed: each `onDone` has run); the worker stays for more. */
+  async settle(): Promise<void> {
     this.send()
     if (this.worker && this.sent.size) await new Promise<void>((r) => (this.idle = r))
     this.idle = undefined
+  }
+
+  /** Wait until every file is written (or failed: each `onDone` has run), then stop the worker. */
+  async finish(): Promise<void> {
+    await this.settle()
     const w = this.worker
     this.worker = undefined
     if (w) {

@@ -464,6 +464,17 @@ export class FreshCheckout {
     }
   }
 
+  /**
+   * The writer of the working tree's files, for the download to write the cache's objects
+   * through too (`objects` of them): one second thread then takes whichever file comes
+   * next, object or working-tree copy, instead of the cache's all falling on this thread.
+   * Finished by `finish()`.
+   */
+  sharedWriter(objects: number): SecondWriter {
+    this.writer ??= new SecondWriter(threadFrom(this.files + objects, this.repo.ctx.env))
+    return this.writer
+  }
+
   /** Does a download of `oid` write working-tree files? */
   wants(oid: string): boolean {
     return this.how !== 'off' && this.byOid.has(oid)

@@ -352,6 +352,15 @@ export function writeObject(cacheDir: string, oid: string, bytes: Uint8Array): v
   if (done.error) throw diskError(done.error, job.dest)
 }
 
+/**
+ * Write object `oid` through `writer` (on its thread when it has room, else here and now);
+ * `onError` gets the disk error of a write that failed (its temporary file removed).
+ */
+export function writeObjectWith(writer: SecondWriter, cacheDir: string, oid: string, bytes: Uint8Array, onError: (e: unknown) => void): void {
+  const job = objectJob(cacheDir, oid)
+  writer.write(job, bytes, (d) => d.error && onError(diskError(d.error, job.dest)))
+}
+
 /** The write of object `oid`: a temporary name beside it (its folder made), mode 0444. */
 function objectJob(cacheDir: string, oid: string): WriteJob {
   return { tmp: tempPath(cacheDir, oid), dest: objectPath(cacheDir, oid), mode: 0o444, chmod: modeNeedsChmod(0o444) }

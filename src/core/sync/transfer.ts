@@ -13,7 +13,8 @@ import { pool, type DataRemote } from '../../remotes/types.js'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { hashBytes, hashFile, hasher, SMALL_FILE } from '../cache/hash.js'
 import { objectPath, Oid } from '../cache/oid.js'
-import { corruptObject, missing, missingObjects, readVerified, tempPath, verifyObject, writeObject } from '../cache/objects.js'
+import { corruptObject, missing, missingObjects, readVerified, tempPath, verifyObject, writeObjectWith } from '../cache/objects.js'
+import { SecondWriter, threadFrom } from '../second-writer.js'
 import type { FreshCheckout } from '../cache/materialize.js'
 
 export const DEFAULT_JOBS = 16
@@ -44,7 +45,7 @@ export interface TransferOptions {
   /** upload only: oids that may be in neither place (data of runs the git remote has already); counted in `lost`, not an error */
   mayLack?: Set<string>
   /** download only: working-tree files written from each object as it arrives (a fresh clone's pull; materialize.ts FreshCheckout) */
-  fresh?: Pick<FreshCheckout, 'wants' | 'placeBytes' | 'placeObject' | 'copiesOf' | 'placed'>
+  fresh?: Pick<FreshCheckout, 'wants' | 'sharedWriter' | 'placeBytes' | 'placeObject' | 'copiesOf' | 'placed'>
 }
 
 /**
@@ -232,27 +233,42 @@ export async function downloadObjects(
     // larger ones are left to the streaming path below
     const h = await hasher()
     rest = []
-    for (let i = 0; i < todo.length; i++) {
-      if (i % BATCH === 0) {
-        await yieldToLoop()
-        checkAborted(ctx.signal)
-      }
-      const oid = todo[i]!
-      const b = remote.readSmall(oid, SMALL_FILE)
-      if (!b) {
-        rest.push(oid)
-        continue
-      }
-      const got = hashBytes(h, b)
-      if (got !== Oid.parse(oid).hash) throw remoteCorrupt(remote, oid, got)
-      writeObject(cacheDir, oid, b)
-      const n = b.length
-      // the working tree's copies from the same verified bytes: no second read of the cache
-      opts.fresh?.placeBytes(oid, b)
-      bytes += n
-      p.bytes(n)
-      p.object()
+    // the objects written on two threads (SecondWriter), with a fresh clone's working-tree
+    // copies through the same writer: whichever thread is free creates the next file
+    const writer = opts.fresh ? opts.fresh.sharedWriter(todo.length) : new SecondWriter(threadFrom(todo.length, ctx.env))
+    let failed: unknown
+    const fail = (e: unknown) => {
+      failed ??= e
     }
+    try {
+      for (let i = 0; i < todo.length; i++) {
+        if (i % BATCH === 0) {
+          await yieldToLoop()
+          checkAborted(ctx.signal)
+        }
+        if (failed) throw failed
+        const oid = todo[i]!
+        const b = remote.readSmall(oid, SMALL_FILE)
+        if (!b) {
+          rest.push(oid)
+          continue
+        }
+        const got = hashBytes(h, b)
+        if (got !== Oid.parse(oid).hash) throw remoteCorrupt(remote, oid, got)
+        writeObjectWith(writer, cacheDir, oid, b, fail)
+        const n = b.length
+        // the working tree's copies from the same verified bytes: no second read of the cache
+        opts.fresh?.placeBytes(oid, b)
+        bytes += n
+        p.bytes(n)
+        p.object()
+      }
+    } finally {
+      // every object in place before this returns (the fresh clone's writer goes on for its copies)
+      if (opts.fresh) await writer.settle()
+      else await writer.finish()
+    }
+    if (failed) throw failed
   }
   await pool(
     rest,

@@ -268,3 +268,27 @@ describe('missingObjects (issue 16: one listing of the cache instead of a stat p
     }
   })
 })
+
+describe('a fresh clone writes on two threads', () => {
+  it("gives the download a writer with a thread once the folder's manifest names its files (a pull's second round)", async () => {
+    const fs = await import('node:fs')
+    const path = await import('node:path')
+    const { TestRepo } = await import('./helpers.js')
+    const { FreshCheckout } = await import('../src/core/cache/materialize.js')
+    const { SECOND_THREAD_FROM } = await import('../src/core/second-writer.js')
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    for (let i = 0; i < SECOND_THREAD_FROM + 10; i++) repo.write(`data/f${i}.txt`, `${i}\n`)
+    expect(repo.xp(['add', 'data']).code).toBe(0)
+    const oid = /oid: (\S+)/.exec(repo.read('data.xp'))![1]
+    fs.rmSync(repo.path('data'), { recursive: true })
+    const xpDir = path.join(repo.dir, '.xp')
+    const fresh = new FreshCheckout({ root: repo.dir, cacheDir: path.join(xpDir, 'cache'), xpDir, ctx: { env: {} } } as never, [
+      { dataPath: 'data', pointerFile: 'data.xp', oid, size: 0 } as never,
+    ])
+    // the first round: the manifest alone is fetched, the files are not known yet
+    expect(fresh.sharedWriter(1).mayThread).toBe(false)
+    await fresh.plan()
+    expect(fresh.sharedWriter(SECOND_THREAD_FROM + 10).mayThread).toBe(true)
+    await fresh.finish()
+  })
+})

@@ -179,6 +179,11 @@ export class SecondWriter {
     w.on('exit', () => this.lost(new Error('the writing thread stopped')))
   }
 
+  /** Whether this writer ever starts a thread (else every write is done here and now, nothing is ever pending). */
+  get mayThread(): boolean {
+    return this.from !== Infinity
+  }
+
   /** True when a write now goes to the worker (false: `write` writes on this thread, and `onDone` runs before it returns). */
   hasRoom(): boolean {
     if (!this.started && this.writes >= this.from) this.start()

@@ -471,7 +471,10 @@ export class FreshCheckout {
    * Finished by `finish()`.
    */
   sharedWriter(objects: number): SecondWriter {
-    this.writer ??= new SecondWriter(threadFrom(this.files + objects, this.repo.ctx.env))
+    const from = threadFrom(this.files + objects, this.repo.ctx.env)
+    // a pull's first round fetches a folder's manifest alone: its writer, thread-less and
+    // with nothing pending, gives way to one with a thread once the files are known
+    if (!this.writer || (!this.writer.mayThread && from !== Infinity)) this.writer = new SecondWriter(from)
     return this.writer
   }
 
@@ -509,8 +512,7 @@ export class FreshCheckout {
         this.left.set(t.pointer, -1)
         continue
       }
-      this.writer ??= new SecondWriter(threadFrom(this.files, this.repo.ctx.env))
-      this.writer.write({ tmp, dest: t.abs, mode: t.mode, chmod: modeNeedsChmod(t.mode), stat: true }, bytes, (done) =>
+      this.sharedWriter(0).write({ tmp, dest: t.abs, mode: t.mode, chmod: modeNeedsChmod(t.mode), stat: true }, bytes, (done) =>
         done.stat ? this.wrote(t, done.stat, oid) : this.left.set(t.pointer, -1),
       )
     }

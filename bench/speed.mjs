@@ -3,7 +3,7 @@
 // timed in the same loop, alternately, and the medians printed with the load average: the
 // machine is shared, so wall times swing, and a ratio of two figures taken side by side is
 // the steadier number. `--all` runs every earlier bench too (their own tables follow).
-// Usage: npm run build && node bench/speed.mjs [--small] [--all] [--only ROW,ROW] [--before DIR] [--profile]
+// Usage: npm run build && node bench/speed.mjs [--small] [--all] [--only ROW,ROW] [--before DIR] [--profile] [--no-warm] [--no-settle]
 // --before DIR: another checkout's build (e.g. the commit before a change) timed in the same
 // loop, as a column of its own: before and after under the same load.
 // Rows: add, noop, status, noop20k, status20k, big, run, show, push, folder, clone (never fails on time).
@@ -69,17 +69,37 @@ const xp = (cwd, ...args) => sh(process.execPath, [...nodeFlags, bin, ...args], 
 const git = (cwd, ...args) => sh('git', args, cwd)
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rm = (p) => fs.rmSync(p, { recursive: true, force: true })
-// The data rows never delete a tree between timed calls: they move it here, emptied when the
-// bench ends. This machine's root is ext4 without a journal, where creating a file skips every
-// inode freed in the last 5 s (300 s while its inode-table block is dirty), looking each up:
-// a `cp -r` of 5,001 files just after an `rm -rf` of as many took 0.24-1.6 s (perf: ext4's
-// `recently_deleted` and `find_get_block_common` at 40-45% of its samples). Timing after a
-// delete measured the delete's aftermath, not the copy.
+// The data rows never delete nor empty a tree between timed calls: they move it here, and
+// the trees are deleted when the bench ends. Two things of this machine made a file
+// created in one round cost up to 6 times what it cost in another (`cp -r` of 5,001 files:
+// 0.24-1.6 s), both about what happened before the call, not in it:
+// - Its root is ext4 without a journal, where creating a file skips every inode freed in
+//   the last 5 s (300 s while its inode-table block is dirty), looking each one up (perf:
+//   ext4's `recently_deleted` and `find_get_block_common`, 40-45% of a `cp -r`'s samples
+//   just after an `rm -rf` of as many files).
+// - It is a virtual machine whose balloon reports freed pages to the host (virtio
+//   `F_REPORTING`): a page freed (a deleted or truncated file's) is given back, and the
+//   next one touched is slow to come (the copy's `memcpy` was 81% of a slow `cp -r`).
+// So nothing is freed while the bench times, and `warmMemory` first fills the page cache
+// with a file kept to the end: from then on the kernel takes pages from the cache it
+// reclaims, all of them ones the host has backed.
 let trashed = 0
 const trash = (p) => {
   if (!fs.existsSync(p)) return
   fs.mkdirSync(path.join(work, 'trash'), { recursive: true })
   fs.renameSync(p, path.join(work, 'trash', String(trashed++)))
+}
+/** Fill the free memory with page cache (a file written once, never read), untimed; `--no-warm` skips it. */
+function warmMemory() {
+  if (process.argv.includes('--no-warm')) return
+  const free = Number(/MemFree:\s+(\d+) kB/.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) * 1024
+  const bytes = Math.max(0, free - 2 ** 30)
+  const block = Buffer.alloc(64 * 2 ** 20, 1)
+  const fd = fs.openSync(path.join(work, 'warm.bin'), 'w')
+  for (let off = 0; off < bytes; off += block.length) fs.writeSync(fd, block)
+  fs.closeSync(fd)
+  spawnSync('sync')
+  console.error(`  (the page cache filled with ${(bytes / 2 ** 30).toFixed(1)} GiB first: --no-warm skips it)`)
 }
 
 /**
@@ -191,6 +211,7 @@ function repoWith(name) {
 }
 
 function dataRows() {
+  warmMemory()
   const src = path.join(work, 'src')
   makeData(src)
   const repo = repoWith('data-repo')

@@ -238,6 +238,29 @@ function dataRows() {
       14.75,
       1.5,
     )
+  // the same add against the syscalls of a crash-safe store without xp (bench/lib/safe-store.py:
+  // each file read, written to a temporary name beside its object, renamed; no hash), where
+  // `cp -r` writes each file once under its final name
+  if (want('add') && spawnSync('python3', ['-c', '0']).status === 0)
+    row(
+      `add ${files} files, beside a crash-safe store's syscalls`,
+      pair({
+        floor: () => sh('python3', [path.join(ROOT, 'bench', 'lib', 'safe-store.py'), src, path.join(work, 'py')]),
+        prepFloor: () => trash(path.join(work, 'py')),
+        xp: () => xp(repo, 'add', 'data'),
+        prepXp: () => {
+          trash(path.join(repo, '.xp'))
+          trash(path.join(repo, 'data'))
+          trash(path.join(repo, 'data.xp'))
+          fs.cpSync(src, path.join(repo, 'data'), { recursive: true })
+          warm(path.join(repo, 'data'))
+        },
+        n: Math.min(N, 3),
+        settle: SETTLE,
+      }),
+      'Python: read, write a temporary name, rename (no hash)',
+    )
+  trash(path.join(work, 'py'))
   trash(path.join(work, 'cp'))
   if (!fs.existsSync(path.join(repo, 'data.xp'))) {
     fs.cpSync(src, path.join(repo, 'data'), { recursive: true })

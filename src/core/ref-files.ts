@@ -128,8 +128,8 @@ export function noRefFiles(commonDir: string, env: Record<string, string | undef
   }
 }
 
-/** `core.logAllRefUpdates = always` (git then keeps a reflog of every ref, refs/xp/ too) */
-const LOG_ALL = /^\s*logallrefupdates\s*=\s*always\s*$/im
+/** `core.logAllRefUpdates = always` (git then keeps a reflog of every ref, refs/xp/ too), or `core.sharedRepository` (git sets a ref file's permissions for the group) */
+const GIT_MUST_WRITE = /^\s*(?:logallrefupdates\s*=\s*always\s*$|sharedrepository\s*=)/im
 
 /**
  * Create a ref that must not exist yet (a new run's `refs/xp/runs/ID`) in git's files
@@ -137,7 +137,8 @@ const LOG_ALL = /^\s*logallrefupdates\s*=\s*always\s*$/im
  * concurrent writer gets EEXIST and git's own answer), the id written, then renamed into
  * place. A `git update-ref` process cost `xp run` 5-7 ms of a 0.1 s overhead (issue 16).
  * Returns false, having written nothing, wherever git must do it: a reftable repository,
- * GIT_DIR and friends, a config that asks for a reflog of every ref, a lock held. Throws
+ * GIT_DIR and friends, a config that asks for a reflog of every ref or a shared repository's
+ * permissions, a lock held. Throws
  * XP_REF_EXISTS when the ref exists (a loose file or a `packed-refs` line).
  *
  * @example
@@ -147,7 +148,7 @@ export function createRefFile(commonDir: string, env: Record<string, string | un
   if (!OID.test(oid) || !/^refs\/[A-Za-z0-9._/-]+$/.test(ref) || ref.includes('..') || ref.endsWith('.lock')) return false
   if (!filesBackend(commonDir, env)) return false
   try {
-    if (LOG_ALL.test(fs.readFileSync(path.join(commonDir, 'config'), 'utf8'))) return false
+    if (GIT_MUST_WRITE.test(fs.readFileSync(path.join(commonDir, 'config'), 'utf8'))) return false
   } catch {
     return false
   }

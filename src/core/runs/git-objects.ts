@@ -119,7 +119,7 @@ const IDENTITY_ENV = [
   'LOGNAME',
 ]
 /** config that makes `git commit-tree` write what writeCommitObject would not, or read other files */
-const CONFIG_GIT_MUST_DO = /^\s*(?:\[\s*include|path\s*=|commitencoding|logallrefupdates\s*=\s*always)/im
+const CONFIG_GIT_MUST_DO = /^\s*(?:\[\s*include|path\s*=|commitencoding|logallrefupdates\s*=\s*always|sharedrepository\s*=)/im
 
 /**
  * The identity for a commit written in-process, from `.xp/identity` when nothing it
@@ -127,7 +127,8 @@ const CONFIG_GIT_MUST_DO = /^\s*(?:\[\s*include|path\s*=|commitencoding|logallre
  * the stat of every config file (system, global, XDG, the repository's). Two `git var`
  * processes cost `xp run` about 8 ms (issue 16). Null, when git must write the commit:
  * GIT_DIR or a date in the environment, a SHA-256 repository, or a config with includes,
- * a commit encoding or a reflog of every ref (git honours them, this does not; `commit-tree`
+ * a commit encoding, a reflog of every ref or a shared repository's permissions (git honours
+ * them, this does not; `commit-tree`
  * never signs by config, so neither does this).
  *
  * @example

@@ -127,7 +127,7 @@ describe('xp run snapshot through one update-index', () => {
 })
 
 describe('the run commit and its ref written in-process', () => {
-  it("writes what git would, with the identity git has now, and leaves to git what the config asks of it (a reflog, an encoding, a group's permissions)", () => {
+  it('writes what git would, with the identity git has now, and leaves to git what the config asks of it (a reflog, an encoding)', () => {
     const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
     for (const k of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']) delete repo.env[k]
     repo.git('config', 'user.name', 'Ada Lovelace')
@@ -161,12 +161,24 @@ describe('the run commit and its ref written in-process', () => {
     repo.git('config', 'i18n.commitEncoding', 'ISO-8859-1')
     expect(repo.git('cat-file', 'commit', run('six').ref)).toContain('\nencoding ISO-8859-1\n')
     expect(g.calls()).toContain('commit-tree')
-    // a repository shared by a group: git writes the ref, with the group's permissions
-    repo.git('config', '--unset', 'i18n.commitEncoding')
-    repo.git('config', '--unset', 'core.logAllRefUpdates')
-    repo.git('config', 'core.sharedRepository', 'group')
-    const shared = run('seven')
-    expect(fs.statSync(path.join(repo.dir, '.git', ...shared.ref.split('/'))).mode & 0o060).toBe(0o060)
+  })
+
+  it("leaves the objects and the ref of a repository shared by a group to git, with the group's permissions", () => {
+    const repo = new TestRepo({ init: false })
+    repo.git('init', '-q', '-b', 'main', '--shared=group')
+    repo.write('a.txt', 'a\n')
+    repo.git('add', '-A')
+    repo.git('commit', '-q', '-m', 'init')
+    for (const name of ['one', 'two']) {
+      repo.write('a.txt', `${name}\n`)
+      expect(repo.xp(['run', '-n', name, '--', 'echo', `a log line of ${name}`]).code).toBe(0)
+    }
+    const ref = `refs/xp/runs/${repo.json(['show', 'two'])[0].id}`
+    expect(fs.statSync(path.join(repo.dir, '.git', ...ref.split('/'))).mode & 0o060).toBe(0o060)
+    // every object folder is the group's (the runs' logs and commits among them)
+    const objects = path.join(repo.dir, '.git', 'objects')
+    const folders = fs.readdirSync(objects).filter((d) => /^[0-9a-f]{2}$/.test(d))
+    expect(folders.filter((d) => (fs.statSync(path.join(objects, d)).mode & 0o070) !== 0o070)).toEqual([])
   })
 
   it('creates a ref only where none is, loose or packed, and leaves a held lock to git', async () => {

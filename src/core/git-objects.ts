@@ -45,11 +45,12 @@ export async function writeBlobs(
   })
 }
 
-/** True when the repository stores SHA-1 loose objects under its own `objects/` (the common case). */
+/** True when the repository stores SHA-1 loose objects under its own `objects/`, unshared (the common case). */
 function looseSha1(commonDir: string, env: Record<string, string | undefined>): boolean {
   if (env.GIT_OBJECT_DIRECTORY || env.GIT_DIR || env.GIT_COMMON_DIR) return false
   try {
-    return !/^\s*objectformat\s*=/im.test(fs.readFileSync(path.join(commonDir, 'config'), 'utf8'))
+    // (a repository shared by a group: git makes the object folders group-writable, this would not)
+    return !/^\s*(?:objectformat|sharedrepository)\s*=/im.test(fs.readFileSync(path.join(commonDir, 'config'), 'utf8'))
   } catch {
     return false
   }

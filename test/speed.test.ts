@@ -535,3 +535,20 @@ describe('refs read from their files', () => {
     expect(readRefFiles(common, { GIT_DIR: common }, 'refs/notes/')).toBeNull()
   })
 })
+
+describe('objects written in-process in a shared repository', () => {
+  it("makes each new object folder as git would there: the group's to write into", async () => {
+    const { writeObject } = await import('../src/core/runs/git-objects.js')
+    const repo = new TestRepo({ init: false })
+    repo.git('init', '-q', '-b', 'main', '--shared=group')
+    const objects = path.join(repo.dir, '.git', 'objects')
+    const before = new Set(fs.readdirSync(objects))
+    // (an MLflow client's run records its series and tree this way)
+    const ids: string[] = []
+    for (let i = 0; i < 20; i++) ids.push(writeObject(path.join(repo.dir, '.git'), 'sha1', 'blob', Buffer.from(`series ${i}\n`)))
+    const made = fs.readdirSync(objects).filter((d) => !before.has(d))
+    expect(made.length).toBeGreaterThan(0)
+    expect(made.filter((d) => (fs.statSync(path.join(objects, d)).mode & 0o070) !== 0o070)).toEqual([])
+    expect(repo.git('cat-file', '-p', ids[7]!)).toBe('series 7\n')
+  })
+})

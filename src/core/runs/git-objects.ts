@@ -33,11 +33,22 @@ export function writeObject(commonDir: string, format: 'sha1' | 'sha256', type: 
   const dir = path.join(commonDir, 'objects', id.slice(0, 2))
   const file = path.join(dir, id.slice(2))
   if (fs.existsSync(file)) return id
-  fs.mkdirSync(dir, { recursive: true })
+  if (!fs.existsSync(dir)) makeObjectFolder(commonDir, dir)
   const tmp = path.join(dir, `tmp_obj_xp_${process.pid}_${randomBytes(4).toString('hex')}`)
   fs.writeFileSync(tmp, zlib.deflateSync(full, { level: 1 }), { mode: 0o444 })
   fs.renameSync(tmp, file)
   return id
+}
+
+/**
+ * A new `objects/xx` folder, with the permissions of `objects/` itself: in a repository
+ * shared by a group (`git init --shared`) git makes them group-writable (and setgid), and
+ * a folder made 0755 here would stop the group's other members writing objects into it.
+ */
+function makeObjectFolder(commonDir: string, dir: string) {
+  fs.mkdirSync(dir, { recursive: true })
+  const want = fs.statSync(path.join(commonDir, 'objects')).mode & 0o7777
+  if ((fs.statSync(dir).mode & 0o7777) !== want) fs.chmodSync(dir, want)
 }
 
 export interface TreeEntry {

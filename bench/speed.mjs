@@ -105,7 +105,7 @@ function warmMemory() {
 /**
  * Floor and xp alternately, N times; each side's `prepare` runs untimed before it.
  * Returns the medians in seconds.
- * @param {{ floor: (i: number) => number, xp: (i: number) => number, prepFloor?: (i: number) => void, prepXp?: (i: number) => void, n?: number }} o
+ * @param {{ floor: (i: number) => number, xp: (i: number) => number, prepFloor?: (i: number) => void, prepXp?: (i: number) => void, n?: number, settle?: boolean }} o
  */
 function pair({ floor, xp: x, prepFloor = (_i) => {}, prepXp = (_i) => {}, n = N, settle = false }) {
   const [f, fc, s, sc, b, bc] = [[], [], [], [], [], []]

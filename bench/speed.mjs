@@ -217,6 +217,14 @@ function dataRows() {
   const repo = repoWith('data-repo')
   const files = NSMALL + 1
   warm(src)
+  /** the repository as before its first add: the data copied in, no cache, no pointer */
+  const freshData = () => {
+    trash(path.join(repo, '.xp'))
+    trash(path.join(repo, 'data'))
+    trash(path.join(repo, 'data.xp'))
+    fs.cpSync(src, path.join(repo, 'data'), { recursive: true })
+    warm(path.join(repo, 'data'))
+  }
   if (want('add'))
     row(
       `add ${files} files / ${((NSMALL * 34 * 1024 + BIGPART) / 2 ** 20).toFixed(0)} MiB`,
@@ -224,13 +232,7 @@ function dataRows() {
         floor: () => sh('cp', ['-r', src, path.join(work, 'cp')]),
         prepFloor: () => trash(path.join(work, 'cp')),
         xp: () => xp(repo, 'add', 'data'),
-        prepXp: () => {
-          trash(path.join(repo, '.xp'))
-          trash(path.join(repo, 'data'))
-          trash(path.join(repo, 'data.xp'))
-          fs.cpSync(src, path.join(repo, 'data'), { recursive: true })
-          warm(path.join(repo, 'data'))
-        },
+        prepXp: freshData,
         n: Math.min(N, 3),
         settle: SETTLE,
       }),
@@ -248,13 +250,7 @@ function dataRows() {
         floor: () => sh('python3', [path.join(ROOT, 'bench', 'lib', 'safe-store.py'), src, path.join(work, 'py')]),
         prepFloor: () => trash(path.join(work, 'py')),
         xp: () => xp(repo, 'add', 'data'),
-        prepXp: () => {
-          trash(path.join(repo, '.xp'))
-          trash(path.join(repo, 'data'))
-          trash(path.join(repo, 'data.xp'))
-          fs.cpSync(src, path.join(repo, 'data'), { recursive: true })
-          warm(path.join(repo, 'data'))
-        },
+        prepXp: freshData,
         n: Math.min(N, 3),
         settle: SETTLE,
       }),

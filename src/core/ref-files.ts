@@ -137,9 +137,9 @@ const GIT_MUST_WRITE = /^\s*(?:logallrefupdates\s*=\s*always\s*$|sharedrepositor
  * concurrent writer gets EEXIST and git's own answer), the id written, then renamed into
  * place. A `git update-ref` process cost `xp run` 5-7 ms of a 0.1 s overhead (issue 16).
  * Returns false, having written nothing, wherever git must do it: a reftable repository,
- * GIT_DIR and friends, a config that asks for a reflog of every ref or a shared repository's
- * permissions, a lock held. Throws
- * XP_REF_EXISTS when the ref exists (a loose file or a `packed-refs` line).
+ * GIT_DIR and friends, a config that asks for a reflog of every ref or a shared
+ * repository's permissions, a lock held. Throws XP_REF_EXISTS when the ref exists (a loose
+ * file or a `packed-refs` line).
  *
  * @example
  * if (!createRefFile(repo.commonDir, repo.ctx.env, 'refs/xp/runs/01h…', commit)) await git(['update-ref', ref, commit, ''], …)

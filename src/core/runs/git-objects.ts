@@ -12,6 +12,7 @@ import zlib from 'node:zlib'
 import { createHash, randomBytes } from 'node:crypto'
 import { git, fallbackIdentity } from '../git.js'
 import type { Repo } from '../repo.js'
+import { ensureXpDir } from '../repo.js'
 
 const formats = new Map<string, 'sha1' | 'sha256'>()
 
@@ -138,9 +139,8 @@ const CONFIG_GIT_MUST_DO = /^\s*(?:\[\s*include|path\s*=|commitencoding|logallre
  * the stat of every config file (system, global, XDG, the repository's). Two `git var`
  * processes cost `xp run` about 8 ms (issue 16). Null, when git must write the commit:
  * GIT_DIR or a date in the environment, a SHA-256 repository, or a config with includes,
- * a commit encoding, a reflog of every ref or a shared repository's permissions (git honours
- * them, this does not; `commit-tree`
- * never signs by config, so neither does this).
+ * a commit encoding, a reflog of every ref or a shared repository's permissions (git
+ * honours them, this does not; `commit-tree` never signs by config, so neither does this).
  *
  * @example
  * const who = await cachedIdentity(repo) // { author: 'Ada <ada@example.com>', committer: … } or null
@@ -183,7 +183,7 @@ export async function cachedIdentity(
   }
   const who = await askIdentity(repo)
   try {
-    fs.mkdirSync(repo.xpDir, { recursive: true })
+    ensureXpDir(repo)
     const tmp = `${file}.${process.pid}.tmp`
     fs.writeFileSync(tmp, JSON.stringify({ key, ...who }))
     fs.renameSync(tmp, file)

@@ -207,3 +207,34 @@ describe('commands and environment', () => {
     expect(new Scrubber(secretValues(env)).text('key=abcdefgh!')).toBe('key=***!')
   })
 })
+
+describe('a run name read from the record index without parsing the record', () => {
+  it('gives what JSON.parse gives, over random records whose params, metrics and env hold "name" keys and awkward strings', async () => {
+    const { recordNameOf } = await import('../src/core/runs/record-index.js')
+    const { sortKeys, stringifyJson } = await import('../src/core/json.js')
+    let seed = 12345
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % n
+    }
+    const nasty = ['name', '"name":"x"', '{', '}', '[', ']', '\\', '"', 'é', '😀', ':', ',', 'na"me', '\n']
+    const str = () => Array.from({ length: rnd(5) }, () => nasty[rnd(nasty.length)]).join('') + rnd(100)
+    const flat = () => Object.fromEntries(Array.from({ length: rnd(4) }, () => [rnd(3) ? str() : 'name', rnd(2) ? str() : rnd(1000) / 7]))
+    for (let k = 0; k < 500; k++) {
+      const rec: Record<string, unknown> = {
+        id: str(),
+        metrics: flat(),
+        params: flat(),
+        env: { host: str(), vars: flat(), name: str() },
+        deps: { [str()]: { oid: str(), size: rnd(9) } },
+        tags: rnd(2) ? flat() : undefined,
+        series: [str(), '{"name":"no"}'],
+      }
+      if (rnd(6)) rec.name = str()
+      else if (rnd(2)) rec.name = rnd(50) // not a string: no name
+      const text = stringifyJson(sortKeys(rec))
+      const parsed = (JSON.parse(text) as { name?: unknown }).name
+      expect(recordNameOf(Buffer.from(text)), text).toBe(typeof parsed === 'string' ? parsed : undefined)
+    }
+  })
+})

@@ -16,7 +16,7 @@ import { isInside } from '../fsutil.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, decodeRecord, type RunRecord, type RunStatus } from './record.js'
-import { loadIndex, addToIndex, NOT_A_RECORD, type RecordIndex } from './record-index.js'
+import { loadIndex, addToIndex, recordNameOf, NOT_A_RECORD, type RecordIndex } from './record-index.js'
 import { readRefFiles, createRef } from '../ref-files.js'
 import { cachedIdentity, writeCommitObject } from './git-objects.js'
 import { sortKeys, stringifyJson } from '../json.js'
@@ -176,8 +176,8 @@ function namesFromIndex(
     const json = index.entries.get(`${oid} ${ref}`)
     if (json === undefined) return null
     if (json.equals(NOT_A_RECORD)) continue
-    const name = (JSON.parse(json.toString('utf8')) as { name?: unknown }).name
-    if (typeof name === 'string') names.add(name)
+    const name = recordNameOf(json)
+    if (name !== undefined) names.add(name)
   }
   return { names, head: symref ? (refs.get(symref) ?? null) : detached }
 }

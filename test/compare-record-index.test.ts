@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
-import { loadIndex, saveIndex, indexFile, NOT_A_RECORD } from '../src/core/runs/record-index.js'
+import { loadIndex, saveIndex, addToIndex, indexFile, NOT_A_RECORD } from '../src/core/runs/record-index.js'
 import { tmpDir, cleanupTmp } from './helpers.js'
 
 afterAll(cleanupTmp)
@@ -41,6 +41,17 @@ describe('the record index file', () => {
     saveIndex(idx, [[key(3), json(3)]], new Set([key(2), key(3)]))
     expect(texts(loadIndex(dir).entries)).toEqual([
       [key(2), '{"id":"2"}'],
+      [key(3), '{"id":"3"}'],
+    ])
+  })
+
+  it("a run's own append (addToIndex) starts a new line after a torn one, into a missing file too", () => {
+    const dir = tmpDir()
+    addToIndex(dir, [[key(1), json(1)]])
+    fs.appendFileSync(indexFile(dir), `${key(2)}\t{"id":`)
+    addToIndex(dir, [[key(3), json(3)]])
+    expect(texts(loadIndex(dir).entries)).toEqual([
+      [key(1), '{"id":"1"}'],
       [key(3), '{"id":"3"}'],
     ])
   })

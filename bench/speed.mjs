@@ -6,7 +6,7 @@
 // Usage: npm run build && node bench/speed.mjs [--small] [--all] [--only ROW,ROW] [--before DIR] [--profile] [--no-warm] [--no-settle]
 // --before DIR: another checkout's build (e.g. the commit before a change) timed in the same
 // loop, as a column of its own: before and after under the same load.
-// Rows: add, noop, status, noop20k, status20k, big, run, show, push, folder, clone (never fails on time).
+// Rows: add, noop, status, noop20k, status20k, big, run, runmany, show, push, folder, clone (never fails on time).
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -443,6 +443,40 @@ function runRows() {
   rm(b)
 }
 
+// `xp run` in a repository that holds 2,000 runs already: it reads every run's name (to
+// refuse a taken one and draw a free one) and appends its record to the index
+function manyRunsRow() {
+  const dir = path.join(work, 'runs2k')
+  const floorDir = path.join(work, 'runs2k-git')
+  for (const d of [dir, floorDir]) {
+    fs.mkdirSync(d)
+    makeRunsRepo(d, env, 2000)
+  }
+  xp(dir, 'show', '--json') // the record index, as after any listing
+  xp(dir, 'run', '--', 'true') // the git version and identity caches, as after a first run
+  const theirs = path.join(work, 'runs2k-before')
+  if (BEFORE) {
+    fs.mkdirSync(theirs)
+    makeRunsRepo(theirs, env, 2000)
+    bin = BEFORE
+    xp(theirs, 'show', '--json')
+    xp(theirs, 'run', '--', 'true')
+    bin = XP
+  }
+  const repoA = () => (bin === BEFORE ? theirs : dir)
+  row(
+    '`xp run -- true`, 2,000 runs recorded',
+    pair({
+      floor: () => sh(process.execPath, ['-e', '0']) + sh('sh', ['-c', 'git add -A && git commit -q -m change'], floorDir),
+      prepFloor: (i) => fs.writeFileSync(path.join(floorDir, 'params.yaml'), `lr: 0.${i + 2}\n`),
+      xp: () => xp(repoA(), 'run', '--', 'true'),
+      prepXp: (i) => fs.writeFileSync(path.join(repoA(), 'params.yaml'), `lr: 0.${i + 2}\n`),
+    }),
+    'node start + `git add -A` + `git commit`',
+  )
+  for (const d of [dir, floorDir, theirs]) rm(d)
+}
+
 function runsRows() {
   const dir = path.join(work, 'runs')
   fs.mkdirSync(dir)
@@ -501,6 +535,7 @@ try {
   if (want('noop20k') || want('status20k')) manyRows()
   if (want('run')) runRows()
   if (want('show') || want('push')) runsRows()
+  if (want('runmany')) manyRunsRow()
   const load = os
     .loadavg()
     .map((x) => x.toFixed(1))

@@ -244,6 +244,29 @@ describe('faults', () => {
     expect(errorCode(b.xp(['pull', 'second']))).toBe('XP_GIT_REMOTE_NOT_FOUND')
   })
 
+  it('the temporary files a killed push left on a folder remote go once a day old, at the next push that lists the remote', () => {
+    const a = project()
+    const store = path.join(tmpDir('xp-store-'), 'store')
+    ok(a.xp(['remote', 'add', 'store', store, '--default', '--create']))
+    for (let i = 0; i < 300; i++) a.write(`data/f${i}.txt`, `first ${i}\n`)
+    ok(a.xp(['add', 'data']))
+    ok(a.xp(['push']))
+    // what a push killed while writing two objects leaves: their temporary names, beside them
+    const prefixes = fs.readdirSync(store).filter((d) => /^[0-9a-f]{2}$/.test(d))
+    const stale = path.join(store, prefixes[0]!, '.0123456789abcdef0123456789.tmp-4242-deadbeef-7')
+    const fresh = path.join(store, prefixes[1]!, '.fedcba9876543210fedcba9876.tmp-4243-deadbeef-8')
+    fs.writeFileSync(stale, 'half of an object')
+    fs.writeFileSync(fresh, 'half of another')
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000)
+    fs.utimesSync(stale, twoDaysAgo, twoDaysAgo)
+    for (let i = 0; i < 300; i++) a.write(`data/f${i}.txt`, `second ${i}\n`)
+    ok(a.xp(['add', 'data']))
+    expect(JSON.parse(ok(a.xp(['push', '--json'])).stdout).data.transferred).toBe(301)
+    expect(fs.existsSync(stale)).toBe(false)
+    // one written within the day may be another machine's push, still running
+    expect(fs.existsSync(fresh)).toBe(true)
+  })
+
   it('a data remote that fails mid-push: exit 4, no ref pushed, and the next push sends only the rest', () => {
     const bare = makeBare(root, 'dies.git')
     const store = path.join(root, 'store-dies')

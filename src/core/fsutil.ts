@@ -11,6 +11,11 @@ export function tempNameFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${tempTag}-${++tempSeq}`)
 }
 
+/** Whether a file name is one tempNameFor makes (`.<name>.tmp-<pid>-<tag>-<n>`). */
+export function isTempName(name: string): boolean {
+  return /^\..*\.tmp-\d+-[0-9a-f]+-\d+$/.test(name)
+}
+
 let umask: number | undefined
 /**
  * True when a file created with `mode` (at open) would not get it, because the umask clears

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Transform } from 'node:stream'
 import { XpError } from '../core/errors.js'
-import { modeNeedsChmod, tempNameFor } from '../core/fsutil.js'
+import { isTempName, modeNeedsChmod, tempNameFor } from '../core/fsutil.js'
 import { hashCopyTo } from '../core/cache/tee.js'
 import { SecondWriter, threadFrom, writeOne, type WriteDone } from '../core/second-writer.js'
 import { objectKey, oidFromKey, chooseExistenceCheck, PREFIXES, pool, type DataRemote, type OpOptions } from './types.js'
@@ -206,6 +206,7 @@ export class FsRemote implements DataRemote {
   async list(opts: OpOptions & { jobs?: number } = {}): Promise<Set<string>> {
     const out = new Set<string>()
     if (!fs.existsSync(this.root)) return out
+    const temps: string[] = []
     await pool(PREFIXES, opts.jobs ?? 8, async (p) => {
       let names: string[]
       try {
@@ -216,8 +217,10 @@ export class FsRemote implements DataRemote {
       for (const n of names) {
         const oid = oidFromKey(`${p}/${n}`)
         if (oid) out.add(oid)
+        else if (isTempName(n)) temps.push(path.join(this.root, p, n))
       }
     })
+    removeStaleTemps(temps)
     return out
   }
 
@@ -240,6 +243,27 @@ export class FsRemote implements DataRemote {
   }
 
   close(): void {}
+}
+
+/** A temporary file untouched this long was left by a push that died (its writer, on any machine, writes it continuously). */
+export const STALE_TEMP_MS = 24 * 3600 * 1000
+
+/**
+ * Remove the temporary files a killed push left beside the remote's objects (never under
+ * an object's name: those are renamed into place whole), once a day has passed since they
+ * were last written: a listing of the remote finds them, and without this they stayed for
+ * good (a killed push of a 10 GiB file: 10 GiB). A remote that cannot be written to keeps
+ * them.
+ */
+function removeStaleTemps(files: string[]): void {
+  const now = Date.now()
+  for (const f of files) {
+    try {
+      if (now - fs.lstatSync(f).mtimeMs > STALE_TEMP_MS) fs.rmSync(f, { force: true })
+    } catch {
+      // gone meanwhile, or a read-only remote
+    }
+  }
 }
 
 /** Count bytes as they pass. */

@@ -552,3 +552,30 @@ describe('objects written in-process in a shared repository', () => {
     expect(repo.git('cat-file', '-p', ids[7]!)).toBe('series 7\n')
   })
 })
+
+describe('a cold model ls while a tag arrives', () => {
+  it('lists from the full listing alone when the two listings disagree (a tag landed between them)', () => {
+    const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
+    for (const [name, v] of [
+      ['churn', 'v1.0.0'],
+      ['ranker', 'v0.1.0'],
+    ])
+      repo.git('tag', '-a', `${name}@${v}`, '-m', `Registering artifact ${name} version ${v}`)
+    // a git whose full listing (the one that reads the tag objects) first waits, then sees a
+    // tag made meanwhile, as a `git fetch` landing one would: the plain listing lacks it
+    const dir = tmpDir('xp-racegit-')
+    const real = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim()
+    fs.writeFileSync(
+      path.join(dir, 'git'),
+      `#!/bin/sh\ncase "$*" in *for-each-ref*taggerdate*) sleep 0.3; '${real}' tag -a 'scorer@v2.0.0' -m 'Registering artifact scorer version v2.0.0' HEAD 2>/dev/null ;; esac\nexec '${real}' "$@"\n`,
+      { mode: 0o755 },
+    )
+    const env = { env: { PATH: `${dir}:${repo.env.PATH}` } }
+    expect(fs.existsSync(path.join(repo.dir, '.xp', 'registry-tags.txt'))).toBe(false) // cold: no tag index yet
+    const cold = JSON.parse(repo.xp(['model', 'ls', '--json'], env).stdout)
+    expect(Object.keys(cold).sort()).toEqual(['churn', 'ranker', 'scorer'])
+    // what it listed is what a warm listing (the index it left) lists
+    expect(fs.existsSync(path.join(repo.dir, '.xp', 'registry-tags.txt'))).toBe(true)
+    expect(JSON.parse(repo.xp(['model', 'ls', '--json']).stdout)).toEqual(cold)
+  })
+})

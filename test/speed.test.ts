@@ -163,7 +163,7 @@ describe('the run commit and its ref written in-process', () => {
     expect(g.calls()).toContain('commit-tree')
   })
 
-  it("leaves the objects and the ref of a repository shared by a group to git, with the group's permissions", () => {
+  it("gives a repository shared by a group its objects and ref with the group's permissions", () => {
     const repo = new TestRepo({ init: false })
     repo.git('init', '-q', '-b', 'main', '--shared=group')
     repo.write('a.txt', 'a\n')

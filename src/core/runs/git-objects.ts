@@ -52,6 +52,35 @@ function makeObjectFolder(commonDir: string, dir: string) {
   if ((fs.statSync(dir).mode & 0o7777) !== want) fs.chmodSync(dir, want)
 }
 
+/**
+ * Write blobs into the repository and return their ids: a run's log and pointer files go
+ * into its snapshot without a `git hash-object` process each, as loose objects
+ * (writeObject). A SHA-256 repository or a redirected object directory goes through `git
+ * hash-object` instead.
+ *
+ * @example
+ * const [oid] = await writeBlobs(repo, ['hello\n']) // 'ce013625030ba8dba906f756967f9e9ca394464a'
+ */
+export async function writeBlobs(repo: Pick<Repo, 'root' | 'ctx' | 'commonDir'>, contents: Array<string | Buffer>): Promise<string[]> {
+  if (!contents.length) return []
+  if (!looseSha1(repo.commonDir, repo.ctx.env)) {
+    const out: string[] = []
+    for (const c of contents) out.push((await git(['hash-object', '-w', '--stdin'], { cwd: repo.root, env: repo.ctx.env, input: c })).stdout.trim())
+    return out
+  }
+  return contents.map((c) => writeObject(repo.commonDir, 'sha1', 'blob', typeof c === 'string' ? Buffer.from(c, 'utf8') : c))
+}
+
+/** True when the repository stores SHA-1 loose objects under its own `objects/` (the common case). */
+function looseSha1(commonDir: string, env: Record<string, string | undefined>): boolean {
+  if (env.GIT_OBJECT_DIRECTORY || env.GIT_DIR || env.GIT_COMMON_DIR) return false
+  try {
+    return !/^\s*objectformat\s*=/im.test(fs.readFileSync(path.join(commonDir, 'config'), 'utf8'))
+  } catch {
+    return false
+  }
+}
+
 export interface TreeEntry {
   mode: string
   name: string

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
 import { gitWith } from '../git.js'
-import { writeBlobs } from '../git-objects.js'
+import { writeBlobs } from './git-objects.js'
 import { guardRead, leftOutOfSnapshot } from '../safety/paths.js'
 
 export interface ExtraFile {

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 
-const XP = path.resolve(import.meta.dirname, '..', 'bin', 'xp.js')
+const XP = path.resolve(import.meta.dirname, '..', 'bin', 'xp.cjs')
 const small = process.argv.includes('--small')
 const BIG = small ? 128 * 1024 * 1024 : 1024 * 1024 * 1024
 const NFILES = small ? 2000 : 20000

@@ -13,7 +13,7 @@ import path from 'node:path'
 import { benchEnv } from './lib/fake-runs.mjs'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
-const XP = path.join(ROOT, 'bin', 'xp.js')
+const XP = path.join(ROOT, 'bin', 'xp.cjs')
 const BUNDLE = path.join(ROOT, 'fixtures', 'dvc', 'dvc-exps-201.bundle')
 const REPEAT = Number(process.env.XP_BENCH_REPEAT ?? 5)
 

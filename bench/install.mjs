@@ -35,7 +35,7 @@ try {
   fs.mkdirSync(repo)
   const env = benchEnv(repo)
   sh('git', ['init', '-q', '-b', 'main'], { cwd: repo, env })
-  sh(process.execPath, [path.join(ROOT, 'bin', 'xp.js'), 'run', '-n', 'one', '--', 'true'], { cwd: repo, env, stdio: 'ignore' })
+  sh(process.execPath, [path.join(ROOT, 'bin', 'xp.cjs'), 'run', '-n', 'one', '--', 'true'], { cwd: repo, env, stdio: 'ignore' })
 
   // each round runs every way once, so a change in the machine's load hits them alike
   const time = (cmd, args) => {
@@ -47,7 +47,7 @@ try {
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const ways = [
     { name: 'floor: node -e 0', cmd: process.execPath, pre: ['-e', '0'], floor: true },
-    { name: 'checkout: node bin/xp.js', cmd: process.execPath, pre: [path.join(ROOT, 'bin', 'xp.js')] },
+    { name: 'checkout: node bin/xp.cjs', cmd: process.execPath, pre: [path.join(ROOT, 'bin', 'xp.cjs')] },
     { name: 'package: PREFIX/bin/xp', cmd: path.join(prefix, 'bin', 'xp'), pre: [] },
     { name: 'single executable', cmd: exe, pre: [] },
   ]

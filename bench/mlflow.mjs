@@ -16,7 +16,7 @@ import http from 'node:http'
 import { benchEnv, makeRunsRepo } from './lib/fake-runs.mjs'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
-const XP = path.join(ROOT, 'bin', 'xp.js')
+const XP = path.join(ROOT, 'bin', 'xp.cjs')
 const N = Number(process.argv[2] ?? 1000)
 const NM = Number(process.env.XP_BENCH_MLFLOW_N ?? N)
 const MLDIR = process.argv[3] ?? '/work/mlflow-env'

@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-const XP = path.resolve(import.meta.dirname, '..', 'bin', 'xp.js')
+const XP = path.resolve(import.meta.dirname, '..', 'bin', 'xp.cjs')
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name)
   return i > 0 ? Number(process.argv[i + 1]) : dflt

@@ -12,7 +12,7 @@ const VERSIONS = Number(process.argv[3] ?? 10)
 const STAGES = ['staging', 'production']
 const COMMITS = 1000
 const RUNS = 5
-const XP = path.resolve(import.meta.dirname, '..', 'bin', 'xp.js')
+const XP = path.resolve(import.meta.dirname, '..', 'bin', 'xp.cjs')
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-registry-'))
 const env = {

@@ -13,13 +13,13 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { benchEnv } from './lib/fake-runs.mjs'
+import { benchEnv, checkoutBin } from './lib/fake-runs.mjs'
 import { randomBytes } from 'node:crypto'
 import { build } from 'esbuild'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true' // the SDK's notice about Node 22, not a result
 const ROOT = path.resolve(import.meta.dirname, '..')
-const XP = path.join(ROOT, 'bin', 'xp.js')
+const XP = path.join(ROOT, 'bin', 'xp.cjs')
 const small = process.argv.includes('--small')
 const N_SMALL = small ? 200 : 2000
 const BIG = small ? 32 * 1024 * 1024 : 256 * 1024 * 1024
@@ -151,7 +151,7 @@ async function s3Bench(servers) {
       return r
     }
     const doXp = (i) => (res = JSON.parse(pushWith(XP, `s3-${i}`, xps).stdout))
-    const doBefore = (i) => pushWith(path.join(path.resolve(before), 'bin', 'xp.js'), `before-${i}`, befores)
+    const doBefore = (i) => pushWith(checkoutBin(before), `before-${i}`, befores)
     const doRclone = (i) => {
       rcs.push(timed(() => run('rclone', ['copy', '--transfers', '16', '--checkers', '16', data, `x:xp-bench/rclone-${i}`], { env: rcloneEnv })))
     }

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const xpBin = path.join(root, 'bin', 'xp.js')
+const xpBin = path.join(root, 'bin', 'xp.cjs')
 const N = Number(process.env.BENCH_REPEAT ?? 9)
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-run-'))
 const env = {

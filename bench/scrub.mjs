@@ -92,7 +92,7 @@ try {
   spawnSync('git', ['add', '-A'], { cwd: repo, env })
   spawnSync('git', ['commit', '-qm', 'i'], { cwd: repo, env })
   const tRun = time(() => {
-    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'xp.js'), 'run', '--', 'cat', log], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] })
+    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'xp.cjs'), 'run', '--', 'cat', log], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] })
     if (r.status !== 0) throw new Error(String(r.stderr))
   })
   const stored = fs.readdirSync(path.join(repo, '.xp', 'runs')).map((id) => fs.readFileSync(path.join(repo, '.xp', 'runs', id, 'output.log'), 'latin1'))

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { benchEnv, encodeRecord, fakeRunId } from './lib/fake-runs.mjs'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
-const XP = path.join(ROOT, 'bin', 'xp.js')
+const XP = path.join(ROOT, 'bin', 'xp.cjs')
 const N = Number(process.argv[2] ?? 10000)
 const REPEAT = Number(process.env.XP_BENCH_REPEAT ?? 5)
 

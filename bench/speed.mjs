@@ -12,10 +12,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { benchEnv, makeRunsRepo } from './lib/fake-runs.mjs'
+import { benchEnv, checkoutBin, makeRunsRepo } from './lib/fake-runs.mjs'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
-const XP = path.join(ROOT, 'bin', 'xp.js')
+const XP = path.join(ROOT, 'bin', 'xp.cjs')
 const small = process.argv.includes('--small')
 const onlyArg = process.argv.indexOf('--only')
 const only = onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : null
@@ -23,7 +23,7 @@ const want = (row) => !only || only.includes(row)
 // --profile: one more xp call per row under `node --cpu-prof`, its top functions printed under the table
 const PROFILE = process.argv.includes('--profile')
 const beforeArg = process.argv.indexOf('--before')
-const BEFORE = beforeArg > 0 ? path.resolve(process.argv[beforeArg + 1], 'bin', 'xp.js') : null
+const BEFORE = beforeArg > 0 ? checkoutBin(process.argv[beforeArg + 1]) : null
 // --no-settle: time the data rows without a `sync` before each call (as before 2026-12-01)
 const SETTLE = !process.argv.includes('--no-settle')
 const N = Number(process.env.BENCH_REPEAT ?? (small ? 3 : 5))

@@ -17,7 +17,7 @@ import path from 'node:path'
 import { build } from 'esbuild'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
-const XP = path.join(ROOT, 'bin', 'xp.js')
+const XP = path.join(ROOT, 'bin', 'xp.cjs')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60)
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-bench-sysmon-'))

@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core'
 import { makeRunsRepo, benchEnv } from './lib/fake-runs.mjs'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
-const XP = path.join(ROOT, 'bin', 'xp.js')
+const XP = path.join(ROOT, 'bin', 'xp.cjs')
 const N = Number(process.argv[2] ?? 10000)
 const ARGS = [
   '--no-sandbox',

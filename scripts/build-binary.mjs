@@ -18,7 +18,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
-import { ROOT, buildAll, packageVersion, yamlLoadPlugin } from './build.mjs'
+import { ROOT, buildAll, cliBundleOptions } from './build.mjs'
 
 if (process.platform !== 'linux' || process.arch !== 'x64') {
   console.error(`build:binary makes a Linux x64 executable from the running node; this is ${process.platform} ${process.arch}`)
@@ -38,26 +38,12 @@ for (const name of ['help.txt', 'ui/app.js', 'ui/app.css']) embedded[name] = fs.
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-sea-'))
 try {
   const script = path.join(work, 'xp.cjs')
-  await build({
-    entryPoints: [path.join(ROOT, 'src/cli/bin.ts')],
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    outfile: script,
-    minify: true,
-    keepNames: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    banner: { js: "var __xpMetaUrl = require('node:url').pathToFileURL(process.execPath).href;" },
-    define: {
-      'import.meta.url': '__xpMetaUrl',
-      __XP_VERSION__: JSON.stringify(packageVersion()),
-      __XP_EMBEDDED__: JSON.stringify(embedded),
-    },
-    external: ['playwright-core', 's3rver'],
-    plugins: [yamlLoadPlugin("require('yaml')")],
+  const options = cliBundleOptions({
+    metaUrl: "require('node:url').pathToFileURL(process.execPath).href",
+    define: { __XP_EMBEDDED__: JSON.stringify(embedded) },
   })
+  // the same script as dist/xp.cjs, but it runs at once, and is minified whole (V8's cache is in the blob)
+  await build({ ...options, entryPoints: [path.join(ROOT, 'src/cli/sea.ts')], outfile: script, minify: true, keepNames: true })
 
   const blob = path.join(work, 'xp.blob')
   const config = path.join(work, 'sea-config.json')

@@ -1,18 +1,21 @@
-// Bundle the CLI with one chunk per command, so `xp --help` loads only yargs.
+// Bundle the CLI as one CommonJS file, started from V8's code cache.
 //
-//   node scripts/build.mjs               -> dist/ (what `npm ci`, `npm pack` and bin/xp.js use)
+//   node scripts/build.mjs               -> dist/ (what `npm pack` and bin/xp.cjs use)
 //   node scripts/build.mjs --outdir DIR  -> DIR (the tests' own build: test/global-setup.ts)
 //
-// The bundle is self-contained: every dependency is inside it (the AWS SDK and hash-wasm
-// in chunks loaded on first use, yaml as yaml.cjs loaded on first use), so the npm package
-// has no runtime dependencies and the folder runs anywhere, without node_modules.
+// DIR/xp.cjs is the whole CLI (exports `launch` and `main`); DIR/bin.cjs, its launcher,
+// compiles it from DIR/xp.<build>-<v8>-<arch>.cache, which this build makes by running a
+// short journey through the everyday commands in one process (scripts/train-code-cache.cjs)
+// and saving the code V8 compiled for it (src/cli/launch.ts says why and how).
+// The bundle is self-contained: every dependency is inside it (the AWS SDK, hash-wasm and
+// yaml too: code that is never called is never compiled), so the npm package has no
+// runtime dependencies and the folder runs anywhere, without node_modules.
 // The build goes to a new folder that then replaces the old one whole, so a process
 // running the old bundle never sees half of a new one.
 import { build } from 'esbuild'
 import { execFileSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
-import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -27,7 +30,7 @@ const KEEP = ['xp-linux-x64']
  */
 export function inputsId() {
   const h = crypto.createHash('sha256')
-  const files = ['scripts/build.mjs', 'package.json', 'package-lock.json']
+  const files = ['scripts/build.mjs', 'scripts/train-code-cache.cjs', 'package.json', 'package-lock.json']
   for (const e of fs.readdirSync(path.join(ROOT, 'src'), { recursive: true, withFileTypes: true })) {
     if (e.isFile()) files.push(path.relative(ROOT, path.join(e.parentPath ?? e.path, e.name)))
   }
@@ -75,52 +78,83 @@ export async function buildUi(outdir) {
   })
 }
 
-export async function buildAll(outdir) {
-  outdir = path.resolve(outdir)
-  const tmp = `${outdir}.new-${process.pid}`
-  fs.rmSync(tmp, { recursive: true, force: true })
-  await build({
-    // main.js: the CLI's main() for in-process callers (the tests' worker); bin.js imports it too
-    entryPoints: { bin: path.join(ROOT, 'src/cli/bin.ts'), main: path.join(ROOT, 'src/cli/index.ts') },
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    supported: { 'top-level-await': true },
-    platform: 'node',
-    target: 'node20',
-    outdir: tmp,
-    sourcemap: 'linked',
-    // less to parse at every start; identifiers are kept so stack traces stay readable
-    minifyWhitespace: true,
-    minifySyntax: true,
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __xpCreateRequire } from 'node:module'; const require = __xpCreateRequire(import.meta.url);" },
-    // test-only packages; nothing in src/ imports them
-    external: ['playwright-core', 's3rver'],
-    define: { __XP_VERSION__: JSON.stringify(packageVersion()) },
-    plugins: [yamlLoadPlugin("createRequire(import.meta.url)('./yaml.cjs')")],
-  })
-  // yaml (170 KB) is loaded by a synchronous require on first use, from beside the chunks
-  await build({
-    entryPoints: [createRequire(import.meta.url).resolve('yaml')],
+/**
+ * esbuild's options for the whole CLI as one CommonJS script (dist/xp.cjs here, the single
+ * executable's script in build-binary.mjs): every lazily loaded part is inlined, and
+ * `import.meta.url` is the URL of the file the script is in (`metaUrl` overrides).
+ */
+export function cliBundleOptions({ metaUrl = "require('node:url').pathToFileURL(__filename).href", define = {} } = {}) {
+  /** @type {import('esbuild').BuildOptions} */
+  const options = {
     bundle: true,
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    outfile: path.join(tmp, 'yaml.cjs'),
+    // `import('node:http')` (in the AWS SDK) becomes a require: a script compiled by
+    // src/cli/launch.ts has no loader for import(), and would throw where it is called
+    supported: { 'dynamic-import': false },
+    // less to parse on a start without the code cache; identifiers are kept so stack traces stay readable
     minifyWhitespace: true,
     minifySyntax: true,
+    legalComments: 'none',
     logLevel: 'warning',
+    banner: { js: `var __xpMetaUrl = ${metaUrl};` },
+    define: { 'import.meta.url': '__xpMetaUrl', __XP_VERSION__: JSON.stringify(packageVersion()), ...define },
+    // test-only packages; nothing in src/ imports them
+    external: ['playwright-core', 's3rver'],
+    plugins: [yamlLoadPlugin("require('yaml')")],
+  }
+  return options
+}
+
+/**
+ * The code cache of DIR/xp.cjs: scripts/train-code-cache.cjs runs the everyday commands in
+ * a scratch repository in one process and saves what V8 compiled. Best effort: without it
+ * the first start makes a cache of its own (src/cli/launch.ts), so a failure only warns.
+ */
+function trainCodeCache(dir) {
+  try {
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'train-code-cache.cjs'), dir], { stdio: 'pipe', timeout: 60_000 })
+  } catch (e) {
+    process.stderr.write(
+      `build: no code cache made (the first start will make one): ${String(e.stderr || e.message)
+        .trim()
+        .slice(-2000)}\n`,
+    )
+  }
+}
+
+export async function buildAll(outdir) {
+  outdir = path.resolve(outdir)
+  const tmp = `${outdir}.new-${process.pid}`
+  fs.rmSync(tmp, { recursive: true, force: true })
+  const id = inputsId()
+  await build({ ...cliBundleOptions(), entryPoints: [path.join(ROOT, 'src/cli/bin.ts')], outfile: path.join(tmp, 'xp.cjs'), sourcemap: 'linked' })
+  const dynamicImport = /(?<![\w$.])import\(/.exec(fs.readFileSync(path.join(tmp, 'xp.cjs'), 'utf8'))
+  if (dynamicImport) throw new Error(`dist/xp.cjs has an import() at ${dynamicImport.index}: the launcher's vm.Script cannot run it`)
+  await build({
+    entryPoints: [path.join(ROOT, 'src/cli/launch.ts')],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    outfile: path.join(tmp, 'bin.cjs'),
+    logLevel: 'warning',
+    define: { __XP_BUILD_ID__: JSON.stringify(id) },
   })
   await buildUi(tmp)
 
   // Save the top-level help as yargs renders it, so `xp --help` need not load yargs.
-  const help = execFileSync(process.execPath, [path.join(tmp, 'bin.js'), '--help', '--no-saved-help'], {
+  const help = execFileSync(process.execPath, [path.join(tmp, 'bin.cjs'), '--help', '--no-saved-help'], {
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', XDG_CACHE_HOME: path.join(tmp, 'no-cache') },
   })
   fs.writeFileSync(path.join(tmp, 'help.txt'), help)
-  fs.writeFileSync(path.join(tmp, 'build-id'), inputsId() + '\n')
+  // that start wrote a cache of the help alone; the journey's replaces it
+  for (const f of fs.readdirSync(tmp)) if (f.endsWith('.cache')) fs.rmSync(path.join(tmp, f))
+  fs.rmSync(path.join(tmp, 'no-cache'), { recursive: true, force: true })
+  trainCodeCache(tmp)
+  fs.writeFileSync(path.join(tmp, 'build-id'), id + '\n')
 
   // swap the new folder in whole
   const old = `${outdir}.old-${process.pid}`

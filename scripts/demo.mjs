@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 // XP_BIN=dist/xp-linux-x64 npm run demo: the same steps with the single executable
 const exe = process.env.XP_BIN ? path.resolve(process.env.XP_BIN) : undefined
-const xpBin = path.join(root, 'bin', 'xp.js')
+const xpBin = path.join(root, 'bin', 'xp.cjs')
 if (!exe) {
   // the checkout's bundle, built again when the sources changed since
   const { buildAll, inputsId } = await import('./build.mjs')

@@ -4,12 +4,13 @@
 // stdout/stderr and exit code, as a spawned process would. What needs a real process
 // (signals, stdin, concurrency, detached workers) is still spawned by the tests.
 import { workerData } from 'node:worker_threads'
-import { pathToFileURL } from 'node:url'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 
 const { port, flag, dist } = workerData
-const { main } = await import(pathToFileURL(path.join(dist, 'main.js')).href)
-const bin = workerData.bin ?? path.join(dist, '..', 'bin', 'xp.js')
+// the bundle's own exports (dist/xp.cjs); bin.cjs, the launcher, adds only the code cache
+const { main } = createRequire(import.meta.url)(path.join(dist, 'xp.cjs'))
+const bin = workerData.bin ?? path.join(dist, '..', 'bin', 'xp.cjs')
 
 class Exit extends Error {
   constructor(code) {

@@ -23,7 +23,7 @@ export default function setup(project: TestProject) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xp-test-build-'))
   const out = path.join(dir, 'dist')
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), '--outdir', out, '--reuse', 'dist'], { cwd: ROOT, stdio: 'inherit' })
-  const bin = path.join(out, 'bin.js')
+  const bin = path.join(out, 'bin.cjs')
   project.provide('xpBin', bin)
   process.env.XP_TEST_BIN = bin
   return () => fs.rmSync(dir, { recursive: true, force: true })

@@ -23,7 +23,7 @@ function testBuild(): string {
   } catch {
     // not inside a vitest worker
   }
-  return process.env.XP_TEST_BIN ?? path.join(ROOT, 'bin', 'xp.js')
+  return process.env.XP_TEST_BIN ?? path.join(ROOT, 'bin', 'xp.cjs')
 }
 
 const tmpRoots: string[] = []
@@ -150,7 +150,7 @@ export function inProcessXp(args: string[], opts: { cwd: string; env: Record<str
     const flag = new Int32Array(new SharedArrayBuffer(4))
     const { port1, port2 } = new MessageChannel()
     const worker = new Worker(new URL('./cli-worker.mjs', import.meta.url), {
-      // the test run's own bundle (test/global-setup.ts), and its bin.js as argv[1]
+      // the test run's own bundle (test/global-setup.ts), and its bin.cjs as argv[1]
       workerData: { port: port2, flag, dist: path.dirname(XP), bin: XP },
       transferList: [port2],
       stdout: true,

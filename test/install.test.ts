@@ -68,17 +68,18 @@ describe('the npm package', () => {
   })
 
   it('holds only what runs: the bundle, bin, README, LICENSE and package.json', () => {
+    expect(files).toContain('bin/xp.cjs')
     expect(files).toContain('bin/xp.js')
-    expect(files).toContain('dist/bin.js')
-    expect(files).toContain('dist/yaml.cjs')
+    expect(files).toContain('dist/bin.cjs')
+    expect(files).toContain('dist/xp.cjs')
     expect(files).toContain('dist/ui/app.js')
     expect(files).toContain('dist/help.txt')
     expect(
-      files.filter((f) => !/^(bin\/xp\.js|dist\/[^/]+\.(js|cjs)|dist\/help\.txt|dist\/ui\/app\.(js|css)|package\.json|README\.md|LICENSE)$/.test(f)),
+      files.filter((f) => !/^(bin\/xp\.c?js|dist\/(bin|xp)\.cjs|dist\/help\.txt|dist\/ui\/app\.(js|css)|package\.json|README\.md|LICENSE)$/.test(f)),
     ).toEqual([])
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
     expect(pkg.name).not.toBe('xp') // the registry's `xp` is someone else's
-    expect(pkg.bin).toEqual({ xp: 'bin/xp.js' })
+    expect(pkg.bin).toEqual({ xp: 'bin/xp.cjs' })
     expect(pkg.dependencies ?? {}).toEqual({}) // everything is in the bundle
     expect(pkg.engines.node).toBe('>=20')
     expect(fs.statSync(tarball).size).toBeLessThan(3 * 1024 * 1024)

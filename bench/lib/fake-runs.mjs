@@ -128,3 +128,13 @@ export function makeRunsRepo(dir, env, n, { steps = 50, notes = 10, distinctSeri
       git('notes', '--ref=refs/notes/xp', 'add', '-m', 'a note on this run', ref)
   return (performance.now() - t0) / 1000
 }
+
+/**
+ * The xp of another checkout (`--before DIR`): its bin/xp.cjs, or bin/xp.js for a checkout
+ * made before xp became one CommonJS bundle (2026-12-01).
+ * @param {string} dir
+ */
+export function checkoutBin(dir) {
+  const cjs = path.resolve(dir, 'bin', 'xp.cjs')
+  return fs.existsSync(cjs) ? cjs : path.resolve(dir, 'bin', 'xp.js')
+}

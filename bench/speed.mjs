@@ -322,6 +322,29 @@ function dataRows() {
       13.94,
       2,
     )
+  // the same pull against the syscalls of a crash-safe store without xp: each object read,
+  // written to the cache and to the working tree, each under a temporary name then renamed
+  if (want('clone') && spawnSync('python3', ['-c', '0']).status === 0)
+    row(
+      "fresh clone, beside a crash-safe store's syscalls",
+      pair({
+        floor: () => sh('python3', [path.join(ROOT, 'bench', 'lib', 'safe-store.py'), remote, path.join(work, 'py1'), path.join(work, 'py2')]),
+        prepFloor: () => {
+          trash(path.join(work, 'py1'))
+          trash(path.join(work, 'py2'))
+        },
+        xp: () => xp(path.join(work, 'clone'), 'pull') + xp(path.join(work, 'clone'), 'checkout'),
+        prepXp: () => {
+          trash(path.join(work, 'clone'))
+          git(work, 'clone', '-q', repo, 'clone')
+        },
+        n: Math.min(N, 3),
+        settle: SETTLE,
+      }),
+      'Python: read, write cache and working tree, each a temporary name then renamed (no hash)',
+    )
+  trash(path.join(work, 'py1'))
+  trash(path.join(work, 'py2'))
   trash(path.join(work, 'cp1'))
   trash(path.join(work, 'cp2'))
   trash(path.join(work, 'clone'))

@@ -4,7 +4,7 @@
 // A start with no cache compiles the bundle and writes the cache of its command when it
 // exits, holding the code V8 compiled for that command by then. So this runs each everyday
 // command once through DIR/bin.cjs, in a scratch repository: init, add, status, run, show,
-// diff, remote, push, pull, checkout. Any other command makes its own on first use.
+// diff, model, remote, push, pull, checkout. Any other command makes its own on first use.
 // Run by scripts/build.mjs, which makes a failure a warning.
 'use strict'
 const { execFileSync } = require('node:child_process')
@@ -45,6 +45,7 @@ try {
   xp(repo, 'run', '--set', 'lr=0.2', '--', 'sh', 'train.sh') // the cache is made already; this one checks it
   xp(repo, 'show')
   xp(repo, 'diff')
+  xp(repo, 'model', 'ls')
   fs.mkdirSync(path.join(scratch, 'store'))
   xp(repo, 'remote', 'add', 'store', path.join(scratch, 'store'), '--default')
   git(scratch, 'init', '-q', '--bare', 'origin.git')

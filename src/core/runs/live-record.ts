@@ -15,7 +15,7 @@ import { putBytes } from '../cache/objects.js'
 import { encodeManifest, manifestTotals, MODE_FILE } from '../cache/manifest.js'
 import { encodePointer } from '../cache/pointer.js'
 import { encodeRecord, decodeRecord, type DataEntry, type RunRecord, type RunStatus } from './record.js'
-import { addToIndex } from './record-index.js'
+import { addToIndex, indexEntry } from './record-index.js'
 import { canonicalJson } from './list.js'
 import { currentBranch } from './record-run.js'
 import { RunRef } from './ref.js'
@@ -166,6 +166,6 @@ export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOp
   const ref = RunRef.fromId(run.id).toString()
   await createRef(repo, ref, commit, `xp mlflow ${run.name}`)
   // the listing (xp show, the API's search) then finds it without reading the commit
-  addToIndex(repo.commonDir, [[`${commit} ${ref}`, Buffer.from(canonicalJson({ ...decodeRecord(encodeRecord(record)), commit, ref }))]])
+  addToIndex(repo.commonDir, [[`${commit} ${ref}`, indexEntry(Buffer.from(canonicalJson({ ...decodeRecord(encodeRecord(record)), commit, ref })), record.project)]])
   return { record, commit, ref }
 }

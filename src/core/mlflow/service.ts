@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
-import type { Repo } from '../repo.js'
+import { projectPrefix, type Repo } from '../repo.js'
 import { readObjects, CatFileBatch } from '../git.js'
 import { XpError } from '../errors.js'
 import type { ListedRun } from '../runs/list.js'
@@ -335,7 +335,15 @@ export class MlflowService {
     tagMap[RUN_NAME_TAG] ??= runName || name
     const started = int(b.start_time, 'start_time', this.now())
     const id = newRunId(new Date(this.now()))
-    const r = this.live.create({ id, name, experiment: expName, started, user: typeof b.user_id === 'string' ? b.user_id : '', tags: tagMap })
+    const r = this.live.create({
+      id,
+      name,
+      experiment: expName,
+      started,
+      user: typeof b.user_id === 'string' ? b.user_id : '',
+      tags: tagMap,
+      project: projectPrefix(this.repo),
+    })
     return { run: runJson(liveView(r, 'active')) }
   }
 

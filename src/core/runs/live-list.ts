@@ -39,6 +39,7 @@ export function liveListed(r: LiveRun, now: Date): ListedRun {
     duration_s: Math.max(0, Math.round((r.end?.ended ?? now.getTime()) - r.started) / 1000),
     baseline: null,
     branch: null,
+    ...(r.project !== undefined ? { project: r.project } : {}),
     experiment: r.experiment,
     params,
     metrics: finalMetrics(r.metrics),

@@ -7,7 +7,7 @@
  * record's `outs`, so push, pull, gc and fsck cover them) and what else was logged
  * (`.xp-run/mlflow.json`: dataset inputs, logged models).
  */
-import type { Repo } from '../repo.js'
+import { projectPrefix, type Repo } from '../repo.js'
 import { readObjects, type CatFileBatch } from '../git.js'
 import { typeValue, type Flat } from '../params.js'
 import { parseTree } from '../cache/reachable.js'
@@ -144,6 +144,7 @@ export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOp
     duration_s: Math.max(0, Math.round(opts.ended - run.started) / 1000),
     baseline: parent,
     branch: parent && !hint ? currentBranch(repo) : null,
+    project: run.project ?? projectPrefix(repo),
     experiment: run.experiment,
     params,
     metrics: finalMetrics(run.metrics),

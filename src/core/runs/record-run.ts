@@ -346,6 +346,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     baseline,
     branch,
     message: shownMessage,
+    project: projectPrefix(repo),
     root: repo.root,
     run_dir: runDir,
   })
@@ -399,6 +400,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     duration_s: Math.round(ended.getTime() - started.getTime()) / 1000,
     baseline,
     branch,
+    project: projectPrefix(repo),
     params: finalParams,
     metrics,
     series: systemText ? [...series, SYSTEM_SERIES_IN_TREE] : series,
@@ -511,6 +513,8 @@ export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
     duration_s: Math.max(0, Math.round(ended.getTime() - start.started) / 1000),
     baseline: start.baseline,
     branch: start.branch,
+    // the project it was started in (a live file from before runs had one: where it is recovered)
+    project: start.project ?? projectPrefix(repo),
     params: start.params,
     metrics: {},
     series: systemText ? [...series, SYSTEM_SERIES_IN_TREE] : series,

@@ -1,7 +1,17 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
-import { loadIndex, saveIndex, addToIndex, indexFile, indexEntry, entryInProject, projectBytes, NOT_A_RECORD_ENTRY, type IndexEntry } from '../src/core/runs/record-index.js'
+import {
+  loadIndex,
+  saveIndex,
+  addToIndex,
+  indexFile,
+  indexEntry,
+  entryInProject,
+  projectBytes,
+  NOT_A_RECORD_ENTRY,
+  type IndexEntry,
+} from '../src/core/runs/record-index.js'
 import { tmpDir, cleanupTmp } from './helpers.js'
 
 afterAll(cleanupTmp)
@@ -34,7 +44,10 @@ describe('the record index file', () => {
   it('ignores foreign and torn lines, and appends after a torn line on a new line', () => {
     const dir = tmpDir()
     fs.mkdirSync(path.join(dir, 'xp'))
-    fs.writeFileSync(indexFile(dir), `garbage\n${key(1)}\t\tnot json\n${key(4)}\t{"id":"4"}\n${key(5)}\tnot a project\t{"id":"5"}\n${key(2)}\t\t{"id":"2"}\n${key(3)}\t\t{"id":`)
+    fs.writeFileSync(
+      indexFile(dir),
+      `garbage\n${key(1)}\t\tnot json\n${key(4)}\t{"id":"4"}\n${key(5)}\tnot a project\t{"id":"5"}\n${key(2)}\t\t{"id":"2"}\n${key(3)}\t\t{"id":`,
+    )
     const idx = loadIndex(dir)
     expect([...idx.entries.keys()]).toEqual([key(2)])
     expect(idx.torn).toBe(true)
@@ -69,7 +82,16 @@ describe('the record index file', () => {
 
   it("keeps each record's project beside it: a JSON string, nothing for a record without one, read back without parsing the record", () => {
     const dir = tmpDir()
-    saveIndex(loadIndex(dir), [[key(1), json(1, 'a')], [key(2), json(2, '')], [key(3), json(3)], [key(4), json(4, 'tab\there "q"/é')]], new Set([key(1), key(2), key(3), key(4)]))
+    saveIndex(
+      loadIndex(dir),
+      [
+        [key(1), json(1, 'a')],
+        [key(2), json(2, '')],
+        [key(3), json(3)],
+        [key(4), json(4, 'tab\there "q"/é')],
+      ],
+      new Set([key(1), key(2), key(3), key(4)]),
+    )
     expect(fs.readFileSync(indexFile(dir), 'utf8').split('\n')[0]).toBe(`${key(1)}\t"a"\t{"id":"1"}`)
     const idx = loadIndex(dir)
     const proj = (k: string) => idx.entries.get(k)!.project.toString()

@@ -107,11 +107,7 @@ export async function listRuns(repo: ListRepo, opts: { notes?: boolean } & ListS
  * @example
  * await eachRunEntry(repo, (e) => { out.write(entryJson(e)); return --left > 0 })
  */
-export async function eachRunEntry(
-  repo: ListRepo,
-  onEntry: (e: RunEntry) => boolean | undefined,
-  opts: { notes?: boolean } & ListScope = {},
-): Promise<void> {
+export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boolean | undefined, opts: { notes?: boolean } & ListScope = {}): Promise<void> {
   // one for-each-ref lists the runs and tells whether there are notes to read at all
   const refs = await git(['for-each-ref', '--sort=-refname', '--format=%(objectname) %(refname)', RUNS_PREFIX, NOTES_REF], {
     cwd: repo.root,

@@ -167,6 +167,8 @@ export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOp
   const ref = RunRef.fromId(run.id).toString()
   await createRef(repo, ref, commit, `xp mlflow ${run.name}`)
   // the listing (xp show, the API's search) then finds it without reading the commit
-  addToIndex(repo.commonDir, [[`${commit} ${ref}`, indexEntry(Buffer.from(canonicalJson({ ...decodeRecord(encodeRecord(record)), commit, ref })), record.project)]])
+  addToIndex(repo.commonDir, [
+    [`${commit} ${ref}`, indexEntry(Buffer.from(canonicalJson({ ...decodeRecord(encodeRecord(record)), commit, ref })), record.project)],
+  ])
   return { record, commit, ref }
 }

@@ -137,6 +137,17 @@ describe('run record', () => {
   it('ignores messages that are not records', () => {
     expect(decodeRecord('fix typo\n\nnothing here')).toBeNull()
   })
+  it("keeps the run's project after its branch: '' for the root project, absent in an older record, a wrong shape dropped as damage", () => {
+    const inA = encodeRecord({ ...record, project: 'a/b' })
+    expect(inA.split('\n')).toContain('project: "a/b"')
+    expect(inA.indexOf('branch: ')).toBeLessThan(inA.indexOf('project: '))
+    expect(decodeRecord(inA)?.project).toBe('a/b')
+    expect(decodeRecord(encodeRecord({ ...record, project: '' }))?.project).toBe('')
+    expect(decodeRecord(encodeRecord(record))).not.toHaveProperty('project')
+    const bad = decodeRecord(encodeRecord(record).replace('branch: "main"', 'branch: "main"\nproject: 3'))
+    expect(bad).not.toHaveProperty('project')
+    expect(bad?.damaged).toEqual(['project'])
+  })
 })
 
 describe('run ids and names', () => {

@@ -125,15 +125,15 @@ export class TestRepo {
   }
 
   /** Run xp and parse its --json output; fails the test with stderr when xp fails. */
-  json<T = any>(args: string[], opts: { env?: Record<string, string> } = {}): T {
+  json<T = any>(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): T {
     const r = this.xp([...args, '--json'], opts)
     if (r.code !== 0) throw new Error(`xp ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
     return JSON.parse(r.stdout) as T
   }
 
   /** Start xp in the background (for interrupt and concurrency tests). */
-  spawnXp(args: string[], opts: { env?: Record<string, string> } = {}) {
-    return spawn(process.execPath, [XP, ...args], { cwd: this.dir, env: { ...this.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  spawnXp(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+    return spawn(process.execPath, [XP, ...args], { cwd: opts.cwd ?? this.dir, env: { ...this.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] })
   }
 }
 

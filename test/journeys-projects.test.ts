@@ -1,13 +1,16 @@
 // Journeys across clones for runs that were not made by a foreground `xp run`:
-// DVC experiments brought in by `xp import dvc`, and queued runs of a subfolder project.
+// DVC experiments brought in by `xp import dvc`, and queued runs of a subfolder project;
+// and a repository of several projects, each listing its own runs.
 // Each: make runs -> push to a bare git remote and a folder data remote -> fresh clone ->
 // pull -> show/diff -> apply, as a teammate would.
 import { describe, it, expect, afterAll } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
+import { spawnSync } from 'node:child_process'
 import { TestRepo, cleanupTmp, tmpDir, ROOT } from './helpers.js'
 import { makeBare } from './servers/git.js'
 import { allFiles } from './journeys-helpers.js'
+import { startUi, api, call, waitRecorded } from './mlflow-helpers.js'
 
 afterAll(() => cleanupTmp())
 
@@ -151,7 +154,9 @@ describe('journey: subfolder project -> queued grid -> push -> clone -> apply', 
     expect(q.stderr).toContain('queued 3 tasks')
     expect(repo.read('svc/params.yaml')).toBe('lr: 0.1 # learning rate\nepochs: 3\n') // queuing edits nothing here
     ok(repo.xp(['queue', 'start', '-j', '2'], { cwd: svc }))
-    const runs = repo.json(['show'])
+    // the runs are the svc project's: listed in its folder, not at the root
+    expect(repo.json(['show'])).toEqual([])
+    const runs = repo.json(['show'], { cwd: svc })
     expect(runs.map((r: any) => r.name).sort()).toEqual(['grid-1', 'grid-2', 'grid-3'])
     const g3 = runs.find((r: any) => r.name === 'grid-3')
     expect(g3).toMatchObject({ status: 'succeeded', params: { lr: 0.5, epochs: 3 }, metrics: { acc: 0.5 } })
@@ -171,7 +176,7 @@ describe('journey: subfolder project -> queued grid -> push -> clone -> apply', 
     const clone = cloneAndPull(bare)
     expect(
       clone
-        .json(['show'])
+        .json(['show'], { cwd: clone.path('svc') })
         .map((r: any) => r.name)
         .sort(),
     ).toEqual(['grid-1', 'grid-2', 'grid-3'])
@@ -251,5 +256,170 @@ describe('journey: byte-exact -S edits through the queue and a clone', () => {
     expect(clone.read('params.yaml')).toBe('# training\r\nlr: 0.5   # learning rate\r\nlayers: [64, 32]\r\nname: "base"\r\n')
     expect(clone.read('conf.json')).toBe('{\n    "batch": 32,\n    "opt": {"beta": 0.99}\n}\n')
     expect(clone.json(['show', 'b-2'])[0].params).toEqual({ lr: 0.5, 'layers.0': 64, 'layers.1': 32, name: 'base', batch: 32, 'opt.beta': 0.99 })
+  }, 60_000)
+})
+
+describe('journey: runs belong to the project they were made in', () => {
+  const names = (rs: any[]) => rs.map((r: any) => r.name)
+  const A_METRICS = `sh -c 'echo "{\\"acc\\": $ACC}" > metrics.json'`
+
+  /**
+   * A repository with projects a/ and b/ (b/ caches an out) and the root project, runs in
+   * each, oldest first: a run recorded before runs had a project (its record without the
+   * field, as an older xp wrote it), root-run, a-1, a-2, then b-run, the latest of all.
+   */
+  function monorepo() {
+    const repo = new TestRepo({
+      files: {
+        'README.md': '# monorepo\n',
+        'xp.yaml': 'metrics: [metrics.json]\n',
+        'a/xp.yaml': 'metrics: [metrics.json]\n',
+        'b/xp.yaml': 'metrics: [metrics.json]\nouts: [model.bin]\n',
+        '.gitignore': 'metrics.json\n',
+      },
+    })
+    const a = repo.path('a')
+    const b = repo.path('b')
+    // the legacy run: recorded at the root, then its record rewritten without `project`, as before runs had one
+    ok(repo.xp(['run', '-n', 'legacy', '--', 'sh', '-c', 'echo \'{"acc": 0.1}\' > metrics.json']))
+    const [ref, commit] = repo.git('for-each-ref', '--format=%(refname) %(objectname)', 'refs/xp/runs/').trim().split(' ')
+    const message = repo.git('log', '-1', '--format=%B', commit)
+    const old = message.replace(/\nproject: [^\n]*\n/, '\n')
+    expect(old).not.toMatch(/\nproject: /)
+    const tree = repo.git('rev-parse', `${commit}^{tree}`).trim()
+    const parent = repo.git('rev-parse', `${commit}^`).trim()
+    const rewritten = spawnSync('git', ['commit-tree', tree, '-p', parent, '-F', '-'], {
+      cwd: repo.dir,
+      env: repo.env,
+      input: old,
+      encoding: 'utf8',
+    }).stdout.trim()
+    repo.git('update-ref', ref, rewritten)
+    ok(repo.xp(['run', '-n', 'root-run', '--', 'sh', '-c', 'echo \'{"acc": 0.2}\' > metrics.json']))
+    ok(repo.xp(['run', '-n', 'a-1', '--', 'sh', '-c', A_METRICS], { cwd: a, env: { ACC: '0.3' } }))
+    ok(repo.xp(['run', '-n', 'a-2', '--', 'sh', '-c', A_METRICS], { cwd: a, env: { ACC: '0.4' } }))
+    ok(repo.xp(['run', '-n', 'b-run', '--', 'sh', '-c', 'echo \'{"acc": 0.9}\' > metrics.json && echo b-model > model.bin'], { cwd: b }))
+    return { repo, a, b }
+  }
+
+  it("xp show, xp diff and xp plots list the current project's runs (and the legacy one); --all-projects lists all, with their project; a name resolves from any project", () => {
+    const { repo, a, b } = monorepo()
+    const show = (cwd: string, ...args: string[]) => repo.json(['show', ...args], { cwd })
+
+    expect(names(show(a))).toEqual(['a-2', 'a-1', 'legacy'])
+    expect(names(show(b))).toEqual(['b-run', 'legacy'])
+    expect(names(show(repo.dir))).toEqual(['root-run', 'legacy'])
+    // below a project's folder is still that project
+    fs.mkdirSync(path.join(a, 'src'))
+    expect(names(show(path.join(a, 'src')))).toEqual(['a-2', 'a-1', 'legacy'])
+    // the slow path (sorting, filtering) keeps to the project too
+    expect(names(show(a, '--sort-by', 'acc'))).toEqual(['a-2', 'a-1', 'legacy'])
+    expect(names(show(a, '--filter', 'metrics.acc >= 0.3'))).toEqual(['a-2', 'a-1'])
+
+    const all = show(a, '--all-projects')
+    expect(names(all)).toEqual(['b-run', 'a-2', 'a-1', 'root-run', 'legacy'])
+    expect(all.map((r: any) => r.project)).toEqual(['b', 'a', 'a', '', undefined])
+    expect(all.find((r: any) => r.name === 'legacy')).not.toHaveProperty('project')
+    // the table says which project each run is in when it lists them all: `.` the root, `-` unknown
+    const table = repo.xp(['show', '--all-projects'], { cwd: a }).stdout.split('\n')
+    expect(table[0]).toMatch(/^name\s+project\s+created/)
+    expect(table.find((l) => l.startsWith('b-run'))).toMatch(/^b-run\s+b\s/)
+    expect(table.find((l) => l.startsWith('root-run'))).toMatch(/^root-run\s+\.\s/)
+    expect(table.find((l) => l.startsWith('legacy'))).toMatch(/^legacy\s+-\s/)
+    expect(repo.xp(['show'], { cwd: a }).stdout.split('\n')[0]).not.toMatch(/project/)
+
+    // a run named explicitly is found whatever project made it (names are the repository's)
+    expect(show(a, 'b-run')).toMatchObject([{ name: 'b-run', project: 'b' }])
+    expect(show(a, 'b-run', 'a-1').map((r: any) => r.project)).toEqual(['b', 'a'])
+
+    // xp diff: the default pick is the project's two latest runs, never b's newer run
+    expect(repo.json(['diff'], { cwd: a })).toMatchObject({ a: { name: 'a-1' }, b: { name: 'a-2' } })
+    expect(repo.json(['diff'], { cwd: b })).toMatchObject({ a: { name: 'legacy' }, b: { name: 'b-run' } })
+    expect(repo.json(['diff', '--all-projects'], { cwd: a })).toMatchObject({ a: { name: 'a-2' }, b: { name: 'b-run' } })
+    // one name: against the run before it in its own project; two: any two runs
+    expect(repo.json(['diff', 'b-run'], { cwd: a }).a.name).toBe('legacy')
+    expect(repo.json(['diff', 'a-2', 'b-run'], { cwd: a }).metrics.acc).toMatchObject({ old: 0.4, new: 0.9 })
+
+    // xp plots: the latest runs of the project
+    const plots = JSON.parse(repo.xp(['plots', '--json', '-o', path.join(tmpDir(), 'r.html')], { cwd: a }).stdout)
+    expect(plots).toMatchObject({ total: 3 })
+    expect(plots.runs).toHaveLength(3)
+    expect(JSON.parse(repo.xp(['plots', '--json', '--all-projects', '-o', path.join(tmpDir(), 'r.html')], { cwd: a }).stdout).total).toBe(5)
+  }, 60_000)
+
+  it('a queued run records the project it was queued in, and is listed there only', () => {
+    const { repo, a, b } = monorepo()
+    repo.git('add', '-A')
+    repo.git('commit', '-qm', 'projects')
+    ok(repo.xp(['run', '--queue', '-n', 'queued-b', '--', 'sh', '-c', 'echo \'{"acc": 0.7}\' > metrics.json && echo q > model.bin'], { cwd: b }))
+    // started from elsewhere: the task's project is where it was queued, not where the worker runs
+    ok(repo.xp(['queue', 'start'], { cwd: a }))
+    expect(repo.json(['show', 'queued-b'], { cwd: a })).toMatchObject([{ name: 'queued-b', project: 'b', status: 'succeeded', metrics: { acc: 0.7 } }])
+    expect(names(repo.json(['show'], { cwd: b }))).toEqual(['queued-b', 'b-run', 'legacy'])
+    expect(names(repo.json(['show'], { cwd: a }))).not.toContain('queued-b')
+  }, 60_000)
+
+  it("xp gc in project a keeps project b's outs (every project's runs keep their data), and push, pull and fsck see every run", () => {
+    const { repo, a, b } = monorepo()
+    const [bRun] = repo.json(['show', 'b-run'], { cwd: b })
+    const oid: string = bRun.outs['b/model.bin'].oid
+    const object = repo.path('.xp', 'cache', oid.slice(0, 2), oid.slice(2))
+    expect(fs.existsSync(object)).toBe(true)
+    fs.rmSync(repo.path('b', 'model.bin')) // no workspace file keeps it: only the run does
+    ok(repo.xp(['gc'], { cwd: a }))
+    expect(fs.existsSync(object)).toBe(true)
+    ok(repo.xp(['fsck'], { cwd: a }))
+    const bare = makeBare(tmpDir('xp-journey-git-'))
+    repo.git('remote', 'add', 'origin', bare)
+    repo.git('push', '-q', 'origin', 'main')
+    ok(repo.xp(['push', 'origin', '--no-data'], { cwd: a }))
+    expect(repo.git('ls-remote', bare, 'refs/xp/runs/*').trim().split('\n')).toHaveLength(5)
+    const clone = cloneAndPull(bare)
+    expect(names(clone.json(['show', '--all-projects']))).toEqual(['b-run', 'a-2', 'a-1', 'root-run', 'legacy'])
+    // a clone lists each project's runs in its folder, as the repository it came from
+    expect(names(clone.json(['show'], { cwd: clone.path('a') }))).toEqual(['a-2', 'a-1', 'legacy'])
+  }, 60_000)
+
+  it('xp ui and its MLflow API started in project a list and search only its runs; a run logged through it is recorded in project a', async () => {
+    const { repo, a } = monorepo()
+    const u = await startUi(repo, [], {}, a)
+    try {
+      const listed = (await call(u.url, 'GET', '/api/runs')).json
+      expect(names(listed.runs)).toEqual(['a-2', 'a-1', 'legacy'])
+      expect(listed.runs[0].project).toBe('a')
+      // a run of another project is still shown by its name
+      expect((await call(u.url, 'GET', '/api/runs/b-run')).json).toMatchObject({ name: 'b-run', project: 'b' })
+      const search = async () => ((await api(u.url, 'POST', 'runs/search', { experiment_ids: ['0'] })).json.runs ?? []).map((r: any) => r.info.run_name)
+      expect(await search()).toEqual(['a-2', 'a-1', 'legacy'])
+      const created = await api(u.url, 'POST', 'runs/create', { experiment_id: '0', run_name: 'via-mlflow', start_time: Date.now() })
+      const id = created.json.run.info.run_id
+      expect(await search()).toEqual(['via-mlflow', 'a-2', 'a-1', 'legacy'])
+      // a run of b is got by its id
+      const bId = repo.json(['show', 'b-run'])[0].id
+      expect((await api(u.url, 'GET', `runs/get?run_id=${bId}`)).json.run.info.run_name).toBe('b-run')
+      await api(u.url, 'POST', 'runs/update', { run_id: id, status: 'FINISHED', end_time: Date.now() })
+      await waitRecorded(repo)
+      expect(repo.json(['show', 'via-mlflow'])).toMatchObject([{ name: 'via-mlflow', project: 'a' }])
+      expect(names(repo.json(['show'], { cwd: a }))).toEqual(['via-mlflow', 'a-2', 'a-1', 'legacy'])
+      expect(names(repo.json(['show']))).toEqual(['root-run', 'legacy'])
+    } finally {
+      await u.stop()
+    }
+    const all = await startUi(repo, ['--all-projects'], {}, a)
+    try {
+      expect(names((await call(all.url, 'GET', '/api/runs')).json.runs)).toEqual(['via-mlflow', 'b-run', 'a-2', 'a-1', 'root-run', 'legacy'])
+      expect(((await api(all.url, 'POST', 'runs/search', { experiment_ids: ['0'] })).json.runs ?? []).length).toBe(6)
+    } finally {
+      await all.stop()
+    }
+  }, 60_000)
+
+  it('xp import mlflow records the imported runs in the project it runs in', () => {
+    const { repo, a } = monorepo()
+    const res = repo.json(['import', 'mlflow', path.join(ROOT, 'fixtures', 'mlflow', 'mlruns')], { cwd: a })
+    expect(res.imported.length).toBeGreaterThan(0)
+    const shown = repo.json(['show'], { cwd: a })
+    for (const r of res.imported) expect(shown.find((x: any) => x.id === r.id)).toMatchObject({ project: 'a' })
+    expect(names(repo.json(['show']))).toEqual(['root-run', 'legacy'])
   }, 60_000)
 })

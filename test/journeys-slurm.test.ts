@@ -92,9 +92,10 @@ describe('journey: subfolder project on Slurm --via-remote -> teammate clone', (
       ['sweep-1', 'done'],
       ['sweep-2', 'done'],
     ])
-    const runs = repo.json(['show'])
+    // recorded on a node, in a clone of its own: the run is still the svc project's
+    const runs = repo.json(['show'], { cwd: svc })
     const s2 = runs.find((r: any) => r.name === 'sweep-2')
-    expect(s2).toMatchObject({ status: 'succeeded', params: { lr: 0.4 } })
+    expect(s2).toMatchObject({ status: 'succeeded', params: { lr: 0.4 }, project: 'svc' })
     expect(s2.metrics.acc).toBeCloseTo(1.2) // 3 lines of data (the node fetched it) x lr
     expect(repo.git('ls-tree', '-r', '--name-only', s2.commit)).toContain('svc/models/model.bin.xp')
 

@@ -109,7 +109,7 @@ describe('MLflow client traffic replayed against xp ui', () => {
     ).toEqual([])
 
     // the records the server added to the record index are what git's commits say
-    fs.rmSync(repo.path('.git', 'xp', 'runs-v1.idx'))
+    fs.rmSync(repo.path('.git', 'xp', 'runs-v2.idx'))
     expect(repo.json(['show'])).toEqual(runs)
 
     const text = repo.xp(['show']).stdout

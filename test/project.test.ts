@@ -69,8 +69,11 @@ describe('point 6: a project per folder', () => {
     r.git('commit', '-qm', 'svc project')
     ok(r.xp(['run', '--queue', '-n', 'q', '-S', 'lr=0.3', '--', 'sh', '-c', 'echo \'{"acc": 2}\' > metrics.json'], { cwd: r.path('svc') }))
     ok(r.xp(['queue', 'start'], { cwd: r.path('svc') }))
-    const q = r.json(['show']).find((x: any) => x.name === 'q')
-    expect(q).toMatchObject({ params: { lr: 0.3 }, metrics: { acc: 2 } })
+    // both runs are the svc project's: listed there, not at the root
+    const q = r.json(['show'], { cwd: r.path('svc') }).find((x: any) => x.name === 'q')
+    expect(q).toMatchObject({ params: { lr: 0.3 }, metrics: { acc: 2 }, project: 'svc' })
+    expect(r.json(['show'])).toEqual([])
+    expect(r.xp(['show']).stderr).toContain('no runs in this project yet (other projects have some: `xp show --all-projects`)')
   })
 
   it('a run from a subfolder that is not a project warns that it records nothing', () => {

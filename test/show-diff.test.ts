@@ -236,7 +236,7 @@ describe('show and diff in edge cases', () => {
 describe('the record index', () => {
   it('is a cache only: torn, foreign or missing lines, deleted runs and a lost file change nothing', () => {
     const expected = runXp('show', '--json').stdout
-    const file = repo.path('.git', 'xp', 'runs-v1.idx')
+    const file = repo.path('.git', 'xp', 'runs-v2.idx')
     const text = fs.readFileSync(file, 'utf8')
     expect(text.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(3)
     // a torn last line and garbage: ignored, the runs read from git again
@@ -247,7 +247,7 @@ describe('the record index', () => {
     const wellFormed = fs
       .readFileSync(file, 'utf8')
       .split('\n')
-      .filter((l) => /^[0-9a-f]{40} refs\/xp\/runs\/[0-9a-z]{20}\t\{.*\}$/.test(l))
+      .filter((l) => /^[0-9a-f]{40} refs\/xp\/runs\/[0-9a-z]{20}\t("[^"]*")?\t\{.*\}$/.test(l))
     expect(wellFormed.length).toBe(text.split('\n').filter(Boolean).length)
     fs.rmSync(file)
     expect(runXp('show', '--json').stdout).toBe(expected)

@@ -489,7 +489,7 @@ describe('run names and HEAD without a git process', () => {
     expect(JSON.parse(two.stdout).baseline).toBe(repo.git('rev-parse', 'HEAD').trim())
     expect(g.calls()).not.toContain('for-each-ref')
     // a run the index does not know (recorded by an older xp, pulled): git is asked
-    const idx = path.join(repo.dir, '.git', 'xp', 'runs-v1.idx')
+    const idx = path.join(repo.dir, '.git', 'xp', 'runs-v2.idx')
     fs.rmSync(idx)
     fs.rmSync(g.log)
     expect(repo.xp(['run', '-n', 'two', '--', 'true'], env).stderr).toMatch(/XP_RUN_NAME_TAKEN/)

@@ -2,8 +2,8 @@
  * `xp init`: `xp.yaml` in the current folder when absent, and `.xp/` (with its own
  * .gitignore) at the repository root. Run in a subfolder, it makes that folder a project
  * of its own (a monorepo holds several, as DVC's subdir repos): commands run below it read
- * its xp.yaml, and paths in it are relative to it. The cache and the runs stay the
- * repository's. Idempotent.
+ * its xp.yaml, and paths in it are relative to it; its runs record it as their project
+ * and its listings show them. The cache stays the repository's. Idempotent.
  */
 import fs from 'node:fs'
 import path from 'node:path'

@@ -33,6 +33,7 @@ export function slimRun(r: ListedRun): RunRow {
     duration_s: r.duration_s,
     commit: r.commit,
     baseline: r.baseline,
+    ...(r.project !== undefined ? { project: r.project } : {}),
     params: r.params,
     metrics: r.metrics,
     notes: r.notes,

@@ -9,7 +9,7 @@ import type http from 'node:http'
 import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Repo } from '../core/repo.js'
-import type { ListedRun } from '../core/runs/list.js'
+import type { ListedRun, ListScope } from '../core/runs/list.js'
 import { MlflowService } from '../core/mlflow/service.js'
 import { MlflowRegistry } from '../core/mlflow/registry.js'
 import { MLFLOW_STATUS, mlflowCode } from '../core/mlflow/errors.js'
@@ -35,8 +35,11 @@ export function isMlflowPath(p: string): boolean {
 export { mlflowAuthorized } from './mlflow-auth.js'
 
 export interface MlflowApiOptions {
+  /** every recorded run of the repository (a run is found by its id whatever its project) */
   recorded: () => Promise<ListedRun[]>
   invalidate: () => void
+  /** which runs a search lists (and the page's live runs): default every project's */
+  scope?: ListScope
 }
 
 /** Live runs for the page: listed first, their curves from the live store, a version that moves with every write. */
@@ -161,7 +164,7 @@ type Handler = (input: Record<string, unknown>) => Promise<unknown>
  */
 export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
   // runs recorded here are known to the service at once; the page's listing sees them within its refresh time
-  const service = new MlflowService(repo, { recorded: opts.recorded, refresh: opts.invalidate })
+  const service = new MlflowService(repo, { recorded: opts.recorded, refresh: opts.invalidate, scope: opts.scope })
   const registry = new MlflowRegistry(
     repo,
     async () => [...service.recentRuns(), ...(await opts.recorded())],
@@ -314,7 +317,7 @@ export function createMlflowApi(repo: Repo, opts: MlflowApiOptions): MlflowApi {
       }
       return '+' + h.digest('hex').slice(0, 12)
     },
-    runs: () => listLiveRuns(repo),
+    runs: () => listLiveRuns(repo, opts.scope),
     run: (spec) => listLiveRuns(repo).find((r) => r.id === spec || r.name === spec || (spec.length >= 4 && r.id.startsWith(spec))) ?? null,
     series(spec) {
       const r = live.run(spec)

@@ -6,7 +6,7 @@
 import type { Repo } from '../core/repo.js'
 import { XpError } from '../core/errors.js'
 import { CatFileBatch } from '../core/git.js'
-import { listRuns, type ListedRun } from '../core/runs/list.js'
+import { listRuns, listScope, type ListedRun } from '../core/runs/list.js'
 import { resolveRun } from '../core/runs/resolve.js'
 import { readRunSeries, readRunPlots, slimRun } from './data.js'
 import { drawDataPlot, imageNode, type RunPlots } from './dvc-plots.js'
@@ -137,15 +137,17 @@ export function reportTree(runs: RunRow[], series: RunSeries[], generated: strin
 }
 
 /**
- * Build the report for the named runs (ids, prefixes or names), or the latest few
- * (`latest`: a count, Infinity for all).
+ * Build the report for the named runs (ids, prefixes or names, of any project), or the
+ * latest few of the current project (`latest`: a count, Infinity for all; `allProjects`:
+ * of every project).
  *
  * @example
  * const { html } = await buildReport(repo, { runs: ['brisk-otter', 'calm-heron'] })
  */
-export async function buildReport(repo: Repo, opts: { runs?: string[]; latest?: number } = {}): Promise<ReportResult> {
-  const all = await listRuns(repo)
-  const runs = opts.runs?.length ? opts.runs.map((s) => resolveRun(all, s)) : all.slice(0, opts.latest ?? DEFAULT_REPORT_RUNS)
+export async function buildReport(repo: Repo, opts: { runs?: string[]; latest?: number; allProjects?: boolean } = {}): Promise<ReportResult> {
+  const named = !!opts.runs?.length
+  const all = await listRuns(repo, named ? {} : listScope(repo, opts.allProjects))
+  const runs = named ? opts.runs!.map((s) => resolveRun(all, s)) : all.slice(0, opts.latest ?? DEFAULT_REPORT_RUNS)
   if (!runs.length) throw new XpError('XP_NO_RUNS', 'there are no runs to report on', { hint: 'record one with `xp run -- COMMAND`' })
   const batch = new CatFileBatch({ cwd: repo.root, env: repo.ctx.env })
   let series: RunSeries[]

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net'
 import type { Repo } from '../core/repo.js'
 import { XpError, isXpError, type ErrorCode } from '../core/errors.js'
 import { CatFileBatch } from '../core/git.js'
-import { listRuns, type ListedRun } from '../core/runs/list.js'
+import { inScope, listRuns, listScope, type ListedRun, type ListScope } from '../core/runs/list.js'
 import { findRun } from '../core/runs/resolve.js'
 import { slimRun, readRunSeries, readRunLog, changedFiles, refsVersion, readRunPlots } from './data.js'
 import { noteRun } from '../core/runs/manage.js'
@@ -38,6 +38,8 @@ export interface UiServerOptions {
   allowHosts?: string[]
   /** the token every request needs off loopback (default: a random one, in `url`) */
   accessToken?: string
+  /** list every project's runs, not only those of the project the server was started in (`--all-projects`) */
+  allProjects?: boolean
 }
 
 export interface UiServer {
@@ -74,16 +76,24 @@ class Http extends Error {
   }
 }
 
-/** The listing, reloaded only when refs/xp or the notes moved. */
+/**
+ * The listing, reloaded only when refs/xp or the notes moved: every run of the repository
+ * (`all`: a run is found by its name or id whatever its project), and those the page lists
+ * (`runs`: the scope's project's, ListScope).
+ */
 class RunsCache {
   private version = ''
   private checkedAt = 0
   private pending: Promise<string> | null = null
+  private all: ListedRun[] = []
   private runs: ListedRun[] = []
   private json = ''
   private loadedFor = ''
 
-  constructor(private repo: Repo) {}
+  constructor(
+    private repo: Repo,
+    private scope: ListScope,
+  ) {}
 
   currentVersion(): Promise<string> {
     if (Date.now() - this.checkedAt < VERSION_TTL_MS) return Promise.resolve(this.version)
@@ -97,14 +107,15 @@ class RunsCache {
     return this.pending
   }
 
-  async list(): Promise<{ runs: ListedRun[]; json: string; version: string }> {
+  async list(): Promise<{ runs: ListedRun[]; all: ListedRun[]; json: string; version: string }> {
     const v = await this.currentVersion()
     if (v !== this.loadedFor) {
-      this.runs = await listRuns(this.repo)
+      this.all = await listRuns(this.repo)
+      this.runs = this.all.filter((r) => inScope(r, this.scope))
       this.json = JSON.stringify({ version: v, runs: this.runs.map(slimRun) })
       this.loadedFor = v
     }
-    return { runs: this.runs, json: this.json, version: v }
+    return { runs: this.runs, all: this.all, json: this.json, version: v }
   }
 
   /** Force the next request to look at the refs again (after our own write). */
@@ -169,13 +180,15 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     assets.set(`/assets/${name}`, { type, body: built ?? fs.readFileSync(file) })
   }
   const token = randomBytes(24).toString('hex')
-  const html = page(token, path.basename(repo.root))
-  const cache = new RunsCache(repo)
+  const scope = listScope(repo, opts.allProjects)
+  const html = page(token, scope.project ? `${path.basename(repo.root)}/${scope.project}` : path.basename(repo.root))
+  const cache = new RunsCache(repo, scope)
   const loopback = isLoopback(host)
   const accessToken = opts.accessToken ?? randomBytes(24).toString('base64url')
   const gate = accessGate({ bind: host, allowHosts: opts.allowHosts ?? [], token: accessToken })
   // The MLflow REST API (src/ui/mlflow.ts), behind the same gate (its Authorization forms: access.ts).
-  const mlflow = createMlflowApi(repo, { recorded: async () => (await cache.list()).runs, invalidate: () => cache.invalidate() })
+  // it finds runs by id in every project, and its search keeps to the scope
+  const mlflow = createMlflowApi(repo, { recorded: async () => (await cache.list()).all, invalidate: () => cache.invalidate(), scope })
   await mlflow.service.recover(Number(repo.ctx.env.XP_LIVE_STALE_S ?? 3600) * 1000)
   // One `git cat-file --batch` for every file read (series, logs), made again if it dies.
   let batch: CatFileBatch | null = null
@@ -218,23 +231,23 @@ export async function startUiServer(repo: Repo, opts: UiServerOptions = {}): Pro
     return curves.all
   }
 
-  /** `xp run`'s live runs (running or lost), and a version that moves when one starts, ends or is lost. */
+  /** `xp run`'s live runs (running or lost) of the scope, and a version that moves when one starts, ends or is lost. */
   function liveRuns(): { runs: ListedRun[]; version: string } {
-    const runs = listXpLiveRuns(repo)
+    const runs = listXpLiveRuns(repo).filter((r) => inScope(r, scope))
     return { runs, version: runs.length ? '+' + runs.map((r) => `${r.id}:${r.status}`).join(',') : '' }
   }
 
   function liveFor(spec: string): ListedRun | undefined {
-    const runs = liveRuns().runs
+    const runs = listXpLiveRuns(repo)
     return runs.find((r) => r.id === spec || r.name === spec) ?? (spec.length >= 4 ? runs.find((r) => r.id.startsWith(spec)) : undefined)
   }
 
   async function runFor(spec: string): Promise<ListedRun> {
-    let run = findRun((await cache.list()).runs, spec)
+    let run = findRun((await cache.list()).all, spec)
     if (!run) {
       // it may have landed since the version was last looked at
       cache.invalidate()
-      run = findRun((await cache.list()).runs, spec)
+      run = findRun((await cache.list()).all, spec)
     }
     if (!run) throw new Http(404, `no run matches ${JSON.stringify(spec)}`, 'XP_RUN_NOT_FOUND')
     return run

@@ -11,7 +11,7 @@ import { formatValue } from '../core/compare/format.js'
 /** A run as the table gets it from /api/runs (a slim ListedRun). */
 export type RunRow = Pick<
   ListedRun,
-  'id' | 'name' | 'status' | 'started' | 'duration_s' | 'commit' | 'baseline' | 'params' | 'metrics' | 'notes' | 'damaged'
+  'id' | 'name' | 'status' | 'started' | 'duration_s' | 'commit' | 'baseline' | 'project' | 'params' | 'metrics' | 'notes' | 'damaged'
 > & {
   tags?: Record<string, string>
 }

@@ -13,8 +13,9 @@ export interface Ui {
   stop: () => Promise<void>
 }
 
-export async function startUi(r: TestRepo, args: string[] = [], env: Record<string, string> = {}): Promise<Ui> {
-  const child = r.spawnXp(['ui', '--port', '0', ...args], { env })
+/** `cwd`: where `xp ui` starts (default the repository root): a subfolder project's folder serves that project. */
+export async function startUi(r: TestRepo, args: string[] = [], env: Record<string, string> = {}, cwd?: string): Promise<Ui> {
+  const child = r.spawnXp(['ui', '--port', '0', ...args], { env, cwd })
   let out = ''
   let err = ''
   child.stderr!.on('data', (d) => (err += d))

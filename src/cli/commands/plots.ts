@@ -13,6 +13,7 @@ export const builder = (y: Argv) =>
     .option('output', { alias: 'o', type: 'string', default: 'xp-report.html', describe: 'the HTML file to write' })
     .option('limit', { alias: 'n', type: 'number', describe: `how many of the latest runs, when none are named (default ${DEFAULT_REPORT_RUNS})` })
     .option('all', { type: 'boolean', describe: 'every run, when none are named' })
+    .option('all-projects', { type: 'boolean', describe: "when none are named, the latest runs of every project, not of this project's" })
     .conflicts('all', 'limit')
     .option('json', { type: 'boolean', describe: 'print what was written as JSON' })
     .example('xp plots -o report.html', `the latest ${DEFAULT_REPORT_RUNS} runs in one self-contained HTML file`)
@@ -24,7 +25,11 @@ export async function handler(argv: ArgsOf<typeof builder>) {
     throw usageError('XP_BAD_LIMIT', `-n takes a whole number of runs, 1 or more (got ${argv.limit})`)
   const named = (argv.runs ?? []).map(String)
   const repo = await cliRepo()
-  const { html, runs, total } = await buildReport(repo, { runs: named, latest: argv.all ? Infinity : (argv.limit ?? DEFAULT_REPORT_RUNS) })
+  const { html, runs, total } = await buildReport(repo, {
+    runs: named,
+    latest: argv.all ? Infinity : (argv.limit ?? DEFAULT_REPORT_RUNS),
+    allProjects: argv['all-projects'],
+  })
   const file = path.resolve(argv.output)
   writeFileAtomic(file, html)
   if (argv.json) return printJson({ path: file, runs: runs.map((r) => r.id), bytes: Buffer.byteLength(html), total })

@@ -8,7 +8,8 @@ import { fitColumns, jsonArrayWriter, showCsv, showMarkdown, showText } from '..
 
 export const builder = (y: Argv) =>
   y
-    .positional('runs', { type: 'string', array: true, describe: 'runs to show (id, id prefix or name); default all' })
+    .positional('runs', { type: 'string', array: true, describe: "runs to show (id, id prefix or name, of any project); default all of this project's" })
+    .option('all-projects', { type: 'boolean', describe: "every project's runs, not only this project's (a repository with an xp.yaml per folder)" })
     .option('sort-by', { type: 'string', describe: 'sort by a key: metrics.acc (or acc), params.lr, created, name, duration_s' })
     .option('asc', { type: 'boolean', describe: 'ascending order' })
     .option('desc', { type: 'boolean', describe: 'descending order (default for metrics and created)' })
@@ -24,6 +25,7 @@ export const builder = (y: Argv) =>
     .conflicts('csv', 'md')
     .example('xp show --sort-by acc -n 5', 'the five runs with the best acc')
     .example('xp show --filter "metrics.acc > 0.9 and created >= \'2026-11-01\'"', 'filter runs')
+    .example('xp show --all-projects', "every project's runs, with a project column")
 
 interface ShowArgs {
   runs?: string[]
@@ -34,6 +36,7 @@ interface ShowArgs {
   limit?: number
   'only-changed'?: boolean
   baseline?: string
+  'all-projects'?: boolean
   json?: boolean
   csv?: boolean
   md?: boolean
@@ -45,6 +48,7 @@ export async function handler(argv: ShowArgs) {
   const repo = await cliRepo()
   const query = {
     runs: argv.runs?.map(String),
+    allProjects: argv['all-projects'],
     baseline: argv.baseline,
     filter: argv.filter,
     sortBy: Array.isArray(argv['sort-by']) ? argv['sort-by'].at(-1) : argv['sort-by'],
@@ -58,8 +62,13 @@ export async function handler(argv: ShowArgs) {
   }
   const { runs, total } = await showRuns(repo, query)
   if (!runs.length && argv.limit === 0) return
+  if (!runs.length && !total && !argv['all-projects'] && !query.runs?.length) {
+    // a project with no runs of its own yet, in a repository whose other projects have some
+    const others = (await showRuns(repo, { allProjects: true, limit: 1 })).runs.length
+    if (others) return info('no runs in this project yet (other projects have some: `xp show --all-projects`); record one with `xp run -- COMMAND`')
+  }
   if (!runs.length) return info(total ? `no run matches (${total} run${total === 1 ? '' : 's'} listed)` : 'no runs yet: record one with `xp run -- COMMAND`')
-  const table = buildTable(runs, { onlyChanged: argv['only-changed'] })
+  const table = buildTable(runs, { onlyChanged: argv['only-changed'], project: argv['all-projects'] })
   if (argv.csv || argv.md) {
     process.stdout.write(argv.csv ? showCsv(table) : showMarkdown(table))
     return

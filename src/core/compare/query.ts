@@ -5,7 +5,7 @@
  */
 import { XpError } from '../errors.js'
 import { git } from '../git.js'
-import { canonicalJson, eachRunEntry, entryJson, entryRun, listRuns, type ListRepo, type ListedRun } from '../runs/list.js'
+import { canonicalJson, eachRunEntry, entryJson, entryRun, inScope, listRuns, listScope, type ListRepo, type ListedRun } from '../runs/list.js'
 import { resolveRun } from '../runs/resolve.js'
 import { compileFilter } from './filter.js'
 import { sortRuns, type SortOrder } from './table.js'
@@ -14,8 +14,10 @@ import { PACKAGES_IN_TREE, parsePackagesText } from '../runs/python-env.js'
 import { listLiveRuns } from '../runs/live-list.js'
 
 export interface ShowQuery {
-  /** run ids, prefixes or names; none means every run */
+  /** run ids, prefixes or names, of any project; none means every run of the current project */
   runs?: string[]
+  /** list every project's runs, not only the current project's (`--all-projects`) */
+  allProjects?: boolean
   /** only runs whose baseline is this revision's commit */
   baseline?: string
   /** one expression, or several that must all hold (`--filter` given more than once) */
@@ -27,7 +29,7 @@ export interface ShowQuery {
 
 export interface ShowResult {
   runs: ListedRun[]
-  /** how many runs were looked at: all of them, unless -n stopped the listing early */
+  /** how many runs were looked at: all of the project's (or of every project), unless -n stopped the listing early */
   total: number
 }
 
@@ -59,6 +61,8 @@ interface Shown {
  * order (newest first) nothing is sorted, a record is parsed only when a filter or
  * `--baseline` needs it, and `-n` stops early; picking runs by name or sorting lists them
  * all first. The filter is compiled before any git call, so a syntax error costs nothing.
+ * The runs listed are the current project's (and those without a project), unless
+ * `allProjects`; a run picked by name may be any project's (names are the repository's).
  */
 async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => void): Promise<{ total: number }> {
   const filters = (q.filter === undefined ? [] : Array.isArray(q.filter) ? q.filter : [q.filter]).map((f) => compileFilter(String(f)))
@@ -66,6 +70,7 @@ async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => vo
   const onBaseline = q.baseline !== undefined ? await baselineMatcher(repo, q.baseline) : null
   const wanted = (r: ListedRun) => (!onBaseline || onBaseline(r.baseline)) && (!keep || keep(r))
   const limit = q.limit !== undefined && q.limit >= 0 ? q.limit : Infinity
+  const scope = listScope(repo, q.allProjects)
   let total = 0
   // live runs (the MLflow API's and `xp run`'s, still going or lost) are listed first
   const live = listLiveRuns(repo)
@@ -73,27 +78,33 @@ async function eachShown(repo: ListRepo, q: ShowQuery, onShown: (s: Shown) => vo
     if (limit === 0) return { total }
     let shown = 0
     for (const r of live) {
+      if (!inScope(r, scope)) continue
       total++
       if (!wanted(r)) continue
       onShown({ run: () => r, json: () => Buffer.from(canonicalJson(r)) })
       if (++shown >= limit) return { total }
     }
-    await eachRunEntry(repo, (e) => {
-      total++
-      let parsed: ListedRun | undefined
-      const run = () => (parsed ??= entryRun(e, repo.ctx.warn))
-      if ((keep || onBaseline) && !wanted(run())) return true
-      onShown({ run, json: () => entryJson(e) })
-      return ++shown < limit
-    })
+    await eachRunEntry(
+      repo,
+      (e) => {
+        total++
+        let parsed: ListedRun | undefined
+        const run = () => (parsed ??= entryRun(e, repo.ctx.warn))
+        if ((keep || onBaseline) && !wanted(run())) return true
+        onShown({ run, json: () => entryJson(e) })
+        return ++shown < limit
+      },
+      scope,
+    )
     return { total }
   }
-  const all = [...live, ...(await listRuns(repo))]
-  total = all.length
-  let runs = q.runs?.length ? [...new Set(q.runs.map((spec) => resolveRun(all, spec)))] : all
+  const all = [...live, ...(await listRuns(repo, q.runs?.length ? {} : scope))]
+  const listed = q.runs?.length ? all : all.filter((r) => inScope(r, scope))
+  total = listed.length
+  let runs = q.runs?.length ? [...new Set(q.runs.map((spec) => resolveRun(all, spec)))] : listed
   runs = runs.filter(wanted)
   // picked runs keep the order they were named in unless an order is asked for
-  const ordered = q.runs?.length && !q.sortBy && !q.order ? runs.slice(0, limit) : sortRuns(runs, q, all)
+  const ordered = q.runs?.length && !q.sortBy && !q.order ? runs.slice(0, limit) : sortRuns(runs, q, listed)
   for (const r of ordered) onShown({ run: () => r, json: () => Buffer.from(canonicalJson(r)) })
   return { total }
 }
@@ -122,9 +133,11 @@ export async function showRuns(repo: ListRepo, q: ShowQuery = {}): Promise<ShowR
 }
 
 export interface DiffQuery {
-  /** the older side; with only `a`, `a` is compared against the run before it */
+  /** the older side; with only `a`, `a` is compared against the run before it (in its project) */
   a?: string
   b?: string
+  /** with no names, pick the two latest runs of every project, not of the current one (`--all-projects`) */
+  allProjects?: boolean
   all?: boolean
   /** add `git diff --stat` between the two run commits */
   code?: boolean
@@ -146,23 +159,30 @@ export async function runPackages(repo: ListRepo, run: Pick<ListedRun, 'commit'>
   return res.code === 0 ? parsePackagesText(res.stdout) : null
 }
 
+/** A project as messages name it. */
+function projectName(project: string): string {
+  return project ? `project ${project}/` : 'the root project'
+}
+
 function notEnough(message: string): XpError {
   return new XpError('XP_NOT_ENOUGH_RUNS', message, { hint: 'record another run with `xp run`, or name two runs: `xp diff A B`' })
 }
 
 /**
- * Compare two runs. No names: the latest against the one before it; one name: that run
- * against the next older run; two: a (old) against b (new).
+ * Compare two runs. No names: the latest run of the current project against the one
+ * before it; one name: that run against the next older run of its project; two: a (old)
+ * against b (new). Names resolve across the repository, whatever project made the run.
  *
  * @example
  * const d = await diffQuery(repo, { a: 'brisk-otter', b: 'calm-heron' })
  * d.metrics.acc.diff
  */
 export async function diffQuery(repo: ListRepo, q: DiffQuery = {}): Promise<DiffResult> {
-  const runs = await listRuns(repo)
+  const all = await listRuns(repo)
+  const scope = listScope(repo, q.allProjects)
   // a run named here may still be live (xp show lists it, so it can be compared); with no
   // names, the two latest recorded runs are compared
-  const named = [...listLiveRuns(repo), ...runs]
+  const named = [...listLiveRuns(repo), ...all]
   let a: ListedRun
   let b: ListedRun
   if (q.a !== undefined && q.b !== undefined) {
@@ -170,11 +190,18 @@ export async function diffQuery(repo: ListRepo, q: DiffQuery = {}): Promise<Diff
     b = resolveRun(named, q.b)
   } else if (q.a !== undefined) {
     b = resolveRun(named, q.a)
-    const older = named[named.indexOf(b) + 1]
-    if (!older) throw notEnough(`run ${b.name} (${b.id}) is the oldest run: there is no run before it to compare with`)
+    // the run before it in its own project (a run without a project: in the current one)
+    const own = q.allProjects || b.project === undefined ? scope : { project: b.project }
+    const older = named.slice(named.indexOf(b) + 1).find((r) => inScope(r, own))
+    if (!older)
+      throw notEnough(
+        `run ${b.name} (${b.id}) is the oldest run${own.project === undefined ? '' : ` of ${projectName(own.project)}`}: there is no run before it to compare with`,
+      )
     a = older
   } else {
-    if (runs.length < 2) throw notEnough(`xp diff needs two runs; this repository has ${runs.length}`)
+    const runs = all.filter((r) => inScope(r, scope))
+    if (runs.length < 2)
+      throw notEnough(`xp diff needs two runs; ${scope.project === undefined ? 'this repository' : projectName(scope.project)} has ${runs.length}`)
     ;[b, a] = runs
   }
   const out: DiffResult = diffRuns(a, b, { all: q.all })

@@ -153,13 +153,15 @@ function accessor(key: string): (r: ListedRun) => unknown {
 /**
  * The columns and cells for these runs: fields, then every metric, then every param
  * (each group sorted by key, so nested keys sit together), then notes if any run has some. `onlyChanged` drops metric and param columns whose value is
- * the same in every run shown.
+ * the same in every run shown. `project` adds the project each run belongs to after its
+ * name (`xp show --all-projects`): its folder, `.` for the root project, `-` for a run
+ * recorded before runs had a project.
  *
  * @example
  * const t = buildTable(sortRuns(runs, { sortBy: 'acc' }), { onlyChanged: true })
  * t.columns.map((c) => c.label) // ['name', 'created', 'status', 'duration', 'acc', 'lr']
  */
-export function buildTable(runs: ListedRun[], opts: { onlyChanged?: boolean } = {}): ShowTable {
+export function buildTable(runs: ListedRun[], opts: { onlyChanged?: boolean; project?: boolean } = {}): ShowTable {
   const metricKeys = new Set<string>()
   const paramKeys = new Set<string>()
   const tagKeys = new Set<string>()
@@ -187,7 +189,13 @@ export function buildTable(runs: ListedRun[], opts: { onlyChanged?: boolean } = 
       return v === undefined || v === null || typeof v === 'number'
     })
   }
-  const columns = [...FIELD_COLUMNS.map((c) => ({ ...c })), ...dataColumns]
+  const fields = FIELD_COLUMNS.map((c) => ({ ...c }))
+  if (opts.project) {
+    fields.splice(1, 0, { key: 'project', label: 'project', kind: 'field', numeric: false })
+    // read from the record, never a param or metric named `project` (keyValue's bare-name fallback)
+    read.set('project', (r) => r.project)
+  }
+  const columns = [...fields, ...dataColumns]
   // notes are added after a run is recorded (git notes); shown last, only when there are some
   if (runs.some((r) => r.notes)) columns.push({ key: 'notes', label: 'notes', kind: 'field', numeric: false })
   const getters = columns.map((c) => read.get(c.key) ?? accessor(c.key))
@@ -198,6 +206,7 @@ export function buildTable(runs: ListedRun[], opts: { onlyChanged?: boolean } = 
       if (key === 'created') return formatCreated(v as string | undefined)
       if (key === 'duration_s') return formatDuration(v as number | undefined)
       if (key === 'notes') return typeof v === 'string' ? v : ''
+      if (key === 'project' && v === '') return '.'
       return formatValue(v)
     }),
   )

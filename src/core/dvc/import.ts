@@ -15,7 +15,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { ensureXpDir, type Repo } from '../repo.js'
+import { ensureXpDir, projectPrefix, type Repo } from '../repo.js'
 import { git, readObjects } from '../git.js'
 import { XpError } from '../errors.js'
 import { parseStructured, flatten, type Flat } from '../params.js'
@@ -337,6 +337,8 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
   ])
   const chunks: Buffer[] = []
   const made: Array<{ id: string; name: string; exp: Exp }> = []
+  // the imported runs are the project's the import runs in (README "Monorepos")
+  const project = projectPrefix(repo)
   plans.forEach((p, i) => {
     const name = runNameFor(p.e.ref.name, taken)
     const at = new Date(p.e.time * 1000).toISOString()
@@ -354,6 +356,7 @@ export async function importDvcExperiments(repo: Repo, opts: ImportOptions = {})
       duration_s: 0,
       baseline: p.e.ref.baseline,
       branch: null,
+      project,
       params: read(p.params),
       metrics: read(p.metrics),
       series: p.series,

@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import type { Repo } from '../repo.js'
+import { projectPrefix, type Repo } from '../repo.js'
 import { git } from '../git.js'
 import { XpError } from '../errors.js'
 import { parseStructured } from '../params.js'
@@ -172,6 +172,8 @@ export async function importMlflowStore(repo: Repo, opts: { path: string }): Pro
         artifacts,
         extra: [],
         touched: ended,
+        // the project the import runs in (README "Monorepos")
+        project: projectPrefix(repo),
       }
       await recordLiveRun(repo, live, {
         status: STATUS[String(rm.status)] ?? 'interrupted',

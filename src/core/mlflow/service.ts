@@ -10,10 +10,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
-import type { Repo } from '../repo.js'
+import { projectPrefix, type Repo } from '../repo.js'
 import { readObjects, CatFileBatch } from '../git.js'
 import { XpError } from '../errors.js'
-import type { ListedRun } from '../runs/list.js'
+import { inScope, type ListedRun, type ListScope } from '../runs/list.js'
 import { LiveStore, metricEvent, type LiveEvent, type LiveRun } from '../runs/live.js'
 import { recordLiveRun, seriesFile, parseSeriesText, ARTIFACTS_OUT } from '../runs/live-record.js'
 import { newRunId, generateName, isRunId } from '../runs/ref.js'
@@ -27,8 +27,14 @@ import { GIT_COMMIT_TAG, RUN_NAME_TAG, liveView, recordedView, runInfo, runJson,
 import { searchRuns, metricNumber, nameFilter } from './search.js'
 
 export interface MlflowServiceOptions {
-  /** the recorded runs, newest first (the server passes its cached listing) */
+  /** every recorded run of the repository, newest first (the server passes its cached listing) */
   recorded: () => Promise<ListedRun[]>
+  /**
+   * Which runs `runs/search` lists: the project the server was started in (and runs without
+   * a project), or every project's (the default). A run is got, logged to or read by its
+   * id whatever its project, and names stay unique across the repository.
+   */
+  scope?: ListScope
   /** make the next `recorded()` look at the refs again (a run may have landed from elsewhere) */
   refresh?: () => void
 }
@@ -335,7 +341,15 @@ export class MlflowService {
     tagMap[RUN_NAME_TAG] ??= runName || name
     const started = int(b.start_time, 'start_time', this.now())
     const id = newRunId(new Date(this.now()))
-    const r = this.live.create({ id, name, experiment: expName, started, user: typeof b.user_id === 'string' ? b.user_id : '', tags: tagMap })
+    const r = this.live.create({
+      id,
+      name,
+      experiment: expName,
+      started,
+      user: typeof b.user_id === 'string' ? b.user_id : '',
+      tags: tagMap,
+      project: projectPrefix(this.repo),
+    })
     return { run: runJson(liveView(r, 'active')) }
   }
 
@@ -543,8 +557,12 @@ export class MlflowService {
     const view = typeof b.run_view_type === 'string' ? b.run_view_type : 'ACTIVE_ONLY'
     if (!['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL'].includes(view)) throw badParam(`Invalid value ${JSON.stringify(view)} for parameter 'run_view_type'`)
     const want = new Set(ids)
+    const scope = this.opts.scope ?? {}
     const all = (await this.allViews()).filter(
-      (v) => (!want.size || want.has(v.experiment_id)) && (view === 'ALL' || (view === 'DELETED_ONLY') === (v.lifecycle_stage === 'deleted')),
+      (v) =>
+        (!want.size || want.has(v.experiment_id)) &&
+        (view === 'ALL' || (view === 'DELETED_ONLY') === (v.lifecycle_stage === 'deleted')) &&
+        inScope(v.recorded ?? v.live ?? {}, scope),
     )
     const orderBy = b.order_by === undefined ? [] : Array.isArray(b.order_by) ? b.order_by.map(String) : [String(b.order_by)]
     const res = searchRuns(all, {

@@ -11,12 +11,48 @@ import { XpError } from '../errors.js'
 import { sortKeys, stringifyJson, parseJson } from '../json.js'
 import { decodeRecord, type ListedRun } from './record.js'
 import { RUNS_PREFIX, NOTES_REF, RunRef } from './ref.js'
-import { loadIndex, saveIndex, NOT_A_RECORD } from './record-index.js'
+import { projectPrefix } from '../repo.js'
+import { loadIndex, saveIndex, NOT_A_RECORD, NOT_A_RECORD_ENTRY, indexEntry, entryInProject, projectBytes, type IndexEntry } from './record-index.js'
 
 export type { ListedRun } from './record.js'
 
-/** What listing needs of a repo; with `commonDir` the record index is used and kept. */
-export type ListRepo = Pick<Repo, 'root' | 'ctx'> & Partial<Pick<Repo, 'commonDir'>>
+/** What listing needs of a repo; with `commonDir` the record index is used and kept, with `project` a listing can keep to it. */
+export type ListRepo = Pick<Repo, 'root' | 'ctx'> & Partial<Pick<Repo, 'commonDir' | 'project'>>
+
+/**
+ * Which runs a listing holds. `project` (a project folder relative to the repository root,
+ * `''` for the root project) keeps that project's runs, and the runs recorded before runs
+ * had a project (nobody can tell where they were made, and a run must never vanish from
+ * every listing); without it, every run of the repository is listed. Listings a person
+ * reads (`xp show`, `xp diff`'s default pick, `xp plots`, `xp ui`, the MLflow API's
+ * search) keep to the current project; whatever must see every run (gc, push, pull,
+ * fsck, resolving a name given explicitly) lists them all.
+ */
+export interface ListScope {
+  project?: string
+}
+
+/**
+ * The scope of a listing from where the command runs: the current project, or every
+ * project with `allProjects` (`--all-projects`).
+ *
+ * @example
+ * await listRuns(repo, listScope(repo, argv['all-projects'])) // repo.project is /r/a: { project: 'a' }
+ */
+export function listScope(repo: Pick<Repo, 'root'> & Partial<Pick<Repo, 'project'>>, allProjects = false): ListScope {
+  return allProjects ? {} : { project: projectPrefix(repo) }
+}
+
+/**
+ * Does a run belong in a listing of this scope: it is the scope's project's, it has no
+ * project (recorded before runs had one), or the scope is every project.
+ *
+ * @example
+ * runs.filter((r) => inScope(r, { project: 'a' }))
+ */
+export function inScope(run: { project?: string }, scope: ListScope): boolean {
+  return scope.project === undefined || run.project === undefined || run.project === scope.project
+}
 
 /** A listed run before parsing: its record as canonical JSON bytes (keys sorted, with commit and ref). */
 export interface RunEntry {
@@ -49,27 +85,29 @@ export function canonicalJson(v: unknown): string {
 }
 
 /**
- * Every run in the repository, newest first.
+ * Every run in the repository (or in one project, with `project`: ListScope), newest first.
  *
  * @example
  * const runs = await listRuns(repo, { notes: true })
  */
-export async function listRuns(repo: ListRepo, opts: { notes?: boolean } = {}): Promise<ListedRun[]> {
+export async function listRuns(repo: ListRepo, opts: { notes?: boolean } & ListScope = {}): Promise<ListedRun[]> {
   const runs: ListedRun[] = []
   await eachRunEntry(repo, (e) => void runs.push(entryRun(e, repo.ctx.warn)), opts)
   return runs
 }
 
 /**
- * Hand every run to `onEntry`, newest first (git sorts by ref name, and ids sort by
- * time); returning false stops. One `git for-each-ref` lists the refs; records come from
- * the record index, and only those not in it are read from git (then added to it).
- * Notes, when there are any, are read alongside (one `git notes list`, one batch read).
+ * Hand every run (of the scope's project, ListScope) to `onEntry`, newest first (git
+ * sorts by ref name, and ids sort by time); returning false stops. One `git for-each-ref`
+ * lists the refs; records come from the record index, and only those not in it are read
+ * from git (then added to it). The project of each is in the index beside its record, so
+ * keeping to one project parses nothing. Notes, when there are any, are read alongside
+ * (one `git notes list`, one batch read).
  *
  * @example
  * await eachRunEntry(repo, (e) => { out.write(entryJson(e)); return --left > 0 })
  */
-export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boolean | undefined, opts: { notes?: boolean } = {}): Promise<void> {
+export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boolean | undefined, opts: { notes?: boolean } & ListScope = {}): Promise<void> {
   // one for-each-ref lists the runs and tells whether there are notes to read at all
   const refs = await git(['for-each-ref', '--sort=-refname', '--format=%(objectname) %(refname)', RUNS_PREFIX, NOTES_REF], {
     cwd: repo.root,
@@ -85,9 +123,9 @@ export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boo
   }
   const notesRead = hasNotes && opts.notes !== false ? readAllNotes(repo) : null
   const index = repo.commonDir ? loadIndex(repo.commonDir) : null
-  const known = index?.entries ?? new Map<string, Buffer>()
+  const known = index?.entries ?? new Map<string, IndexEntry>()
   const missing = keys.filter((k) => !known.has(k))
-  const added: Array<[string, Buffer]> = []
+  const added: Array<[string, IndexEntry]> = []
   if (missing.length) {
     for (const [k, v] of await readRecords(repo, missing, keys.length)) {
       known.set(k, v)
@@ -96,12 +134,14 @@ export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boo
   }
   if (index) saveIndex(index, added, new Set(keys))
   const notes = await notesRead
+  const project = opts.project === undefined ? null : projectBytes(opts.project)
   for (const key of keys) {
-    const json = known.get(key)
-    if (json === undefined || json.equals(NOT_A_RECORD)) continue
+    const entry = known.get(key)
+    if (entry === undefined || entry.json.equals(NOT_A_RECORD)) continue
+    if (project && !entryInProject(entry, project)) continue
     const sp = key.indexOf(' ')
     const commit = key.slice(0, sp)
-    const e: RunEntry = { commit, ref: key.slice(sp + 1), json }
+    const e: RunEntry = { commit, ref: key.slice(sp + 1), json: entry.json }
     const note = notes?.get(commit)
     if (note !== undefined) e.notes = note
     if (onEntry(e) === false) return
@@ -113,8 +153,8 @@ export async function eachRunEntry(repo: ListRepo, onEntry: (e: RunEntry) => boo
  * the runs (a first listing, a big pull) through one `for-each-ref` with the messages,
  * a few through `cat-file --batch`.
  */
-async function readRecords(repo: ListRepo, keys: string[], total: number): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>()
+async function readRecords(repo: ListRepo, keys: string[], total: number): Promise<Map<string, IndexEntry>> {
+  const out = new Map<string, IndexEntry>()
   const add = (key: string, message: string | null) => {
     const sp = key.indexOf(' ')
     const rec = message === null ? null : (decodeRecord(message) as ListedRun | null)
@@ -122,7 +162,7 @@ async function readRecords(repo: ListRepo, keys: string[], total: number): Promi
       rec.commit = key.slice(0, sp)
       rec.ref = key.slice(sp + 1)
     }
-    out.set(key, rec ? Buffer.from(canonicalJson(rec)) : NOT_A_RECORD)
+    out.set(key, rec ? indexEntry(Buffer.from(canonicalJson(rec)), rec.project) : NOT_A_RECORD_ENTRY)
   }
   if (keys.length > 100 && keys.length * 2 > total) {
     const wanted = new Set(keys)

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Repo } from '../repo.js'
 import type { Flat } from '../params.js'
-import type { ListedRun } from './list.js'
+import { inScope, type ListedRun, type ListScope } from './list.js'
 import { LiveStore, type LiveRun } from './live.js'
 import { finalMetrics, typeParam } from './live-record.js'
 import { listXpLiveRuns } from './live-run.js'
@@ -39,6 +39,7 @@ export function liveListed(r: LiveRun, now: Date): ListedRun {
     duration_s: Math.max(0, Math.round((r.end?.ended ?? now.getTime()) - r.started) / 1000),
     baseline: null,
     branch: null,
+    ...(r.project !== undefined ? { project: r.project } : {}),
     experiment: r.experiment,
     params,
     metrics: finalMetrics(r.metrics),
@@ -53,21 +54,21 @@ export function liveListed(r: LiveRun, now: Date): ListedRun {
 }
 
 /**
- * The live runs of the repository, newest first: the MLflow API's, and `xp run`'s
- * (running, or lost once its process is gone; core/runs/live-run.ts). One store,
- * `.xp/live/`, holds both.
+ * The live runs of the repository (or of one project: ListScope), newest first: the MLflow
+ * API's, and `xp run`'s (running, or lost once its process is gone; core/runs/live-run.ts).
+ * One store, `.xp/live/`, holds both.
  *
  * @example
  * const running = listLiveRuns(repo) // [{ status: 'running', … }]
  */
-export function listLiveRuns(repo: Pick<Repo, 'root' | 'ctx'> & Partial<Pick<Repo, 'commonDir' | 'xpDir'>>): ListedRun[] {
+export function listLiveRuns(repo: Pick<Repo, 'root' | 'ctx'> & Partial<Pick<Repo, 'commonDir' | 'xpDir'>>, scope: ListScope = {}): ListedRun[] {
   const store = new LiveStore(repo.xpDir ?? path.join(repo.root, '.xp'))
   const now = repo.ctx.now()
   const mlflow = store
     .list()
-    .filter((r) => !r.deleted && !hasRef(repo.commonDir, r.id))
+    .filter((r) => !r.deleted && !hasRef(repo.commonDir, r.id) && inScope(r, scope))
     .map((r) => liveListed(r, now))
-  const own = listXpLiveRuns(repo)
+  const own = listXpLiveRuns(repo).filter((r) => inScope(r, scope))
   if (!own.length) return mlflow
   return [...mlflow, ...own].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
 }

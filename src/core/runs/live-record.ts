@@ -7,7 +7,7 @@
  * record's `outs`, so push, pull, gc and fsck cover them) and what else was logged
  * (`.xp-run/mlflow.json`: dataset inputs, logged models).
  */
-import type { Repo } from '../repo.js'
+import { projectPrefix, type Repo } from '../repo.js'
 import { readObjects, type CatFileBatch } from '../git.js'
 import { typeValue, type Flat } from '../params.js'
 import { parseTree } from '../cache/reachable.js'
@@ -15,7 +15,7 @@ import { putBytes } from '../cache/objects.js'
 import { encodeManifest, manifestTotals, MODE_FILE } from '../cache/manifest.js'
 import { encodePointer } from '../cache/pointer.js'
 import { encodeRecord, decodeRecord, type DataEntry, type RunRecord, type RunStatus } from './record.js'
-import { addToIndex } from './record-index.js'
+import { addToIndex, indexEntry } from './record-index.js'
 import { canonicalJson } from './list.js'
 import { currentBranch } from './record-run.js'
 import { RunRef } from './ref.js'
@@ -144,6 +144,7 @@ export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOp
     duration_s: Math.max(0, Math.round(opts.ended - run.started) / 1000),
     baseline: parent,
     branch: parent && !hint ? currentBranch(repo) : null,
+    project: run.project ?? projectPrefix(repo),
     experiment: run.experiment,
     params,
     metrics: finalMetrics(run.metrics),
@@ -166,6 +167,8 @@ export async function recordLiveRun(repo: Repo, run: LiveRun, opts: RecordLiveOp
   const ref = RunRef.fromId(run.id).toString()
   await createRef(repo, ref, commit, `xp mlflow ${run.name}`)
   // the listing (xp show, the API's search) then finds it without reading the commit
-  addToIndex(repo.commonDir, [[`${commit} ${ref}`, Buffer.from(canonicalJson({ ...decodeRecord(encodeRecord(record)), commit, ref }))]])
+  addToIndex(repo.commonDir, [
+    [`${commit} ${ref}`, indexEntry(Buffer.from(canonicalJson({ ...decodeRecord(encodeRecord(record)), commit, ref })), record.project)],
+  ])
   return { record, commit, ref }
 }

@@ -47,6 +47,8 @@ export interface LiveRunStart {
   baseline: string | null
   branch: string | null
   message?: string
+  /** the project the run is recorded in (RunRecord.project); absent in files of an older xp */
+  project?: string
   /** the working tree the command writes its files in, and its run folder (absolute; a queued run's are in its worktree) */
   root: string
   run_dir: string
@@ -129,6 +131,7 @@ function listed(s: LiveRunStart, now: Date, lost: boolean): ListedRun {
     duration_s: Math.max(0, Math.round(now.getTime() - s.started) / 1000),
     baseline: s.baseline,
     branch: s.branch,
+    ...(typeof s.project === 'string' ? { project: s.project } : {}),
     params: s.params,
     metrics: {},
     series: [],

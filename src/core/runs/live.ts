@@ -31,6 +31,8 @@ export interface LiveRunInit {
   started: number
   user?: string
   tags?: Record<string, string>
+  /** the project the run is recorded in (RunRecord.project): where the server was started */
+  project?: string
 }
 
 /** The folded state of one live run. */
@@ -40,6 +42,8 @@ export interface LiveRun {
   experiment: string
   started: number
   user: string
+  /** absent in live files of an older xp (then the recording server's project) */
+  project?: string
   params: Record<string, string>
   tags: Record<string, string>
   metrics: Record<string, Point[]>
@@ -256,6 +260,7 @@ function fold(l: Loaded | undefined, buf: Buffer, from: number): Loaded | undefi
             experiment: ev.experiment,
             started: ev.started,
             user: ev.user ?? '',
+            ...(typeof ev.project === 'string' ? { project: ev.project } : {}),
             params: {},
             tags: { ...(ev.tags ?? {}) },
             metrics: {},

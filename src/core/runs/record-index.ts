@@ -4,18 +4,23 @@
  * 10,000 runs reads only the refs (`git for-each-ref` without the messages is ten times
  * faster) and the JSON text of each record, which `xp show --json` writes out unparsed.
  *
- * The file is `<git common dir>/xp/runs-v1.idx`, shared by every worktree, one line per
- * run: `<commit> <ref>\t<JSON of the record with commit and ref, keys sorted>`, or `\tnull`
- * for a ref under refs/xp/runs/ that holds no record. New lines are appended in one write;
- * a torn or foreign line is ignored (and that run read from git again), and the file is
- * rewritten without dead lines once they outnumber live ones.
+ * The file is `<git common dir>/xp/runs-v2.idx`, shared by every worktree, one line per
+ * run: `<commit> <ref>\t<project>\t<JSON of the record with commit and ref, keys sorted>`,
+ * or `\t\tnull` for a ref under refs/xp/runs/ that holds no record. `<project>` is the
+ * record's `project` as a JSON string, or nothing when the record has none (made before
+ * runs had a project): a listing of one project keeps or skips a run by comparing these
+ * few bytes, without parsing its record. New lines are appended in one write; a torn or
+ * foreign line is ignored (and that run read from git again), and the file is rewritten
+ * without dead lines once they outnumber live ones.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { writeFileAtomic } from '../fsutil.js'
 
-/** Bump when the text stored per record changes (decoding defaults, key order). */
-const FILE = 'runs-v1.idx'
+/** Bump when the text stored per record changes (decoding defaults, key order, the columns). */
+const FILE = 'runs-v2.idx'
+/** What the files before it were called: removed when a new index is started (a dead cache of every record). */
+const OLD_FILES = ['runs-v1.idx']
 const REF_AT = ' refs/xp/runs/'
 /** `<40 or 64 hex> refs/xp/runs/<20>`, checked by shape (a regex costs 40 ms over 10,000 lines). */
 const isKey = (k: string) => {
@@ -27,10 +32,18 @@ export function indexFile(commonDir: string): string {
   return path.join(commonDir, 'xp', FILE)
 }
 
+/** One run in the index: views into the file's bytes. */
+export interface IndexEntry {
+  /** the record's JSON, or `null` (NOT_A_RECORD) */
+  json: Buffer
+  /** the record's `project` as a JSON string (`"a/b"`, `""` for the root project); empty when the record has none */
+  project: Buffer
+}
+
 export interface RecordIndex {
   file: string
-  /** `<commit> <ref>` to the record's JSON bytes (a view into the file), or `null` bytes */
-  entries: Map<string, Buffer>
+  /** `<commit> <ref>` to its entry */
+  entries: Map<string, IndexEntry>
   /** lines in the file, live or not */
   lines: number
   /** the file ends inside a line (a write was cut short): the next append starts a new one */
@@ -39,6 +52,34 @@ export interface RecordIndex {
 
 /** The bytes stored for a ref under refs/xp/runs/ that holds no record. */
 export const NOT_A_RECORD = Buffer.from('null')
+const NO_PROJECT = Buffer.alloc(0)
+
+/**
+ * The entry for a record's canonical JSON and its `project` (undefined: the record has none).
+ *
+ * @example
+ * indexEntry(Buffer.from(canonicalJson(run)), run.project)
+ */
+export function indexEntry(json: Buffer, project: string | undefined): IndexEntry {
+  return { json, project: projectBytes(project) }
+}
+
+/** How a project is written in the index: its JSON string; nothing for none. */
+export function projectBytes(project: string | undefined): Buffer {
+  return project === undefined ? NO_PROJECT : Buffer.from(JSON.stringify(project))
+}
+
+/** The entry of a ref that holds no record. */
+export const NOT_A_RECORD_ENTRY: IndexEntry = { json: NOT_A_RECORD, project: NO_PROJECT }
+
+/**
+ * Does the entry's run belong in a listing of `project` (its bytes, projectBytes)? Yes when
+ * it is that project's, or when its record has no project (made before runs had one: it
+ * is every project's, since nobody can tell where it was made).
+ */
+export function entryInProject(e: IndexEntry, project: Buffer): boolean {
+  return e.project.length === 0 || e.project.equals(project)
+}
 
 /**
  * Read the index; a missing or unreadable file is an empty index. The file stays one
@@ -47,7 +88,7 @@ export const NOT_A_RECORD = Buffer.from('null')
  */
 export function loadIndex(commonDir: string): RecordIndex {
   const file = indexFile(commonDir)
-  const entries = new Map<string, Buffer>()
+  const entries = new Map<string, IndexEntry>()
   let buf: Buffer
   try {
     buf = fs.readFileSync(file)
@@ -60,12 +101,16 @@ export function loadIndex(commonDir: string): RecordIndex {
     const end = buf.indexOf(10, pos)
     if (end < 0) break // a line without its newline was cut short: ignore it
     const tab = buf.indexOf(9, pos)
-    if (tab > pos && tab < end - 1) {
+    // the project is a JSON string (its tabs escaped) or nothing, so the second tab ends it
+    const tab2 = tab > pos && tab < end ? buf.indexOf(9, tab + 1) : -1
+    if (tab2 > tab && tab2 < end - 1) {
       const key = buf.toString('latin1', pos, tab)
-      const first = buf[tab + 1]
+      const first = buf[tab2 + 1]
       const last = buf[end - 1]
-      const value = buf.subarray(tab + 1, end)
-      if (isKey(key) && ((first === 123 && last === 125) || value.equals(NOT_A_RECORD))) entries.set(key, value)
+      const value = buf.subarray(tab2 + 1, end)
+      const project = buf.subarray(tab + 1, tab2)
+      const projectOk = project.length === 0 || (project.length >= 2 && project[0] === 34 && project[project.length - 1] === 34)
+      if (isKey(key) && projectOk && ((first === 123 && last === 125) || value.equals(NOT_A_RECORD))) entries.set(key, { json: value, project })
     }
     lines++
     pos = end + 1
@@ -73,13 +118,15 @@ export function loadIndex(commonDir: string): RecordIndex {
   return { file, entries, lines, torn: pos < buf.length }
 }
 
-const line = (k: string, v: Buffer) => [Buffer.from(`${k}\t`, 'latin1'), v, Buffer.from('\n')]
+const TAB = Buffer.from('\t')
+const NL = Buffer.from('\n')
+const line = (k: string, v: IndexEntry) => [Buffer.from(`${k}\t`, 'latin1'), v.project, TAB, v.json, NL]
 
 /**
  * Add entries (one append, so concurrent writers never interleave inside a line), or
  * rewrite the file with only `live` keys when most of it is dead.
  */
-export function saveIndex(index: RecordIndex, added: Array<[string, Buffer]>, live: Set<string>): void {
+export function saveIndex(index: RecordIndex, added: Array<[string, IndexEntry]>, live: Set<string>): void {
   try {
     let liveInFile = 0
     for (const k of index.entries.keys()) if (live.has(k)) liveInFile++
@@ -96,6 +143,7 @@ export function saveIndex(index: RecordIndex, added: Array<[string, Buffer]>, li
     }
     if (!added.length) return
     fs.mkdirSync(path.dirname(index.file), { recursive: true })
+    if (index.lines === 0) removeOldFiles(index.file)
     fs.appendFileSync(index.file, Buffer.concat([...(index.torn ? [Buffer.from('\n')] : []), ...added.flatMap(([k, v]) => line(k, v))]))
   } catch {
     // a cache that cannot be written (read-only repo, full disk) only costs speed
@@ -107,9 +155,9 @@ export function saveIndex(index: RecordIndex, added: Array<[string, Buffer]>, li
  * reads them from here instead of from git. One append, like any other.
  *
  * @example
- * addToIndex(repo.commonDir, [[`${commit} ${ref}`, Buffer.from(canonicalJson({ ...record, commit, ref }))]])
+ * addToIndex(repo.commonDir, [[`${commit} ${ref}`, indexEntry(Buffer.from(canonicalJson({ ...record, commit, ref })), record.project)]])
  */
-export function addToIndex(commonDir: string, added: Array<[string, Buffer]>): void {
+export function addToIndex(commonDir: string, added: Array<[string, IndexEntry]>): void {
   // only the file's last byte is read (a torn last line gets its newline first), not the
   // whole index: with 2,000 runs loading it cost each `xp run` 5 ms more. Dead lines are
   // dropped by the next listing's saveIndex, which knows which refs are live.
@@ -127,12 +175,18 @@ export function addToIndex(commonDir: string, added: Array<[string, Buffer]>): v
       }
     } catch {
       // no index yet
+      removeOldFiles(file)
     }
     fs.mkdirSync(path.dirname(file), { recursive: true })
     fs.appendFileSync(file, Buffer.concat([...(torn ? [Buffer.from('\n')] : []), ...added.flatMap(([k, v]) => line(k, v))]))
   } catch {
     // a cache that cannot be written (read-only repo, full disk) only costs speed
   }
+}
+
+/** An index in an older format is a copy of every record nothing reads any more. */
+function removeOldFiles(file: string): void {
+  for (const old of OLD_FILES) fs.rmSync(path.join(path.dirname(file), old), { force: true })
 }
 
 /**

@@ -16,7 +16,7 @@ import { isInside } from '../fsutil.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, decodeRecord, type RunRecord, type RunStatus } from './record.js'
-import { loadIndex, addToIndex, recordNameOf, NOT_A_RECORD, type RecordIndex } from './record-index.js'
+import { loadIndex, addToIndex, recordNameOf, indexEntry, NOT_A_RECORD, type RecordIndex } from './record-index.js'
 import { readRefFiles, createRef } from '../ref-files.js'
 import { cachedIdentity, writeCommitObject } from './git-objects.js'
 import { sortKeys, stringifyJson } from '../json.js'
@@ -173,10 +173,10 @@ function namesFromIndex(
   for (const [ref, oid] of refs) {
     if (ref === symref) continue
     index ??= loadIndex(commonDir)
-    const json = index.entries.get(`${oid} ${ref}`)
-    if (json === undefined) return null
-    if (json.equals(NOT_A_RECORD)) continue
-    const name = recordNameOf(json)
+    const entry = index.entries.get(`${oid} ${ref}`)
+    if (entry === undefined) return null
+    if (entry.json.equals(NOT_A_RECORD)) continue
+    const name = recordNameOf(entry.json)
     if (name !== undefined) names.add(name)
   }
   return { names, head: symref ? (refs.get(symref) ?? null) : detached }
@@ -346,6 +346,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     baseline,
     branch,
     message: shownMessage,
+    project: projectPrefix(repo),
     root: repo.root,
     run_dir: runDir,
   })
@@ -399,6 +400,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
     duration_s: Math.round(ended.getTime() - started.getTime()) / 1000,
     baseline,
     branch,
+    project: projectPrefix(repo),
     params: finalParams,
     metrics,
     series: systemText ? [...series, SYSTEM_SERIES_IN_TREE] : series,
@@ -458,7 +460,9 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   const commit = await writeCommit(repo, snap.tree, baseline, encodeRecord(record), started)
   await createRef(repo, ref, commit, `xp run ${name}`)
   // the listing (xp show) and the next run's names then find it without reading the commit
-  addToIndex(repo.commonDir, [[`${commit} ${ref}`, Buffer.from(stringifyJson(sortKeys({ ...decodeRecord(encodeRecord(record)), commit, ref })))]])
+  addToIndex(repo.commonDir, [
+    [`${commit} ${ref}`, indexEntry(Buffer.from(stringifyJson(sortKeys({ ...decodeRecord(encodeRecord(record)), commit, ref }))), record.project)],
+  ])
   endLiveRun(liveRepo, id)
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : (outcome.exitCode ?? 1) }
 }
@@ -509,6 +513,8 @@ export async function recoverRun(repo: Repo, spec: string): Promise<RunResult> {
     duration_s: Math.max(0, Math.round(ended.getTime() - start.started) / 1000),
     baseline: start.baseline,
     branch: start.branch,
+    // the project it was started in (a live file from before runs had one: where it is recovered)
+    project: start.project ?? projectPrefix(repo),
     params: start.params,
     metrics: {},
     series: systemText ? [...series, SYSTEM_SERIES_IN_TREE] : series,

@@ -27,6 +27,12 @@ export interface RunRecord {
   duration_s: number
   baseline: string | null
   branch: string | null
+  /**
+   * The project the run belongs to: its folder relative to the repository root,
+   * `/`-separated, `''` for the root project (README "Monorepos"). Absent in records made
+   * before runs had a project: such a run is listed in every project.
+   */
+  project?: string
   /** the MLflow experiment the run belongs to (absent: `Default`) */
   experiment?: string
   params: Flat
@@ -58,6 +64,7 @@ const ORDER: Array<keyof RunRecord> = [
   'duration_s',
   'baseline',
   'branch',
+  'project',
   'experiment',
   'params',
   'metrics',
@@ -137,9 +144,11 @@ export function decodeRecord(message: string): RunRecord | null {
     damaged.push('tags')
     delete r.tags
   }
-  if (out.experiment !== undefined && typeof out.experiment !== 'string') {
-    damaged.push('experiment')
-    delete r.experiment
+  for (const k of ['experiment', 'project'] as const) {
+    if (out[k] !== undefined && typeof out[k] !== 'string') {
+      damaged.push(k)
+      delete r[k]
+    }
   }
   for (const k of ['name', 'status', 'command', 'started', 'ended'] as const) {
     if (out[k] !== undefined && typeof out[k] !== 'string') {

@@ -36,7 +36,9 @@ describe('the code cache', () => {
 
   it('the build made the everyday commands a cache each, named by the build and the V8', () => {
     // (other test files running beside this one may have added caches of other commands)
-    expect(caches(dist).map(commandOf)).toEqual(expect.arrayContaining(['add', 'checkout', 'diff', 'init', 'model', 'pull', 'push', 'remote', 'run', 'show', 'status']))
+    expect(caches(dist).map(commandOf)).toEqual(
+      expect.arrayContaining(['add', 'checkout', 'diff', 'init', 'model', 'pull', 'push', 'remote', 'run', 'show', 'status']),
+    )
     for (const f of caches(dist)) expect(f.startsWith(`xp.${buildId}-${process.versions.v8}-${process.arch}.`)).toBe(true)
   })
 

@@ -488,12 +488,30 @@ describe('run names and HEAD without a git process', () => {
     const two = repo.xp(['run', '--json', '-n', 'two', '--', 'true'], env)
     expect(JSON.parse(two.stdout).baseline).toBe(repo.git('rev-parse', 'HEAD').trim())
     expect(g.calls()).not.toContain('for-each-ref')
-    // a run the index does not know (recorded by an older xp, pulled): git is asked
+    // a run neither run-names nor the index knows (recorded by an older xp, pulled): git is asked
     const idx = path.join(repo.dir, '.git', 'xp', 'runs-v2.idx')
+    const names = path.join(repo.dir, '.git', 'xp', 'run-names')
+    expect(fs.readFileSync(names, 'utf8')).toMatch(/\tone\t\n.*\ttwo\t\n$/s)
     fs.rmSync(idx)
+    fs.rmSync(names)
     fs.rmSync(g.log)
     expect(repo.xp(['run', '-n', 'two', '--', 'true'], env).stderr).toMatch(/XP_RUN_NAME_TAKEN/)
     expect(g.calls()).toEqual(['for-each-ref'])
+    // once a listing has put them in the index, run-names is made from it: no git process
+    repo.xp(['show'])
+    fs.rmSync(g.log)
+    expect(repo.xp(['run', '-n', 'one', '--', 'true'], env).stderr).toMatch(/XP_RUN_NAME_TAKEN/)
+    expect(g.calls()).toEqual([])
+    expect(fs.readFileSync(names, 'utf8').split('\n').sort()).toEqual(
+      [
+        '',
+        ...repo
+          .git('for-each-ref', '--format=%(refname)', 'refs/xp/runs/')
+          .trim()
+          .split('\n')
+          .map((r) => `${r}\t${JSON.parse(repo.xp(['show', '--json']).stdout).find((x: { ref: string }) => x.ref === r).name}\t`),
+      ].sort(),
+    )
     // the index a run adds to reads as the listing's own
     const shown = repo.xp(['show', '--json']).stdout
     fs.rmSync(idx)
@@ -501,9 +519,36 @@ describe('run names and HEAD without a git process', () => {
   })
 })
 
+describe('run-names', () => {
+  it('ignores a torn last line and starts the next append on a line of its own; drops dead lines once they outnumber the live', async () => {
+    const { loadRunNames, saveRunNames, appendRunName } = await import('../src/core/runs/record-index.js')
+    const dir = tmpDir()
+    const file = path.join(dir, 'xp', 'run-names')
+    appendRunName(dir, 'refs/xp/runs/a', 'one')
+    fs.appendFileSync(file, 'refs/xp/runs/b\ttw') // a write cut short
+    expect([...loadRunNames(dir).names]).toEqual([['refs/xp/runs/a', 'one']])
+    appendRunName(dir, 'refs/xp/runs/c', 'three')
+    expect([...loadRunNames(dir).names]).toEqual([
+      ['refs/xp/runs/a', 'one'],
+      ['refs/xp/runs/c', 'three'],
+    ])
+    // a name that would break a line (a crafted record) is kept as none
+    appendRunName(dir, 'refs/xp/runs/d', 'x\ny')
+    expect(loadRunNames(dir).names.get('refs/xp/runs/d')).toBe('')
+    saveRunNames(
+      loadRunNames(dir),
+      Array.from({ length: 100 }, (_, i): [string, string] => [`refs/xp/runs/n${i}`, `n${i}`]),
+    )
+    expect(loadRunNames(dir).names.size).toBe(103)
+    // the runs were deleted but c: the next save with the live refs rewrites the file
+    saveRunNames(loadRunNames(dir), [['refs/xp/runs/e', 'five']], new Set(['refs/xp/runs/c', 'refs/xp/runs/e']))
+    expect(fs.readFileSync(file, 'utf8')).toBe('refs/xp/runs/c\tthree\t\nrefs/xp/runs/e\tfive\t\n')
+  })
+})
+
 describe('refs read from their files', () => {
   it('gives what git for-each-ref gives: loose, packed, a loose ref over its packed line; null where git must say', async () => {
-    const { readRefFiles, noRefFiles } = await import('../src/core/ref-files.js')
+    const { readRefFiles, noRefFiles, refNames, readRefFile } = await import('../src/core/ref-files.js')
     const repo = new TestRepo({ files: { 'a.txt': 'a\n' } })
     const head = repo.git('rev-parse', 'HEAD').trim()
     repo.write('b.txt', 'b\n')
@@ -524,6 +569,15 @@ describe('refs read from their files', () => {
       .split('\n')
       .map((l) => l.split(' ') as [string, string])
     expect(new Map([...files!].sort())).toEqual(new Map(git.sort()))
+    // the names alone, from the folder's listing and packed-refs
+    expect([...refNames(common, {}, 'refs/xp/runs/')!].sort()).toEqual(
+      git
+        .map(([r]) => r)
+        .filter((r) => r.startsWith('refs/xp/runs/'))
+        .sort(),
+    )
+    expect(readRefFile(common, {}, 'refs/heads/main')).toBe(next)
+    expect(readRefFile(common, {}, 'refs/heads/none')).toBe(null)
     expect(noRefFiles(common, {}, 'refs/tags/')).toBe(true)
     repo.git('tag', 'v1')
     expect(noRefFiles(common, {}, 'refs/tags/')).toBe(false)

@@ -102,30 +102,78 @@ export function readRefFiles(commonDir: string, env: Record<string, string | und
 }
 
 /**
- * Whether the repository has no ref at all under `prefix` (no loose file, no packed line):
- * then listing them needs no git process. False when unsure.
+ * The names of the refs under `prefix` (a folder: `refs/xp/runs/`), from the folder's
+ * listing and `packed-refs`, without reading a loose ref's file: one `getdents` a folder
+ * where reading 2,000 ref files took `xp run` 20 ms. Null when git must be asked.
+ *
+ * @example
+ * refNames(repo.commonDir, repo.ctx.env, 'refs/xp/runs/') // Set { 'refs/xp/runs/01…', … } or null
  */
-export function noRefFiles(commonDir: string, env: Record<string, string | undefined>, prefix: string): boolean {
-  if (!filesBackend(commonDir, env)) return false
+export function refNames(commonDir: string, env: Record<string, string | undefined>, prefix: string): Set<string> | null {
+  if (!filesBackend(commonDir, env)) return null
   try {
-    const empty = (rel: string): boolean => {
+    const out = new Set<string>()
+    const walk = (rel: string): boolean => {
       let entries: fs.Dirent[]
       try {
         entries = fs.readdirSync(path.join(commonDir, rel), { withFileTypes: true })
       } catch (e) {
         return (e as NodeJS.ErrnoException).code === 'ENOENT'
       }
-      return entries.every((e) => (e.isDirectory() ? empty(`${rel}${e.name}/`) : e.name.endsWith('.lock')))
+      for (const e of entries) {
+        if (e.isDirectory()) {
+          if (!walk(`${rel}${e.name}/`)) return false
+        } else if (!e.name.endsWith('.lock')) out.add(`${rel}${e.name}`)
+      }
+      return true
     }
-    if (!empty(prefix)) return false
+    if (!walk(prefix)) return null
+    let packed = ''
     try {
-      return !fs.readFileSync(path.join(commonDir, 'packed-refs'), 'latin1').includes(` ${prefix}`)
+      packed = fs.readFileSync(path.join(commonDir, 'packed-refs'), 'latin1')
     } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ENOENT'
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return null
     }
+    for (let at = packed.indexOf(` ${prefix}`); at >= 0; at = packed.indexOf(` ${prefix}`, at + 1)) {
+      const end = packed.indexOf('\n', at)
+      out.add(packed.slice(at + 1, end < 0 ? undefined : end))
+    }
+    return out
   } catch {
-    return false
+    return null
   }
+}
+
+/**
+ * The object id `ref` holds (its loose file, else its `packed-refs` line); null when it does
+ * not exist, undefined when git must be asked (another backend, a symbolic ref).
+ */
+export function readRefFile(commonDir: string, env: Record<string, string | undefined>, ref: string): string | null | undefined {
+  if (!filesBackend(commonDir, env)) return undefined
+  try {
+    const text = fs.readFileSync(path.join(commonDir, ref), 'latin1').trim()
+    return OID.test(text) ? text : undefined // a symbolic ref: git resolves it
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return undefined
+  }
+  let packed = ''
+  try {
+    packed = fs.readFileSync(path.join(commonDir, 'packed-refs'), 'latin1')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return undefined
+  }
+  const at = packed.indexOf(` ${ref}\n`)
+  if (at < 0) return null
+  const oid = packed.slice(packed.lastIndexOf('\n', at) + 1, at)
+  return OID.test(oid) ? oid : undefined
+}
+
+/**
+ * Whether the repository has no ref at all under `prefix` (no loose file, no packed line):
+ * then listing them needs no git process. False when unsure.
+ */
+export function noRefFiles(commonDir: string, env: Record<string, string | undefined>, prefix: string): boolean {
+  return refNames(commonDir, env, prefix)?.size === 0
 }
 
 /** `core.logAllRefUpdates = always` (git then keeps a reflog of every ref, refs/xp/ too), or `core.sharedRepository` (git sets a ref file's permissions for the group) */

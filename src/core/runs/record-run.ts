@@ -16,8 +16,8 @@ import { isInside } from '../fsutil.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, decodeRecord, type RunRecord, type RunStatus } from './record.js'
-import { loadIndex, addToIndex, recordNameOf, indexEntry, NOT_A_RECORD, type RecordIndex } from './record-index.js'
-import { readRefFiles, createRef } from '../ref-files.js'
+import { loadIndex, addToIndex, recordNameOf, indexEntry, loadRunNames, saveRunNames, appendRunName, NOT_A_RECORD, type RecordIndex } from './record-index.js'
+import { readRefFiles, readRefFile, refNames, createRef } from '../ref-files.js'
 import { cachedIdentity, writeCommitObject } from './git-objects.js'
 import { sortKeys, stringifyJson } from '../json.js'
 import { captureEnv } from './env.js'
@@ -155,9 +155,11 @@ export async function namesAndHead(
 }
 
 /**
- * The same, without a git process, when every run ref is in the record index (each `xp run`
- * adds its own; any listing adds the rest) and the refs are files: the ref files give the
- * run commits and HEAD's, the index their names. Null when git must be asked.
+ * The same, without a git process, when the refs are files: the names of the run refs from
+ * their folder's listing (refs/xp/runs/ and packed-refs), each one's run name from
+ * run-names beside the record index; a ref new to it (pulled, or recorded by the MLflow API
+ * or a queue) is read and found in the record index (each `xp run` adds its own; any
+ * listing adds the rest), then added. Null when git must be asked.
  */
 function namesFromIndex(
   commonDir: string,
@@ -166,20 +168,33 @@ function namesFromIndex(
   detached: string | null,
 ): { names: Set<string>; head: string | null } | null {
   if (symref && !symref.startsWith('refs/heads/')) return null
-  const refs = readRefFiles(commonDir, env, RUNS_PREFIX, symref ? [symref] : [])
-  if (!refs) return null
-  const names = new Set<string>()
-  let index: RecordIndex | undefined
-  for (const [ref, oid] of refs) {
-    if (ref === symref) continue
-    index ??= loadIndex(commonDir)
-    const entry = index.entries.get(`${oid} ${ref}`)
-    if (entry === undefined) return null
-    if (entry.json.equals(NOT_A_RECORD)) continue
-    const name = recordNameOf(entry.json)
-    if (name !== undefined) names.add(name)
+  const live = refNames(commonDir, env, RUNS_PREFIX)
+  if (!live) return null
+  const head = symref ? readRefFile(commonDir, env, symref) : detached
+  if (head === undefined) return null
+  const known = loadRunNames(commonDir)
+  const missing = [...live].filter((ref) => !known.names.has(ref))
+  if (missing.length) {
+    const refs = readRefFiles(commonDir, env, RUNS_PREFIX)
+    if (!refs) return null
+    let index: RecordIndex | undefined
+    const added: Array<[string, string]> = []
+    for (const ref of missing) {
+      const oid = refs.get(ref)
+      if (oid === undefined) continue // deleted meantime
+      index ??= loadIndex(commonDir)
+      const entry = index.entries.get(`${oid} ${ref}`)
+      if (entry === undefined) return null
+      added.push([ref, entry.json.equals(NOT_A_RECORD) ? '' : (recordNameOf(entry.json) ?? '')])
+    }
+    saveRunNames(known, added, live)
   }
-  return { names, head: symref ? (refs.get(symref) ?? null) : detached }
+  const names = new Set<string>()
+  for (const ref of live) {
+    const name = known.names.get(ref)
+    if (name) names.add(name)
+  }
+  return { names, head }
 }
 
 function paramFiles(repo: Repo, config: ProjectConfig): string[] {
@@ -463,6 +478,7 @@ export async function recordRun(repo: Repo, opts: RunOptions): Promise<RunResult
   addToIndex(repo.commonDir, [
     [`${commit} ${ref}`, indexEntry(Buffer.from(stringifyJson(sortKeys({ ...decodeRecord(encodeRecord(record)), commit, ref }))), record.project)],
   ])
+  appendRunName(repo.commonDir, ref, name)
   endLiveRun(liveRepo, id)
   return { record, commit, ref, exitCode: outcome.interrupted ? EXIT.interrupted : (outcome.exitCode ?? 1) }
 }

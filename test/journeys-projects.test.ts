@@ -11,6 +11,7 @@ import { TestRepo, cleanupTmp, tmpDir, ROOT } from './helpers.js'
 import { makeBare } from './servers/git.js'
 import { allFiles } from './journeys-helpers.js'
 import { startUi, api, call, waitRecorded } from './mlflow-helpers.js'
+import { launchChromium } from './servers/chromium.js'
 
 afterAll(() => cleanupTmp())
 
@@ -409,8 +410,38 @@ describe('journey: runs belong to the project they were made in', () => {
     try {
       expect(names((await call(all.url, 'GET', '/api/runs')).json.runs)).toEqual(['via-mlflow', 'b-run', 'a-2', 'a-1', 'root-run', 'legacy'])
       expect(((await api(all.url, 'POST', 'runs/search', { experiment_ids: ['0'] })).json.runs ?? []).length).toBe(6)
+      // the page says which project each run is from, after its name, as `xp show --all-projects`
+      const browser = await launchChromium()
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+        await page.goto(all.url)
+        await page.waitForSelector('.tbody .tr')
+        const headers = await page.$$eval('.thead .th[data-col]', (ths) => ths.map((t) => t.getAttribute('data-col')))
+        expect(headers.slice(0, 3)).toEqual(['name', 'project', 'status'])
+        const cells = async () =>
+          page.$$eval('.tbody .tr', (trs) =>
+            trs.map((tr) => [tr.querySelector('[data-col="name"]')?.textContent, tr.querySelector('[data-col="project"]')?.textContent].join(' ')),
+          )
+        expect((await cells()).sort()).toEqual(['a-1 a', 'a-2 a', 'b-run b', 'legacy -', 'root-run .', 'via-mlflow a'])
+        await page.click('.th[data-col="project"]')
+        expect((await cells()).map((c) => c.split(' ')[1])).toEqual(['-', '.', 'a', 'a', 'a', 'b'])
+      } finally {
+        await browser.close()
+      }
     } finally {
       await all.stop()
+    }
+    // one project's page has no such column (its runs and the legacy one are all its own)
+    const one = await startUi(repo, [], {}, a)
+    const browser = await launchChromium()
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+      await page.goto(one.url)
+      await page.waitForSelector('.tbody .tr')
+      expect(await page.$$eval('.thead .th[data-col]', (ths) => ths.map((t) => t.getAttribute('data-col')))).not.toContain('project')
+    } finally {
+      await browser.close()
+      await one.stop()
     }
   }, 60_000)
 

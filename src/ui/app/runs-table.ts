@@ -63,7 +63,13 @@ export function initialState(): TableState {
 
 const label = (c: string) => (c === 'duration_s' ? 'duration' : c)
 
+/** A run's project as `xp show --all-projects` writes it: its folder, `.` for the root project, `-` for a run recorded before runs had one. */
+function projectText(r: RunRow): string {
+  return r.project === undefined ? '-' : r.project || '.'
+}
+
 function cellText(r: RunRow, c: string): string {
+  if (c === 'project') return projectText(r)
   if (c === 'created') return formatCreated(r.started)
   if (c === 'duration_s') return formatDuration(r.duration_s)
   return formatCell(cellValue(r, c))
@@ -196,9 +202,11 @@ export class RunsTable {
     for (const id of this.state.selected) if (!known.has(id)) this.state.selected.delete(id)
     const metrics = columnKeys(runs, 'metrics').map((k) => `metrics.${k}`)
     const params = columnKeys(runs, 'params').map((k) => `params.${k}`)
-    this.allColumns = [...FIXED, ...metrics, ...params]
+    // runs of more than one project (`xp ui --all-projects`): which one each is, after its name
+    const projects = new Set(runs.flatMap((r) => (r.project === undefined ? [] : [r.project]))).size > 1 ? ['project'] : []
+    this.allColumns = [FIXED[0], ...projects, ...FIXED.slice(1), ...metrics, ...params]
     this.known = [keyRow(runs)]
-    this.natural = new Map(['name', ...metrics, ...params].map((c) => [c, naturalWidth(runs, c)]))
+    this.natural = new Map(['name', ...projects, ...metrics, ...params].map((c) => [c, naturalWidth(runs, c)]))
     // With very many keys, start with the first few; the chooser shows the rest.
     if (!localStorage.getItem(COLUMNS_KEY) && this.allColumns.length > DEFAULT_MAX_COLUMNS)
       for (const c of this.allColumns.slice(DEFAULT_MAX_COLUMNS)) this.state.hidden.add(c)
@@ -236,7 +244,10 @@ export class RunsTable {
     }
     const base = this.runs.filter((r) => (this.state.showFailed || r.status === 'succeeded') && safe(pred, r))
     let rows = this.brush ? base.filter(this.brush) : base
-    rows = sortRows(rows, this.state.sortCol, this.state.sortDir, this.known)
+    rows =
+      this.state.sortCol === 'project'
+        ? [...rows].sort((a, b) => projectText(a).localeCompare(projectText(b)) * (this.state.sortDir === 'asc' ? 1 : -1))
+        : sortRows(rows, this.state.sortCol, this.state.sortDir, this.known)
     this.view = rows
     const shown = this.allColumns.filter((c) => !this.state.hidden.has(c))
     const same = this.state.onlyDiffering ? differing(rows, shown) : null
@@ -281,7 +292,7 @@ export class RunsTable {
     if (this.state.sortCol === col) this.state.sortDir = this.state.sortDir === 'asc' ? 'desc' : 'asc'
     else {
       this.state.sortCol = col
-      this.state.sortDir = col === 'name' || col === 'status' ? 'asc' : 'desc'
+      this.state.sortDir = col === 'name' || col === 'status' || col === 'project' ? 'asc' : 'desc'
     }
     const hadFocus = this.header.contains(document.activeElement)
     this.refresh()
@@ -404,7 +415,7 @@ export class RunsTable {
         s.textContent = r.status
         td.appendChild(s)
       } else {
-        const v = cellValue(r, c)
+        const v = c === 'project' ? r.project : cellValue(r, c)
         if (typeof v === 'number' || c === 'duration_s') td.classList.add('num')
         td.textContent = cellText(r, c)
         td.title = td.textContent

@@ -165,7 +165,12 @@ export async function buildAll(outdir) {
   const tmp = `${outdir}.new-${process.pid}`
   fs.rmSync(tmp, { recursive: true, force: true })
   const id = inputsId()
-  await build({ ...cliBundleOptions({ sideBundles: true }), entryPoints: [path.join(ROOT, 'src/cli/bin.ts')], outfile: path.join(tmp, 'xp.cjs'), sourcemap: 'linked' })
+  await build({
+    ...cliBundleOptions({ sideBundles: true }),
+    entryPoints: [path.join(ROOT, 'src/cli/bin.ts')],
+    outfile: path.join(tmp, 'xp.cjs'),
+    sourcemap: 'linked',
+  })
   await buildSideBundles(tmp)
   const dynamicImport = /(?<![\w$.])import\(/.exec(fs.readFileSync(path.join(tmp, 'xp.cjs'), 'utf8'))
   if (dynamicImport) throw new Error(`dist/xp.cjs has an import() at ${dynamicImport.index}: the launcher's vm.Script cannot run it`)

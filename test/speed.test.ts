@@ -497,9 +497,14 @@ describe('run names and HEAD without a git process', () => {
     fs.rmSync(g.log)
     expect(repo.xp(['run', '-n', 'two', '--', 'true'], env).stderr).toMatch(/XP_RUN_NAME_TAKEN/)
     expect(g.calls()).toEqual(['for-each-ref'])
-    // once a listing has put them in the index, run-names is made from it: no git process
-    repo.xp(['show'])
+    // git's listing wrote run-names whole: the next run asks no git
     fs.rmSync(g.log)
+    expect(repo.xp(['run', '-n', 'one', '--', 'true'], env).stderr).toMatch(/XP_RUN_NAME_TAKEN/)
+    expect(g.calls()).toEqual([])
+    // without it, a listing having put the runs in the index, run-names is made from that: no git process
+    fs.rmSync(names)
+    repo.xp(['show'])
+    fs.rmSync(g.log, { force: true })
     expect(repo.xp(['run', '-n', 'one', '--', 'true'], env).stderr).toMatch(/XP_RUN_NAME_TAKEN/)
     expect(g.calls()).toEqual([])
     expect(fs.readFileSync(names, 'utf8').split('\n').sort()).toEqual(

@@ -294,6 +294,16 @@ export function saveRunNames(known: RunNames, added: Array<[string, string]>, li
   }
 }
 
+/** Write run-names whole: every run's name, as git listed them (a run's commit subject names it). */
+export function writeRunNames(commonDir: string, entries: Array<[string, string]>): void {
+  try {
+    fs.mkdirSync(path.join(commonDir, 'xp'), { recursive: true })
+    writeFileAtomic(path.join(commonDir, 'xp', NAMES_FILE), entries.map(nameLine).join(''))
+  } catch {
+    // a cache that cannot be written only costs speed
+  }
+}
+
 /** Add a new run's name to run-names, reading only the file's last byte (as addToIndex). */
 export function appendRunName(commonDir: string, ref: string, name: string): void {
   appendLines(path.join(commonDir, 'xp', NAMES_FILE), Buffer.from(nameLine([ref, name])))

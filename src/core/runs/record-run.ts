@@ -16,7 +16,18 @@ import { isInside } from '../fsutil.js'
 import { editParams, parseSetArg, readFlatFile, type Flat, type ParamEdit } from '../params.js'
 import { newRunId, RunRef, validateRunName, generateName, RUNS_PREFIX } from './ref.js'
 import { encodeRecord, decodeRecord, type RunRecord, type RunStatus } from './record.js'
-import { loadIndex, addToIndex, recordNameOf, indexEntry, loadRunNames, saveRunNames, appendRunName, NOT_A_RECORD, type RecordIndex } from './record-index.js'
+import {
+  loadIndex,
+  addToIndex,
+  recordNameOf,
+  indexEntry,
+  loadRunNames,
+  saveRunNames,
+  appendRunName,
+  writeRunNames,
+  NOT_A_RECORD,
+  type RecordIndex,
+} from './record-index.js'
 import { readRefFiles, readRefFile, refNames, createRef } from '../ref-files.js'
 import { cachedIdentity, writeCommitObject } from './git-objects.js'
 import { sortKeys, stringifyJson } from '../json.js'
@@ -142,16 +153,18 @@ export async function namesAndHead(
     env: repo.ctx.env,
   })
   let head = detached
-  const subjects: string[] = []
+  const byRef: Array<[string, string]> = []
   for (const line of stdout.split('\n')) {
     const nul = line.indexOf('\0')
     if (nul < 0) continue
     const sp = line.indexOf(' ')
     const ref = line.slice(sp + 1, nul)
     if (ref === symref) head = line.slice(0, sp)
-    else if (ref.startsWith(RUNS_PREFIX)) subjects.push(line.slice(nul + 1))
+    else if (ref.startsWith(RUNS_PREFIX)) byRef.push([ref, [...namesFrom([line.slice(nul + 1)])][0] ?? ''])
   }
-  return { names: namesFrom(subjects), head }
+  // the next run then finds every name in run-names, without this git process
+  if (repo.commonDir) writeRunNames(repo.commonDir, byRef)
+  return { names: new Set(byRef.map(([, name]) => name).filter(Boolean)), head }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { tmpDir, cleanupTmp } from './helpers.js'
 import { expandGrid, taskNames } from '../src/core/queue/enqueue.js'
@@ -62,5 +63,38 @@ describe('queue: claims', () => {
     expect(claimAlive({ ...mine, pid: Number(gone.stdout) })).toBe(false)
     if (mine.ticks !== undefined) expect(claimAlive({ ...mine, ticks: mine.ticks + 1 })).toBe(false)
     expect(claimAlive({ ...mine, pid: Number(gone.stdout), host: 'another-host' })).toBe(true)
+  })
+})
+
+describe('a task worktree added while another is removed', () => {
+  it('is added again when git lost the race (.git/worktrees deleted under it), and not for other failures', async () => {
+    const { worktreeAddRaced, addWorktree } = await import('../src/core/queue/worktree.js')
+    // what git 2.39 said in the queue bench at -j 2: the last other worktree's removal deleted .git/worktrees
+    expect(worktreeAddRaced("fatal: could not create directory of '.git/worktrees/01m8qv3yrf6wmpdajna3': No such file or directory")).toBe(true)
+    expect(worktreeAddRaced('fatal: invalid reference: nope')).toBe(false)
+    // a real git meeting a .git/worktrees that is not there while it adds: a link to nowhere, gone 30 ms later
+    const root = tmpDir()
+    const env = {
+      ...process.env,
+      GIT_CONFIG_NOSYSTEM: '1',
+      HOME: root,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@t',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@t',
+    }
+    const git = (...args: string[]) => spawnSync('git', args, { cwd: root, env, encoding: 'utf8' })
+    git('init', '-q')
+    git('commit', '-q', '--allow-empty', '-m', 'a')
+    const head = git('rev-parse', 'HEAD').stdout.trim()
+    const tree = git('rev-parse', 'HEAD^{tree}').stdout.trim()
+    const link = path.join(root, '.git', 'worktrees')
+    fs.symlinkSync(path.join(root, 'nowhere', 'x'), link)
+    const failed = git('worktree', 'add', '-q', '--detach', '--no-checkout', path.join(root, 'probe'), head)
+    expect(worktreeAddRaced(failed.stderr)).toBe(true)
+    setTimeout(() => fs.rmSync(link), 30)
+    const dir = path.join(root, 'wt', 'task')
+    await addWorktree({ root, ctx: { env } as never }, dir, head, tree)
+    expect(git('worktree', 'list', '--porcelain').stdout).toContain(dir)
   })
 })

@@ -17,7 +17,19 @@ import { XpError } from '../errors.js'
 export const POOL_PREFIX = 'pool-'
 
 let addChain: Promise<unknown> = Promise.resolve()
-const RACE = /failed to read .*worktrees|could not lock|already exists|unable to create/i
+
+/**
+ * Whether `git worktree add` failed because another worktree was added or removed at the
+ * same moment: then it is tried again. Besides the admin folder being read half-made, the
+ * removal of the last other worktree deletes `.git/worktrees` itself when it empties, under
+ * an add about to make its folder there ("could not create directory of
+ * '.git/worktrees/X': No such file or directory": a task of the queue bench at -j 2 failed so).
+ */
+export function worktreeAddRaced(stderr: string): boolean {
+  return /failed to read .*worktrees|could not lock|already exists|unable to create|could not create (?:leading directories|directory) of .*worktrees/i.test(
+    stderr,
+  )
+}
 
 export async function addWorktree(repo: Pick<Repo, 'root' | 'ctx'>, dir: string, baseline: string, tree: string): Promise<void> {
   fs.mkdirSync(path.dirname(dir), { recursive: true })
@@ -26,7 +38,7 @@ export async function addWorktree(repo: Pick<Repo, 'root' | 'ctx'>, dir: string,
     for (let attempt = 0; ; attempt++) {
       const res = await git(['worktree', 'add', '-q', '--detach', '--no-checkout', dir, baseline], { ...opts, allowFail: true })
       if (res.code === 0) return
-      if (attempt >= 5 || !RACE.test(res.stderr)) {
+      if (attempt >= 5 || !worktreeAddRaced(res.stderr)) {
         const why = res.stderr.trim().split('\n').pop()
         throw new XpError('XP_QUEUE_WORKTREE', `could not create the task's worktree: ${why}`, { data: { stderr: res.stderr } })
       }

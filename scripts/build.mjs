@@ -84,6 +84,34 @@ export async function buildUi(outdir) {
  * `import.meta.url` is the URL of the file the script is in (`metaUrl` overrides).
  */
 /**
+ * string-width (yargs' and cliui's copies) makes an `Intl.Segmenter` when it is loaded:
+ * 16 ms of ICU data each, 32 ms of every command that parses its arguments with yargs
+ * (yargs lays out its help at every parse). Here the segmenter is made on first use, and
+ * the 7.x copies get 8.x's own fast path (printable ASCII is as wide as it is long), so a
+ * command whose help is plain ASCII never makes one. Fails the build if the text changed.
+ */
+function stringWidthPlugin() {
+  return {
+    name: 'xp-string-width',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, (args) => {
+        let text = fs.readFileSync(args.path, 'utf8')
+        const make = 'const segmenter = new Intl.Segmenter();'
+        if (!text.includes(make) || text.split('segmenter.segment(').length < 2)
+          throw new Error(`${args.path} no longer makes its segmenter as scripts/build.mjs expects: update stringWidthPlugin`)
+        text = text.replace(make, 'let segmenterMade;\nconst segmenter = { segment: (s) => (segmenterMade ??= new Intl.Segmenter()).segment(s) };')
+        if (!text.includes('Fast path: printable ASCII')) {
+          const at = '\tlet width = 0;\n'
+          if (!text.includes(at)) throw new Error(`${args.path}: no place for the ASCII fast path: update stringWidthPlugin`)
+          text = text.replace(at, '\tif (/^[\\u0020-\\u007E]*$/.test(string)) {\n\t\treturn string.length;\n\t}\n\n' + at)
+        }
+        return { contents: text, loader: 'js' }
+      })
+    },
+  }
+}
+
+/**
  * Third-party packages bundled each into a file of its own beside xp.cjs, required on first
  * use: none holds xp's state, and a command that never calls one never reads it. In
  * xp.cjs they cost every start: the AWS SDK alone (1 MB) was 10 ms of `xp run -- true`,
@@ -128,7 +156,10 @@ export function cliBundleOptions({ metaUrl = "require('node:url').pathToFileURL(
     target: 'node20',
     // `import('node:http')` (in the AWS SDK) becomes a require: a script compiled by
     // src/cli/launch.ts has no loader for import(), and would throw where it is called
-    supported: { 'dynamic-import': false },
+    // and a regular expression with the `v` flag (Node 20 has it) stays a literal: esbuild
+    // made string-width's `/^\p{RGI_Emoji}$/v` a `new RegExp(...)`, built at load (17 ms),
+    // where a literal is built when first used
+    supported: { 'dynamic-import': false, 'regexp-set-notation': true },
     // less to parse on a start without the code cache; identifiers are kept so stack traces stay readable
     minifyWhitespace: true,
     minifySyntax: true,
@@ -138,7 +169,7 @@ export function cliBundleOptions({ metaUrl = "require('node:url').pathToFileURL(
     define: { 'import.meta.url': '__xpMetaUrl', __XP_VERSION__: JSON.stringify(packageVersion()), ...define },
     // test-only packages; nothing in src/ imports them
     external: ['playwright-core', 's3rver'],
-    plugins: [yamlLoadPlugin("require('yaml')"), ...(sideBundles ? [sideBundlesPlugin()] : [])],
+    plugins: [yamlLoadPlugin("require('yaml')"), stringWidthPlugin(), ...(sideBundles ? [sideBundlesPlugin()] : [])],
   }
   return options
 }

@@ -58,6 +58,17 @@ describe('the code cache', () => {
     expect(caches(userCache)).toEqual([]) // the bundle's folder was writable
   })
 
+  it('the files beside the bundle (yargs.cjs, aws-sdk.cjs...) have caches of their own, taken the same way', () => {
+    const yargsCache = path.join(dist, `xp.${buildId}-${process.versions.v8}-${process.arch}.yargs.cjs.cache`)
+    fs.rmSync(yargsCache, { force: true })
+    expect(xp(['show', '-n', '1']).code).toBe(0) // not a fast path: yargs parses it
+    const mtime = fs.statSync(yargsCache).mtimeMs
+    const again = xp(['show', '-n', '1', '--json'])
+    expect(again.code).toBe(0)
+    expect(JSON.parse(again.stdout).map((x: { name: string }) => x.name)).toEqual(['one'])
+    expect(fs.statSync(yargsCache).mtimeMs).toBe(mtime)
+  })
+
   it('a damaged cache is refused by V8: the command works as without one, and the cache is written anew', () => {
     fs.writeFileSync(cacheOf('show'), Buffer.alloc(4096, 7))
     const r = xp(['show', '--json'])

@@ -3,7 +3,8 @@
  * every function a first process used), so a start neither parses nor compiles it again.
  * Node 20 has no compile cache of its own (`module.enableCompileCache` came in Node 22),
  * and ES modules cannot use one; this is what made the bundle one CommonJS file. Measured
- * (docs/speed-history.md): `xp run -- true` 110 -> 97 ms, no-op `xp status` 70 -> 62 ms.
+ * with the rest of that pass (docs/speed-history.md): `xp run -- true` 111 -> 86 ms, no-op
+ * `xp status` 100 -> 79 ms, `xp show` 137 -> 97 ms.
  *
  * Where the cache is: `xp.<build>-<v8>-<arch>.<command>.cache` beside the bundle (the build
  * makes those of the everyday commands by running them: scripts/train-code-cache.cjs),

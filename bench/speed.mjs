@@ -294,6 +294,26 @@ function dataRows() {
       6.96,
       2,
     )
+  // the same push against a crash-safe store's syscalls (a remote folder never holds half an
+  // object under its real name either): each cache object read, written to a temporary name, renamed
+  if (want('folder') && spawnSync('python3', ['-c', '0']).status === 0)
+    row(
+      `push ${files} objects, beside a crash-safe store's syscalls`,
+      pair({
+        floor: () => sh('python3', [path.join(ROOT, 'bench', 'lib', 'safe-store.py'), path.join(repo, '.xp', 'cache'), path.join(work, 'pyr')]),
+        prepFloor: () => trash(path.join(work, 'pyr')),
+        xp: () => xp(repo, 'push', lastBare),
+        prepXp: () => {
+          trash(remote)
+          fs.mkdirSync(remote)
+          bare()
+        },
+        n: Math.min(N, 3),
+        settle: SETTLE,
+      }),
+      'Python: read, write a temporary name, rename (no hash)',
+    )
+  trash(path.join(work, 'pyr'))
   if (!fs.existsSync(remote)) {
     fs.mkdirSync(remote)
     xp(repo, 'push', bare())

@@ -83,6 +83,25 @@ describe('the code cache', () => {
     expect(fs.statSync(cacheOf('show')).mtimeMs).toBe(mtime)
   })
 
+  it('a start with Node options of its own has caches of its own (V8 refuses a cache made under other flags)', () => {
+    const plain = fs.statSync(cacheOf('show')).mtimeMs
+    const withOptions = () =>
+      spawnSync(process.execPath, [path.join(dist, 'bin.cjs'), 'show', '--json'], {
+        cwd: repo.dir,
+        env: { ...repo.env, XDG_CACHE_HOME: userCache, NODE_OPTIONS: '--max-old-space-size=3000' },
+        encoding: 'utf8',
+      })
+    expect(withOptions().status).toBe(0)
+    const own = caches(dist).filter((f) => /-o[0-9a-f]{8}\.show\.cache$/.test(f))
+    expect(own).toHaveLength(1)
+    const mtime = fs.statSync(path.join(dist, own[0])).mtimeMs
+    expect(withOptions().status).toBe(0)
+    expect(xp(['show', '--json']).code).toBe(0)
+    // each was taken as it was: neither start rewrote the other's
+    expect(fs.statSync(path.join(dist, own[0])).mtimeMs).toBe(mtime)
+    expect(fs.statSync(cacheOf('show')).mtimeMs).toBe(plain)
+  })
+
   it("when the bundle's folder cannot take the cache, it goes to the user's own cache folder", () => {
     // a folder where the cache file would be: the rename onto it fails, as in a read-only install
     fs.rmSync(cacheOf('branch'), { force: true })

@@ -6,7 +6,7 @@
  * with the rest of that pass (docs/speed-history.md): `xp run -- true` 111 -> 86 ms, no-op
  * `xp status` 100 -> 79 ms, `xp show` 137 -> 97 ms.
  *
- * Where the cache is: `xp.<build>-<v8>-<arch>.<command>.cache` beside the bundle (the build
+ * Where the cache is: `xp.<build>-<v8>-<arch>[-o<options>].<command>.cache` beside the bundle (the build
  * makes those of the everyday commands by running them: scripts/train-code-cache.cjs),
  * else the same name in the user's own cache folder (`$XDG_CACHE_HOME/xp`, `~/.cache/xp`). A cache is only used
  * for the build and the V8 it was made by, both in its name: V8 checks no more of the
@@ -36,11 +36,26 @@ const bundle = path.join(__dirname, 'xp.cjs')
  */
 export function cacheName(argv: readonly string[]): string {
   const command = /^[a-z]{2,12}$/.test(argv[2] ?? '') ? argv[2] : 'other'
-  return `xp.${__XP_BUILD_ID__}-${process.versions.v8}-${process.arch}.${command}.cache`
+  return `${CACHE_PREFIX}.${command}.cache`
 }
 
+/**
+ * What a cache was made for: the build, the V8, and Node's options when there are any (V8
+ * refuses a cache made under other flags: `NODE_OPTIONS=--max-old-space-size=...` on some
+ * calls and not others would have each start rewrite the other's). FNV-1a of the options:
+ * `crypto` costs a start 3 ms.
+ */
+function cachePrefix(): string {
+  const options = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ').trim()
+  let h = 0x811c9dc5
+  for (let i = 0; i < options.length; i++) h = Math.imul(h ^ options.charCodeAt(i), 0x01000193) >>> 0
+  return `xp.${__XP_BUILD_ID__}-${process.versions.v8}-${process.arch}${options ? `-o${h.toString(16).padStart(8, '0')}` : ''}`
+}
+
+const CACHE_PREFIX = cachePrefix()
+
 /** The cache of a file the bundle requires beside it (`yargs.cjs`...): one for every command. */
-const sideCacheName = (file: string) => `xp.${__XP_BUILD_ID__}-${process.versions.v8}-${process.arch}.${file}.cache`
+const sideCacheName = (file: string) => `${CACHE_PREFIX}.${file}.cache`
 
 function userCacheDir(): string | undefined {
   const base = process.env.XDG_CACHE_HOME || (os.homedir() ? path.join(os.homedir(), '.cache') : '')

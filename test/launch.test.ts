@@ -106,9 +106,20 @@ describe('the code cache', () => {
     // a folder where the cache file would be: the rename onto it fails, as in a read-only install
     fs.rmSync(cacheOf('branch'), { force: true })
     fs.mkdirSync(cacheOf('branch'))
+    // what an older build and a killed start left there: swept when a cache is written
+    const mine = path.join(userCache, 'xp')
+    fs.mkdirSync(mine, { recursive: true, mode: 0o700 })
+    const old = (name: string, days: number) => {
+      fs.writeFileSync(path.join(mine, name), 'x')
+      const t = new Date(Date.now() - days * 24 * 3600 * 1000)
+      fs.utimesSync(path.join(mine, name), t, t)
+    }
+    old('xp.0123456789abcdef-11.3-x64.show.cache', 40) // an old build's, untouched for 40 days
+    old('xp.fedcba9876543210-11.3-x64.show.cache', 1) // another install's, in use
+    old(`${path.basename(cacheOf('show'))}.4242.tmp`, 2) // a start killed while it wrote
     const r = xp(['branch', 'one', 'from-one'])
     expect(r.code, r.stderr).toBe(0)
-    expect(caches(path.join(userCache, 'xp')).map(commandOf)).toEqual(['branch'])
+    expect(fs.readdirSync(mine).sort()).toEqual([path.basename(cacheOf('branch')), 'xp.fedcba9876543210-11.3-x64.show.cache'].sort())
     expect(fs.statSync(path.join(userCache, 'xp')).mode & 0o777).toBe(0o700)
     // and the next start finds it there
     const mtime = fs.statSync(path.join(userCache, 'xp', path.basename(cacheOf('branch')))).mtimeMs

@@ -83,6 +83,7 @@ function writeCache(name: string, data: () => Buffer): void {
       if (dir !== __dirname) fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
       fs.writeFileSync(tmp, data(), { mode: 0o644 })
       fs.renameSync(tmp, path.join(dir, name))
+      sweep(dir)
       return
     } catch {
       try {
@@ -91,6 +92,28 @@ function writeCache(name: string, data: () => Buffer): void {
         // nothing was made
       }
     }
+  }
+}
+
+const DAY_MS = 24 * 3600 * 1000
+
+/**
+ * When a cache is written (a first start, rarely): what a killed start left half-written
+ * a day ago, and the caches of other builds untouched for 30 days (an upgrade leaves the
+ * old build's in the user's folder; another install still in use keeps its own fresh).
+ */
+function sweep(dir: string): void {
+  try {
+    const now = Date.now()
+    for (const f of fs.readdirSync(dir)) {
+      const tmp = /^xp\..*\.cache\.\d+\.tmp$/.test(f)
+      const foreign = /^xp\.[0-9a-f]+-.*\.cache$/.test(f) && !f.startsWith(`xp.${__XP_BUILD_ID__}-`)
+      if (!tmp && !foreign) continue
+      const file = path.join(dir, f)
+      if (now - fs.statSync(file).mtimeMs > (tmp ? DAY_MS : 30 * DAY_MS)) fs.rmSync(file, { force: true })
+    }
+  } catch {
+    // tidying only
   }
 }
 

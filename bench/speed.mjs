@@ -274,21 +274,24 @@ function dataRows() {
   xp(repo, 'remote', 'add', 'store', remote, '--default')
   git(repo, 'add', 'xp.yaml')
   git(repo, 'commit', '-q', '-m', 'remote')
+  const pushXp = {
+    xp: () => xp(repo, 'push', lastBare),
+    prepXp: () => {
+      // an empty remote folder (a push never creates one unasked)
+      trash(remote)
+      fs.mkdirSync(remote)
+      bare()
+    },
+    n: Math.min(N, 3),
+    settle: SETTLE,
+  }
   if (want('folder'))
     row(
       `push ${files} objects to a folder remote`,
       pair({
         floor: () => sh('cp', ['-r', path.join(repo, '.xp', 'cache'), path.join(work, 'cp')]),
         prepFloor: () => trash(path.join(work, 'cp')),
-        xp: () => xp(repo, 'push', lastBare),
-        prepXp: () => {
-          // an empty remote folder (a push never creates one unasked)
-          trash(remote)
-          fs.mkdirSync(remote)
-          bare()
-        },
-        n: Math.min(N, 3),
-        settle: SETTLE,
+        ...pushXp,
       }),
       '`cp -r`',
       6.96,
@@ -302,14 +305,7 @@ function dataRows() {
       pair({
         floor: () => sh('python3', [path.join(ROOT, 'bench', 'lib', 'safe-store.py'), path.join(repo, '.xp', 'cache'), path.join(work, 'pyr')]),
         prepFloor: () => trash(path.join(work, 'pyr')),
-        xp: () => xp(repo, 'push', lastBare),
-        prepXp: () => {
-          trash(remote)
-          fs.mkdirSync(remote)
-          bare()
-        },
-        n: Math.min(N, 3),
-        settle: SETTLE,
+        ...pushXp,
       }),
       'Python: read, write a temporary name, rename (no hash)',
     )
@@ -321,6 +317,15 @@ function dataRows() {
   git(repo, 'remote', 'add', 'origin', lastBare)
   trash(path.join(work, 'cp'))
   // a fresh clone: pull the data, check it out (floor: cp -r remote -> cache, cache -> data)
+  const cloneXp = {
+    xp: () => xp(path.join(work, 'clone'), 'pull') + xp(path.join(work, 'clone'), 'checkout'),
+    prepXp: () => {
+      trash(path.join(work, 'clone'))
+      git(work, 'clone', '-q', repo, 'clone')
+    },
+    n: Math.min(N, 3),
+    settle: SETTLE,
+  }
   if (want('clone'))
     row(
       'fresh clone: pull + checkout',
@@ -330,13 +335,7 @@ function dataRows() {
           trash(path.join(work, 'cp1'))
           trash(path.join(work, 'cp2'))
         },
-        xp: () => xp(path.join(work, 'clone'), 'pull') + xp(path.join(work, 'clone'), 'checkout'),
-        prepXp: () => {
-          trash(path.join(work, 'clone'))
-          git(work, 'clone', '-q', repo, 'clone')
-        },
-        n: Math.min(N, 3),
-        settle: SETTLE,
+        ...cloneXp,
       }),
       '`cp -r` twice',
       13.94,
@@ -353,13 +352,7 @@ function dataRows() {
           trash(path.join(work, 'py1'))
           trash(path.join(work, 'py2'))
         },
-        xp: () => xp(path.join(work, 'clone'), 'pull') + xp(path.join(work, 'clone'), 'checkout'),
-        prepXp: () => {
-          trash(path.join(work, 'clone'))
-          git(work, 'clone', '-q', repo, 'clone')
-        },
-        n: Math.min(N, 3),
-        settle: SETTLE,
+        ...cloneXp,
       }),
       'Python: read, write cache and working tree, each a temporary name then renamed (no hash)',
     )

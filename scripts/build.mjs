@@ -166,7 +166,14 @@ export function cliBundleOptions({ metaUrl = "require('node:url').pathToFileURL(
     legalComments: 'none',
     logLevel: 'warning',
     banner: { js: `var __xpMetaUrl = ${metaUrl};` },
-    define: { 'import.meta.url': '__xpMetaUrl', __XP_VERSION__: JSON.stringify(packageVersion()), ...define },
+    define: {
+      'import.meta.url': '__xpMetaUrl',
+      __XP_VERSION__: JSON.stringify(packageVersion()),
+      // the AWS SDK's notice, at every client made on Node 20, that its 2027 releases will
+      // need Node 22: nothing an xp user can act on (it reached `xp checkout`'s output)
+      'process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED': '"true"',
+      ...define,
+    },
     // test-only packages; nothing in src/ imports them
     external: ['playwright-core', 's3rver'],
     plugins: [yamlLoadPlugin("require('yaml')"), stringWidthPlugin(), ...(sideBundles ? [sideBundlesPlugin()] : [])],

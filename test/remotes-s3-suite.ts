@@ -4,7 +4,8 @@ import { it, expect } from 'vitest'
 import fs from 'node:fs'
 import path from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
-import { TestRepo, errorCode } from './helpers.js'
+import { spawnSync } from 'node:child_process'
+import { TestRepo, errorCode, XP } from './helpers.js'
 import { ok, cloneOf, withTrackedData, pointerOid } from './remotes-helpers.js'
 import { makeBare } from './servers/git.js'
 import type { S3Server } from './servers/s3rver.js'
@@ -57,6 +58,15 @@ export function s3Suite(get: () => { s3: S3Server; root: string }) {
     expect(fs.readFileSync(b.path('data/big.bin')).equals(big)).toBe(true)
     expect(b.read('data/small/7.txt')).toBe('file 7\n')
     expect(run.id).toBeTruthy()
+
+    // checkout fetches what the cache lacks from the remote, in a process of its own as a
+    // user runs it: its output is xp's alone, not the AWS SDK's notice that its 2027
+    // releases will need Node 22 (nothing an xp user can act on)
+    const c = cloneOf(bare, env)
+    const checkout = spawnSync(process.execPath, [XP, 'checkout'], { cwd: c.dir, env: c.env, encoding: 'utf8' })
+    expect(checkout.status, checkout.stderr).toBe(0)
+    expect(c.read('data/small/7.txt')).toBe('file 7\n')
+    expect(checkout.stderr).not.toMatch(/Warning|\(node:\d+\)/)
   })
 
   it('wrong credentials and a missing bucket are one-line errors with codes, exit 4', () => {

@@ -7,8 +7,6 @@ import { formatBytes } from './format-bytes.js'
 import type { TransferSummary } from '../core/sync/transfer.js'
 
 export async function syncRepo(): Promise<Repo> {
-  // the SDK warns that its 2027 releases will need Node 22: noise for xp's users on Node 20
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const abort = new AbortController()
   process.once('SIGINT', () => abort.abort())
   const progress = ttyProgress()

@@ -26,6 +26,9 @@ const beforeArg = process.argv.indexOf('--before')
 const BEFORE = beforeArg > 0 ? checkoutBin(process.argv[beforeArg + 1]) : null
 // --no-settle: time the data rows without a `sync` before each call (as before 2026-12-01)
 const SETTLE = !process.argv.includes('--no-settle')
+/** python3 is here: the crash-safe store's rows (bench/lib/safe-store.py) and the run of `python3 -c 0` */
+const SAFE_STORE = path.join(ROOT, 'bench', 'lib', 'safe-store.py')
+const PYTHON = spawnSync('python3', ['-c', '0']).status === 0
 const N = Number(process.env.BENCH_REPEAT ?? (small ? 3 : 5))
 const NSMALL = small ? 1000 : 5000
 const BIGPART = small ? 32 * 2 ** 20 : 256 * 2 ** 20
@@ -225,16 +228,14 @@ function dataRows() {
     fs.cpSync(src, path.join(repo, 'data'), { recursive: true })
     warm(path.join(repo, 'data'))
   }
+  const addXp = { xp: () => xp(repo, 'add', 'data'), prepXp: freshData, n: Math.min(N, 3), settle: SETTLE }
   if (want('add'))
     row(
       `add ${files} files / ${((NSMALL * 34 * 1024 + BIGPART) / 2 ** 20).toFixed(0)} MiB`,
       pair({
         floor: () => sh('cp', ['-r', src, path.join(work, 'cp')]),
         prepFloor: () => trash(path.join(work, 'cp')),
-        xp: () => xp(repo, 'add', 'data'),
-        prepXp: freshData,
-        n: Math.min(N, 3),
-        settle: SETTLE,
+        ...addXp,
       }),
       '`cp -r`',
       14.75,
@@ -243,16 +244,13 @@ function dataRows() {
   // the same add against the syscalls of a crash-safe store without xp (bench/lib/safe-store.py:
   // each file read, written to a temporary name beside its object, renamed; no hash), where
   // `cp -r` writes each file once under its final name
-  if (want('add') && spawnSync('python3', ['-c', '0']).status === 0)
+  if (want('add') && PYTHON)
     row(
       `add ${files} files, beside a crash-safe store's syscalls`,
       pair({
-        floor: () => sh('python3', [path.join(ROOT, 'bench', 'lib', 'safe-store.py'), src, path.join(work, 'py')]),
+        floor: () => sh('python3', [SAFE_STORE, src, path.join(work, 'py')]),
         prepFloor: () => trash(path.join(work, 'py')),
-        xp: () => xp(repo, 'add', 'data'),
-        prepXp: freshData,
-        n: Math.min(N, 3),
-        settle: SETTLE,
+        ...addXp,
       }),
       'Python: read, write a temporary name, rename (no hash)',
     )
@@ -299,11 +297,11 @@ function dataRows() {
     )
   // the same push against a crash-safe store's syscalls (a remote folder never holds half an
   // object under its real name either): each cache object read, written to a temporary name, renamed
-  if (want('folder') && spawnSync('python3', ['-c', '0']).status === 0)
+  if (want('folder') && PYTHON)
     row(
       `push ${files} objects, beside a crash-safe store's syscalls`,
       pair({
-        floor: () => sh('python3', [path.join(ROOT, 'bench', 'lib', 'safe-store.py'), path.join(repo, '.xp', 'cache'), path.join(work, 'pyr')]),
+        floor: () => sh('python3', [SAFE_STORE, path.join(repo, '.xp', 'cache'), path.join(work, 'pyr')]),
         prepFloor: () => trash(path.join(work, 'pyr')),
         ...pushXp,
       }),
@@ -343,11 +341,11 @@ function dataRows() {
     )
   // the same pull against the syscalls of a crash-safe store without xp: each object read,
   // written to the cache and to the working tree, each under a temporary name then renamed
-  if (want('clone') && spawnSync('python3', ['-c', '0']).status === 0)
+  if (want('clone') && PYTHON)
     row(
       "fresh clone, beside a crash-safe store's syscalls",
       pair({
-        floor: () => sh('python3', [path.join(ROOT, 'bench', 'lib', 'safe-store.py'), remote, path.join(work, 'py1'), path.join(work, 'py2')]),
+        floor: () => sh('python3', [SAFE_STORE, remote, path.join(work, 'py1'), path.join(work, 'py2')]),
         prepFloor: () => {
           trash(path.join(work, 'py1'))
           trash(path.join(work, 'py2'))
@@ -462,8 +460,7 @@ function runRows() {
     '1.64 (with the command)',
     2,
   )
-  const py = spawnSync('python3', ['-c', '0']).status === 0
-  if (py)
+  if (PYTHON)
     row(
       'run `python3 -c 0`, 1,000 files',
       pair({

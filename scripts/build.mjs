@@ -124,7 +124,8 @@ function sideBundlesPlugin() {
   return {
     name: 'xp-side-bundles',
     setup(b) {
-      b.onResolve({ filter: /^(@aws-sdk\/client-s3|hash-wasm|yargs|fast-glob)$/ }, (args) => ({ path: `./${SIDE_BUNDLES[args.path]}`, external: true }))
+      const names = Object.keys(SIDE_BUNDLES).map((n) => n.replace(/[/.]/g, '\\$&'))
+      b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: `./${SIDE_BUNDLES[args.path]}`, external: true }))
     },
   }
 }
@@ -142,7 +143,6 @@ async function buildSideBundles(outdir) {
       ...cliBundleOptions(),
       stdin: { contents, resolveDir: ROOT, loader: 'js' },
       outfile: path.join(outdir, file),
-      banner: { js: "var __xpMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     })
   }
 }

@@ -581,6 +581,8 @@ describe('refs read from their files', () => {
         .filter((r) => r.startsWith('refs/xp/runs/'))
         .sort(),
     )
+    // noRefFiles asks for the first alone: one name, loose or packed
+    expect(refNames(common, {}, 'refs/xp/runs/', { first: true })!.size).toBe(1)
     expect(readRefFile(common, {}, 'refs/heads/main')).toBe(next)
     expect(readRefFile(common, {}, 'refs/heads/none')).toBe(null)
     expect(noRefFiles(common, {}, 'refs/tags/')).toBe(true)

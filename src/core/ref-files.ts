@@ -73,12 +73,8 @@ export function readRefFiles(commonDir: string, env: Record<string, string | und
     }
     if (!walk(prefix)) return null
     for (const ref of exact) if (!loose(ref)) return null
-    let packed = ''
-    try {
-      packed = fs.readFileSync(path.join(commonDir, 'packed-refs'), 'latin1')
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return null
-    }
+    const packed = readPacked(commonDir)
+    if (packed === null) return null
     const wanted = new Set(exact)
     // lines `OID REF`, peeled lines `^OID`, a `#` header; a loose ref overrides its packed line
     for (let at = packed.indexOf(` ${prefix}`); at >= 0; at = packed.indexOf(` ${prefix}`, at + 1)) {
@@ -89,11 +85,8 @@ export function readRefFiles(commonDir: string, env: Record<string, string | und
       if (OID.test(oid) && !out.has(ref)) out.set(ref, oid)
     }
     for (const ref of wanted) {
-      if (out.has(ref)) continue
-      const at = packed.indexOf(` ${ref}\n`)
-      if (at < 0) continue
-      const oid = packed.slice(packed.lastIndexOf('\n', at) + 1, at)
-      if (OID.test(oid)) out.set(ref, oid)
+      const oid = out.has(ref) ? undefined : packedOid(packed, ref)
+      if (oid) out.set(ref, oid)
     }
     return out
   } catch {
@@ -101,15 +94,33 @@ export function readRefFiles(commonDir: string, env: Record<string, string | und
   }
 }
 
+/** `packed-refs` as text ('' when there is none); null when it cannot be read. */
+function readPacked(commonDir: string): string | null {
+  try {
+    return fs.readFileSync(path.join(commonDir, 'packed-refs'), 'latin1')
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? '' : null
+  }
+}
+
+/** The object id `packed-refs` gives `ref` (lines `OID REF`), if a valid one. */
+function packedOid(packed: string, ref: string): string | undefined {
+  const at = packed.indexOf(` ${ref}\n`)
+  if (at < 0) return undefined
+  const oid = packed.slice(packed.lastIndexOf('\n', at) + 1, at)
+  return OID.test(oid) ? oid : undefined
+}
+
 /**
  * The names of the refs under `prefix` (a folder: `refs/xp/runs/`), from the folder's
  * listing and `packed-refs`, without reading a loose ref's file: one `getdents` a folder
- * where reading 2,000 ref files took `xp run` 20 ms. Null when git must be asked.
+ * where reading 2,000 ref files took `xp run` 20 ms. Null when git must be asked. With
+ * `first`, it stops at the first name found.
  *
  * @example
  * refNames(repo.commonDir, repo.ctx.env, 'refs/xp/runs/') // Set { 'refs/xp/runs/01…', … } or null
  */
-export function refNames(commonDir: string, env: Record<string, string | undefined>, prefix: string): Set<string> | null {
+export function refNames(commonDir: string, env: Record<string, string | undefined>, prefix: string, opts: { first?: boolean } = {}): Set<string> | null {
   if (!filesBackend(commonDir, env)) return null
   try {
     const out = new Set<string>()
@@ -121,6 +132,7 @@ export function refNames(commonDir: string, env: Record<string, string | undefin
         return (e as NodeJS.ErrnoException).code === 'ENOENT'
       }
       for (const e of entries) {
+        if (opts.first && out.size) return true
         if (e.isDirectory()) {
           if (!walk(`${rel}${e.name}/`)) return false
         } else if (!e.name.endsWith('.lock')) out.add(`${rel}${e.name}`)
@@ -128,15 +140,13 @@ export function refNames(commonDir: string, env: Record<string, string | undefin
       return true
     }
     if (!walk(prefix)) return null
-    let packed = ''
-    try {
-      packed = fs.readFileSync(path.join(commonDir, 'packed-refs'), 'latin1')
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return null
-    }
+    if (opts.first && out.size) return out
+    const packed = readPacked(commonDir)
+    if (packed === null) return null
     for (let at = packed.indexOf(` ${prefix}`); at >= 0; at = packed.indexOf(` ${prefix}`, at + 1)) {
       const end = packed.indexOf('\n', at)
       out.add(packed.slice(at + 1, end < 0 ? undefined : end))
+      if (opts.first) break
     }
     return out
   } catch {
@@ -156,24 +166,19 @@ export function readRefFile(commonDir: string, env: Record<string, string | unde
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return undefined
   }
-  let packed = ''
-  try {
-    packed = fs.readFileSync(path.join(commonDir, 'packed-refs'), 'latin1')
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return undefined
-  }
-  const at = packed.indexOf(` ${ref}\n`)
-  if (at < 0) return null
-  const oid = packed.slice(packed.lastIndexOf('\n', at) + 1, at)
-  return OID.test(oid) ? oid : undefined
+  const packed = readPacked(commonDir)
+  if (packed === null) return undefined
+  if (!packed.includes(` ${ref}\n`)) return null
+  return packedOid(packed, ref)
 }
 
 /**
  * Whether the repository has no ref at all under `prefix` (no loose file, no packed line):
- * then listing them needs no git process. False when unsure.
+ * then listing them needs no git process. False when unsure. Stops at the first ref (a
+ * registry's 30,000 packed tags are not listed for it).
  */
 export function noRefFiles(commonDir: string, env: Record<string, string | undefined>, prefix: string): boolean {
-  return refNames(commonDir, env, prefix)?.size === 0
+  return refNames(commonDir, env, prefix, { first: true })?.size === 0
 }
 
 /** `core.logAllRefUpdates = always` (git then keeps a reflog of every ref, refs/xp/ too), or `core.sharedRepository` (git sets a ref file's permissions for the group) */

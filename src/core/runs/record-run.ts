@@ -117,11 +117,14 @@ export async function runNames(repo: Pick<Repo, 'root' | 'ctx'>): Promise<Set<st
 function namesFrom(subjects: string[]): Set<string> {
   const names = new Set<string>()
   for (const line of subjects) {
-    const m = /^xp: (\S+) /.exec(line)
-    if (m) names.add(m[1])
+    const name = nameOfSubject(line)
+    if (name) names.add(name)
   }
   return names
 }
+
+/** The run name in a record's commit subject (`xp: NAME STATUS: COMMAND`); '' for another commit. */
+const nameOfSubject = (subject: string) => /^xp: (\S+) /.exec(subject)?.[1] ?? ''
 
 /**
  * The run names taken and the commit HEAD is at (null on an unborn branch), from one
@@ -160,7 +163,7 @@ export async function namesAndHead(
     const sp = line.indexOf(' ')
     const ref = line.slice(sp + 1, nul)
     if (ref === symref) head = line.slice(0, sp)
-    else if (ref.startsWith(RUNS_PREFIX)) byRef.push([ref, [...namesFrom([line.slice(nul + 1)])][0] ?? ''])
+    else if (ref.startsWith(RUNS_PREFIX)) byRef.push([ref, nameOfSubject(line.slice(nul + 1))])
   }
   // the next run then finds every name in run-names, without this git process
   if (repo.commonDir) writeRunNames(repo.commonDir, byRef)
